@@ -1,0 +1,234 @@
+import type {
+  RealtimeClientEvent,
+  RealtimeError,
+  RealtimeServerEvent,
+  RealtimeSessionCreateRequest,
+} from "openai/resources/realtime/realtime";
+import type { RealtimeConnectError } from "./errors";
+
+/*
+ * The narrow slices of the WebRTC and media APIs the session uses. The browser's own
+ * objects satisfy them; tests pass hand-written fakes. Keeping them narrow documents exactly
+ * what a port to another runtime (React Native, Node with a WebRTC library) has to provide.
+ */
+
+/** A media track as far as the session needs one. */
+export interface MediaStreamTrackLike {
+  readonly kind: string;
+  enabled: boolean;
+  stop(): void;
+}
+
+/** A media stream as far as the session needs one. */
+export interface MediaStreamLike {
+  getTracks(): MediaStreamTrackLike[];
+  getAudioTracks(): MediaStreamTrackLike[];
+}
+
+/** The sending half of the audio transceiver. */
+export interface RtpSenderLike {
+  replaceTrack(track: MediaStreamTrackLike | null): Promise<void>;
+}
+
+/** The data channel carrying Realtime events as JSON text. */
+export interface DataChannelLike {
+  readonly label: string;
+  readonly readyState: RTCDataChannelState;
+  send(data: string): void;
+  close(): void;
+  addEventListener(type: "open" | "close", listener: () => void): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+}
+
+/** What the session reads from a `track` event. */
+export interface TrackEventLike {
+  readonly streams: readonly MediaStreamLike[];
+}
+
+/** The peer connection as far as the session needs one. */
+export interface PeerConnectionLike {
+  readonly connectionState: RTCPeerConnectionState;
+  readonly iceConnectionState: RTCIceConnectionState;
+  addTransceiver(kind: "audio", init: { direction: "sendrecv" }): { sender: RtpSenderLike };
+  createDataChannel(label: string): DataChannelLike;
+  createOffer(): Promise<{ type: RTCSdpType; sdp?: string }>;
+  setLocalDescription(description: { type: RTCSdpType; sdp?: string }): Promise<void>;
+  setRemoteDescription(description: { type: RTCSdpType; sdp: string }): Promise<void>;
+  getStats(): Promise<ReadonlyMap<string, unknown>>;
+  addEventListener(
+    type: "connectionstatechange" | "iceconnectionstatechange",
+    listener: () => void,
+  ): void;
+  addEventListener(type: "track", listener: (event: TrackEventLike) => void): void;
+  close(): void;
+}
+
+/** The part of `HTMLAudioElement` the session touches to play the assistant. */
+export interface AudioSinkLike {
+  srcObject: unknown;
+  play(): Promise<void>;
+}
+
+/** An opaque handle from {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/** Time source and timers; injected so tests control both. */
+export interface Clock {
+  /** Milliseconds on a monotonic-enough scale (e.g. `performance.now()`). */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** `fetch` as the session calls it. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{
+  ok: boolean;
+  status: number;
+  statusText: string;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}>;
+
+/**
+ * `auto` picks `aggressive` on Android, where the platform echo canceller lets the
+ * loudspeaker into the microphone, and `standard` elsewhere. `aggressive` detaches the
+ * microphone from the call while the assistant speaks; `standard` never does.
+ */
+export type MuteStrategy = "auto" | "standard" | "aggressive";
+
+/** A function the model may call. */
+export interface RealtimeTool<Args = unknown> {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+  /**
+   * Runs the call with the parsed arguments. They come from the model: validate them.
+   * The return value is sent to the model as JSON (a string is sent as is);
+   * a thrown error is sent as `{ "error": message }` so the model can tell the user.
+   */
+  handler(args: Args, context: { callId: string }): unknown;
+}
+
+/** Session fields a client may send in `session.update` (`type` is added for you). */
+export type SessionUpdate = Omit<RealtimeSessionCreateRequest, "type">;
+
+/** Why a session ended. */
+export type CloseReason =
+  /** `dispose()` was called. */
+  | { kind: "client" }
+  /** `connect()` failed; the error says at which stage. */
+  | { kind: "connect-failed"; error: RealtimeConnectError }
+  /** ICE failed: the network path to the server is gone. */
+  | { kind: "ice-failed" }
+  /** ICE stayed disconnected longer than the grace period. */
+  | { kind: "ice-disconnected"; graceMs: number }
+  /** The server (or the network) closed the event channel. */
+  | { kind: "channel-closed" }
+  /** The server ended the session, e.g. at its maximum duration. */
+  | { kind: "server-limit"; message: string };
+
+/** Where `connect()` failed. */
+export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" | "aborted";
+
+/** Session lifecycle. A session is used once: `idle → connecting → connected → closed`. */
+export type RealtimeSessionState =
+  | { status: "idle" }
+  | { status: "connecting" }
+  | { status: "connected"; callId: string | null }
+  | { status: "closed"; reason: CloseReason };
+
+/** One line of the conversation as a user would read it. */
+export type ConversationEntry =
+  | {
+      kind: "user";
+      /** The server item id, or a local id until the server echoes a typed message. */
+      id: string;
+      source: "voice" | "text";
+      text: string;
+      status: "in_progress" | "done" | "failed";
+    }
+  | {
+      kind: "assistant";
+      id: string;
+      text: string;
+      /** `interrupted`: the user cut the audio off; `text` is what had been generated. */
+      status: "in_progress" | "done" | "interrupted";
+    }
+  | {
+      kind: "tool";
+      /** The call id. */
+      id: string;
+      name: string;
+      arguments: string;
+      status: "running" | "done" | "error";
+      /** The JSON sent back to the model. */
+      output?: string;
+    };
+
+/** Token counts summed over every `response.done`. */
+export interface UsageTotals {
+  responses: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  inputTextTokens: number;
+  inputAudioTokens: number;
+  cachedInputTokens: number;
+  outputTextTokens: number;
+  outputAudioTokens: number;
+}
+
+/** Who is producing audio right now, as far as the server has told us. */
+export interface SpeakingState {
+  user: boolean;
+  assistant: boolean;
+}
+
+/** Microphone state: `muted` is the user's choice, `live` whether audio is being sent. */
+export interface MicState {
+  muted: boolean;
+  live: boolean;
+}
+
+/** Milliseconds from the start of `connect()` to each step; absent until it happens. */
+export interface ConnectTimings {
+  microphone?: number;
+  token?: number;
+  offer?: number;
+  sdpAnswer?: number;
+  iceConnected?: number;
+  channelOpen?: number;
+  sessionCreated?: number;
+}
+
+/** A problem reported while the session keeps running. */
+export type SessionProblem =
+  /** An `error` event from the server (most are recoverable). */
+  | { source: "server"; error: RealtimeError }
+  /** A message on the channel that is not a Realtime event. */
+  | { source: "protocol"; message: string; raw: unknown }
+  /** Remote audio could not start (autoplay policy); call `audioElement.play()` on a click. */
+  | { source: "audio"; message: string };
+
+/** Events of {@link RealtimeSession}, with their payloads. */
+export interface RealtimeSessionEventMap {
+  state: RealtimeSessionState;
+  /** Every server event, parsed. */
+  server: RealtimeServerEvent;
+  /** Every client event, when it is written to the channel. */
+  sent: RealtimeClientEvent;
+  conversation: readonly ConversationEntry[];
+  speaking: SpeakingState;
+  mic: MicState;
+  usage: UsageTotals;
+  timings: ConnectTimings;
+  problem: SessionProblem;
+  /** The microphone stream, once acquired (for level meters). */
+  "local-stream": MediaStreamLike;
+  /** The assistant's audio stream, once it arrives. */
+  "remote-stream": MediaStreamLike;
+}
