@@ -1,0 +1,161 @@
+/**
+ * The OpenAI adapter: mints a Realtime client secret with the official SDK and turns every
+ * failure into an {@link UpstreamError} the handler can map. Nothing here logs.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+
+export interface MintRequest {
+  apiKey: string;
+  ttlSeconds: number;
+  timeoutMs: number;
+  session: RealtimeSessionCreateRequest;
+}
+
+/** A minted secret. `value` is a credential: return it to the caller and nowhere else. */
+export interface MintedSecret {
+  value: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  /** The model of the session OpenAI resolved. */
+  model: string;
+  requestId: string | null;
+}
+
+export type Minter = (request: MintRequest) => Promise<MintedSecret>;
+
+/**
+ * How a mint failed:
+ * - `auth`: OpenAI refused the key (401/403): the server is misconfigured.
+ * - `rejected`: OpenAI refused the session config (4xx other than 429): misconfigured too.
+ * - `rate`: OpenAI rate limited us (429).
+ * - `unavailable`: 5xx, a network error, or the timeout.
+ * - `malformed`: a 2xx whose body is not a client secret.
+ */
+export type UpstreamFailure = "auth" | "rejected" | "rate" | "unavailable" | "malformed";
+
+export class UpstreamError extends Error {
+  override readonly name = "UpstreamError";
+  constructor(
+    readonly kind: UpstreamFailure,
+    message: string,
+    readonly details: {
+      status?: number | undefined;
+      requestId?: string | null | undefined;
+      code?: string | null | undefined;
+      retryAfterSeconds?: number | undefined;
+      timedOut?: boolean | undefined;
+    } = {},
+  ) {
+    super(redactCredentials(message));
+  }
+}
+
+export interface MinterOptions {
+  /** OpenAI's base URL including `/v1`. Default: the SDK's, which honours `OPENAI_BASE_URL`. */
+  baseURL?: string | undefined;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+}
+
+/** A {@link Minter} that calls `POST /v1/realtime/client_secrets` through the `openai` SDK. */
+export function createOpenAiMinter(options: MinterOptions = {}): Minter {
+  return async ({ apiKey, ttlSeconds, timeoutMs, session }) => {
+    const client = new OpenAI({
+      apiKey,
+      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+      ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+      timeout: timeoutMs,
+      // The caller is the retry loop: it sees the error and its retryAfterSeconds.
+      maxRetries: 0,
+      logLevel: "off",
+    });
+    let result;
+    try {
+      result = await client.realtime.clientSecrets
+        .create({ expires_after: { anchor: "created_at", seconds: ttlSeconds }, session })
+        .withResponse();
+    } catch (error) {
+      throw toUpstreamError(error);
+    }
+    const { data, request_id: requestId } = result;
+    const body: unknown = data;
+    if (!isClientSecret(body)) {
+      throw new UpstreamError("malformed", "OpenAI answered the mint with an unexpected body.", {
+        status: result.response.status,
+        requestId,
+      });
+    }
+    const model =
+      "model" in body.session && typeof body.session.model === "string"
+        ? body.session.model
+        : (session.model ?? "unknown");
+    return { value: body.value, expiresAt: body.expires_at, model, requestId };
+  };
+}
+
+function isClientSecret(
+  body: unknown,
+): body is { value: string; expires_at: number; session: Record<string, unknown> } {
+  if (typeof body !== "object" || body === null) return false;
+  const { value, expires_at: expiresAt, session } = body as Record<string, unknown>;
+  return (
+    typeof value === "string" &&
+    value.startsWith("ek_") &&
+    typeof expiresAt === "number" &&
+    Number.isFinite(expiresAt) &&
+    typeof session === "object" &&
+    session !== null
+  );
+}
+
+/** Classifies anything the SDK threw. */
+export function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof APIConnectionTimeoutError) {
+    return new UpstreamError("unavailable", "The mint request to OpenAI timed out.", {
+      timedOut: true,
+    });
+  }
+  if (error instanceof APIConnectionError) {
+    return new UpstreamError("unavailable", `Could not reach OpenAI: ${error.message}`);
+  }
+  if (error instanceof APIError) {
+    const status = error.status;
+    const details = { status, requestId: error.requestID, code: error.code };
+    const message = `OpenAI answered ${status ?? "?"}: ${error.message}`;
+    if (status === 401 || status === 403) return new UpstreamError("auth", message, details);
+    if (status === 429) {
+      return new UpstreamError("rate", message, {
+        ...details,
+        retryAfterSeconds: retryAfterSeconds(error.headers),
+      });
+    }
+    if (status !== undefined && status >= 400 && status < 500) {
+      return new UpstreamError("rejected", message, details);
+    }
+    return new UpstreamError("unavailable", message, details);
+  }
+  // The SDK throws a SyntaxError when a JSON content type carries something else.
+  if (error instanceof SyntaxError) {
+    return new UpstreamError("malformed", "OpenAI answered the mint with a body that is not JSON.");
+  }
+  return new UpstreamError(
+    "unavailable",
+    `The mint failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+function retryAfterSeconds(headers: Headers | undefined): number {
+  const value = headers?.get("retry-after");
+  const seconds = value == null ? Number.NaN : Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 10;
+}
+
+/**
+ * Removes anything shaped like an OpenAI key or client secret. OpenAI's own 401 message quotes
+ * part of the key it refused, so upstream text is never logged without this.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b(?:sk|ek|rk)[-_][\w*.-]*/g, "[redacted]");
+}

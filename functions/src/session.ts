@@ -1,0 +1,175 @@
+/**
+ * The session allowlist: what a client may choose, and the session config sent to OpenAI.
+ *
+ * Pure. Everything not listed in {@link RealtimeTokenRequest} is server configuration.
+ * The config attached to a client secret is a default, not a lock: whoever holds the secret
+ * can still change instructions, tools or voice (before the first audio) with `session.update`
+ * over the data channel. Only the model is fixed.
+ */
+import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+import {
+  OUTPUT_MODALITIES,
+  type OutputModality,
+  type RealtimeTokenRequest,
+  type RealtimeTokenSession,
+} from "./contract";
+
+/** Largest accepted request payload, as JSON. The real choices fit in well under 200 bytes. */
+export const MAX_REQUEST_BYTES = 1024;
+
+const REQUEST_FIELDS = ["voice", "outputModality", "language"] as const satisfies ReadonlyArray<
+  keyof RealtimeTokenRequest
+>;
+
+/** The server side of the allowlist. */
+export interface SessionChoicesPolicy {
+  voices: readonly string[];
+  defaultVoice: string;
+  languages: readonly string[];
+}
+
+/** A client's validated choices, defaults filled in. */
+export interface SessionChoices {
+  voice: string;
+  outputModality: OutputModality;
+  language: string | null;
+}
+
+export type ParseResult =
+  { ok: true; value: SessionChoices } | { ok: false; field: string; message: string };
+
+function reject(field: string, message: string): ParseResult {
+  return { ok: false, field, message };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Validates the callable's `data` against the allowlist. Never throws; a rejection names the
+ * field and says what would be accepted.
+ */
+export function parseTokenRequest(data: unknown, policy: SessionChoicesPolicy): ParseResult {
+  const defaults: SessionChoices = {
+    voice: policy.defaultVoice,
+    outputModality: "audio",
+    language: null,
+  };
+  if (data === undefined || data === null) return { ok: true, value: defaults };
+  if (!isPlainObject(data)) {
+    return reject(
+      "(request)",
+      "The request must be an object like { voice, outputModality, language }.",
+    );
+  }
+  const size = Buffer.byteLength(JSON.stringify(data), "utf8");
+  if (size > MAX_REQUEST_BYTES) {
+    return reject(
+      "(request)",
+      `The request is ${size} bytes; at most ${MAX_REQUEST_BYTES} are accepted.`,
+    );
+  }
+  for (const key of Object.keys(data)) {
+    if (!(REQUEST_FIELDS as readonly string[]).includes(key)) {
+      return reject(
+        key,
+        `"${truncate(key)}" cannot be set by the client; allowed fields: ${REQUEST_FIELDS.join(", ")}.`,
+      );
+    }
+  }
+
+  const choices = { ...defaults };
+  const { voice, outputModality, language } = data;
+  if (voice !== undefined) {
+    if (typeof voice !== "string") return reject("voice", "voice must be a string.");
+    if (!policy.voices.includes(voice)) {
+      return reject(
+        "voice",
+        `voice "${truncate(voice)}" is not allowed; use one of: ${policy.voices.join(", ")}.`,
+      );
+    }
+    choices.voice = voice;
+  }
+  if (outputModality !== undefined) {
+    if (typeof outputModality !== "string") {
+      return reject("outputModality", "outputModality must be a string.");
+    }
+    if (!(OUTPUT_MODALITIES as readonly string[]).includes(outputModality)) {
+      return reject(
+        "outputModality",
+        `outputModality "${truncate(outputModality)}" is not allowed; use one of: ${OUTPUT_MODALITIES.join(", ")}.`,
+      );
+    }
+    choices.outputModality = outputModality as OutputModality;
+  }
+  if (language !== undefined && language !== null) {
+    if (typeof language !== "string")
+      return reject("language", "language must be a string or null.");
+    if (!policy.languages.includes(language)) {
+      return reject(
+        "language",
+        `language "${truncate(language)}" is not allowed; use one of: ${policy.languages.join(", ")}.`,
+      );
+    }
+    choices.language = language;
+  }
+  return { ok: true, value: choices };
+}
+
+/** Echoing user input into messages is fine; echoing a kilobyte of it is not. */
+function truncate(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Server-side session settings (from params). */
+export interface ServerSessionConfig {
+  model: string;
+  instructions: string;
+  /** Empty: no input transcription. */
+  transcriptionModel: string;
+}
+
+/** The session config sent with the mint: the server's settings plus the client's choices. */
+export function buildSessionConfig(
+  choices: SessionChoices,
+  server: ServerSessionConfig,
+): RealtimeSessionCreateRequest {
+  const transcription = server.transcriptionModel
+    ? {
+        transcription: {
+          model: server.transcriptionModel,
+          ...(choices.language !== null ? { language: choices.language } : {}),
+        },
+      }
+    : {};
+  return {
+    type: "realtime",
+    model: server.model,
+    instructions: server.instructions,
+    output_modalities: [choices.outputModality],
+    audio: {
+      input: {
+        noise_reduction: { type: "near_field" },
+        ...transcription,
+        turn_detection: {
+          type: "semantic_vad",
+          eagerness: "auto",
+          create_response: true,
+          interrupt_response: true,
+        },
+      },
+      output: { voice: choices.voice },
+    },
+  };
+}
+
+/** What the client is told about the session it chose. */
+export function describeSession(
+  choices: SessionChoices,
+  server: ServerSessionConfig,
+): RealtimeTokenSession {
+  return { ...choices, transcription: server.transcriptionModel !== "" };
+}

@@ -1,0 +1,319 @@
+import { HttpsError } from "firebase-functions/v2/https";
+import { describe, expect, it } from "vitest";
+import type { MintedSecret, MintRequest } from "../src/openai";
+import { UpstreamError } from "../src/openai";
+import {
+  createRealtimeTokenHandler,
+  type HandlerDeps,
+  type Log,
+  type TokenRequest,
+} from "../src/realtimeToken";
+import { ConfigError, resolveSettings, type Settings } from "../src/settings";
+import type { MintStore, Reservation, ReserveInput, ReserveResult } from "../src/store";
+
+const API_KEY = "sk-unit-test-key-0123456789";
+const SECRET = "ek_unit_secret_value";
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+const settings: Settings = resolveSettings({
+  USER_MIN_INTERVAL_SECONDS: 5,
+  USER_DAILY_QUOTA: 10,
+  IP_MINTS_PER_MINUTE: 30,
+  CLIENT_SECRET_TTL_SECONDS: 120,
+  OPENAI_TIMEOUT_MS: 10_000,
+  AUDIT_RETENTION_DAYS: 30,
+  APP_CHECK_REPLAY_PROTECTION: true,
+  ALLOWED_VOICES: "marin,cedar",
+  DEFAULT_VOICE: "marin",
+  ALLOWED_LANGUAGES: "en,de",
+  REALTIME_MODEL: "gpt-realtime-2",
+  REALTIME_INSTRUCTIONS: "Be brief.",
+  TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe",
+});
+
+/** An in-memory store that records what the handler asked of it. */
+class FakeStore implements MintStore {
+  reserved: ReserveInput[] = [];
+  confirmed: { reservation: Reservation; minted: { expiresAt: number; model: string } }[] = [];
+  refunded: { reservation: Reservation; failure: string }[] = [];
+  next: ReserveResult | Error = {
+    ok: true,
+    reservation: { uid: "u1", network: null, seq: 1, reservedAtMs: NOW, remaining: 9 },
+  };
+  failConfirm = false;
+  failRefund = false;
+
+  async reserve(input: ReserveInput): Promise<ReserveResult> {
+    this.reserved.push(input);
+    if (this.next instanceof Error) throw this.next;
+    return this.next;
+  }
+  async confirm(reservation: Reservation, minted: { expiresAt: number; model: string }) {
+    if (this.failConfirm) throw new Error("confirm failed");
+    this.confirmed.push({ reservation, minted });
+  }
+  async refund(reservation: Reservation, failure: string) {
+    if (this.failRefund) throw new Error("refund failed");
+    this.refunded.push({ reservation, failure });
+  }
+}
+
+class FakeLog implements Log {
+  entries: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  info(message: string, fields: Record<string, unknown>) {
+    this.entries.push({ level: "info", message, fields });
+  }
+  warn(message: string, fields: Record<string, unknown>) {
+    this.entries.push({ level: "warn", message, fields });
+  }
+  error(message: string, fields: Record<string, unknown>) {
+    this.entries.push({ level: "error", message, fields });
+  }
+  text(): string {
+    return JSON.stringify(this.entries);
+  }
+}
+
+function setup(overrides: Partial<HandlerDeps> = {}) {
+  const store = new FakeStore();
+  const log = new FakeLog();
+  const mints: MintRequest[] = [];
+  let mintResult: MintedSecret | Error = {
+    value: SECRET,
+    expiresAt: NOW / 1000 + 120,
+    model: "gpt-realtime-2",
+    requestId: "req_1",
+  };
+  const deps: HandlerDeps = {
+    settings: () => settings,
+    apiKey: () => API_KEY,
+    store: () => store,
+    mint: async (request) => {
+      mints.push(request);
+      if (mintResult instanceof Error) throw mintResult;
+      return mintResult;
+    },
+    now: () => NOW,
+    log,
+    ...overrides,
+  };
+  return {
+    handler: createRealtimeTokenHandler(deps),
+    store,
+    log,
+    mints,
+    failMint: (error: Error) => {
+      mintResult = error;
+    },
+  };
+}
+
+function call(overrides: Partial<TokenRequest> = {}): TokenRequest {
+  return {
+    data: {},
+    auth: { uid: "u1" },
+    app: { alreadyConsumed: false },
+    rawRequest: { headers: { "x-forwarded-for": "203.0.113.9" } },
+    ...overrides,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HttpsError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HttpsError) return error;
+    throw error;
+  }
+  throw new Error("expected an HttpsError");
+}
+
+describe("realtimeToken handler", () => {
+  it("mints for a signed-in user and returns what the client needs", async () => {
+    const { handler, store, mints, log } = setup();
+    const result = await handler(call({ data: { voice: "cedar", language: "de" } }));
+    expect(result).toEqual({
+      token: SECRET,
+      expiresAt: NOW / 1000 + 120,
+      model: "gpt-realtime-2",
+      session: { voice: "cedar", outputModality: "audio", language: "de", transcription: true },
+      quota: { limit: 10, remaining: 9, resetsAt: Date.UTC(2026, 10, 24) / 1000 },
+      choices: {
+        voices: ["marin", "cedar"],
+        languages: ["en", "de"],
+        outputModalities: ["audio", "text"],
+      },
+    });
+    expect(mints).toHaveLength(1);
+    expect(mints[0]).toMatchObject({ apiKey: API_KEY, ttlSeconds: 120, timeoutMs: 10_000 });
+    expect(mints[0]?.session.audio?.output?.voice).toBe("cedar");
+    expect(store.reserved[0]).toMatchObject({
+      uid: "u1",
+      audit: { model: "gpt-realtime-2", ttlSeconds: 120 },
+    });
+    expect(store.reserved[0]?.network).toMatch(/^[0-9a-f]{32}$/);
+    expect(store.confirmed).toHaveLength(1);
+    expect(store.refunded).toHaveLength(0);
+    expect(log.entries.map((e) => e.message)).toEqual(["realtime_token_minted"]);
+    expect(log.text()).not.toContain(SECRET);
+    expect(log.text()).not.toContain(API_KEY);
+    expect(log.text()).not.toContain("203.0.113.9");
+  });
+
+  it.each([
+    ["no auth", { auth: undefined }],
+    ["an auth object without a uid (a forged token in the emulator)", { auth: {} }],
+    ["an empty uid", { auth: { uid: "" } }],
+  ])("rejects %s as unauthenticated before touching anything", async (_name, overrides) => {
+    const { handler, store, mints } = setup();
+    const error = await rejection(handler(call(overrides)));
+    expect(error.code).toBe("unauthenticated");
+    expect(error.message).toMatch(/Sign in/);
+    expect(store.reserved).toHaveLength(0);
+    expect(mints).toHaveLength(0);
+  });
+
+  it("rejects a call without App Check data", async () => {
+    const error = await rejection(setup().handler(call({ app: undefined })));
+    expect(error.code).toBe("unauthenticated");
+    expect(error.message).toMatch(/App Check/);
+  });
+
+  it("rejects a replayed App Check token and says how to fix the client", async () => {
+    const { handler, store } = setup();
+    const error = await rejection(handler(call({ app: { alreadyConsumed: true } })));
+    expect(error.code).toBe("permission-denied");
+    expect(error.message).toMatch(/limitedUseAppCheckTokens: true/);
+    expect(store.reserved).toHaveLength(0);
+  });
+
+  it("accepts a consumed token when replay protection is off", async () => {
+    const { handler } = setup({ settings: () => ({ ...settings, replayProtection: false }) });
+    await expect(handler(call({ app: { alreadyConsumed: true } }))).resolves.toHaveProperty(
+      "token",
+      SECRET,
+    );
+  });
+
+  it("rejects a disallowed choice with the field in details, before charging", async () => {
+    const { handler, store } = setup();
+    const error = await rejection(handler(call({ data: { voice: "marin", instructions: "x" } })));
+    expect(error.code).toBe("invalid-argument");
+    expect(error.details).toEqual({ field: "instructions" });
+    expect(store.reserved).toHaveLength(0);
+  });
+
+  it("reports a rate limit with its reason and wait, without minting", async () => {
+    const { handler, store, mints } = setup();
+    store.next = { ok: false, reason: "user-interval", retryAfterSeconds: 4 };
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("resource-exhausted");
+    expect(error.details).toEqual({ reason: "user-interval", retryAfterSeconds: 4 });
+    expect(error.message).toBe("You are requesting tokens too fast. Try again in 4 s.");
+    expect(mints).toHaveLength(0);
+  });
+
+  it.each([
+    ["daily-quota", /today's realtime quota/],
+    ["ip-rate", /from your network/],
+  ] as const)("explains a %s limit", async (reason, message) => {
+    const { handler, store } = setup();
+    store.next = { ok: false, reason, retryAfterSeconds: 30 };
+    const error = await rejection(handler(call()));
+    expect(error.details).toEqual({ reason, retryAfterSeconds: 30 });
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    [
+      new UpstreamError("auth", "OpenAI answered 401: Incorrect API key provided: [redacted]", {
+        status: 401,
+        requestId: "req_9",
+      }),
+      "internal",
+      undefined,
+    ],
+    [
+      new UpstreamError("rejected", "OpenAI answered 400: bad model", { status: 400 }),
+      "internal",
+      undefined,
+    ],
+    [
+      new UpstreamError("rate", "OpenAI answered 429", { status: 429, retryAfterSeconds: 12 }),
+      "resource-exhausted",
+      { reason: "upstream-rate", retryAfterSeconds: 12 },
+    ],
+    [
+      new UpstreamError("unavailable", "OpenAI answered 500", { status: 500 }),
+      "unavailable",
+      undefined,
+    ],
+    [new UpstreamError("unavailable", "timed out", { timedOut: true }), "unavailable", undefined],
+    [new UpstreamError("malformed", "unexpected body"), "unavailable", undefined],
+  ])(
+    "maps upstream %s, refunds, and logs the status and request id",
+    async (upstream, code, details) => {
+      const { handler, store, log, failMint } = setup();
+      failMint(upstream);
+      const error = await rejection(handler(call()));
+      expect(error.code).toBe(code);
+      expect(error.details).toEqual(details);
+      if (code === "internal") expect(error.message).toMatch(/misconfigured/);
+      expect(store.refunded).toEqual([
+        { reservation: expect.objectContaining({ uid: "u1", seq: 1 }), failure: upstream.kind },
+      ]);
+      expect(store.confirmed).toHaveLength(0);
+      const failed = log.entries.find((e) => e.message === "realtime_token_mint_failed");
+      expect(failed?.fields).toMatchObject({
+        kind: upstream.kind,
+        status: upstream.details.status,
+      });
+      expect(log.text()).not.toContain(API_KEY);
+    },
+  );
+
+  it("keeps the upstream error when the refund itself fails", async () => {
+    const { handler, store, log, failMint } = setup();
+    failMint(new UpstreamError("unavailable", "down", { status: 502 }));
+    store.failRefund = true;
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("unavailable");
+    expect(log.entries.some((e) => e.fields.stage === "refund")).toBe(true);
+  });
+
+  it("answers unavailable when the limits cannot be checked, and does not mint", async () => {
+    const { handler, store, mints } = setup();
+    store.next = new Error("firestore down");
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("unavailable");
+    expect(mints).toHaveLength(0);
+  });
+
+  it("still returns the secret when only the audit update fails", async () => {
+    const { handler, store, log } = setup();
+    store.failConfirm = true;
+    await expect(handler(call())).resolves.toHaveProperty("token", SECRET);
+    expect(log.entries.some((e) => e.level === "error" && e.fields.stage === "confirm")).toBe(true);
+  });
+
+  it("refuses to call OpenAI with an empty key, and logs which setting is missing", async () => {
+    const { handler, store, mints, log } = setup({ apiKey: () => "" });
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("internal");
+    expect(mints).toHaveLength(0);
+    expect(store.reserved).toHaveLength(0);
+    expect(log.entries[0]?.fields.param).toBe("OPENAI_API_KEY");
+  });
+
+  it("turns a bad param into a generic error and names the param in the log only", async () => {
+    const { handler, log } = setup({
+      settings: () => {
+        throw new ConfigError("DEFAULT_VOICE", '"x" is not in ALLOWED_VOICES');
+      },
+    });
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("internal");
+    expect(error.message).not.toContain("DEFAULT_VOICE");
+    expect(log.entries[0]?.fields.param).toBe("DEFAULT_VOICE");
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, type RawSettings, resolveSettings } from "../src/settings";
+
+const raw: RawSettings = {
+  USER_MIN_INTERVAL_SECONDS: 5,
+  USER_DAILY_QUOTA: 100,
+  IP_MINTS_PER_MINUTE: 30,
+  CLIENT_SECRET_TTL_SECONDS: 120,
+  OPENAI_TIMEOUT_MS: 10_000,
+  AUDIT_RETENTION_DAYS: 30,
+  APP_CHECK_REPLAY_PROTECTION: true,
+  ALLOWED_VOICES: " marin, cedar ,,marin",
+  DEFAULT_VOICE: "marin",
+  ALLOWED_LANGUAGES: "en,de",
+  REALTIME_MODEL: "gpt-realtime-2",
+  REALTIME_INSTRUCTIONS: "Be brief.",
+  TRANSCRIPTION_MODEL: " ",
+};
+
+describe("resolveSettings", () => {
+  it("derives limits in milliseconds and cleans the comma lists", () => {
+    const settings = resolveSettings(raw);
+    expect(settings.limits).toEqual({
+      userMinIntervalMs: 5_000,
+      userDailyQuota: 100,
+      networkPerWindow: 30,
+    });
+    expect(settings.choices).toEqual({
+      voices: ["marin", "cedar"],
+      defaultVoice: "marin",
+      languages: ["en", "de"],
+    });
+    expect(settings.server.transcriptionModel).toBe("");
+    expect(settings.ttlSeconds).toBe(120);
+  });
+
+  it("clamps the secret lifetime to what OpenAI accepts", () => {
+    expect(resolveSettings({ ...raw, CLIENT_SECRET_TTL_SECONDS: 3 }).ttlSeconds).toBe(10);
+    expect(resolveSettings({ ...raw, CLIENT_SECRET_TTL_SECONDS: 86_400 }).ttlSeconds).toBe(7200);
+  });
+
+  it.each<[Partial<RawSettings>, keyof RawSettings]>([
+    [{ DEFAULT_VOICE: "shimmer" }, "DEFAULT_VOICE"],
+    [{ ALLOWED_VOICES: " , " }, "ALLOWED_VOICES"],
+    [{ REALTIME_MODEL: "  " }, "REALTIME_MODEL"],
+    [{ USER_DAILY_QUOTA: -1 }, "USER_DAILY_QUOTA"],
+    [{ USER_MIN_INTERVAL_SECONDS: 1.5 }, "USER_MIN_INTERVAL_SECONDS"],
+    [{ OPENAI_TIMEOUT_MS: 5 }, "OPENAI_TIMEOUT_MS"],
+    [{ AUDIT_RETENTION_DAYS: 0 }, "AUDIT_RETENTION_DAYS"],
+  ])("names the param of a bad value: %o", (override, param) => {
+    let thrown: unknown;
+    try {
+      resolveSettings({ ...raw, ...override });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).param).toBe(param);
+    expect((thrown as ConfigError).message).toMatch(new RegExp(`^${param}: `));
+  });
+});

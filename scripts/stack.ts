@@ -1,0 +1,235 @@
+/**
+ * The local stack: Firebase emulators, Firestore (emulator or stand-in), the OpenAI stand-in
+ * and the web dev server, with no account and no network.
+ *
+ *   tsx scripts/stack.ts start                       # npm start: run until Ctrl-C
+ *   tsx scripts/stack.ts exec [--project ID] [--hosting] -- <command…>
+ *                                                    # run a command against the stack, exit with its code
+ *
+ * OpenAI: if functions/.secret.local holds a real key, `start` talks to OpenAI itself;
+ * otherwise (and always under `exec`, so tests never spend money) the local stand-in answers.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const FIREBASE_JSON = JSON.parse(readFileSync(join(ROOT, "firebase.json"), "utf8")) as {
+  emulators: Record<string, { host?: string; port?: number }>;
+};
+const DEFAULT_PROJECT = (
+  JSON.parse(readFileSync(join(ROOT, ".firebaserc"), "utf8")) as { projects: { default: string } }
+).projects.default;
+
+/** The OpenAI stand-in's fixed port, so the web app's committed config can name it. */
+export const STANDIN_PORT = 8790;
+const WEB_PORT = 5173;
+const SECRET_FILE = join(ROOT, "functions", ".secret.local");
+/** Written to functions/.secret.local when there is none: it only opens the local stand-in. */
+const STANDIN_KEY = "sk-local-standin-not-a-real-key";
+
+interface Options {
+  mode: "start" | "exec";
+  project: string;
+  hosting: boolean;
+  command: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const [mode, ...rest] = argv;
+  if (mode !== "start" && mode !== "exec") usage(`unknown mode "${mode ?? ""}"`);
+  const options: Options = { mode, project: DEFAULT_PROJECT, hosting: false, command: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === "--") {
+      options.command = rest.slice(i + 1);
+      break;
+    } else if (arg === "--project") {
+      const value = rest[++i];
+      if (value === undefined || !value.startsWith("demo-")) usage("--project needs a demo-… id");
+      options.project = value;
+    } else if (arg === "--hosting") {
+      options.hosting = true;
+    } else {
+      usage(`unknown argument "${arg}"`);
+    }
+  }
+  if (mode === "exec" && options.command.length === 0) usage("exec needs -- <command>");
+  return options;
+}
+
+function usage(problem: string): never {
+  console.error(
+    `stack: ${problem}\nusage: stack.ts start | stack.ts exec [--project demo-…] [--hosting] -- <command…>`,
+  );
+  process.exit(2);
+}
+
+function say(line: string): void {
+  console.log(`[stack] ${line}`);
+}
+
+/** The key in functions/.secret.local, creating the file with the stand-in key if absent. */
+function openAiKey(): string {
+  if (!existsSync(SECRET_FILE)) {
+    writeFileSync(
+      SECRET_FILE,
+      "# Read by the Functions emulator only; never commit it (it is gitignored).\n" +
+        "# This placeholder opens the local OpenAI stand-in. Put your real key here to make\n" +
+        "# `npm start` talk to OpenAI: OPENAI_API_KEY=sk-...\n" +
+        `OPENAI_API_KEY=${STANDIN_KEY}\n`,
+    );
+    say("wrote functions/.secret.local with a placeholder key for the local OpenAI stand-in");
+  }
+  const match = /^\s*OPENAI_API_KEY\s*=\s*"?([^"\s]*)"?\s*$/m.exec(
+    readFileSync(SECRET_FILE, "utf8"),
+  );
+  return match?.[1] ?? "";
+}
+
+function javaMajor(): number {
+  const result = spawnSync("java", ["-version"], { encoding: "utf8" });
+  const match = /version "(\d+)/.exec(`${result.stderr ?? ""}${result.stdout ?? ""}`);
+  return match?.[1] === undefined ? 0 : Number(match[1]);
+}
+
+async function assertPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => {
+      console.error(
+        `[stack] port ${port} (${what}) is in use. Is \`npm start\` (or another emulator) ` +
+          "already running? Stop it and try again.",
+      );
+      process.exit(1);
+    });
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(command, args, { cwd: ROOT, env, stdio: "inherit" });
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const emulators = FIREBASE_JSON.emulators;
+  const port = (name: string): number => {
+    const value = emulators[name]?.port;
+    if (value === undefined) throw new Error(`firebase.json has no emulators.${name}.port`);
+    return value;
+  };
+  const webDist = existsSync(join(ROOT, "web", "dist", "index.html"));
+  const hosting = options.hosting || (options.mode === "start" && webDist);
+  const useVite = options.mode === "start" && existsSync(join(ROOT, "web", "index.html"));
+
+  const firestoreMode = process.env.STACK_FIRESTORE ?? (javaMajor() >= 21 ? "emulator" : "standin");
+  const ports: [number, string][] = [
+    [port("auth"), "Auth emulator"],
+    [port("functions"), "Functions emulator"],
+    [port("firestore"), "Firestore"],
+    [port("hub"), "emulator hub"],
+    [port("logging"), "emulator logging"],
+    [STANDIN_PORT, "OpenAI stand-in"],
+  ];
+  if (hosting) ports.push([port("hosting"), "Hosting emulator"]);
+  if (useVite) ports.push([WEB_PORT, "web dev server"]);
+  for (const [p, what] of ports) await assertPortFree(p, what);
+
+  say("building functions");
+  const build = spawnSync("npm", ["run", "build", "-w", "functions"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+
+  const key = openAiKey();
+  const realOpenAi = options.mode === "start" && key.startsWith("sk-") && key !== STANDIN_KEY;
+  if (realOpenAi) {
+    say("OpenAI: the real API (api.openai.com), with the key in functions/.secret.local");
+    delete env.OPENAI_BASE_URL;
+  } else {
+    const { startStandin } = await import("../standin/src/server.js");
+    const standin = await startStandin({ port: STANDIN_PORT });
+    cleanups.push(() => standin.close());
+    env.OPENAI_BASE_URL = standin.baseUrl;
+    env.STANDIN_URL = standin.url;
+    say(`OpenAI: the local stand-in at ${standin.url} (no key, no network, no cost)`);
+  }
+
+  const only = ["auth", "functions"];
+  if (firestoreMode === "emulator") {
+    only.push("firestore");
+    say(`Firestore: the Firestore emulator on port ${port("firestore")}`);
+  } else {
+    const { FirestoreServer } = await import("@firestore-emulator/server");
+    const firestore = new FirestoreServer();
+    await firestore.start(port("firestore"));
+    cleanups.push(() => firestore.stop());
+    env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port("firestore")}`;
+    say(
+      `Firestore: the Node stand-in on port ${port("firestore")} (the Firestore emulator needs ` +
+        "Java 21+; the stand-in does not enforce security rules or isolate transactions)",
+    );
+  }
+  if (hosting) only.push("hosting");
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      for (const child of children) if (child.exitCode === null) child.kill("SIGINT");
+      await Promise.all(children.map((c) => (c.exitCode === null ? onExit(c) : c.exitCode)));
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    }
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(130));
+  process.on("SIGTERM", () => void stop(143));
+
+  const firebase = join(ROOT, "node_modules", ".bin", "firebase");
+  const common = ["--only", only.join(","), "--project", options.project];
+  if (options.mode === "exec") {
+    const child = run(
+      firebase,
+      ["emulators:exec", ...common, options.command.map(shellQuote).join(" ")],
+      env,
+    );
+    children.push(child);
+    await stop(await onExit(child));
+  }
+
+  const emulatorsProcess = run(firebase, ["emulators:start", ...common], env);
+  children.push(emulatorsProcess);
+  if (useVite) {
+    children.push(
+      run(
+        "npm",
+        ["run", "dev", "-w", "web", "--", "--port", String(WEB_PORT), "--strictPort"],
+        env,
+      ),
+    );
+    say(`web app: http://127.0.0.1:${WEB_PORT} (Vite dev server; Ctrl-C stops everything)`);
+  }
+  const code = await Promise.race(children.map(onExit));
+  await stop(code);
+}
+
+function onExit(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+await main();
