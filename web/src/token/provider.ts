@@ -1,0 +1,160 @@
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import { TokenError, toTokenError } from "./errors";
+
+/** Calls the backend for a fresh secret. */
+export type TokenFetcher = (request: RealtimeTokenRequest) => Promise<RealtimeTokenResponse>;
+
+/** Options of {@link CachedTokenProvider}. */
+export interface CachedTokenProviderOptions {
+  fetchToken: TokenFetcher;
+  /** Wall-clock milliseconds (compared with the server's `expiresAt`). Default `Date.now`. */
+  now?: () => number;
+  /** A secret is not handed out within this many ms of its expiry. Default 10 000. */
+  expirySkewMs?: number;
+}
+
+interface CacheEntry {
+  response: RealtimeTokenResponse;
+  expiresAtMs: number;
+}
+
+/**
+ * Hands out ephemeral client secrets from the `realtimeToken` callable.
+ *
+ * A secret is reused until `expirySkewMs` before it expires (one secret can open several
+ * calls, so a reconnect costs no mint); concurrent callers share one request; secrets are
+ * keyed by the request, so a different voice gets its own. Failures become
+ * {@link TokenError}s with a message for the user, and after a rate-limit answer the
+ * provider waits out `retryAfterSeconds` locally instead of asking again.
+ */
+export class CachedTokenProvider {
+  readonly #fetchToken: TokenFetcher;
+  readonly #now: () => number;
+  readonly #skewMs: number;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #inFlight = new Map<string, Promise<RealtimeTokenResponse>>();
+  readonly #listeners = new Set<(response: RealtimeTokenResponse) => void>();
+  #cooldown: { untilMs: number; error: TokenError } | null = null;
+  #fetchCount = 0;
+  #latest: RealtimeTokenResponse | null = null;
+
+  constructor(options: CachedTokenProviderOptions) {
+    this.#fetchToken = options.fetchToken;
+    this.#now = options.now ?? Date.now;
+    this.#skewMs = options.expirySkewMs ?? 10_000;
+  }
+
+  /** How many times the backend was called. */
+  get fetchCount(): number {
+    return this.#fetchCount;
+  }
+
+  /** The most recent successful response (for the voice allowlist and the quota). */
+  get latest(): RealtimeTokenResponse | null {
+    return this.#latest;
+  }
+
+  /** Returns a usable secret for `request`, from the cache when possible. */
+  get(request: RealtimeTokenRequest = {}): Promise<RealtimeTokenResponse> {
+    const key = requestKey(request);
+    const cached = this.peek(request);
+    if (cached) return Promise.resolve(cached);
+
+    const pending = this.#inFlight.get(key);
+    if (pending) return pending;
+
+    const cooldown = this.#cooldown;
+    if (cooldown) {
+      const leftMs = cooldown.untilMs - this.#now();
+      if (leftMs > 0)
+        return Promise.reject(cooldown.error.withRetryAfter(Math.ceil(leftMs / 1000)));
+      this.#cooldown = null;
+    }
+
+    const request$ = this.#fetch(key, request);
+    this.#inFlight.set(key, request$);
+    return request$;
+  }
+
+  /**
+   * Starts fetching a secret for `request` unless one is cached or on its way, so that a
+   * later `get()` (e.g. on Connect) does not wait for the backend. Never rejects.
+   */
+  async prefetch(request: RealtimeTokenRequest = {}): Promise<void> {
+    try {
+      await this.get(request);
+    } catch {
+      // The error comes back (from the cooldown, if it was a limit) on the next get().
+    }
+  }
+
+  /** The cached secret for `request` if it is still usable, without fetching. */
+  peek(request: RealtimeTokenRequest = {}): RealtimeTokenResponse | null {
+    const key = requestKey(request);
+    const entry = this.#cache.get(key);
+    if (!entry) return null;
+    if (entry.expiresAtMs - this.#skewMs > this.#now()) return entry.response;
+    this.#cache.delete(key);
+    return null;
+  }
+
+  /** Forgets cached secrets (all of them, or the one for `request`). */
+  invalidate(request?: RealtimeTokenRequest): void {
+    if (request) this.#cache.delete(requestKey(request));
+    else this.#cache.clear();
+  }
+
+  /** Calls `listener` with every fresh response; returns the function that unsubscribes. */
+  onResponse(listener: (response: RealtimeTokenResponse) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #fetch(key: string, request: RealtimeTokenRequest): Promise<RealtimeTokenResponse> {
+    this.#fetchCount += 1;
+    try {
+      const response = parseTokenResponse(await this.#fetchToken(request));
+      this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
+      this.#latest = response;
+      for (const listener of this.#listeners) listener(response);
+      return response;
+    } catch (error) {
+      const tokenError = toTokenError(error);
+      const seconds = tokenError.details.retryAfterSeconds;
+      if (seconds !== undefined) {
+        this.#cooldown = { untilMs: this.#now() + seconds * 1000, error: tokenError };
+      }
+      throw tokenError;
+    } finally {
+      this.#inFlight.delete(key);
+    }
+  }
+}
+
+/** A stable key: same fields, same key, whatever the property order. */
+export function requestKey(request: RealtimeTokenRequest): string {
+  const entries = Object.entries(request)
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(entries);
+}
+
+/**
+ * Checks the fields the client relies on. The callable's data crosses a network boundary,
+ * so it is validated rather than trusted to match the type.
+ */
+export function parseTokenResponse(data: unknown): RealtimeTokenResponse {
+  const fail = (what: string) =>
+    new TokenError(
+      "misconfigured",
+      `The token service sent an unexpected answer (${what}). If you run this app, check that the web client and the function are the same version.`,
+      { code: "invalid-response" },
+    );
+  if (typeof data !== "object" || data === null) throw fail("not an object");
+  const record = data as Record<string, unknown>;
+  if (typeof record.token !== "string" || record.token === "") throw fail("no token");
+  if (typeof record.expiresAt !== "number" || !Number.isFinite(record.expiresAt)) {
+    throw fail("no expiresAt");
+  }
+  return data as RealtimeTokenResponse;
+}
