@@ -1,0 +1,288 @@
+/**
+ * One WebRTC call, werift on the answering side: accepts the client's `oai-events` data
+ * channel and audio track, runs the scripted conversation over them, streams the scripted
+ * audio, counts everything for the state endpoint, and enforces the duration and idle limits.
+ */
+import { MediaStreamTrack, RTCPeerConnection, useOPUS, type RTCDataChannel } from "werift";
+import { parseClientEvent } from "./client-events.js";
+import { Conversation, type Effect } from "./conversation.js";
+import type { NewId } from "./ids.js";
+import { OpusPacer, PACKET_MS } from "./opus-pacer.js";
+import type { Session } from "./session.js";
+
+export type CallState = "connecting" | "connected" | "ended";
+
+/** Why a call ended, as reported by the state endpoint. */
+export type EndedReason =
+  "hangup" | "max_duration" | "idle" | "peer_closed" | "peer_gone" | "standin_closed" | "reset";
+
+/** A call as `GET /_standin/state` reports it. */
+export interface CallSnapshot {
+  id: string;
+  state: CallState;
+  /** The client secret that opened the call (`null` when a standard key did). */
+  secret: string | null;
+  session: Session;
+  /** Client event types in arrival order; unparseable messages appear as `(invalid)`. */
+  eventsReceived: string[];
+  eventsSent: string[];
+  rtpPacketsIn: number;
+  rtpPacketsOut: number;
+  audioMsSent: number;
+  endedReason: EndedReason | null;
+  /** Milliseconds from the offer's arrival to ICE+DTLS connected. */
+  connectMs: number | null;
+}
+
+export interface CallOptions {
+  id: string;
+  secret: string | null;
+  /** The session the call starts with; its `expires_at` is set from `maxCallSeconds`. */
+  session: Session;
+  newId: NewId;
+  responseAudioMs: number;
+  maxCallSeconds: number;
+  idleCallSeconds: number;
+  /** Wall clock (ms) for the session's `expires_at`. */
+  nowMs: number;
+  log: (line: string) => void;
+  onEnded?: (call: Call) => void;
+}
+
+/** The data channel upstream's clients open and the only one the stand-in serves. */
+export const EVENTS_CHANNEL = "oai-events";
+
+/** Rejected offers: the HTTP layer answers these with a 400. */
+export class InvalidOfferError extends Error {}
+
+export class Call {
+  readonly id: string;
+  private readonly options: CallOptions;
+  private readonly pc: RTCPeerConnection;
+  private readonly conversation: Conversation;
+  private readonly pacer: OpusPacer;
+  private readonly track = new MediaStreamTrack({ kind: "audio" });
+  private readonly startedAt = performance.now();
+  private state: CallState = "connecting";
+  private endedReason: EndedReason | null = null;
+  private connectMs: number | null = null;
+  private channel: RTCDataChannel | undefined;
+  private channelOpen = false;
+  /** Events produced before the channel opened (e.g. VAD on early mic audio) go out after `session.created`. */
+  private readonly pending: Effect[] = [];
+  private readonly eventsReceived: string[] = [];
+  private readonly eventsSent: string[] = [];
+  private rtpPacketsIn = 0;
+  private rtpPacketsOut = 0;
+  private audioMsSent = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly maxTimer: NodeJS.Timeout;
+  private ending: Promise<void> | undefined;
+
+  private constructor(options: CallOptions) {
+    this.id = options.id;
+    this.options = options;
+    this.pc = new RTCPeerConnection({
+      // werift defaults to a public STUN server, which is unreachable offline and only delays gathering.
+      iceServers: [],
+      // Loopback is skipped by default; browsers on the same machine need it.
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      codecs: { audio: [useOPUS()], video: [] },
+    });
+    const session: Session = {
+      ...options.session,
+      expires_at: Math.floor(options.nowMs / 1000) + options.maxCallSeconds,
+    };
+    this.conversation = new Conversation({
+      session,
+      newId: options.newId,
+      responseAudioMs: options.responseAudioMs,
+    });
+    this.pacer = new OpusPacer({
+      write: (packet) => {
+        this.track.writeRtp(packet);
+        this.rtpPacketsOut += 1;
+        this.audioMsSent += PACKET_MS;
+      },
+    });
+    this.wire();
+    this.maxTimer = setTimeout(() => void this.end("max_duration"), options.maxCallSeconds * 1000);
+    this.armIdleTimer();
+  }
+
+  /**
+   * Answers an SDP offer. Resolves once the answer (with all local ICE candidates, since
+   * the HTTP exchange has no trickle) is ready; the connection completes afterwards.
+   */
+  static async answer(
+    offerSdp: string,
+    options: CallOptions,
+  ): Promise<{ call: Call; answerSdp: string }> {
+    if (!/^v=0\r?\n/.test(offerSdp) || !/^m=/m.test(offerSdp))
+      throw new InvalidOfferError("The request body is not an SDP offer.");
+    const call = new Call(options);
+    try {
+      const answerSdp = await call.negotiate(offerSdp);
+      return { call, answerSdp };
+    } catch (error) {
+      await call.end("peer_gone");
+      if (error instanceof InvalidOfferError) throw error;
+      throw new InvalidOfferError(
+        `Invalid SDP offer: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private async negotiate(offerSdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    const audio = this.pc.getTransceivers().find((t) => t.kind === "audio");
+    if (audio) {
+      await audio.sender.replaceTrack(this.track);
+      audio.setDirection("sendrecv");
+    }
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    if (this.pc.iceGatheringState !== "complete")
+      await new Promise<void>((resolve) => {
+        const { unSubscribe } = this.pc.iceGatheringStateChange.subscribe((state) => {
+          if (state === "complete") {
+            unSubscribe();
+            resolve();
+          }
+        });
+      });
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new Error("werift produced no answer");
+    return sdp;
+  }
+
+  private wire(): void {
+    this.pc.onTrack.subscribe((remote) => {
+      if (remote.kind !== "audio") return;
+      remote.onReceiveRtp.subscribe((packet) => {
+        if (this.state === "ended") return;
+        this.rtpPacketsIn += 1;
+        this.execute(this.conversation.micPacket(packet.payload.length));
+      });
+    });
+    this.pc.onDataChannel.subscribe((channel) => {
+      if (channel.label !== EVENTS_CHANNEL || this.channel) return;
+      this.channel = channel;
+      channel.onMessage.subscribe((data) => this.onMessage(data));
+      channel.stateChange.subscribe((state) => {
+        if (state === "open") this.onChannelOpen();
+        if (state === "closed") void this.end("peer_closed");
+      });
+      if (channel.readyState === "open") this.onChannelOpen();
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected" && this.state === "connecting") {
+        this.state = "connected";
+        this.connectMs = Math.round(performance.now() - this.startedAt);
+        this.options.log(`call ${this.id} connected in ${this.connectMs} ms`);
+      }
+      // A peer that drops off the network shows as "disconnected" first; give it the idle window to return.
+      if (state === "connected") this.clearIdleTimer();
+      if (state === "disconnected") this.armIdleTimer();
+      if (state === "failed" || state === "closed") void this.end("peer_gone");
+    });
+  }
+
+  private onChannelOpen(): void {
+    if (this.channelOpen || this.state === "ended") return;
+    this.channelOpen = true;
+    this.execute(this.conversation.start());
+    this.execute(this.pending.splice(0));
+  }
+
+  private onMessage(data: string | Buffer): void {
+    if (this.state === "ended") return;
+    const parsed = parseClientEvent(data);
+    this.eventsReceived.push(parsed.ok ? parsed.event.type : (parsed.type ?? "(invalid)"));
+    this.execute(this.conversation.handle(parsed));
+  }
+
+  private execute(effects: Effect[]): void {
+    for (const effect of effects) {
+      if (this.state === "ended") return;
+      switch (effect.kind) {
+        case "send":
+          if (!this.channelOpen || !this.channel) {
+            this.pending.push(effect);
+            break;
+          }
+          try {
+            this.channel.send(JSON.stringify(effect.event));
+            this.eventsSent.push(effect.event.type);
+          } catch (error) {
+            this.options.log(`call ${this.id}: send failed: ${String(error)}`);
+          }
+          break;
+        case "audio.start":
+          this.pacer.play(
+            effect.durationMs,
+            (sentMs) => this.execute(this.conversation.audioProgress(effect.responseId, sentMs)),
+            () => this.execute(this.conversation.audioFinished(effect.responseId)),
+          );
+          break;
+        case "audio.stop":
+          this.pacer.stop();
+          break;
+      }
+    }
+  }
+
+  private armIdleTimer(): void {
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => void this.end("idle"), this.options.idleCallSeconds * 1000);
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  get ended(): boolean {
+    return this.state === "ended";
+  }
+
+  /** Ends the call once; later calls return the same promise. */
+  end(reason: EndedReason): Promise<void> {
+    this.ending ??= this.close(reason);
+    return this.ending;
+  }
+
+  private async close(reason: EndedReason): Promise<void> {
+    if (reason === "max_duration") {
+      this.execute(this.conversation.expire(this.options.maxCallSeconds));
+      // Let the error reach the client before the transport goes away.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    this.state = "ended";
+    this.endedReason = reason;
+    this.pacer.stop();
+    clearTimeout(this.maxTimer);
+    this.clearIdleTimer();
+    this.options.log(`call ${this.id} ended (${reason})`);
+    this.options.onEnded?.(this);
+    await Promise.race([
+      this.pc.close().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+  }
+
+  snapshot(): CallSnapshot {
+    return {
+      id: this.id,
+      state: this.state,
+      secret: this.options.secret,
+      session: this.conversation.currentSession,
+      eventsReceived: [...this.eventsReceived],
+      eventsSent: [...this.eventsSent],
+      rtpPacketsIn: this.rtpPacketsIn,
+      rtpPacketsOut: this.rtpPacketsOut,
+      audioMsSent: this.audioMsSent,
+      endedReason: this.endedReason,
+      connectMs: this.connectMs,
+    };
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * A local stand-in for the OpenAI Realtime API: mints client secrets, answers WebRTC calls
+ * with werift and runs a scripted conversation, so the template runs and is tested offline.
+ * See README.md for what it emulates and the test-only `/_standin/*` endpoints.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { errorBody, errors, type ApiError } from "./api-errors.js";
+import { Call, InvalidOfferError, type CallSnapshot } from "./call.js";
+import {
+  clientSecretResponse,
+  isExpired,
+  issueSecret,
+  parseClientSecretRequest,
+  type IssuedSecret,
+} from "./client-secret-request.js";
+import { FaultQueue, parseFault, type Fault, type FaultRoute } from "./faults.js";
+import { randomId } from "./ids.js";
+import { resolveSession, type Session } from "./session.js";
+
+export type { CallSnapshot, EndedReason } from "./call.js";
+export type { Fault, FaultRoute } from "./faults.js";
+
+/** Options for {@link startStandin}. */
+export interface StandinOptions {
+  /** Interface to listen on. Default `"127.0.0.1"`. */
+  host?: string;
+  /** TCP port; `0` (the default) picks a free one. The CLI defaults to 8790. */
+  port?: number;
+  /** Length of each scripted spoken answer, streamed in real time. Default 3000 ms (long enough to interrupt). */
+  responseAudioMs?: number;
+  /** Calls end at this age, as upstream caps sessions. Default 1800 s. */
+  maxCallSeconds?: number;
+  /** Peers that never connect, or stay disconnected this long, are cleaned up. Default 30 s. */
+  idleCallSeconds?: number;
+  /** Wall clock in ms; inject it to test secret expiry. Default `Date.now`. */
+  now?: () => number;
+  /** Receives one line per notable event. Never given a key or secret value. Default: silent. */
+  log?: (line: string) => void;
+}
+
+/** A running stand-in. */
+export interface Standin {
+  /** Origin of the server, e.g. `http://127.0.0.1:8790`. */
+  url: string;
+  /** `url + "/v1"`: what `OPENAI_BASE_URL` or the openai SDK's `baseURL` wants. */
+  baseUrl: string;
+  /** Ends all calls and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The body of `GET /_standin/state`. */
+export interface StandinState {
+  secrets: { value: string; expiresAt: number; session: Session }[];
+  calls: CallSnapshot[];
+  requests: { clientSecrets: number; calls: number };
+  faults: Fault[];
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const CALLS_PATH = "/v1/realtime/calls";
+const HANGUP_PATH = /^\/v1\/realtime\/calls\/([^/]+)\/hangup$/;
+
+/** Starts the stand-in and resolves once it is listening. */
+export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
+  const host = options.host ?? "127.0.0.1";
+  const responseAudioMs = options.responseAudioMs ?? 3000;
+  const maxCallSeconds = options.maxCallSeconds ?? 1800;
+  const idleCallSeconds = options.idleCallSeconds ?? 30;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? (() => {});
+
+  const secrets = new Map<string, IssuedSecret>();
+  const calls = new Map<string, Call>();
+  const faults = new FaultQueue();
+  const requests = { clientSecrets: 0, calls: 0 };
+  /** Requests a `hang` fault holds open; destroyed on close so shutdown never waits on them. */
+  const hanging = new Set<ServerResponse>();
+
+  const state = (): StandinState => ({
+    secrets: [...secrets.values()].map((s) => ({
+      value: s.value,
+      expiresAt: s.expiresAt,
+      session: s.session,
+    })),
+    calls: [...calls.values()].map((c) => c.snapshot()),
+    requests: { ...requests },
+    faults: faults.list(),
+  });
+
+  /** Applies an injected fault; true when the request has been dealt with. */
+  const applyFault = (route: FaultRoute, res: ServerResponse): boolean => {
+    const fault = faults.take(route);
+    if (!fault) return false;
+    log(`${route}: injected ${fault.kind}${fault.kind === "status" ? ` ${fault.status}` : ""}`);
+    if (fault.kind === "hang") {
+      hanging.add(res);
+      res.on("close", () => hanging.delete(res));
+      return true;
+    }
+    if (fault.kind === "status") sendError(res, errors.forStatus(fault.status));
+    else {
+      const type = route === "calls" ? "application/sdp" : "application/json";
+      res.writeHead(200, { "content-type": type }).end(fault.body);
+    }
+    return true;
+  };
+
+  const handleClientSecrets = async (req: IncomingMessage, res: ServerResponse) => {
+    requests.clientSecrets += 1;
+    if (applyFault("client_secrets", res)) return;
+    if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
+    const raw = (await readBody(req)).toString("utf8");
+    let body: unknown;
+    try {
+      body = raw.trim() === "" ? undefined : JSON.parse(raw);
+    } catch {
+      return sendError(res, errors.invalidJsonBody());
+    }
+    const parsed = parseClientSecretRequest(body);
+    if (!parsed.ok) {
+      log(`client_secrets 400 ${parsed.error.code ?? ""} ${parsed.error.param ?? ""}`.trimEnd());
+      return sendError(res, parsed.error);
+    }
+    const secret = issueSecret(parsed.value, randomId, now());
+    secrets.set(secret.value, secret);
+    log(
+      `client_secrets 200 ${secret.session.id} model=${secret.session.model} ttl=${parsed.value.ttlSeconds}s`,
+    );
+    sendJson(res, 200, clientSecretResponse(secret));
+  };
+
+  const handleCall = async (req: IncomingMessage, res: ServerResponse) => {
+    requests.calls += 1;
+    if (applyFault("calls", res)) return;
+    const token = bearer(req);
+    let secret: IssuedSecret | undefined;
+    let session: Session;
+    if (token?.startsWith("ek_")) {
+      secret = secrets.get(token);
+      if (!secret) return sendError(res, errors.invalidApiKey("Invalid client secret provided."));
+      if (isExpired(secret, now()))
+        return sendError(
+          res,
+          errors.invalidApiKey("The client secret has expired. Mint a new one."),
+        );
+      session = { ...secret.session, id: randomId("sess") };
+    } else if (hasStandardKey(req)) {
+      session = resolveSession({ type: "realtime" }, { id: randomId("sess"), expiresAt: 0 });
+    } else return sendError(res, errors.invalidApiKey());
+
+    const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+    if (contentType !== "application/sdp")
+      return sendError(
+        res,
+        errors.invalidRequest(
+          `Unsupported content type: '${contentType || "(none)"}'. Send the SDP offer as 'application/sdp'. ` +
+            "(The stand-in does not implement the multipart form.)",
+          "unsupported_content_type",
+          null,
+        ),
+      );
+    const offer = (await readBody(req)).toString("utf8");
+    const id = randomId("rtc");
+    try {
+      const { call, answerSdp } = await Call.answer(offer, {
+        id,
+        secret: secret?.value ?? null,
+        session,
+        newId: randomId,
+        responseAudioMs,
+        maxCallSeconds,
+        idleCallSeconds,
+        nowMs: now(),
+        log,
+      });
+      calls.set(id, call);
+      log(`call ${id} answered (${session.model}, ${calls.size} calls)`);
+      res
+        .writeHead(201, { "content-type": "application/sdp", location: `${CALLS_PATH}/${id}` })
+        .end(answerSdp);
+    } catch (error) {
+      if (!(error instanceof InvalidOfferError)) throw error;
+      sendError(res, errors.invalidRequest(error.message, "invalid_offer", null));
+    }
+  };
+
+  const handleHangup = async (id: string, req: IncomingMessage, res: ServerResponse) => {
+    if (applyFault("hangup", res)) return;
+    if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
+    const call = calls.get(id);
+    if (!call) return sendError(res, errors.notFound(`Call '${id}' not found.`));
+    await call.end("hangup");
+    res.writeHead(200).end();
+  };
+
+  const handleControl = async (
+    method: string,
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => {
+    if (method === "GET" && path === "/_standin/state") return sendJson(res, 200, state());
+    if (method === "POST" && path === "/_standin/faults") {
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req)).toString("utf8"));
+      } catch {
+        return sendError(res, errors.invalidJsonBody());
+      }
+      const fault = parseFault(body);
+      if (!fault.ok) return sendError(res, fault.error);
+      faults.add(fault.value);
+      return sendJson(res, 200, { faults: faults.list() });
+    }
+    if (method === "DELETE" && path === "/_standin/faults") {
+      faults.clear();
+      return sendJson(res, 200, { faults: [] });
+    }
+    if (method === "POST" && path === "/_standin/reset") {
+      await endAll("reset");
+      secrets.clear();
+      calls.clear();
+      faults.clear();
+      requests.clientSecrets = 0;
+      requests.calls = 0;
+      return sendJson(res, 200, { reset: true });
+    }
+    sendError(res, errors.invalidUrl(method, path));
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? "GET";
+    const path = new URL(req.url ?? "/", "http://standin").pathname;
+    setCors(req, res);
+    if (path.startsWith("/v1/"))
+      res.setHeader("x-request-id", `req_${randomBytes(16).toString("hex")}`);
+    if (method === "OPTIONS") return void res.writeHead(204).end();
+    if (method === "POST" && path === "/v1/realtime/client_secrets")
+      return handleClientSecrets(req, res);
+    if (method === "POST" && path === CALLS_PATH) return handleCall(req, res);
+    const hangup = HANGUP_PATH.exec(path);
+    if (method === "POST" && hangup?.[1])
+      return handleHangup(decodeURIComponent(hangup[1]), req, res);
+    if (path.startsWith("/_standin/")) return handleControl(method, path, req, res);
+    sendError(res, errors.invalidUrl(method, path));
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (error instanceof BodyTooLargeError)
+        return sendError(res, { ...errors.invalidRequest(error.message, null, null), status: 413 });
+      log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) sendError(res, errors.forStatus(500));
+    });
+  });
+
+  const endAll = async (reason: "reset" | "standin_closed") => {
+    await Promise.all([...calls.values()].map((call) => call.end(reason)));
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  log(`listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    close: () => {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const res of hanging) res.destroy();
+        await endAll("standin_closed");
+        server.closeAllConnections();
+        await stopped;
+        log("closed");
+      })();
+      return closing;
+    },
+  };
+}
+
+function setCors(req: IncomingMessage, res: ServerResponse): void {
+  // Reflecting the origin (rather than "*") keeps credentialed browser requests working too.
+  res.setHeader("access-control-allow-origin", req.headers.origin ?? "*");
+  res.setHeader("vary", "Origin");
+  res.setHeader("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+  res.setHeader("access-control-allow-headers", "Authorization, Content-Type");
+  res.setHeader("access-control-expose-headers", "Location, x-request-id");
+  res.setHeader("access-control-max-age", "600");
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  return match?.[1];
+}
+
+/** Any `sk-…` key of plausible length passes: the stand-in only checks the shape. */
+function hasStandardKey(req: IncomingMessage): boolean {
+  const token = bearer(req);
+  return token !== undefined && token.startsWith("sk-") && token.length >= 10;
+}
+
+class BodyTooLargeError extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new BodyTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  sendJson(res, error.status, { error: errorBody(error) });
+}

@@ -1,0 +1,201 @@
+/**
+ * A Node WebRTC client for the tests, doing what the browser client does: one sendrecv
+ * audio transceiver streaming Opus RTP, an `oai-events` data channel, the offer POSTed to
+ * `/v1/realtime/calls` with the client secret.
+ */
+import type { RealtimeClientEvent, RealtimeServerEvent } from "openai/resources/realtime/realtime";
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCDataChannel,
+} from "werift";
+
+export const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+/** Large enough to count as speech for the stand-in (it never decodes the audio). */
+export const VOICED = Buffer.alloc(80, 0x5a);
+
+type ServerEventOf<T extends RealtimeServerEvent["type"]> = Extract<
+  RealtimeServerEvent,
+  { type: T }
+>;
+
+export class TestClient {
+  readonly events: RealtimeServerEvent[] = [];
+  rtpIn = 0;
+  rtpOut = 0;
+  callId = "";
+  location = "";
+  private cursor = 0;
+  private waiters: (() => void)[] = [];
+  private micTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private ts = 0;
+  private micPayload: Buffer = SILENCE;
+  private micRemaining = Infinity;
+  private onMicDone: (() => void) | undefined;
+
+  private constructor(
+    readonly pc: RTCPeerConnection,
+    readonly channel: RTCDataChannel,
+    private readonly mic: MediaStreamTrack,
+  ) {}
+
+  /**
+   * Opens a call. `audio: false` keeps the mic track silent (no RTP); otherwise it sends
+   * Opus silence every 20 ms until `speak()` changes the payload.
+   */
+  static async connect(
+    baseUrl: string,
+    secret: string,
+    options: { audio?: boolean; waitForSession?: boolean } = {},
+  ): Promise<TestClient> {
+    const pc = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] });
+    const mic = new MediaStreamTrack({ kind: "audio" });
+    pc.addTransceiver(mic, { direction: "sendrecv" });
+    const channel = pc.createDataChannel("oai-events");
+    const client = new TestClient(pc, channel, mic);
+    channel.onMessage.subscribe((data) => {
+      client.events.push(JSON.parse(data.toString()) as RealtimeServerEvent);
+      for (const wake of client.waiters.splice(0)) wake();
+    });
+    pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe(() => {
+        client.rtpIn += 1;
+      });
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    const response = await fetch(`${baseUrl}/realtime/calls`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/sdp" },
+      body: pc.localDescription?.sdp,
+    });
+    if (response.status !== 201) {
+      await pc.close();
+      throw new Error(`calls answered ${response.status}: ${await response.text()}`);
+    }
+    client.location = response.headers.get("location") ?? "";
+    client.callId = client.location.split("/").at(-1) ?? "";
+    await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+    if (options.audio !== false) client.startMic();
+    if (options.waitForSession !== false) await client.waitFor("session.created");
+    return client;
+  }
+
+  send(event: RealtimeClientEvent | string): void {
+    this.channel.send(typeof event === "string" ? event : JSON.stringify(event));
+  }
+
+  /**
+   * Waits for the next event of `type` (after the last one waited for) that satisfies
+   * `where`. Waiting in sequence therefore also asserts the order of events.
+   */
+  async waitFor<T extends RealtimeServerEvent["type"]>(
+    type: T,
+    where: (event: ServerEventOf<T>) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<ServerEventOf<T>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.cursor; i < this.events.length; i++) {
+        const event = this.events[i] as RealtimeServerEvent;
+        if (event.type === type && where(event as ServerEventOf<T>)) {
+          this.cursor = i + 1;
+          return event as ServerEventOf<T>;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${type}; got: ${
+            this.events
+              .slice(this.cursor)
+              .map((e) => e.type)
+              .join(", ") || "(nothing)"
+          }`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Types of all events received after the current wait position (for order assertions). */
+  typesSince(index: number): string[] {
+    return this.events.slice(index).map((e) => e.type);
+  }
+
+  /** Sends `packets` voiced packets, then silence again; resolves when the voiced part is out. */
+  speak(packets: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.micPayload = VOICED;
+      this.micRemaining = packets;
+      this.onMicDone = () => {
+        this.micPayload = SILENCE;
+        this.micRemaining = Infinity;
+        resolve();
+      };
+    });
+  }
+
+  startMic(): void {
+    if (this.micTimer) return;
+    this.micTimer = setInterval(() => {
+      const header = new RtpHeader({
+        payloadType: 111,
+        sequenceNumber: this.seq++ & 0xffff,
+        timestamp: (this.ts += 960) >>> 0,
+      });
+      this.mic.writeRtp(new RtpPacket(header, this.micPayload));
+      this.rtpOut += 1;
+      if (--this.micRemaining === 0) this.onMicDone?.();
+    }, 20);
+  }
+
+  stopMic(): void {
+    clearInterval(this.micTimer);
+    this.micTimer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stopMic();
+    await this.pc.close();
+  }
+}
+
+/** Mints a client secret with a plain fetch. */
+export async function mintSecret(
+  baseUrl: string,
+  body: unknown = { session: { type: "realtime" } },
+): Promise<string> {
+  const response = await fetch(`${baseUrl}/realtime/client_secrets`, {
+    method: "POST",
+    headers: { authorization: "Bearer sk-test-standin-key", "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 200)
+    throw new Error(`client_secrets answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { value: string }).value;
+}
+
+/** Polls `cond` until it holds (for server-side state that has no event to wait for). */
+export async function until<T>(
+  what: string,
+  read: () => Promise<T> | T,
+  cond: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (cond(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: last value ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
