@@ -6,11 +6,14 @@
  *   tsx scripts/stack.ts exec [--project ID] [--hosting] -- <command…>
  *                                                    # run a command against the stack, exit with its code
  *
+ * Under `exec` the command also gets STANDIN_URL (the OpenAI stand-in) and STACK_LOG_FILE
+ * (everything the emulators printed, for tests that check what was logged).
+ *
  * OpenAI: if functions/.secret.local holds a real key, `start` talks to OpenAI itself;
  * otherwise (and always under `exec`, so tests never spend money) the local stand-in answers.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,8 +112,26 @@ async function assertPortFree(port: number, what: string): Promise<void> {
   });
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(command, args, { cwd: ROOT, env, stdio: "inherit" });
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile?: string,
+): ChildProcess {
+  if (logFile === undefined) return spawn(command, args, { cwd: ROOT, env, stdio: "inherit" });
+  // Tee: the terminal sees everything, and tests can read what the emulators printed.
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["inherit", "pipe", "pipe"] });
+  const log = createWriteStream(logFile);
+  child.stdout?.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    log.write(chunk);
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    log.write(chunk);
+  });
+  child.once("exit", () => log.end());
+  return child;
 }
 
 async function main(): Promise<void> {
@@ -196,11 +217,11 @@ async function main(): Promise<void> {
   const firebase = join(ROOT, "node_modules", ".bin", "firebase");
   const common = ["--only", only.join(","), "--project", options.project];
   if (options.mode === "exec") {
-    const child = run(
-      firebase,
-      ["emulators:exec", ...common, options.command.map(shellQuote).join(" ")],
-      env,
-    );
+    mkdirSync(join(ROOT, ".stack"), { recursive: true });
+    const logFile = join(ROOT, ".stack", `${options.project}.log`);
+    env.STACK_LOG_FILE = logFile;
+    const script = options.command.map(shellQuote).join(" ");
+    const child = run(firebase, ["emulators:exec", ...common, script], env, logFile);
     children.push(child);
     await stop(await onExit(child));
   }

@@ -123,7 +123,8 @@ export function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof APIError) {
     const status = error.status;
     const details = { status, requestId: error.requestID, code: error.code };
-    const message = `OpenAI answered ${status ?? "?"}: ${error.message}`;
+    // The SDK's message already starts with the status.
+    const message = `OpenAI answered: ${error.message}`;
     if (status === 401 || status === 403) return new UpstreamError("auth", message, details);
     if (status === 429) {
       return new UpstreamError("rate", message, {

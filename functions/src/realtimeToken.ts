@@ -51,7 +51,7 @@ export interface HandlerDeps {
 /** Builds the handler. Everything it touches is injected, so tests can pass fakes. */
 export function createRealtimeTokenHandler(deps: HandlerDeps) {
   const now = deps.now ?? Date.now;
-  const log = deps.log ?? logger;
+  const log = deps.log ?? cloudLog;
 
   return async function handleRealtimeToken(request: TokenRequest): Promise<RealtimeTokenResponse> {
     const started = now();
@@ -241,6 +241,16 @@ function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/**
+ * Cloud Logging entries with the fields at the top level. (`logger.error` would also attach a
+ * stack trace of this call site, which says nothing about the failure.)
+ */
+const cloudLog: Log = {
+  info: (message, fields) => logger.write({ severity: "INFO", message, ...fields }),
+  warn: (message, fields) => logger.write({ severity: "WARNING", message, ...fields }),
+  error: (message, fields) => logger.write({ severity: "ERROR", message, ...fields }),
+};
 
 let store: MintStore | undefined;
 

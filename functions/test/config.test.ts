@@ -10,7 +10,7 @@ import { declaredParams } from "firebase-functions/params";
 import { describe, expect, it } from "vitest";
 import "../src/config";
 
-const require = createRequire(import.meta.url);
+const require = createRequire(__filename);
 const { parseStrict } = require("firebase-tools/lib/functions/env") as {
   parseStrict: (data: string) => Record<string, string>;
 };
