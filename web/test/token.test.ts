@@ -141,11 +141,15 @@ describe("CachedTokenProvider", () => {
 
   it("tells listeners about fresh responses only", async () => {
     const { provider } = backend();
-    const seen: string[] = [];
-    provider.onResponse((r) => seen.push(r.token));
+    const seen: unknown[] = [];
+    provider.onResponse((r, request) => seen.push([r.token, request]));
     await provider.get();
     await provider.get();
-    expect(seen).toEqual(["ek_1"]);
+    await provider.get({ voice: "cedar" });
+    expect(seen).toEqual([
+      ["ek_1", {}],
+      ["ek_2", { voice: "cedar" }],
+    ]);
     expect(provider.latest?.choices.voices).toEqual(["marin", "cedar"]);
   });
 

@@ -4,6 +4,12 @@ import { TokenError, toTokenError } from "./errors";
 /** Calls the backend for a fresh secret. */
 export type TokenFetcher = (request: RealtimeTokenRequest) => Promise<RealtimeTokenResponse>;
 
+/** Told about each fresh response and the request it answers. */
+export type TokenListener = (
+  response: RealtimeTokenResponse,
+  request: RealtimeTokenRequest,
+) => void;
+
 /** Options of {@link CachedTokenProvider}. */
 export interface CachedTokenProviderOptions {
   fetchToken: TokenFetcher;
@@ -33,7 +39,7 @@ export class CachedTokenProvider {
   readonly #skewMs: number;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inFlight = new Map<string, Promise<RealtimeTokenResponse>>();
-  readonly #listeners = new Set<(response: RealtimeTokenResponse) => void>();
+  readonly #listeners = new Set<TokenListener>();
   #cooldown: { untilMs: number; error: TokenError } | null = null;
   #fetchCount = 0;
   #latest: RealtimeTokenResponse | null = null;
@@ -105,7 +111,7 @@ export class CachedTokenProvider {
   }
 
   /** Calls `listener` with every fresh response; returns the function that unsubscribes. */
-  onResponse(listener: (response: RealtimeTokenResponse) => void): () => void {
+  onResponse(listener: TokenListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -116,7 +122,7 @@ export class CachedTokenProvider {
       const response = parseTokenResponse(await this.#fetchToken(request));
       this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
       this.#latest = response;
-      for (const listener of this.#listeners) listener(response);
+      for (const listener of this.#listeners) listener(response, request);
       return response;
     } catch (error) {
       const tokenError = toTokenError(error);

@@ -1,0 +1,122 @@
+/**
+ * The app's configuration, from `VITE_*` variables (see `web/.env.example`). This is the
+ * only module that reads `import.meta.env`; `vite.config.ts` runs the same validation at
+ * build time so that a build with missing variables fails instead of shipping a broken app.
+ */
+
+/** When the app fetches a client secret ahead of Connect. */
+export type TokenPrefetch = "load" | "intent" | "off";
+
+/** Validated configuration. */
+export interface AppConfig {
+  firebase: { apiKey: string; authDomain: string; projectId: string; appId: string };
+  functionsRegion: string;
+  /** Auth and Functions emulators plus a local App Check placeholder (no Google services). */
+  emulators: { host: string; authPort: number; functionsPort: number } | null;
+  /** reCAPTCHA Enterprise site key for App Check; null under the emulators. */
+  recaptchaEnterpriseSiteKey: string | null;
+  /** Where the browser posts its SDP offer. */
+  openaiCallsUrl: string;
+  tokenPrefetch: TokenPrefetch;
+}
+
+/** Raised with every problem at once, each naming its variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+
+  constructor(readonly problems: string[]) {
+    super(
+      `The web app's configuration is incomplete:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+        "Set these in web/.env.production.local (see web/.env.example) or in the build environment.",
+    );
+  }
+}
+
+type Env = Readonly<Record<string, string | boolean | undefined>>;
+
+export const DEFAULT_OPENAI_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
+
+/** Validates `env` (a Vite `import.meta.env` or `loadEnv` result). Throws {@link ConfigError}. */
+export function parseConfig(env: Env): AppConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    if (typeof value !== "string") return undefined;
+    const trimmed = value.trim();
+    return trimmed === "" ? undefined : trimmed;
+  };
+  const required = (name: string, hint: string): string => {
+    const value = read(name);
+    if (value === undefined) problems.push(`${name} is missing (${hint}).`);
+    return value ?? "";
+  };
+  const flag = (name: string): boolean => {
+    const value = read(name);
+    if (value === undefined || value === "false") return false;
+    if (value === "true") return true;
+    problems.push(`${name} must be "true" or "false", not "${value}".`);
+    return false;
+  };
+  const port = (name: string, fallback: number): number => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) {
+      problems.push(`${name} must be a port number, not "${value}".`);
+    }
+    return parsed;
+  };
+
+  const fromConsole = "Firebase console → Project settings → Your apps";
+  const apiKey = required("VITE_FIREBASE_API_KEY", fromConsole);
+  const projectId = required("VITE_FIREBASE_PROJECT_ID", fromConsole);
+  const appId = required("VITE_FIREBASE_APP_ID", fromConsole);
+  const authDomain = read("VITE_FIREBASE_AUTH_DOMAIN") ?? `${projectId}.firebaseapp.com`;
+  const functionsRegion = read("VITE_FUNCTIONS_REGION") ?? "us-central1";
+  const useEmulators = flag("VITE_USE_EMULATORS");
+
+  const recaptchaEnterpriseSiteKey = useEmulators
+    ? null
+    : required(
+        "VITE_RECAPTCHA_ENTERPRISE_SITE_KEY",
+        "App Check needs it outside the emulators; Firebase console → App Check → Apps",
+      );
+
+  const openaiCallsUrl = read("VITE_OPENAI_CALLS_URL") ?? DEFAULT_OPENAI_CALLS_URL;
+  if (!/^https?:\/\/[^/]+/.test(openaiCallsUrl)) {
+    problems.push(`VITE_OPENAI_CALLS_URL must be an http(s) URL, not "${openaiCallsUrl}".`);
+  } else if (!useEmulators && !openaiCallsUrl.startsWith("https://")) {
+    problems.push("VITE_OPENAI_CALLS_URL must use https:// outside the emulators.");
+  }
+
+  const prefetch = read("VITE_TOKEN_PREFETCH") ?? "load";
+  if (prefetch !== "load" && prefetch !== "intent" && prefetch !== "off") {
+    problems.push(`VITE_TOKEN_PREFETCH must be "load", "intent" or "off", not "${prefetch}".`);
+  }
+
+  const emulators = useEmulators
+    ? {
+        host: read("VITE_EMULATOR_HOST") ?? "127.0.0.1",
+        authPort: port("VITE_AUTH_EMULATOR_PORT", 9099),
+        functionsPort: port("VITE_FUNCTIONS_EMULATOR_PORT", 5001),
+      }
+    : null;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    firebase: { apiKey, authDomain, projectId, appId },
+    functionsRegion,
+    emulators,
+    recaptchaEnterpriseSiteKey,
+    openaiCallsUrl,
+    tokenPrefetch: prefetch as TokenPrefetch,
+  };
+}
+
+let cached: AppConfig | null = null;
+
+/** The app's configuration, read from `import.meta.env` on first use. */
+export function getConfig(): AppConfig {
+  cached ??= parseConfig(import.meta.env);
+  return cached;
+}

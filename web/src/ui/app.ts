@@ -1,0 +1,472 @@
+import { onAuthStateChanged, type User } from "firebase/auth";
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import type { AppConfig } from "../config";
+import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
+import { isRecord } from "../realtime/errors";
+import { RealtimeSession } from "../realtime/session";
+import type {
+  ConnectTimings,
+  MicState,
+  RealtimeSessionState,
+  SessionProblem,
+  SpeakingState,
+  UsageTotals,
+} from "../realtime/types";
+import type { CachedTokenProvider } from "../token/provider";
+import { byId, formatBytes, formatCount, setHidden } from "./dom";
+import {
+  describeAuthError,
+  describeCloseReason,
+  describeConnectError,
+  type BannerAction,
+  type BannerContent,
+} from "./messages";
+import { MicLevelMeter } from "./meter";
+import { createLocalTimeTool } from "./tools";
+import { TranscriptView } from "./transcript";
+
+/** What the UI needs from the outside world. */
+export interface AppDependencies {
+  config: AppConfig;
+  firebase: FirebaseServices;
+  tokens: CachedTokenProvider;
+}
+
+type UiState = "idle" | "connecting" | "connected" | "closed";
+
+const ACTION_LABELS: Record<Exclude<BannerAction, null>, string> = {
+  retry: "Try again",
+  reload: "Reload page",
+  "sign-in": "Sign in again",
+  "enable-audio": "Enable audio",
+};
+
+/** The voice app: wires the DOM in `index.html` to Firebase, the token provider and sessions. */
+export class VoiceApp {
+  readonly #deps: AppDependencies;
+  readonly #els = {
+    authStatus: byId("auth-status", HTMLElement),
+    signInGoogle: byId("sign-in-google", HTMLButtonElement),
+    signOut: byId("sign-out", HTMLButtonElement),
+    banner: byId("banner", HTMLDivElement),
+    bannerMessage: byId("banner-message", HTMLParagraphElement),
+    bannerAction: byId("banner-action", HTMLButtonElement),
+    bannerDismiss: byId("banner-dismiss", HTMLButtonElement),
+    state: byId("state", HTMLElement),
+    connect: byId("connect", HTMLButtonElement),
+    disconnect: byId("disconnect", HTMLButtonElement),
+    voice: byId("voice", HTMLSelectElement),
+    mute: byId("mute", HTMLButtonElement),
+    interrupt: byId("interrupt", HTMLButtonElement),
+    micLevel: byId("mic-level", HTMLDivElement),
+    userSpeaking: byId("user-speaking", HTMLLIElement),
+    assistantSpeaking: byId("assistant-speaking", HTMLLIElement),
+    transcript: byId("transcript", HTMLOListElement),
+    transcriptEmpty: byId("transcript-empty", HTMLParagraphElement),
+    textForm: byId("text-form", HTMLFormElement),
+    textInput: byId("text-input", HTMLInputElement),
+    sendText: byId("send-text", HTMLButtonElement),
+    usageResponses: byId("usage-responses", HTMLElement),
+    usageInput: byId("usage-input-tokens", HTMLElement),
+    usageOutput: byId("usage-output-tokens", HTMLElement),
+    usageTotal: byId("usage-total-tokens", HTMLElement),
+    usageAudio: byId("usage-audio-tokens", HTMLElement),
+    quota: byId("quota-remaining", HTMLElement),
+    model: byId("model", HTMLElement),
+    callId: byId("call-id", HTMLElement),
+    sessionId: byId("session-id", HTMLElement),
+    tokenFetches: byId("token-fetches", HTMLElement),
+    tokenSource: byId("token-source", HTMLElement),
+    bytesIn: byId("bytes-in", HTMLElement),
+    bytesOut: byId("bytes-out", HTMLElement),
+    timings: byId("connect-timings", HTMLPreElement),
+    remoteAudio: byId("remote-audio", HTMLAudioElement),
+  };
+  readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
+  readonly #meter = new MicLevelMeter(this.#els.micLevel);
+  readonly #localTimeTool = createLocalTimeTool();
+
+  #user: User | null = null;
+  #session: RealtimeSession | null = null;
+  #uiState: UiState = "idle";
+  #bannerAction: BannerAction = null;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #defaultVoice: string | null = null;
+
+  constructor(deps: AppDependencies) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    const { auth } = this.#deps.firebase;
+    const els = this.#els;
+    this.#renderState({ status: "idle" });
+
+    onAuthStateChanged(auth, (user) => this.#onUser(user));
+    this.#deps.tokens.onResponse((response, request) => this.#onTokenResponse(response, request));
+
+    els.connect.addEventListener("click", () => void this.#connect());
+    els.disconnect.addEventListener("click", () => this.#disconnect());
+    els.mute.addEventListener("click", () => this.#toggleMute());
+    els.interrupt.addEventListener("click", () => this.#session?.interrupt());
+    els.textForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#sendText();
+    });
+    els.voice.addEventListener("change", () => this.#prefetch("choice"));
+    els.signInGoogle.addEventListener("click", () => void this.#signInWithGoogle());
+    els.signOut.addEventListener("click", () => void this.#signOut());
+    els.bannerDismiss.addEventListener("click", () => this.#hideBanner());
+    els.bannerAction.addEventListener("click", () => this.#runBannerAction());
+    for (const type of ["pointerenter", "focus"] as const) {
+      els.connect.addEventListener(type, () => this.#prefetch("intent"));
+    }
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.#uiState === "connected") {
+        this.#session?.interrupt();
+      }
+    });
+    // Leaving the page must release the microphone and end the billed call.
+    window.addEventListener("pagehide", () => this.#session?.dispose());
+  }
+
+  // ---- auth ----------------------------------------------------------------------------
+
+  #onUser(user: User | null): void {
+    const els = this.#els;
+    if (this.#user && user?.uid !== this.#user.uid) {
+      // Secrets count against the user who minted them; a new user mints their own.
+      this.#deps.tokens.invalidate();
+    }
+    this.#user = user;
+    if (!user) {
+      els.authStatus.dataset.auth = "pending";
+      els.authStatus.textContent = "Signing in…";
+      setHidden(els.signInGoogle, true);
+      setHidden(els.signOut, true);
+      this.#renderControls();
+      signInAsGuest(this.#deps.firebase.auth).catch((error: unknown) => {
+        els.authStatus.dataset.auth = "error";
+        els.authStatus.textContent = "Not signed in";
+        setHidden(els.signInGoogle, false);
+        this.#showBanner(describeAuthError(error));
+      });
+      return;
+    }
+    const name = user.displayName ?? user.email ?? "your account";
+    els.authStatus.dataset.auth = user.isAnonymous ? "anonymous" : "google";
+    els.authStatus.textContent = user.isAnonymous ? "Guest" : `Signed in as ${name}`;
+    setHidden(els.signInGoogle, !user.isAnonymous);
+    setHidden(els.signOut, user.isAnonymous);
+    this.#renderControls();
+    this.#prefetch("load");
+  }
+
+  async #signInWithGoogle(): Promise<void> {
+    try {
+      await signInWithGoogle(this.#deps.firebase.auth);
+    } catch (error) {
+      this.#showBanner(describeAuthError(error));
+    }
+  }
+
+  async #signOut(): Promise<void> {
+    this.#disconnect();
+    await signOutUser(this.#deps.firebase.auth);
+  }
+
+  // ---- tokens --------------------------------------------------------------------------
+
+  #tokenRequest(): RealtimeTokenRequest {
+    const voice = this.#els.voice.value;
+    return voice ? { voice } : {};
+  }
+
+  #prefetch(trigger: "load" | "intent" | "choice"): void {
+    const mode = this.#deps.config.tokenPrefetch;
+    if (!this.#user || mode === "off" || (trigger !== "choice" && trigger !== mode)) return;
+    void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
+  }
+
+  async #getToken(request: RealtimeTokenRequest): Promise<string> {
+    const tokens = this.#deps.tokens;
+    const before = tokens.fetchCount;
+    const wasCached = tokens.peek(request) !== null;
+    try {
+      const response = await tokens.get(request);
+      this.#els.tokenSource.textContent =
+        tokens.fetchCount > before ? "backend" : wasCached ? "cache" : "prefetch";
+      this.#els.model.textContent = response.model;
+      return response.token;
+    } finally {
+      this.#renderTokenStats();
+    }
+  }
+
+  #onTokenResponse(response: RealtimeTokenResponse, request: RealtimeTokenRequest): void {
+    const { voices } = response.choices;
+    if (!request.voice) this.#defaultVoice = response.session.voice;
+    this.#renderVoices(voices);
+    const { remaining, limit } = response.quota;
+    this.#els.quota.textContent = `${formatCount(remaining)} of ${formatCount(limit)}`;
+    this.#els.model.textContent = response.model;
+    this.#renderTokenStats();
+  }
+
+  #renderVoices(voices: readonly string[]): void {
+    const select = this.#els.voice;
+    const selected = select.value;
+    const options = [
+      new Option(this.#defaultVoice ? `Default (${this.#defaultVoice})` : "Default voice", ""),
+      ...voices.map((voice) => new Option(voice, voice)),
+    ];
+    select.replaceChildren(...options);
+    select.value = voices.includes(selected) ? selected : "";
+  }
+
+  #renderTokenStats(): void {
+    this.#els.tokenFetches.textContent = String(this.#deps.tokens.fetchCount);
+  }
+
+  // ---- session -------------------------------------------------------------------------
+
+  async #connect(): Promise<void> {
+    if (!this.#user || this.#uiState === "connecting" || this.#uiState === "connected") return;
+    this.#meter.prepare();
+    this.#hideBanner();
+    this.#session?.dispose();
+
+    const request = this.#tokenRequest();
+    const session = new RealtimeSession({
+      getToken: () => this.#getToken(request),
+      callsUrl: this.#deps.config.openaiCallsUrl,
+      audioElement: this.#els.remoteAudio,
+      tools: [this.#localTimeTool],
+      muteStrategy: "auto",
+    });
+    this.#session = session;
+    this.#transcript.clear();
+    this.#renderUsage(session.usage);
+    this.#els.callId.textContent = "–";
+    this.#els.sessionId.textContent = "–";
+    this.#els.sessionId.dataset.created = "false";
+    this.#els.timings.textContent = "{}";
+    this.#els.mute.setAttribute("aria-pressed", "false");
+    this.#els.mute.textContent = "Mute";
+
+    const current = () => this.#session === session;
+    session.on("state", (state) => current() && this.#renderState(state));
+    session.on("conversation", (entries) => current() && this.#transcript.render(entries));
+    session.on("speaking", (speaking) => current() && this.#renderSpeaking(speaking));
+    session.on("mic", (mic) => current() && this.#renderMic(mic));
+    session.on("usage", (usage) => current() && this.#renderUsage(usage));
+    session.on("timings", (timings) => current() && this.#renderTimings(timings));
+    session.on("problem", (problem) => current() && this.#onProblem(problem));
+    session.on("local-stream", (stream) => current() && this.#meter.attach(stream as MediaStream));
+    session.onServerEvent("session.created", (event) => {
+      if (!current()) return;
+      // The id is not in the SDK's type for this event, but GA servers send it.
+      const created: unknown = event.session;
+      const id = isRecord(created) && typeof created.id === "string" ? created.id : "created";
+      this.#els.sessionId.textContent = id;
+      this.#els.sessionId.dataset.created = "true";
+    });
+
+    try {
+      await session.connect();
+    } catch (error) {
+      if (current()) this.#showBanner(describeConnectError(error));
+    }
+  }
+
+  #disconnect(): void {
+    this.#session?.dispose();
+  }
+
+  #toggleMute(): void {
+    const session = this.#session;
+    if (!session) return;
+    session.setMuted(!session.mic.muted);
+  }
+
+  #sendText(): void {
+    const input = this.#els.textInput;
+    if (this.#session?.sendText(input.value)) input.value = "";
+    input.focus();
+  }
+
+  #onProblem(problem: SessionProblem): void {
+    switch (problem.source) {
+      case "server":
+        this.#showBanner({
+          kind: "openai-error",
+          message: `OpenAI reported a problem: ${problem.error.message}`,
+          action: null,
+        });
+        break;
+      case "audio":
+        this.#showBanner({
+          kind: "autoplay",
+          message: "The browser blocked the assistant's audio. Press Enable audio to hear it.",
+          action: "enable-audio",
+        });
+        break;
+      case "protocol":
+        console.warn(problem.message, problem.raw);
+        break;
+    }
+  }
+
+  // ---- rendering -----------------------------------------------------------------------
+
+  #renderState(state: RealtimeSessionState): void {
+    const els = this.#els;
+    let ui: UiState = state.status;
+    let label = "";
+    switch (state.status) {
+      case "idle":
+        label = "Not connected";
+        break;
+      case "connecting":
+        label = "Connecting…";
+        break;
+      case "connected":
+        label = "Connected — start talking";
+        els.callId.textContent = state.callId ?? "–";
+        break;
+      case "closed":
+        // A disconnect the user asked for, or a failed attempt (explained by a banner),
+        // leaves the app ready to connect again: that is "idle" to the user.
+        if (state.reason.kind === "client" || state.reason.kind === "connect-failed") {
+          ui = "idle";
+          label = "Not connected";
+        } else {
+          label = "Disconnected";
+          this.#showBanner(describeCloseReason(state.reason));
+        }
+        break;
+    }
+    this.#uiState = ui;
+    els.state.dataset.state = ui;
+    els.state.dataset.reason = state.status === "closed" ? state.reason.kind : "";
+    els.state.textContent = label;
+
+    if (ui === "connected") this.#startStats();
+    else this.#stopStats();
+    if (state.status === "closed") {
+      this.#meter.detach();
+      this.#renderSpeaking({ user: false, assistant: false });
+    }
+    this.#renderControls();
+  }
+
+  #renderControls(): void {
+    const els = this.#els;
+    const busy = this.#uiState === "connecting" || this.#uiState === "connected";
+    const connected = this.#uiState === "connected";
+    els.connect.disabled = !this.#user || busy;
+    els.connect.textContent = this.#uiState === "closed" ? "Reconnect" : "Connect";
+    setHidden(els.connect, busy, els.disconnect);
+    setHidden(els.disconnect, !busy, els.connect);
+    if (busy && document.activeElement === document.body) els.disconnect.focus();
+    els.voice.disabled = busy;
+    els.mute.disabled = !connected;
+    els.interrupt.disabled = !connected;
+    els.textInput.disabled = !connected;
+    els.sendText.disabled = !connected;
+  }
+
+  #renderSpeaking(speaking: SpeakingState): void {
+    for (const [element, active] of [
+      [this.#els.userSpeaking, speaking.user],
+      [this.#els.assistantSpeaking, speaking.assistant],
+    ] as const) {
+      element.dataset.active = String(active);
+      const state = element.querySelector(".speaker-state");
+      if (state) state.textContent = active ? ", speaking" : ", silent";
+    }
+  }
+
+  #renderMic(mic: MicState): void {
+    const els = this.#els;
+    els.mute.setAttribute("aria-pressed", String(mic.muted));
+    els.mute.textContent = mic.muted ? "Unmute" : "Mute";
+    els.micLevel.dataset.live = String(mic.live);
+  }
+
+  #renderUsage(usage: UsageTotals): void {
+    const els = this.#els;
+    els.usageResponses.textContent = formatCount(usage.responses);
+    els.usageInput.textContent = formatCount(usage.inputTokens);
+    els.usageOutput.textContent = formatCount(usage.outputTokens);
+    els.usageTotal.textContent = formatCount(usage.totalTokens);
+    els.usageAudio.textContent = `${formatCount(usage.inputAudioTokens)} / ${formatCount(usage.outputAudioTokens)}`;
+  }
+
+  #renderTimings(timings: ConnectTimings): void {
+    this.#els.timings.textContent = JSON.stringify(timings, null, 2);
+  }
+
+  #startStats(): void {
+    if (this.#statsTimer !== undefined) return;
+    const poll = async () => {
+      const session = this.#session;
+      if (!session) return;
+      const stats = await session.getStats().catch(() => null);
+      if (!stats || session !== this.#session) return;
+      this.#els.bytesIn.dataset.bytes = String(stats.inboundAudioBytes);
+      this.#els.bytesIn.textContent = formatBytes(stats.inboundAudioBytes);
+      this.#els.bytesOut.dataset.bytes = String(stats.outboundAudioBytes);
+      this.#els.bytesOut.textContent = formatBytes(stats.outboundAudioBytes);
+    };
+    this.#statsTimer = setInterval(() => void poll(), 1000);
+    void poll();
+  }
+
+  #stopStats(): void {
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = undefined;
+  }
+
+  // ---- banner --------------------------------------------------------------------------
+
+  #showBanner(content: BannerContent | null): void {
+    if (!content) return;
+    const els = this.#els;
+    els.banner.dataset.kind = content.kind;
+    els.bannerMessage.textContent = content.message;
+    this.#bannerAction = content.action;
+    els.bannerAction.hidden = content.action === null;
+    els.bannerAction.textContent = content.action ? ACTION_LABELS[content.action] : "";
+    els.banner.hidden = false;
+  }
+
+  #hideBanner(): void {
+    this.#els.banner.hidden = true;
+    this.#els.banner.dataset.kind = "";
+    this.#bannerAction = null;
+  }
+
+  #runBannerAction(): void {
+    const action = this.#bannerAction;
+    this.#hideBanner();
+    switch (action) {
+      case "retry":
+        void this.#connect();
+        break;
+      case "reload":
+        location.reload();
+        break;
+      case "sign-in":
+        void signInAsGuest(this.#deps.firebase.auth).catch((error: unknown) =>
+          this.#showBanner(describeAuthError(error)),
+        );
+        break;
+      case "enable-audio":
+        void this.#els.remoteAudio.play().catch(() => undefined);
+        break;
+      case null:
+        break;
+    }
+  }
+}

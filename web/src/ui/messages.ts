@@ -1,0 +1,164 @@
+/*
+ * What the user reads when something goes wrong: each message says what happened and what
+ * to do next. Pure functions, so they are unit-tested without a DOM.
+ */
+import { RealtimeCallError, RealtimeConnectError } from "../realtime/errors";
+import type { CloseReason } from "../realtime/types";
+import { TokenError } from "../token/errors";
+
+/** What a banner offers besides dismissing it. */
+export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;
+
+/** A banner's content. `kind` is also exposed as `data-kind` for tests. */
+export interface BannerContent {
+  kind: string;
+  message: string;
+  action: BannerAction;
+}
+
+/** The banner for a failed `connect()`; null when the user cancelled it themselves. */
+export function describeConnectError(error: unknown): BannerContent | null {
+  if (!(error instanceof RealtimeConnectError)) {
+    return {
+      kind: "unknown",
+      message: `Couldn't connect: ${String(error)}. Try again.`,
+      action: "retry",
+    };
+  }
+  const { cause } = error;
+  switch (error.stage) {
+    case "aborted":
+      return null;
+    case "token":
+      if (cause instanceof TokenError) {
+        return {
+          kind: `token-${cause.kind}`,
+          message: cause.message,
+          action:
+            cause.kind === "app-check"
+              ? "reload"
+              : cause.kind === "not-signed-in"
+                ? "sign-in"
+                : cause.kind === "misconfigured" || cause.kind === "daily-quota"
+                  ? null
+                  : "retry",
+        };
+      }
+      return { kind: "token-unknown", message: `${error.message} Try again.`, action: "retry" };
+    case "microphone":
+      return {
+        kind: "microphone",
+        message: `${error.message} ${
+          error.message.includes("denied")
+            ? "Allow the microphone for this site (the icon in the address bar), then press Connect."
+            : "Check that a microphone is connected and not used by another app, then press Connect."
+        }`,
+        action: "retry",
+      };
+    case "sdp":
+      if (cause instanceof RealtimeCallError && (cause.status === 401 || cause.status === 403)) {
+        return {
+          kind: "openai-rejected",
+          message: `${error.message} Press Connect to try again with a new session key.`,
+          action: "retry",
+        };
+      }
+      return {
+        kind: "openai-call",
+        message: `${error.message} Press Connect to try again.`,
+        action: "retry",
+      };
+    case "offer":
+      return {
+        kind: "webrtc",
+        message: `${error.message} This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.`,
+        action: null,
+      };
+    case "channel":
+      return {
+        kind: "network",
+        message: `${error.message} A VPN or firewall may be blocking WebRTC; check your network and press Connect.`,
+        action: "retry",
+      };
+  }
+}
+
+/** The banner for a session that ended without the user asking; null for a user disconnect. */
+export function describeCloseReason(reason: CloseReason): BannerContent | null {
+  switch (reason.kind) {
+    case "client":
+    case "connect-failed":
+      return null;
+    case "ice-failed":
+      return {
+        kind: "connection-lost",
+        message: "The connection to OpenAI was lost. Check your network, then press Connect.",
+        action: "retry",
+      };
+    case "ice-disconnected":
+      return {
+        kind: "connection-lost",
+        message: `The connection dropped for more than ${Math.round(reason.graceMs / 1000)} s. Check your network, then press Connect.`,
+        action: "retry",
+      };
+    case "channel-closed":
+      return {
+        kind: "session-ended",
+        message: "OpenAI ended the session. Press Connect to start a new one.",
+        action: "retry",
+      };
+    case "server-limit":
+      return {
+        kind: "session-limit",
+        message: `${reason.message} Press Connect to start a new session.`,
+        action: "retry",
+      };
+  }
+}
+
+/** The banner for a failed sign-in; null when the user closed the popup. */
+export function describeAuthError(error: unknown): BannerContent | null {
+  const code =
+    typeof error === "object" && error !== null && "code" in error
+      ? String((error as { code: unknown }).code)
+      : "";
+  switch (code) {
+    case "auth/popup-closed-by-user":
+    case "auth/cancelled-popup-request":
+    case "auth/user-cancelled":
+      return null;
+    case "auth/popup-blocked":
+      return {
+        kind: "auth-popup-blocked",
+        message:
+          "Your browser blocked the sign-in window. Allow pop-ups for this site and try again.",
+        action: null,
+      };
+    case "auth/operation-not-allowed":
+      return {
+        kind: "auth-disabled",
+        message:
+          "This sign-in method is turned off for the project. If you run this app, enable it in Firebase console → Authentication → Sign-in method.",
+        action: null,
+      };
+    case "auth/admin-restricted-operation":
+      return {
+        kind: "auth-guest-disabled",
+        message:
+          "Guest access is turned off. Sign in with Google, or (if you run this app) enable Anonymous sign-in in Firebase console → Authentication.",
+        action: null,
+      };
+    case "auth/network-request-failed":
+      return {
+        kind: "auth-network",
+        message: "Couldn't reach the sign-in service. Check your connection and try again.",
+        action: "sign-in",
+      };
+    default:
+      return {
+        kind: "auth-failed",
+        message: `Sign-in failed${code ? ` (${code})` : ""}. Try again.`,
+        action: "sign-in",
+      };
+  }
+}
