@@ -1,0 +1,41 @@
+/**
+ * Prints the size of the web app's JavaScript (raw and gzip) as JSON, and fails if the
+ * bundle contains an OpenAI key or a value from functions/.secret.local.
+ *
+ *   npm run bench:bundle -w web                  # builds (mode "emulator") into a temp dir
+ *   npm run bench:bundle -w web -- --mode production
+ *   npm run bench:bundle -w web -- --dist dist   # measures an existing build
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { buildBundle, localSecretValues, measureBundle, scanForSecrets } from "./bundle-lib";
+
+const { values } = parseArgs({
+  options: { dist: { type: "string" }, mode: { type: "string", default: "emulator" } },
+});
+
+const outDir = values.dist ? resolve(values.dist) : mkdtempSync(join(tmpdir(), "web-bundle-"));
+try {
+  const started = performance.now();
+  if (!values.dist) await buildBundle({ outDir, mode: values.mode });
+  const buildMs = values.dist ? null : Math.round(performance.now() - started);
+  const size = measureBundle(outDir);
+  const findings = scanForSecrets(outDir, [
+    ...localSecretValues(),
+    ...(process.env.OPENAI_API_KEY ? [process.env.OPENAI_API_KEY] : []),
+  ]);
+  const report = {
+    source: values.dist ? outDir : `vite build --mode ${values.mode}`,
+    buildMs,
+    js: size.js,
+    css: size.css,
+    html: size.html,
+    secretScan: { ok: findings.length === 0, findings },
+  };
+  console.log(JSON.stringify(report, null, 2));
+  if (findings.length > 0) process.exitCode = 1;
+} finally {
+  if (!values.dist) rmSync(outDir, { recursive: true, force: true });
+}

@@ -1,0 +1,99 @@
+/*
+ * Shared by `bench-bundle.ts` and the bundle test: build the app into a directory, measure
+ * it, and scan it for secrets.
+ */
+import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "vite";
+
+export const webRoot = fileURLToPath(new URL("..", import.meta.url));
+
+/** Builds the app with `vite.config.ts` into `outDir`. */
+export async function buildBundle(options: {
+  outDir: string;
+  mode: string;
+  envDir?: string;
+}): Promise<void> {
+  await build({
+    configFile: join(webRoot, "vite.config.ts"),
+    mode: options.mode,
+    logLevel: "warn",
+    ...(options.envDir ? { envDir: options.envDir } : {}),
+    build: { outDir: options.outDir, emptyOutDir: true },
+  });
+}
+
+export function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
+
+interface Size {
+  raw: number;
+  gzip: number;
+}
+
+/** Raw and gzip (level 9) sizes of the JS and CSS, per file and in total. */
+export function measureBundle(dir: string): {
+  js: Size & { files: (Size & { file: string })[] };
+  css: Size;
+  html: Size;
+} {
+  const sizeOf = (path: string): Size => {
+    const bytes = readFileSync(path);
+    return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  };
+  const sum = (sizes: Size[]): Size =>
+    sizes.reduce((a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip }), { raw: 0, gzip: 0 });
+  const files = listFiles(dir);
+  const js = files
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => ({ file: relative(dir, f), ...sizeOf(f) }));
+  return {
+    js: { ...sum(js), files: js },
+    css: sum(files.filter((f) => f.endsWith(".css")).map(sizeOf)),
+    html: sum(files.filter((f) => f.endsWith(".html")).map(sizeOf)),
+  };
+}
+
+/** Values from the functions' local secret file, which must never reach the browser. */
+export function localSecretValues(): string[] {
+  const path = join(webRoot, "..", "functions", ".secret.local");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#") && line.includes("="))
+    .map((line) =>
+      line
+        .slice(line.indexOf("=") + 1)
+        .trim()
+        .replace(/^["']|["']$/g, ""),
+    )
+    .filter((value) => value.length >= 8);
+}
+
+/** An OpenAI standard key at a token boundary (`task-…` does not count). */
+const OPENAI_KEY_PATTERN = /(?<![A-Za-z0-9])sk-/;
+
+/**
+ * Files in `dir` that contain `sk-` (an OpenAI standard key prefix) or any of `secrets`.
+ * Findings name the file and what matched, never the secret's value.
+ */
+export function scanForSecrets(dir: string, secrets: readonly string[]): string[] {
+  const findings: string[] = [];
+  for (const file of listFiles(dir)) {
+    const text = readFileSync(file, "utf8");
+    const name = relative(dir, file);
+    if (OPENAI_KEY_PATTERN.test(text)) findings.push(`${name}: contains "sk-"`);
+    secrets.forEach((secret, index) => {
+      if (text.includes(secret)) findings.push(`${name}: contains secret #${index + 1}`);
+    });
+    if (file.endsWith(".map")) findings.push(`${name}: a source map is published`);
+  }
+  return findings;
+}
