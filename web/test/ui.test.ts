@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
+import { TokenError } from "../src/token/errors";
+import { describeAuthError, describeCloseReason, describeConnectError } from "../src/ui/messages";
+import { createLocalTimeTool } from "../src/ui/tools";
+
+describe("get_local_time", () => {
+  it("answers with the device's time in its zone", async () => {
+    const tool = createLocalTimeTool(
+      () => new Date("2026-06-01T12:34:56Z"),
+      () => "Europe/Paris",
+    );
+    expect(tool.name).toBe("get_local_time");
+    expect(await tool.handler({}, { callId: "call_1" })).toEqual({
+      timeZone: "Europe/Paris",
+      localTime: expect.stringMatching(/^Monday, June 1, 2026 at 2:34:56\sPM GMT\+2$/),
+      iso: "2026-06-01T12:34:56.000Z",
+    });
+  });
+});
+
+describe("describeConnectError", () => {
+  const tokenFailure = (error: TokenError) =>
+    new RealtimeConnectError("token", error.message, { cause: error });
+
+  it("passes the token error's own advice through, with a retry", () => {
+    const banner = describeConnectError(
+      tokenFailure(
+        new TokenError("rate-limited", "You're starting sessions too quickly. Try again in 4 s.", {
+          code: "resource-exhausted",
+          retryAfterSeconds: 4,
+        }),
+      ),
+    );
+    expect(banner).toEqual({
+      kind: "token-rate-limited",
+      message: "You're starting sessions too quickly. Try again in 4 s.",
+      action: "retry",
+    });
+  });
+
+  it("offers a reload for App Check and no retry for an exhausted quota", () => {
+    expect(
+      describeConnectError(
+        tokenFailure(new TokenError("app-check", "x", { code: "permission-denied" })),
+      )?.action,
+    ).toBe("reload");
+    expect(
+      describeConnectError(
+        tokenFailure(new TokenError("daily-quota", "x", { code: "resource-exhausted" })),
+      )?.action,
+    ).toBeNull();
+  });
+
+  it("tells the user how to allow the microphone", () => {
+    const banner = describeConnectError(
+      new RealtimeConnectError("microphone", "Microphone access was denied."),
+    );
+    expect(banner?.message).toMatch(/denied\. Allow the microphone/);
+  });
+
+  it("keeps OpenAI's message for a rejected call", () => {
+    const cause = new RealtimeCallError(401, "OpenAI rejected the call (HTTP 401): Bad key");
+    const banner = describeConnectError(new RealtimeConnectError("sdp", cause.message, { cause }));
+    expect(banner).toMatchObject({ kind: "openai-rejected", action: "retry" });
+    expect(banner?.message).toContain("HTTP 401): Bad key");
+  });
+
+  it("stays silent when the user cancelled", () => {
+    expect(describeConnectError(new RealtimeConnectError("aborted", "closed"))).toBeNull();
+  });
+});
+
+describe("describeCloseReason", () => {
+  it("explains losses and stays silent for a user disconnect", () => {
+    expect(describeCloseReason({ kind: "client" })).toBeNull();
+    expect(describeCloseReason({ kind: "ice-disconnected", graceMs: 5000 })?.message).toMatch(
+      /more than 5 s/,
+    );
+    expect(describeCloseReason({ kind: "server-limit", message: "Max duration." })?.message).toBe(
+      "Max duration. Press Connect to start a new session.",
+    );
+  });
+});
+
+describe("describeAuthError", () => {
+  it("ignores a closed popup and explains a blocked one", () => {
+    expect(describeAuthError({ code: "auth/popup-closed-by-user" })).toBeNull();
+    expect(describeAuthError({ code: "auth/popup-blocked" })?.message).toMatch(/Allow pop-ups/);
+    expect(describeAuthError({ code: "auth/admin-restricted-operation" })?.kind).toBe(
+      "auth-guest-disabled",
+    );
+  });
+});
