@@ -12,6 +12,16 @@ import {
   type RTCDataChannel,
 } from "werift";
 
+/**
+ * What a werift client needs on loopback: no STUN (and no wait for werift's built-in
+ * Google STUN fallback, which can stall gathering for 5 s offline), and loopback candidates.
+ */
+export const CLIENT_CONFIG = {
+  iceServers: [],
+  iceAdditionalHostAddresses: ["127.0.0.1"],
+  iceStunGatherTimeout: 0,
+};
+
 export const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 /** Large enough to count as speech for the stand-in (it never decodes the audio). */
 export const VOICED = Buffer.alloc(80, 0x5a);
@@ -51,7 +61,7 @@ export class TestClient {
     secret: string,
     options: { audio?: boolean; waitForSession?: boolean } = {},
   ): Promise<TestClient> {
-    const pc = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] });
+    const pc = new RTCPeerConnection(CLIENT_CONFIG);
     const mic = new MediaStreamTrack({ kind: "audio" });
     pc.addTransceiver(mic, { direction: "sendrecv" });
     const channel = pc.createDataChannel("oai-events");
