@@ -12,7 +12,13 @@ import type { Session } from "./session.js";
 
 export type CallState = "connecting" | "connected" | "ended";
 
-/** Why a call ended, as reported by the state endpoint. */
+/**
+ * Why a call ended, as the state endpoint reports it: `hangup` (the hangup route),
+ * `max_duration` (`maxCallSeconds`), `idle` (not connected within `idleCallSeconds`, or
+ * disconnected that long), `peer_closed` (the client closed its channel or connection),
+ * `peer_gone` (the peer fell silent for `idleCallSeconds`, or ICE failed), `standin_closed`
+ * (`close()`), `reset` (`POST /_standin/reset`).
+ */
 export type EndedReason =
   "hangup" | "max_duration" | "idle" | "peer_closed" | "peer_gone" | "standin_closed" | "reset";
 
@@ -76,6 +82,10 @@ export class Call {
   private rtpPacketsOut = 0;
   private audioMsSent = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Last RTP, RTCP or event from the peer: a live browser sends RTCP about every second. */
+  private lastInboundAt = performance.now();
+  private watchdog: NodeJS.Timeout | undefined;
+  private hasAudio = false;
   private readonly maxTimer: NodeJS.Timeout;
   private ending: Promise<void> | undefined;
 
@@ -141,8 +151,11 @@ export class Call {
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     const audio = this.pc.getTransceivers().find((t) => t.kind === "audio");
     if (audio) {
+      this.hasAudio = true;
       await audio.sender.replaceTrack(this.track);
       audio.setDirection("sendrecv");
+      audio.sender.onRtcp.subscribe(() => this.touch());
+      audio.receiver.onRtcp.subscribe(() => this.touch());
     }
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     if (this.pc.iceGatheringState !== "complete")
@@ -165,6 +178,7 @@ export class Call {
       remote.onReceiveRtp.subscribe((packet) => {
         if (this.state === "ended") return;
         this.rtpPacketsIn += 1;
+        this.touch();
         this.execute(this.conversation.micPacket(packet.payload.length));
       });
     });
@@ -185,7 +199,10 @@ export class Call {
         this.options.log(`call ${this.id} connected in ${this.connectMs} ms`);
       }
       // A peer that drops off the network shows as "disconnected" first; give it the idle window to return.
-      if (state === "connected") this.clearIdleTimer();
+      if (state === "connected") {
+        this.clearIdleTimer();
+        this.startWatchdog();
+      }
       if (state === "disconnected") this.armIdleTimer();
       if (state === "failed" || state === "closed") void this.end("peer_gone");
     });
@@ -200,6 +217,7 @@ export class Call {
 
   private onMessage(data: string | Buffer): void {
     if (this.state === "ended") return;
+    this.touch();
     const parsed = parseClientEvent(data);
     this.eventsReceived.push(parsed.ok ? parsed.event.type : (parsed.type ?? "(invalid)"));
     this.execute(this.conversation.handle(parsed));
@@ -235,6 +253,28 @@ export class Call {
     }
   }
 
+  private touch(): void {
+    this.lastInboundAt = performance.now();
+  }
+
+  /**
+   * A peer that vanishes without closing (crash, network gone) would otherwise only be
+   * noticed by ICE consent after about 30 s. With an audio m-line a live peer sends RTCP
+   * at least every few seconds, so silence for the idle window means it is gone.
+   * Data-channel-only peers are left to ICE consent: they may legitimately stay quiet.
+   */
+  private startWatchdog(): void {
+    if (!this.hasAudio || this.watchdog) return;
+    this.touch();
+    const limitMs = this.options.idleCallSeconds * 1000;
+    this.watchdog = setInterval(
+      () => {
+        if (performance.now() - this.lastInboundAt > limitMs) void this.end("peer_gone");
+      },
+      Math.min(1000, limitMs / 4),
+    );
+  }
+
   private armIdleTimer(): void {
     this.clearIdleTimer();
     this.idleTimer = setTimeout(() => void this.end("idle"), this.options.idleCallSeconds * 1000);
@@ -265,6 +305,7 @@ export class Call {
     this.endedReason = reason;
     this.pacer.stop();
     clearTimeout(this.maxTimer);
+    clearInterval(this.watchdog);
     this.clearIdleTimer();
     this.options.log(`call ${this.id} ended (${reason})`);
     this.options.onEnded?.(this);

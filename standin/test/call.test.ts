@@ -2,12 +2,16 @@
  * End-to-end calls over real WebRTC on loopback: werift as the browser, the stand-in's
  * werift as upstream. Waits are event-driven with timeouts; nothing asserts wall-clock timing.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { StandinState } from "../src/server.js";
 import { startStandin, type Standin } from "../src/server.js";
 import { CLIENT_CONFIG, TestClient, mintSecret, until } from "./helpers/client.js";
 
 const AUDIO_MS = 1200;
+const VANISHING_CLIENT = fileURLToPath(new URL("./helpers/vanishing-client.ts", import.meta.url));
 const PACKETS = AUDIO_MS / 20;
 
 let standin: Standin;
@@ -414,6 +418,33 @@ describe("call limits", () => {
       expect((await callState(client.callId, limited)).endedReason).toBe("max_duration");
     } finally {
       await limited.close();
+    }
+  });
+
+  it("cleans up a peer that vanishes without closing", async () => {
+    const idle = await startStandin({ idleCallSeconds: 1 });
+    const secret = await mintSecret(idle.baseUrl);
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", VANISHING_CLIENT, idle.baseUrl, secret],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    try {
+      const [line] = (await once(child.stdout, "data")) as [Buffer];
+      const id = line.toString().trim();
+      expect((await callState(id, idle)).state).toBe("connected");
+      child.kill("SIGKILL");
+      await until(
+        "the vanished peer's call to end",
+        () => callState(id, idle),
+        (c) => c.state === "ended",
+      );
+      expect((await callState(id, idle)).endedReason).toBe("peer_gone");
+    } finally {
+      child.kill("SIGKILL");
+      await idle.close();
     }
   });
 
