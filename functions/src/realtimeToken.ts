@@ -140,13 +140,6 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       throw upstreamHttpsError(upstream);
     }
 
-    try {
-      await deps.store().confirm(reservation, { expiresAt: minted.expiresAt, model: minted.model });
-    } catch (error) {
-      // The user has a working secret and was charged; only the audit record lags behind.
-      log.error("realtime_token_store_failed", { uid, stage: "confirm", error: describe(error) });
-    }
-
     log.info("realtime_token_minted", {
       uid,
       network,

@@ -1,22 +1,32 @@
 /**
- * Firestore side of minting: reserve a mint against the limits, then confirm or refund it.
+ * Firestore side of minting: reserve a mint against the limits, and refund it if it fails.
  *
  * Layout (clients can read and write none of it; see firestore.rules):
  * - `realtimeTokenUsers/{uid}`: {@link UserLimitState}
- * - `realtimeTokenUsers/{uid}/mints/{seq}`: the audit record of each mint (no secret in it)
+ * - `realtimeTokenUsers/{uid}/mints/{seq}`: the audit record of each mint (no secret in it),
+ *   written complete with the reservation so that a successful mint costs no further write:
+ *   `status` is `issued`, or `failed` with the reason once refunded
  * - `realtimeTokenNetworks/{networkHash}`: {@link NetworkLimitState}
  * - `realtimeTokenNetworks/{networkHash}/slots/{seq}`: one marker per mint from that network
  *
  * `mints` and `slots` carry a `deleteAt` timestamp for a Firestore TTL policy
  * (firestore.indexes.json declares it).
  *
- * A reservation claims the user, then the network, each in its own transaction guarded by the
- * `create()` of the next sequence document. Those guards keep the limits exact even where
- * transactions are neither isolated nor atomic (the Firestore stand-in used offline).
+ * Exactness does not rest on transaction isolation. Each accepted mint `create()`s the next
+ * sequence document of the user and of the network; two reservations that decided from the same
+ * state collide there and only one commits. Firestore commits atomically; the stand-in used
+ * offline applies a commit's writes in order up to the first failing one, which the recovery in
+ * {@link MintStore.reserve} accounts for.
  */
-import { type DocumentReference, type Firestore, Timestamp } from "firebase-admin/firestore";
+import { randomUUID } from "node:crypto";
 import {
-  type Decision,
+  type DocumentReference,
+  type Firestore,
+  Timestamp,
+  type Transaction,
+} from "firebase-admin/firestore";
+import type { LimitReason } from "./contract";
+import {
   decideNetworkMint,
   decideUserMint,
   type Limits,
@@ -26,7 +36,6 @@ import {
   refundUserMint,
   type UserLimitState,
 } from "./policy";
-import type { LimitReason } from "./contract";
 
 export const USERS = "realtimeTokenUsers";
 export const NETWORKS = "realtimeTokenNetworks";
@@ -44,7 +53,7 @@ export interface ReserveInput {
   audit: { model: string; ttlSeconds: number; retentionDays: number };
 }
 
-/** A charged, not yet confirmed mint. */
+/** A charged mint. */
 export interface Reservation {
   uid: string;
   network: string | null;
@@ -61,10 +70,8 @@ export type ReserveResult =
 
 /** The store the handler needs. */
 export interface MintStore {
-  /** Checks every limit and charges the mint, atomically. */
+  /** Checks every limit, charges the mint and writes its audit record. */
   reserve(input: ReserveInput): Promise<ReserveResult>;
-  /** Records a successful mint in its audit record. */
-  confirm(reservation: Reservation, minted: { expiresAt: number; model: string }): Promise<void>;
   /** Hands a failed mint back to the user and the network, and marks its audit record. */
   refund(reservation: Reservation, failure: string): Promise<void>;
 }
@@ -72,9 +79,9 @@ export interface MintStore {
 export interface FirestoreStoreOptions {
   now?: () => number;
   /**
-   * Attempts of a claim when concurrent claims took the same sequence number first. Each
-   * round lets at least one contender through, so this bounds the burst one network can
-   * absorb at once, not the number of users.
+   * Attempts of a reservation whose sequence document a concurrent one took first. Each round
+   * lets at least one contender through, so this bounds the burst one network can absorb at
+   * once, not the number of users.
    */
   maxRounds?: number;
 }
@@ -89,92 +96,130 @@ export function createFirestoreStore(
   const userRef = (uid: string) => db.collection(USERS).doc(uid);
   const networkRef = (network: string) => db.collection(NETWORKS).doc(network);
   const mintRef = (uid: string, seq: number) => userRef(uid).collection("mints").doc(seqId(seq));
+  const slotRef = (network: string, seq: number) =>
+    networkRef(network).collection("slots").doc(seqId(seq));
+
+  /** Writes the user's half of a mint; its first write is the guard. */
+  function writeUserHalf(
+    tx: Transaction,
+    input: ReserveInput,
+    next: UserLimitState,
+    nowMs: number,
+    claim: string,
+  ): void {
+    const { audit } = input;
+    tx.create(mintRef(input.uid, next.seq), {
+      uid: input.uid,
+      status: "issued",
+      model: audit.model,
+      network: input.network,
+      createdAt: Timestamp.fromMillis(nowMs),
+      // OpenAI counts the lifetime from its own receipt of the request, moments later.
+      expiresAt: Timestamp.fromMillis(nowMs + audit.ttlSeconds * 1000),
+      deleteAt: Timestamp.fromMillis(nowMs + audit.retentionDays * DAY_MS),
+    });
+    tx.set(userRef(input.uid), { ...next, claim, updatedAt: Timestamp.fromMillis(nowMs) });
+  }
+
+  /** Writes the network's half of a mint; its first write is the guard. */
+  function writeNetworkHalf(tx: Transaction, network: string, next: NetworkLimitState): void {
+    tx.create(slotRef(network, next.seq), {
+      deleteAt: Timestamp.fromMillis(next.windowStartMs + NETWORK_WINDOW_MS + DAY_MS),
+    });
+    tx.set(networkRef(network), next);
+  }
+
+  function reservation(input: ReserveInput, user: UserLimitState, nowMs: number): Reservation {
+    return {
+      uid: input.uid,
+      network: input.network,
+      seq: user.seq,
+      reservedAtMs: nowMs,
+      remaining: Math.max(0, input.limits.userDailyQuota - user.dayCount),
+    };
+  }
+
+  /** Both halves in one transaction: the path every uncontended reservation takes. */
+  function reserveOnce(input: ReserveInput, claim: string): Promise<ReserveResult> {
+    return db.runTransaction(async (tx) => {
+      const nowMs = now();
+      const refs: DocumentReference[] = [userRef(input.uid)];
+      if (input.network !== null) refs.push(networkRef(input.network));
+      const [userSnap, networkSnap] = await tx.getAll(...refs);
+      const user = decideUserMint(readUser(userSnap?.data()), input.limits, nowMs);
+      if (!user.ok) return user;
+      let network = null;
+      if (input.network !== null) {
+        network = decideNetworkMint(readNetwork(networkSnap?.data()), input.limits, nowMs);
+        if (!network.ok) return network;
+      }
+      // The user's half first: a user's own burst, the common collision, then fails on its
+      // very first write and leaves nothing behind even where commits are not atomic.
+      writeUserHalf(tx, input, user.next, nowMs, claim);
+      if (input.network !== null && network !== null) {
+        writeNetworkHalf(tx, input.network, network.next);
+      }
+      return { ok: true, reservation: reservation(input, user.next, nowMs) };
+    });
+  }
 
   /**
-   * Runs `attempt` as a transaction until it stops colliding. A collision is a `create()` that
-   * found its document taken: someone decided from the same state first, so decide again.
+   * The user's half landed without the network's (a partial commit on the stand-in): claim the
+   * network on its own, and hand the user's charge back if the network refuses.
    */
-  async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+  async function finishNetworkHalf(
+    input: ReserveInput & { network: string },
+    held: Reservation,
+  ): Promise<ReserveResult> {
+    const decision = await untilNoCollision(() =>
+      db.runTransaction(async (tx) => {
+        const snap = await tx.get(networkRef(input.network));
+        const network = decideNetworkMint(readNetwork(snap.data()), input.limits, now());
+        if (network.ok) writeNetworkHalf(tx, input.network, network.next);
+        return network;
+      }),
+    );
+    if (decision.ok) return { ok: true, reservation: held };
+    await release(held, decision.reason, false);
+    return decision;
+  }
+
+  /** Reruns `attempt` while a `create()` finds its document taken: decide again, afresh. */
+  async function untilNoCollision<T>(
+    attempt: () => Promise<T>,
+    onCollision?: () => Promise<T | undefined>,
+  ): Promise<T> {
     for (let round = 1; ; round++) {
       try {
         return await attempt();
       } catch (error) {
         if (!isAlreadyExists(error) || round >= maxRounds) throw error;
+        const settled = await onCollision?.();
+        if (settled !== undefined) return settled;
         await sleep(Math.random() * 10 * Math.min(round, 5));
       }
     }
   }
 
-  // Each claim is its own transaction whose first write is the create() that guards it. The
-  // stand-in applies a commit's writes in order and stops at the first failure, so a guard
-  // placed after another write would leave that write behind when it fails.
-  function claimUser(input: ReserveInput): Promise<ReserveResult> {
+  /** Hands a charge back to the user and, unless told otherwise, to the network. */
+  function release(held: Reservation, failure: string, network: boolean): Promise<void> {
     return db.runTransaction(async (tx) => {
-      const nowMs = now();
-      const snap = await tx.get(userRef(input.uid));
-      const user = decideUserMint(readUser(snap.data()), input.limits, nowMs);
-      if (!user.ok) return user;
-      const { audit } = input;
-      tx.create(mintRef(input.uid, user.next.seq), {
-        uid: input.uid,
-        status: "reserved",
-        model: audit.model,
-        network: input.network,
-        createdAt: Timestamp.fromMillis(nowMs),
-        // Replaced by OpenAI's own expiry on confirm.
-        expiresAt: Timestamp.fromMillis(nowMs + audit.ttlSeconds * 1000),
-        deleteAt: Timestamp.fromMillis(nowMs + audit.retentionDays * DAY_MS),
-      });
-      tx.set(userRef(input.uid), { ...user.next, updatedAt: Timestamp.fromMillis(nowMs) });
-      return {
-        ok: true,
-        reservation: {
-          uid: input.uid,
-          network: input.network,
-          seq: user.next.seq,
-          reservedAtMs: nowMs,
-          remaining: Math.max(0, input.limits.userDailyQuota - user.next.dayCount),
-        },
-      };
-    });
-  }
-
-  function claimNetwork(network: string, limits: Limits): Promise<Decision<NetworkLimitState>> {
-    return db.runTransaction(async (tx) => {
-      const nowMs = now();
-      const snap = await tx.get(networkRef(network));
-      const decision = decideNetworkMint(readNetwork(snap.data()), limits, nowMs);
-      if (!decision.ok) return decision;
-      const { next } = decision;
-      tx.create(networkRef(network).collection("slots").doc(seqId(next.seq)), {
-        deleteAt: Timestamp.fromMillis(next.windowStartMs + NETWORK_WINDOW_MS + DAY_MS),
-      });
-      tx.set(networkRef(network), next);
-      return decision;
-    });
-  }
-
-  /** Hands a charge back to the user and, if it got that far, to the network. */
-  function release(reservation: Reservation, failure: string, network: boolean): Promise<void> {
-    return db.runTransaction(async (tx) => {
-      const refs: DocumentReference[] = [userRef(reservation.uid)];
-      if (network && reservation.network !== null) refs.push(networkRef(reservation.network));
+      const refs: DocumentReference[] = [userRef(held.uid)];
+      if (network && held.network !== null) refs.push(networkRef(held.network));
       const [userSnap, networkSnap] = await tx.getAll(...refs);
       const user = readUser(userSnap?.data());
       const networkState = readNetwork(networkSnap?.data());
       if (user !== undefined) {
-        tx.set(userRef(reservation.uid), {
-          ...refundUserMint(user, reservation.reservedAtMs),
-          updatedAt: Timestamp.fromMillis(now()),
-        });
-      }
-      if (network && reservation.network !== null && networkState !== undefined) {
         tx.set(
-          networkRef(reservation.network),
-          refundNetworkMint(networkState, reservation.reservedAtMs),
+          userRef(held.uid),
+          { ...refundUserMint(user, held.reservedAtMs), updatedAt: Timestamp.fromMillis(now()) },
+          { merge: true },
         );
       }
-      tx.update(mintRef(reservation.uid, reservation.seq), {
+      if (network && held.network !== null && networkState !== undefined) {
+        tx.set(networkRef(held.network), refundNetworkMint(networkState, held.reservedAtMs));
+      }
+      tx.update(mintRef(held.uid, held.seq), {
         status: "failed",
         failure,
         refundedAt: Timestamp.fromMillis(now()),
@@ -183,29 +228,26 @@ export function createFirestoreStore(
   }
 
   return {
-    // The user first: a user's own burst, the common case, is refused there without
-    // touching the network's counter.
-    async reserve(input) {
-      const user = await withRetries(() => claimUser(input));
-      if (!user.ok || input.network === null) return user;
-      const { network } = input;
-      const decision = await withRetries(() => claimNetwork(network, input.limits));
-      if (decision.ok) return user;
-      await release(user.reservation, decision.reason, false);
-      return decision;
+    reserve(input) {
+      // Marks this reservation's writes, to tell a partial commit of ours from someone else's.
+      const claim = randomUUID();
+      return untilNoCollision(
+        () => reserveOnce(input, claim),
+        async () => {
+          if (input.network === null) return undefined;
+          const data = (await userRef(input.uid).get()).data();
+          const user = readUser(data);
+          if (data?.claim !== claim || user === undefined || user.lastMintMs === null) {
+            return undefined;
+          }
+          const held = reservation(input, user, user.lastMintMs);
+          return finishNetworkHalf({ ...input, network: input.network }, held);
+        },
+      );
     },
 
-    async confirm(reservation, minted) {
-      await mintRef(reservation.uid, reservation.seq).update({
-        status: "minted",
-        model: minted.model,
-        expiresAt: Timestamp.fromMillis(minted.expiresAt * 1000),
-        confirmedAt: Timestamp.fromMillis(now()),
-      });
-    },
-
-    refund(reservation, failure) {
-      return release(reservation, failure, true);
+    refund(held, failure) {
+      return release(held, failure, true);
     },
   };
 }
@@ -231,17 +273,13 @@ function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
-function numOrNull(value: unknown): number | null {
-  return num(value) ?? null;
-}
-
 /** Reads stored state defensively: a hand-edited or older document must not break minting. */
 function readUser(data: Record<string, unknown> | undefined): UserLimitState | undefined {
   if (data === undefined) return undefined;
   return {
     seq: num(data.seq) ?? 0,
-    lastMintMs: numOrNull(data.lastMintMs),
-    prevMintMs: numOrNull(data.prevMintMs),
+    lastMintMs: num(data.lastMintMs) ?? null,
+    prevMintMs: num(data.prevMintMs) ?? null,
     day: typeof data.day === "string" ? data.day : "",
     dayCount: num(data.dayCount) ?? 0,
   };

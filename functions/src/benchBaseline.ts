@@ -1,0 +1,31 @@
+/**
+ * The floor `npm run bench:mint` compares realtimeToken with: the reference design's callable,
+ * doing only a per-user transaction and the mint. Exported by index.ts under the emulator with
+ * BENCH_BASELINE=true only (functions/.env.demo-realtime-bench), so it is never deployed.
+ */
+import { getFirestore } from "firebase-admin/firestore";
+import { HttpsError, onCall } from "firebase-functions/v2/https";
+import OpenAI from "openai";
+import { ALLOWED_ORIGINS, OPENAI_API_KEY } from "./config";
+
+export const benchBareMint = onCall(
+  { cors: ALLOWED_ORIGINS, enforceAppCheck: true, secrets: [OPENAI_API_KEY] },
+  async (request) => {
+    const uid = request.auth?.uid;
+    if (!uid) throw new HttpsError("unauthenticated", "Sign in required.");
+    const db = getFirestore();
+    const ref = db.doc(`benchBareMint/${uid}`);
+    const now = Date.now();
+    await db.runTransaction(async (tx) => {
+      const last = ((await tx.get(ref)).data()?.lastMintMs as number | undefined) ?? 0;
+      if (now - last < 5_000) throw new HttpsError("resource-exhausted", "Slow down.");
+      tx.set(ref, { lastMintMs: now });
+    });
+    const client = new OpenAI({ apiKey: OPENAI_API_KEY.value(), maxRetries: 0 });
+    const secret = await client.realtime.clientSecrets.create({
+      expires_after: { anchor: "created_at", seconds: 120 },
+      session: { type: "realtime", model: "gpt-realtime-2" },
+    });
+    return { token: secret.value, expiresAt: secret.expires_at };
+  },
+);
