@@ -427,6 +427,48 @@ describe("Conversation", () => {
     ).toBeTruthy();
   });
 
+  it("answers out-of-band responses from their own input, outside the conversation", () => {
+    const conversation = setup();
+    conversation.receive(say("in the conversation"));
+    const out = conversation.receive(
+      JSON.stringify({
+        type: "response.create",
+        response: {
+          conversation: "none",
+          output_modalities: ["text"],
+          metadata: { purpose: "summary" },
+          input: [
+            {
+              type: "message",
+              role: "user",
+              content: [{ type: "input_text", text: "out of band" }],
+            },
+          ],
+        },
+      }),
+    );
+    expect(types(out)).not.toContain("conversation.item.added");
+    expect(find(out, "response.output_text.done").text).toBe('You said: "out of band"');
+    const done = find(out, "response.done");
+    expect(done.response.metadata).toEqual({ purpose: "summary" });
+    expect(done.response.conversation_id).toBeUndefined();
+    // The conversation itself is unchanged: the next normal answer still quotes its last user item.
+    const next = conversation.receive(
+      '{"type":"response.create","response":{"output_modalities":["text"]}}',
+    );
+    expect(find(next, "response.output_text.done").text).toBe('You said: "in the conversation"');
+  });
+
+  it("counts appended PCM in the input buffer", () => {
+    const conversation = setup({ audio: { input: { turn_detection: null } } });
+    // 4800 bytes of 24 kHz 16-bit PCM = 100 ms, the minimum upstream commits.
+    const audio = Buffer.alloc(4800).toString("base64");
+    conversation.receive(JSON.stringify({ type: "input_audio_buffer.append", audio }));
+    expect(types(conversation.receive('{"type":"input_audio_buffer.commit"}'))).toContain(
+      "input_audio_buffer.committed",
+    );
+  });
+
   it("deletes and retrieves items, with upstream's errors for unknown ids", () => {
     const conversation = setup();
     conversation.receive(say("a"));

@@ -237,6 +237,16 @@ describe("POST /v1/realtime/calls", () => {
     expect(calls.map((c) => c.id)).toEqual([location.split("/").at(-1)]);
   });
 
+  it("also accepts a standard key, with the default session", async () => {
+    const response = await call(KEY);
+    expect(response.status).toBe(201);
+    const [only] = (await state()).calls;
+    expect(only).toMatchObject({
+      secret: null,
+      session: { model: "gpt-realtime", type: "realtime" },
+    });
+  });
+
   it("rejects missing, unknown and malformed credentials with 401", async () => {
     const sdp = await offer();
     for (const auth of [undefined, "Bearer ek_doesnotexist000000", "Bearer nonsense"])
