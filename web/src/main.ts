@@ -20,7 +20,10 @@ function main(): void {
     config.emulators && new URLSearchParams(location.search).get("appCheck") === "off"
   );
   const firebase = initFirebase(config, { appCheck });
-  const tokens = new CachedTokenProvider({ fetchToken: callableTokenFetcher(firebase.functions) });
+  const tokens = new CachedTokenProvider({
+    fetchToken: callableTokenFetcher(firebase.functions),
+    isSignedIn: () => firebase.auth.currentUser !== null,
+  });
   new VoiceApp({ config, firebase, tokens }).start();
 }
 

@@ -260,6 +260,26 @@ describe("toTokenError", () => {
     });
   }
 
+  it("reads a bare Unauthenticated for a signed-in user as an App Check failure", () => {
+    const bare = new FunctionsError("unauthenticated", "Unauthenticated");
+    expect(toTokenError(bare, { signedIn: true })).toMatchObject({ kind: "app-check" });
+    expect(toTokenError(bare, { signedIn: false })).toMatchObject({ kind: "not-signed-in" });
+    expect(toTokenError(bare)).toMatchObject({ kind: "not-signed-in" });
+  });
+
+  it("asks the app whether a user is signed in", async () => {
+    let signedIn = true;
+    const provider = new CachedTokenProvider({
+      fetchToken: async () => {
+        throw new FunctionsError("unauthenticated", "Unauthenticated");
+      },
+      isSignedIn: () => signedIn,
+    });
+    await expect(provider.get()).rejects.toMatchObject({ kind: "app-check" });
+    signedIn = false;
+    await expect(provider.get()).rejects.toMatchObject({ kind: "not-signed-in" });
+  });
+
   it("keeps the wait and reason in the details", () => {
     const mapped = toTokenError(
       new FunctionsError("resource-exhausted", "x", { reason: "ip-rate", retryAfterSeconds: 9 }),

@@ -57,8 +57,14 @@ const LIMIT_REASONS: readonly string[] = [
   "upstream-rate",
 ] satisfies LimitReason[];
 
-/** Maps any error from the `realtimeToken` callable to a {@link TokenError}. */
-export function toTokenError(error: unknown): TokenError {
+/**
+ * Maps any error from the `realtimeToken` callable to a {@link TokenError}.
+ *
+ * `signedIn` disambiguates `unauthenticated`: the Functions SDK rejects a call without a
+ * valid App Check token with the same code and a bare "Unauthenticated" message, so when
+ * the client knows a user is signed in, the fault is App Check (or an expired sign-in).
+ */
+export function toTokenError(error: unknown, context: { signedIn?: boolean } = {}): TokenError {
   if (error instanceof TokenError) return error;
   const record =
     typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};
@@ -96,6 +102,14 @@ export function toTokenError(error: unknown): TokenError {
     case "unauthenticated":
       if (/app ?check/i.test(serverMessage)) {
         return new TokenError("app-check", APP_CHECK_MESSAGE, { code }, options);
+      }
+      if (context.signedIn === true) {
+        return new TokenError(
+          "app-check",
+          "The server couldn't verify this app (App Check) or your sign-in. Reload the page and try again.",
+          { code },
+          options,
+        );
       }
       return new TokenError(
         "not-signed-in",

@@ -17,6 +17,8 @@ export interface CachedTokenProviderOptions {
   now?: () => number;
   /** A secret is not handed out within this many ms of its expiry. Default 10 000. */
   expirySkewMs?: number;
+  /** Whether a user is signed in, to tell an App Check rejection from a missing sign-in. */
+  isSignedIn?: () => boolean;
 }
 
 interface CacheEntry {
@@ -37,6 +39,7 @@ export class CachedTokenProvider {
   readonly #fetchToken: TokenFetcher;
   readonly #now: () => number;
   readonly #skewMs: number;
+  readonly #isSignedIn: (() => boolean) | undefined;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inFlight = new Map<string, Promise<RealtimeTokenResponse>>();
   readonly #listeners = new Set<TokenListener>();
@@ -48,6 +51,7 @@ export class CachedTokenProvider {
     this.#fetchToken = options.fetchToken;
     this.#now = options.now ?? Date.now;
     this.#skewMs = options.expirySkewMs ?? 10_000;
+    this.#isSignedIn = options.isSignedIn;
   }
 
   /** How many times the backend was called. */
@@ -125,7 +129,7 @@ export class CachedTokenProvider {
       for (const listener of this.#listeners) listener(response, request);
       return response;
     } catch (error) {
-      const tokenError = toTokenError(error);
+      const tokenError = toTokenError(error, { signedIn: this.#isSignedIn?.() });
       const seconds = tokenError.details.retryAfterSeconds;
       if (seconds !== undefined) {
         this.#cooldown = { untilMs: this.#now() + seconds * 1000, error: tokenError };
