@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -142,8 +142,7 @@ async function main(): Promise<void> {
     if (value === undefined) throw new Error(`firebase.json has no emulators.${name}.port`);
     return value;
   };
-  const webDist = existsSync(join(ROOT, "web", "dist", "index.html"));
-  const hosting = options.hosting || (options.mode === "start" && webDist);
+  const hosting = options.hosting;
   const useVite = options.mode === "start" && existsSync(join(ROOT, "web", "index.html"));
 
   const firestoreMode = process.env.STACK_FIRESTORE ?? (javaMajor() >= 21 ? "emulator" : "standin");
@@ -236,10 +235,42 @@ async function main(): Promise<void> {
         env,
       ),
     );
-    say(`web app: http://127.0.0.1:${WEB_PORT} (Vite dev server; Ctrl-C stops everything)`);
   }
+  const ready = [port("auth"), port("functions"), ...(useVite ? [WEB_PORT] : [])].map(listening);
+  void Promise.all(ready).then(() => {
+    const openAi = realOpenAi
+      ? "api.openai.com, with your key"
+      : `local stand-in, ${env.STANDIN_URL}`;
+    const functionUrl = `http://127.0.0.1:${port("functions")}/${options.project}/us-central1/realtimeToken`;
+    say(
+      [
+        "ready. Open the web app; Ctrl-C stops everything.",
+        useVite
+          ? `  web app    http://127.0.0.1:${WEB_PORT}`
+          : "  web app    (none: web/index.html is missing)",
+        `  function   ${functionUrl}`,
+        `  OpenAI     ${openAi}`,
+      ].join("\n"),
+    );
+  });
   const code = await Promise.race(children.map(onExit));
   await stop(code);
+}
+
+/** Resolves once something accepts connections on the port. */
+async function listening(port: number): Promise<void> {
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function onExit(child: ChildProcess): Promise<number> {
