@@ -61,6 +61,7 @@ export const EVENTS_CHANNEL = "oai-events";
 /** Rejected offers: the HTTP layer answers these with a 400. */
 export class InvalidOfferError extends Error {}
 
+/** A live call; create it with {@link Call.answer}. */
 export class Call {
   readonly id: string;
   private readonly options: CallOptions;

@@ -116,6 +116,11 @@ const send = (event: RealtimeServerEvent): Effect => ({
 /** Text length to tokens: synthetic (about four characters a token), stable across runs. */
 const textTokens = (text: string) => Math.ceil(text.length / 4);
 
+/**
+ * One call's conversation. Feed it data-channel messages (`receive`/`handle`), mic packets
+ * (`micPacket`) and outgoing-audio progress (`audioProgress`/`audioFinished`); each returns
+ * the effects to carry out, in order.
+ */
 export class Conversation {
   private session: Session;
   private readonly newId: NewId;
@@ -128,11 +133,13 @@ export class Conversation {
   private micPositionMs = 0;
   private inputBufferMs = 0;
   private turn: MicTurn | undefined;
+  private readonly conversationId: string;
 
   constructor(options: ConversationOptions) {
     this.session = options.session;
     this.newId = options.newId;
     this.responseAudioMs = options.responseAudioMs;
+    this.conversationId = options.newId("conv");
   }
 
   /** The session as it stands after any `session.update`s. */
@@ -565,7 +572,7 @@ export class Conversation {
       object: "realtime.response",
       status: "in_progress",
       output: [],
-      conversation_id: inConversation ? "conv_standin" : undefined,
+      conversation_id: inConversation ? this.conversationId : undefined,
       output_modalities: [modality],
       max_output_tokens: params.max_output_tokens ?? this.session.max_output_tokens ?? "inf",
       audio: {

@@ -72,7 +72,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const log = options.log ?? (() => {});
 
   const secrets = new Map<string, IssuedSecret>();
-  const calls = new Map<string, Call>();
+  /**
+   * Calls in creation order. An ended call is replaced in place by its final snapshot, so long
+   * sessions do not hold on to closed peer connections.
+   */
+  const calls = new Map<string, Call | CallSnapshot>();
+  const liveCalls = () => [...calls.values()].filter((c): c is Call => c instanceof Call);
   const faults = new FaultQueue();
   const requests = { clientSecrets: 0, calls: 0 };
   /** Requests a `hang` fault holds open; destroyed on close so shutdown never waits on them. */
@@ -84,7 +89,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       expiresAt: s.expiresAt,
       session: s.session,
     })),
-    calls: [...calls.values()].map((c) => c.snapshot()),
+    calls: [...calls.values()].map((c) => (c instanceof Call ? c.snapshot() : c)),
     requests: { ...requests },
     faults: faults.list(),
   });
@@ -174,9 +179,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         idleCallSeconds,
         nowMs: now(),
         log,
+        onEnded: (ended) => {
+          // A call whose negotiation failed was never listed.
+          if (calls.has(ended.id)) calls.set(ended.id, ended.snapshot());
+        },
       });
       calls.set(id, call);
-      log(`call ${id} answered (${session.model}, ${calls.size} calls)`);
+      log(`call ${id} answered (${session.model}, ${liveCalls().length} live calls)`);
       res
         .writeHead(201, { "content-type": "application/sdp", location: `${CALLS_PATH}/${id}` })
         .end(answerSdp);
@@ -191,7 +200,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
     const call = calls.get(id);
     if (!call) return sendError(res, errors.notFound(`Call '${id}' not found.`));
-    await call.end("hangup");
+    if (call instanceof Call) await call.end("hangup");
     res.writeHead(200).end();
   };
 
@@ -257,7 +266,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   });
 
   const endAll = async (reason: "reset" | "standin_closed") => {
-    await Promise.all([...calls.values()].map((call) => call.end(reason)));
+    await Promise.all(liveCalls().map((call) => call.end(reason)));
   };
 
   await new Promise<void>((resolve, reject) => {
