@@ -625,6 +625,35 @@ describe("conversation log and usage", () => {
     ]);
   });
 
+  it("settles a turn whose transcript never finished when its response ends", async () => {
+    const t = await connected();
+    const ch = t.pc.channel;
+    for (const [response, item] of [
+      ["r1", "item_1"],
+      ["r2", "item_2"],
+    ]) {
+      ch.receive({
+        type: "response.output_item.added",
+        response_id: response,
+        output_index: 0,
+        item: { id: item, type: "message", role: "assistant", content: [] },
+      });
+      ch.receive({ type: "response.output_audio_transcript.delta", item_id: item, delta: "Par" });
+    }
+    const done = (id: string, item: string, status: "completed" | "cancelled") =>
+      ch.receive({
+        type: "response.done",
+        response: {
+          id,
+          status,
+          output: [{ id: item, type: "message", role: "assistant", content: [] }],
+        },
+      });
+    done("r1", "item_1", "cancelled");
+    done("r2", "item_2", "completed");
+    expect(t.session.conversation.map((e) => e.status)).toEqual(["interrupted", "done"]);
+  });
+
   it("sums usage over every response.done", async () => {
     const t = await connected();
     const usage = (input: number, output: number) => ({

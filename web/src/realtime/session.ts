@@ -769,9 +769,18 @@ export class RealtimeSession {
       }
     }
     if (!id) return;
-    // A call seen only here (its argument events lost) still deserves an answer.
     if (Array.isArray(response.output)) {
       for (const item of response.output) {
+        // A turn whose transcript never finished (cancelled, cut off) must not stay open.
+        if (isRecord(item) && item.type === "message" && typeof item.id === "string") {
+          const settled = response.status === "completed" ? "done" : "interrupted";
+          this.#updateEntry(item.id, (entry) =>
+            entry.kind === "assistant" && entry.status === "in_progress"
+              ? { ...entry, status: settled }
+              : entry,
+          );
+        }
+        // A call seen only here (its argument events lost) still deserves an answer.
         if (isRecord(item) && item.type === "function_call") {
           const { call_id: callId, name, arguments: args } = item;
           if (typeof callId === "string" && typeof name === "string") {

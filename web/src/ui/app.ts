@@ -2,7 +2,7 @@ import { onAuthStateChanged, type User } from "firebase/auth";
 import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
-import { isRecord } from "../realtime/errors";
+import { RealtimeCallError, RealtimeConnectError, isRecord } from "../realtime/errors";
 import { RealtimeSession } from "../realtime/session";
 import type {
   ConnectTimings,
@@ -275,6 +275,14 @@ export class VoiceApp {
     try {
       await session.connect();
     } catch (error) {
+      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
+      if (
+        error instanceof RealtimeConnectError &&
+        error.cause instanceof RealtimeCallError &&
+        (error.cause.status === 401 || error.cause.status === 403)
+      ) {
+        this.#deps.tokens.invalidate(request);
+      }
       if (current()) this.#showBanner(describeConnectError(error));
     }
   }
