@@ -32,6 +32,8 @@ export interface CallSnapshot {
   /** Client event types in arrival order; unparseable messages appear as `(invalid)`. */
   eventsReceived: string[];
   eventsSent: string[];
+  /** Each accepted `conversation.item.truncate`, as confirmed to the client. */
+  truncations: { itemId: string; audioEndMs: number }[];
   rtpPacketsIn: number;
   rtpPacketsOut: number;
   audioMsSent: number;
@@ -79,6 +81,7 @@ export class Call {
   private readonly pending: Effect[] = [];
   private readonly eventsReceived: string[] = [];
   private readonly eventsSent: string[] = [];
+  private readonly truncations: { itemId: string; audioEndMs: number }[] = [];
   private rtpPacketsIn = 0;
   private rtpPacketsOut = 0;
   private audioMsSent = 0;
@@ -236,6 +239,10 @@ export class Call {
           try {
             this.channel.send(JSON.stringify(effect.event));
             this.eventsSent.push(effect.event.type);
+            if (effect.event.type === "conversation.item.truncated") {
+              const { item_id: itemId, audio_end_ms: audioEndMs } = effect.event;
+              this.truncations.push({ itemId, audioEndMs });
+            }
           } catch (error) {
             this.options.log(`call ${this.id}: send failed: ${String(error)}`);
           }
@@ -324,6 +331,7 @@ export class Call {
       session: this.conversation.currentSession,
       eventsReceived: [...this.eventsReceived],
       eventsSent: [...this.eventsSent],
+      truncations: [...this.truncations],
       rtpPacketsIn: this.rtpPacketsIn,
       rtpPacketsOut: this.rtpPacketsOut,
       audioMsSent: this.audioMsSent,

@@ -258,6 +258,8 @@ describe("a call", () => {
       content_index: 0,
       audio_end_ms: heard,
     });
+    // Only the accepted truncation is recorded for tests to inspect.
+    expect((await callState(client.callId)).truncations).toEqual([{ itemId, audioEndMs: heard }]);
   });
 
   it("runs the tool loop: a function call, then an answer quoting the output", async () => {
