@@ -216,8 +216,13 @@ export class VoiceApp {
   #renderVoices(voices: readonly string[]): void {
     const select = this.#els.voice;
     const selected = select.value;
+    const defaultLabel = this.#defaultVoice ? `Default (${this.#defaultVoice})` : "Default voice";
+    const current = [...select.options].map((option) => `${option.value}:${option.text}`);
+    const wanted = [`:${defaultLabel}`, ...voices.map((voice) => `${voice}:${voice}`)];
+    // Rebuilding an unchanged list would close the dropdown under the user's pointer.
+    if (current.join("\n") === wanted.join("\n")) return;
     const options = [
-      new Option(this.#defaultVoice ? `Default (${this.#defaultVoice})` : "Default voice", ""),
+      new Option(defaultLabel, ""),
       ...voices.map((voice) => new Option(voice, voice)),
     ];
     select.replaceChildren(...options);
