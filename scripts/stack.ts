@@ -17,6 +17,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shellQuote } from "./shell.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FIREBASE_JSON = JSON.parse(readFileSync(join(ROOT, "firebase.json"), "utf8")) as {
@@ -278,10 +279,6 @@ function onExit(child: ChildProcess): Promise<number> {
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 await main();

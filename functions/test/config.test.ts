@@ -44,13 +44,15 @@ describe("functions/.env", () => {
     expect(origins.options.default).toBeUndefined();
   });
 
-  it.each([".env.demo-realtime", ".env.demo-realtime-test", ".env.demo-realtime-bench"])(
-    "%s gives ALLOWED_ORIGINS as a JSON array of local origins",
-    (name) => {
-      const origins: unknown = JSON.parse(envFile(name).ALLOWED_ORIGINS ?? "null");
-      expect(Array.isArray(origins)).toBe(true);
-      for (const origin of origins as string[])
-        expect(origin).toMatch(/^http:\/\/(localhost|127\.0\.0\.1):\d+$/);
-    },
-  );
+  it.each([
+    ".env.demo-realtime",
+    ".env.demo-realtime-test",
+    ".env.demo-realtime-bench",
+    ".env.demo-realtime-e2e",
+  ])("%s gives ALLOWED_ORIGINS as a JSON array of local origins", (name) => {
+    const origins: unknown = JSON.parse(envFile(name).ALLOWED_ORIGINS ?? "null");
+    expect(Array.isArray(origins)).toBe(true);
+    for (const origin of origins as string[])
+      expect(origin).toMatch(/^http:\/\/(localhost|127\.0\.0\.1):\d+$/);
+  });
 });

@@ -1,0 +1,248 @@
+/**
+ * The product as a user meets it: Debian's Chromium with a fake microphone, the web app served
+ * by the Hosting emulator, the Auth and Functions emulators, Firestore, and the OpenAI stand-in
+ * over real WebRTC. Each test asserts what the page shows and what the stand-in received.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CallSnapshot } from "../standin/src/server.js";
+import { launchChromium } from "./browser.js";
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+const STANDIN_URL = process.env.STANDIN_URL;
+const INTERVAL_SECONDS = 60; // functions/.env.demo-realtime-e2e
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!STANDIN_URL)
+    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+});
+
+/** A fresh browser profile (so a fresh anonymous user) on the app, signed in. */
+async function openApp(
+  query = "",
+  context?: BrowserContext,
+): Promise<{ page: Page; context: BrowserContext }> {
+  if (context === undefined) {
+    context = await browser.newContext();
+    contexts.push(context);
+    // Remember every microphone track the page gets, to check that Disconnect releases them.
+    await context.addInitScript(() => {
+      const media = navigator.mediaDevices;
+      const original = media.getUserMedia.bind(media);
+      const tracks: MediaStreamTrack[] = [];
+      Object.assign(window, { __micTracks: tracks });
+      media.getUserMedia = async (constraints) => {
+        const stream = await original(constraints);
+        tracks.push(...stream.getTracks());
+        return stream;
+      };
+    });
+  }
+  const page = await context.newPage();
+  await page.goto(APP_URL + query);
+  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  return { page, context };
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+}
+
+async function sendText(page: Page, text: string): Promise<number> {
+  await page.fill("#text-input", text);
+  const sentAt = Date.now();
+  await page.click("#send-text");
+  return sentAt;
+}
+
+async function call(page: Page): Promise<CallSnapshot> {
+  const id = (await page.textContent("#call-id"))?.trim() ?? "";
+  expect(id).toMatch(/^rtc_/);
+  const response = await fetch(`${STANDIN_URL}/_standin/state`);
+  const state = (await response.json()) as { calls: CallSnapshot[] };
+  const found = state.calls.find((c) => c.id === id);
+  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
+  return found;
+}
+
+/** Polls `read` until `check` accepts its value; returns that value. */
+async function until<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out; last value: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const bytesIn = async (page: Page) => Number(await page.getAttribute("#bytes-in", "data-bytes"));
+
+function entries(page: Page) {
+  return page.$$eval('[data-testid="transcript-entry"]', (els) =>
+    els.map((el) => ({
+      role: el.getAttribute("data-role"),
+      status: el.getAttribute("data-status"),
+      text: el.textContent ?? "",
+    })),
+  );
+}
+
+describe("the voice app in Chromium", () => {
+  it("connects: session.created, assistant audio into the page, mic audio into the stand-in", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    expect(await page.textContent("#model")).toContain("gpt-realtime-2");
+    expect((await call(page)).eventsSent[0]).toBe("session.created");
+
+    await sendText(page, "Say something");
+    await until(
+      () => bytesIn(page),
+      (bytes) => bytes > 0,
+    );
+    const snapshot = await until(
+      () => call(page),
+      (c) => c.rtpPacketsIn > 0,
+    );
+    expect(snapshot.rtpPacketsOut).toBeGreaterThan(0);
+    expect(snapshot.state).toBe("connected");
+  });
+
+  it("answers a typed message in the live transcript", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    await sendText(page, "Hello from the end-to-end suite");
+    const log = await until(
+      () => entries(page),
+      (list) => list.some((e) => e.role === "assistant" && e.status === "done"),
+    );
+    expect(log.find((e) => e.role === "user")?.text).toContain("Hello from the end-to-end suite");
+    expect(log.find((e) => e.role === "assistant")?.text).toContain(
+      'You said: "Hello from the end-to-end suite"',
+    );
+    const received = (await call(page)).eventsReceived;
+    expect(received).toContain("conversation.item.create");
+    expect(received).toContain("response.create");
+    expect(await page.getAttribute("#transcript", "aria-live")).toBe("polite");
+  });
+
+  it("interrupts a long answer: cancel, clear and a truncate no longer than what was played", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    const sentAt = await sendText(page, "Tell me a long story");
+    await page.waitForSelector('#assistant-speaking[data-active="true"]', { state: "attached" });
+    await page.waitForTimeout(700);
+    const clickedAt = Date.now();
+    await page.click("#interrupt");
+
+    const snapshot = await until(
+      () => call(page),
+      (c) => c.truncations.length > 0 && c.eventsSent.includes("output_audio_buffer.cleared"),
+    );
+    const received = snapshot.eventsReceived;
+    const cancel = received.indexOf("response.cancel");
+    const clear = received.indexOf("output_audio_buffer.clear");
+    const truncate = received.indexOf("conversation.item.truncate");
+    expect(cancel).toBeGreaterThan(-1);
+    expect(clear).toBeGreaterThan(cancel);
+    expect(truncate).toBeGreaterThan(clear);
+    const [truncation] = snapshot.truncations;
+    expect(truncation?.audioEndMs).toBeGreaterThan(0);
+    // Never more than the stand-in sent, nor than could have played since the message went out.
+    expect(truncation?.audioEndMs).toBeLessThanOrEqual(snapshot.audioMsSent);
+    expect(truncation?.audioEndMs).toBeLessThanOrEqual(clickedAt - sentAt);
+    expect(snapshot.eventsSent).not.toContain("error");
+
+    // The audio stops: nothing more is sent once the buffer was cleared.
+    const sentThen = snapshot.audioMsSent;
+    await page.waitForTimeout(800);
+    expect((await call(page)).audioMsSent).toBe(sentThen);
+    await page.waitForSelector('#assistant-speaking[data-active="false"]', { state: "attached" });
+    const log = await entries(page);
+    expect(log.find((e) => e.role === "assistant")?.status).toBe("interrupted");
+  });
+
+  it("runs the demo tool and shows its result in the transcript", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    await sendText(page, "Please use get local time");
+    const log = await until(
+      () => entries(page),
+      (list) =>
+        list.some((e) => e.role === "tool" && e.status === "done") &&
+        list.filter((e) => e.role === "assistant").some((e) => e.status === "done"),
+    );
+    const tool = log.find((e) => e.role === "tool");
+    expect(tool?.text).toContain("get_local_time");
+    const answer = log.filter((e) => e.role === "assistant").at(-1);
+    // The stand-in quotes the tool's output, which carries the browser's clock.
+    expect(answer?.text).toMatch(/\d{1,2}:\d{2}/);
+    const received = (await call(page)).eventsReceived;
+    const output = received.lastIndexOf("conversation.item.create");
+    expect(received.indexOf("response.create", output)).toBeGreaterThan(output);
+  });
+
+  it("shows the rate limit, with the seconds to wait, on a second Connect inside the window", async () => {
+    const first = await openApp();
+    await connect(first.page);
+    // A second tab of the same profile: the same user, without the first tab's cached secret.
+    const second = await openApp("", first.context);
+    await second.page.click("#connect");
+    const banner = await second.page.waitForSelector('#banner[data-kind="token-rate-limited"]');
+    const message = (await banner.textContent()) ?? "";
+    const seconds = Number(/(\d+)\s*s\b/.exec(message)?.[1]);
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThanOrEqual(INTERVAL_SECONDS);
+    expect(await second.page.getAttribute("#state", "data-state")).not.toBe("connected");
+  });
+
+  it("says clearly when the app has no App Check token", async () => {
+    const { page } = await openApp("?appCheck=off");
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="token-app-check"]');
+    expect(await banner.textContent()).toMatch(/App Check/i);
+    expect(await page.getAttribute("#state", "data-state")).not.toBe("connected");
+  });
+
+  it("releases the microphone on Disconnect and reconnects on the cached secret", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    const fetches = await page.textContent("#token-fetches");
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]', { state: "attached" });
+    const tracks = await page.evaluate(() =>
+      (window as unknown as { __micTracks: MediaStreamTrack[] }).__micTracks.map(
+        (t) => t.readyState,
+      ),
+    );
+    expect(tracks.length).toBeGreaterThan(0);
+    expect(tracks.every((state) => state === "ended")).toBe(true);
+
+    await connect(page);
+    expect(await page.textContent("#token-fetches")).toBe(fetches);
+    expect((await page.textContent("#token-source"))?.trim()).toBe("cache");
+  });
+});

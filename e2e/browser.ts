@@ -1,0 +1,65 @@
+/**
+ * Debian's Chromium driven by playwright-core, with a fake microphone, for the end-to-end suite
+ * and bench:connect. Nothing here downloads a browser.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+
+const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+/** The browser to drive: $CHROMIUM_PATH, or the first one installed at a usual place. */
+export function chromiumPath(): string {
+  const path = process.env.CHROMIUM_PATH ?? CANDIDATES.find((p) => existsSync(p));
+  if (path === undefined || !existsSync(path)) {
+    throw new Error(
+      "No Chromium found. Install it (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH.",
+    );
+  }
+  return path;
+}
+
+/**
+ * A WAV file of silence for the fake microphone. Chromium's default fake device beeps, and the
+ * beeps are speech to voice activity detection (the stand-in's, like OpenAI's), which would
+ * interrupt responses at random moments. Silence still flows as RTP.
+ */
+function silenceWav(seconds = 5, rate = 48_000): string {
+  const samples = seconds * rate;
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + samples * 2, 4);
+  header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(samples * 2, 40);
+  const file = join(mkdtempSync(join(tmpdir(), "e2e-audio-")), "silence.wav");
+  writeFileSync(file, Buffer.concat([header, Buffer.alloc(samples * 2)]));
+  return file;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${silenceWav()}`,
+      "--allow-loopback-in-peer-connection",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+}
