@@ -120,3 +120,30 @@ export function getConfig(): AppConfig {
   cached ??= parseConfig(import.meta.env);
   return cached;
 }
+
+/** What an emulator build lets the page's query string change, for local tests. */
+export interface QueryOverrides {
+  /** False with `?appCheck=off`: start without App Check, to see the backend reject the call. */
+  appCheck: boolean;
+  /** `?prefetch=off|load|intent` replaces `VITE_TOKEN_PREFETCH` (bench:connect compares them). */
+  tokenPrefetch: TokenPrefetch;
+}
+
+/**
+ * Reads the test-only query overrides from `search` (`location.search`). Only emulator builds
+ * honour them; a production build (`config.emulators` null) ignores the query entirely.
+ * Unknown values are ignored too.
+ */
+export function queryOverrides(config: AppConfig, search: string): QueryOverrides {
+  const defaults: QueryOverrides = { appCheck: true, tokenPrefetch: config.tokenPrefetch };
+  if (!config.emulators) return defaults;
+  const params = new URLSearchParams(search);
+  const prefetch = params.get("prefetch");
+  return {
+    appCheck: params.get("appCheck") !== "off",
+    tokenPrefetch:
+      prefetch === "load" || prefetch === "intent" || prefetch === "off"
+        ? prefetch
+        : defaults.tokenPrefetch,
+  };
+}

@@ -1,5 +1,5 @@
 import "./styles.css";
-import { getConfig } from "./config";
+import { getConfig, queryOverrides } from "./config";
 import { initFirebase } from "./firebase";
 import { messageOf } from "./realtime/errors";
 import { callableTokenFetcher } from "./token/callable";
@@ -14,11 +14,10 @@ function main(): void {
     showFatal(messageOf(error));
     return;
   }
-  // `?appCheck=off` exists to exercise the backend's App Check rejection locally; a
-  // production build ignores it.
-  const appCheck = !(
-    config.emulators && new URLSearchParams(location.search).get("appCheck") === "off"
-  );
+  // `?appCheck=off` and `?prefetch=…` exist for local tests and bench:connect; a production
+  // build ignores them.
+  const { appCheck, tokenPrefetch } = queryOverrides(config, location.search);
+  config = { ...config, tokenPrefetch };
   const firebase = initFirebase(config, { appCheck });
   const tokens = new CachedTokenProvider({
     fetchToken: callableTokenFetcher(firebase.functions),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_OPENAI_CALLS_URL, parseConfig } from "../src/config";
+import { ConfigError, DEFAULT_OPENAI_CALLS_URL, parseConfig, queryOverrides } from "../src/config";
 
 const production = {
   VITE_FIREBASE_API_KEY: "AIza-key",
@@ -89,5 +89,38 @@ describe("parseConfig", () => {
     const config = parseConfig(env);
     expect(config.firebase.projectId).toBe("demo-realtime");
     expect(config.emulators).not.toBeNull();
+  });
+});
+
+describe("queryOverrides", () => {
+  it("lets an emulator build turn App Check off and pick the prefetch mode", () => {
+    const config = parseConfig(emulator);
+    expect(queryOverrides(config, "")).toEqual({ appCheck: true, tokenPrefetch: "load" });
+    expect(queryOverrides(config, "?appCheck=off")).toEqual({
+      appCheck: false,
+      tokenPrefetch: "load",
+    });
+    for (const mode of ["off", "load", "intent"] as const) {
+      expect(queryOverrides(config, `?prefetch=${mode}`).tokenPrefetch).toBe(mode);
+    }
+    expect(
+      queryOverrides(parseConfig({ ...emulator, VITE_TOKEN_PREFETCH: "off" }), "?prefetch=load"),
+    ).toEqual({ appCheck: true, tokenPrefetch: "load" });
+  });
+
+  it("ignores unknown values", () => {
+    const config = parseConfig(emulator);
+    expect(queryOverrides(config, "?prefetch=always&appCheck=no")).toEqual({
+      appCheck: true,
+      tokenPrefetch: "load",
+    });
+  });
+
+  it("is never active in a production build", () => {
+    const config = parseConfig({ ...production, VITE_TOKEN_PREFETCH: "intent" });
+    expect(queryOverrides(config, "?appCheck=off&prefetch=off")).toEqual({
+      appCheck: true,
+      tokenPrefetch: "intent",
+    });
   });
 });
