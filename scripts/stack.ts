@@ -174,6 +174,8 @@ async function main(): Promise<void> {
   if (realOpenAi) {
     say("OpenAI: the real API (api.openai.com), with the key in functions/.secret.local");
     delete env.OPENAI_BASE_URL;
+    // The web app's .env.emulator points WebRTC at the stand-in; the environment wins over it.
+    env.VITE_OPENAI_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
   } else {
     const { startStandin } = await import("../standin/src/server.js");
     const standin = await startStandin({ port: STANDIN_PORT });
