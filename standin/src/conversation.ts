@@ -608,24 +608,7 @@ export class Conversation {
     const stored: StoredItem = { item, audioMs: 0 };
     if (inConversation) this.items.push(stored);
     const where = { response_id: id, item_id: itemId, output_index: 0, content_index: 0 };
-    out.push(
-      send({
-        type: "response.output_item.added",
-        event_id: this.eventId(),
-        response_id: id,
-        output_index: 0,
-        item,
-      } satisfies ResponseOutputItemAddedEvent),
-    );
-    if (inConversation)
-      out.push(
-        send({
-          type: "conversation.item.added",
-          event_id: this.eventId(),
-          previous_item_id: previous,
-          item,
-        } satisfies ConversationItemAdded),
-      );
+    out.push(...this.outputItemAdded(id, item, previous, inConversation));
     out.push(
       send({
         type: "response.content_part.added",
@@ -858,6 +841,38 @@ export class Conversation {
     ];
   }
 
+  /**
+   * A response's new output item: `response.output_item.added`, and `conversation.item.added`
+   * when the response writes to the default conversation. Copies, because the item changes
+   * as the response goes on.
+   */
+  private outputItemAdded(
+    responseId: string,
+    item: ConversationItem,
+    previous: string | null,
+    inConversation: boolean,
+  ): Effect[] {
+    const added: Effect[] = [
+      send({
+        type: "response.output_item.added",
+        event_id: this.eventId(),
+        response_id: responseId,
+        output_index: 0,
+        item: { ...item },
+      } satisfies ResponseOutputItemAddedEvent),
+    ];
+    if (inConversation)
+      added.push(
+        send({
+          type: "conversation.item.added",
+          event_id: this.eventId(),
+          previous_item_id: previous,
+          item: { ...item },
+        } satisfies ConversationItemAdded),
+      );
+    return added;
+  }
+
   private functionCall(
     base: RealtimeResponse,
     plan: Extract<Plan, { kind: "function_call" }>,
@@ -877,24 +892,7 @@ export class Conversation {
       call_id: callId,
       arguments: "",
     };
-    const out: Effect[] = [
-      send({
-        type: "response.output_item.added",
-        event_id: this.eventId(),
-        response_id: where.response_id,
-        output_index: 0,
-        item: { ...item },
-      } satisfies ResponseOutputItemAddedEvent),
-    ];
-    if (inConversation)
-      out.push(
-        send({
-          type: "conversation.item.added",
-          event_id: this.eventId(),
-          previous_item_id: previous,
-          item: { ...item },
-        } satisfies ConversationItemAdded),
-      );
+    const out = this.outputItemAdded(where.response_id, item, previous, inConversation);
     for (let at = 0; at < plan.arguments.length; at += 16)
       out.push(
         send({
