@@ -103,6 +103,44 @@ describe("RealtimeSession.connect", () => {
     expect(t.session.state.status).toBe("connected");
   });
 
+  it("asks for the microphone and the token before it builds the peer connection", async () => {
+    const order: string[] = [];
+    const t = setup({
+      getToken: async () => {
+        order.push("token");
+        return TOKEN;
+      },
+      getUserMedia: async () => {
+        order.push("microphone");
+        return new FakeStream();
+      },
+      createPeerConnection: () => {
+        order.push("peer connection");
+        return new FakePeerConnection();
+      },
+    });
+    void t.session.connect().catch(() => undefined);
+    // Both are asked for synchronously inside connect(), ahead of the peer connection.
+    expect(order).toEqual(["microphone", "token", "peer connection"]);
+    t.session.dispose();
+  });
+
+  it("fails cleanly when the peer connection cannot be built, releasing a late microphone", async () => {
+    const micStream = deferred<FakeStream>();
+    const t = setup({
+      getUserMedia: () => micStream.promise,
+      getToken: () => Promise.reject(new Error("no token either")),
+      createPeerConnection: () => {
+        throw new Error("RTCPeerConnection is not available");
+      },
+    });
+    await expect(t.session.connect()).rejects.toMatchObject({ stage: "channel" });
+    expect(t.session.state.status).toBe("closed");
+    micStream.resolve(t.mic);
+    await flush();
+    expect(t.mic.tracks.every((track) => track.stopped)).toBe(true);
+  });
+
   it("posts the offer to the calls URL with the secret and applies the answer", async () => {
     const t = await connected();
     expect(t.pc.transceivers).toHaveLength(1);

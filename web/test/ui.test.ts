@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
 import { TokenError } from "../src/token/errors";
+import { formatBytes, formatCount } from "../src/ui/dom";
 import { describeAuthError, describeCloseReason, describeConnectError } from "../src/ui/messages";
 import { createLocalTimeTool } from "../src/ui/tools";
 
@@ -90,5 +91,14 @@ describe("describeAuthError", () => {
     expect(describeAuthError({ code: "auth/admin-restricted-operation" })?.kind).toBe(
       "auth-guest-disabled",
     );
+  });
+});
+
+describe("formatCount and formatBytes", () => {
+  it("format with en-US thousands whatever the locale, reusing one formatter", () => {
+    expect(formatCount(0)).toBe("0");
+    expect(formatCount(1234567)).toBe("1,234,567");
+    expect(formatBytes(2048)).toBe("2 KB");
+    expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");
   });
 });

@@ -239,7 +239,8 @@ export class RealtimeSession {
   }
 
   /**
-   * Opens the call: microphone, client secret and SDP offer are prepared in parallel, the
+   * Opens the call: microphone, client secret and SDP offer are prepared in parallel (the
+   * microphone and the secret are asked for first, before the peer connection is built), the
    * offer is posted to the calls URL, and the promise resolves once the event channel is
    * open. On failure the session is `closed` and the promise rejects with a
    * {@link RealtimeConnectError} whose `stage` says what failed.
@@ -250,6 +251,15 @@ export class RealtimeSession {
     }
     this.#connectStartedAt = this.#clock.now();
     this.#setState({ status: "connecting" });
+    // The microphone (a device to open, maybe a permission prompt) and the secret (a round
+    // trip to the backend unless cached) are the slow steps and run outside this thread:
+    // ask for both first, then build the peer connection and the offer while they run.
+    const microphone = this.#acquireMicrophone();
+    const token = this.#fetchToken();
+    // Awaited below; if building the peer connection throws first, these must not surface
+    // as unhandled rejections (a microphone that arrives after the close is stopped).
+    microphone.catch(() => undefined);
+    token.catch(() => undefined);
     try {
       const pc = this.#createPeerConnection();
       // No track yet: the offer does not need one, so it is built while the microphone
@@ -258,11 +268,7 @@ export class RealtimeSession {
       this.#sender = sender;
       this.#channel = this.#createChannel(pc);
 
-      const [stream, token, offer] = await Promise.all([
-        this.#acquireMicrophone(),
-        this.#fetchToken(),
-        this.#createOffer(pc),
-      ]);
+      const [stream, secret, offer] = await Promise.all([microphone, token, this.#createOffer(pc)]);
       this.#throwIfClosed();
 
       this.#attachMicrophone(stream);
@@ -281,7 +287,7 @@ export class RealtimeSession {
       this.#micDetached = false;
       this.#applyMic();
 
-      const answer = await this.#postOffer(offer, token);
+      const answer = await this.#postOffer(offer, secret);
       this.#throwIfClosed();
       try {
         await pc.setRemoteDescription({ type: "answer", sdp: answer });

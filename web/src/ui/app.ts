@@ -237,7 +237,6 @@ export class VoiceApp {
 
   async #connect(): Promise<void> {
     if (!this.#user || this.#uiState === "connecting" || this.#uiState === "connected") return;
-    this.#meter.prepare();
     this.#hideBanner();
     this.#session?.dispose();
 
@@ -277,8 +276,12 @@ export class VoiceApp {
       this.#els.sessionId.dataset.created = "true";
     });
 
+    // connect() asks for the microphone and the secret before it returns; the meter's
+    // AudioContext (which must be created in this click) is set up while they are on the way.
+    const connecting = session.connect();
+    this.#meter.prepare();
     try {
-      await session.connect();
+      await connecting;
     } catch (error) {
       // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
       if (
