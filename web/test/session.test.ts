@@ -141,6 +141,53 @@ describe("RealtimeSession.connect", () => {
     expect(t.mic.tracks.every((track) => track.stopped)).toBe(true);
   });
 
+  it("puts the track on the sender alongside the SDP exchange, not before it", async () => {
+    const sent = deferred<void>();
+    const pc = new FakePeerConnection();
+    const addTransceiver = pc.addTransceiver.bind(pc);
+    pc.addTransceiver = (kind, init) => {
+      const added = addTransceiver(kind, init);
+      const replaceTrack = added.sender.replaceTrack.bind(added.sender);
+      added.sender.replaceTrack = async (track) => {
+        await sent.promise;
+        return replaceTrack(track);
+      };
+      return added;
+    };
+    const t = setup({ createPeerConnection: () => pc });
+    const connecting = t.session.connect();
+    await flush();
+    expect(t.fetch.requests).toHaveLength(1);
+    // The answer waits for the track, so the call never starts without the microphone.
+    expect(pc.remoteDescription).toBeNull();
+    expect(t.session.mic.live).toBe(false);
+    sent.resolve();
+    await flush();
+    expect(pc.remoteDescription?.sdp).toBe(FAKE_ANSWER_SDP);
+    expect(pc.sender.current).toBe(t.mic.tracks[0]);
+    expect(t.session.mic.live).toBe(true);
+    pc.channel.open();
+    await connecting;
+  });
+
+  it("fails at the microphone stage when the track cannot be sent", async () => {
+    const pc = new FakePeerConnection();
+    const addTransceiver = pc.addTransceiver.bind(pc);
+    pc.addTransceiver = (kind, init) => {
+      const added = addTransceiver(kind, init);
+      added.sender.failNext = new Error("InvalidModificationError");
+      return added;
+    };
+    const t = setup({ createPeerConnection: () => pc });
+    await expect(t.session.connect()).rejects.toMatchObject({
+      stage: "microphone",
+      message: expect.stringContaining("Could not send the microphone"),
+    });
+    expect(t.session.state.status).toBe("closed");
+    expect(pc.remoteDescription).toBeNull();
+    expect(t.mic.tracks[0]?.stopped).toBe(true);
+  });
+
   it("posts the offer to the calls URL with the secret and applies the answer", async () => {
     const t = await connected();
     expect(t.pc.transceivers).toHaveLength(1);

@@ -272,23 +272,22 @@ export class RealtimeSession {
       this.#throwIfClosed();
 
       this.#attachMicrophone(stream);
-      try {
-        await sender.replaceTrack(this.#micTrack);
-      } catch (error) {
+      // The transceiver is already sendrecv, so putting the track on it needs no new offer:
+      // it runs alongside the SDP exchange instead of before it.
+      const sending = sender.replaceTrack(this.#micTrack).catch((error: unknown) => {
         throw new RealtimeConnectError(
           "microphone",
           `Could not send the microphone: ${messageOf(error)}`,
-          {
-            cause: error,
-          },
+          { cause: error },
         );
-      }
+      });
+      sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
+      const answer = await this.#postOffer(offer, secret);
+      this.#throwIfClosed();
+      await sending;
       this.#throwIfClosed();
       this.#micDetached = false;
       this.#applyMic();
-
-      const answer = await this.#postOffer(offer, secret);
-      this.#throwIfClosed();
       try {
         await pc.setRemoteDescription({ type: "answer", sdp: answer });
       } catch (error) {
