@@ -146,7 +146,11 @@ async function main(): Promise<void> {
   const hosting = options.hosting;
   const useVite = options.mode === "start" && existsSync(join(ROOT, "web", "index.html"));
 
-  const firestoreMode = process.env.STACK_FIRESTORE ?? (javaMajor() >= 21 ? "emulator" : "standin");
+  const forced = process.env.STACK_FIRESTORE;
+  if (forced !== undefined && forced !== "emulator" && forced !== "standin") {
+    usage(`STACK_FIRESTORE must be "emulator" or "standin", not "${forced}"`);
+  }
+  const firestoreMode = forced ?? (javaMajor() >= 21 ? "emulator" : "standin");
   const ports: [number, string][] = [
     [port("auth"), "Auth emulator"],
     [port("functions"), "Functions emulator"],
@@ -195,9 +199,11 @@ async function main(): Promise<void> {
     await firestore.start(port("firestore"));
     cleanups.push(() => firestore.stop());
     env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port("firestore")}`;
+    const why =
+      forced === undefined ? "the Firestore emulator needs Java 21+" : "STACK_FIRESTORE=standin";
     say(
-      `Firestore: the Node stand-in on port ${port("firestore")} (the Firestore emulator needs ` +
-        "Java 21+; the stand-in does not enforce security rules or isolate transactions)",
+      `Firestore: the Node stand-in on port ${port("firestore")} (${why}; it does not enforce ` +
+        "security rules or isolate transactions)",
     );
   }
   if (hosting) only.push("hosting");
