@@ -16,9 +16,9 @@ import {
   readRawSettings,
   REGION,
 } from "./config";
-import type { RateLimitDetails, RealtimeTokenResponse } from "./contract";
+import { OUTPUT_MODALITIES, type RateLimitDetails, type RealtimeTokenResponse } from "./contract";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
-import { createOpenAiMinter, type Minter, UpstreamError } from "./openai";
+import { createOpenAiMinter, type Minter, redactCredentials, UpstreamError } from "./openai";
 import { nextUtcMidnightMs } from "./policy";
 import { buildSessionConfig, describeSession, parseTokenRequest } from "./session";
 import { ConfigError, resolveSettings, type Settings } from "./settings";
@@ -162,7 +162,7 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       choices: {
         voices: [...settings.choices.voices],
         languages: [...settings.choices.languages],
-        outputModalities: ["audio", "text"],
+        outputModalities: [...OUTPUT_MODALITIES],
       },
     };
   };
@@ -229,10 +229,14 @@ function upstreamHttpsError(error: UpstreamError | undefined): HttpsError {
   }
 }
 
-/** Error text for logs: a message and a class, never a stack with request headers. */
+/**
+ * Error text for logs: a class and a message, never a stack or request headers, and nothing
+ * shaped like a key or a secret, whatever threw.
+ */
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  return redactCredentials(
+    error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  );
 }
 
 /**

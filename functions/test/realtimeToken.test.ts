@@ -273,6 +273,15 @@ describe("realtimeToken handler", () => {
     expect(log.entries.some((e) => e.fields.stage === "refund")).toBe(true);
   });
 
+  it("redacts anything shaped like a credential from logged errors, whatever threw", async () => {
+    const { handler, store, log } = setup();
+    store.next = new Error(`boom near ${API_KEY} and ${SECRET}`);
+    await rejection(handler(call()));
+    expect(log.text()).toContain("[redacted]");
+    expect(log.text()).not.toContain(API_KEY);
+    expect(log.text()).not.toContain(SECRET);
+  });
+
   it("answers unavailable when the limits cannot be checked, and does not mint", async () => {
     const { handler, store, mints } = setup();
     store.next = new Error("firestore down");
