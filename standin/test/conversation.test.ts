@@ -1,7 +1,8 @@
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import { describe, expect, it } from "vitest";
-import { Conversation, SCRIPT, fillArguments, mentions, type Effect } from "../src/conversation.js";
+import { Conversation, type Effect } from "../src/conversation.js";
 import { sequentialIds } from "../src/ids.js";
+import { SCRIPT } from "../src/input-audio.js";
 import { resolveSession } from "../src/session.js";
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
 
@@ -492,33 +493,5 @@ describe("Conversation", () => {
       code: "session_expired",
       message: "Your session hit the maximum duration of 30 minutes.",
     });
-  });
-});
-
-describe("script helpers", () => {
-  it("matches tool names with underscores read as spaces", () => {
-    expect(mentions("Please GET WEATHER now", "get_weather")).toBe(true);
-    expect(mentions("get-weather", "get_weather")).toBe(false);
-    expect(mentions("call get_weather", "get_weather")).toBe(true);
-    expect(mentions("weather", "get_weather")).toBe(false);
-  });
-
-  it("fills arguments from the schema", () => {
-    expect(
-      fillArguments(
-        {
-          name: "t",
-          parameters: {
-            properties: {
-              q: { type: "string" },
-              n: { type: "integer" },
-              b: { type: "boolean" },
-              o: { type: "object" },
-            },
-          },
-        },
-        "hi",
-      ),
-    ).toEqual({ q: "hi", n: 0, b: true });
   });
 });
