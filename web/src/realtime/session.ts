@@ -1,12 +1,25 @@
 import type {
   ConversationItem,
   RealtimeClientEvent,
-  RealtimeFunctionTool,
   RealtimeServerEvent,
 } from "openai/resources/realtime/realtime";
+import {
+  DEFAULT_CALLS_URL,
+  EVENTS_CHANNEL,
+  abortedError,
+  closedBeforeOpen,
+  createOffer,
+  fetchSecret,
+  postOffer,
+} from "./call";
+import { ConversationLog, EMPTY_USAGE, addUsage } from "./conversation";
 import { Emitter, type Listener } from "./emitter";
-import { RealtimeCallError, RealtimeConnectError, isRecord, messageOf } from "./errors";
+import { RealtimeConnectError, isRecord, messageOf } from "./errors";
+import { IceWatch, serverLimitReason } from "./liveness";
+import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
 import { parseServerEvent } from "./parse";
+import { ResponseTracker, playedMs } from "./playback";
+import { ToolRunner } from "./tools";
 import type {
   AudioSinkLike,
   Clock,
@@ -16,28 +29,26 @@ import type {
   DataChannelLike,
   FetchLike,
   MediaStreamLike,
-  MediaStreamTrackLike,
   MicState,
   MuteStrategy,
   PeerConnectionLike,
   RealtimeSessionEventMap,
   RealtimeSessionState,
   RealtimeTool,
-  RtpSenderLike,
   SessionUpdate,
   SpeakingState,
   TimerHandle,
   UsageTotals,
 } from "./types";
 
-/** OpenAI's endpoint for opening a WebRTC call with an ephemeral client secret. */
-export const DEFAULT_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
+export { DEFAULT_CALLS_URL, EVENTS_CHANNEL, callIdFromLocation } from "./call";
 
-/** The data channel name the Realtime API expects. */
-export const EVENTS_CHANNEL = "oai-events";
-
-/** Options of {@link RealtimeSession}. Everything that touches the world is injectable. */
-export interface RealtimeSessionOptions {
+/**
+ * Options of {@link RealtimeSession}. Everything that touches the world is injectable. The
+ * microphone's (`mediaStream`, `audioConstraints`, `getUserMedia`) are in
+ * {@link MicrophoneSource}.
+ */
+export interface RealtimeSessionOptions extends MicrophoneSource {
   /**
    * Returns an ephemeral client secret (`ek_…`). Called once per `connect()`, in parallel
    * with the microphone, so a cached or prefetched secret costs nothing.
@@ -47,16 +58,6 @@ export interface RealtimeSessionOptions {
   callsUrl?: string;
   /** Plays the assistant. Without one, listen to `remote-stream` and route it yourself. */
   audioElement?: AudioSinkLike;
-  /**
-   * A microphone stream you own. The session never stops its tracks; without it the
-   * session calls `getUserMedia` and stops what it acquired when it closes.
-   */
-  mediaStream?: MediaStreamLike;
-  /** Constraints for the session's own `getUserMedia` call. */
-  audioConstraints?: MediaTrackConstraints | boolean;
-  getUserMedia?: (constraints: {
-    audio: MediaTrackConstraints | boolean;
-  }) => Promise<MediaStreamLike>;
   createPeerConnection?: () => PeerConnectionLike;
   fetch?: FetchLike;
   clock?: Clock;
@@ -74,39 +75,6 @@ export interface RealtimeSessionOptions {
   channelOpenTimeoutMs?: number;
 }
 
-/** Error codes with which the server ends a session it will not continue. */
-const SERVER_LIMIT_CODES = new Set(["session_expired", "session_max_duration_exceeded"]);
-
-const DEFAULT_AUDIO_CONSTRAINTS: MediaTrackConstraints = {
-  echoCancellation: true,
-  noiseSuppression: true,
-  autoGainControl: true,
-};
-
-const EMPTY_USAGE: UsageTotals = {
-  responses: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  totalTokens: 0,
-  inputTextTokens: 0,
-  inputAudioTokens: 0,
-  cachedInputTokens: 0,
-  outputTextTokens: 0,
-  outputAudioTokens: 0,
-};
-
-interface Playback {
-  responseId: string;
-  itemId: string | null;
-  startedAt: number;
-}
-
-interface ToolBatch {
-  pending: number;
-  responseDone: boolean;
-  continueAfter: boolean;
-}
-
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
@@ -118,6 +86,12 @@ interface Deferred {
  *
  * Framework-agnostic: it touches no DOM beyond the audio element it is given, and every
  * browser API it uses is injectable. A session is used once; create a new one to reconnect.
+ *
+ * The session sequences `connect()`, owns the peer connection and the event channel, and
+ * routes each server event to the part that keeps its state: the conversation log
+ * (`conversation.ts`), the tool runner (`tools.ts`), the response and playback tracker
+ * behind `interrupt()` (`playback.ts`), the microphone (`microphone.ts`) and the ICE
+ * watch (`liveness.ts`).
  *
  * @example
  * ```ts
@@ -133,46 +107,51 @@ export class RealtimeSession {
   readonly #clock: Clock;
   readonly #fetch: FetchLike;
   readonly #events = new Emitter<RealtimeSessionEventMap>();
-  readonly #tools = new Map<string, RealtimeTool>();
   readonly #abort = new AbortController();
+  readonly #log: ConversationLog;
+  readonly #tools: ToolRunner;
+  readonly #responses = new ResponseTracker();
+  readonly #microphone: Microphone;
+  readonly #ice: IceWatch;
 
   #state: RealtimeSessionState = { status: "idle" };
   /** Set first thing in `#close`, before the `closed` state is announced. */
   #closed = false;
   #pc: PeerConnectionLike | null = null;
   #channel: DataChannelLike | null = null;
-  #sender: RtpSenderLike | null = null;
-  #micStream: MediaStreamLike | null = null;
-  #micTrack: MediaStreamTrackLike | null = null;
-  #ownsMic = false;
-  #micDetached = true;
   #audioAttached = false;
   #queue: RealtimeClientEvent[] = [];
   #channelOpen: Deferred | null = null;
-  #graceTimer: TimerHandle | null = null;
   #openTimer: TimerHandle | null = null;
   #connectStartedAt = 0;
   #timings: ConnectTimings = {};
   #callId: string | null = null;
-
-  #entries: ConversationEntry[] = [];
-  #pendingTextIds: string[] = [];
   #usage: UsageTotals = { ...EMPTY_USAGE };
-  #activeResponses = new Set<string>();
-  #assistantItemByResponse = new Map<string, string>();
-  #playback: Playback | null = null;
   #speaking: SpeakingState = { user: false, assistant: false };
-  #muted = false;
-  #mic: MicState = { muted: false, live: false };
-  #handledCalls = new Set<string>();
-  #toolBatches = new Map<string, ToolBatch>();
-  #localIds = 0;
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
-    for (const tool of options.tools ?? []) this.#tools.set(tool.name, tool);
+    this.#log = new ConversationLog((entries) => this.#events.emit("conversation", entries));
+    this.#tools = new ToolRunner({
+      tools: options.tools ?? [],
+      log: this.#log,
+      send: (event) => this.send(event),
+      isClosed: () => this.#closed,
+    });
+    this.#microphone = new Microphone({
+      strategy: resolveMuteStrategy(options.muteStrategy ?? "auto", options.isAndroid),
+      onChange: (mic) => this.#events.emit("mic", mic),
+      onProblem: (message) =>
+        this.#events.emit("problem", { source: "protocol", message, raw: null }),
+    });
+    this.#ice = new IceWatch({
+      clock: this.#clock,
+      graceMs: options.disconnectGraceMs ?? 5_000,
+      onLost: (reason) => this.#lost(reason),
+      onConnected: () => this.#mark("iceConnected"),
+    });
   }
 
   /** The current lifecycle state. */
@@ -187,7 +166,7 @@ export class RealtimeSession {
 
   /** The conversation so far, oldest first. */
   get conversation(): readonly ConversationEntry[] {
-    return [...this.#entries];
+    return this.#log.entries;
   }
 
   /** Token usage summed over every completed response. */
@@ -200,7 +179,7 @@ export class RealtimeSession {
   }
 
   get mic(): MicState {
-    return { ...this.#mic };
+    return this.#microphone.state;
   }
 
   /** When each connect step finished, in ms after `connect()` was called. */
@@ -210,14 +189,12 @@ export class RealtimeSession {
 
   /** The microphone stream in use, once acquired. */
   get localStream(): MediaStreamLike | null {
-    return this.#micStream;
+    return this.#microphone.stream;
   }
 
   /** `auto` resolved for this platform. */
   get muteStrategy(): Exclude<MuteStrategy, "auto"> {
-    const strategy = this.#options.muteStrategy ?? "auto";
-    if (strategy !== "auto") return strategy;
-    return (this.#options.isAndroid ?? sniffAndroid()) ? "aggressive" : "standard";
+    return this.#microphone.strategy;
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -254,8 +231,11 @@ export class RealtimeSession {
     // The microphone (a device to open, maybe a permission prompt) and the secret (a round
     // trip to the backend unless cached) are the slow steps and run outside this thread:
     // ask for both first, then build the peer connection and the offer while they run.
-    const microphone = this.#acquireMicrophone();
-    const token = this.#fetchToken();
+    const microphone = this.#microphone.acquire(this.#options, () => this.#mark("microphone"));
+    const token = fetchSecret(this.#options.getToken).then((secret) => {
+      this.#mark("token");
+      return secret;
+    });
     // Awaited below; if building the peer connection throws first, these must not surface
     // as unhandled rejections (a microphone that arrives after the close is stopped).
     microphone.catch(() => undefined);
@@ -265,31 +245,36 @@ export class RealtimeSession {
       // No track yet: the offer does not need one, so it is built while the microphone
       // permission prompt is still open.
       const { sender } = pc.addTransceiver("audio", { direction: "sendrecv" });
-      this.#sender = sender;
       this.#channel = this.#createChannel(pc);
+      const offer = createOffer(pc).then((sdp) => {
+        this.#mark("offer");
+        return sdp;
+      });
 
-      const [stream, secret, offer] = await Promise.all([microphone, token, this.#createOffer(pc)]);
+      const [stream, secret, offerSdp] = await Promise.all([microphone, token, offer]);
       this.#throwIfClosed();
 
-      this.#attachMicrophone(stream);
+      this.#microphone.attach(stream);
+      this.#events.emit("local-stream", stream);
       // The transceiver is already sendrecv, so putting the track on it needs no new offer:
       // it runs alongside the SDP exchange instead of before it.
-      const sending = sender.replaceTrack(this.#micTrack).catch((error: unknown) => {
-        throw new RealtimeConnectError(
-          "microphone",
-          `Could not send the microphone: ${messageOf(error)}`,
-          { cause: error },
-        );
-      });
+      const sending = this.#microphone.send(sender);
       sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
-      const answer = await this.#postOffer(offer, secret);
+      const answer = await postOffer({
+        fetch: this.#fetch,
+        url: this.#options.callsUrl ?? DEFAULT_CALLS_URL,
+        sdp: offerSdp,
+        token: secret,
+        signal: this.#abort.signal,
+      });
+      this.#callId = answer.callId;
+      this.#mark("sdpAnswer");
       this.#throwIfClosed();
       await sending;
       this.#throwIfClosed();
-      this.#micDetached = false;
-      this.#applyMic();
+      this.#microphone.goLive();
       try {
-        await pc.setRemoteDescription({ type: "answer", sdp: answer });
+        await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       } catch (error) {
         throw new RealtimeConnectError("sdp", `The SDP answer was rejected: ${messageOf(error)}`, {
           cause: error,
@@ -333,9 +318,7 @@ export class RealtimeSession {
     const trimmed = text.trim();
     if (trimmed === "" || this.#closed) return false;
     this.interrupt();
-    const localId = `local_${++this.#localIds}`;
-    this.#pendingTextIds.push(localId);
-    this.#putEntry({ kind: "user", id: localId, source: "text", text: trimmed, status: "done" });
+    this.#log.addTyped(trimmed);
     this.send({
       type: "conversation.item.create",
       item: { type: "message", role: "user", content: [{ type: "input_text", text: trimmed }] },
@@ -354,12 +337,10 @@ export class RealtimeSession {
    * list is sent to the server at once.
    */
   registerTool(tool: RealtimeTool): () => void {
-    this.#tools.set(tool.name, tool);
+    const remove = this.#tools.register(tool);
     if (this.#state.status === "connected") this.#sendTools();
     return () => {
-      if (this.#tools.get(tool.name) !== tool) return;
-      this.#tools.delete(tool.name);
-      if (this.#state.status === "connected") this.#sendTools();
+      if (remove() && this.#state.status === "connected") this.#sendTools();
     };
   }
 
@@ -371,13 +352,13 @@ export class RealtimeSession {
    */
   interrupt(): boolean {
     if (this.#state.status !== "connected") return false;
-    const inFlight = this.#activeResponses.size > 0;
-    const playback = this.#playback;
+    const inFlight = this.#responses.inFlight;
+    const playback = this.#responses.playback;
     if (!inFlight && !playback) return false;
     if (inFlight) this.send({ type: "response.cancel" });
     this.send({ type: "output_audio_buffer.clear" });
     if (playback) {
-      const played = Math.max(0, Math.floor(this.#clock.now() - playback.startedAt));
+      const played = playedMs(playback, this.#clock.now());
       if (playback.itemId) {
         this.send({
           type: "conversation.item.truncate",
@@ -385,11 +366,9 @@ export class RealtimeSession {
           content_index: 0,
           audio_end_ms: played,
         });
-        this.#updateEntry(playback.itemId, (entry) =>
-          entry.kind === "assistant" ? { ...entry, status: "interrupted" } : entry,
-        );
+        this.#log.markInterrupted(playback.itemId);
       }
-      this.#playback = null;
+      this.#responses.audioEnded();
       this.#setSpeaking({ assistant: false });
     }
     return true;
@@ -397,8 +376,7 @@ export class RealtimeSession {
 
   /** Mutes or unmutes the microphone (the track keeps running; silence is sent). */
   setMuted(muted: boolean): void {
-    this.#muted = muted;
-    this.#applyMic();
+    this.#microphone.setMuted(muted);
   }
 
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
@@ -432,18 +410,7 @@ export class RealtimeSession {
       this.#options.createPeerConnection ?? (() => new RTCPeerConnection());
     const pc = factory();
     this.#pc = pc;
-    const onIceState = (state: string) => {
-      if (state === "failed") {
-        this.#lost({ kind: "ice-failed" });
-      } else if (state === "disconnected") {
-        this.#startGraceTimer();
-      } else if (state === "connected" || state === "completed") {
-        this.#clearGraceTimer();
-        this.#mark("iceConnected");
-      }
-    };
-    pc.addEventListener("connectionstatechange", () => onIceState(pc.connectionState));
-    pc.addEventListener("iceconnectionstatechange", () => onIceState(pc.iceConnectionState));
+    this.#ice.watch(pc);
     pc.addEventListener("track", (event) => this.#onRemoteStream(event.streams[0]));
     return pc;
   }
@@ -454,108 +421,6 @@ export class RealtimeSession {
     channel.addEventListener("close", () => this.#lost({ kind: "channel-closed" }));
     channel.addEventListener("message", (event) => this.#onMessage(event.data));
     return channel;
-  }
-
-  async #acquireMicrophone(): Promise<MediaStreamLike> {
-    if (this.#options.mediaStream) {
-      this.#mark("microphone");
-      return this.#options.mediaStream;
-    }
-    const getUserMedia =
-      this.#options.getUserMedia ??
-      ((constraints) => globalThis.navigator.mediaDevices.getUserMedia(constraints));
-    let stream: MediaStreamLike;
-    try {
-      stream = await getUserMedia({
-        audio: this.#options.audioConstraints ?? DEFAULT_AUDIO_CONSTRAINTS,
-      });
-    } catch (error) {
-      throw new RealtimeConnectError("microphone", microphoneMessage(error), { cause: error });
-    }
-    if (this.#closed) {
-      // Acquired after the session ended: nobody else will stop these tracks.
-      for (const track of stream.getTracks()) track.stop();
-    } else {
-      this.#micStream = stream;
-      this.#ownsMic = true;
-      this.#mark("microphone");
-    }
-    return stream;
-  }
-
-  async #fetchToken(): Promise<string> {
-    let token: string;
-    try {
-      token = await this.#options.getToken();
-    } catch (error) {
-      throw new RealtimeConnectError("token", messageOf(error), { cause: error });
-    }
-    if (typeof token !== "string" || token === "") {
-      throw new RealtimeConnectError("token", "The token provider returned an empty secret.");
-    }
-    this.#mark("token");
-    return token;
-  }
-
-  async #createOffer(pc: PeerConnectionLike): Promise<string> {
-    try {
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      if (!offer.sdp) throw new Error("The offer has no SDP.");
-      this.#mark("offer");
-      return offer.sdp;
-    } catch (error) {
-      throw new RealtimeConnectError(
-        "offer",
-        `Could not create the SDP offer: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-
-  #attachMicrophone(stream: MediaStreamLike): void {
-    const track = stream.getAudioTracks()[0];
-    if (!track) {
-      throw new RealtimeConnectError("microphone", "The microphone stream has no audio track.");
-    }
-    this.#micStream = stream;
-    this.#micTrack = track;
-    this.#events.emit("local-stream", stream);
-  }
-
-  async #postOffer(sdp: string, token: string): Promise<string> {
-    const url = this.#options.callsUrl ?? DEFAULT_CALLS_URL;
-    let response: Awaited<ReturnType<FetchLike>>;
-    let body: string;
-    try {
-      response = await this.#fetch(url, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/sdp" },
-        body: sdp,
-        signal: this.#abort.signal,
-      });
-      body = await response.text();
-    } catch (error) {
-      if (this.#abort.signal.aborted) throw aborted();
-      throw new RealtimeConnectError("sdp", `Could not reach ${url}: ${messageOf(error)}`, {
-        cause: error,
-      });
-    }
-    if (!response.ok) {
-      const callError = RealtimeCallError.fromResponse(response.status, response.statusText, body);
-      throw new RealtimeConnectError("sdp", callError.message, { cause: callError });
-    }
-    if (!body.startsWith("v=")) {
-      throw new RealtimeConnectError(
-        "sdp",
-        `The calls endpoint answered HTTP ${response.status} without an SDP answer.`,
-      );
-    }
-    this.#callId = callIdFromLocation(response.headers.get("Location"));
-    this.#mark("sdpAnswer");
-    return body;
   }
 
   #waitForChannel(): Promise<void> {
@@ -575,7 +440,7 @@ export class RealtimeSession {
   }
 
   #throwIfClosed(): void {
-    if (this.#closed) throw aborted();
+    if (this.#closed) throw abortedError();
   }
 
   // ---- channel -------------------------------------------------------------------------
@@ -583,13 +448,16 @@ export class RealtimeSession {
   #onChannelOpen(): void {
     if (this.#closed) return;
     this.#mark("channelOpen");
+    // The tools go first so that nothing queued can start a response without them.
     if (this.#tools.size > 0 || this.#options.session) {
       this.#write({
         type: "session.update",
         session: {
           type: "realtime",
           ...this.#options.session,
-          ...(this.#tools.size > 0 ? { tools: this.#toolDefinitions(), tool_choice: "auto" } : {}),
+          ...(this.#tools.size > 0
+            ? { tools: this.#tools.definitions(), tool_choice: "auto" }
+            : {}),
         },
       });
     }
@@ -602,6 +470,13 @@ export class RealtimeSession {
     }
     this.#channelOpen?.resolve();
     this.#channelOpen = null;
+  }
+
+  #sendTools(): void {
+    this.send({
+      type: "session.update",
+      session: { type: "realtime", tools: this.#tools.definitions(), tool_choice: "auto" },
+    });
   }
 
   #write(event: RealtimeClientEvent): void {
@@ -642,15 +517,16 @@ export class RealtimeSession {
     this.#events.emit("server", parsed.event);
   }
 
+  /** Routes each server event to the part of the session that keeps its state. */
   #handle(event: RealtimeServerEvent): void {
     switch (event.type) {
       case "session.created":
         this.#mark("sessionCreated");
         break;
       case "error": {
-        const code: unknown = isRecord(event.error) ? event.error.code : undefined;
-        if (typeof code === "string" && SERVER_LIMIT_CODES.has(code)) {
-          this.#lost({ kind: "server-limit", message: messageOf(event.error.message) });
+        const limit = serverLimitReason(event.error);
+        if (limit) {
+          this.#lost(limit);
         } else {
           this.#events.emit("problem", { source: "server", error: event.error });
         }
@@ -667,59 +543,58 @@ export class RealtimeSession {
         this.#onItemAdded(event.item);
         break;
       case "conversation.item.input_audio_transcription.delta":
-        this.#appendUserTranscript(event.item_id, event.delta ?? "");
+        this.#log.appendUserTranscript(event.item_id, event.delta ?? "");
         break;
       case "conversation.item.input_audio_transcription.completed":
-        this.#putUserTranscript(event.item_id, event.transcript, "done");
+        this.#log.finishUserTranscript(event.item_id, event.transcript, "done");
         break;
       case "conversation.item.input_audio_transcription.failed":
-        this.#putUserTranscript(event.item_id, null, "failed");
+        this.#log.finishUserTranscript(event.item_id, null, "failed");
         break;
       case "response.created":
-        if (event.response.id) this.#activeResponses.add(event.response.id);
+        if (event.response.id) this.#responses.responseCreated(event.response.id);
         break;
-      case "response.output_item.added":
-        this.#onOutputItemAdded(event.response_id, event.item);
+      case "response.output_item.added": {
+        const { item } = event;
+        if (item.type === "message" && item.role === "assistant" && item.id) {
+          this.#responses.messageAdded(event.response_id, item.id);
+          this.#log.startAssistant(item.id);
+        }
         break;
+      }
       case "response.output_audio_transcript.delta":
       case "response.output_text.delta":
-        this.#appendAssistant(event.item_id, event.delta);
+        this.#log.appendAssistant(event.item_id, event.delta);
         break;
       case "response.output_audio_transcript.done":
-        this.#finishAssistant(event.item_id, event.transcript);
+        this.#log.finishAssistant(event.item_id, event.transcript);
         break;
       case "response.output_text.done":
-        this.#finishAssistant(event.item_id, event.text);
+        this.#log.finishAssistant(event.item_id, event.text);
         break;
       case "response.function_call_arguments.done":
-        this.#runTool(event.response_id, event.call_id, event.name, event.arguments);
+        this.#tools.run(event.response_id, event.call_id, event.name, event.arguments);
         break;
       case "response.output_item.done":
         if (event.item.type === "function_call") {
           const { call_id, name, arguments: args } = event.item;
-          if (call_id && name) this.#runTool(event.response_id, call_id, name, args ?? "");
+          if (call_id && name) this.#tools.run(event.response_id, call_id, name, args ?? "");
         }
         break;
       case "response.done":
         this.#onResponseDone(event);
         break;
       case "output_audio_buffer.started":
-        this.#playback = {
-          responseId: event.response_id,
-          itemId: this.#assistantItemByResponse.get(event.response_id) ?? null,
-          startedAt: this.#clock.now(),
-        };
+        this.#responses.audioStarted(event.response_id, this.#clock.now());
         this.#setSpeaking({ assistant: true });
         break;
       case "output_audio_buffer.stopped":
       case "output_audio_buffer.cleared":
-        this.#playback = null;
+        this.#responses.audioEnded();
         this.#setSpeaking({ assistant: false });
         break;
       case "conversation.item.truncated":
-        this.#updateEntry(event.item_id, (entry) =>
-          entry.kind === "assistant" ? { ...entry, status: "interrupted" } : entry,
-        );
+        this.#log.markInterrupted(event.item_id);
         break;
       default:
         break;
@@ -731,39 +606,22 @@ export class RealtimeSession {
     const first = item.content[0];
     if (first?.type === "input_text") {
       // The server's copy of a typed message: adopt its id so later events can find it.
-      const localId = this.#pendingTextIds.shift();
-      if (localId) this.#updateEntry(localId, (entry) => ({ ...entry, id: item.id ?? entry.id }));
-      return;
-    }
-    if (first?.type === "input_audio" && !this.#findEntry(item.id)) {
-      this.#putEntry({
-        kind: "user",
-        id: item.id,
-        source: "voice",
-        text: "",
-        status: "in_progress",
-      });
+      this.#log.adoptTextId(item.id);
+    } else if (first?.type === "input_audio") {
+      this.#log.startVoice(item.id);
     }
   }
 
-  #onOutputItemAdded(responseId: string, item: ConversationItem): void {
-    if (item.type !== "message" || item.role !== "assistant" || !item.id) return;
-    if (!this.#assistantItemByResponse.has(responseId)) {
-      this.#assistantItemByResponse.set(responseId, item.id);
-      if (this.#playback?.responseId === responseId && !this.#playback.itemId) {
-        this.#playback.itemId = item.id;
-      }
-    }
-    if (!this.#findEntry(item.id)) {
-      this.#putEntry({ kind: "assistant", id: item.id, text: "", status: "in_progress" });
-    }
-  }
-
+  /** `response.done` is read defensively: it is the one event that summarizes everything. */
   #onResponseDone(event: Extract<RealtimeServerEvent, { type: "response.done" }>): void {
     const response = isRecord(event.response) ? event.response : {};
     const id = typeof response.id === "string" ? response.id : null;
-    if (id) this.#activeResponses.delete(id);
-    this.#addUsage(response.usage);
+    if (id) this.#responses.responseDone(id);
+    const usage = addUsage(this.#usage, response.usage);
+    if (usage) {
+      this.#usage = usage;
+      this.#events.emit("usage", this.usage);
+    }
     if (response.status === "failed" && isRecord(response.status_details)) {
       const error = response.status_details.error;
       if (isRecord(error) && typeof error.message === "string") {
@@ -778,188 +636,21 @@ export class RealtimeSession {
       for (const item of response.output) {
         // A turn whose transcript never finished (cancelled, cut off) must not stay open.
         if (isRecord(item) && item.type === "message" && typeof item.id === "string") {
-          const settled = response.status === "completed" ? "done" : "interrupted";
-          this.#updateEntry(item.id, (entry) =>
-            entry.kind === "assistant" && entry.status === "in_progress"
-              ? { ...entry, status: settled }
-              : entry,
+          this.#log.settleAssistant(
+            item.id,
+            response.status === "completed" ? "done" : "interrupted",
           );
         }
         // A call seen only here (its argument events lost) still deserves an answer.
         if (isRecord(item) && item.type === "function_call") {
           const { call_id: callId, name, arguments: args } = item;
           if (typeof callId === "string" && typeof name === "string") {
-            this.#runTool(id, callId, name, typeof args === "string" ? args : "");
+            this.#tools.run(id, callId, name, typeof args === "string" ? args : "");
           }
         }
       }
     }
-    const batch = this.#toolBatches.get(id);
-    if (batch) {
-      batch.responseDone = true;
-      // A cancelled response means the user moved on: answer the calls, don't resume.
-      batch.continueAfter = response.status !== "cancelled";
-      this.#maybeContinue(id);
-    }
-    this.#assistantItemByResponse.delete(id);
-  }
-
-  // ---- tools ---------------------------------------------------------------------------
-
-  #toolDefinitions(): RealtimeFunctionTool[] {
-    return [...this.#tools.values()].map((tool) => ({
-      type: "function",
-      name: tool.name,
-      description: tool.description,
-      parameters: tool.parameters,
-    }));
-  }
-
-  #sendTools(): void {
-    this.send({
-      type: "session.update",
-      session: { type: "realtime", tools: this.#toolDefinitions(), tool_choice: "auto" },
-    });
-  }
-
-  #runTool(responseId: string, callId: string, name: string, rawArgs: string): void {
-    if (this.#handledCalls.has(callId)) return;
-    this.#handledCalls.add(callId);
-    let batch = this.#toolBatches.get(responseId);
-    if (!batch) {
-      batch = { pending: 0, responseDone: false, continueAfter: true };
-      this.#toolBatches.set(responseId, batch);
-    }
-    batch.pending += 1;
-    this.#putEntry({ kind: "tool", id: callId, name, arguments: rawArgs, status: "running" });
-
-    void this.#invokeTool(callId, name, rawArgs).then(({ output, ok }) => {
-      if (this.#closed) return;
-      this.#updateEntry(callId, (entry) =>
-        entry.kind === "tool" ? { ...entry, status: ok ? "done" : "error", output } : entry,
-      );
-      this.send({
-        type: "conversation.item.create",
-        item: { type: "function_call_output", call_id: callId, output },
-      });
-      const current = this.#toolBatches.get(responseId);
-      if (current) {
-        current.pending -= 1;
-        this.#maybeContinue(responseId);
-      }
-    });
-  }
-
-  async #invokeTool(
-    callId: string,
-    name: string,
-    rawArgs: string,
-  ): Promise<{ output: string; ok: boolean }> {
-    const tool = this.#tools.get(name);
-    if (!tool) return { output: JSON.stringify({ error: `Unknown tool "${name}".` }), ok: false };
-    let args: unknown;
-    try {
-      args = rawArgs.trim() === "" ? {} : JSON.parse(rawArgs);
-    } catch {
-      return { output: JSON.stringify({ error: "The arguments are not valid JSON." }), ok: false };
-    }
-    try {
-      const result: unknown = await tool.handler(args, { callId });
-      return {
-        output: typeof result === "string" ? result : JSON.stringify(result ?? null),
-        ok: true,
-      };
-    } catch (error) {
-      return { output: JSON.stringify({ error: messageOf(error) }), ok: false };
-    }
-  }
-
-  /** The server does not answer tool results by itself; ask once per batch, after the response ends. */
-  #maybeContinue(responseId: string): void {
-    const batch = this.#toolBatches.get(responseId);
-    if (!batch || batch.pending > 0 || !batch.responseDone) return;
-    this.#toolBatches.delete(responseId);
-    if (batch.continueAfter) this.send({ type: "response.create" });
-  }
-
-  // ---- conversation log ----------------------------------------------------------------
-
-  #findEntry(id: string): ConversationEntry | undefined {
-    return this.#entries.find((entry) => entry.id === id);
-  }
-
-  #putEntry(entry: ConversationEntry): void {
-    const index = this.#entries.findIndex((existing) => existing.id === entry.id);
-    if (index === -1) this.#entries.push(entry);
-    else this.#entries[index] = entry;
-    this.#events.emit("conversation", this.conversation);
-  }
-
-  #updateEntry(id: string, update: (entry: ConversationEntry) => ConversationEntry): void {
-    const index = this.#entries.findIndex((entry) => entry.id === id);
-    const current = this.#entries[index];
-    if (!current) return;
-    const next = update(current);
-    if (next === current) return;
-    this.#entries[index] = next;
-    this.#events.emit("conversation", this.conversation);
-  }
-
-  #appendUserTranscript(itemId: string, delta: string): void {
-    const entry = this.#findEntry(itemId);
-    if (entry?.kind === "user") {
-      this.#updateEntry(itemId, () => ({ ...entry, text: entry.text + delta }));
-    } else if (!entry) {
-      this.#putEntry({
-        kind: "user",
-        id: itemId,
-        source: "voice",
-        text: delta,
-        status: "in_progress",
-      });
-    }
-  }
-
-  #putUserTranscript(itemId: string, transcript: string | null, status: "done" | "failed"): void {
-    const entry = this.#findEntry(itemId);
-    if (entry && entry.kind !== "user") return;
-    const text = transcript ?? entry?.text ?? "";
-    this.#putEntry({ kind: "user", id: itemId, source: "voice", text, status });
-  }
-
-  #appendAssistant(itemId: string, delta: string): void {
-    const entry = this.#findEntry(itemId);
-    if (entry?.kind === "assistant") {
-      this.#updateEntry(itemId, () => ({ ...entry, text: entry.text + delta }));
-    } else if (!entry) {
-      this.#putEntry({ kind: "assistant", id: itemId, text: delta, status: "in_progress" });
-    }
-  }
-
-  #finishAssistant(itemId: string, text: string): void {
-    const entry = this.#findEntry(itemId);
-    if (entry && entry.kind !== "assistant") return;
-    const status = entry?.status === "interrupted" ? "interrupted" : "done";
-    this.#putEntry({ kind: "assistant", id: itemId, text, status });
-  }
-
-  #addUsage(usage: unknown): void {
-    if (!isRecord(usage)) return;
-    const input = isRecord(usage.input_token_details) ? usage.input_token_details : {};
-    const output = isRecord(usage.output_token_details) ? usage.output_token_details : {};
-    const u = this.#usage;
-    this.#usage = {
-      responses: u.responses + 1,
-      inputTokens: u.inputTokens + count(usage.input_tokens),
-      outputTokens: u.outputTokens + count(usage.output_tokens),
-      totalTokens: u.totalTokens + count(usage.total_tokens),
-      inputTextTokens: u.inputTextTokens + count(input.text_tokens),
-      inputAudioTokens: u.inputAudioTokens + count(input.audio_tokens),
-      cachedInputTokens: u.cachedInputTokens + count(input.cached_tokens),
-      outputTextTokens: u.outputTextTokens + count(output.text_tokens),
-      outputAudioTokens: u.outputAudioTokens + count(output.audio_tokens),
-    };
-    this.#events.emit("usage", this.usage);
+    this.#tools.responseDone(id, response.status);
   }
 
   // ---- audio ---------------------------------------------------------------------------
@@ -984,31 +675,7 @@ export class RealtimeSession {
     if (next.user === this.#speaking.user && next.assistant === this.#speaking.assistant) return;
     this.#speaking = next;
     this.#events.emit("speaking", this.speaking);
-    if (change.assistant !== undefined) this.#applyMic();
-  }
-
-  #applyMic(): void {
-    const track = this.#micTrack;
-    if (!track || this.#closed) return;
-    track.enabled = !this.#muted;
-    // Replacing the track with null stops RTP outright: unlike a disabled track, no comfort
-    // noise or residual echo reaches the server's voice activity detection.
-    const detach = this.muteStrategy === "aggressive" && this.#speaking.assistant;
-    if (detach !== this.#micDetached && this.#sender) {
-      this.#micDetached = detach;
-      this.#sender.replaceTrack(detach ? null : track).catch((error: unknown) => {
-        this.#events.emit("problem", {
-          source: "protocol",
-          message: `Could not switch the microphone: ${messageOf(error)}`,
-          raw: null,
-        });
-      });
-    }
-    const mic = { muted: this.#muted, live: !this.#muted && !this.#micDetached };
-    if (mic.muted !== this.#mic.muted || mic.live !== this.#mic.live) {
-      this.#mic = mic;
-      this.#events.emit("mic", this.mic);
-    }
+    if (change.assistant !== undefined) this.#microphone.setAssistantSpeaking(next.assistant);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
@@ -1027,21 +694,7 @@ export class RealtimeSession {
     this.#events.emit("timings", this.timings);
   }
 
-  #startGraceTimer(): void {
-    if (this.#graceTimer !== null || this.#closed) return;
-    const graceMs = this.#options.disconnectGraceMs ?? 5_000;
-    this.#graceTimer = this.#clock.setTimeout(() => {
-      this.#graceTimer = null;
-      this.#lost({ kind: "ice-disconnected", graceMs });
-    }, graceMs);
-  }
-
-  #clearGraceTimer(): void {
-    if (this.#graceTimer === null) return;
-    this.#clock.clearTimeout(this.#graceTimer);
-    this.#graceTimer = null;
-  }
-
+  /** A loss only counts while there is a call to lose. */
   #lost(reason: CloseReason): void {
     if (this.#state.status === "connecting" || this.#state.status === "connected") {
       this.#close(reason);
@@ -1051,7 +704,7 @@ export class RealtimeSession {
   #close(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearGraceTimer();
+    this.#ice.stop();
     if (this.#openTimer !== null) {
       this.#clock.clearTimeout(this.#openTimer);
       this.#openTimer = null;
@@ -1074,21 +727,15 @@ export class RealtimeSession {
     } catch {
       // Already closed.
     }
-    if (this.#ownsMic && this.#micStream) {
-      for (const track of this.#micStream.getTracks()) track.stop();
-    }
+    this.#microphone.release();
     if (this.#audioAttached && this.#options.audioElement) {
       this.#options.audioElement.srcObject = null;
       this.#audioAttached = false;
     }
-    this.#playback = null;
-    this.#activeResponses.clear();
-    this.#toolBatches.clear();
+    this.#responses.clear();
+    this.#tools.clear();
     this.#setSpeaking({ user: false, assistant: false });
-    if (this.#mic.live) {
-      this.#mic = { muted: this.#muted, live: false };
-      this.#events.emit("mic", this.mic);
-    }
+    this.#microphone.reportOffline();
     this.#setState({ status: "closed", reason });
   }
 }
@@ -1100,14 +747,6 @@ const systemClock: Clock = {
     globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 };
 
-function sniffAndroid(): boolean {
-  return /Android/i.test(globalThis.navigator?.userAgent ?? "");
-}
-
-function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-
 function createDeferred(): Deferred {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
@@ -1118,49 +757,4 @@ function createDeferred(): Deferred {
   // The rejection is also delivered through connect(); do not report it as unhandled.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-}
-
-function aborted(): RealtimeConnectError {
-  return new RealtimeConnectError("aborted", "The session was closed while connecting.");
-}
-
-function closedBeforeOpen(reason: CloseReason): RealtimeConnectError {
-  switch (reason.kind) {
-    case "client":
-      return aborted();
-    case "ice-failed":
-      return new RealtimeConnectError("channel", "The network connection to OpenAI failed (ICE).");
-    case "ice-disconnected":
-      return new RealtimeConnectError("channel", "The network connection to OpenAI dropped.");
-    case "channel-closed":
-      return new RealtimeConnectError("channel", "OpenAI closed the event channel.");
-    case "server-limit":
-      return new RealtimeConnectError("channel", reason.message);
-    case "connect-failed":
-      return reason.error;
-  }
-}
-
-/** The last path segment of the answer's `Location` (`/v1/realtime/calls/rtc_…`). */
-export function callIdFromLocation(location: string | null): string | null {
-  if (!location) return null;
-  const path = location.split(/[?#]/)[0] ?? "";
-  const last = path.split("/").filter(Boolean).pop();
-  return last ?? null;
-}
-
-function microphoneMessage(error: unknown): string {
-  switch (isRecord(error) ? error.name : undefined) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "Microphone access was denied.";
-    case "NotFoundError":
-    case "OverconstrainedError":
-      return "No microphone was found.";
-    case "NotReadableError":
-    case "AbortError":
-      return "The microphone could not be started; another app may be using it.";
-    default:
-      return `The microphone could not be opened: ${messageOf(error)}`;
-  }
 }

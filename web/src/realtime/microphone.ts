@@ -1,0 +1,218 @@
+import { RealtimeConnectError, isRecord, messageOf } from "./errors";
+import type {
+  MediaStreamLike,
+  MediaStreamTrackLike,
+  MicState,
+  MuteStrategy,
+  RtpSenderLike,
+} from "./types";
+
+/** Where the microphone comes from (part of `RealtimeSessionOptions`). */
+export interface MicrophoneSource {
+  /**
+   * A microphone stream you own. The session never stops its tracks; without it the
+   * session calls `getUserMedia` and stops what it acquired when it closes.
+   */
+  mediaStream?: MediaStreamLike;
+  /** Constraints for the session's own `getUserMedia` call. */
+  audioConstraints?: MediaTrackConstraints | boolean;
+  getUserMedia?: (constraints: {
+    audio: MediaTrackConstraints | boolean;
+  }) => Promise<MediaStreamLike>;
+}
+
+const DEFAULT_AUDIO_CONSTRAINTS: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
+
+/**
+ * The session's microphone: acquiring it, muting, detaching it from the call while the
+ * assistant speaks (the `aggressive` strategy) and releasing what was acquired.
+ *
+ * It starts detached: nothing counts as live until {@link Microphone.goLive}, which
+ * `connect()` calls once the answer has arrived and the track is on the sender.
+ */
+export class Microphone {
+  readonly #strategy: Exclude<MuteStrategy, "auto">;
+  readonly #onChange: (mic: MicState) => void;
+  readonly #onProblem: (message: string) => void;
+  #stream: MediaStreamLike | null = null;
+  #track: MediaStreamTrackLike | null = null;
+  #owned = false;
+  #sender: RtpSenderLike | null = null;
+  #muted = false;
+  #assistantSpeaking = false;
+  #detached = true;
+  #released = false;
+  #state: MicState = { muted: false, live: false };
+
+  constructor(hooks: {
+    strategy: Exclude<MuteStrategy, "auto">;
+    /** Called with a fresh copy whenever {@link Microphone.state} changes. */
+    onChange: (mic: MicState) => void;
+    /** A track switch failed; the call goes on. */
+    onProblem: (message: string) => void;
+  }) {
+    this.#strategy = hooks.strategy;
+    this.#onChange = hooks.onChange;
+    this.#onProblem = hooks.onProblem;
+  }
+
+  /** `auto` resolved, fixed for the session's life. */
+  get strategy(): Exclude<MuteStrategy, "auto"> {
+    return this.#strategy;
+  }
+
+  /** Whether audio is being sent, and the user's mute choice (known once a track is attached). */
+  get state(): MicState {
+    return { ...this.#state };
+  }
+
+  /** The stream in use, once acquired. */
+  get stream(): MediaStreamLike | null {
+    return this.#stream;
+  }
+
+  /**
+   * Resolves with the given stream, or opens one with `getUserMedia`. A stream that arrives
+   * after {@link Microphone.release} is stopped at once: nobody else would stop it.
+   * `onReady` runs as soon as a usable stream is in hand, without waiting a microtask
+   * (a given stream is ready synchronously).
+   */
+  async acquire(source: MicrophoneSource, onReady: () => void): Promise<MediaStreamLike> {
+    if (source.mediaStream) {
+      onReady();
+      return source.mediaStream;
+    }
+    const getUserMedia =
+      source.getUserMedia ??
+      ((constraints) => globalThis.navigator.mediaDevices.getUserMedia(constraints));
+    let stream: MediaStreamLike;
+    try {
+      stream = await getUserMedia({ audio: source.audioConstraints ?? DEFAULT_AUDIO_CONSTRAINTS });
+    } catch (error) {
+      throw new RealtimeConnectError("microphone", microphoneMessage(error), { cause: error });
+    }
+    if (this.#released) {
+      for (const track of stream.getTracks()) track.stop();
+    } else {
+      this.#stream = stream;
+      this.#owned = true;
+      onReady();
+    }
+    return stream;
+  }
+
+  /** Takes the stream's first audio track as the one to send. */
+  attach(stream: MediaStreamLike): void {
+    const track = stream.getAudioTracks()[0];
+    if (!track) {
+      throw new RealtimeConnectError("microphone", "The microphone stream has no audio track.");
+    }
+    this.#stream = stream;
+    this.#track = track;
+  }
+
+  /**
+   * Puts the attached track on the sender, which mute switching uses from then on; rejects
+   * at the `microphone` stage.
+   */
+  send(sender: RtpSenderLike): Promise<void> {
+    this.#sender = sender;
+    return sender.replaceTrack(this.#track).catch((error: unknown) => {
+      throw new RealtimeConnectError(
+        "microphone",
+        `Could not send the microphone: ${messageOf(error)}`,
+        { cause: error },
+      );
+    });
+  }
+
+  /** The call is answered and the track is on the sender: audio now counts as live. */
+  goLive(): void {
+    this.#detached = false;
+    this.#apply();
+  }
+
+  /** Mutes by disabling the track: it keeps running and silence is sent. */
+  setMuted(muted: boolean): void {
+    this.#muted = muted;
+    this.#apply();
+  }
+
+  /** The `aggressive` strategy detaches the microphone while this is true. */
+  setAssistantSpeaking(speaking: boolean): void {
+    this.#assistantSpeaking = speaking;
+    this.#apply();
+  }
+
+  /** Stops the tracks it acquired (never a given stream); from now on nothing is switched. */
+  release(): void {
+    this.#released = true;
+    if (this.#owned && this.#stream) {
+      for (const track of this.#stream.getTracks()) track.stop();
+    }
+  }
+
+  /**
+   * Reports the microphone as no longer live. Separate from `release()` so that the session
+   * can announce it after the `speaking` state settles, just before `closed`.
+   */
+  reportOffline(): void {
+    if (!this.#state.live) return;
+    this.#setState({ muted: this.#muted, live: false });
+  }
+
+  #apply(): void {
+    const track = this.#track;
+    if (!track || this.#released) return;
+    track.enabled = !this.#muted;
+    // Replacing the track with null stops RTP outright: unlike a disabled track, no comfort
+    // noise or residual echo reaches the server's voice activity detection.
+    const detach = this.#strategy === "aggressive" && this.#assistantSpeaking;
+    if (detach !== this.#detached && this.#sender) {
+      this.#detached = detach;
+      this.#sender.replaceTrack(detach ? null : track).catch((error: unknown) => {
+        this.#onProblem(`Could not switch the microphone: ${messageOf(error)}`);
+      });
+    }
+    this.#setState({ muted: this.#muted, live: !this.#muted && !this.#detached });
+  }
+
+  #setState(mic: MicState): void {
+    if (mic.muted === this.#state.muted && mic.live === this.#state.live) return;
+    this.#state = mic;
+    this.#onChange(this.state);
+  }
+}
+
+/** `auto` resolved: `aggressive` on Android, whose echo canceller lets the loudspeaker in. */
+export function resolveMuteStrategy(
+  strategy: MuteStrategy,
+  isAndroid: boolean | undefined,
+): Exclude<MuteStrategy, "auto"> {
+  if (strategy !== "auto") return strategy;
+  return (isAndroid ?? sniffAndroid()) ? "aggressive" : "standard";
+}
+
+function sniffAndroid(): boolean {
+  return /Android/i.test(globalThis.navigator?.userAgent ?? "");
+}
+
+function microphoneMessage(error: unknown): string {
+  switch (isRecord(error) ? error.name : undefined) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "Microphone access was denied.";
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return "No microphone was found.";
+    case "NotReadableError":
+    case "AbortError":
+      return "The microphone could not be started; another app may be using it.";
+    default:
+      return `The microphone could not be opened: ${messageOf(error)}`;
+  }
+}
