@@ -66,7 +66,10 @@ export class Conversation {
   private readonly conversationId: string;
   private readonly items = new ItemStore();
   private readonly input: InputAudio;
-  /** The spoken answer in flight; text answers and function calls complete at once. */
+  /**
+   * The spoken answer whose audio is playing; text answers and function calls complete at
+   * once, so they are never active.
+   */
   private active: MessageResponse | undefined;
   private lastResponseId: string | undefined;
   /** Upstream locks the voice once the assistant has spoken. */
@@ -306,7 +309,7 @@ export class Conversation {
   ): Effect[] {
     const stored = this.items.find(itemId);
     if (!stored) return [this.itemNotFound("truncate", itemId, clientEventId)];
-    const streaming = this.active?.stored === stored && this.active.modality === "audio";
+    const streaming = this.active?.stored === stored;
     const problem = truncationProblem(stored, contentIndex, audioEndMs, streaming);
     if (problem)
       return [
@@ -503,7 +506,7 @@ export class Conversation {
   /** `output_audio_buffer.clear`: cuts the audio; see {@link MessageResponse.clearAudio}. */
   private clearOutputAudio(): Effect[] {
     const active = this.active;
-    if (!active?.audioPlaying)
+    if (!active)
       return [
         send({
           type: "output_audio_buffer.cleared",

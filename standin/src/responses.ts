@@ -138,13 +138,12 @@ export class MessageResponse {
   private readonly item: RealtimeConversationItemAssistantMessage & { id: string };
   /** Audio sent so far, for usage; the item's own `audioMs` may be cut by truncation. */
   private audioMs = 0;
-  audioPlaying = false;
   readonly stored: StoredItem;
 
   constructor(
     private readonly setup: ResponseSetup,
     text: string,
-    readonly modality: "audio" | "text",
+    private readonly modality: "audio" | "text",
     /** Length of the spoken answer. */
     private readonly durationMs: number,
   ) {
@@ -183,7 +182,6 @@ export class MessageResponse {
       } satisfies ResponseContentPartAddedEvent),
     );
     if (this.modality === "text") return [...out, ...this.complete()];
-    this.audioPlaying = true;
     out.push(
       send({
         type: "output_audio_buffer.started",
@@ -206,9 +204,11 @@ export class MessageResponse {
     return this.emitWords(due);
   }
 
+  // Only an audio answer outlives begin(), and its audio plays until one of the three
+  // methods below ends it: they may assume the audio is playing.
+
   /** The audio played to its end. */
   playedOut(): Effect[] {
-    this.audioPlaying = false;
     return [
       ...this.complete(),
       send({
@@ -221,28 +221,23 @@ export class MessageResponse {
 
   /** Stops the audio and ends the response with only the words already said. */
   cancel(reason: "client_cancelled" | "turn_detected"): Effect[] {
-    const out: Effect[] = [];
-    const wasPlaying = this.audioPlaying;
-    if (wasPlaying) out.push({ kind: "audio.stop", responseId: this.id });
-    this.audioPlaying = false;
-    out.push(...this.finish("cancelled", reason));
-    if (wasPlaying)
-      out.push(
-        // Server VAD clears the WebRTC output buffer itself; a client cancel only ends generation,
-        // and the stand-in has nothing buffered beyond what it played, so the buffer stops.
-        reason === "turn_detected"
-          ? send({
-              type: "output_audio_buffer.cleared",
-              event_id: this.eventId(),
-              response_id: this.id,
-            } satisfies RealtimeServerEvent.OutputAudioBufferCleared)
-          : send({
-              type: "output_audio_buffer.stopped",
-              event_id: this.eventId(),
-              response_id: this.id,
-            } satisfies RealtimeServerEvent.OutputAudioBufferStopped),
-      );
-    return out;
+    return [
+      { kind: "audio.stop", responseId: this.id },
+      ...this.finish("cancelled", reason),
+      // Server VAD clears the WebRTC output buffer itself; a client cancel only ends generation,
+      // and the stand-in has nothing buffered beyond what it played, so the buffer stops.
+      reason === "turn_detected"
+        ? send({
+            type: "output_audio_buffer.cleared",
+            event_id: this.eventId(),
+            response_id: this.id,
+          } satisfies RealtimeServerEvent.OutputAudioBufferCleared)
+        : send({
+            type: "output_audio_buffer.stopped",
+            event_id: this.eventId(),
+            response_id: this.id,
+          } satisfies RealtimeServerEvent.OutputAudioBufferStopped),
+    ];
   }
 
   /**
@@ -251,7 +246,6 @@ export class MessageResponse {
    * while its audio stays as long as what was played.
    */
   clearAudio(): Effect[] {
-    this.audioPlaying = false;
     return [
       { kind: "audio.stop", responseId: this.id },
       send({
