@@ -10,12 +10,12 @@ import type {
 } from "openai/resources/realtime/realtime";
 import { errorBody, errors, type ApiError } from "./api-errors.js";
 import { validateSessionRequest } from "./session.js";
-import { allKeys, type AssertNone } from "./type-utils.js";
+import { allKeys, allMembers } from "./type-utils.js";
 import * as v from "./validate.js";
 
 type ClientEventType = RealtimeClientEvent["type"];
 
-export const CLIENT_EVENT_TYPES = [
+export const CLIENT_EVENT_TYPES = allMembers<ClientEventType>()([
   "session.update",
   "conversation.item.create",
   "conversation.item.retrieve",
@@ -27,10 +27,7 @@ export const CLIENT_EVENT_TYPES = [
   "output_audio_buffer.clear",
   "response.create",
   "response.cancel",
-] as const satisfies readonly ClientEventType[];
-export type _AllClientEventsListed = AssertNone<
-  Exclude<ClientEventType, (typeof CLIENT_EVENT_TYPES)[number]>
->;
+]);
 
 export type ParsedClientEvent =
   { ok: true; event: RealtimeClientEvent } | { ok: false; error: RealtimeError; type?: string };

@@ -8,14 +8,14 @@ import type {
   AudioTranscription,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
-import type { AssertNone, Defined, Literals } from "./type-utils.js";
+import { allMembers, type Defined, type Literals } from "./type-utils.js";
 
 type SdkRealtimeModel = Literals<Defined<RealtimeSessionCreateRequest["model"]>>;
 /** The beta preview models were shut down; upstream answers them with an error. */
 type DeadModel = Extract<SdkRealtimeModel, `${string}realtime-preview${string}`>;
 export type RealtimeModel = Exclude<SdkRealtimeModel, DeadModel>;
 
-export const REALTIME_MODELS = [
+export const REALTIME_MODELS = allMembers<RealtimeModel>()([
   "gpt-realtime",
   "gpt-realtime-1.5",
   "gpt-realtime-2",
@@ -29,16 +29,13 @@ export const REALTIME_MODELS = [
   "gpt-audio-mini",
   "gpt-audio-mini-2025-10-06",
   "gpt-audio-mini-2025-12-15",
-] as const satisfies readonly RealtimeModel[];
-export type _AllRealtimeModelsListed = AssertNone<
-  Exclude<RealtimeModel, (typeof REALTIME_MODELS)[number]>
->;
+]);
 
 /** Upstream's default when a client secret request names no model. */
 export const DEFAULT_MODEL: RealtimeModel = "gpt-realtime";
 
 type SdkVoice = Literals<Defined<RealtimeSessionCreateResponse.Audio.Output["voice"]>>;
-export const VOICES = [
+export const VOICES = allMembers<SdkVoice>()([
   "alloy",
   "ash",
   "ballad",
@@ -49,22 +46,18 @@ export const VOICES = [
   "verse",
   "marin",
   "cedar",
-] as const satisfies readonly SdkVoice[];
-export type _AllVoicesListed = AssertNone<Exclude<SdkVoice, (typeof VOICES)[number]>>;
+]);
 export const DEFAULT_VOICE: SdkVoice = "alloy";
 
 type SdkTranscriptionModel = Literals<Defined<AudioTranscription["model"]>>;
-export const TRANSCRIPTION_MODELS = [
+export const TRANSCRIPTION_MODELS = allMembers<SdkTranscriptionModel>()([
   "whisper-1",
   "gpt-4o-mini-transcribe",
   "gpt-4o-mini-transcribe-2025-12-15",
   "gpt-4o-transcribe",
   "gpt-4o-transcribe-diarize",
   "gpt-realtime-whisper",
-] as const satisfies readonly SdkTranscriptionModel[];
-export type _AllTranscriptionModelsListed = AssertNone<
-  Exclude<SdkTranscriptionModel, (typeof TRANSCRIPTION_MODELS)[number]>
->;
+]);
 
 export function isRealtimeModel(value: string): value is RealtimeModel {
   return (REALTIME_MODELS as readonly string[]).includes(value);

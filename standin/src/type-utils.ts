@@ -6,8 +6,19 @@ export type Literals<T> = T extends string ? (string extends T ? never : T) : ne
 /** `NonNullable` would fold `(string & {}) | "a"` into plain `string`; `Exclude` keeps the literals. */
 export type Defined<T> = Exclude<T, undefined | null>;
 
-/** Fails to compile unless `Missing` is empty; the error names the missing members. */
-export type AssertNone<Missing extends never> = Missing;
+/**
+ * Lists every member of the string union `T`, checked at compile time in both directions:
+ * a value `T` lacks is rejected, and when the SDK adds a member (a model, a voice, an event
+ * type) the call stops compiling until it is listed here. The list keeps its literal type.
+ */
+export function allMembers<T extends string>() {
+  return <const L extends readonly T[]>(
+    members: L &
+      ([Exclude<T, L[number]>] extends [never]
+        ? unknown
+        : { missingMembers: Exclude<T, L[number]> }),
+  ): L => members;
+}
 
 /**
  * Lists every key of `T`, checked at compile time in both directions: a key `T` lacks is
