@@ -58,7 +58,3 @@ export const TRANSCRIPTION_MODELS = allMembers<SdkTranscriptionModel>()([
   "gpt-4o-transcribe-diarize",
   "gpt-realtime-whisper",
 ]);
-
-export function isRealtimeModel(value: string): value is RealtimeModel {
-  return (REALTIME_MODELS as readonly string[]).includes(value);
-}
