@@ -32,8 +32,4 @@ export class Emitter<EventMap extends object> {
       }
     }
   }
-
-  clear(): void {
-    this.#listeners.clear();
-  }
 }
