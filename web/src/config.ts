@@ -4,6 +4,8 @@
  * build time so that a build with missing variables fails instead of shipping a broken app.
  */
 
+import { DEFAULT_CALLS_URL } from "./realtime/call";
+
 /** When the app fetches a client secret ahead of Connect. */
 export type TokenPrefetch = "load" | "intent" | "off";
 
@@ -34,7 +36,8 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | boolean | undefined>>;
 
-export const DEFAULT_OPENAI_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
+/** Where the SDP offer goes unless `VITE_OPENAI_CALLS_URL` says otherwise: OpenAI itself. */
+export const DEFAULT_OPENAI_CALLS_URL = DEFAULT_CALLS_URL;
 
 /** Validates `env` (a Vite `import.meta.env` or `loadEnv` result). Throws {@link ConfigError}. */
 export function parseConfig(env: Env): AppConfig {
