@@ -144,6 +144,7 @@ export function signOutUser(auth: Auth): Promise<void> {
   return signOut(auth);
 }
 
+/** The `code` of a Firebase error (`auth/popup-blocked`, …); "" for anything else. */
 export function errorCode(error: unknown): string {
   return typeof error === "object" && error !== null && "code" in error
     ? String((error as { code: unknown }).code)

@@ -2,6 +2,7 @@
  * What the user reads when something goes wrong: each message says what happened and what
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
+import { errorCode } from "../firebase";
 import { RealtimeCallError, RealtimeConnectError } from "../realtime/errors";
 import type { CloseReason } from "../realtime/types";
 import { TokenError } from "../token/errors";
@@ -118,10 +119,7 @@ export function describeCloseReason(reason: CloseReason): BannerContent | null {
 
 /** The banner for a failed sign-in; null when the user closed the popup. */
 export function describeAuthError(error: unknown): BannerContent | null {
-  const code =
-    typeof error === "object" && error !== null && "code" in error
-      ? String((error as { code: unknown }).code)
-      : "";
+  const code = errorCode(error);
   switch (code) {
     case "auth/popup-closed-by-user":
     case "auth/cancelled-popup-request":
