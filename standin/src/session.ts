@@ -12,8 +12,10 @@ import type {
   RealtimeAudioFormats,
   RealtimeAudioInputTurnDetection,
   RealtimeFunctionTool,
+  RealtimeReasoningEffort,
   RealtimeSessionCreateRequest,
   RealtimeTruncationRetentionRatio,
+  NoiseReductionType,
 } from "openai/resources/realtime/realtime";
 import type { ResponsePrompt } from "openai/resources/responses/responses";
 import { errors, fail, ok, type Result } from "./api-errors.js";
@@ -24,7 +26,7 @@ import {
   TRANSCRIPTION_MODELS,
   VOICES,
 } from "./models.js";
-import { allKeys } from "./type-utils.js";
+import { allKeys, allMembers, type Defined } from "./type-utils.js";
 import * as v from "./validate.js";
 
 /** The session as the stand-in holds it: upstream's response shape with defaults filled. */
@@ -84,10 +86,37 @@ const RETENTION_KEYS = allKeys<RealtimeTruncationRetentionRatio>()([
 ]);
 const PROMPT_KEYS = allKeys<ResponsePrompt>()(["id", "variables", "version"]);
 
-const FORMAT_TYPES = ["audio/pcm", "audio/pcmu", "audio/pcma"];
+const FORMAT_TYPES = allMembers<Defined<RealtimeAudioFormats["type"]>>()([
+  "audio/pcm",
+  "audio/pcmu",
+  "audio/pcma",
+]);
 const MODALITIES = ['["audio"]', '["text"]'];
-const TRANSCRIPTION_DELAYS = ["minimal", "low", "medium", "high", "xhigh"];
-const REASONING_EFFORTS = ["minimal", "low", "medium", "high", "xhigh"];
+const TRANSCRIPTION_DELAYS = allMembers<Defined<AudioTranscription["delay"]>>()([
+  "minimal",
+  "low",
+  "medium",
+  "high",
+  "xhigh",
+]);
+const REASONING_EFFORTS = allMembers<RealtimeReasoningEffort>()([
+  "minimal",
+  "low",
+  "medium",
+  "high",
+  "xhigh",
+]);
+const NOISE_REDUCTION_TYPES = allMembers<NoiseReductionType>()(["near_field", "far_field"]);
+const TURN_DETECTION_TYPES = allMembers<RealtimeAudioInputTurnDetection["type"]>()([
+  "server_vad",
+  "semantic_vad",
+]);
+const EAGERNESS = allMembers<Defined<RealtimeAudioInputTurnDetection.SemanticVad["eagerness"]>>()([
+  "low",
+  "medium",
+  "high",
+  "auto",
+]);
 /** Upstream's limit on function names, shared with the Responses API. */
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -277,7 +306,7 @@ function checkInput(value: unknown, path: string): v.Check {
         ? undefined
         : (v.object(x, at("noise_reduction"), ["type"]) ??
           v.optional((x as v.JsonObject).type, (t) =>
-            v.oneOf(t, at("noise_reduction.type"), ["near_field", "far_field"]),
+            v.oneOf(t, at("noise_reduction.type"), NOISE_REDUCTION_TYPES),
           )),
     ) ??
     v.optional(i.transcription, (x) =>
@@ -304,8 +333,7 @@ function checkTurnDetection(value: unknown, path: string): v.Check {
   const at = (key: string) => v.join(path, key);
   if (!v.isObject(value)) return errors.invalidType(path, "an object", value);
   const problem =
-    v.requireKeys(value, path, ["type"]) ??
-    v.oneOf(value.type, at("type"), ["server_vad", "semantic_vad"]);
+    v.requireKeys(value, path, ["type"]) ?? v.oneOf(value.type, at("type"), TURN_DETECTION_TYPES);
   if (problem) return problem;
   const common =
     v.optional(value.create_response, (x) => v.boolean(x, at("create_response"))) ??
@@ -314,9 +342,7 @@ function checkTurnDetection(value: unknown, path: string): v.Check {
     return (
       v.unknownKeys(value, path, SEMANTIC_VAD_KEYS) ??
       common ??
-      v.optional(value.eagerness, (x) =>
-        v.oneOf(x, at("eagerness"), ["low", "medium", "high", "auto"]),
-      )
+      v.optional(value.eagerness, (x) => v.oneOf(x, at("eagerness"), EAGERNESS))
     );
   return (
     v.unknownKeys(value, path, SERVER_VAD_KEYS) ??
