@@ -249,14 +249,6 @@ export class VoiceApp {
       muteStrategy: "auto",
     });
     this.#session = session;
-    this.#transcript.clear();
-    this.#renderUsage(session.usage);
-    this.#els.callId.textContent = "–";
-    this.#els.sessionId.textContent = "–";
-    this.#els.sessionId.dataset.created = "false";
-    this.#els.timings.textContent = "{}";
-    this.#els.mute.setAttribute("aria-pressed", "false");
-    this.#els.mute.textContent = "Mute";
 
     const current = () => this.#session === session;
     session.on("state", (state) => current() && this.#renderState(state));
@@ -276,10 +268,12 @@ export class VoiceApp {
       this.#els.sessionId.dataset.created = "true";
     });
 
-    // connect() asks for the microphone and the secret before it returns; the meter's
-    // AudioContext (which must be created in this click) is set up while they are on the way.
+    // connect() asks for the microphone and the secret before it returns; the rest of the
+    // click's work (the meter's AudioContext, which must be created in this click, and the
+    // new session's empty panels) is done while they are on the way.
     const connecting = session.connect();
     this.#meter.prepare();
+    this.#renderNewSession(session);
     try {
       await connecting;
     } catch (error) {
@@ -293,6 +287,20 @@ export class VoiceApp {
       }
       if (current()) this.#showBanner(describeConnectError(error));
     }
+  }
+
+  /**
+   * Replaces the previous session's panels with this one's. Read from the session rather
+   * than blanked by hand, so nothing it already reported can be overwritten.
+   */
+  #renderNewSession(session: RealtimeSession): void {
+    this.#transcript.render(session.conversation);
+    this.#renderUsage(session.usage);
+    this.#renderMic(session.mic);
+    this.#renderTimings(session.timings);
+    this.#els.callId.textContent = session.callId ?? "–";
+    this.#els.sessionId.textContent = "–";
+    this.#els.sessionId.dataset.created = "false";
   }
 
   #disconnect(): void {

@@ -32,10 +32,6 @@ export class TranscriptView {
     if (stick) this.#list.scrollTop = this.#list.scrollHeight;
   }
 
-  clear(): void {
-    this.render([]);
-  }
-
   #nearBottom(): boolean {
     const list = this.#list;
     return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
