@@ -11,6 +11,7 @@ import {
   RtpPacket,
   type RTCDataChannel,
 } from "werift";
+import { OPUS_SILENCE_FRAME } from "../../src/opus-pacer.js";
 
 /**
  * What a werift client needs on loopback: no STUN (and no wait for werift's built-in
@@ -22,7 +23,6 @@ export const CLIENT_CONFIG = {
   iceStunGatherTimeout: 0,
 };
 
-export const SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 /** Large enough to count as speech for the stand-in (it never decodes the audio). */
 export const VOICED = Buffer.alloc(80, 0x5a);
 
@@ -42,7 +42,7 @@ export class TestClient {
   private micTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   private ts = 0;
-  private micPayload: Buffer = SILENCE;
+  private micPayload: Buffer = OPUS_SILENCE_FRAME;
   private micRemaining = Infinity;
   private onMicDone: (() => void) | undefined;
 
@@ -146,7 +146,7 @@ export class TestClient {
       this.micPayload = VOICED;
       this.micRemaining = packets;
       this.onMicDone = () => {
-        this.micPayload = SILENCE;
+        this.micPayload = OPUS_SILENCE_FRAME;
         this.micRemaining = Infinity;
         resolve();
       };
