@@ -377,10 +377,8 @@ export class VoiceApp {
 
     if (ui === "connected") this.#startStats();
     else this.#stopStats();
-    if (state.status === "closed") {
-      this.#meter.detach();
-      this.#renderSpeaking({ user: false, assistant: false });
-    }
+    // No speaking reset here: a closing session reports both speakers silent before `closed`.
+    if (state.status === "closed") this.#meter.detach();
     this.#renderControls();
   }
 
