@@ -370,6 +370,18 @@ describe("server events", () => {
 });
 
 describe("dispose", () => {
+  it("reports the speakers silent and the microphone offline before closed", async () => {
+    const t = await connected();
+    t.pc.channel.receive({ type: "input_audio_buffer.speech_started" });
+    t.pc.channel.receive({ type: "output_audio_buffer.started", response_id: "resp_1" });
+    const seen: string[] = [];
+    t.session.on("speaking", (s) => seen.push(`speaking ${s.user} ${s.assistant}`));
+    t.session.on("mic", (mic) => seen.push(`mic live ${mic.live}`));
+    t.session.on("state", (state) => seen.push(state.status));
+    t.session.dispose();
+    expect(seen).toEqual(["speaking false false", "mic live false", "closed"]);
+  });
+
   it("dispose is idempotent and releases everything once", async () => {
     const audio = new FakeAudioElement();
     const t = await connected({ audioElement: audio });
