@@ -1,7 +1,9 @@
 /*
  * The steps of opening a call that talk to the outside world: the client secret, the SDP
  * offer and its exchange with the calls endpoint. Each throws a RealtimeConnectError whose
- * `stage` names the step, so `connect()` only has to sequence them.
+ * `stage` names the step, so `connect()` only has to sequence them. Each calls `onReady`
+ * the moment it succeeds, before its promise settles, so the session's timings (and the
+ * events they emit) land exactly where the step ends rather than a microtask later.
  */
 import { RealtimeCallError, RealtimeConnectError, messageOf } from "./errors";
 import type { CloseReason, FetchLike, PeerConnectionLike } from "./types";
@@ -13,7 +15,10 @@ export const DEFAULT_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
 export const EVENTS_CHANNEL = "oai-events";
 
 /** Asks the app for a client secret; an empty one is a token-stage failure, not a 401 later. */
-export async function fetchSecret(getToken: () => Promise<string>): Promise<string> {
+export async function fetchSecret(
+  getToken: () => Promise<string>,
+  onReady: () => void,
+): Promise<string> {
   let token: string;
   try {
     token = await getToken();
@@ -23,15 +28,17 @@ export async function fetchSecret(getToken: () => Promise<string>): Promise<stri
   if (typeof token !== "string" || token === "") {
     throw new RealtimeConnectError("token", "The token provider returned an empty secret.");
   }
+  onReady();
   return token;
 }
 
 /** Creates the offer and sets it as the local description; resolves with its SDP. */
-export async function createOffer(pc: PeerConnectionLike): Promise<string> {
+export async function createOffer(pc: PeerConnectionLike, onReady: () => void): Promise<string> {
   try {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (!offer.sdp) throw new Error("The offer has no SDP.");
+    onReady();
     return offer.sdp;
   } catch (error) {
     throw new RealtimeConnectError("offer", `Could not create the SDP offer: ${messageOf(error)}`, {
@@ -59,6 +66,7 @@ export async function postOffer(request: {
   sdp: string;
   token: string;
   signal: AbortSignal;
+  onReady: (answer: CallAnswer) => void;
 }): Promise<CallAnswer> {
   const { url, signal } = request;
   let response: Awaited<ReturnType<FetchLike>>;
@@ -87,7 +95,9 @@ export async function postOffer(request: {
       `The calls endpoint answered HTTP ${response.status} without an SDP answer.`,
     );
   }
-  return { sdp: body, callId: callIdFromLocation(response.headers.get("Location")) };
+  const answer = { sdp: body, callId: callIdFromLocation(response.headers.get("Location")) };
+  request.onReady(answer);
+  return answer;
 }
 
 /** The last path segment of the answer's `Location` (`/v1/realtime/calls/rtc_…`). */

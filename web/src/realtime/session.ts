@@ -232,10 +232,7 @@ export class RealtimeSession {
     // trip to the backend unless cached) are the slow steps and run outside this thread:
     // ask for both first, then build the peer connection and the offer while they run.
     const microphone = this.#microphone.acquire(this.#options, () => this.#mark("microphone"));
-    const token = fetchSecret(this.#options.getToken).then((secret) => {
-      this.#mark("token");
-      return secret;
-    });
+    const token = fetchSecret(this.#options.getToken, () => this.#mark("token"));
     // Awaited below; if building the peer connection throws first, these must not surface
     // as unhandled rejections (a microphone that arrives after the close is stopped).
     microphone.catch(() => undefined);
@@ -246,10 +243,7 @@ export class RealtimeSession {
       // permission prompt is still open.
       const { sender } = pc.addTransceiver("audio", { direction: "sendrecv" });
       this.#channel = this.#createChannel(pc);
-      const offer = createOffer(pc).then((sdp) => {
-        this.#mark("offer");
-        return sdp;
-      });
+      const offer = createOffer(pc, () => this.#mark("offer"));
 
       const [stream, secret, offerSdp] = await Promise.all([microphone, token, offer]);
       this.#throwIfClosed();
@@ -266,9 +260,11 @@ export class RealtimeSession {
         sdp: offerSdp,
         token: secret,
         signal: this.#abort.signal,
+        onReady: ({ callId }) => {
+          this.#callId = callId;
+          this.#mark("sdpAnswer");
+        },
       });
-      this.#callId = answer.callId;
-      this.#mark("sdpAnswer");
       this.#throwIfClosed();
       await sending;
       this.#throwIfClosed();
