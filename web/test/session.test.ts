@@ -418,6 +418,18 @@ describe("dispose", () => {
     expect(t.fetch.requests).toHaveLength(0);
   });
 
+  it("does not report connected when disposed as the channel opens", async () => {
+    const t = setup();
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    // Runs after the session's own open handler, before connect() resumes.
+    t.pc.channel.addEventListener("open", () => t.session.dispose());
+    t.pc.channel.open();
+    expect(await connecting).toMatchObject({ stage: "aborted" });
+    expect(t.states.map((s) => s.status)).toEqual(["connecting", "closed"]);
+    expect(t.session.state).toEqual({ status: "closed", reason: { kind: "client" } });
+  });
+
   it("aborts the SDP request when disposed during it", async () => {
     const answer = deferred<{ status: number; body: string }>();
     let signal: AbortSignal | undefined;

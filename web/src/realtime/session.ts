@@ -279,6 +279,8 @@ export class RealtimeSession {
       this.#throwIfClosed();
 
       await this.#waitForChannel();
+      // The channel's open event may have been the moment someone disposed the session.
+      this.#throwIfClosed();
       this.#setState({ status: "connected", callId: this.#callId });
     } catch (error) {
       const connectError =
