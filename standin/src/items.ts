@@ -9,6 +9,8 @@ export interface StoredItem {
   item: ConversationItem & { id: string };
   /** Assistant audio sent for this item so far: the bound for truncation. */
   audioMs: number;
+  /** Set once a client truncated the item: audio sent afterwards no longer extends it. */
+  truncated?: boolean;
   /** What a user's audio "said": the placeholder transcript, even when transcription is off. */
   spokenText?: string;
 }
@@ -102,6 +104,7 @@ export function truncationProblem(
 /** Cuts an item's audio at `audioEndMs` (checked with {@link truncationProblem}). */
 export function truncateItem(stored: StoredItem, audioEndMs: number): void {
   stored.audioMs = audioEndMs;
+  stored.truncated = true;
   const item = stored.item;
   // Upstream drops the text transcript of a truncated item so the model does not "remember" unheard words.
   if (item.type === "message" && item.role === "assistant")

@@ -196,7 +196,7 @@ export class MessageResponse {
   /** `sentMs` of the audio has gone out: the words due by then. */
   progress(sentMs: number): Effect[] {
     this.audioMs = sentMs;
-    this.stored.audioMs = sentMs;
+    if (!this.stored.truncated) this.stored.audioMs = sentMs;
     const due = Math.min(
       this.words.length,
       Math.ceil((this.words.length * sentMs) / this.durationMs),

@@ -167,6 +167,32 @@ describe("Conversation", () => {
     expect(find(out, "response.done").response.status).toBe("completed");
   });
 
+  it("keeps a truncation while the response's audio goes on", () => {
+    const conversation = setup();
+    conversation.receive(say("hi"));
+    conversation.receive('{"type":"response.create"}');
+    const itemId = find(
+      conversation.audioProgress("resp_1", 20),
+      "response.output_audio_transcript.delta",
+    ).item_id;
+    conversation.audioProgress("resp_1", 300);
+    const truncate = (ms: number) =>
+      conversation.receive(
+        JSON.stringify({
+          type: "conversation.item.truncate",
+          item_id: itemId,
+          content_index: 0,
+          audio_end_ms: ms,
+        }),
+      );
+    expect(find(truncate(200), "conversation.item.truncated").audio_end_ms).toBe(200);
+    // No cancel: more audio goes out, but the item stays cut where the client said.
+    conversation.audioProgress("resp_1", 600);
+    expect(find(truncate(250), "error").error.message).toBe(
+      "Audio content of 200ms is already shorter than 250ms",
+    );
+  });
+
   it("truncates within the audio sent and refuses beyond it", () => {
     const conversation = setup();
     conversation.receive(say("hi"));
