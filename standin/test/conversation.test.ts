@@ -34,6 +34,27 @@ const say = (text: string) =>
   });
 
 /** Plays the whole scripted audio, as the pacer would, one packet at a time. */
+/** A spoken response under way (20 ms sent), its item id, and a truncate sender for it. */
+function speakingResponse() {
+  const conversation = setup();
+  conversation.receive(say("hi"));
+  conversation.receive('{"type":"response.create"}');
+  const itemId = find(
+    conversation.audioProgress("resp_1", 20),
+    "response.output_audio_transcript.delta",
+  ).item_id;
+  const truncate = (ms: number) =>
+    conversation.receive(
+      JSON.stringify({
+        type: "conversation.item.truncate",
+        item_id: itemId,
+        content_index: 0,
+        audio_end_ms: ms,
+      }),
+    );
+  return { conversation, itemId, truncate };
+}
+
 function playAll(conversation: Conversation, responseId: string): Effect[] {
   const out: Effect[] = [];
   for (let ms = 20; ms <= AUDIO_MS; ms += 20)
@@ -168,23 +189,8 @@ describe("Conversation", () => {
   });
 
   it("keeps a truncation while the response's audio goes on", () => {
-    const conversation = setup();
-    conversation.receive(say("hi"));
-    conversation.receive('{"type":"response.create"}');
-    const itemId = find(
-      conversation.audioProgress("resp_1", 20),
-      "response.output_audio_transcript.delta",
-    ).item_id;
+    const { conversation, truncate } = speakingResponse();
     conversation.audioProgress("resp_1", 300);
-    const truncate = (ms: number) =>
-      conversation.receive(
-        JSON.stringify({
-          type: "conversation.item.truncate",
-          item_id: itemId,
-          content_index: 0,
-          audio_end_ms: ms,
-        }),
-      );
     expect(find(truncate(200), "conversation.item.truncated").audio_end_ms).toBe(200);
     // No cancel: more audio goes out, but the item stays cut where the client said.
     conversation.audioProgress("resp_1", 600);
@@ -194,24 +200,9 @@ describe("Conversation", () => {
   });
 
   it("truncates within the audio sent and refuses beyond it", () => {
-    const conversation = setup();
-    conversation.receive(say("hi"));
-    conversation.receive('{"type":"response.create"}');
-    const itemId = find(
-      conversation.audioProgress("resp_1", 20),
-      "response.output_audio_transcript.delta",
-    ).item_id;
+    const { conversation, itemId, truncate } = speakingResponse();
     conversation.audioProgress("resp_1", 400);
     conversation.receive('{"type":"response.cancel"}');
-    const truncate = (ms: number) =>
-      conversation.receive(
-        JSON.stringify({
-          type: "conversation.item.truncate",
-          item_id: itemId,
-          content_index: 0,
-          audio_end_ms: ms,
-        }),
-      );
 
     const beyond = find(truncate(401), "error").error;
     expect(beyond).toMatchObject({ code: "invalid_value", param: "audio_end_ms" });
