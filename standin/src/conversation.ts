@@ -46,6 +46,16 @@ import { mergeSession, outputModality, type Session } from "./session.js";
 
 export type { Effect } from "./effects.js";
 
+/**
+ * A user audio part before its transcription: upstream sends `transcript: null` (and keeps it
+ * so when transcription is off). The `openai` types say `transcript?: string`, but OpenAI's
+ * own Agents SDK requires the key and rejects an item without it.
+ */
+const PENDING_TRANSCRIPT = {
+  type: "input_audio",
+  transcript: null,
+} as unknown as RealtimeConversationItemUserMessage.Content;
+
 export interface ConversationOptions {
   /** The resolved session (from the client secret) the call starts with. */
   session: Session;
@@ -392,7 +402,7 @@ export class Conversation {
       type: "message",
       role: "user",
       status: "completed",
-      content: [{ type: "input_audio" }],
+      content: [PENDING_TRANSCRIPT],
     };
     const stored: StoredItem = { item, audioMs: 0, spokenText };
     this.items.append(stored);

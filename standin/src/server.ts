@@ -301,9 +301,14 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 function setCors(req: IncomingMessage, res: ServerResponse): void {
   // Reflecting the origin (rather than "*") keeps credentialed browser requests working too.
   res.setHeader("access-control-allow-origin", req.headers.origin ?? "*");
-  res.setHeader("vary", "Origin");
   res.setHeader("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-  res.setHeader("access-control-allow-headers", "Authorization, Content-Type");
+  // Upstream's preflight allows whatever headers the client asks for: OpenAI's own SDKs add
+  // their own (the Agents SDK sends `X-OpenAI-Agents-SDK`, the openai package `X-Stainless-*`).
+  res.setHeader(
+    "access-control-allow-headers",
+    req.headers["access-control-request-headers"] ?? "Authorization, Content-Type",
+  );
+  res.setHeader("vary", "Origin, Access-Control-Request-Headers");
   res.setHeader("access-control-expose-headers", "Location, x-request-id");
   res.setHeader("access-control-max-age", "600");
 }

@@ -399,6 +399,14 @@ describe("Conversation", () => {
       "conversation.item.input_audio_transcription.completed",
     ).transcript;
     expect(transcript).toBe("Placeholder transcript: 600 ms of speech.");
+    // As upstream: the item goes out before its transcription, with `transcript: null`.
+    expect(find(out, "conversation.item.added").item).toMatchObject({
+      role: "user",
+      content: [{ type: "input_audio", transcript: null }],
+    });
+    expect(find(out, "conversation.item.done").item).toMatchObject({
+      content: [{ type: "input_audio", transcript: null }],
+    });
 
     // New speech while the assistant talks interrupts it, as server VAD does.
     const barge = conversation.micPacket(200);

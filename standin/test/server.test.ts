@@ -290,7 +290,8 @@ describe("POST /v1/realtime/calls", () => {
       headers: {
         origin: "http://localhost:5173",
         "access-control-request-method": "POST",
-        "access-control-request-headers": "authorization, content-type",
+        // What @openai/agents-realtime's WebRTC transport asks for.
+        "access-control-request-headers": "authorization, content-type, x-openai-agents-sdk",
       },
     });
     expect(preflight.status).toBe(204);
@@ -299,6 +300,7 @@ describe("POST /v1/realtime/calls", () => {
     const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase();
     expect(allowed).toContain("authorization");
     expect(allowed).toContain("content-type");
+    expect(allowed).toContain("x-openai-agents-sdk");
 
     const response = await call(
       await secret(),
