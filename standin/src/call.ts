@@ -9,6 +9,11 @@ import { Conversation, type Effect } from "./conversation.js";
 import type { NewId } from "./ids.js";
 import { OpusPacer, PACKET_MS } from "./opus-pacer.js";
 import type { Session } from "./session.js";
+import { fixWeriftDtlsSequenceNumbers } from "./werift-dtls.js";
+
+// Without it Chromium drops one DTLS record early in every call (see werift-dtls.ts).
+if (!fixWeriftDtlsSequenceNumbers())
+  throw new Error("werift changed: re-check standin/src/werift-dtls.ts against its DTLS code");
 
 export type CallState = "connecting" | "connected" | "ended";
 
