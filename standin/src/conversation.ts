@@ -77,10 +77,12 @@ export class Conversation {
   private readonly items = new ItemStore();
   private readonly input: InputAudio;
   /**
-   * The spoken answer whose audio is playing; text answers and function calls complete at
-   * once, so they are never active.
+   * The spoken answer being generated; text answers and function calls complete at once, so
+   * they are never active.
    */
   private active: MessageResponse | undefined;
+  /** The spoken answer whose audio is playing: the active one, or one done generating. */
+  private playing: MessageResponse | undefined;
   private lastResponseId: string | undefined;
   /** Upstream locks the voice once the assistant has spoken. */
   private audioProduced = false;
@@ -98,7 +100,7 @@ export class Conversation {
     return this.session;
   }
 
-  /** True while a response is being produced (and cancellable). */
+  /** True while a response is being generated (and cancellable). */
   get responding(): boolean {
     return this.active !== undefined;
   }
@@ -319,7 +321,7 @@ export class Conversation {
   ): Effect[] {
     const stored = this.items.find(itemId);
     if (!stored) return [this.itemNotFound("truncate", itemId, clientEventId)];
-    const streaming = this.active?.stored === stored;
+    const streaming = this.playing?.stored === stored;
     const problem = truncationProblem(stored, contentIndex, audioEndMs, streaming);
     if (problem)
       return [
@@ -361,8 +363,7 @@ export class Conversation {
           item_id: turn.itemId,
         } satisfies InputAudioBufferSpeechStartedEvent),
       ];
-      if (this.active && detection.interrupt_response !== false)
-        out.push(...this.cancel("turn_detected"));
+      if (detection.interrupt_response !== false) out.push(...this.interruptBySpeech());
       return out;
     }
     const out: Effect[] = [
@@ -480,43 +481,62 @@ export class Conversation {
     ];
     if (plan.kind === "function_call") return [...out, ...functionCallResponse(setup, plan)];
     const response = new MessageResponse(setup, plan.text, modality, this.responseAudioMs);
-    out.push(...response.begin());
     if (modality === "audio") {
+      // Its audio takes over the output buffer from an answer still playing.
+      if (this.playing) out.push(...this.playing.replaced());
       this.active = response;
+      this.playing = response;
       this.audioProduced = true;
     }
+    out.push(...response.begin());
     return out;
   }
 
   /**
-   * Progress of the outgoing audio for a response: transcript deltas are released in step
-   * with the audio, so what a client shows matches what has been heard.
+   * Progress of the outgoing audio for a response: generation runs ahead of it (see
+   * `GENERATION` in responses.ts), and the response is done once all of it is generated.
    */
   audioProgress(responseId: string, sentMs: number): Effect[] {
-    const active = this.active;
-    if (!active || active.id !== responseId) return [];
-    return active.progress(sentMs);
+    const playing = this.playing;
+    if (!playing || playing.id !== responseId) return [];
+    const out = playing.progress(sentMs);
+    if (this.active === playing && !playing.generating) this.active = undefined;
+    return out;
   }
 
   /** The outgoing audio for a response played to its end. */
   audioFinished(responseId: string): Effect[] {
-    const active = this.active;
-    if (!active || active.id !== responseId) return [];
-    this.active = undefined;
-    return active.playedOut();
+    const playing = this.playing;
+    if (!playing || playing.id !== responseId) return [];
+    this.playing = undefined;
+    if (this.active === playing) this.active = undefined;
+    return playing.playedOut();
   }
 
   private cancel(reason: "client_cancelled" | "turn_detected"): Effect[] {
     const active = this.active;
     if (!active) return [];
     this.active = undefined;
+    if (this.playing === active) this.playing = undefined;
     return active.cancel(reason);
+  }
+
+  /**
+   * New speech with `interrupt_response`: cancels a response being generated, or clears the
+   * audio of one that is done generating but still playing.
+   */
+  private interruptBySpeech(): Effect[] {
+    if (this.active) return this.cancel("turn_detected");
+    const playing = this.playing;
+    if (!playing) return [];
+    this.playing = undefined;
+    return playing.clearAudio();
   }
 
   /** `output_audio_buffer.clear`: cuts the audio; see {@link MessageResponse.clearAudio}. */
   private clearOutputAudio(): Effect[] {
-    const active = this.active;
-    if (!active)
+    const playing = this.playing;
+    if (!playing)
       return [
         send({
           type: "output_audio_buffer.cleared",
@@ -524,8 +544,9 @@ export class Conversation {
           response_id: this.lastResponseId ?? "",
         } satisfies RealtimeServerEvent.OutputAudioBufferCleared),
       ];
-    this.active = undefined;
-    return active.clearAudio();
+    this.playing = undefined;
+    if (this.active === playing) this.active = undefined;
+    return playing.clearAudio();
   }
 
   /** A session-ending error, sent before the call closes at its maximum duration. */

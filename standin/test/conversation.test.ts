@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Conversation, type Effect } from "../src/conversation.js";
 import { sequentialIds } from "../src/ids.js";
 import { SCRIPT } from "../src/input-audio.js";
+import { generatedMs } from "../src/responses.js";
 import { resolveSession } from "../src/session.js";
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
 
@@ -170,6 +171,33 @@ describe("Conversation", () => {
     });
   });
 
+  it("generates ahead of playback: response.done while the audio plays on, as upstream", () => {
+    const conversation = setup();
+    conversation.receive(say("one two three four five six"));
+    conversation.receive('{"type":"response.create"}');
+    const early = conversation.audioProgress("resp_1", 100);
+    // 100 ms sent, 400 ms generated: the transcript runs ahead of the audio.
+    const early_words = events(early).filter(
+      (e) => e.type === "response.output_audio_transcript.delta",
+    ).length;
+    expect(early_words).toBeGreaterThanOrEqual(3);
+
+    const generated = conversation.audioProgress("resp_1", 400);
+    expect(find(generated, "response.done").response).toMatchObject({
+      status: "completed",
+      usage: { output_token_details: { audio_tokens: AUDIO_MS / 50 } },
+    });
+    expect(types(generated)).not.toContain("output_audio_buffer.stopped");
+    expect(conversation.responding).toBe(false);
+    // Done generating: nothing to cancel, but a new response may start; the audio still plays.
+    const cancel = conversation.receive('{"type":"response.cancel","event_id":"c1"}');
+    expect(find(cancel, "error").error.code).toBe("response_cancel_not_active");
+    expect(conversation.audioProgress("resp_1", 600)).toEqual([]);
+    const cleared = conversation.receive('{"type":"output_audio_buffer.clear"}');
+    expect(types(cleared)).toEqual(["[audio.stop]", "output_audio_buffer.cleared"]);
+    expect(conversation.audioFinished("resp_1")).toEqual([]);
+  });
+
   it("refuses a second response while one is active", () => {
     const conversation = setup();
     conversation.receive('{"type":"response.create"}');
@@ -199,14 +227,16 @@ describe("Conversation", () => {
     );
   });
 
-  it("truncates within the audio sent and refuses beyond it", () => {
+  it("truncates within the audio generated and refuses beyond it", () => {
     const { conversation, itemId, truncate } = speakingResponse();
-    conversation.audioProgress("resp_1", 400);
+    conversation.audioProgress("resp_1", 200);
     conversation.receive('{"type":"response.cancel"}');
 
-    const beyond = find(truncate(401), "error").error;
+    // 200 ms sent: generation ran ahead to 200 + 2 × 200 ms, as long as the item's audio is.
+    expect(generatedMs(200, AUDIO_MS)).toBe(600);
+    const beyond = find(truncate(601), "error").error;
     expect(beyond).toMatchObject({ code: "invalid_value", param: "audio_end_ms" });
-    expect(beyond.message).toBe("Audio content of 400ms is already shorter than 401ms");
+    expect(beyond.message).toBe("Audio content of 600ms is already shorter than 601ms");
 
     expect(find(truncate(250), "conversation.item.truncated")).toMatchObject({
       item_id: itemId,

@@ -432,6 +432,30 @@ describe("everything else", () => {
     expect(get.headers.get("x-request-id")).toMatch(/^req_/);
   });
 
+  it("answers 404 on each endpoint the README lists as not implemented", async () => {
+    const unimplemented: [string, string][] = [
+      ["GET", "/v1/realtime?model=gpt-realtime"],
+      ["GET", "/v1/realtime?call_id=rtc_123"],
+      ["POST", "/v1/realtime/calls/rtc_123/accept"],
+      ["POST", "/v1/realtime/calls/rtc_123/reject"],
+      ["POST", "/v1/realtime/calls/rtc_123/refer"],
+      ["POST", "/v1/realtime/transcription_sessions"],
+      ["POST", "/v1/realtime/sessions"],
+      ["POST", "/v1/live/sessions"],
+      ["GET", "/v1/models"],
+    ];
+    for (const [method, path] of unimplemented) {
+      const response = await fetch(`${standin.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${KEY}` },
+        ...(method === "POST" ? { body: "{}" } : {}),
+      });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      const { error } = (await response.json()) as { error: { message: string } };
+      expect(error.message).toBe(`Invalid URL (${method} ${path.split("?")[0]})`);
+    }
+  });
+
   it("resets secrets, calls, faults and counters", async () => {
     const { value } = (await (await mint({})).json()) as { value: string };
     await call(value);
