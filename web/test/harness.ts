@@ -78,3 +78,38 @@ export function startAudioResponse(t: Connected, startAt: number) {
   t.clock.advance(startAt - t.clock.now());
   ch.receive({ type: "output_audio_buffer.started", response_id: "resp_1" });
 }
+
+/**
+ * Sets the receiver's statistics as Chromium reports them: `ms` of the assistant's audio
+ * played out of the jitter buffer so far (Opus, 48 samples a millisecond). `fields` replaces
+ * the inbound-rtp entry's fields, e.g. to leave the count out as some browsers do.
+ */
+export function playedOut(t: Connected, ms: number, fields?: Record<string, unknown>): void {
+  t.pc.stats.set("COT01_111", { type: "codec", id: "COT01_111", clockRate: 48_000 });
+  t.pc.stats.set(
+    "IT01A1",
+    fields ?? {
+      type: "inbound-rtp",
+      kind: "audio",
+      codecId: "COT01_111",
+      jitterBufferEmittedCount: ms * 48,
+    },
+  );
+}
+
+/**
+ * Lets `ms` pass in 20 ms steps while the receiver plays out `rate` ms of audio per ms (1: the
+ * audio arrives as fast as it plays; less: packets are late), starting from `fromMs` played.
+ * Returns the milliseconds played out at the end.
+ */
+export async function play(t: Connected, ms: number, rate = 1, fromMs = 0): Promise<number> {
+  let played = fromMs;
+  for (let elapsed = 0; elapsed < ms; elapsed += 20) {
+    const step = Math.min(20, ms - elapsed);
+    played += step * rate;
+    playedOut(t, played);
+    t.clock.advance(step);
+    await flush();
+  }
+  return played;
+}

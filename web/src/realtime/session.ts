@@ -110,7 +110,7 @@ export class RealtimeSession {
   readonly #abort = new AbortController();
   readonly #log: ConversationLog;
   readonly #tools: ToolRunner;
-  readonly #responses = new ResponseTracker();
+  readonly #responses: ResponseTracker;
   readonly #microphone: Microphone;
   readonly #ice: IceWatch;
 
@@ -132,6 +132,11 @@ export class RealtimeSession {
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    // Truncations are bounded by the audio the receiver actually played out (playback.ts).
+    this.#responses = new ResponseTracker({
+      clock: this.#clock,
+      stats: () => (this.#closed ? undefined : this.#pc?.getStats()),
+    });
     this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.#log = new ConversationLog((entries) => this.#events.emit("conversation", entries));
     this.#tools = new ToolRunner({
