@@ -20,16 +20,11 @@ export function chromiumPath(): string {
   return path;
 }
 
-/**
- * A WAV file of silence for the fake microphone. Chromium's default fake device beeps, and the
- * beeps are speech to voice activity detection (the stand-in's, like OpenAI's), which would
- * interrupt responses at random moments. Silence still flows as RTP.
- */
-function silenceWav(seconds = 5, rate = 48_000): string {
-  const samples = seconds * rate;
+/** Writes 16-bit mono PCM samples as a WAV file in a fresh temporary directory. */
+function writeWav(name: string, samples: Int16Array, rate: number): string {
   const header = Buffer.alloc(44);
   header.write("RIFF", 0);
-  header.writeUInt32LE(36 + samples * 2, 4);
+  header.writeUInt32LE(36 + samples.length * 2, 4);
   header.write("WAVEfmt ", 8);
   header.writeUInt32LE(16, 16);
   header.writeUInt16LE(1, 20); // PCM
@@ -39,10 +34,27 @@ function silenceWav(seconds = 5, rate = 48_000): string {
   header.writeUInt16LE(2, 32);
   header.writeUInt16LE(16, 34);
   header.write("data", 36);
-  header.writeUInt32LE(samples * 2, 40);
-  const file = join(mkdtempSync(join(tmpdir(), "e2e-audio-")), "silence.wav");
-  writeFileSync(file, Buffer.concat([header, Buffer.alloc(samples * 2)]));
+  header.writeUInt32LE(samples.length * 2, 40);
+  const file = join(mkdtempSync(join(tmpdir(), "e2e-audio-")), name);
+  writeFileSync(file, Buffer.concat([header, Buffer.from(samples.buffer)]));
   return file;
+}
+
+/**
+ * A WAV file of silence for the fake microphone. Chromium's default fake device beeps, and the
+ * beeps are speech to voice activity detection (the stand-in's, like OpenAI's), which would
+ * interrupt responses at random moments. Silence still flows as RTP.
+ */
+function silenceWav(seconds = 5, rate = 48_000): string {
+  return writeWav("silence.wav", new Int16Array(seconds * rate), rate);
+}
+
+/** A WAV file of a 440 Hz tone at half scale: speech to voice activity detection. */
+export function toneWav(seconds = 2, rate = 48_000): string {
+  const samples = new Int16Array(seconds * rate);
+  for (let i = 0; i < samples.length; i++)
+    samples[i] = Math.round(16_384 * Math.sin((2 * Math.PI * 440 * i) / rate));
+  return writeWav("tone.wav", samples, rate);
 }
 
 export function launchChromium(): Promise<Browser> {

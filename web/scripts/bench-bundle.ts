@@ -1,6 +1,7 @@
 /**
  * Prints the size of the web app's JavaScript (raw and gzip) as JSON, and fails if the
- * bundle contains an OpenAI key or a value from functions/.secret.local.
+ * bundle contains an OpenAI key or a value from functions/.secret.local, or any of OpenAI's
+ * Agents SDK (a dev dependency of the end-to-end conformance suite only).
  *
  *   npm run bench:bundle -w web                  # builds (mode "emulator") into a temp dir
  *   npm run bench:bundle -w web -- --mode production
@@ -10,7 +11,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildBundle, localSecretValues, measureBundle, scanForSecrets } from "./bundle-lib";
+import {
+  buildBundle,
+  localSecretValues,
+  measureBundle,
+  scanForDevOnlyPackages,
+  scanForSecrets,
+} from "./bundle-lib";
 
 const { values } = parseArgs({
   options: { dist: { type: "string" }, mode: { type: "string", default: "emulator" } },
@@ -26,6 +33,8 @@ try {
     ...localSecretValues(),
     ...(process.env.OPENAI_API_KEY ? [process.env.OPENAI_API_KEY] : []),
   ]);
+  // The Agents SDK is the conformance suite's dev dependency; the app must not bundle it.
+  const devOnly = scanForDevOnlyPackages(outDir);
   const report = {
     source: values.dist ? outDir : `vite build --mode ${values.mode}`,
     buildMs,
@@ -33,9 +42,10 @@ try {
     css: size.css,
     html: size.html,
     secretScan: { ok: findings.length === 0, findings },
+    devOnlyPackages: { ok: devOnly.length === 0, findings: devOnly },
   };
   console.log(JSON.stringify(report, null, 2));
-  if (findings.length > 0) process.exitCode = 1;
+  if (findings.length > 0 || devOnly.length > 0) process.exitCode = 1;
 } finally {
   if (!values.dist) rmSync(outDir, { recursive: true, force: true });
 }

@@ -97,3 +97,21 @@ export function scanForSecrets(dir: string, secrets: readonly string[]): string[
   }
   return findings;
 }
+
+/**
+ * Strings only OpenAI's Agents SDK (`@openai/agents-realtime`, `@openai/agents-core`) carries:
+ * its request header and the name it logs under. The SDK is a dev dependency of the
+ * end-to-end conformance suite only; the web app must never bundle it.
+ */
+export const DEV_ONLY_MARKERS = ["X-OpenAI-Agents-SDK", "openai-agents-sdk.", "openai-agents:"];
+
+/** Files in `dir` that contain a {@link DEV_ONLY_MARKERS} string, and which. */
+export function scanForDevOnlyPackages(dir: string): string[] {
+  const findings: string[] = [];
+  for (const file of listFiles(dir)) {
+    const text = readFileSync(file, "utf8");
+    for (const marker of DEV_ONLY_MARKERS)
+      if (text.includes(marker)) findings.push(`${relative(dir, file)}: contains "${marker}"`);
+  }
+  return findings;
+}

@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBundle, listFiles, localSecretValues, scanForSecrets } from "../scripts/bundle-lib";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import {
+  buildBundle,
+  listFiles,
+  localSecretValues,
+  scanForDevOnlyPackages,
+  scanForSecrets,
+} from "../scripts/bundle-lib";
 
 // Canaries: a build that leaked server-side variables into the bundle would contain them.
 const CANARY_KEY = "sk-canary-Zm9yLXRlc3RzLW9ubHktbm90LWEta2V5";
@@ -57,6 +65,20 @@ describe("production bundle", () => {
   it("contains no sk- and no secret value", () => {
     const secrets = [CANARY_KEY, CANARY_SECRET, ...localSecretValues()];
     expect(scanForSecrets(outDir, secrets)).toEqual([]);
+  });
+
+  it("contains nothing of the Agents SDK, which only the conformance suite uses", () => {
+    expect(scanForDevOnlyPackages(outDir)).toEqual([]);
+  });
+});
+
+describe("scanForDevOnlyPackages", () => {
+  it("recognizes the Agents SDK's own browser build", () => {
+    const sdk = join(
+      dirname(createRequire(import.meta.url).resolve("@openai/agents-realtime")),
+      "bundle",
+    );
+    expect(scanForDevOnlyPackages(sdk).length).toBeGreaterThan(0);
   });
 });
 
