@@ -37,8 +37,12 @@ export interface CallSnapshot {
   /** Client event types in arrival order; unparseable messages appear as `(invalid)`. */
   eventsReceived: string[];
   eventsSent: string[];
-  /** Each accepted `conversation.item.truncate`, as confirmed to the client. */
-  truncations: { itemId: string; audioEndMs: number }[];
+  /**
+   * Each accepted `conversation.item.truncate`, as confirmed to the client, with `sentMs`: how
+   * much of the latest answer's audio had been sent when it arrived (what a client can at most
+   * have heard of it, while generation runs further ahead).
+   */
+  truncations: { itemId: string; audioEndMs: number; sentMs: number }[];
   rtpPacketsIn: number;
   rtpPacketsOut: number;
   audioMsSent: number;
@@ -86,7 +90,9 @@ export class Call {
   private readonly pending: Effect[] = [];
   private readonly eventsReceived: string[] = [];
   private readonly eventsSent: string[] = [];
-  private readonly truncations: { itemId: string; audioEndMs: number }[] = [];
+  private readonly truncations: { itemId: string; audioEndMs: number; sentMs: number }[] = [];
+  /** Audio sent of the latest answer (for {@link CallSnapshot.truncations}). */
+  private latestAudioSentMs = 0;
   private rtpPacketsIn = 0;
   private rtpPacketsOut = 0;
   private audioMsSent = 0;
@@ -246,16 +252,20 @@ export class Call {
             this.eventsSent.push(effect.event.type);
             if (effect.event.type === "conversation.item.truncated") {
               const { item_id: itemId, audio_end_ms: audioEndMs } = effect.event;
-              this.truncations.push({ itemId, audioEndMs });
+              this.truncations.push({ itemId, audioEndMs, sentMs: this.latestAudioSentMs });
             }
           } catch (error) {
             this.options.log(`call ${this.id}: send failed: ${String(error)}`);
           }
           break;
         case "audio.start":
+          this.latestAudioSentMs = 0;
           this.pacer.play(
             effect.durationMs,
-            (sentMs) => this.execute(this.conversation.audioProgress(effect.responseId, sentMs)),
+            (sentMs) => {
+              this.latestAudioSentMs = sentMs;
+              this.execute(this.conversation.audioProgress(effect.responseId, sentMs));
+            },
             () => this.execute(this.conversation.audioFinished(effect.responseId)),
           );
           break;

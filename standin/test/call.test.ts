@@ -262,7 +262,9 @@ describe("a call", () => {
       audio_end_ms: heard,
     });
     // Only the accepted truncation is recorded for tests to inspect.
-    expect((await callState(client.callId)).truncations).toEqual([{ itemId, audioEndMs: heard }]);
+    expect((await callState(client.callId)).truncations).toEqual([
+      { itemId, audioEndMs: heard, sentMs: sent },
+    ]);
   });
 
   it("runs the tool loop: a function call, then an answer quoting the output", async () => {
