@@ -29,7 +29,7 @@ describe("interrupt", () => {
     await play(t, 1_234.7);
     expect(t.session.interrupt()).toBe(true);
     expect(t.pc.channel.sentEvents).toEqual([
-      { type: "response.cancel" },
+      { type: "response.cancel", event_id: expect.any(String) },
       { type: "output_audio_buffer.clear" },
       {
         type: "conversation.item.truncate",
@@ -109,6 +109,35 @@ describe("interrupt", () => {
       },
     ]);
     within(truncatedAt(t), 800);
+  });
+
+  it("takes a cancel that crossed its response's end in stride, and reports other errors", async () => {
+    const t = await connected();
+    const problems: unknown[] = [];
+    t.session.on("problem", (p) => problems.push(p));
+    playedOut(t, 0);
+    startAudioResponse(t, 0);
+    await play(t, 1_400);
+    t.session.interrupt();
+    const cancel = t.pc.channel.sentEvents.find((e) => e.type === "response.cancel");
+    const notActive = (eventId: unknown) => ({
+      type: "error" as const,
+      error: {
+        type: "invalid_request_error",
+        code: "response_cancel_not_active",
+        message: "Cancellation failed: no active response found",
+        param: null,
+        event_id: typeof eventId === "string" ? eventId : null,
+      },
+    });
+    // The response finished generating just before the cancel arrived: the server says so.
+    t.pc.channel.receive({ type: "response.done", response: { id: "resp_1", output: [] } });
+    t.pc.channel.receive(notActive(cancel?.event_id));
+    expect(problems).toEqual([]);
+    // The same error about a cancel the session did not send (or answered twice) is reported.
+    t.pc.channel.receive(notActive(cancel?.event_id));
+    t.pc.channel.receive(notActive("someone_else"));
+    expect(problems).toHaveLength(2);
   });
 
   it("cancels a response whose audio has not started, without a truncate", async () => {

@@ -50,6 +50,9 @@ export class ResponseTracker {
   readonly #meter: PlaybackMeterOptions | undefined;
   #playback: Playback | null = null;
   #timer: TimerHandle | null = null;
+  /** `event_id`s of the cancels sent whose answer could still be a "not active" error. */
+  readonly #cancels = new Set<string>();
+  #cancelCount = 0;
 
   constructor(meter?: PlaybackMeterOptions) {
     this.#meter = meter;
@@ -101,11 +104,34 @@ export class ResponseTracker {
     this.#itemByResponse.delete(responseId);
   }
 
+  /**
+   * A `response.cancel` is about to go out: returns the `event_id` to send it with, so that
+   * {@link cancelRaced} can recognize the server's answer to it.
+   */
+  cancelSent(): string {
+    // Only the latest few can still be answered; older ones were long since.
+    if (this.#cancels.size >= 8) this.#cancels.clear();
+    const eventId = `cancel_${++this.#cancelCount}`;
+    this.#cancels.add(eventId);
+    return eventId;
+  }
+
+  /**
+   * Whether `error` is the server saying that one of our cancels found no active response:
+   * the response finished generating while the cancel was on its way (its `response.done`
+   * crossed the cancel). Nothing is wrong then; the audio is cleared and truncated anyway.
+   */
+  cancelRaced(error: { code?: string | null; event_id?: string | null }): boolean {
+    if (error.code !== "response_cancel_not_active" || !error.event_id) return false;
+    return this.#cancels.delete(error.event_id);
+  }
+
   /** Forgets everything (the session closed). */
   clear(): void {
     this.audioEnded();
     this.#active.clear();
     this.#itemByResponse.clear();
+    this.#cancels.clear();
   }
 
   /** One reading for `playback`, then the next one after the interval while it still plays. */

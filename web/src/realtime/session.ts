@@ -358,7 +358,7 @@ export class RealtimeSession {
     const inFlight = this.#responses.inFlight;
     const playback = this.#responses.playback;
     if (!inFlight && !playback) return false;
-    if (inFlight) this.send({ type: "response.cancel" });
+    if (inFlight) this.send({ type: "response.cancel", event_id: this.#responses.cancelSent() });
     this.send({ type: "output_audio_buffer.clear" });
     if (playback) {
       const played = playedMs(playback, this.#clock.now());
@@ -527,6 +527,8 @@ export class RealtimeSession {
         this.#mark("sessionCreated");
         break;
       case "error": {
+        // A cancel that crossed its response's end: expected, not a problem to report.
+        if (this.#responses.cancelRaced(event.error)) break;
         const limit = serverLimitReason(event.error);
         if (limit) {
           this.#lost(limit);
