@@ -41,8 +41,24 @@ async function openApp(
   if (context === undefined) {
     context = await browser.newContext();
     contexts.push(context);
-    // Remember every microphone track the page gets, to check that Disconnect releases them.
+    // Remember every microphone track the page gets, to check that Disconnect releases them,
+    // and every `error` event the server sends on the data channel, with its code.
     await context.addInitScript(() => {
+      const serverErrors: unknown[] = [];
+      Object.assign(window, { __serverErrors: serverErrors });
+      const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
+      RTCPeerConnection.prototype.createDataChannel = function (
+        this: RTCPeerConnection,
+        ...args: Parameters<RTCPeerConnection["createDataChannel"]>
+      ) {
+        const channel = createDataChannel.apply(this, args);
+        channel.addEventListener("message", (event: MessageEvent<unknown>) => {
+          if (typeof event.data !== "string" || !event.data.includes('"error"')) return;
+          const parsed = JSON.parse(event.data) as { type?: string; error?: unknown };
+          if (parsed.type === "error") serverErrors.push(parsed.error);
+        });
+        return channel;
+      };
       const media = navigator.mediaDevices;
       const original = media.getUserMedia.bind(media);
       const tracks: MediaStreamTrack[] = [];
@@ -97,6 +113,20 @@ async function until<T>(
       throw new Error(`timed out; last value: ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+const INTERRUPTS = 30;
+
+/** A small seeded PRNG (mulberry32): the interrupt moments of a run can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
 
 const bytesIn = async (page: Page) => Number(await page.getAttribute("#bytes-in", "data-bytes"));
@@ -184,6 +214,60 @@ describe("the voice app in Chromium", () => {
     const log = await entries(page);
     expect(log.find((e) => e.role === "assistant")?.status).toBe("interrupted");
   });
+
+  it("interrupts 30 times at random moments, never truncating past the audio sent", async () => {
+    const { page } = await openApp();
+    await connect(page);
+    // Reproducible: a failing run prints its seed; E2E_INTERRUPT_SEED replays it.
+    const seed = Number(process.env.E2E_INTERRUPT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const random = mulberry32(seed);
+    const count = (list: string[], type: string) => list.filter((t) => t === type).length;
+    const moments: number[] = [];
+    for (let i = 0; i < INTERRUPTS; i++) {
+      await sendText(page, `Tell me story number ${i + 1}`);
+      // Anywhere in the 3 s answer: while it is generated, once it is done but still playing.
+      const moment = Math.floor(random() * 2_900);
+      moments.push(moment);
+      await page.waitForTimeout(moment);
+      await page.click("#interrupt");
+      await until(
+        () => call(page),
+        (c) => count(c.eventsSent, "response.done") > i,
+      );
+      await page.waitForSelector('#assistant-speaking[data-active="false"]', {
+        state: "attached",
+      });
+    }
+    const snapshot = await call(page);
+    const context = `seed ${seed}, moments ${moments.join(", ")} ms`;
+    const serverErrors = (await page.evaluate(
+      () => (window as unknown as { __serverErrors: unknown[] }).__serverErrors,
+    )) as { code?: string; event_id?: string }[];
+    // The one error a client cannot avoid: a cancel that crossed the end of its response's
+    // generation (upstream answers it the same way). It must answer the app's own cancel.
+    const raced = serverErrors.filter(
+      (e) => e.code === "response_cancel_not_active" && e.event_id?.startsWith("cancel_"),
+    );
+    expect(
+      serverErrors.filter((e) => !raced.includes(e)),
+      context,
+    ).toEqual([]);
+    expect(count(snapshot.eventsSent, "error"), context).toBe(raced.length);
+    expect(count(snapshot.eventsReceived, "output_audio_buffer.clear"), context).toBe(INTERRUPTS);
+    // Every truncate the app sent was accepted (an interrupt before the audio started sends
+    // none), and none claims more of its answer than had been sent.
+    const truncatesSent = count(snapshot.eventsReceived, "conversation.item.truncate");
+    expect(snapshot.truncations.length, context).toBe(truncatesSent);
+    expect(truncatesSent, context).toBeGreaterThanOrEqual(moments.filter((m) => m >= 300).length);
+    for (const truncation of snapshot.truncations)
+      expect(truncation.audioEndMs, context).toBeLessThanOrEqual(truncation.sentMs);
+    expect(await page.isVisible("#banner"), context).toBe(false);
+    console.log(
+      `${INTERRUPTS} interrupts (${context}); cancels crossing the end of generation: ` +
+        `${raced.length}; audio_end_ms − audio sent, ms: ` +
+        snapshot.truncations.map((t) => t.audioEndMs - t.sentMs).join(", "),
+    );
+  }, 180_000);
 
   it("runs the demo tool and shows its result in the transcript", async () => {
     const { page } = await openApp();
