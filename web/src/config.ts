@@ -4,7 +4,7 @@
  * build time so that a build with missing variables fails instead of shipping a broken app.
  */
 
-import { DEFAULT_CALLS_URL } from "./realtime/call";
+import { DEFAULT_CALLS_URL } from "./realtime";
 
 /** When the app fetches a client secret ahead of Connect. */
 export type TokenPrefetch = "load" | "intent" | "off";

@@ -1,9 +1,8 @@
 import "./styles.css";
 import { getConfig, queryOverrides } from "./config";
 import { initFirebase } from "./firebase";
-import { messageOf } from "./realtime/errors";
-import { callableTokenFetcher } from "./token/callable";
-import { CachedTokenProvider } from "./token/provider";
+import { messageOf } from "./realtime";
+import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
 import { VoiceApp } from "./ui/app";
 
 function main(): void {
@@ -22,8 +21,18 @@ function main(): void {
   const tokens = new CachedTokenProvider({
     fetchToken: callableTokenFetcher(firebase.functions),
     isSignedIn: () => firebase.auth.currentUser !== null,
+    // Another tab, or this page before a reload, may hold a secret the user can still use.
+    shared: {
+      secrets: browserSharedSecrets(),
+      scope: () => firebase.auth.currentUser?.uid ?? null,
+    },
+    // The server's default USER_MIN_INTERVAL_SECONDS is 5: a Connect right after a rejected
+    // secret waits out the rest of it instead of failing.
+    waitForIntervalSeconds: 6,
+    onWait: (seconds) => app.showWaiting(seconds),
   });
-  new VoiceApp({ config, firebase, tokens }).start();
+  const app = new VoiceApp({ config, firebase, tokens });
+  app.start();
 }
 
 function showFatal(message: string): void {

@@ -242,7 +242,7 @@ describe("RealtimeSession.connect", () => {
   });
 
   it("times out when the channel never opens after the answer", async () => {
-    const t = setup({ channelOpenTimeoutMs: 10_000 });
+    const t = setup({ deadlines: { channel: 10_000 } });
     const connecting = t.session.connect().catch((e: unknown) => e);
     await flush();
     t.clock.advance(9_999);
@@ -327,7 +327,7 @@ describe("sending", () => {
       { type: "response.create" },
     ]);
     expect(t.session.conversation).toEqual([
-      { kind: "user", id: "local_1", source: "text", text: "hello there", status: "done" },
+      { kind: "user", id: "local_1", source: "text", text: "hello there", status: "sending" },
     ]);
     // The server's copy lends the entry its real id.
     t.pc.channel.receive({
@@ -339,7 +339,7 @@ describe("sending", () => {
         content: [{ type: "input_text", text: "hello there" }],
       },
     });
-    expect(t.session.conversation[0]?.id).toBe("item_u1");
+    expect(t.session.conversation[0]).toMatchObject({ id: "item_u1", status: "done" });
   });
 });
 

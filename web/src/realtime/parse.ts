@@ -25,3 +25,53 @@ export function parseServerEvent(data: unknown): ParseResult {
   }
   return { ok: true, event: json as unknown as RealtimeServerEvent };
 }
+
+/** What the session reads from `response.done`, checked field by field. */
+export interface ResponseDone {
+  /** Null when the server sent none: nothing can then be matched to it. */
+  id: string | null;
+  /** `completed`, `cancelled`, `failed`, `incomplete`, or whatever a newer server sends. */
+  status: string | null;
+  /** The raw `usage`, for `addUsage` (which reads it defensively). */
+  usage: unknown;
+  /** `status_details.error` of a failed response. */
+  error: { type: string; message: string } | null;
+  /** Assistant messages of the response, by item id. */
+  messageIds: string[];
+  /** Function calls seen in the output. */
+  calls: { callId: string; name: string; arguments: string }[];
+}
+
+/**
+ * Reads `response.done`'s `response` without trusting its shape: it is the one event that
+ * summarizes everything, and a partial or newer body must not take the session down.
+ */
+export function parseResponseDone(response: unknown): ResponseDone {
+  const r = isRecord(response) ? response : {};
+  const details = isRecord(r.status_details) ? r.status_details : {};
+  const error = isRecord(details.error) ? details.error : null;
+  const done: ResponseDone = {
+    id: typeof r.id === "string" ? r.id : null,
+    status: typeof r.status === "string" ? r.status : null,
+    usage: r.usage,
+    error:
+      r.status === "failed" && error && typeof error.message === "string"
+        ? { type: String(error.type ?? "response_failed"), message: error.message }
+        : null,
+    messageIds: [],
+    calls: [],
+  };
+  for (const item of Array.isArray(r.output) ? r.output : []) {
+    if (!isRecord(item)) continue;
+    if (item.type === "message" && typeof item.id === "string") done.messageIds.push(item.id);
+    if (
+      item.type === "function_call" &&
+      typeof item.call_id === "string" &&
+      typeof item.name === "string"
+    ) {
+      const args = typeof item.arguments === "string" ? item.arguments : "";
+      done.calls.push({ callId: item.call_id, name: item.name, arguments: args });
+    }
+  }
+  return done;
+}
