@@ -79,7 +79,7 @@ describe("faults, as the user sees them", () => {
     expect(waited).toBeGreaterThan(14_000);
     expect(waited).toBeLessThan(20_000);
     expect(await banner.textContent()).toContain(
-      "OpenAI's SDP answer did not come within 15 s. Check your connection",
+      "OpenAI's answer did not come within 15 s. Check your network",
     );
     expect(await page.getAttribute("#state", "data-state")).toBe("idle");
     await connect(page);

@@ -1,18 +1,12 @@
 import "./styles.css";
 import { getConfig, queryOverrides } from "./config";
 import { initFirebase } from "./firebase";
-import { messageOf } from "./realtime";
 import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
 import { VoiceApp } from "./ui/app";
 
 function main(): void {
-  let config;
-  try {
-    config = getConfig();
-  } catch (error) {
-    showFatal(messageOf(error));
-    return;
-  }
+  // vite.config.ts validated the configuration when it built this page.
+  let config = getConfig();
   // `?appCheck=off` and `?prefetch=…` exist for local tests and bench:connect; a production
   // build ignores them.
   const { appCheck, tokenPrefetch } = queryOverrides(config, location.search);
@@ -29,21 +23,8 @@ function main(): void {
     // The server's default USER_MIN_INTERVAL_SECONDS is 5: a Connect right after a rejected
     // secret waits out the rest of it instead of failing.
     waitForIntervalSeconds: 6,
-    onWait: (seconds) => app.showWaiting(seconds),
   });
-  const app = new VoiceApp({ config, firebase, tokens });
-  app.start();
-}
-
-function showFatal(message: string): void {
-  const banner = document.getElementById("banner");
-  const text = document.getElementById("banner-message");
-  if (!banner || !text) return;
-  banner.dataset.kind = "config";
-  text.textContent = message;
-  banner.hidden = false;
-  const state = document.getElementById("state");
-  if (state) state.textContent = "Unavailable";
+  new VoiceApp({ config, firebase, tokens }).start();
 }
 
 main();

@@ -8,8 +8,8 @@ describe("connect deadlines and failures", () => {
   const steps = [
     ["microphone", "The microphone did not come within 60 s."],
     ["token", "The session key did not come within 20 s."],
-    ["offer", "The SDP offer did not come within 10 s."],
-    ["channel", "The WebRTC connection to OpenAI did not come within 15 s."],
+    ["offer", "The offer did not come within 10 s."],
+    ["channel", "The connection to OpenAI did not come within 15 s."],
   ] as const;
 
   for (const [stage, message] of steps) {

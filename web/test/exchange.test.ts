@@ -41,7 +41,7 @@ describe("secretExchange", () => {
     expect(failureOf(error)).toEqual({
       stage: "sdp",
       failure: "unreachable",
-      message: "Couldn't reach OpenAI to open the call (127.0.0.1:8790): Failed to fetch.",
+      message: "Couldn't reach OpenAI: Failed to fetch.",
     });
   });
 
@@ -107,7 +107,7 @@ describe("the exchange seam", () => {
     expect(failureOf(await connecting)).toEqual({
       stage: "sdp",
       failure: "timeout",
-      message: "OpenAI's SDP answer did not come within 10 s.",
+      message: "OpenAI's answer did not come within 10 s.",
     });
     expect(signal?.aborted).toBe(true);
     expect(t.session.state.status).toBe("closed");

@@ -401,12 +401,15 @@ describe("secrets shared between tabs and reloads", () => {
     const server = newServer();
     const first = tab(profile, server);
     await first.get();
+    server.now += 6_000;
+    await tab(profile, server, "user_2").get({ voice: "cedar" });
     first.invalidate({});
-    expect(profile.items.size).toBe(0);
+    expect(profile.secrets.read("user_1", requestKey({}))).toBeNull();
+    expect(profile.secrets.read("user_2", requestKey({ voice: "cedar" }))).not.toBeNull();
     server.now += 6_000;
     await first.get();
     first.invalidate();
-    expect(profile.items.size).toBe(0);
+    expect(JSON.parse(profile.items.get("realtime-secrets") ?? "")).toEqual({});
   });
 
   it("waits out a short per-user interval instead of failing, and says so", async () => {

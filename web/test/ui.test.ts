@@ -79,8 +79,8 @@ describe("describeConnectError", () => {
 describe("describeCloseReason", () => {
   it("explains losses and stays silent for a user disconnect", () => {
     expect(describeCloseReason({ kind: "client" })).toBeNull();
-    expect(describeCloseReason({ kind: "ice-disconnected", graceMs: 5000 })?.message).toMatch(
-      /more than 5 s/,
+    expect(describeCloseReason({ kind: "unresponsive", silentMs: 8000 })?.message).toMatch(
+      /stopped answering for 8 s/,
     );
     expect(describeCloseReason({ kind: "server-limit", message: "Max duration." })?.message).toBe(
       "Max duration. Press Connect to start a new session.",

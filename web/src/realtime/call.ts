@@ -34,9 +34,9 @@ export const DEFAULT_DEADLINES: ConnectDeadlines = {
 const STEP_NAMES: Record<keyof ConnectDeadlines, string> = {
   microphone: "The microphone",
   token: "The session key",
-  offer: "The SDP offer",
-  sdp: "OpenAI's SDP answer",
-  channel: "The WebRTC connection to OpenAI",
+  offer: "The offer",
+  sdp: "OpenAI's answer",
+  channel: "The connection to OpenAI",
 };
 
 /**
@@ -52,37 +52,27 @@ export function withDeadline<T>(
   signal: AbortSignal,
   work: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
   const controller = new AbortController();
-  return new Promise<T>((resolve, reject) => {
-    const fail = (error: unknown) => {
-      clock.clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      controller.abort(error);
-      reject(error as Error);
-    };
-    const onAbort = () => fail(signal.reason);
-    const timer = clock.setTimeout(() => {
-      fail(
+  const aborted = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error)),
+  );
+  const onAbort = () => controller.abort(signal.reason);
+  const timer = clock.setTimeout(
+    () =>
+      controller.abort(
         new RealtimeConnectError(
           step,
           "timeout",
           `${STEP_NAMES[step]} did not come within ${ms / 1000} s`,
         ),
-      );
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work(controller.signal).then(
-      (value) => {
-        if (controller.signal.aborted) return;
-        clock.clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (!controller.signal.aborted) fail(error);
-      },
-    );
+      ),
+    ms,
+  );
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort);
+  return Promise.race([work(controller.signal), aborted]).finally(() => {
+    clock.clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
   });
 }
 
@@ -110,20 +100,11 @@ export function abortedError(): RealtimeConnectError {
 
 /** The error a `connect()` still in progress rejects with when the call ends under it. */
 export function closedBeforeOpen(reason: CloseReason): RealtimeConnectError {
-  const lost = (message: string) => new RealtimeConnectError("channel", "connection", message);
-  switch (reason.kind) {
-    case "client":
-      return abortedError();
-    case "ice-failed":
-      return lost("The network connection to OpenAI failed (ICE).");
-    case "ice-disconnected":
-    case "unresponsive":
-      return lost("The network connection to OpenAI dropped.");
-    case "channel-closed":
-      return lost("OpenAI closed the event channel.");
-    case "server-limit":
-      return lost(reason.message);
-    case "connect-failed":
-      return reason.error;
-  }
+  if (reason.kind === "client") return abortedError();
+  if (reason.kind === "connect-failed") return reason.error;
+  return new RealtimeConnectError(
+    "channel",
+    "connection",
+    reason.kind === "server-limit" ? reason.message : "The connection to OpenAI was lost.",
+  );
 }

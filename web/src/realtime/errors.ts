@@ -141,5 +141,5 @@ export function messageOf(error: unknown): string {
 /** `text` ending in `.`, `!` or `?` (a browser's "Failed to fetch" does not). */
 export function withFullStop(text: string): string {
   const trimmed = text.trimEnd();
-  return trimmed === "" || /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+  return /[.!?]$/.test(trimmed) || trimmed === "" ? trimmed : `${trimmed}.`;
 }

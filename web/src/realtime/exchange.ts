@@ -112,7 +112,7 @@ async function postOffer(request: {
     throw new RealtimeConnectError(
       "sdp",
       "unreachable",
-      `Couldn't reach OpenAI to open the call (${new URL(url).host}): ${messageOf(error)}`,
+      `Couldn't reach OpenAI: ${messageOf(error)}`,
       { cause: error },
     );
   }

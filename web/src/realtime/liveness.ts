@@ -3,68 +3,28 @@ import { isRecord, messageOf } from "./errors";
 import type { Clock, CloseReason, PeerConnectionLike, TimerHandle } from "./types";
 
 /**
- * Watches the peer connection for a lost network path. `failed` is final; `disconnected`
- * often heals by itself (a Wi-Fi hand-over), so it only counts once it has lasted
- * `graceMs`. Both the connection state and the ICE state are watched; whichever reports a
- * change first decides.
+ * Watches the peer connection's state: `failed` is final and ends the session; reaching
+ * `connected` is reported (the connect timings use it). `disconnected` is left to the
+ * {@link LinkWatch}: it only says that ICE checks went unanswered for a while, which the
+ * link watch sees sooner, and it often heals by itself (a Wi-Fi hand-over).
  */
 export class IceWatch {
-  readonly #clock: Clock;
-  readonly #graceMs: number;
-  readonly #onLost: (reason: CloseReason) => void;
-  readonly #onConnected: () => void;
-  #graceTimer: TimerHandle | null = null;
-  #stopped = false;
-
-  constructor(hooks: {
-    clock: Clock;
-    graceMs: number;
-    onLost: (reason: CloseReason) => void;
-    /** ICE reached `connected` or `completed` (again). */
-    onConnected: () => void;
-  }) {
-    this.#clock = hooks.clock;
-    this.#graceMs = hooks.graceMs;
-    this.#onLost = hooks.onLost;
-    this.#onConnected = hooks.onConnected;
-  }
+  constructor(
+    private readonly hooks: {
+      onLost: (reason: CloseReason) => void;
+      /** ICE reached `connected` or `completed`. */
+      onConnected: () => void;
+    },
+  ) {}
 
   /** Listens to the peer connection's state changes. */
   watch(pc: PeerConnectionLike): void {
-    pc.addEventListener("connectionstatechange", () => this.#onState(pc.connectionState));
-    pc.addEventListener("iceconnectionstatechange", () => this.#onState(pc.iceConnectionState));
-  }
-
-  /** Cancels a running grace period; a later `disconnected` starts none. */
-  stop(): void {
-    this.#stopped = true;
-    this.#clearGraceTimer();
-  }
-
-  #onState(state: string): void {
-    if (state === "failed") {
-      this.#onLost({ kind: "ice-failed" });
-    } else if (state === "disconnected") {
-      this.#startGraceTimer();
-    } else if (state === "connected" || state === "completed") {
-      this.#clearGraceTimer();
-      this.#onConnected();
-    }
-  }
-
-  #startGraceTimer(): void {
-    if (this.#graceTimer !== null || this.#stopped) return;
-    const graceMs = this.#graceMs;
-    this.#graceTimer = this.#clock.setTimeout(() => {
-      this.#graceTimer = null;
-      this.#onLost({ kind: "ice-disconnected", graceMs });
-    }, graceMs);
-  }
-
-  #clearGraceTimer(): void {
-    if (this.#graceTimer === null) return;
-    this.#clock.clearTimeout(this.#graceTimer);
-    this.#graceTimer = null;
+    const onState = (state: string) => {
+      if (state === "failed") this.hooks.onLost({ kind: "ice-failed" });
+      else if (state === "connected" || state === "completed") this.hooks.onConnected();
+    };
+    pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
+    pc.addEventListener("iceconnectionstatechange", () => onState(pc.iceConnectionState));
   }
 }
 
@@ -143,21 +103,21 @@ export class LinkWatch {
 }
 
 /**
- * A number that grows whenever anything arrives: the packets received by the transports,
- * or by the candidate pairs where a browser reports no transport. Null if neither is there.
+ * A number that grows whenever anything arrives: the bytes received by the transports and
+ * the candidate pairs (Firefox reports no transports). Null if neither is there.
  */
 function receivedSignal(report: ReadonlyMap<string, unknown>): number | null {
-  let transport: number | null = null;
-  let pairs: number | null = null;
+  let received: number | null = null;
   report.forEach((stat) => {
-    if (!isRecord(stat)) return;
-    if (stat.type === "transport" && typeof stat.packetsReceived === "number") {
-      transport = (transport ?? 0) + stat.packetsReceived;
-    } else if (stat.type === "candidate-pair" && typeof stat.bytesReceived === "number") {
-      pairs = (pairs ?? 0) + stat.bytesReceived;
+    if (
+      isRecord(stat) &&
+      (stat.type === "transport" || stat.type === "candidate-pair") &&
+      typeof stat.bytesReceived === "number"
+    ) {
+      received = (received ?? 0) + stat.bytesReceived;
     }
   });
-  return transport ?? pairs;
+  return received;
 }
 
 /** Error codes with which the server ends a session it will not continue. */

@@ -207,13 +207,19 @@ function sniffAndroid(): boolean {
   return /Android/i.test(globalThis.navigator?.userAgent ?? "");
 }
 
+const DENIED: [ConnectFailure, string] = ["denied", "Microphone access was denied."];
+const NOT_FOUND: [ConnectFailure, string] = ["not-found", "No microphone was found."];
+const IN_USE: [ConnectFailure, string] = [
+  "in-use",
+  "The microphone could not be started; another app may be using it.",
+];
 const MIC_FAILURES: Record<string, [ConnectFailure, string]> = {
-  NotAllowedError: ["denied", "Microphone access was denied."],
-  SecurityError: ["denied", "Microphone access was denied."],
-  NotFoundError: ["not-found", "No microphone was found."],
-  OverconstrainedError: ["not-found", "No microphone was found."],
-  NotReadableError: ["in-use", "The microphone could not be started; another app may be using it."],
-  AbortError: ["in-use", "The microphone could not be started; another app may be using it."],
+  NotAllowedError: DENIED,
+  SecurityError: DENIED,
+  NotFoundError: NOT_FOUND,
+  OverconstrainedError: NOT_FOUND,
+  NotReadableError: IN_USE,
+  AbortError: IN_USE,
 };
 
 function microphoneFailure(error: unknown): { failure: ConnectFailure; message: string } {

@@ -48,30 +48,31 @@ export interface ResponseDone {
  */
 export function parseResponseDone(response: unknown): ResponseDone {
   const r = isRecord(response) ? response : {};
-  const details = isRecord(r.status_details) ? r.status_details : {};
-  const error = isRecord(details.error) ? details.error : null;
+  const error = isRecord(r.status_details) ? r.status_details.error : null;
   const done: ResponseDone = {
-    id: typeof r.id === "string" ? r.id : null,
-    status: typeof r.status === "string" ? r.status : null,
+    id: str(r.id),
+    status: str(r.status),
     usage: r.usage,
     error:
-      r.status === "failed" && error && typeof error.message === "string"
-        ? { type: String(error.type ?? "response_failed"), message: error.message }
+      r.status === "failed" && isRecord(error) && str(error.message) !== null
+        ? { type: str(error.type) ?? "response_failed", message: String(error.message) }
         : null,
     messageIds: [],
     calls: [],
   };
   for (const item of Array.isArray(r.output) ? r.output : []) {
     if (!isRecord(item)) continue;
-    if (item.type === "message" && typeof item.id === "string") done.messageIds.push(item.id);
-    if (
-      item.type === "function_call" &&
-      typeof item.call_id === "string" &&
-      typeof item.name === "string"
-    ) {
-      const args = typeof item.arguments === "string" ? item.arguments : "";
-      done.calls.push({ callId: item.call_id, name: item.name, arguments: args });
+    const id = str(item.id);
+    const callId = str(item.call_id);
+    const name = str(item.name);
+    if (item.type === "message" && id) done.messageIds.push(id);
+    if (item.type === "function_call" && callId && name) {
+      done.calls.push({ callId, name, arguments: str(item.arguments) ?? "" });
     }
   }
   return done;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
 }

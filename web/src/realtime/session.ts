@@ -54,8 +54,6 @@ export interface RealtimeSessionBaseOptions extends MicrophoneSource {
   muteStrategy?: MuteStrategy;
   /** Decides what `auto` means; defaults to sniffing `navigator.userAgent`. */
   isAndroid?: boolean;
-  /** How long ICE may stay `disconnected` before the session gives up. Default 5000 ms. */
-  disconnectGraceMs?: number;
   /** How long each step of `connect()` may take; see {@link DEFAULT_DEADLINES}. */
   deadlines?: Partial<ConnectDeadlines>;
   /** Nothing received from the server for this long marks the link stalled. Default 3000 ms. */
@@ -159,8 +157,6 @@ export class RealtimeSession {
         this.#events.emit("problem", { source: "protocol", message, raw: null }),
     });
     this.#ice = new IceWatch({
-      clock: this.#clock,
-      graceMs: options.disconnectGraceMs ?? 5_000,
       onLost: (reason) => this.#lost(reason),
       onConnected: () => this.#mark("iceConnected"),
     });
@@ -317,10 +313,14 @@ export class RealtimeSession {
         } catch (error) {
           throw asConnectError(error, "sdp", "rejected");
         }
-        if (this.#phase.name === "connecting")
+        // An exchange may finish after the attempt was abandoned: nothing of it is applied then.
+        stepSignal.throwIfAborted();
+        if (this.#phase.name === "connecting") {
           this.#phase = { ...this.#phase, callId: result.callId };
+        }
         this.#mark("sdpAnswer");
         await sending;
+        stepSignal.throwIfAborted();
         this.#microphone.goLive();
         try {
           await pc.setRemoteDescription({ type: "answer", sdp: result.answer });
@@ -715,7 +715,6 @@ export class RealtimeSession {
     if (phase.name === "closed") return;
     // First, so that everything below (and every listener it calls) sees the session closed.
     this.#phase = { name: "closed", reason };
-    this.#ice.stop();
     this.#link.stop();
     // Rejects every connect step still running, clearing its deadline.
     if ("attempt" in phase) phase.attempt.abort.abort(closedBeforeOpen(reason));

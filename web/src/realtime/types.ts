@@ -125,8 +125,6 @@ export type CloseReason =
   | { kind: "connect-failed"; error: RealtimeConnectError }
   /** ICE failed: the network path to the server is gone. */
   | { kind: "ice-failed" }
-  /** ICE stayed disconnected longer than the grace period. */
-  | { kind: "ice-disconnected"; graceMs: number }
   /** Nothing at all arrived from the server (not even ICE answers) for `silentMs`. */
   | { kind: "unresponsive"; silentMs: number }
   /** The server (or the network) closed the event channel. */

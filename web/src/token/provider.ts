@@ -150,7 +150,7 @@ export class CachedTokenProvider {
       if (scope) shared?.secrets.remove(scope, key);
     } else {
       this.#cache.clear();
-      shared?.secrets.remove(null);
+      shared?.secrets.remove();
     }
   }
 

@@ -3,6 +3,7 @@ import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../funct
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
+  RealtimeConnectError,
   RealtimeSession,
   isRecord,
   isSecretRejected,
@@ -130,12 +131,6 @@ export class VoiceApp {
     });
     // Leaving the page must release the microphone and end the billed call.
     window.addEventListener("pagehide", () => this.#session?.dispose());
-  }
-
-  /** The token provider is waiting out the server's per-user interval before minting. */
-  showWaiting(seconds: number): void {
-    if (this.#uiState !== "connecting") return;
-    this.#els.state.textContent = `Connecting… (a new session key in ${seconds} s)`;
   }
 
   // ---- auth ----------------------------------------------------------------------------
@@ -286,7 +281,10 @@ export class VoiceApp {
     } catch (error) {
       // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
       if (isSecretRejected(error)) this.#deps.tokens.invalidate(request);
-      if (current()) this.#showBanner(describeConnectError(error));
+      // connect() rejects with nothing else.
+      if (current() && error instanceof RealtimeConnectError) {
+        this.#showBanner(describeConnectError(error));
+      }
     }
   }
 
@@ -392,9 +390,7 @@ export class VoiceApp {
     const els = this.#els;
     if (this.#uiState !== "connected") return;
     els.state.dataset.link = link.stalled ? "stalled" : "ok";
-    els.state.textContent = link.stalled
-      ? "Connection interrupted — nothing is arriving from OpenAI…"
-      : "Connected — start talking";
+    els.state.textContent = link.stalled ? "Connection interrupted…" : "Connected — start talking";
   }
 
   #renderControls(): void {

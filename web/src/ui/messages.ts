@@ -4,10 +4,8 @@
  */
 import { errorCode } from "../firebase";
 import {
-  RealtimeConnectError,
   isSecretRejected,
-  messageOf,
-  withFullStop,
+  type RealtimeConnectError,
   type CloseReason,
   type ConnectFailure,
 } from "../realtime";
@@ -24,14 +22,7 @@ export interface BannerContent {
 }
 
 /** The banner for a failed `connect()`; null when the user cancelled it themselves. */
-export function describeConnectError(error: unknown): BannerContent | null {
-  if (!(error instanceof RealtimeConnectError)) {
-    return {
-      kind: "unknown",
-      message: `Couldn't connect: ${withFullStop(messageOf(error))} Try again.`,
-      action: "retry",
-    };
-  }
+export function describeConnectError(error: RealtimeConnectError): BannerContent | null {
   const { cause, failure } = error;
   if (failure === "aborted") return null;
   if (failure === "token" && cause instanceof TokenError) {
@@ -57,9 +48,9 @@ export function describeConnectError(error: unknown): BannerContent | null {
   };
 }
 
-const CHECK_NETWORK = "Check your connection and press Connect to try again.";
-const CHECK_MIC =
-  "Check that a microphone is connected and not used by another app, then press Connect.";
+const TRY_AGAIN = "Press Connect to try again.";
+const CHECK_NETWORK = "Check your network and press Connect to try again.";
+const CHECK_MIC = "Check that a microphone is connected and free, then press Connect.";
 
 /** Banner kind and advice per failure; `secret` is a rejected secret. */
 const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [string, string]> = {
@@ -74,16 +65,13 @@ const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [str
   timeout: ["timeout", CHECK_NETWORK],
   unreachable: ["network", CHECK_NETWORK],
   secret: ["openai-rejected", "Press Connect to try again with a new session key."],
-  rejected: ["openai-call", "Press Connect to try again."],
-  "invalid-answer": ["openai-call", "Press Connect to try again."],
+  rejected: ["openai-call", TRY_AGAIN],
+  "invalid-answer": ["openai-call", TRY_AGAIN],
   unsupported: [
     "webrtc",
     "This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.",
   ],
-  connection: [
-    "network",
-    "A VPN or firewall may be blocking WebRTC; check your network and press Connect.",
-  ],
+  connection: ["network", `A VPN or firewall may be blocking WebRTC. ${CHECK_NETWORK}`],
 };
 
 /** The banner for a session that ended without the user asking; null for a user disconnect. */
@@ -102,12 +90,6 @@ export function describeCloseReason(reason: CloseReason): BannerContent | null {
       return {
         kind: "connection-lost",
         message: `OpenAI stopped answering for ${reason.silentMs / 1000} s; unconfirmed messages were not delivered. Press Connect to start again.`,
-        action: "retry",
-      };
-    case "ice-disconnected":
-      return {
-        kind: "connection-lost",
-        message: `The connection dropped for more than ${Math.round(reason.graceMs / 1000)} s. Check your network, then press Connect.`,
         action: "retry",
       };
     case "channel-closed":
