@@ -176,6 +176,13 @@ describe("RealtimeSession.connect", () => {
     });
   });
 
+  it("records session.created when it arrives after the channel opened", async () => {
+    const t = await connected();
+    t.clock.advance(40);
+    t.pc.channel.receive({ type: "session.created" });
+    expect(t.session.timings.sessionCreated).toBe(40);
+  });
+
   it("surfaces OpenAI's error message from a non-2xx answer instead of parsing it as SDP", async () => {
     const body = JSON.stringify({
       error: {

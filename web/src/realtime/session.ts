@@ -87,7 +87,6 @@ type Phase =
 
 /** One `connect()`: aborting it rejects every step still running (and clears its timer). */
 interface Attempt {
-  startedAt: number;
   abort: AbortController;
   /** Settles when the event channel opens. */
   opened: Promise<void>;
@@ -134,6 +133,8 @@ export class RealtimeSession {
   #audioAttached = false;
   #queue: RealtimeClientEvent[] = [];
   #timings: ConnectTimings = {};
+  /** When `connect()` was called, on the session's clock; timings are relative to it. */
+  #connectStartedAt = 0;
   #usage: UsageTotals = { ...EMPTY_USAGE };
   #speaking: SpeakingState = { user: false, assistant: false };
   #linkState: LinkState = { stalled: false };
@@ -253,8 +254,8 @@ export class RealtimeSession {
     }
     let markOpened!: () => void;
     const opened = new Promise<void>((resolve) => (markOpened = resolve));
+    this.#connectStartedAt = this.#clock.now();
     const attempt: Attempt = {
-      startedAt: this.#clock.now(),
       abort: new AbortController(),
       opened,
       markOpened,
@@ -694,11 +695,11 @@ export class RealtimeSession {
   }
 
   #mark(step: keyof ConnectTimings): void {
-    const phase = this.#phase;
-    if (this.#timings[step] !== undefined || !("attempt" in phase)) return;
+    // session.created usually arrives once connected: timings run from connect() on.
+    if (this.#timings[step] !== undefined || this.#phase.name === "idle") return;
     this.#timings = {
       ...this.#timings,
-      [step]: Math.round(this.#clock.now() - phase.attempt.startedAt),
+      [step]: Math.round(this.#clock.now() - this.#connectStartedAt),
     };
     this.#events.emit("timings", this.timings);
   }
