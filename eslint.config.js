@@ -24,5 +24,24 @@ export default tseslint.config(
     files: ["web/src/**/*.ts"],
     languageOptions: { globals: { ...globals.browser } },
   },
+  {
+    // realtime/index.ts and token/index.ts are the folders' public surface: the app reaches
+    // their modules only through them.
+    files: ["web/src/**/*.ts"],
+    ignores: ["web/src/realtime/**", "web/src/token/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/realtime/*", "**/token/*"],
+              message: "Import from the folder (its index.ts), not from its modules.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   prettier,
 );

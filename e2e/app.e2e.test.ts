@@ -292,8 +292,11 @@ describe("the voice app in Chromium", () => {
   it("shows the rate limit, with the seconds to wait, on a second Connect inside the window", async () => {
     const first = await openApp();
     await connect(first.page);
-    // A second tab of the same profile: the same user, without the first tab's cached secret.
+    // A second tab of the same profile: the same user. It may use the first tab's secret, but
+    // another voice needs a secret of its own, which the per-user interval refuses.
     const second = await openApp("", first.context);
+    await second.page.waitForSelector('#voice option[value="cedar"]', { state: "attached" });
+    await second.page.selectOption("#voice", "cedar");
     await second.page.click("#connect");
     const banner = await second.page.waitForSelector('#banner[data-kind="token-rate-limited"]');
     const message = (await banner.textContent()) ?? "";

@@ -27,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import ts from "typescript";
 import { launchChromium } from "./browser.js";
+import type { ConnectTimings } from "../web/src/realtime/timings.js";
 import type { ConnectProbe } from "./connect-probe.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -51,15 +52,7 @@ const LABELS: Record<Variant, string> = {
 };
 
 /** What a page reports in `#connect-timings` (ms after the click, its own clock). */
-interface PageTimings {
-  token?: number;
-  microphone?: number;
-  offer?: number;
-  sdpAnswer?: number;
-  iceConnected?: number;
-  channelOpen?: number;
-  sessionCreated?: number;
-}
+type PageTimings = ConnectTimings;
 
 interface Run {
   variant: Variant;

@@ -14,14 +14,10 @@
  * Compiled by the bench at run time with TypeScript's `transpileModule` (no bundler).
  */
 
-interface ReferenceTimings {
-  microphone?: number;
-  offer?: number;
-  sdpAnswer?: number;
-  iceConnected?: number;
-  channelOpen?: number;
-  sessionCreated?: number;
-}
+import type { ConnectTimings } from "../web/src/realtime/timings.js";
+
+/** The app's timing fields, minus the secret (handed in here). */
+type ReferenceTimings = Omit<ConnectTimings, "token">;
 
 function element<T extends HTMLElement>(id: string, type: new () => T): T {
   const found = document.getElementById(id);

@@ -14,9 +14,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describePortHolder } from "./port-holder.js";
 import { shellQuote } from "./shell.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -31,6 +32,7 @@ const DEFAULT_PROJECT = (
 export const STANDIN_PORT = 8790;
 const WEB_PORT = 5173;
 const SECRET_FILE = join(ROOT, "functions", ".secret.local");
+const GUARD = join(ROOT, "scripts", "child-guard.mjs");
 /** Written to functions/.secret.local when there is none: it only opens the local stand-in. */
 const STANDIN_KEY = "sk-local-standin-not-a-real-key";
 
@@ -103,25 +105,37 @@ async function assertPortFree(port: number, what: string): Promise<void> {
   await new Promise<void>((resolve) => {
     const probe = createServer();
     probe.once("error", () => {
-      console.error(
-        `[stack] port ${port} (${what}) is in use. Is \`npm start\` (or another emulator) ` +
-          "already running? Stop it and try again.",
-      );
+      console.error(`[stack] ${describePortHolder(port, what)}`);
       process.exit(1);
     });
     probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
   });
 }
 
+/**
+ * Starts a child through scripts/child-guard.mjs, which ends it (and everything it started)
+ * when this process goes away, even by SIGKILL: the guard watches the stdin pipe held here.
+ */
 function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   logFile?: string,
 ): ChildProcess {
-  if (logFile === undefined) return spawn(command, args, { cwd: ROOT, env, stdio: "inherit" });
+  const guarded = [GUARD, command, ...args];
+  if (logFile === undefined) {
+    return spawn(process.execPath, guarded, {
+      cwd: ROOT,
+      env,
+      stdio: ["pipe", "inherit", "inherit"],
+    });
+  }
   // Tee: the terminal sees everything, and tests can read what the emulators printed.
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ["inherit", "pipe", "pipe"] });
+  const child = spawn(process.execPath, guarded, {
+    cwd: ROOT,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const log = createWriteStream(logFile);
   child.stdout?.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
@@ -209,16 +223,16 @@ async function main(): Promise<void> {
   if (hosting) only.push("hosting");
 
   const children: ChildProcess[] = [];
-  let stopping = false;
-  const stop = async (code: number): Promise<never> => {
-    if (!stopping) {
-      stopping = true;
+  // The first reason to stop decides the exit code (Ctrl-C: 130), even when a child's exit,
+  // which that stop causes, asks to stop again.
+  let stopping: Promise<never> | undefined;
+  const stop = (code: number): Promise<never> =>
+    (stopping ??= (async () => {
       for (const child of children) if (child.exitCode === null) child.kill("SIGINT");
       await Promise.all(children.map((c) => (c.exitCode === null ? onExit(c) : c.exitCode)));
       for (const cleanup of cleanups.reverse()) await cleanup();
-    }
-    process.exit(code);
-  };
+      process.exit(code);
+    })());
   process.on("SIGINT", () => void stop(130));
   process.on("SIGTERM", () => void stop(143));
 
@@ -245,12 +259,19 @@ async function main(): Promise<void> {
       ),
     );
   }
-  const ready = [port("auth"), port("functions"), ...(useVite ? [WEB_PORT] : [])].map(listening);
+  const functionUrl = `http://127.0.0.1:${port("functions")}/${options.project}/us-central1/realtimeToken`;
+  // Ready means answering, not merely listening: the Functions emulator accepts connections
+  // well before it has loaded realtimeToken (it answers 404 until then), and a page opened
+  // in that gap would see its first call fail.
+  const ready = [
+    answers(`http://127.0.0.1:${port("auth")}/`, {}, (status) => status === 200),
+    answers(functionUrl, CALLABLE_PROBE, functionAnswered),
+    ...(useVite ? [answers(`http://127.0.0.1:${WEB_PORT}/`, {}, (status) => status === 200)] : []),
+  ];
   void Promise.all(ready).then(() => {
     const openAi = realOpenAi
       ? "api.openai.com, with your key"
       : `local stand-in, ${env.STANDIN_URL}`;
-    const functionUrl = `http://127.0.0.1:${port("functions")}/${options.project}/us-central1/realtimeToken`;
     say(
       [
         "ready. Open the web app; Ctrl-C stops everything.",
@@ -266,18 +287,40 @@ async function main(): Promise<void> {
   await stop(code);
 }
 
-/** Resolves once something accepts connections on the port. */
-async function listening(port: number): Promise<void> {
+/**
+ * A call the function itself answers, without minting: no auth and no App Check token, so
+ * realtimeToken refuses it with UNAUTHENTICATED. The emulator answers 404 until the function
+ * is loaded, and the first real answer also means a worker is up for the user's first call.
+ */
+const CALLABLE_PROBE: RequestInit = {
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ data: {} }),
+};
+
+function functionAnswered(status: number, body: string): boolean {
+  if (status === 404) return false;
+  try {
+    const parsed = JSON.parse(body) as { error?: { status?: unknown }; result?: unknown };
+    return parsed.error?.status !== undefined || parsed.result !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `url` gives an answer `accept` takes; each try is bounded by 10 s. */
+async function answers(
+  url: string,
+  init: RequestInit,
+  accept: (status: number, body: string) => boolean,
+): Promise<void> {
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+      if (accept(response.status, await response.text())) return;
+    } catch {
+      // Not listening yet, or too slow: try again.
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

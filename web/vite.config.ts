@@ -5,20 +5,22 @@ import { parseConfig } from "./src/config.ts";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 /**
- * Validates the `VITE_*` variables with the app's own parser before serving or building,
- * so a production build without its configuration fails here, naming what is missing,
- * rather than deploying a page that cannot start.
+ * Reads and validates the `VITE_*` variables with the app's own parser before serving or
+ * building, so a production build without its configuration fails here, naming what is
+ * missing, rather than deploying a page that cannot start. The page gets the parsed result
+ * (`__APP_CONFIG__`): the parser and its messages stay out of the bundle, and so does any
+ * `VITE_*` variable the app does not read.
  */
-function validateEnv(): Plugin {
+function appConfig(): Plugin {
   return {
-    name: "validate-env",
-    configResolved(resolved) {
-      const env = loadEnv(resolved.mode, resolved.envDir || root, resolved.envPrefix);
+    name: "app-config",
+    config(config, { mode }) {
+      const env = loadEnv(mode, config.envDir || root, "VITE_");
       try {
-        parseConfig(env);
+        return { define: { __APP_CONFIG__: JSON.stringify(parseConfig(env)) } };
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        throw new Error(`${message}\n(Vite mode "${resolved.mode}")`);
+        throw new Error(`${message}\n(Vite mode "${mode}")`);
       }
     },
   };
@@ -26,7 +28,7 @@ function validateEnv(): Plugin {
 
 export default defineConfig({
   root,
-  plugins: [validateEnv()],
+  plugins: [appConfig()],
   // Only VITE_* variables reach the bundle; never widen this (server secrets live in functions/).
   envPrefix: "VITE_",
   server: { host: "127.0.0.1", port: 5173, strictPort: true },

@@ -59,16 +59,15 @@ export interface RealtimeTokenResponse {
   };
 }
 
-/** Why a call was rate limited; `details.reason` of a `resource-exhausted` error. */
-export type LimitReason =
-  /** The same user minted less than `USER_MIN_INTERVAL_SECONDS` ago. */
-  | "user-interval"
-  /** The user used up `USER_DAILY_QUOTA` for the current UTC day. */
-  | "daily-quota"
-  /** Too many mints from the caller's network address in the current minute. */
-  | "ip-rate"
-  /** OpenAI itself rate limited the mint (HTTP 429). */
-  | "upstream-rate";
+/**
+ * Why a call was rate limited; `details.reason` of a `resource-exhausted` error:
+ * - `user-interval`: the same user minted less than `USER_MIN_INTERVAL_SECONDS` ago;
+ * - `daily-quota`: the user used up `USER_DAILY_QUOTA` for the current UTC day;
+ * - `ip-rate`: too many mints from the caller's network address in the current minute;
+ * - `upstream-rate`: OpenAI itself rate limited the mint (HTTP 429).
+ */
+export const LIMIT_REASONS = ["user-interval", "daily-quota", "ip-rate", "upstream-rate"] as const;
+export type LimitReason = (typeof LIMIT_REASONS)[number];
 
 /** `details` of a `resource-exhausted` error from `realtimeToken`. */
 export interface RateLimitDetails {

@@ -8,7 +8,8 @@
  */
 import type { LimitReason } from "./contract";
 
-const DAY_MS = 86_400_000;
+/** One UTC day in milliseconds: quotas reset and records expire on this unit. */
+export const DAY_MS = 86_400_000;
 
 /** The network window is a fixed, epoch-aligned minute. */
 export const NETWORK_WINDOW_MS = 60_000;

@@ -27,6 +27,7 @@ import {
 } from "firebase-admin/firestore";
 import type { LimitReason } from "./contract";
 import {
+  DAY_MS,
   decideNetworkMint,
   decideUserMint,
   type Limits,
@@ -40,7 +41,6 @@ import {
 export const USERS = "realtimeTokenUsers";
 export const NETWORKS = "realtimeTokenNetworks";
 
-const DAY_MS = 86_400_000;
 /** gRPC status of a failed `create()` precondition. */
 const ALREADY_EXISTS = 6;
 

@@ -22,10 +22,18 @@ export type CallState = "connecting" | "connected" | "ended";
  * `max_duration` (`maxCallSeconds`), `idle` (not connected within `idleCallSeconds`, or
  * disconnected that long), `peer_closed` (the client closed its channel or connection),
  * `peer_gone` (the peer fell silent for `idleCallSeconds`, or ICE failed), `standin_closed`
- * (`close()`), `reset` (`POST /_standin/reset`).
+ * (`close()`), `reset` (`POST /_standin/reset`), `vanished` (`POST /_standin/calls/{id}/vanish`:
+ * the server side disappeared without a word, as a crashed upstream or a cut network would).
  */
 export type EndedReason =
-  "hangup" | "max_duration" | "idle" | "peer_closed" | "peer_gone" | "standin_closed" | "reset";
+  | "hangup"
+  | "max_duration"
+  | "idle"
+  | "peer_closed"
+  | "peer_gone"
+  | "standin_closed"
+  | "reset"
+  | "vanished";
 
 /** A call as `GET /_standin/state` reports it. */
 export interface CallSnapshot {
@@ -310,6 +318,25 @@ export class Call {
 
   get ended(): boolean {
     return this.state === "ended";
+  }
+
+  /**
+   * Plays an upstream that vanishes mid-call: the call's UDP sockets are closed first, so the
+   * peer gets no DTLS close, no SCTP abort and no more STUN answers; only its own liveness
+   * checks can tell. Then the call is ended as `vanished`.
+   */
+  async vanish(): Promise<void> {
+    if (this.state === "ended") return;
+    this.pacer.stop();
+    for (const transport of this.pc.iceTransports) {
+      // werift keeps its sockets behind the ICE connection; closing them is the only way to
+      // stop every packet (consent answers included) without werift saying goodbye first.
+      const protocols = (
+        transport.connection as unknown as { protocols?: { close(): Promise<void> }[] }
+      ).protocols;
+      for (const protocol of protocols ?? []) await protocol.close().catch(() => undefined);
+    }
+    await this.end("vanished");
   }
 
   /** Ends the call once; later calls return the same promise. */

@@ -61,6 +61,7 @@ export interface StandinState {
 const MAX_BODY_BYTES = 1024 * 1024;
 const CALLS_PATH = "/v1/realtime/calls";
 const HANGUP_PATH = /^\/v1\/realtime\/calls\/([^/]+)\/hangup$/;
+const VANISH_PATH = /^\/_standin\/calls\/([^/]+)\/vanish$/;
 
 /** Starts the stand-in and resolves once it is listening. */
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
@@ -226,6 +227,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     if (method === "DELETE" && path === "/_standin/faults") {
       faults.clear();
       return sendJson(res, 200, { faults: [] });
+    }
+    const vanish = VANISH_PATH.exec(path);
+    if (method === "POST" && vanish?.[1]) {
+      const call = calls.get(decodeURIComponent(vanish[1]));
+      if (!call) return sendError(res, errors.notFound(`Call '${vanish[1]}' not found.`));
+      if (call instanceof Call) await call.vanish();
+      return sendJson(res, 200, { vanished: true });
     }
     if (method === "POST" && path === "/_standin/reset") {
       await endAll("reset");

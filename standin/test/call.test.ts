@@ -412,6 +412,33 @@ describe("a call", () => {
   }, 30_000);
 });
 
+describe("an upstream that vanishes", () => {
+  it("stops answering without a goodbye: the client's channel stays open and hears nothing more", async () => {
+    const client = await open();
+    const response = await fetch(`${standin.url}/_standin/calls/${client.callId}/vanish`, {
+      method: "POST",
+    });
+    expect(response.status).toBe(200);
+    const snapshot = await until(
+      "the call to end",
+      async () => (await state()).calls.find((c) => c.id === client.callId),
+      (c) => c?.state === "ended",
+    );
+    expect(snapshot?.endedReason).toBe("vanished");
+    const events = client.events.length;
+    // The call was gone without a DTLS close or an SCTP abort: nothing tells the client.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(client.channel.readyState).toBe("open");
+    expect(client.events.length).toBe(events);
+    client.send({ type: "response.create" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(client.events.length).toBe(events);
+    expect(
+      (await fetch(`${standin.url}/_standin/calls/rtc_nope/vanish`, { method: "POST" })).status,
+    ).toBe(404);
+  });
+});
+
 describe("call limits", () => {
   it("ends calls at the maximum duration with session_expired", async () => {
     const limited = await startStandin({ maxCallSeconds: 1 });

@@ -1,10 +1,10 @@
 /**
- * The app's configuration, from `VITE_*` variables (see `web/.env.example`). This is the
- * only module that reads `import.meta.env`; `vite.config.ts` runs the same validation at
- * build time so that a build with missing variables fails instead of shipping a broken app.
+ * The app's configuration, from `VITE_*` variables (see `web/.env.example`). `vite.config.ts`
+ * parses them with {@link parseConfig} when it serves or builds (a build with missing
+ * variables fails instead of shipping a broken app) and hands the page the parsed result.
  */
 
-import { DEFAULT_CALLS_URL } from "./realtime/call";
+import { DEFAULT_CALLS_URL } from "./realtime";
 
 /** When the app fetches a client secret ahead of Connect. */
 export type TokenPrefetch = "load" | "intent" | "off";
@@ -116,12 +116,12 @@ export function parseConfig(env: Env): AppConfig {
   };
 }
 
-let cached: AppConfig | null = null;
+/** What `vite.config.ts` parsed from the `VITE_*` variables (its `define`). */
+declare const __APP_CONFIG__: AppConfig;
 
-/** The app's configuration, read from `import.meta.env` on first use. */
+/** The app's configuration, as `vite.config.ts` parsed it from the environment. */
 export function getConfig(): AppConfig {
-  cached ??= parseConfig(import.meta.env);
-  return cached;
+  return __APP_CONFIG__;
 }
 
 /** What an emulator build lets the page's query string change, for local tests. */

@@ -1,19 +1,12 @@
 import "./styles.css";
 import { getConfig, queryOverrides } from "./config";
 import { initFirebase } from "./firebase";
-import { messageOf } from "./realtime/errors";
-import { callableTokenFetcher } from "./token/callable";
-import { CachedTokenProvider } from "./token/provider";
+import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
 import { VoiceApp } from "./ui/app";
 
 function main(): void {
-  let config;
-  try {
-    config = getConfig();
-  } catch (error) {
-    showFatal(messageOf(error));
-    return;
-  }
+  // vite.config.ts validated the configuration when it built this page.
+  let config = getConfig();
   // `?appCheck=off` and `?prefetch=…` exist for local tests and bench:connect; a production
   // build ignores them.
   const { appCheck, tokenPrefetch } = queryOverrides(config, location.search);
@@ -22,19 +15,16 @@ function main(): void {
   const tokens = new CachedTokenProvider({
     fetchToken: callableTokenFetcher(firebase.functions),
     isSignedIn: () => firebase.auth.currentUser !== null,
+    // Another tab, or this page before a reload, may hold a secret the user can still use.
+    shared: {
+      secrets: browserSharedSecrets(),
+      scope: () => firebase.auth.currentUser?.uid ?? null,
+    },
+    // The server's default USER_MIN_INTERVAL_SECONDS is 5: a Connect right after a rejected
+    // secret waits out the rest of it instead of failing.
+    waitForIntervalSeconds: 6,
   });
   new VoiceApp({ config, firebase, tokens }).start();
-}
-
-function showFatal(message: string): void {
-  const banner = document.getElementById("banner");
-  const text = document.getElementById("banner-message");
-  if (!banner || !text) return;
-  banner.dataset.kind = "config";
-  text.textContent = message;
-  banner.hidden = false;
-  const state = document.getElementById("state");
-  if (state) state.textContent = "Unavailable";
 }
 
 main();

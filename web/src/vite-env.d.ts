@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 
-/** The variables the app reads (all through `src/config.ts`); see `.env.example`. */
+/** The variables the app reads (parsed by `src/config.ts` at build time); see `.env.example`. */
 interface ImportMetaEnv {
   readonly VITE_FIREBASE_API_KEY?: string;
   readonly VITE_FIREBASE_AUTH_DOMAIN?: string;

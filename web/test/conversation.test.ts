@@ -99,4 +99,19 @@ describe("conversation log and usage", () => {
       outputAudioTokens: 21,
     });
   });
+
+  it("shows a typed message as sending until the server has it, and not delivered if it never does", async () => {
+    const t = await connected();
+    t.session.sendText("first");
+    t.session.sendText("second");
+    t.pc.channel.receive({
+      type: "conversation.item.added",
+      item: { id: "item_1", type: "message", role: "user", content: [{ type: "input_text" }] },
+    });
+    t.session.dispose();
+    expect(t.session.conversation.map((e) => [e.id, e.status])).toEqual([
+      ["item_1", "done"],
+      ["local_2", "not-delivered"],
+    ]);
+  });
 });

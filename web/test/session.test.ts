@@ -176,6 +176,13 @@ describe("RealtimeSession.connect", () => {
     });
   });
 
+  it("records session.created when it arrives after the channel opened", async () => {
+    const t = await connected();
+    t.clock.advance(40);
+    t.pc.channel.receive({ type: "session.created" });
+    expect(t.session.timings.sessionCreated).toBe(40);
+  });
+
   it("surfaces OpenAI's error message from a non-2xx answer instead of parsing it as SDP", async () => {
     const body = JSON.stringify({
       error: {
@@ -242,7 +249,7 @@ describe("RealtimeSession.connect", () => {
   });
 
   it("times out when the channel never opens after the answer", async () => {
-    const t = setup({ channelOpenTimeoutMs: 10_000 });
+    const t = setup({ deadlines: { channel: 10_000 } });
     const connecting = t.session.connect().catch((e: unknown) => e);
     await flush();
     t.clock.advance(9_999);
@@ -327,7 +334,7 @@ describe("sending", () => {
       { type: "response.create" },
     ]);
     expect(t.session.conversation).toEqual([
-      { kind: "user", id: "local_1", source: "text", text: "hello there", status: "done" },
+      { kind: "user", id: "local_1", source: "text", text: "hello there", status: "sending" },
     ]);
     // The server's copy lends the entry its real id.
     t.pc.channel.receive({
@@ -339,7 +346,7 @@ describe("sending", () => {
         content: [{ type: "input_text", text: "hello there" }],
       },
     });
-    expect(t.session.conversation[0]?.id).toBe("item_u1");
+    expect(t.session.conversation[0]).toMatchObject({ id: "item_u1", status: "done" });
   });
 });
 

@@ -1,8 +1,13 @@
-import { FunctionsError } from "firebase/functions";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { deleteApp, initializeApp } from "firebase/app";
+import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
 import { describe, expect, it } from "vitest";
 import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../functions/src/contract";
 import { TokenError, formatWait, toTokenError } from "../src/token/errors";
+import { callableTokenFetcher } from "../src/token/callable";
 import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
+import { browserSharedSecrets } from "../src/token/shared";
 import { deferred } from "./fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -33,12 +38,12 @@ function backend(ttlSeconds = 120) {
 describe("CachedTokenProvider", () => {
   it("reuses a secret until 10 s before it expires", async () => {
     const { clock, requests, provider } = backend(120);
-    expect((await provider.get()).token).toBe("ek_1");
+    expect((await provider.get()).response.token).toBe("ek_1");
     clock.now += 109_999;
-    expect((await provider.get()).token).toBe("ek_1");
+    expect((await provider.get()).response.token).toBe("ek_1");
     expect(requests).toHaveLength(1);
     clock.now += 1; // exactly 10 s left
-    expect((await provider.get()).token).toBe("ek_2");
+    expect((await provider.get()).response.token).toBe("ek_2");
     expect(provider.fetchCount).toBe(2);
   });
 
@@ -52,7 +57,7 @@ describe("CachedTokenProvider", () => {
     });
     await provider.get();
     clock.now += 30_001;
-    expect((await provider.get()).token).toBe("ek_2");
+    expect((await provider.get()).response.token).toBe("ek_2");
   });
 
   it("shares one in-flight request between concurrent callers", async () => {
@@ -70,8 +75,11 @@ describe("CachedTokenProvider", () => {
     const c = provider.prefetch({ voice: "marin" });
     expect(calls).toBe(1);
     gate.resolve(response(1, NOW / 1000 + 120));
-    expect(await a).toBe(await b);
+    expect(await a).toMatchObject({ source: "backend" });
+    expect(await b).toMatchObject({ source: "pending" });
+    expect((await a).response).toBe((await b).response);
     await c;
+    expect(await provider.get({ voice: "marin" })).toMatchObject({ source: "cache" });
     expect(calls).toBe(1);
   });
 
@@ -95,7 +103,7 @@ describe("CachedTokenProvider", () => {
     const { requests, provider } = backend();
     await provider.prefetch({ voice: "cedar" });
     expect(provider.peek({ voice: "cedar" })?.token).toBe("ek_1");
-    expect((await provider.get({ voice: "cedar" })).token).toBe("ek_1");
+    expect((await provider.get({ voice: "cedar" })).response.token).toBe("ek_1");
     expect(requests).toHaveLength(1);
   });
 
@@ -112,7 +120,7 @@ describe("CachedTokenProvider", () => {
     await expect(provider.get()).rejects.toMatchObject({ kind: "unavailable" });
     await expect(provider.prefetch()).resolves.toBeUndefined();
     fail = false;
-    expect((await provider.get()).token).toBe("ek_1");
+    expect((await provider.get()).response.token).toBe("ek_1");
   });
 
   it("waits out a rate limit locally and counts the seconds down", async () => {
@@ -136,7 +144,7 @@ describe("CachedTokenProvider", () => {
     await expect(provider.get({ voice: "cedar" })).rejects.toThrow("Try again in 3 s.");
     expect(calls).toBe(1);
     clock.now += 2_900;
-    expect((await provider.get()).token).toBe("ek_2");
+    expect((await provider.get()).response.token).toBe("ek_2");
   });
 
   it("tells listeners about fresh responses only", async () => {
@@ -227,20 +235,14 @@ describe("toTokenError", () => {
     [
       "timeout",
       new FunctionsError("deadline-exceeded", "deadline-exceeded"),
-      { kind: "unavailable" },
-      /Try again/,
+      { kind: "timeout" },
+      /did not answer in time/,
     ],
     [
       "misconfigured",
       new FunctionsError("internal", "The realtime token service is misconfigured."),
       { kind: "misconfigured" },
       /function logs/,
-    ],
-    [
-      "network",
-      new FunctionsError("internal", "internal"),
-      { kind: "network" },
-      /Check your connection/,
     ],
     [
       "invalid argument",
@@ -303,5 +305,221 @@ describe("toTokenError", () => {
     expect(formatWait(61)).toBe("2 min");
     expect(formatWait(3600)).toBe("1 h");
     expect(formatWait(3661)).toBe("1 h 2 min");
+  });
+});
+
+/** A localStorage and a Web Locks manager shared by the "tabs" of one test. */
+function browserProfile() {
+  const items = new Map<string, string>();
+  const storage = {
+    get length() {
+      return items.size;
+    },
+    key: (i: number) => [...items.keys()][i] ?? null,
+    getItem: (k: string) => items.get(k) ?? null,
+    setItem: (k: string, v: string) => void items.set(k, v),
+    removeItem: (k: string) => void items.delete(k),
+    clear: () => items.clear(),
+  } as Storage;
+  let chain = Promise.resolve();
+  const locks = {
+    request: (_name: string, work: () => Promise<unknown>) => {
+      const run = chain.then(work);
+      chain = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    },
+  } as unknown as LockManager;
+  return { items, secrets: browserSharedSecrets(storage, locks) };
+}
+
+describe("secrets shared between tabs and reloads", () => {
+  /** One page of the app: its own provider over the profile's storage, for user `uid`. */
+  function tab(
+    profile: ReturnType<typeof browserProfile>,
+    server: { mints: number; now: number; intervalMs: number; last: number },
+    uid = "user_1",
+  ) {
+    return new CachedTokenProvider({
+      fetchToken: async () => {
+        // The server's per-user interval, as realtimeToken enforces it.
+        if (server.now - server.last < server.intervalMs) {
+          throw new FunctionsError("resource-exhausted", "Slow down.", {
+            reason: "user-interval",
+            retryAfterSeconds: Math.ceil((server.intervalMs - (server.now - server.last)) / 1000),
+          });
+        }
+        server.last = server.now;
+        return response(++server.mints, server.now / 1000 + 120);
+      },
+      now: () => server.now,
+      shared: { secrets: profile.secrets, scope: () => uid },
+    });
+  }
+  const newServer = () => ({ mints: 0, now: NOW, intervalMs: 5_000, last: -Infinity });
+
+  it("a second tab and a reload use the first tab's secret instead of minting", async () => {
+    const profile = browserProfile();
+    const server = newServer();
+    const first = tab(profile, server);
+    expect(await first.get()).toMatchObject({ source: "backend", response: { token: "ek_1" } });
+    server.now += 1_000;
+    const second = tab(profile, server);
+    expect(await second.get()).toMatchObject({ source: "shared", response: { token: "ek_1" } });
+    const reloaded = tab(profile, server);
+    expect(await reloaded.get()).toMatchObject({ source: "shared", response: { token: "ek_1" } });
+    expect(server.mints).toBe(1);
+    expect(second.fetchCount + reloaded.fetchCount).toBe(0);
+  });
+
+  it("two tabs loading at once mint one secret between them", async () => {
+    const profile = browserProfile();
+    const server = newServer();
+    const [a, b] = await Promise.all([tab(profile, server).get(), tab(profile, server).get()]);
+    expect(a.response.token).toBe(b.response.token);
+    expect([a.source, b.source].sort()).toEqual(["backend", "shared"]);
+    expect(server.mints).toBe(1);
+  });
+
+  it("never hands one user's secret to another, nor an expired one", async () => {
+    const profile = browserProfile();
+    const server = newServer();
+    await tab(profile, server, "user_1").get();
+    server.now += 6_000;
+    expect(await tab(profile, server, "user_2").get()).toMatchObject({ source: "backend" });
+    server.now += 110_000; // 10 s before user_1's secret expires
+    expect(await tab(profile, server, "user_1").get()).toMatchObject({
+      source: "backend",
+      response: { token: "ek_3" },
+    });
+  });
+
+  it("forgets a rejected secret everywhere, and everyone's on a user change", async () => {
+    const profile = browserProfile();
+    const server = newServer();
+    const first = tab(profile, server);
+    await first.get();
+    server.now += 6_000;
+    await tab(profile, server, "user_2").get({ voice: "cedar" });
+    first.invalidate({});
+    expect(profile.secrets.read("user_1", requestKey({}))).toBeNull();
+    expect(profile.secrets.read("user_2", requestKey({ voice: "cedar" }))).not.toBeNull();
+    server.now += 6_000;
+    await first.get();
+    first.invalidate();
+    expect(JSON.parse(profile.items.get("realtime-secrets") ?? "")).toEqual({});
+  });
+
+  it("waits out a short per-user interval instead of failing, and says so", async () => {
+    const server = newServer();
+    const waits: number[] = [];
+    const slept: number[] = [];
+    const provider = new CachedTokenProvider({
+      fetchToken: async () => {
+        if (server.now - server.last < server.intervalMs) {
+          throw new FunctionsError("resource-exhausted", "Slow down.", {
+            reason: "user-interval",
+            retryAfterSeconds: Math.ceil((server.intervalMs - (server.now - server.last)) / 1000),
+          });
+        }
+        server.last = server.now;
+        return response(++server.mints, server.now / 1000 + 120);
+      },
+      now: () => server.now,
+      waitForIntervalSeconds: 6,
+      onWait: (seconds) => waits.push(seconds),
+      sleep: async (ms) => {
+        slept.push(ms);
+        server.now += ms;
+      },
+    });
+    await provider.get();
+    provider.invalidate(); // OpenAI rejected it: the next Connect needs a new one at once
+    server.now += 1_000;
+    expect(await provider.get()).toMatchObject({ source: "backend", response: { token: "ek_2" } });
+    expect(waits).toEqual([4]);
+    expect(slept).toEqual([4_000]);
+  });
+});
+
+/*
+ * The Firebase JS SDK's own errors, produced by really calling: its messages carry the HTTP
+ * status ("internal [0]" when nothing answered), which a hand-made FunctionsError would not.
+ */
+describe("toTokenError with the SDK's real errors", () => {
+  async function callAt(
+    port: number,
+    timeout?: number,
+  ): Promise<{ error: unknown; mapped: TokenError }> {
+    const app = initializeApp(
+      { apiKey: "demo", projectId: "demo-sdk", appId: "1:1:web:1" },
+      `t${port}-${Math.random()}`,
+    );
+    const functions = getFunctions(app, "us-central1");
+    connectFunctionsEmulator(functions, "127.0.0.1", port);
+    const fetchToken = callableTokenFetcher(functions, timeout);
+    const error = await fetchToken({}).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await deleteApp(app);
+    return { error, mapped: toTokenError(error) };
+  }
+
+  async function serve(
+    handler: (res: ServerResponse) => void,
+  ): Promise<{ port: number; close: () => void }> {
+    const server = createServer((_req, res) => {
+      res.setHeader("access-control-allow-origin", "*");
+      handler(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      port,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  it("reads a function nobody answers for as unreachable, not misconfigured", async () => {
+    const { port, close } = await serve(() => undefined);
+    close(); // the port is now refused
+    const { error, mapped } = await callAt(port);
+    expect(error).toBeInstanceOf(FunctionsError);
+    expect(error).toMatchObject({ code: "functions/internal", message: "internal [0]" });
+    expect(mapped).toMatchObject({ kind: "unreachable" });
+    expect(mapped.message).toBe(
+      "Couldn't reach the voice service. Check your connection and try again.",
+    );
+  });
+
+  it("keeps a deliberate internal error from the server as misconfigured", async () => {
+    const { port, close } = await serve((res) =>
+      res.writeHead(500, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: { status: "INTERNAL", message: "The OpenAI key was rejected." },
+        }),
+      ),
+    );
+    const { error, mapped } = await callAt(port);
+    close();
+    expect(error).toMatchObject({
+      code: "functions/internal",
+      message: "The OpenAI key was rejected. [500]",
+    });
+    expect(mapped).toMatchObject({ kind: "misconfigured" });
+  });
+
+  it("bounds a call that never returns with the callable's timeout", async () => {
+    const { port, close } = await serve(() => undefined); // holds every request open
+    const { error, mapped } = await callAt(port, 300);
+    close();
+    expect(error).toMatchObject({ code: "functions/deadline-exceeded" });
+    expect(mapped).toMatchObject({ kind: "timeout" });
   });
 });

@@ -22,7 +22,7 @@ describe("get_local_time", () => {
 
 describe("describeConnectError", () => {
   const tokenFailure = (error: TokenError) =>
-    new RealtimeConnectError("token", error.message, { cause: error });
+    new RealtimeConnectError("token", "token", error.message, { cause: error });
 
   it("passes the token error's own advice through, with a retry", () => {
     const banner = describeConnectError(
@@ -55,28 +55,32 @@ describe("describeConnectError", () => {
 
   it("tells the user how to allow the microphone", () => {
     const banner = describeConnectError(
-      new RealtimeConnectError("microphone", "Microphone access was denied."),
+      new RealtimeConnectError("microphone", "denied", "Microphone access was denied."),
     );
     expect(banner?.message).toMatch(/denied\. Allow the microphone/);
   });
 
   it("keeps OpenAI's message for a rejected call", () => {
     const cause = new RealtimeCallError(401, "OpenAI rejected the call (HTTP 401): Bad key");
-    const banner = describeConnectError(new RealtimeConnectError("sdp", cause.message, { cause }));
+    const banner = describeConnectError(
+      new RealtimeConnectError("sdp", "rejected", cause.message, { cause }),
+    );
     expect(banner).toMatchObject({ kind: "openai-rejected", action: "retry" });
     expect(banner?.message).toContain("HTTP 401): Bad key");
   });
 
   it("stays silent when the user cancelled", () => {
-    expect(describeConnectError(new RealtimeConnectError("aborted", "closed"))).toBeNull();
+    expect(
+      describeConnectError(new RealtimeConnectError("aborted", "aborted", "closed")),
+    ).toBeNull();
   });
 });
 
 describe("describeCloseReason", () => {
   it("explains losses and stays silent for a user disconnect", () => {
     expect(describeCloseReason({ kind: "client" })).toBeNull();
-    expect(describeCloseReason({ kind: "ice-disconnected", graceMs: 5000 })?.message).toMatch(
-      /more than 5 s/,
+    expect(describeCloseReason({ kind: "unresponsive", silentMs: 8000 })?.message).toMatch(
+      /stopped answering for 8 s/,
     );
     expect(describeCloseReason({ kind: "server-limit", message: "Max duration." })?.message).toBe(
       "Max duration. Press Connect to start a new session.",

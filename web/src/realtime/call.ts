@@ -1,132 +1,110 @@
 /*
- * The steps of opening a call that talk to the outside world: the client secret, the SDP
- * offer and its exchange with the calls endpoint. Each throws a RealtimeConnectError whose
- * `stage` names the step, so `connect()` only has to sequence them. Each calls `onReady`
- * the moment it succeeds, before its promise settles, so the session's timings (and the
- * events they emit) land exactly where the step ends rather than a microtask later.
+ * Steps of opening a call that the session sequences: the offer, and the deadline every step
+ * runs under. Each throws a RealtimeConnectError whose `stage` names the step.
  */
-import { RealtimeCallError, RealtimeConnectError, messageOf } from "./errors";
-import type { CloseReason, FetchLike, PeerConnectionLike } from "./types";
-
-/** OpenAI's endpoint for opening a WebRTC call with an ephemeral client secret. */
-export const DEFAULT_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
+import { RealtimeConnectError, messageOf } from "./errors";
+import type { Clock, CloseReason, PeerConnectionLike } from "./types";
 
 /** The data channel name the Realtime API expects. */
 export const EVENTS_CHANNEL = "oai-events";
 
-/** Asks the app for a client secret; an empty one is a token-stage failure, not a 401 later. */
-export async function fetchSecret(
-  getToken: () => Promise<string>,
-  onReady: () => void,
-): Promise<string> {
-  let token: string;
-  try {
-    token = await getToken();
-  } catch (error) {
-    throw new RealtimeConnectError("token", messageOf(error), { cause: error });
-  }
-  if (typeof token !== "string" || token === "") {
-    throw new RealtimeConnectError("token", "The token provider returned an empty secret.");
-  }
-  onReady();
-  return token;
+/** How long each step of `connect()` may take, in ms. */
+export interface ConnectDeadlines {
+  /** getUserMedia, permission prompt included. */
+  microphone: number;
+  /** The exchange's `prepare` (fetching the secret). */
+  token: number;
+  /** Building the offer. */
+  offer: number;
+  /** Posting the offer until the answer is applied. */
+  sdp: number;
+  /** ICE, DTLS and the event channel opening, after the answer. */
+  channel: number;
+}
+
+/** The defaults: a permission prompt gets a minute, network steps well above their p99. */
+export const DEFAULT_DEADLINES: ConnectDeadlines = {
+  microphone: 60_000,
+  token: 20_000,
+  offer: 10_000,
+  sdp: 15_000,
+  channel: 15_000,
+};
+
+const STEP_NAMES: Record<keyof ConnectDeadlines, string> = {
+  microphone: "The microphone",
+  token: "The session key",
+  offer: "The offer",
+  sdp: "OpenAI's answer",
+  channel: "The connection to OpenAI",
+};
+
+/**
+ * Runs `work` under a deadline: it rejects with a `timeout` failure naming the step when the
+ * deadline passes, and with `signal.reason` when the attempt is aborted first. `work` gets a
+ * signal that aborts in both cases, so a fetch behind it stops. The timer is cleared however
+ * it ends.
+ */
+export function withDeadline<T>(
+  step: keyof ConnectDeadlines,
+  ms: number,
+  clock: Clock,
+  signal: AbortSignal,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const aborted = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error)),
+  );
+  const onAbort = () => controller.abort(signal.reason);
+  const timer = clock.setTimeout(
+    () =>
+      controller.abort(
+        new RealtimeConnectError(
+          step,
+          "timeout",
+          `${STEP_NAMES[step]} did not come within ${ms / 1000} s`,
+        ),
+      ),
+    ms,
+  );
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort);
+  return Promise.race([work(controller.signal), aborted]).finally(() => {
+    clock.clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  });
 }
 
 /** Creates the offer and sets it as the local description; resolves with its SDP. */
-export async function createOffer(pc: PeerConnectionLike, onReady: () => void): Promise<string> {
+export async function createOffer(pc: PeerConnectionLike): Promise<string> {
   try {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (!offer.sdp) throw new Error("The offer has no SDP.");
-    onReady();
     return offer.sdp;
   } catch (error) {
-    throw new RealtimeConnectError("offer", `Could not create the SDP offer: ${messageOf(error)}`, {
-      cause: error,
-    });
-  }
-}
-
-/** What the calls endpoint answered to an offer. */
-export interface CallAnswer {
-  /** The SDP answer, for `setRemoteDescription`. */
-  sdp: string;
-  /** From the answer's `Location`; null when the endpoint sent none. */
-  callId: string | null;
-}
-
-/**
- * Posts the SDP offer with the secret. A non-2xx answer rejects with OpenAI's own message
- * (the body is JSON then, and would make `setRemoteDescription` fail with a useless error);
- * an aborted request rejects at the `aborted` stage.
- */
-export async function postOffer(request: {
-  fetch: FetchLike;
-  url: string;
-  sdp: string;
-  token: string;
-  signal: AbortSignal;
-  onReady: (answer: CallAnswer) => void;
-}): Promise<CallAnswer> {
-  const { url, signal } = request;
-  let response: Awaited<ReturnType<FetchLike>>;
-  let body: string;
-  try {
-    response = await request.fetch(url, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${request.token}`, "Content-Type": "application/sdp" },
-      body: request.sdp,
-      signal,
-    });
-    body = await response.text();
-  } catch (error) {
-    if (signal.aborted) throw abortedError();
-    throw new RealtimeConnectError("sdp", `Could not reach ${url}: ${messageOf(error)}`, {
-      cause: error,
-    });
-  }
-  if (!response.ok) {
-    const callError = RealtimeCallError.fromResponse(response.status, response.statusText, body);
-    throw new RealtimeConnectError("sdp", callError.message, { cause: callError });
-  }
-  if (!body.startsWith("v=")) {
     throw new RealtimeConnectError(
-      "sdp",
-      `The calls endpoint answered HTTP ${response.status} without an SDP answer.`,
+      "offer",
+      "unsupported",
+      `Could not create the SDP offer: ${messageOf(error)}`,
+      { cause: error },
     );
   }
-  const answer = { sdp: body, callId: callIdFromLocation(response.headers.get("Location")) };
-  request.onReady(answer);
-  return answer;
-}
-
-/** The last path segment of the answer's `Location` (`/v1/realtime/calls/rtc_…`). */
-export function callIdFromLocation(location: string | null): string | null {
-  if (!location) return null;
-  const path = location.split(/[?#]/)[0] ?? "";
-  const last = path.split("/").filter(Boolean).pop();
-  return last ?? null;
 }
 
 /** The error a `connect()` in progress rejects with when the session is disposed. */
 export function abortedError(): RealtimeConnectError {
-  return new RealtimeConnectError("aborted", "The session was closed while connecting.");
+  return new RealtimeConnectError("aborted", "aborted", "The session was closed while connecting.");
 }
 
-/** The error a `connect()` still waiting for the channel rejects with when the call ends. */
+/** The error a `connect()` still in progress rejects with when the call ends under it. */
 export function closedBeforeOpen(reason: CloseReason): RealtimeConnectError {
-  switch (reason.kind) {
-    case "client":
-      return abortedError();
-    case "ice-failed":
-      return new RealtimeConnectError("channel", "The network connection to OpenAI failed (ICE).");
-    case "ice-disconnected":
-      return new RealtimeConnectError("channel", "The network connection to OpenAI dropped.");
-    case "channel-closed":
-      return new RealtimeConnectError("channel", "OpenAI closed the event channel.");
-    case "server-limit":
-      return new RealtimeConnectError("channel", reason.message);
-    case "connect-failed":
-      return reason.error;
-  }
+  if (reason.kind === "client") return abortedError();
+  if (reason.kind === "connect-failed") return reason.error;
+  return new RealtimeConnectError(
+    "channel",
+    "connection",
+    reason.kind === "server-limit" ? reason.message : "The connection to OpenAI was lost.",
+  );
 }

@@ -30,13 +30,26 @@ export class ConversationLog {
   addTyped(text: string): void {
     const id = `local_${++this.#localIds}`;
     this.#pendingTextIds.push(id);
-    this.#put({ kind: "user", id, source: "text", text, status: "done" });
+    this.#put({ kind: "user", id, source: "text", text, status: "sending" });
   }
 
-  /** The server echoed the oldest typed message: later events use its id. */
+  /** The server echoed the oldest typed message: it arrived, and later events use its id. */
   adoptTextId(serverId: string): void {
     const localId = this.#pendingTextIds.shift();
-    if (localId) this.#update(localId, (entry) => ({ ...entry, id: serverId }));
+    if (localId) {
+      this.#update(localId, (entry) =>
+        entry.kind === "user" ? { ...entry, id: serverId, status: "done" } : entry,
+      );
+    }
+  }
+
+  /** The session ended: typed messages the server never acknowledged were not delivered. */
+  failUnsent(): void {
+    for (const id of this.#pendingTextIds.splice(0)) {
+      this.#update(id, (entry) =>
+        entry.kind === "user" ? { ...entry, status: "not-delivered" } : entry,
+      );
+    }
   }
 
   /** A spoken user turn began, before any transcript. */
@@ -100,7 +113,6 @@ export class ConversationLog {
     );
   }
 
-  /** Adds the entry, or replaces the one with its id. */
   /** A tool call started running. */
   startTool(callId: string, name: string, args: string): void {
     this.#put({ kind: "tool", id: callId, name, arguments: args, status: "running" });
@@ -113,6 +125,7 @@ export class ConversationLog {
     );
   }
 
+  /** Adds the entry, or replaces the one with its id. */
   #put(entry: ConversationEntry): void {
     const index = this.#entries.findIndex((existing) => existing.id === entry.id);
     if (index === -1) this.#entries.push(entry);

@@ -1,4 +1,36 @@
-import type { ConnectStage } from "./types";
+/** Where `connect()` failed: the step that was running. */
+export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" | "aborted";
+
+/**
+ * What went wrong, in terms of what the user can do about it. UI code picks its advice from
+ * this, never from the message text.
+ *
+ * - `denied`: the microphone permission was refused;
+ * - `not-found`: there is no microphone (or none matches the constraints);
+ * - `in-use`: the microphone exists but could not be started (another app holds it);
+ * - `microphone`: any other microphone failure;
+ * - `token`: the app's secret provider failed; `cause` holds its error;
+ * - `unsupported`: the browser could not build a WebRTC offer;
+ * - `timeout`: a step did not finish within its deadline (the `stage` says which);
+ * - `unreachable`: the calls endpoint could not be reached (network, DNS, CORS);
+ * - `rejected`: the calls endpoint refused the offer (`cause` is a {@link RealtimeCallError});
+ * - `invalid-answer`: it answered something that is not a usable SDP answer;
+ * - `connection`: ICE, DTLS or the event channel failed after the answer;
+ * - `aborted`: the session was disposed while connecting.
+ */
+export type ConnectFailure =
+  | "denied"
+  | "not-found"
+  | "in-use"
+  | "microphone"
+  | "token"
+  | "unsupported"
+  | "timeout"
+  | "unreachable"
+  | "rejected"
+  | "invalid-answer"
+  | "connection"
+  | "aborted";
 
 /**
  * A non-2xx answer from `POST /v1/realtime/calls`. `message` is OpenAI's own message when
@@ -36,17 +68,35 @@ export class RealtimeCallError extends Error {
   }
 }
 
-/** `connect()` failed; `stage` says where, `cause` holds the underlying error. */
+/**
+ * `connect()` failed. `stage` is the step that was running, `failure` what went wrong (see
+ * {@link ConnectFailure}); `cause` holds the underlying error. The message is a sentence
+ * that names the step and ends with a full stop, so advice can follow it.
+ */
 export class RealtimeConnectError extends Error {
   override readonly name = "RealtimeConnectError";
 
   constructor(
     readonly stage: ConnectStage,
+    readonly failure: ConnectFailure,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(withFullStop(message), options);
   }
+}
+
+/**
+ * Whether OpenAI refused the secret itself (401/403: expired, revoked, or for another
+ * project): the next attempt needs a fresh one rather than the cached one.
+ */
+export function isSecretRejected(error: unknown): boolean {
+  return (
+    error instanceof RealtimeConnectError &&
+    error.failure === "rejected" &&
+    error.cause instanceof RealtimeCallError &&
+    (error.cause.status === 401 || error.cause.status === 403)
+  );
 }
 
 interface OpenAIErrorBody {
@@ -86,4 +136,10 @@ export function messageOf(error: unknown): string {
   } catch {
     return String(error);
   }
+}
+
+/** `text` ending in `.`, `!` or `?` (a browser's "Failed to fetch" does not). */
+export function withFullStop(text: string): string {
+  const trimmed = text.trimEnd();
+  return /[.!?]$/.test(trimmed) || trimmed === "" ? trimmed : `${trimmed}.`;
 }

@@ -1,4 +1,4 @@
-import { RealtimeConnectError, isRecord, messageOf } from "./errors";
+import { RealtimeConnectError, isRecord, messageOf, type ConnectFailure } from "./errors";
 import type {
   MediaStreamLike,
   MediaStreamTrackLike,
@@ -93,7 +93,8 @@ export class Microphone {
     try {
       stream = await getUserMedia({ audio: source.audioConstraints ?? DEFAULT_AUDIO_CONSTRAINTS });
     } catch (error) {
-      throw new RealtimeConnectError("microphone", microphoneMessage(error), { cause: error });
+      const { failure, message } = microphoneFailure(error);
+      throw new RealtimeConnectError("microphone", failure, message, { cause: error });
     }
     if (this.#released) {
       for (const track of stream.getTracks()) track.stop();
@@ -109,7 +110,11 @@ export class Microphone {
   attach(stream: MediaStreamLike): void {
     const track = stream.getAudioTracks()[0];
     if (!track) {
-      throw new RealtimeConnectError("microphone", "The microphone stream has no audio track.");
+      throw new RealtimeConnectError(
+        "microphone",
+        "not-found",
+        "The microphone stream has no audio track.",
+      );
     }
     this.#stream = stream;
     this.#track = track;
@@ -123,6 +128,7 @@ export class Microphone {
     this.#sender = sender;
     return sender.replaceTrack(this.#track).catch((error: unknown) => {
       throw new RealtimeConnectError(
+        "microphone",
         "microphone",
         `Could not send the microphone: ${messageOf(error)}`,
         { cause: error },
@@ -201,18 +207,25 @@ function sniffAndroid(): boolean {
   return /Android/i.test(globalThis.navigator?.userAgent ?? "");
 }
 
-function microphoneMessage(error: unknown): string {
-  switch (isRecord(error) ? error.name : undefined) {
-    case "NotAllowedError":
-    case "SecurityError":
-      return "Microphone access was denied.";
-    case "NotFoundError":
-    case "OverconstrainedError":
-      return "No microphone was found.";
-    case "NotReadableError":
-    case "AbortError":
-      return "The microphone could not be started; another app may be using it.";
-    default:
-      return `The microphone could not be opened: ${messageOf(error)}`;
-  }
+const DENIED: [ConnectFailure, string] = ["denied", "Microphone access was denied."];
+const NOT_FOUND: [ConnectFailure, string] = ["not-found", "No microphone was found."];
+const IN_USE: [ConnectFailure, string] = [
+  "in-use",
+  "The microphone could not be started; another app may be using it.",
+];
+const MIC_FAILURES: Record<string, [ConnectFailure, string]> = {
+  NotAllowedError: DENIED,
+  SecurityError: DENIED,
+  NotFoundError: NOT_FOUND,
+  OverconstrainedError: NOT_FOUND,
+  NotReadableError: IN_USE,
+  AbortError: IN_USE,
+};
+
+function microphoneFailure(error: unknown): { failure: ConnectFailure; message: string } {
+  const [failure, message] = MIC_FAILURES[isRecord(error) ? String(error.name) : ""] ?? [
+    "microphone",
+    `The microphone could not be opened: ${messageOf(error)}`,
+  ];
+  return { failure, message };
 }

@@ -4,20 +4,20 @@ import type {
   RealtimeServerEvent,
 } from "openai/resources/realtime/realtime";
 import {
-  DEFAULT_CALLS_URL,
+  DEFAULT_DEADLINES,
   EVENTS_CHANNEL,
-  abortedError,
   closedBeforeOpen,
   createOffer,
-  fetchSecret,
-  postOffer,
+  withDeadline,
+  type ConnectDeadlines,
 } from "./call";
 import { ConversationLog, EMPTY_USAGE, addUsage } from "./conversation";
 import { Emitter, type Listener } from "./emitter";
 import { RealtimeConnectError, isRecord, messageOf } from "./errors";
-import { IceWatch, serverLimitReason } from "./liveness";
+import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
+import { IceWatch, LinkWatch, serverLimitReason } from "./liveness";
 import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
-import { parseServerEvent } from "./parse";
+import { parseResponseDone, parseServerEvent } from "./parse";
 import { ResponseTracker, playedMs } from "./playback";
 import { ToolRunner } from "./tools";
 import type {
@@ -27,7 +27,7 @@ import type {
   ConnectTimings,
   ConversationEntry,
   DataChannelLike,
-  FetchLike,
+  LinkState,
   MediaStreamLike,
   MicState,
   MuteStrategy,
@@ -37,29 +37,14 @@ import type {
   RealtimeTool,
   SessionUpdate,
   SpeakingState,
-  TimerHandle,
   UsageTotals,
 } from "./types";
 
-export { DEFAULT_CALLS_URL, EVENTS_CHANNEL, callIdFromLocation } from "./call";
-
-/**
- * Options of {@link RealtimeSession}. Everything that touches the world is injectable. The
- * microphone's (`mediaStream`, `audioConstraints`, `getUserMedia`) are in
- * {@link MicrophoneSource}.
- */
-export interface RealtimeSessionOptions extends MicrophoneSource {
-  /**
-   * Returns an ephemeral client secret (`ek_…`). Called once per `connect()`, in parallel
-   * with the microphone, so a cached or prefetched secret costs nothing.
-   */
-  getToken: () => Promise<string>;
-  /** Where the SDP offer goes. Defaults to {@link DEFAULT_CALLS_URL}. */
-  callsUrl?: string;
+/** Options of {@link RealtimeSession} that do not depend on how the offer is exchanged. */
+export interface RealtimeSessionBaseOptions extends MicrophoneSource {
   /** Plays the assistant. Without one, listen to `remote-stream` and route it yourself. */
   audioElement?: AudioSinkLike;
   createPeerConnection?: () => PeerConnectionLike;
-  fetch?: FetchLike;
   clock?: Clock;
   /** Tools the model may call; sent with `session.update` as soon as the channel opens. */
   tools?: RealtimeTool[];
@@ -69,29 +54,57 @@ export interface RealtimeSessionOptions extends MicrophoneSource {
   muteStrategy?: MuteStrategy;
   /** Decides what `auto` means; defaults to sniffing `navigator.userAgent`. */
   isAndroid?: boolean;
-  /** How long ICE may stay `disconnected` before the session gives up. Default 5000 ms. */
-  disconnectGraceMs?: number;
-  /** How long ICE, DTLS and the channel may take after the SDP answer. Default 15000 ms. */
-  channelOpenTimeoutMs?: number;
+  /** How long each step of `connect()` may take; see {@link DEFAULT_DEADLINES}. */
+  deadlines?: Partial<ConnectDeadlines>;
+  /** Nothing received from the server for this long marks the link stalled. Default 3000 ms. */
+  stallMs?: number;
+  /** Nothing received for this long ends the session as `unresponsive`. Default 8000 ms. */
+  silentMs?: number;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: Error) => void;
+/**
+ * Options of {@link RealtimeSession}. Everything that touches the world is injectable. The
+ * offer goes through `exchange`; without one, the browser posts it itself with a secret from
+ * `getToken` ({@link secretExchange}, whose options are accepted here).
+ */
+export type RealtimeSessionOptions = RealtimeSessionBaseOptions &
+  ({ exchange: SdpExchange } | ({ exchange?: undefined } & SecretExchangeOptions));
+
+/** What exists in each phase of the session's life; nothing outlives its phase. */
+type Phase =
+  | { name: "idle" }
+  /** `connect()` has asked for the microphone and the secret; no peer connection yet. */
+  | { name: "opening"; attempt: Attempt }
+  | {
+      name: "connecting";
+      attempt: Attempt;
+      pc: PeerConnectionLike;
+      channel: DataChannelLike;
+      callId: string | null;
+    }
+  | { name: "connected"; pc: PeerConnectionLike; channel: DataChannelLike; callId: string | null }
+  | { name: "closed"; reason: CloseReason };
+
+/** One `connect()`: aborting it rejects every step still running (and clears its timer). */
+interface Attempt {
+  abort: AbortController;
+  /** Settles when the event channel opens. */
+  opened: Promise<void>;
+  markOpened: () => void;
 }
 
 /**
  * One voice conversation with an OpenAI Realtime model over WebRTC.
  *
  * Framework-agnostic: it touches no DOM beyond the audio element it is given, and every
- * browser API it uses is injectable. A session is used once; create a new one to reconnect.
+ * browser API it uses is injectable, the SDP exchange included. A session is used once;
+ * create a new one to reconnect.
  *
- * The session sequences `connect()`, owns the peer connection and the event channel, and
- * routes each server event to the part that keeps its state: the conversation log
- * (`conversation.ts`), the tool runner (`tools.ts`), the response and playback tracker
- * behind `interrupt()` (`playback.ts`), the microphone (`microphone.ts`) and the ICE
- * watch (`liveness.ts`).
+ * The session sequences `connect()` (every step under a deadline), owns the peer connection
+ * and the event channel, and routes each server event to the part that keeps its state: the
+ * conversation log (`conversation.ts`), the tool runner (`tools.ts`), the response and
+ * playback tracker behind `interrupt()` (`playback.ts`), the microphone (`microphone.ts`) and
+ * the ICE and link watches (`liveness.ts`).
  *
  * @example
  * ```ts
@@ -105,45 +118,48 @@ interface Deferred {
 export class RealtimeSession {
   readonly #options: RealtimeSessionOptions;
   readonly #clock: Clock;
-  readonly #fetch: FetchLike;
+  readonly #exchange: SdpExchange;
+  readonly #deadlines: ConnectDeadlines;
   readonly #events = new Emitter<RealtimeSessionEventMap>();
-  readonly #abort = new AbortController();
   readonly #log: ConversationLog;
   readonly #tools: ToolRunner;
   readonly #responses: ResponseTracker;
   readonly #microphone: Microphone;
   readonly #ice: IceWatch;
+  readonly #link: LinkWatch;
 
+  #phase: Phase = { name: "idle" };
   #state: RealtimeSessionState = { status: "idle" };
-  /** Set first thing in `#close`, before the `closed` state is announced. */
-  #closed = false;
-  #pc: PeerConnectionLike | null = null;
-  #channel: DataChannelLike | null = null;
   #audioAttached = false;
   #queue: RealtimeClientEvent[] = [];
-  #channelOpen: Deferred | null = null;
-  #openTimer: TimerHandle | null = null;
-  #connectStartedAt = 0;
   #timings: ConnectTimings = {};
-  #callId: string | null = null;
+  /** When `connect()` was called, on the session's clock; timings are relative to it. */
+  #connectStartedAt = 0;
   #usage: UsageTotals = { ...EMPTY_USAGE };
   #speaking: SpeakingState = { user: false, assistant: false };
+  #linkState: LinkState = { stalled: false };
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#exchange = options.exchange ?? secretExchange(options);
+    this.#deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
     // Truncations are bounded by the audio the receiver actually played out (playback.ts).
     this.#responses = new ResponseTracker({
       clock: this.#clock,
-      stats: () => (this.#closed ? undefined : this.#pc?.getStats()),
+      stats: () => {
+        const phase = this.#phase;
+        return phase.name === "connecting" || phase.name === "connected"
+          ? phase.pc.getStats()
+          : undefined;
+      },
     });
-    this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
     this.#log = new ConversationLog((entries) => this.#events.emit("conversation", entries));
     this.#tools = new ToolRunner({
       tools: options.tools ?? [],
       log: this.#log,
       send: (event) => this.send(event),
-      isClosed: () => this.#closed,
+      isClosed: () => this.#phase.name === "closed",
     });
     this.#microphone = new Microphone({
       strategy: resolveMuteStrategy(options.muteStrategy ?? "auto", options.isAndroid),
@@ -152,10 +168,17 @@ export class RealtimeSession {
         this.#events.emit("problem", { source: "protocol", message, raw: null }),
     });
     this.#ice = new IceWatch({
-      clock: this.#clock,
-      graceMs: options.disconnectGraceMs ?? 5_000,
       onLost: (reason) => this.#lost(reason),
       onConnected: () => this.#mark("iceConnected"),
+    });
+    this.#link = new LinkWatch(this.#clock, {
+      stallMs: options.stallMs ?? 3_000,
+      silentMs: options.silentMs ?? 8_000,
+      onStalled: (stalled) => {
+        this.#linkState = { stalled };
+        this.#events.emit("link", this.link);
+      },
+      onLost: (reason) => this.#lost(reason),
     });
   }
 
@@ -166,7 +189,13 @@ export class RealtimeSession {
 
   /** The call id from the `Location` of the SDP answer (`rtc_…`), once known. */
   get callId(): string | null {
-    return this.#callId;
+    const phase = this.#phase;
+    return phase.name === "connecting" || phase.name === "connected" ? phase.callId : null;
+  }
+
+  /** Whether anything is arriving from the server (see {@link LinkState}). */
+  get link(): LinkState {
+    return { ...this.#linkState };
   }
 
   /** The conversation so far, oldest first. */
@@ -221,78 +250,111 @@ export class RealtimeSession {
   }
 
   /**
-   * Opens the call: microphone, client secret and SDP offer are prepared in parallel (the
-   * microphone and the secret are asked for first, before the peer connection is built), the
-   * offer is posted to the calls URL, and the promise resolves once the event channel is
-   * open. On failure the session is `closed` and the promise rejects with a
-   * {@link RealtimeConnectError} whose `stage` says what failed.
+   * Opens the call: the microphone, the exchange's `prepare` (the secret) and the SDP offer
+   * are prepared in parallel (the first two are asked for before the peer connection is
+   * built), the offer goes through the exchange once all three are in hand, and the promise
+   * resolves once the event channel is open. Every step runs under its deadline
+   * (`deadlines`). On failure the session is `closed` and the promise rejects with a
+   * {@link RealtimeConnectError} whose `stage` says which step failed and `failure` what
+   * went wrong.
    */
   async connect(): Promise<void> {
-    if (this.#state.status !== "idle" || this.#closed) {
+    if (this.#phase.name !== "idle") {
       throw new Error(`connect() needs an idle session; this one is ${this.#state.status}.`);
     }
+    let markOpened!: () => void;
+    const opened = new Promise<void>((resolve) => (markOpened = resolve));
     this.#connectStartedAt = this.#clock.now();
+    const attempt: Attempt = {
+      abort: new AbortController(),
+      opened,
+      markOpened,
+    };
+    const { signal } = attempt.abort;
+    const deadlines = this.#deadlines;
+    const step = <T>(
+      name: keyof ConnectDeadlines,
+      work: (signal: AbortSignal) => Promise<T>,
+    ): Promise<T> => withDeadline(name, deadlines[name], this.#clock, signal, work);
+    this.#phase = { name: "opening", attempt };
     this.#setState({ status: "connecting" });
     // The microphone (a device to open, maybe a permission prompt) and the secret (a round
     // trip to the backend unless cached) are the slow steps and run outside this thread:
     // ask for both first, then build the peer connection and the offer while they run.
-    const microphone = this.#microphone.acquire(this.#options, () => this.#mark("microphone"));
-    const token = fetchSecret(this.#options.getToken, () => this.#mark("token"));
+    const microphone = step("microphone", () =>
+      this.#microphone.acquire(this.#options, () => this.#mark("microphone")),
+    );
+    const prepare = this.#exchange.prepare?.bind(this.#exchange);
+    const prepared = step("token", async (stepSignal) => {
+      try {
+        await prepare?.(stepSignal);
+      } catch (error) {
+        throw asConnectError(error, "token", "token");
+      }
+      this.#mark("token");
+    });
     // Awaited below; if building the peer connection throws first, these must not surface
     // as unhandled rejections (a microphone that arrives after the close is stopped).
     microphone.catch(() => undefined);
-    token.catch(() => undefined);
+    prepared.catch(() => undefined);
     try {
       const pc = this.#createPeerConnection();
       // No track yet: the offer does not need one, so it is built while the microphone
       // permission prompt is still open.
       const { sender } = pc.addTransceiver("audio", { direction: "sendrecv" });
-      this.#channel = this.#createChannel(pc);
-      const offer = createOffer(pc, () => this.#mark("offer"));
+      const channel = this.#createChannel(pc);
+      this.#phase = { name: "connecting", attempt, pc, channel, callId: null };
+      const offer = step("offer", async () => {
+        const sdp = await createOffer(pc);
+        this.#mark("offer");
+        return sdp;
+      });
 
-      const [stream, secret, offerSdp] = await Promise.all([microphone, token, offer]);
-      this.#throwIfClosed();
-
+      const [stream, , offerSdp] = await Promise.all([microphone, prepared, offer]);
       this.#microphone.attach(stream);
       this.#events.emit("local-stream", stream);
       // The transceiver is already sendrecv, so putting the track on it needs no new offer:
       // it runs alongside the SDP exchange instead of before it.
       const sending = this.#microphone.send(sender);
       sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
-      const answer = await postOffer({
-        fetch: this.#fetch,
-        url: this.#options.callsUrl ?? DEFAULT_CALLS_URL,
-        sdp: offerSdp,
-        token: secret,
-        signal: this.#abort.signal,
-        onReady: ({ callId }) => {
-          this.#callId = callId;
-          this.#mark("sdpAnswer");
-        },
+      await step("sdp", async (stepSignal) => {
+        let result;
+        try {
+          result = await this.#exchange.exchangeOffer(offerSdp, stepSignal);
+        } catch (error) {
+          throw asConnectError(error, "sdp", "rejected");
+        }
+        // An exchange may finish after the attempt was abandoned: nothing of it is applied then.
+        stepSignal.throwIfAborted();
+        if (this.#phase.name === "connecting") {
+          this.#phase = { ...this.#phase, callId: result.callId };
+        }
+        this.#mark("sdpAnswer");
+        await sending;
+        stepSignal.throwIfAborted();
+        this.#microphone.goLive();
+        try {
+          await pc.setRemoteDescription({ type: "answer", sdp: result.answer });
+        } catch (error) {
+          throw new RealtimeConnectError(
+            "sdp",
+            "invalid-answer",
+            `The SDP answer was rejected: ${messageOf(error)}`,
+            { cause: error },
+          );
+        }
       });
-      this.#throwIfClosed();
-      await sending;
-      this.#throwIfClosed();
-      this.#microphone.goLive();
-      try {
-        await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      } catch (error) {
-        throw new RealtimeConnectError("sdp", `The SDP answer was rejected: ${messageOf(error)}`, {
-          cause: error,
-        });
-      }
-      this.#throwIfClosed();
-
-      await this.#waitForChannel();
+      await step("channel", () => attempt.opened);
       // The channel's open event may have been the moment someone disposed the session.
-      this.#throwIfClosed();
-      this.#setState({ status: "connected", callId: this.#callId });
+      if (signal.aborted) throw signal.reason;
+      const callId = this.callId;
+      this.#phase = { name: "connected", pc, channel, callId };
+      this.#link.start(pc);
+      this.#setState({ status: "connected", callId });
     } catch (error) {
-      const connectError =
-        error instanceof RealtimeConnectError
-          ? error
-          : new RealtimeConnectError("channel", messageOf(error), { cause: error });
-      if (!this.#closed) {
+      const connectError = asConnectError(error, "channel", "connection");
+      // Closing aborts the attempt: not aborted means nothing has closed the session yet.
+      if (!signal.aborted) {
         this.#close({ kind: "connect-failed", error: connectError });
       }
       throw connectError;
@@ -304,9 +366,10 @@ export class RealtimeSession {
    * once it does. Returns false when the session is closed and the event was dropped.
    */
   send(event: RealtimeClientEvent): boolean {
-    if (this.#closed) return false;
-    if (this.#channel?.readyState === "open") {
-      this.#write(event);
+    const phase = this.#phase;
+    if (phase.name === "closed") return false;
+    if ("channel" in phase && phase.channel.readyState === "open") {
+      this.#write(phase.channel, event);
     } else {
       this.#queue.push(event);
     }
@@ -319,7 +382,7 @@ export class RealtimeSession {
    */
   sendText(text: string): boolean {
     const trimmed = text.trim();
-    if (trimmed === "" || this.#closed) return false;
+    if (trimmed === "" || this.#phase.name === "closed") return false;
     this.interrupt();
     this.#log.addTyped(trimmed);
     this.send({
@@ -385,8 +448,9 @@ export class RealtimeSession {
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
   async getStats(): Promise<{ inboundAudioBytes: number; outboundAudioBytes: number }> {
     const totals = { inboundAudioBytes: 0, outboundAudioBytes: 0 };
-    if (!this.#pc || this.#closed) return totals;
-    const report = await this.#pc.getStats();
+    const phase = this.#phase;
+    if (phase.name !== "connecting" && phase.name !== "connected") return totals;
+    const report = await phase.pc.getStats();
     report.forEach((stat) => {
       if (!isRecord(stat) || stat.kind !== "audio") return;
       if (stat.type === "inbound-rtp" && typeof stat.bytesReceived === "number") {
@@ -412,7 +476,6 @@ export class RealtimeSession {
     const factory: () => PeerConnectionLike =
       this.#options.createPeerConnection ?? (() => new RTCPeerConnection());
     const pc = factory();
-    this.#pc = pc;
     this.#ice.watch(pc);
     pc.addEventListener("track", (event) => this.#onRemoteStream(event.streams[0]));
     return pc;
@@ -420,40 +483,21 @@ export class RealtimeSession {
 
   #createChannel(pc: PeerConnectionLike): DataChannelLike {
     const channel = pc.createDataChannel(EVENTS_CHANNEL);
-    channel.addEventListener("open", () => this.#onChannelOpen());
+    channel.addEventListener("open", () => this.#onChannelOpen(channel));
     channel.addEventListener("close", () => this.#lost({ kind: "channel-closed" }));
     channel.addEventListener("message", (event) => this.#onMessage(event.data));
     return channel;
   }
 
-  #waitForChannel(): Promise<void> {
-    if (this.#channel?.readyState === "open") return Promise.resolve();
-    const deferred = createDeferred();
-    this.#channelOpen = deferred;
-    const timeoutMs = this.#options.channelOpenTimeoutMs ?? 15_000;
-    this.#openTimer = this.#clock.setTimeout(() => {
-      this.#openTimer = null;
-      const error = new RealtimeConnectError(
-        "channel",
-        `The connection did not open within ${timeoutMs / 1000} s (ICE or DTLS stalled).`,
-      );
-      this.#close({ kind: "connect-failed", error });
-    }, timeoutMs);
-    return deferred.promise;
-  }
-
-  #throwIfClosed(): void {
-    if (this.#closed) throw abortedError();
-  }
-
   // ---- channel -------------------------------------------------------------------------
 
-  #onChannelOpen(): void {
-    if (this.#closed) return;
+  #onChannelOpen(channel: DataChannelLike): void {
+    const phase = this.#phase;
+    if (phase.name !== "connecting") return;
     this.#mark("channelOpen");
     // The tools go first so that nothing queued can start a response without them.
     if (this.#tools.size > 0 || this.#options.session) {
-      this.#write({
+      this.#write(channel, {
         type: "session.update",
         session: {
           type: "realtime",
@@ -466,13 +510,8 @@ export class RealtimeSession {
     }
     const queued = this.#queue;
     this.#queue = [];
-    for (const event of queued) this.#write(event);
-    if (this.#openTimer !== null) {
-      this.#clock.clearTimeout(this.#openTimer);
-      this.#openTimer = null;
-    }
-    this.#channelOpen?.resolve();
-    this.#channelOpen = null;
+    for (const event of queued) this.#write(channel, event);
+    phase.attempt.markOpened();
   }
 
   #sendTools(): void {
@@ -482,9 +521,9 @@ export class RealtimeSession {
     });
   }
 
-  #write(event: RealtimeClientEvent): void {
+  #write(channel: DataChannelLike, event: RealtimeClientEvent): void {
     try {
-      this.#channel?.send(JSON.stringify(event));
+      channel.send(JSON.stringify(event));
     } catch (error) {
       this.#events.emit("problem", {
         source: "protocol",
@@ -497,7 +536,7 @@ export class RealtimeSession {
   }
 
   #onMessage(data: unknown): void {
-    if (this.#closed) return;
+    if (this.#phase.name === "closed") return;
     const parsed = parseServerEvent(data);
     if (!parsed.ok) {
       this.#events.emit("problem", {
@@ -617,51 +656,28 @@ export class RealtimeSession {
     }
   }
 
-  /** `response.done` is read defensively: it is the one event that summarizes everything. */
   #onResponseDone(event: Extract<RealtimeServerEvent, { type: "response.done" }>): void {
-    const response = isRecord(event.response) ? event.response : {};
-    const id = typeof response.id === "string" ? response.id : null;
-    if (id) this.#responses.responseDone(id);
-    const usage = addUsage(this.#usage, response.usage);
+    const done = parseResponseDone(event.response);
+    if (done.id) this.#responses.responseDone(done.id);
+    const usage = addUsage(this.#usage, done.usage);
     if (usage) {
       this.#usage = usage;
       this.#events.emit("usage", this.usage);
     }
-    if (response.status === "failed" && isRecord(response.status_details)) {
-      const error = response.status_details.error;
-      if (isRecord(error) && typeof error.message === "string") {
-        this.#events.emit("problem", {
-          source: "server",
-          error: { type: String(error.type ?? "response_failed"), message: error.message },
-        });
-      }
-    }
-    if (!id) return;
-    if (Array.isArray(response.output)) {
-      for (const item of response.output) {
-        // A turn whose transcript never finished (cancelled, cut off) must not stay open.
-        if (isRecord(item) && item.type === "message" && typeof item.id === "string") {
-          this.#log.settleAssistant(
-            item.id,
-            response.status === "completed" ? "done" : "interrupted",
-          );
-        }
-        // A call seen only here (its argument events lost) still deserves an answer.
-        if (isRecord(item) && item.type === "function_call") {
-          const { call_id: callId, name, arguments: args } = item;
-          if (typeof callId === "string" && typeof name === "string") {
-            this.#tools.run(id, callId, name, typeof args === "string" ? args : "");
-          }
-        }
-      }
-    }
-    this.#tools.responseDone(id, response.status);
+    if (done.error) this.#events.emit("problem", { source: "server", error: done.error });
+    if (!done.id) return;
+    // A turn whose transcript never finished (cancelled, cut off) must not stay open.
+    const settled = done.status === "completed" ? "done" : "interrupted";
+    for (const id of done.messageIds) this.#log.settleAssistant(id, settled);
+    // A call seen only here (its argument events lost) still deserves an answer.
+    for (const call of done.calls) this.#tools.run(done.id, call.callId, call.name, call.arguments);
+    this.#tools.responseDone(done.id, done.status);
   }
 
   // ---- audio ---------------------------------------------------------------------------
 
   #onRemoteStream(stream: MediaStreamLike | undefined): void {
-    if (!stream || this.#closed) return;
+    if (!stream || this.#phase.name === "closed") return;
     this.#events.emit("remote-stream", stream);
     const sink = this.#options.audioElement;
     if (!sink) return;
@@ -691,7 +707,8 @@ export class RealtimeSession {
   }
 
   #mark(step: keyof ConnectTimings): void {
-    if (this.#timings[step] !== undefined || this.#state.status === "idle") return;
+    // session.created usually arrives once connected: timings run from connect() on.
+    if (this.#timings[step] !== undefined || this.#phase.name === "idle") return;
     this.#timings = {
       ...this.#timings,
       [step]: Math.round(this.#clock.now() - this.#connectStartedAt),
@@ -701,36 +718,31 @@ export class RealtimeSession {
 
   /** A loss only counts while there is a call to lose. */
   #lost(reason: CloseReason): void {
-    if (this.#state.status === "connecting" || this.#state.status === "connected") {
+    if (this.#phase.name === "connecting" || this.#phase.name === "connected") {
       this.#close(reason);
     }
   }
 
   #close(reason: CloseReason): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#ice.stop();
-    if (this.#openTimer !== null) {
-      this.#clock.clearTimeout(this.#openTimer);
-      this.#openTimer = null;
-    }
-    this.#abort.abort();
+    const phase = this.#phase;
+    if (phase.name === "closed") return;
+    // First, so that everything below (and every listener it calls) sees the session closed.
+    this.#phase = { name: "closed", reason };
+    this.#link.stop();
+    // Rejects every connect step still running, clearing its deadline.
+    if ("attempt" in phase) phase.attempt.abort.abort(closedBeforeOpen(reason));
     this.#queue = [];
-    if (this.#channelOpen) {
-      this.#channelOpen.reject(
-        reason.kind === "connect-failed" ? reason.error : closedBeforeOpen(reason),
-      );
-      this.#channelOpen = null;
-    }
-    try {
-      this.#channel?.close();
-    } catch {
-      // Already closed.
-    }
-    try {
-      this.#pc?.close();
-    } catch {
-      // Already closed.
+    if ("pc" in phase) {
+      try {
+        phase.channel.close();
+      } catch {
+        // Already closed.
+      }
+      try {
+        phase.pc.close();
+      } catch {
+        // Already closed.
+      }
     }
     this.#microphone.release();
     if (this.#audioAttached && this.#options.audioElement) {
@@ -739,8 +751,14 @@ export class RealtimeSession {
     }
     this.#responses.clear();
     this.#tools.clear();
+    // Typed messages the server never acknowledged did not arrive, whatever the channel took.
+    this.#log.failUnsent();
     this.#setSpeaking({ user: false, assistant: false });
     this.#microphone.reportOffline();
+    if (this.#linkState.stalled) {
+      this.#linkState = { stalled: false };
+      this.#events.emit("link", this.link);
+    }
     this.#setState({ status: "closed", reason });
   }
 }
@@ -752,14 +770,12 @@ const systemClock: Clock = {
     globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 };
 
-function createDeferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // The rejection is also delivered through connect(); do not report it as unhandled.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+/** `error` as a {@link RealtimeConnectError}, wrapping anything else at `stage`. */
+function asConnectError(
+  error: unknown,
+  stage: RealtimeConnectError["stage"],
+  failure: RealtimeConnectError["failure"],
+): RealtimeConnectError {
+  if (error instanceof RealtimeConnectError) return error;
+  return new RealtimeConnectError(stage, failure, messageOf(error), { cause: error });
 }

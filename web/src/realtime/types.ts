@@ -5,6 +5,7 @@ import type {
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
+import type { ConnectTimings } from "./timings";
 
 /*
  * The narrow slices of the WebRTC and media APIs the session uses. The browser's own
@@ -124,15 +125,12 @@ export type CloseReason =
   | { kind: "connect-failed"; error: RealtimeConnectError }
   /** ICE failed: the network path to the server is gone. */
   | { kind: "ice-failed" }
-  /** ICE stayed disconnected longer than the grace period. */
-  | { kind: "ice-disconnected"; graceMs: number }
+  /** Nothing at all arrived from the server (not even ICE answers) for `silentMs`. */
+  | { kind: "unresponsive"; silentMs: number }
   /** The server (or the network) closed the event channel. */
   | { kind: "channel-closed" }
   /** The server ended the session, e.g. at its maximum duration. */
   | { kind: "server-limit"; message: string };
-
-/** Where `connect()` failed. */
-export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" | "aborted";
 
 /** Session lifecycle. A session is used once: `idle → connecting → connected → closed`. */
 export type RealtimeSessionState =
@@ -149,7 +147,12 @@ export type ConversationEntry =
       id: string;
       source: "voice" | "text";
       text: string;
-      status: "in_progress" | "done" | "failed";
+      /**
+       * Voice: `in_progress` while transcribing, then `done` or `failed`. Typed: `sending`
+       * until the server acknowledges the item, then `done`; `not-delivered` if the session
+       * ended first.
+       */
+      status: "in_progress" | "done" | "failed" | "sending" | "not-delivered";
     }
   | {
       kind: "assistant";
@@ -194,15 +197,15 @@ export interface MicState {
   live: boolean;
 }
 
-/** Milliseconds from the start of `connect()` to each step; absent until it happens. */
-export interface ConnectTimings {
-  microphone?: number;
-  token?: number;
-  offer?: number;
-  sdpAnswer?: number;
-  iceConnected?: number;
-  channelOpen?: number;
-  sessionCreated?: number;
+export type { ConnectStep, ConnectTimings } from "./timings";
+
+/**
+ * Whether anything is arriving from the server while connected. `stalled` is true once
+ * nothing (no audio, no event, not even an ICE answer) has arrived for a few seconds: the
+ * call may still recover, but what is sent meanwhile may never arrive.
+ */
+export interface LinkState {
+  stalled: boolean;
 }
 
 /** A problem reported while the session keeps running. */
@@ -226,6 +229,8 @@ export interface RealtimeSessionEventMap {
   mic: MicState;
   usage: UsageTotals;
   timings: ConnectTimings;
+  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
+  link: LinkState;
   problem: SessionProblem;
   /** The microphone stream, once acquired (for level meters). */
   "local-stream": MediaStreamLike;

@@ -1,4 +1,4 @@
-import type { LimitReason } from "../../../functions/src/contract";
+import { LIMIT_REASONS, type LimitReason } from "../../../functions/src/contract";
 
 /** What went wrong getting a client secret, in terms of what the user can do about it. */
 export type TokenErrorKind =
@@ -9,7 +9,8 @@ export type TokenErrorKind =
   | "unavailable"
   | "misconfigured"
   | "invalid-request"
-  | "network"
+  | "unreachable"
+  | "timeout"
   | "unknown";
 
 /**
@@ -50,13 +51,6 @@ export class TokenError extends Error {
   }
 }
 
-const LIMIT_REASONS: readonly string[] = [
-  "user-interval",
-  "daily-quota",
-  "ip-rate",
-  "upstream-rate",
-] satisfies LimitReason[];
-
 /**
  * Maps any error from the `realtimeToken` callable to a {@link TokenError}.
  *
@@ -81,7 +75,8 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
     case "resource-exhausted": {
       const seconds = positiveInt(details.retryAfterSeconds);
       const reason =
-        typeof details.reason === "string" && LIMIT_REASONS.includes(details.reason)
+        typeof details.reason === "string" &&
+        (LIMIT_REASONS as readonly string[]).includes(details.reason)
           ? (details.reason as LimitReason)
           : undefined;
       if (!reason || seconds === undefined) {
@@ -120,10 +115,17 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
     case "permission-denied":
       return new TokenError("app-check", APP_CHECK_MESSAGE, { code }, options);
     case "unavailable":
-    case "deadline-exceeded":
       return new TokenError(
         "unavailable",
         "The voice service is unavailable right now. Try again in a minute.",
+        { code },
+        options,
+      );
+    case "deadline-exceeded":
+      // The SDK's own timeout (the callable's `timeout` option), or the server's.
+      return new TokenError(
+        "timeout",
+        "The voice service did not answer in time. Check your connection and try again.",
         { code },
         options,
       );
@@ -138,12 +140,13 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
       );
     }
     case "internal":
-      // The SDK reports a network failure (or a crash without CORS headers) as a bare
-      // "internal"; a deliberate server error carries its own message.
-      if (serverMessage === "" || serverMessage === "internal") {
+      // The SDK reports a request that got no HTTP answer at all (refused, offline, blocked,
+      // or a crash without CORS headers) as `internal` with HTTP status 0 appended:
+      // "internal [0]". A deliberate server error carries its own message and status.
+      if (/^(internal)?\s*\[0\]$/.test(serverMessage.trim()) || serverMessage === "") {
         return new TokenError(
-          "network",
-          "Couldn't reach the token service. Check your connection and try again.",
+          "unreachable",
+          "Couldn't reach the voice service. Check your connection and try again.",
           { code },
           options,
         );

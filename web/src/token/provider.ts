@@ -1,5 +1,6 @@
 import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
 import { TokenError, toTokenError } from "./errors";
+import type { SharedSecrets } from "./shared";
 
 /** Calls the backend for a fresh secret. */
 export type TokenFetcher = (request: RealtimeTokenRequest) => Promise<RealtimeTokenResponse>;
@@ -10,6 +11,20 @@ export type TokenListener = (
   request: RealtimeTokenRequest,
 ) => void;
 
+/**
+ * Where a secret handed out by {@link CachedTokenProvider.get} came from: `cache` (this
+ * page had it), `pending` (a request already on its way, e.g. a prefetch, brought it),
+ * `shared` (another tab, or this page before a reload, minted it), `backend` (this call
+ * minted it).
+ */
+export type TokenSource = "cache" | "pending" | "shared" | "backend";
+
+/** A secret and where it came from. */
+export interface TokenGrant {
+  response: RealtimeTokenResponse;
+  source: TokenSource;
+}
+
 /** Options of {@link CachedTokenProvider}. */
 export interface CachedTokenProviderOptions {
   fetchToken: TokenFetcher;
@@ -19,6 +34,19 @@ export interface CachedTokenProviderOptions {
   expirySkewMs?: number;
   /** Whether a user is signed in, to tell an App Check rejection from a missing sign-in. */
   isSignedIn?: () => boolean;
+  /**
+   * Secrets shared with the user's other tabs and with reloads, and `scope()`, the signed-in
+   * user's uid (null: share nothing). Without them each page mints its own.
+   */
+  shared?: { secrets: SharedSecrets; scope: () => string | null };
+  /**
+   * After a `user-interval` refusal that asks for at most this many seconds, wait them out
+   * and ask once more instead of failing (`onWait` is told first). Default 0: never.
+   */
+  waitForIntervalSeconds?: number;
+  onWait?: (seconds: number) => void;
+  /** Default `setTimeout`. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface CacheEntry {
@@ -40,8 +68,9 @@ export class CachedTokenProvider {
   readonly #now: () => number;
   readonly #skewMs: number;
   readonly #isSignedIn: (() => boolean) | undefined;
+  readonly #options: CachedTokenProviderOptions;
   readonly #cache = new Map<string, CacheEntry>();
-  readonly #inFlight = new Map<string, Promise<RealtimeTokenResponse>>();
+  readonly #inFlight = new Map<string, Promise<TokenGrant>>();
   readonly #listeners = new Set<TokenListener>();
   #cooldown: { untilMs: number; error: TokenError } | null = null;
   #fetchCount = 0;
@@ -52,6 +81,7 @@ export class CachedTokenProvider {
     this.#now = options.now ?? Date.now;
     this.#skewMs = options.expirySkewMs ?? 10_000;
     this.#isSignedIn = options.isSignedIn;
+    this.#options = options;
   }
 
   /** How many times the backend was called. */
@@ -64,24 +94,23 @@ export class CachedTokenProvider {
     return this.#latest;
   }
 
-  /** Returns a usable secret for `request`, from the cache when possible. */
-  get(request: RealtimeTokenRequest = {}): Promise<RealtimeTokenResponse> {
+  /** Returns a usable secret for `request`, from the cache when possible, and its source. */
+  async get(request: RealtimeTokenRequest = {}): Promise<TokenGrant> {
     const key = requestKey(request);
     const cached = this.peek(request);
-    if (cached) return Promise.resolve(cached);
+    if (cached) return { response: cached, source: "cache" };
 
     const pending = this.#inFlight.get(key);
-    if (pending) return pending;
+    if (pending) return { response: (await pending).response, source: "pending" };
 
     const cooldown = this.#cooldown;
     if (cooldown) {
       const leftMs = cooldown.untilMs - this.#now();
-      if (leftMs > 0)
-        return Promise.reject(cooldown.error.withRetryAfter(Math.ceil(leftMs / 1000)));
+      if (leftMs > 0) throw cooldown.error.withRetryAfter(Math.ceil(leftMs / 1000));
       this.#cooldown = null;
     }
 
-    const request$ = this.#fetch(key, request);
+    const request$ = this.#obtain(key, request);
     this.#inFlight.set(key, request$);
     return request$;
   }
@@ -108,10 +137,21 @@ export class CachedTokenProvider {
     return null;
   }
 
-  /** Forgets cached secrets (all of them, or the one for `request`). */
+  /**
+   * Forgets cached secrets, here and in the shared store: the one for `request` (OpenAI
+   * rejected it), or all of them, every user's (the user changed or signed out).
+   */
   invalidate(request?: RealtimeTokenRequest): void {
-    if (request) this.#cache.delete(requestKey(request));
-    else this.#cache.clear();
+    const shared = this.#options.shared;
+    if (request) {
+      const key = requestKey(request);
+      this.#cache.delete(key);
+      const scope = shared?.scope();
+      if (scope) shared?.secrets.remove(scope, key);
+    } else {
+      this.#cache.clear();
+      shared?.secrets.remove();
+    }
   }
 
   /** Calls `listener` with every fresh response; returns the function that unsubscribes. */
@@ -120,25 +160,71 @@ export class CachedTokenProvider {
     return () => this.#listeners.delete(listener);
   }
 
-  async #fetch(key: string, request: RealtimeTokenRequest): Promise<RealtimeTokenResponse> {
-    this.#fetchCount += 1;
+  /** A secret from the shared store, or else from the backend; one tab at a time. */
+  async #obtain(key: string, request: RealtimeTokenRequest): Promise<TokenGrant> {
     try {
-      const response = parseTokenResponse(await this.#fetchToken(request));
-      this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
-      this.#latest = response;
-      for (const listener of this.#listeners) listener(response, request);
-      return response;
-    } catch (error) {
-      const tokenError = toTokenError(error, { signedIn: this.#isSignedIn?.() });
-      const seconds = tokenError.details.retryAfterSeconds;
-      if (seconds !== undefined) {
-        this.#cooldown = { untilMs: this.#now() + seconds * 1000, error: tokenError };
-      }
-      throw tokenError;
+      const shared = this.#options.shared;
+      const scope = shared?.scope();
+      if (!shared || !scope) return await this.#mint(key, request);
+      return await shared.secrets.exclusive(`realtime-secret:${scope}`, async () => {
+        const stored = shared.secrets.read(scope, key);
+        if (stored && this.#usable(stored)) {
+          this.#remember(key, request, stored);
+          return { response: stored, source: "shared" as const };
+        }
+        const grant = await this.#mint(key, request);
+        shared.secrets.write(scope, key, grant.response);
+        return grant;
+      });
     } finally {
       this.#inFlight.delete(key);
     }
   }
+
+  async #mint(key: string, request: RealtimeTokenRequest): Promise<TokenGrant> {
+    for (let waited = false; ; waited = true) {
+      this.#fetchCount += 1;
+      try {
+        const response = parseTokenResponse(await this.#fetchToken(request));
+        this.#remember(key, request, response);
+        return { response, source: "backend" };
+      } catch (error) {
+        const tokenError = toTokenError(error, { signedIn: this.#isSignedIn?.() });
+        const seconds = tokenError.details.retryAfterSeconds;
+        const maxWait = this.#options.waitForIntervalSeconds ?? 0;
+        if (
+          !waited &&
+          tokenError.details.reason === "user-interval" &&
+          seconds !== undefined &&
+          seconds <= maxWait
+        ) {
+          // Only the interval since this user's last mint stands between them and a secret:
+          // waiting it out is kinder than an error, and asks the server nothing more.
+          this.#options.onWait?.(seconds);
+          await (this.#options.sleep ?? sleep)(seconds * 1000);
+          continue;
+        }
+        if (seconds !== undefined) {
+          this.#cooldown = { untilMs: this.#now() + seconds * 1000, error: tokenError };
+        }
+        throw tokenError;
+      }
+    }
+  }
+
+  #usable(response: RealtimeTokenResponse): boolean {
+    return response.expiresAt * 1000 - this.#skewMs > this.#now();
+  }
+
+  #remember(key: string, request: RealtimeTokenRequest, response: RealtimeTokenResponse): void {
+    this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
+    this.#latest = response;
+    for (const listener of this.#listeners) listener(response, request);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A stable key: same fields, same key, whatever the property order. */

@@ -2,17 +2,20 @@ import { onAuthStateChanged, type User } from "firebase/auth";
 import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
-import { RealtimeCallError, RealtimeConnectError, isRecord } from "../realtime/errors";
-import { RealtimeSession } from "../realtime/session";
-import type {
-  ConnectTimings,
-  MicState,
-  RealtimeSessionState,
-  SessionProblem,
-  SpeakingState,
-  UsageTotals,
-} from "../realtime/types";
-import type { CachedTokenProvider } from "../token/provider";
+import {
+  RealtimeConnectError,
+  RealtimeSession,
+  isRecord,
+  isSecretRejected,
+  type ConnectTimings,
+  type LinkState,
+  type MicState,
+  type RealtimeSessionState,
+  type SessionProblem,
+  type SpeakingState,
+  type UsageTotals,
+} from "../realtime";
+import type { CachedTokenProvider } from "../token";
 import { byId, formatBytes, formatCount, setHidden } from "./dom";
 import {
   describeAuthError,
@@ -189,13 +192,9 @@ export class VoiceApp {
   }
 
   async #getToken(request: RealtimeTokenRequest): Promise<string> {
-    const tokens = this.#deps.tokens;
-    const before = tokens.fetchCount;
-    const wasCached = tokens.peek(request) !== null;
     try {
-      const response = await tokens.get(request);
-      this.#els.tokenSource.textContent =
-        tokens.fetchCount > before ? "backend" : wasCached ? "cache" : "prefetch";
+      const { response, source } = await this.#deps.tokens.get(request);
+      this.#els.tokenSource.textContent = source;
       this.#els.model.textContent = response.model;
       return response.token;
     } finally {
@@ -257,6 +256,7 @@ export class VoiceApp {
     session.on("mic", (mic) => current() && this.#renderMic(mic));
     session.on("usage", (usage) => current() && this.#renderUsage(usage));
     session.on("timings", (timings) => current() && this.#renderTimings(timings));
+    session.on("link", (link) => current() && this.#renderLink(link));
     session.on("problem", (problem) => current() && this.#onProblem(problem));
     session.on("local-stream", (stream) => current() && this.#meter.attach(stream as MediaStream));
     session.onServerEvent("session.created", (event) => {
@@ -270,32 +270,29 @@ export class VoiceApp {
 
     // connect() asks for the microphone and the secret before it returns; the rest of the
     // click's work (the meter's AudioContext, which must be created in this click, and the
-    // new session's empty panels) is done while they are on the way.
+    // new session's connection panels) is done while they are on the way.
     const connecting = session.connect();
     this.#meter.prepare();
     this.#renderNewSession(session);
     try {
       await connecting;
+      // The previous conversation stays in view until this one is really there.
+      if (current()) this.#renderConversationPanels(session);
     } catch (error) {
       // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
-      if (
-        error instanceof RealtimeConnectError &&
-        error.cause instanceof RealtimeCallError &&
-        (error.cause.status === 401 || error.cause.status === 403)
-      ) {
-        this.#deps.tokens.invalidate(request);
+      if (isSecretRejected(error)) this.#deps.tokens.invalidate(request);
+      // connect() rejects with nothing else.
+      if (current() && error instanceof RealtimeConnectError) {
+        this.#showBanner(describeConnectError(error));
       }
-      if (current()) this.#showBanner(describeConnectError(error));
     }
   }
 
   /**
-   * Replaces the previous session's panels with this one's. Read from the session rather
-   * than blanked by hand, so nothing it already reported can be overwritten.
+   * Replaces the previous session's connection panels with this one's. Read from the session
+   * rather than blanked by hand, so nothing it already reported can be overwritten.
    */
   #renderNewSession(session: RealtimeSession): void {
-    this.#transcript.render(session.conversation);
-    this.#renderUsage(session.usage);
     this.#renderMic(session.mic);
     this.#renderTimings(session.timings);
     this.#els.callId.textContent = session.callId ?? "–";
@@ -303,7 +300,13 @@ export class VoiceApp {
     this.#els.sessionId.dataset.created = "false";
   }
 
+  #renderConversationPanels(session: RealtimeSession): void {
+    this.#transcript.render(session.conversation);
+    this.#renderUsage(session.usage);
+  }
+
   #disconnect(): void {
+    this.#hideBanner();
     this.#session?.dispose();
   }
 
@@ -372,6 +375,7 @@ export class VoiceApp {
     }
     this.#uiState = ui;
     els.state.dataset.state = ui;
+    els.state.dataset.link = "ok";
     els.state.dataset.reason = state.status === "closed" ? state.reason.kind : "";
     els.state.textContent = label;
 
@@ -380,6 +384,13 @@ export class VoiceApp {
     // No speaking reset here: a closing session reports both speakers silent before `closed`.
     if (state.status === "closed") this.#meter.detach();
     this.#renderControls();
+  }
+
+  #renderLink(link: LinkState): void {
+    const els = this.#els;
+    if (this.#uiState !== "connected") return;
+    els.state.dataset.link = link.stalled ? "stalled" : "ok";
+    els.state.textContent = link.stalled ? "Connection interrupted…" : "Connected — start talking";
   }
 
   #renderControls(): void {

@@ -3,9 +3,13 @@
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
 import { errorCode } from "../firebase";
-import { RealtimeCallError, RealtimeConnectError } from "../realtime/errors";
-import type { CloseReason } from "../realtime/types";
-import { TokenError } from "../token/errors";
+import {
+  isSecretRejected,
+  type RealtimeConnectError,
+  type CloseReason,
+  type ConnectFailure,
+} from "../realtime";
+import { TokenError } from "../token";
 
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;
@@ -18,71 +22,57 @@ export interface BannerContent {
 }
 
 /** The banner for a failed `connect()`; null when the user cancelled it themselves. */
-export function describeConnectError(error: unknown): BannerContent | null {
-  if (!(error instanceof RealtimeConnectError)) {
+export function describeConnectError(error: RealtimeConnectError): BannerContent | null {
+  const { cause, failure } = error;
+  if (failure === "aborted") return null;
+  if (failure === "token" && cause instanceof TokenError) {
+    const { kind } = cause;
     return {
-      kind: "unknown",
-      message: `Couldn't connect: ${String(error)}. Try again.`,
-      action: "retry",
+      kind: `token-${kind}`,
+      message: cause.message,
+      action:
+        kind === "app-check"
+          ? "reload"
+          : kind === "not-signed-in"
+            ? "sign-in"
+            : kind === "misconfigured" || kind === "daily-quota"
+              ? null
+              : "retry",
     };
   }
-  const { cause } = error;
-  switch (error.stage) {
-    case "aborted":
-      return null;
-    case "token":
-      if (cause instanceof TokenError) {
-        return {
-          kind: `token-${cause.kind}`,
-          message: cause.message,
-          action:
-            cause.kind === "app-check"
-              ? "reload"
-              : cause.kind === "not-signed-in"
-                ? "sign-in"
-                : cause.kind === "misconfigured" || cause.kind === "daily-quota"
-                  ? null
-                  : "retry",
-        };
-      }
-      return { kind: "token-unknown", message: `${error.message} Try again.`, action: "retry" };
-    case "microphone":
-      return {
-        kind: "microphone",
-        message: `${error.message} ${
-          error.message.includes("denied")
-            ? "Allow the microphone for this site (the icon in the address bar), then press Connect."
-            : "Check that a microphone is connected and not used by another app, then press Connect."
-        }`,
-        action: "retry",
-      };
-    case "sdp":
-      if (cause instanceof RealtimeCallError && (cause.status === 401 || cause.status === 403)) {
-        return {
-          kind: "openai-rejected",
-          message: `${error.message} Press Connect to try again with a new session key.`,
-          action: "retry",
-        };
-      }
-      return {
-        kind: "openai-call",
-        message: `${error.message} Press Connect to try again.`,
-        action: "retry",
-      };
-    case "offer":
-      return {
-        kind: "webrtc",
-        message: `${error.message} This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.`,
-        action: null,
-      };
-    case "channel":
-      return {
-        kind: "network",
-        message: `${error.message} A VPN or firewall may be blocking WebRTC; check your network and press Connect.`,
-        action: "retry",
-      };
-  }
+  const [kind, advice] = CONNECT_ADVICE[isSecretRejected(error) ? "secret" : failure];
+  return {
+    kind: kind === "timeout" ? `timeout-${error.stage}` : kind,
+    message: `${error.message} ${advice}`,
+    action: failure === "unsupported" ? null : "retry",
+  };
 }
+
+const TRY_AGAIN = "Press Connect to try again.";
+const CHECK_NETWORK = "Check your network and press Connect to try again.";
+const CHECK_MIC = "Check that a microphone is connected and free, then press Connect.";
+
+/** Banner kind and advice per failure; `secret` is a rejected secret. */
+const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [string, string]> = {
+  token: ["token-unknown", "Try again."],
+  denied: [
+    "microphone",
+    "Allow the microphone for this site (the icon in the address bar), then press Connect.",
+  ],
+  "not-found": ["microphone", CHECK_MIC],
+  "in-use": ["microphone", CHECK_MIC],
+  microphone: ["microphone", CHECK_MIC],
+  timeout: ["timeout", CHECK_NETWORK],
+  unreachable: ["network", CHECK_NETWORK],
+  secret: ["openai-rejected", "Press Connect to try again with a new session key."],
+  rejected: ["openai-call", TRY_AGAIN],
+  "invalid-answer": ["openai-call", TRY_AGAIN],
+  unsupported: [
+    "webrtc",
+    "This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.",
+  ],
+  connection: ["network", `A VPN or firewall may be blocking WebRTC. ${CHECK_NETWORK}`],
+};
 
 /** The banner for a session that ended without the user asking; null for a user disconnect. */
 export function describeCloseReason(reason: CloseReason): BannerContent | null {
@@ -96,10 +86,10 @@ export function describeCloseReason(reason: CloseReason): BannerContent | null {
         message: "The connection to OpenAI was lost. Check your network, then press Connect.",
         action: "retry",
       };
-    case "ice-disconnected":
+    case "unresponsive":
       return {
         kind: "connection-lost",
-        message: `The connection dropped for more than ${Math.round(reason.graceMs / 1000)} s. Check your network, then press Connect.`,
+        message: `OpenAI stopped answering for ${reason.silentMs / 1000} s; unconfirmed messages were not delivered. Press Connect to start again.`,
         action: "retry",
       };
     case "channel-closed":

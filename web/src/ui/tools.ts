@@ -1,4 +1,4 @@
-import type { RealtimeTool } from "../realtime/types";
+import type { RealtimeTool } from "../realtime";
 
 /** What `get_local_time` returns to the model. */
 export interface LocalTime {

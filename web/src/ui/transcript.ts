@@ -1,4 +1,4 @@
-import type { ConversationEntry } from "../realtime/types";
+import type { ConversationEntry } from "../realtime";
 
 /**
  * Renders the conversation log into an `<ol role="log">`. Entries are only ever appended or
@@ -86,6 +86,8 @@ function entryText(entry: ConversationEntry): string {
 
 function entryTag(entry: ConversationEntry): string {
   if (entry.kind === "assistant" && entry.status === "interrupted") return "interrupted";
+  if (entry.kind === "user" && entry.status === "sending") return "sending…";
+  if (entry.kind === "user" && entry.status === "not-delivered") return "not delivered";
   if (entry.kind === "tool") {
     return entry.status === "running" ? "running" : entry.status === "error" ? "failed" : "done";
   }

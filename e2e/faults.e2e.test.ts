@@ -1,0 +1,156 @@
+/**
+ * What a user sees when a step of connecting, or the call itself, goes wrong: each fault is
+ * injected for real (the stand-in's fault and vanish controls, a refused connection in the
+ * browser), and each test checks the page's words and that Connect works again without a
+ * reload.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./browser.js";
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+const STANDIN_URL = process.env.STANDIN_URL;
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!STANDIN_URL)
+    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  browser = await launchChromium();
+});
+
+afterEach(async () => {
+  await fetch(`${STANDIN_URL}/_standin/faults`, { method: "DELETE" });
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+});
+
+async function openApp(query = "", context?: BrowserContext): Promise<Page> {
+  if (context === undefined) {
+    context = await browser.newContext();
+    contexts.push(context);
+  }
+  const page = await context.newPage();
+  await page.goto(APP_URL + query);
+  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  return page;
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+}
+
+async function fault(body: object): Promise<void> {
+  const response = await fetch(`${STANDIN_URL}/_standin/faults`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+}
+
+const text = async (page: Page, selector: string) =>
+  ((await page.textContent(selector)) ?? "").trim();
+
+describe("faults, as the user sees them", () => {
+  it("a calls endpoint that never answers: the SDP step times out with its name, and Connect works again", async () => {
+    const page = await openApp();
+    await fault({ route: "calls", kind: "hang", count: 1 });
+    const clicked = Date.now();
+    await page.click("#connect");
+    await page.waitForSelector('#state[data-state="connecting"]', { state: "attached" });
+    const banner = await page.waitForSelector('#banner[data-kind="timeout-sdp"]', {
+      timeout: 25_000,
+    });
+    const waited = Date.now() - clicked;
+    expect(waited).toBeGreaterThan(14_000);
+    expect(waited).toBeLessThan(20_000);
+    expect(await banner.textContent()).toContain(
+      "OpenAI's answer did not come within 15 s. Check your network",
+    );
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    await connect(page);
+  });
+
+  it("an unreachable function: says so (not 'misconfigured'), and Connect works once it is back", async () => {
+    const page = await openApp("?prefetch=off");
+    // The browser's own refusal: the Firebase SDK turns it into functions/internal "internal [0]".
+    await page.route("**/realtimeToken", (route) => route.abort("connectionrefused"));
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="token-unreachable"]');
+    const message = (await banner.textContent()) ?? "";
+    expect(message).toContain("Couldn't reach the voice service.");
+    expect(message).not.toMatch(/misconfigured/i);
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    await page.unroute("**/realtimeToken");
+    await connect(page);
+  });
+
+  it("a reload and an immediate Connect reuse the secret the page had prefetched", async () => {
+    const page = await openApp();
+    await page.waitForSelector("#token-fetches:text-is('1')", { state: "attached" });
+    await page.reload();
+    await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+    const reloadedAt = Date.now();
+    await connect(page);
+    expect(Date.now() - reloadedAt).toBeLessThan(5_000);
+    // Nothing minted after the reload (the e2e project's per-user interval is 60 s).
+    expect(await text(page, "#token-fetches")).toBe("0");
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+  });
+
+  it("a second tab of the same user connects too, on the first tab's secret", async () => {
+    const first = await openApp();
+    await connect(first);
+    const second = await openApp("", first.context());
+    await connect(second);
+    expect(await text(second, "#token-fetches")).toBe("0");
+    expect(await first.getAttribute("#state", "data-state")).toBe("connected");
+  });
+
+  it("OpenAI vanishing mid-call: the page says so within seconds, marks the unsent message, and reconnects", async () => {
+    const page = await openApp();
+    await connect(page);
+    const callId = await text(page, "#call-id");
+    const vanished = await fetch(`${STANDIN_URL}/_standin/calls/${callId}/vanish`, {
+      method: "POST",
+    });
+    expect(vanished.status).toBe(200);
+    const vanishedAt = Date.now();
+    await page.fill("#text-input", "Are you still there?");
+    await page.click("#send-text");
+    const entry = page.locator('[data-testid="transcript-entry"][data-role="user"]');
+    expect(await entry.getAttribute("data-status")).toBe("sending");
+
+    await page.waitForSelector('#state[data-link="stalled"]', { state: "attached" });
+    const stalledAfter = Date.now() - vanishedAt;
+    expect(await text(page, "#state")).toMatch(/interrupted/i);
+    await page.waitForSelector('#state[data-reason="unresponsive"]', {
+      state: "attached",
+      timeout: 15_000,
+    });
+    const closedAfter = Date.now() - vanishedAt;
+    // ICE alone took 10.8 s here (disconnected at 5.5 s, then the 5 s grace period).
+    expect(stalledAfter).toBeLessThan(5_000);
+    expect(closedAfter).toBeLessThan(10_000);
+    expect(await entry.getAttribute("data-status")).toBe("not-delivered");
+    expect(await text(page, "#banner-message")).toMatch(/OpenAI stopped answering/);
+
+    await page.click("#connect");
+    await page.waitForSelector('#state[data-state="connected"]');
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Runs a command in a private network namespace with only loopback up (Linux: `unshare -n` as
+ * root, `unshare -rn` otherwise), so suites that bind the stack's fixed ports neither clash
+ * with a running `npm start` nor reach the network. Elsewhere, or with IN_NETNS=off, it runs
+ * the command as is.
+ *
+ *   tsx scripts/in-netns.ts -- <command…>
+ */
+import { spawnSync } from "node:child_process";
+import { shellQuote } from "./shell.js";
+
+const separator = process.argv.indexOf("--");
+const command = separator === -1 ? [] : process.argv.slice(separator + 1);
+if (command.length === 0) {
+  console.error("usage: in-netns.ts -- <command…>");
+  process.exit(2);
+}
+const inside = process.env.IN_NETNS === "inside" || process.env.IN_NETNS === "off";
+let result;
+if (process.platform !== "linux" || inside) {
+  result = spawnSync(command[0] ?? "", command.slice(1), { stdio: "inherit" });
+} else {
+  const flags = process.getuid?.() === 0 ? ["-n"] : ["-r", "-n"];
+  const script = `ip link set lo up && exec ${command.map(shellQuote).join(" ")}`;
+  result = spawnSync("unshare", [...flags, "sh", "-c", script], {
+    stdio: "inherit",
+    env: { ...process.env, IN_NETNS: "inside" },
+  });
+}
+if (result.error !== undefined) {
+  console.error(`[in-netns] ${result.error.message}`);
+  process.exit(1);
+}
+process.exit(result.status ?? 1);
