@@ -302,3 +302,34 @@ export function endCall(
     },
   };
 }
+
+/** What the deadline task does with a call. */
+export type DeadlineAction =
+  /** The slice is up (or the call's state is unknown): hang up, then end the record. */
+  | { action: "hang-up" }
+  /** Dispatched early (the emulator ignores the schedule): wait this long, then hang up. */
+  | { action: "wait"; ms: number }
+  /** Dispatched far too early to wait in one invocation: fail so that Cloud Tasks retries. */
+  | { action: "retry-later"; inMs: number }
+  /** Nothing to do: the call never opened or has ended. */
+  | { action: "nothing"; why: "failed" | "ended" };
+
+/**
+ * Decides what the deadline task does. A record that is missing, or still `reserved` (the
+ * callable stopped between upstream's answer and marking the call live), is hung up at the
+ * task's deadline all the same: ending a call twice is harmless, leaving one open is not.
+ */
+export function decideDeadlineTask(
+  task: { deadlineMs: number },
+  record: CallRecord | undefined,
+  nowMs: number,
+  maxWaitMs: number,
+): DeadlineAction {
+  if (record?.status === "ended" || record?.status === "failed")
+    return { action: "nothing", why: record.status };
+  const deadlineMs = record?.status === "live" ? record.deadlineMs : task.deadlineMs;
+  const early = deadlineMs - nowMs;
+  if (early <= 0) return { action: "hang-up" };
+  if (early <= maxWaitMs) return { action: "wait", ms: early };
+  return { action: "retry-later", inMs: early };
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type CallRecord,
+  decideDeadlineTask,
   endCall,
   failCall,
   type MinuteLimits,
@@ -432,6 +433,55 @@ describe("usedSeconds", () => {
     [10_000_000, 240, 240],
   ])("%d ms of a %d s slice → %d s", (ms, reserved, used) => {
     expect(usedSeconds(1_000_000, 1_000_000 + ms, reserved)).toBe(used);
+  });
+});
+
+describe("decideDeadlineTask", () => {
+  const NOW = at("2026-11-10T12:00:00Z");
+  const r = reserve(undefined, LIMITS, NOW);
+  const live = startCall(r.record, "rtc_1", NOW);
+  const task = { deadlineMs: live.deadlineMs };
+
+  it("hangs up at or after the record's deadline", () => {
+    expect(decideDeadlineTask(task, live, live.deadlineMs, 60_000)).toEqual({ action: "hang-up" });
+    expect(decideDeadlineTask(task, live, live.deadlineMs + 5_000, 60_000)).toEqual({
+      action: "hang-up",
+    });
+  });
+
+  it("waits out an early dispatch up to the bound, and asks for a retry beyond it", () => {
+    expect(decideDeadlineTask(task, live, live.deadlineMs - 2_500, 60_000)).toEqual({
+      action: "wait",
+      ms: 2_500,
+    });
+    expect(decideDeadlineTask(task, live, live.deadlineMs - 60_001, 60_000)).toEqual({
+      action: "retry-later",
+      inMs: 60_001,
+    });
+  });
+
+  it("leaves ended and failed calls alone", () => {
+    const ended = endCall(r.next, live, NOW + 1_000, "user");
+    if (!ended.changed) throw new Error("not ended");
+    expect(decideDeadlineTask(task, ended.record, live.deadlineMs, 60_000)).toEqual({
+      action: "nothing",
+      why: "ended",
+    });
+    const failed = failCall(r.next, r.record, "x");
+    if (!failed.changed) throw new Error("not failed");
+    expect(decideDeadlineTask(task, failed.record, live.deadlineMs, 60_000)).toMatchObject({
+      why: "failed",
+    });
+  });
+
+  it("hangs up a call whose record is missing or still reserved, at the task's deadline", () => {
+    expect(decideDeadlineTask(task, undefined, live.deadlineMs - 1_000, 60_000)).toEqual({
+      action: "wait",
+      ms: 1_000,
+    });
+    expect(decideDeadlineTask(task, r.record, live.deadlineMs, 60_000)).toEqual({
+      action: "hang-up",
+    });
   });
 });
 
