@@ -15,6 +15,11 @@
  * The emulator dispatches at once, ignoring the schedule (it only passes the time on in the
  * `X-CloudTasks-TaskETA` header): the task handler must check the deadline itself
  * (`decideDeadlineTask` in minutes.ts). Production Cloud Tasks honours `scheduleTime`.
+ * Measured there with a handler that waits out the early dispatch and then hangs up on the
+ * stand-in: with a warm task worker a task arrived 15–50 ms after its enqueue, and the hang-up
+ * completed 6–89 ms after a 3 s or 10 s deadline (18 calls); while the emulator was still
+ * starting the task function's first workers, 8 tasks enqueued at once arrived 5–9 s after
+ * enqueue, late for a 3 s deadline. Tests of hang-up lateness warm the task function first.
  */
 import { createHash } from "node:crypto";
 import { type App, getApp, getApps, initializeApp } from "firebase-admin/app";

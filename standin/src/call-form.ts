@@ -24,9 +24,12 @@ export const MULTIPART = "multipart/form-data";
  * and `session` as `application/json` file parts); both are read as text.
  */
 export async function parseCallForm(body: Buffer, contentType: string): Promise<Result<CallForm>> {
-  let form: FormData;
+  let form: ParsedForm;
   try {
-    form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+    const response = new Response(new Uint8Array(body), {
+      headers: { "content-type": contentType },
+    });
+    form = (await response.formData()) as unknown as ParsedForm;
   } catch {
     return fail(
       errors.invalidRequest(
@@ -36,7 +39,9 @@ export async function parseCallForm(body: Buffer, contentType: string): Promise<
       ),
     );
   }
-  for (const name of new Set(form.keys()))
+  const names = new Set<string>();
+  form.forEach((_, name) => names.add(name));
+  for (const name of names)
     if (name !== "sdp" && name !== "session") return fail(errors.unknownParameter(name));
 
   const sdp = await partText(form, "sdp");
@@ -60,7 +65,16 @@ export async function parseCallForm(body: Buffer, contentType: string): Promise<
   return validated.ok ? ok({ sdp, session: validated.value }) : validated;
 }
 
-async function partText(form: FormData, name: string): Promise<string | undefined> {
+/**
+ * What is used of the parsed `FormData`; typed here because the projects that compile this
+ * module (the stand-in's, the scripts') do not all have the DOM's `FormData` type.
+ */
+interface ParsedForm {
+  get(name: string): string | Blob | null;
+  forEach(callback: (value: unknown, name: string) => void): void;
+}
+
+async function partText(form: ParsedForm, name: string): Promise<string | undefined> {
   const value = form.get(name);
   if (value === null) return undefined;
   return typeof value === "string" ? value : value.text();
