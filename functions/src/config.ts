@@ -17,6 +17,7 @@ import {
   defineString,
 } from "firebase-functions/params";
 import type { RawSettings } from "./settings";
+import type { RawVoiceSettings } from "./voiceSettings";
 
 /** The standard OpenAI key (`sk-…`). Only the server holds it; it never leaves the function. */
 export const OPENAI_API_KEY = defineSecret("OPENAI_API_KEY");
@@ -127,5 +128,40 @@ export function readRawSettings(): RawSettings {
     REALTIME_MODEL: REALTIME_MODEL.value(),
     REALTIME_INSTRUCTIONS: REALTIME_INSTRUCTIONS.value(),
     TRANSCRIPTION_MODEL: TRANSCRIPTION_MODEL.value(),
+  };
+}
+
+export const REALTIME_MODES = defineString("REALTIME_MODES", {
+  default: "secret",
+  description:
+    "What the backend serves: secret (realtimeToken mints ek_ client secrets), brokered (the " +
+    "server posts the browser's offer itself and enforces the voice-minute budget) or both. " +
+    "With brokered alone realtimeToken refuses, so nobody can bypass the budget with a secret.",
+});
+
+export const DAILY_VOICE_MINUTES = defineInt("DAILY_VOICE_MINUTES", {
+  default: 30,
+  description: "Brokered calls: voice minutes per user per UTC day (at least 1).",
+});
+
+export const MONTHLY_VOICE_MINUTES = defineInt("MONTHLY_VOICE_MINUTES", {
+  default: 0,
+  description: "Brokered calls: voice minutes per user per UTC calendar month; 0 means no cap.",
+});
+
+export const MAX_CALL_SECONDS = defineInt("MAX_CALL_SECONDS", {
+  default: 600,
+  description:
+    "Brokered calls: the longest single call in seconds (1–3600; OpenAI ends sessions at 60 " +
+    "minutes). The server hangs up when a call's slice runs out.",
+});
+
+/** Reads the brokered-call settings. Call time only. */
+export function readRawVoiceSettings(): RawVoiceSettings {
+  return {
+    REALTIME_MODES: REALTIME_MODES.value(),
+    DAILY_VOICE_MINUTES: DAILY_VOICE_MINUTES.value(),
+    MONTHLY_VOICE_MINUTES: MONTHLY_VOICE_MINUTES.value(),
+    MAX_CALL_SECONDS: MAX_CALL_SECONDS.value(),
   };
 }

@@ -57,6 +57,12 @@ export interface CallSnapshot {
   endedReason: EndedReason | null;
   /** Milliseconds from the offer's arrival to ICE+DTLS connected. */
   connectMs: number | null;
+  /** Wall clock (unix ms) when the offer was answered. */
+  startedAt: number;
+  /** Wall clock (unix ms) when the call ended, or `null` while it lasts. */
+  endedAt: number | null;
+  /** The `OpenAI-Safety-Identifier` header of the request that opened the call. */
+  safetyIdentifier: string | null;
 }
 
 export interface CallOptions {
@@ -70,6 +76,10 @@ export interface CallOptions {
   idleCallSeconds: number;
   /** Wall clock (ms) for the session's `expires_at`. */
   nowMs: number;
+  /** Wall clock (ms) for `endedAt`. Default `Date.now`. */
+  now?: () => number;
+  /** The `OpenAI-Safety-Identifier` the call was opened with. Default `null`. */
+  safetyIdentifier?: string | null;
   log: (line: string) => void;
   onEnded?: (call: Call) => void;
 }
@@ -91,6 +101,7 @@ export class Call {
   private readonly startedAt = performance.now();
   private state: CallState = "connecting";
   private endedReason: EndedReason | null = null;
+  private endedAt: number | null = null;
   private connectMs: number | null = null;
   private channel: RTCDataChannel | undefined;
   private channelOpen = false;
@@ -353,6 +364,7 @@ export class Call {
     }
     this.state = "ended";
     this.endedReason = reason;
+    this.endedAt = (this.options.now ?? Date.now)();
     this.pacer.stop();
     clearTimeout(this.maxTimer);
     clearInterval(this.watchdog);
@@ -379,6 +391,9 @@ export class Call {
       audioMsSent: this.audioMsSent,
       endedReason: this.endedReason,
       connectMs: this.connectMs,
+      startedAt: this.options.nowMs,
+      endedAt: this.endedAt,
+      safetyIdentifier: this.options.safetyIdentifier ?? null,
     };
   }
 }

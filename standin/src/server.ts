@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { errorBody, errors, type ApiError } from "./api-errors.js";
 import { Call, InvalidOfferError, type CallSnapshot } from "./call.js";
+import { MULTIPART, parseCallForm } from "./call-form.js";
 import {
   clientSecretResponse,
   isExpired,
@@ -157,17 +158,23 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     } else return sendError(res, errors.invalidApiKey());
 
     const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-    if (contentType !== "application/sdp")
+    let offer: string;
+    if (contentType === MULTIPART && !secret) {
+      const form = await parseCallForm(await readBody(req), req.headers["content-type"] ?? "");
+      if (!form.ok) return sendError(res, form.error);
+      offer = form.value.sdp;
+      session = resolveSession(form.value.session, { id: session.id, expiresAt: 0 });
+    } else if (contentType !== "application/sdp")
       return sendError(
         res,
         errors.invalidRequest(
-          `Unsupported content type: '${contentType || "(none)"}'. Send the SDP offer as 'application/sdp'. ` +
-            "(The stand-in does not implement the multipart form.)",
+          `Unsupported content type: '${contentType || "(none)"}'. Send the SDP offer as 'application/sdp'` +
+            (secret ? " (a client secret carries its session)." : ", or the multipart form."),
           "unsupported_content_type",
           null,
         ),
       );
-    const offer = (await readBody(req)).toString("utf8");
+    else offer = (await readBody(req)).toString("utf8");
     const id = randomId("rtc");
     try {
       const { call, answerSdp } = await Call.answer(offer, {
@@ -179,6 +186,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         maxCallSeconds,
         idleCallSeconds,
         nowMs: now(),
+        now,
+        safetyIdentifier: safetyIdentifier(req),
         log,
         onEnded: (ended) => {
           // A call whose negotiation failed was never listed.
@@ -324,6 +333,12 @@ function setCors(req: IncomingMessage, res: ServerResponse): void {
 function bearer(req: IncomingMessage): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
   return match?.[1];
+}
+
+/** Upstream's Realtime API takes the end user's safety identifier as a header. */
+function safetyIdentifier(req: IncomingMessage): string | null {
+  const value = req.headers["openai-safety-identifier"];
+  return typeof value === "string" && value !== "" ? value : null;
 }
 
 /** Any `sk-…` key of plausible length passes: the stand-in only checks the shape. */

@@ -56,9 +56,23 @@ export class TestClient {
    * Opens a call. `audio: false` keeps the mic track silent (no RTP); otherwise it sends
    * Opus silence every 20 ms until `speak()` changes the payload.
    */
-  static async connect(
+  static connect(
     baseUrl: string,
     secret: string,
+    options: { audio?: boolean; waitForSession?: boolean } = {},
+  ): Promise<TestClient> {
+    const post = (sdp: string) =>
+      fetch(`${baseUrl}/realtime/calls`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/sdp" },
+        body: sdp,
+      });
+    return TestClient.connectWith(post, options);
+  }
+
+  /** Opens a call whose offer `post` delivers (e.g. as a server's multipart form). */
+  static async connectWith(
+    post: (offer: string) => Promise<Response>,
     options: { audio?: boolean; waitForSession?: boolean } = {},
   ): Promise<TestClient> {
     const pc = new RTCPeerConnection(CLIENT_CONFIG);
@@ -76,11 +90,7 @@ export class TestClient {
       });
     });
     await pc.setLocalDescription(await pc.createOffer());
-    const response = await fetch(`${baseUrl}/realtime/calls`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${secret}`, "content-type": "application/sdp" },
-      body: pc.localDescription?.sdp,
-    });
+    const response = await post(pc.localDescription?.sdp ?? "");
     if (response.status !== 201) {
       await pc.close();
       throw new Error(`calls answered ${response.status}: ${await response.text()}`);

@@ -1,0 +1,74 @@
+/**
+ * Settings of server-controlled ("brokered") calls: which modes the backend serves and the
+ * voice-minute budget. Params are read at call time (`readRawVoiceSettings` in config.ts) and
+ * checked here, so a misconfiguration fails loudly with the param's name.
+ */
+import type { MinuteLimits } from "./minutes";
+
+/** What the backend serves: `secret` (mint `ek_` secrets), `brokered` (post the offer itself). */
+export const REALTIME_MODE_VALUES = ["secret", "brokered", "both"] as const;
+export type RealtimeModes = (typeof REALTIME_MODE_VALUES)[number];
+
+/** Upstream ends every Realtime session after 60 minutes; a longer call cannot exist. */
+export const MAX_CALL_SECONDS_LIMIT = 3600;
+
+export interface VoiceSettings {
+  /** Whether `realtimeToken` may mint client secrets. */
+  serveSecret: boolean;
+  /** Whether the brokered-call callables are served. */
+  serveBrokered: boolean;
+  limits: MinuteLimits;
+}
+
+/** Raw param values, as `config.ts` yields them. */
+export interface RawVoiceSettings {
+  REALTIME_MODES: string;
+  DAILY_VOICE_MINUTES: number;
+  MONTHLY_VOICE_MINUTES: number;
+  MAX_CALL_SECONDS: number;
+}
+
+/** A voice param holds a value the function cannot work with. */
+export class VoiceConfigError extends Error {
+  override readonly name = "VoiceConfigError";
+  constructor(
+    readonly param: keyof RawVoiceSettings,
+    message: string,
+  ) {
+    super(`${param}: ${message}`);
+  }
+}
+
+function integer(
+  raw: RawVoiceSettings,
+  param: keyof RawVoiceSettings,
+  min: number,
+  max = Infinity,
+) {
+  const value = raw[param];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new VoiceConfigError(param, `must be an integer ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks raw params and derives settings. Throws {@link VoiceConfigError}. */
+export function resolveVoiceSettings(raw: RawVoiceSettings): VoiceSettings {
+  const modes = raw.REALTIME_MODES.trim().toLowerCase();
+  if (!(REALTIME_MODE_VALUES as readonly string[]).includes(modes)) {
+    throw new VoiceConfigError(
+      "REALTIME_MODES",
+      `must be one of ${REALTIME_MODE_VALUES.join(", ")}, got "${raw.REALTIME_MODES}"`,
+    );
+  }
+  return {
+    serveSecret: modes !== "brokered",
+    serveBrokered: modes !== "secret",
+    limits: {
+      dailySeconds: integer(raw, "DAILY_VOICE_MINUTES", 1) * 60,
+      monthlySeconds: integer(raw, "MONTHLY_VOICE_MINUTES", 0) * 60,
+      maxCallSeconds: integer(raw, "MAX_CALL_SECONDS", 1, MAX_CALL_SECONDS_LIMIT),
+    },
+  };
+}

@@ -1,0 +1,495 @@
+import { describe, expect, it } from "vitest";
+import {
+  type CallRecord,
+  decideDeadlineTask,
+  endCall,
+  failCall,
+  type MinuteLimits,
+  type MinuteState,
+  nextUtcDayMs,
+  nextUtcMonthMs,
+  refundSeconds,
+  remaining,
+  reserveCall,
+  startCall,
+  usedSeconds,
+  utcDay,
+  utcMonth,
+} from "../src/minutes";
+
+const at = (iso: string) => Date.parse(iso);
+const LIMITS: MinuteLimits = { dailySeconds: 600, monthlySeconds: 3000, maxCallSeconds: 240 };
+const NO_MONTH: MinuteLimits = { ...LIMITS, monthlySeconds: 0 };
+
+/** Reserves or fails the test. */
+function reserve(state: MinuteState | undefined, limits: MinuteLimits, nowMs: number) {
+  const result = reserveCall(state, limits, "u1", nowMs);
+  if (!result.ok) throw new Error(`refused: ${result.reason}`);
+  return result;
+}
+
+/** Runs calls of `seconds` back to back from `startMs`; returns the state after them. */
+function spend(
+  state: MinuteState | undefined,
+  limits: MinuteLimits,
+  startMs: number,
+  seconds: number[],
+) {
+  let s = state;
+  let t = startMs;
+  for (const used of seconds) {
+    const r = reserve(s, limits, t);
+    const live = startCall(r.record, `rtc_${r.record.seq}`, t);
+    const ended = endCall(r.next, live, t + used * 1000, "user");
+    if (!ended.changed) throw new Error("not ended");
+    s = ended.state;
+    t += used * 1000 + 1000;
+  }
+  return s;
+}
+
+describe("calendar helpers", () => {
+  it.each([
+    [
+      "2026-11-30T23:59:59.999Z",
+      "2026-11-30",
+      "2026-11",
+      "2026-12-01T00:00:00.000Z",
+      "2026-12-01T00:00:00.000Z",
+    ],
+    [
+      "2026-12-31T23:59:59.999Z",
+      "2026-12-31",
+      "2026-12",
+      "2027-01-01T00:00:00.000Z",
+      "2027-01-01T00:00:00.000Z",
+    ],
+    [
+      "2028-02-28T12:00:00.000Z",
+      "2028-02-28",
+      "2028-02",
+      "2028-02-29T00:00:00.000Z",
+      "2028-03-01T00:00:00.000Z",
+    ],
+    [
+      "2028-02-29T23:00:00.000Z",
+      "2028-02-29",
+      "2028-02",
+      "2028-03-01T00:00:00.000Z",
+      "2028-03-01T00:00:00.000Z",
+    ],
+    [
+      "2027-02-28T23:00:00.000Z",
+      "2027-02-28",
+      "2027-02",
+      "2027-03-01T00:00:00.000Z",
+      "2027-03-01T00:00:00.000Z",
+    ],
+    [
+      "2026-01-31T00:00:00.000Z",
+      "2026-01-31",
+      "2026-01",
+      "2026-02-01T00:00:00.000Z",
+      "2026-02-01T00:00:00.000Z",
+    ],
+    [
+      "2026-04-30T10:00:00.000Z",
+      "2026-04-30",
+      "2026-04",
+      "2026-05-01T00:00:00.000Z",
+      "2026-05-01T00:00:00.000Z",
+    ],
+  ])("%s: day %s, month %s, next day %s, next month %s", (now, day, month, nextDay, nextMonth) => {
+    expect(utcDay(at(now))).toBe(day);
+    expect(utcMonth(at(now))).toBe(month);
+    expect(new Date(nextUtcDayMs(at(now))).toISOString()).toBe(nextDay);
+    expect(new Date(nextUtcMonthMs(at(now))).toISOString()).toBe(nextMonth);
+  });
+});
+
+describe("reserveCall", () => {
+  const NOW = at("2026-11-10T12:00:00Z");
+
+  it("gives a new user the longest call, charged to today and this month", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    expect(r.record).toEqual({
+      status: "reserved",
+      uid: "u1",
+      seq: 1,
+      reservedAtMs: NOW,
+      reservedSeconds: 240,
+    });
+    expect(r.next).toEqual({
+      seq: 1,
+      day: "2026-11-10",
+      daySeconds: 240,
+      month: "2026-11",
+      monthSeconds: 240,
+    });
+  });
+
+  it("slices the smallest of the three remainders", () => {
+    // Today's remainder is the smallest.
+    const day = reserve(
+      { seq: 4, day: "2026-11-10", daySeconds: 500, month: "2026-11", monthSeconds: 500 },
+      LIMITS,
+      NOW,
+    );
+    expect(day.record.reservedSeconds).toBe(100);
+    // This month's remainder is the smallest.
+    const month = reserve(
+      { seq: 4, day: "2026-11-10", daySeconds: 0, month: "2026-11", monthSeconds: 2950 },
+      LIMITS,
+      NOW,
+    );
+    expect(month.record.reservedSeconds).toBe(50);
+    // The longest call is the smallest.
+    const call = reserve(
+      { seq: 4, day: "2026-11-10", daySeconds: 10, month: "2026-11", monthSeconds: 10 },
+      LIMITS,
+      NOW,
+    );
+    expect(call.record.reservedSeconds).toBe(240);
+    // Without a monthly cap the month never limits, however much was used.
+    const uncapped = reserve(
+      { seq: 4, day: "2026-11-10", daySeconds: 0, month: "2026-11", monthSeconds: 10 ** 9 },
+      NO_MONTH,
+      NOW,
+    );
+    expect(uncapped.record.reservedSeconds).toBe(240);
+    expect(uncapped.next.seq).toBe(5);
+    expect(uncapped.record.seq).toBe(5);
+  });
+
+  it("with a budget of exactly k slices grants exactly k calls, then refuses", () => {
+    const limits = { dailySeconds: 30, monthlySeconds: 0, maxCallSeconds: 10 };
+    let state: MinuteState | undefined;
+    const granted: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = reserveCall(state, limits, "u1", NOW + i);
+      if (!r.ok) {
+        expect(r.reason).toBe("daily-minutes");
+        continue;
+      }
+      granted.push(r.record.reservedSeconds);
+      state = r.next;
+    }
+    expect(granted).toEqual([10, 10, 10]);
+  });
+
+  it("refuses a spent day until UTC midnight, and serves again at midnight", () => {
+    const state = {
+      seq: 9,
+      day: "2026-11-10",
+      daySeconds: 600,
+      month: "2026-11",
+      monthSeconds: 600,
+    };
+    expect(reserveCall(state, LIMITS, "u1", at("2026-11-10T23:59:30Z"))).toEqual({
+      ok: false,
+      reason: "daily-minutes",
+      retryAfterSeconds: 30,
+    });
+    expect(reserveCall(state, LIMITS, "u1", at("2026-11-10T23:59:59.500Z"))).toMatchObject({
+      retryAfterSeconds: 1,
+    });
+    const next = reserve(state, LIMITS, at("2026-11-11T00:00:00Z"));
+    expect(next.record.reservedSeconds).toBe(240);
+    expect(next.next).toMatchObject({ day: "2026-11-11", daySeconds: 240, monthSeconds: 840 });
+  });
+
+  it("refuses a spent month until the 1st, naming the month even when the day is spent too", () => {
+    const state = {
+      seq: 9,
+      day: "2026-11-30",
+      daySeconds: 600,
+      month: "2026-11",
+      monthSeconds: 3000,
+    };
+    expect(reserveCall(state, LIMITS, "u1", at("2026-11-30T22:00:00Z"))).toEqual({
+      ok: false,
+      reason: "monthly-minutes",
+      retryAfterSeconds: 7200,
+    });
+    const earlier = { ...state, day: "2026-11-20", daySeconds: 0 };
+    expect(reserveCall(earlier, LIMITS, "u1", at("2026-11-20T00:00:00Z"))).toEqual({
+      ok: false,
+      reason: "monthly-minutes",
+      retryAfterSeconds: 11 * 86_400,
+    });
+    expect(reserve(state, LIMITS, at("2026-12-01T00:00:00Z")).next).toMatchObject({
+      day: "2026-12-01",
+      daySeconds: 240,
+      month: "2026-12",
+      monthSeconds: 240,
+    });
+  });
+
+  it("resets the month at the end of February, leap year or not", () => {
+    const limits = { dailySeconds: 600, monthlySeconds: 60, maxCallSeconds: 240 };
+    for (const [day, next] of [
+      ["2028-02-29", "2028-03-01T00:00:00Z"],
+      ["2027-02-28", "2027-03-01T00:00:00Z"],
+    ] as const) {
+      const state = { seq: 1, day, daySeconds: 60, month: day.slice(0, 7), monthSeconds: 60 };
+      expect(reserveCall(state, limits, "u1", at(`${day}T23:00:00Z`))).toEqual({
+        ok: false,
+        reason: "monthly-minutes",
+        retryAfterSeconds: 3600,
+      });
+      expect(reserve(state, limits, at(next)).record.reservedSeconds).toBe(60);
+    }
+  });
+
+  it("reads a hand-edited or negative state without granting more than the budget", () => {
+    const odd = { seq: 3, day: "2026-11-10", daySeconds: -500, month: "2026-11", monthSeconds: -5 };
+    expect(reserve(odd, LIMITS, NOW).next).toMatchObject({ daySeconds: 240, monthSeconds: 240 });
+    const over = { seq: 3, day: "2026-11-10", daySeconds: 9999, month: "2026-11", monthSeconds: 0 };
+    expect(reserveCall(over, LIMITS, "u1", NOW)).toMatchObject({
+      ok: false,
+      reason: "daily-minutes",
+    });
+  });
+});
+
+describe("remaining", () => {
+  it("reports today's and this month's seconds with their resets", () => {
+    const state = {
+      seq: 2,
+      day: "2026-11-10",
+      daySeconds: 100,
+      month: "2026-11",
+      monthSeconds: 1000,
+    };
+    expect(remaining(state, LIMITS, at("2026-11-10T08:00:00Z"))).toEqual({
+      daySeconds: 500,
+      dayResetsAtMs: at("2026-11-11T00:00:00Z"),
+      monthSeconds: 2000,
+      monthResetsAtMs: at("2026-12-01T00:00:00Z"),
+    });
+    expect(remaining(state, NO_MONTH, at("2026-11-11T08:00:00Z"))).toEqual({
+      daySeconds: 600,
+      dayResetsAtMs: at("2026-11-12T00:00:00Z"),
+      monthSeconds: null,
+      monthResetsAtMs: null,
+    });
+    expect(remaining(undefined, LIMITS, at("2026-12-01T00:00:00Z"))).toMatchObject({
+      daySeconds: 600,
+      monthSeconds: 3000,
+    });
+  });
+});
+
+describe("a call's life: start, end, refund", () => {
+  const NOW = at("2026-11-10T12:00:00Z");
+
+  it("sets the deadline from the moment upstream answered", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    const live = startCall(r.record, "rtc_1", NOW + 700);
+    expect(live).toMatchObject({
+      status: "live",
+      callId: "rtc_1",
+      startedAtMs: NOW + 700,
+      deadlineMs: NOW + 700 + 240_000,
+    });
+  });
+
+  it("refunds the unused seconds of an early end, counting started seconds", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    const live = startCall(r.record, "rtc_1", NOW);
+    const ended = endCall(r.next, live, NOW + 60_001, "user");
+    expect(ended).toMatchObject({
+      changed: true,
+      state: { daySeconds: 61, monthSeconds: 61, seq: 1 },
+      record: {
+        status: "ended",
+        endedBy: "user",
+        usedSeconds: 61,
+        unusedSeconds: 179,
+        endedAtMs: NOW + 60_001,
+      },
+    });
+  });
+
+  it("charges the whole slice when the deadline ends the call, even when it ends late", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    const live = startCall(r.record, "rtc_1", NOW);
+    const ended = endCall(r.next, live, live.deadlineMs + 1_800, "deadline");
+    expect(ended).toMatchObject({
+      state: { daySeconds: 240 },
+      record: { usedSeconds: 240, unusedSeconds: 0, endedBy: "deadline" },
+    });
+  });
+
+  it("refunds once: a second end, or a fail after the end, changes nothing", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    const live = startCall(r.record, "rtc_1", NOW);
+    const first = endCall(r.next, live, NOW + 10_000, "user");
+    if (!first.changed) throw new Error("not ended");
+    expect(endCall(first.state, first.record, NOW + 240_000, "deadline")).toEqual({
+      changed: false,
+    });
+    expect(failCall(first.state, first.record, "late failure")).toEqual({ changed: false });
+    expect(endCall(first.state, r.record, NOW + 20_000, "user")).toEqual({ changed: false });
+  });
+
+  it("hands the whole slice back when upstream never opened the call", () => {
+    const before = {
+      seq: 1,
+      day: "2026-11-10",
+      daySeconds: 100,
+      month: "2026-11",
+      monthSeconds: 100,
+    };
+    const r = reserve(before, LIMITS, NOW);
+    const failed = failCall(r.next, r.record, "upstream unavailable");
+    expect(failed).toEqual({
+      changed: true,
+      state: { ...before, seq: 2 },
+      record: {
+        status: "failed",
+        uid: "u1",
+        seq: 2,
+        reservedAtMs: NOW,
+        reservedSeconds: 240,
+        failure: "upstream unavailable",
+      },
+    });
+    if (!failed.changed) throw new Error("not failed");
+    expect(failCall(failed.state, failed.record, "again")).toEqual({ changed: false });
+    expect(failCall(failed.state, startCall(r.record, "rtc_x", NOW), "live")).toEqual({
+      changed: false,
+    });
+  });
+
+  it("keeps the charge on the day a call started when it crosses midnight", () => {
+    const start = at("2026-11-10T23:58:00Z");
+    const r = reserve(undefined, LIMITS, start);
+    const live = startCall(r.record, "rtc_1", start);
+    // Ends early, after midnight. No call was reserved today yet, so the stored counters are
+    // still the 10th's: the refund lands on the 10th (over, harmless) and on November.
+    const ended = endCall(r.next, live, at("2026-11-11T00:01:00Z"), "user");
+    expect(ended).toMatchObject({
+      state: { day: "2026-11-10", daySeconds: 180, month: "2026-11", monthSeconds: 180 },
+      record: { usedSeconds: 180, unusedSeconds: 60 },
+    });
+    if (!ended.changed) throw new Error("not ended");
+    // Today's budget is untouched by yesterday's call.
+    expect(remaining(ended.state, LIMITS, at("2026-11-11T00:01:00Z")).daySeconds).toBe(600);
+  });
+
+  it("does not refund into today a call from yesterday that ends after today's first call", () => {
+    const start = at("2026-11-10T23:58:00Z");
+    const r1 = reserve(undefined, LIMITS, start);
+    const live1 = startCall(r1.record, "rtc_1", start);
+    const r2 = reserve(r1.next, LIMITS, at("2026-11-11T00:00:30Z"));
+    expect(r2.next).toMatchObject({ day: "2026-11-11", daySeconds: 240, monthSeconds: 480 });
+    const ended = endCall(r2.next, live1, at("2026-11-11T00:01:00Z"), "user");
+    expect(ended).toMatchObject({
+      state: { day: "2026-11-11", daySeconds: 240, monthSeconds: 420 },
+    });
+  });
+
+  it("refunds neither day nor month once a call that started on the last of the month ends in the next", () => {
+    const start = at("2026-11-30T23:59:00Z");
+    const r1 = reserve(undefined, LIMITS, start);
+    const live = startCall(r1.record, "rtc_1", start);
+    const r2 = reserve(r1.next, LIMITS, at("2026-12-01T00:00:10Z"));
+    const ended = endCall(r2.next, live, at("2026-12-01T00:00:20Z"), "user");
+    expect(ended).toMatchObject({
+      state: { day: "2026-12-01", daySeconds: 240, month: "2026-12", monthSeconds: 240 },
+      record: { usedSeconds: 80, unusedSeconds: 160 },
+    });
+  });
+
+  it("never goes below zero, whatever the refund", () => {
+    const state = { seq: 1, day: "2026-11-10", daySeconds: 30, month: "2026-11", monthSeconds: 20 };
+    const charge = { seq: 1, reservedAtMs: NOW, reservedSeconds: 240 };
+    expect(refundSeconds(state, charge, 240)).toEqual({ ...state, daySeconds: 0, monthSeconds: 0 });
+    expect(refundSeconds(state, charge, -5)).toEqual(state);
+    expect(refundSeconds(state, { ...charge, reservedSeconds: 10 }, 240)).toMatchObject({
+      daySeconds: 20,
+      monthSeconds: 10,
+    });
+  });
+
+  it("gives back exactly what a day of short calls did not use", () => {
+    const limits = { dailySeconds: 100, monthlySeconds: 0, maxCallSeconds: 60 };
+    const state = spend(undefined, limits, NOW, [10, 20, 30]);
+    expect(state).toMatchObject({ seq: 3, daySeconds: 60 });
+    expect(remaining(state, limits, NOW + 100_000).daySeconds).toBe(40);
+    expect(reserve(state, limits, NOW + 100_000).record.reservedSeconds).toBe(40);
+  });
+});
+
+describe("usedSeconds", () => {
+  it.each([
+    [0, 0, 0],
+    [1, 240, 1],
+    [999, 240, 1],
+    [1000, 240, 1],
+    [1001, 240, 2],
+    [-5000, 240, 0],
+    [10_000_000, 240, 240],
+  ])("%d ms of a %d s slice → %d s", (ms, reserved, used) => {
+    expect(usedSeconds(1_000_000, 1_000_000 + ms, reserved)).toBe(used);
+  });
+});
+
+describe("decideDeadlineTask", () => {
+  const NOW = at("2026-11-10T12:00:00Z");
+  const r = reserve(undefined, LIMITS, NOW);
+  const live = startCall(r.record, "rtc_1", NOW);
+  const task = { deadlineMs: live.deadlineMs };
+
+  it("hangs up at or after the record's deadline", () => {
+    expect(decideDeadlineTask(task, live, live.deadlineMs, 60_000)).toEqual({ action: "hang-up" });
+    expect(decideDeadlineTask(task, live, live.deadlineMs + 5_000, 60_000)).toEqual({
+      action: "hang-up",
+    });
+  });
+
+  it("waits out an early dispatch up to the bound, and asks for a retry beyond it", () => {
+    expect(decideDeadlineTask(task, live, live.deadlineMs - 2_500, 60_000)).toEqual({
+      action: "wait",
+      ms: 2_500,
+    });
+    expect(decideDeadlineTask(task, live, live.deadlineMs - 60_001, 60_000)).toEqual({
+      action: "retry-later",
+      inMs: 60_001,
+    });
+  });
+
+  it("leaves ended and failed calls alone", () => {
+    const ended = endCall(r.next, live, NOW + 1_000, "user");
+    if (!ended.changed) throw new Error("not ended");
+    expect(decideDeadlineTask(task, ended.record, live.deadlineMs, 60_000)).toEqual({
+      action: "nothing",
+      why: "ended",
+    });
+    const failed = failCall(r.next, r.record, "x");
+    if (!failed.changed) throw new Error("not failed");
+    expect(decideDeadlineTask(task, failed.record, live.deadlineMs, 60_000)).toMatchObject({
+      why: "failed",
+    });
+  });
+
+  it("hangs up a call whose record is missing or still reserved, at the task's deadline", () => {
+    expect(decideDeadlineTask(task, undefined, live.deadlineMs - 1_000, 60_000)).toEqual({
+      action: "wait",
+      ms: 1_000,
+    });
+    expect(decideDeadlineTask(task, r.record, live.deadlineMs, 60_000)).toEqual({
+      action: "hang-up",
+    });
+  });
+});
+
+// Typecheck: a record's variants carry what exists in that phase.
+function phases(record: CallRecord): string {
+  // @ts-expect-error a reserved call has no call id yet
+  if (record.status === "reserved") return record.callId;
+  if (record.status === "live" || record.status === "ended") return record.callId;
+  return record.failure;
+}
+void phases;
