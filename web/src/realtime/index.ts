@@ -7,4 +7,8 @@ export type { RealtimeSessionOptions } from "./session";
 export { RealtimeCallError, RealtimeConnectError, parseOpenAIErrorBody } from "./errors";
 export { parseServerEvent } from "./parse";
 export type { ParseResult } from "./parse";
+export { addCost, costFigure, costOf, formatCost, NO_COST, priceResponse } from "./cost";
+export type { CostFigure, CostTotals, PricedTokens, ResponseCost } from "./cost";
+export { PRICES_AS_OF, PRICES_SOURCE, pricesFor, REALTIME_PRICES } from "./prices";
+export type { TokenPrices } from "./prices";
 export type * from "./types";
