@@ -11,4 +11,13 @@ export { addCost, costFigure, costOf, formatCost, NO_COST, priceResponse } from 
 export type { CostFigure, CostTotals, PricedTokens, ResponseCost } from "./cost";
 export { PRICES_AS_OF, PRICES_SOURCE, pricesFor, REALTIME_PRICES } from "./prices";
 export type { TokenPrices } from "./prices";
+export {
+  backoffDelayMs,
+  classifyDrop,
+  decideReconnect,
+  DEFAULT_RECONNECT_POLICY,
+} from "./reconnect";
+export type { DropClass, ReconnectDecision, ReconnectPolicy } from "./reconnect";
+export { DEFAULT_RESTORE_BUDGET, restoreContext } from "./restore";
+export type { RestoreBudget, RestorePlan } from "./restore";
 export type * from "./types";
