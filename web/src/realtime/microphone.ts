@@ -43,6 +43,8 @@ export class Microphone {
   #owned = false;
   #sender: RtpSenderLike | null = null;
   #muted = false;
+  /** Push-to-talk closed the gate: the track is off between holds. */
+  #gateClosed = false;
   #assistantSpeaking = false;
   #detached = true;
   #released = false;
@@ -142,6 +144,16 @@ export class Microphone {
     this.#apply();
   }
 
+  /**
+   * Push-to-talk's gate (`PushToTalk`'s `setMicOpen`): while closed the track is disabled
+   * whatever the mute choice, and the microphone does not count as live. Never closed unless
+   * push-to-talk closes it.
+   */
+  setPushToTalkOpen(open: boolean): void {
+    this.#gateClosed = !open;
+    this.#apply();
+  }
+
   /** The `aggressive` strategy detaches the microphone while this is true. */
   setAssistantSpeaking(speaking: boolean): void {
     this.#assistantSpeaking = speaking;
@@ -168,7 +180,7 @@ export class Microphone {
   #apply(): void {
     const track = this.#track;
     if (!track || this.#released) return;
-    track.enabled = !this.#muted;
+    track.enabled = !this.#muted && !this.#gateClosed;
     // Replacing the track with null stops RTP outright: unlike a disabled track, no comfort
     // noise or residual echo reaches the server's voice activity detection.
     const detach = this.#strategy === "aggressive" && this.#assistantSpeaking;
@@ -178,7 +190,10 @@ export class Microphone {
         this.#onProblem(`Could not switch the microphone: ${messageOf(error)}`);
       });
     }
-    this.#setState({ muted: this.#muted, live: !this.#muted && !this.#detached });
+    this.#setState({
+      muted: this.#muted,
+      live: !this.#muted && !this.#detached && !this.#gateClosed,
+    });
   }
 
   #setState(mic: MicState): void {
