@@ -116,3 +116,48 @@ describe("push-to-talk gate", () => {
     ]);
   });
 });
+
+describe("microphone constraints", () => {
+  async function requested(audioConstraints?: MediaTrackConstraints | boolean) {
+    const asked: unknown[] = [];
+    const mic = new Microphone({ strategy: "standard", onChange: () => {}, onProblem: () => {} });
+    await mic.acquire(
+      {
+        audioConstraints,
+        getUserMedia: async (constraints) => {
+          asked.push(constraints);
+          return new FakeStream();
+        },
+      },
+      () => {},
+    );
+    return asked;
+  }
+
+  const voice = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+  it("asks for echo cancellation, noise suppression and auto gain by default", async () => {
+    expect(await requested()).toEqual([{ audio: voice }]);
+    expect(await requested(true)).toEqual([{ audio: voice }]);
+  });
+
+  it("keeps them when the caller picks a device, and lets the caller turn one off", async () => {
+    expect(await requested({ deviceId: { exact: "usb-mic" } })).toEqual([
+      { audio: { ...voice, deviceId: { exact: "usb-mic" } } },
+    ]);
+    expect(await requested({ autoGainControl: false })).toEqual([
+      { audio: { ...voice, autoGainControl: false } },
+    ]);
+  });
+
+  it("asks the session's own getUserMedia for them", async () => {
+    const asked: unknown[] = [];
+    await connected({
+      getUserMedia: async (constraints) => {
+        asked.push(constraints);
+        return new FakeStream();
+      },
+    });
+    expect(asked).toEqual([{ audio: voice }]);
+  });
+});

@@ -14,18 +14,39 @@ export interface MicrophoneSource {
    * session calls `getUserMedia` and stops what it acquired when it closes.
    */
   mediaStream?: MediaStreamLike;
-  /** Constraints for the session's own `getUserMedia` call. */
+  /**
+   * Constraints for the session's own `getUserMedia` call, merged over
+   * {@link VOICE_CONSTRAINTS} (see {@link microphoneConstraints}).
+   */
   audioConstraints?: MediaTrackConstraints | boolean;
   getUserMedia?: (constraints: {
     audio: MediaTrackConstraints | boolean;
   }) => Promise<MediaStreamLike>;
 }
 
-const DEFAULT_AUDIO_CONSTRAINTS: MediaTrackConstraints = {
+/**
+ * Asked for explicitly: browsers differ in what they apply by default, and without echo
+ * cancellation the assistant hears itself through the loudspeaker and interrupts itself.
+ */
+export const VOICE_CONSTRAINTS: Readonly<MediaTrackConstraints> = {
   echoCancellation: true,
   noiseSuppression: true,
   autoGainControl: true,
 };
+
+/**
+ * The audio constraints to open the microphone with: {@link VOICE_CONSTRAINTS} with the
+ * caller's own on top, so `{ deviceId }` keeps the voice processing and `{ echoCancellation:
+ * false }` turns one off deliberately. `true` (or nothing) means just the voice processing;
+ * `false` is passed on (`getUserMedia` then refuses, failing at the `microphone` stage).
+ */
+export function microphoneConstraints(
+  given: MediaTrackConstraints | boolean | undefined,
+): MediaTrackConstraints | false {
+  if (given === false) return false;
+  if (given === true || given === undefined) return { ...VOICE_CONSTRAINTS };
+  return { ...VOICE_CONSTRAINTS, ...given };
+}
 
 /**
  * The session's microphone: acquiring it, muting, detaching it from the call while the
@@ -93,7 +114,7 @@ export class Microphone {
       ((constraints) => globalThis.navigator.mediaDevices.getUserMedia(constraints));
     let stream: MediaStreamLike;
     try {
-      stream = await getUserMedia({ audio: source.audioConstraints ?? DEFAULT_AUDIO_CONSTRAINTS });
+      stream = await getUserMedia({ audio: microphoneConstraints(source.audioConstraints) });
     } catch (error) {
       throw new RealtimeConnectError("microphone", microphoneMessage(error), { cause: error });
     }
