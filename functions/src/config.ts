@@ -79,6 +79,41 @@ export const TRANSCRIPTION_MODEL = defineString("TRANSCRIPTION_MODEL", {
   description: "Model that transcribes the user's speech; empty turns transcription off.",
 });
 
+export const ALLOWED_NOISE_REDUCTIONS = defineString("ALLOWED_NOISE_REDUCTIONS", {
+  default: "near_field,far_field,off",
+  description:
+    "Input noise reduction a client may pick, comma-separated: near_field (headset, close " +
+    "microphone), far_field (laptop or room microphone), off.",
+});
+
+export const DEFAULT_NOISE_REDUCTION = defineString("DEFAULT_NOISE_REDUCTION", {
+  default: "near_field",
+  description: "Noise reduction when the client picks none; must be in ALLOWED_NOISE_REDUCTIONS.",
+});
+
+export const ALLOWED_TURN_DETECTIONS = defineString("ALLOWED_TURN_DETECTIONS", {
+  default: "server_vad,semantic_vad,push_to_talk",
+  description:
+    "Turn detection a client may pick, comma-separated: server_vad (ends a turn on silence), " +
+    "semantic_vad (on what was said), push_to_talk (none: the client commits each turn).",
+});
+
+export const DEFAULT_TURN_DETECTION = defineString("DEFAULT_TURN_DETECTION", {
+  default: "semantic_vad",
+  description: "Turn detection when the client picks none; must be in ALLOWED_TURN_DETECTIONS.",
+});
+
+export const ALLOWED_VAD_EAGERNESS = defineString("ALLOWED_VAD_EAGERNESS", {
+  default: "low,medium,high,auto",
+  description: "Eagerness values of semantic_vad a client may pick, comma-separated.",
+});
+
+export const DEFAULT_VAD_EAGERNESS = defineString("DEFAULT_VAD_EAGERNESS", {
+  default: "auto",
+  description:
+    "semantic_vad eagerness when the client picks none; must be in ALLOWED_VAD_EAGERNESS.",
+});
+
 export const CLIENT_SECRET_TTL_SECONDS = defineInt("CLIENT_SECRET_TTL_SECONDS", {
   default: 120,
   description:
@@ -128,6 +163,12 @@ export function readRawSettings(): RawSettings {
     REALTIME_MODEL: REALTIME_MODEL.value(),
     REALTIME_INSTRUCTIONS: REALTIME_INSTRUCTIONS.value(),
     TRANSCRIPTION_MODEL: TRANSCRIPTION_MODEL.value(),
+    ALLOWED_NOISE_REDUCTIONS: ALLOWED_NOISE_REDUCTIONS.value(),
+    DEFAULT_NOISE_REDUCTION: DEFAULT_NOISE_REDUCTION.value(),
+    ALLOWED_TURN_DETECTIONS: ALLOWED_TURN_DETECTIONS.value(),
+    DEFAULT_TURN_DETECTION: DEFAULT_TURN_DETECTION.value(),
+    ALLOWED_VAD_EAGERNESS: ALLOWED_VAD_EAGERNESS.value(),
+    DEFAULT_VAD_EAGERNESS: DEFAULT_VAD_EAGERNESS.value(),
   };
 }
 

@@ -10,6 +10,26 @@ export const OUTPUT_MODALITIES = ["audio", "text"] as const;
 export type OutputModality = (typeof OUTPUT_MODALITIES)[number];
 
 /**
+ * Input noise reduction: `near_field` for a headset or a laptop held close, `far_field` for a
+ * conference-room or speakerphone microphone, `off` for none (the browser's own noise
+ * suppression still runs).
+ */
+export const NOISE_REDUCTIONS = ["near_field", "far_field", "off"] as const;
+export type NoiseReduction = (typeof NOISE_REDUCTIONS)[number];
+
+/**
+ * How the server decides the user finished a turn: `server_vad` on silence, `semantic_vad`
+ * on what was said (see `eagerness`), `push_to_talk` never — the client commits the audio
+ * buffer and asks for a response itself when the user releases the talk button.
+ */
+export const TURN_DETECTIONS = ["server_vad", "semantic_vad", "push_to_talk"] as const;
+export type TurnDetection = (typeof TURN_DETECTIONS)[number];
+
+/** How readily `semantic_vad` ends the user's turn; `auto` is the model's own choice. */
+export const VAD_EAGERNESS = ["low", "medium", "high", "auto"] as const;
+export type VadEagerness = (typeof VAD_EAGERNESS)[number];
+
+/**
  * What a client may ask for. Every field is optional; any other field is rejected with
  * `invalid-argument`. Everything else about the session (model, instructions, turn detection,
  * transcription model, tools, limits) is server configuration.
@@ -24,6 +44,12 @@ export interface RealtimeTokenRequest {
    * `choices.languages`. Omit to let the transcription model detect it.
    */
   language?: string;
+  /** One of `choices.noiseReductions`. */
+  noiseReduction?: NoiseReduction;
+  /** One of `choices.turnDetections`. */
+  turnDetection?: TurnDetection;
+  /** One of `choices.eagerness`; only with `turnDetection` `"semantic_vad"` (or that default). */
+  eagerness?: VadEagerness;
 }
 
 /** The session the minted secret was created with, as far as the client chose it. */
@@ -33,6 +59,18 @@ export interface RealtimeTokenSession {
   language: string | null;
   /** Whether the session transcribes the user's speech (server config). */
   transcription: boolean;
+  noiseReduction: NoiseReduction;
+  /** `push_to_talk`: the client must commit each turn (the session has no turn detection). */
+  turnDetection: TurnDetection;
+  /** Set only with `semantic_vad`. */
+  eagerness: VadEagerness | null;
+}
+
+/** The values the server accepts for the noise and turn-taking fields, for building pickers. */
+export interface SessionChoiceSets {
+  noiseReductions: NoiseReduction[];
+  turnDetections: TurnDetection[];
+  eagerness: VadEagerness[];
 }
 
 /** A successful `realtimeToken` result. */

@@ -7,25 +7,43 @@
  * over the data channel. Only the model is fixed.
  */
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+import type { RealtimeAudioConfigInput } from "openai/resources/realtime/realtime";
 import {
   OUTPUT_MODALITIES,
+  type NoiseReduction,
   type OutputModality,
   type RealtimeTokenRequest,
+  type RealtimeTokenResponse,
   type RealtimeTokenSession,
+  type SessionChoiceSets,
+  type TurnDetection,
+  type VadEagerness,
 } from "./contract";
 
 /** Largest accepted request payload, as JSON. The real choices fit in well under 200 bytes. */
 export const MAX_REQUEST_BYTES = 1024;
 
-const REQUEST_FIELDS = ["voice", "outputModality", "language"] as const satisfies ReadonlyArray<
-  keyof RealtimeTokenRequest
->;
+const REQUEST_FIELDS = [
+  "voice",
+  "outputModality",
+  "language",
+  "noiseReduction",
+  "turnDetection",
+  "eagerness",
+] as const satisfies ReadonlyArray<keyof RealtimeTokenRequest>;
 
 /** The server side of the allowlist. */
 export interface SessionChoicesPolicy {
   voices: readonly string[];
   defaultVoice: string;
   languages: readonly string[];
+  noiseReductions: readonly NoiseReduction[];
+  defaultNoiseReduction: NoiseReduction;
+  turnDetections: readonly TurnDetection[];
+  defaultTurnDetection: TurnDetection;
+  /** Eagerness values for `semantic_vad`. */
+  eagerness: readonly VadEagerness[];
+  defaultEagerness: VadEagerness;
 }
 
 /** A client's validated choices, defaults filled in. */
@@ -33,6 +51,10 @@ export interface SessionChoices {
   voice: string;
   outputModality: OutputModality;
   language: string | null;
+  noiseReduction: NoiseReduction;
+  turnDetection: TurnDetection;
+  /** Set exactly when `turnDetection` is `semantic_vad`. */
+  eagerness: VadEagerness | null;
 }
 
 export type ParseResult =
@@ -57,6 +79,9 @@ export function parseTokenRequest(data: unknown, policy: SessionChoicesPolicy): 
     voice: policy.defaultVoice,
     outputModality: "audio",
     language: null,
+    noiseReduction: policy.defaultNoiseReduction,
+    turnDetection: policy.defaultTurnDetection,
+    eagerness: policy.defaultTurnDetection === "semantic_vad" ? policy.defaultEagerness : null,
   };
   if (data === undefined || data === null) return { ok: true, value: defaults };
   if (!isPlainObject(data)) {
@@ -116,7 +141,55 @@ export function parseTokenRequest(data: unknown, policy: SessionChoicesPolicy): 
     }
     choices.language = language;
   }
+  return parseTurnTaking(data, policy, choices);
+}
+
+/** Noise reduction, turn detection and eagerness, which depends on the turn detection. */
+function parseTurnTaking(
+  data: Record<string, unknown>,
+  policy: SessionChoicesPolicy,
+  choices: SessionChoices,
+): ParseResult {
+  const { noiseReduction, turnDetection, eagerness } = data;
+  if (noiseReduction !== undefined) {
+    const picked = pickAllowed("noiseReduction", noiseReduction, policy.noiseReductions);
+    if (!picked.ok) return picked;
+    choices.noiseReduction = picked.value;
+  }
+  if (turnDetection !== undefined) {
+    const picked = pickAllowed("turnDetection", turnDetection, policy.turnDetections);
+    if (!picked.ok) return picked;
+    choices.turnDetection = picked.value;
+    choices.eagerness = picked.value === "semantic_vad" ? policy.defaultEagerness : null;
+  }
+  if (eagerness !== undefined) {
+    if (choices.turnDetection !== "semantic_vad") {
+      return reject(
+        "eagerness",
+        `eagerness only applies to turnDetection "semantic_vad"; this request has "${choices.turnDetection}".`,
+      );
+    }
+    const picked = pickAllowed("eagerness", eagerness, policy.eagerness);
+    if (!picked.ok) return picked;
+    choices.eagerness = picked.value;
+  }
   return { ok: true, value: choices };
+}
+
+function pickAllowed<T extends string>(
+  field: string,
+  value: unknown,
+  allowed: readonly T[],
+): { ok: true; value: T } | { ok: false; field: string; message: string } {
+  if (typeof value !== "string") return { ok: false, field, message: `${field} must be a string.` };
+  if (!(allowed as readonly string[]).includes(value)) {
+    return {
+      ok: false,
+      field,
+      message: `${field} "${truncate(value)}" is not allowed; use one of: ${allowed.join(", ")}.`,
+    };
+  }
+  return { ok: true, value: value as T };
 }
 
 /** Echoing user input into messages is fine; echoing a kilobyte of it is not. */
@@ -152,17 +225,50 @@ export function buildSessionConfig(
     output_modalities: [choices.outputModality],
     audio: {
       input: {
-        noise_reduction: { type: "near_field" },
+        // Off is no field at all: the API's default is no noise reduction (it documents
+        // null for "off", which the SDK's request type does not admit).
+        ...(choices.noiseReduction === "off"
+          ? {}
+          : { noise_reduction: { type: choices.noiseReduction } }),
         ...transcription,
-        turn_detection: {
-          type: "semantic_vad",
-          eagerness: "auto",
-          create_response: true,
-          interrupt_response: true,
-        },
+        turn_detection: turnDetectionConfig(choices),
       },
       output: { voice: choices.voice },
     },
+  };
+}
+
+/**
+ * The session's turn detection. Push-to-talk is none at all: the client commits the audio
+ * buffer and asks for a response itself.
+ */
+function turnDetectionConfig(choices: SessionChoices): RealtimeAudioConfigInput["turn_detection"] {
+  switch (choices.turnDetection) {
+    case "push_to_talk":
+      return null;
+    case "server_vad":
+      return { type: "server_vad", create_response: true, interrupt_response: true };
+    case "semantic_vad":
+      return {
+        type: "semantic_vad",
+        eagerness: choices.eagerness ?? "auto",
+        create_response: true,
+        interrupt_response: true,
+      };
+  }
+}
+
+/** The values the server accepts for every request field, for the response's `choices`. */
+export function describeChoices(
+  policy: SessionChoicesPolicy,
+): RealtimeTokenResponse["choices"] & SessionChoiceSets {
+  return {
+    voices: [...policy.voices],
+    languages: [...policy.languages],
+    outputModalities: [...OUTPUT_MODALITIES],
+    noiseReductions: [...policy.noiseReductions],
+    turnDetections: [...policy.turnDetections],
+    eagerness: [...policy.eagerness],
   };
 }
 

@@ -2,6 +2,7 @@
  * The handler's settings: params read at call time and checked, so that a misconfiguration
  * fails loudly with the param's name instead of minting something odd.
  */
+import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "./contract";
 import type { Limits } from "./policy";
 import { boundTtlSeconds } from "./policy";
 import type { ServerSessionConfig, SessionChoicesPolicy } from "./session";
@@ -33,7 +34,20 @@ export interface RawSettings {
   REALTIME_MODEL: string;
   REALTIME_INSTRUCTIONS: string;
   TRANSCRIPTION_MODEL: string;
+  /** Comma-separated. */
+  ALLOWED_NOISE_REDUCTIONS: string;
+  DEFAULT_NOISE_REDUCTION: string;
+  /** Comma-separated. */
+  ALLOWED_TURN_DETECTIONS: string;
+  DEFAULT_TURN_DETECTION: string;
+  /** Comma-separated. */
+  ALLOWED_VAD_EAGERNESS: string;
+  DEFAULT_VAD_EAGERNESS: string;
 }
+
+type StringParam = {
+  [K in keyof RawSettings]: RawSettings[K] extends string ? K : never;
+}[keyof RawSettings];
 
 /** A param holds a value the function cannot work with. */
 export class ConfigError extends Error {
@@ -65,6 +79,30 @@ function commaList(value: string): string[] {
   ];
 }
 
+/**
+ * A comma list of which every entry is one of `known`, and a default from that list.
+ * An unknown entry is a typo the client would otherwise be offered.
+ */
+function choiceSet<T extends string>(
+  raw: RawSettings,
+  listParam: StringParam,
+  defaultParam: StringParam,
+  known: readonly T[],
+): { allowed: T[]; fallback: T } {
+  const allowed = commaList(raw[listParam]);
+  if (allowed.length === 0) throw new ConfigError(listParam, "must list at least one value");
+  for (const value of allowed) {
+    if (!(known as readonly string[]).includes(value)) {
+      throw new ConfigError(listParam, `"${value}" is not one of ${known.join(", ")}`);
+    }
+  }
+  const fallback = raw[defaultParam].trim();
+  if (!allowed.includes(fallback)) {
+    throw new ConfigError(defaultParam, `"${fallback}" is not in ${listParam}`);
+  }
+  return { allowed: allowed as T[], fallback: fallback as T };
+}
+
 /** Checks raw params and derives settings. Throws {@link ConfigError}. */
 export function resolveSettings(raw: RawSettings): Settings {
   const voices = commaList(raw.ALLOWED_VOICES);
@@ -75,6 +113,19 @@ export function resolveSettings(raw: RawSettings): Settings {
   }
   const model = raw.REALTIME_MODEL.trim();
   if (model === "") throw new ConfigError("REALTIME_MODEL", "must not be empty");
+  const noise = choiceSet(
+    raw,
+    "ALLOWED_NOISE_REDUCTIONS",
+    "DEFAULT_NOISE_REDUCTION",
+    NOISE_REDUCTIONS,
+  );
+  const turns = choiceSet(
+    raw,
+    "ALLOWED_TURN_DETECTIONS",
+    "DEFAULT_TURN_DETECTION",
+    TURN_DETECTIONS,
+  );
+  const eagerness = choiceSet(raw, "ALLOWED_VAD_EAGERNESS", "DEFAULT_VAD_EAGERNESS", VAD_EAGERNESS);
   return {
     limits: {
       userMinIntervalMs: nonNegativeInt(raw, "USER_MIN_INTERVAL_SECONDS") * 1000,
@@ -85,7 +136,17 @@ export function resolveSettings(raw: RawSettings): Settings {
     timeoutMs: nonNegativeInt(raw, "OPENAI_TIMEOUT_MS", 100),
     retentionDays: nonNegativeInt(raw, "AUDIT_RETENTION_DAYS", 1),
     replayProtection: raw.APP_CHECK_REPLAY_PROTECTION,
-    choices: { voices, defaultVoice, languages: commaList(raw.ALLOWED_LANGUAGES) },
+    choices: {
+      voices,
+      defaultVoice,
+      languages: commaList(raw.ALLOWED_LANGUAGES),
+      noiseReductions: noise.allowed,
+      defaultNoiseReduction: noise.fallback,
+      turnDetections: turns.allowed,
+      defaultTurnDetection: turns.fallback,
+      eagerness: eagerness.allowed,
+      defaultEagerness: eagerness.fallback,
+    },
     server: {
       model,
       instructions: raw.REALTIME_INSTRUCTIONS,

@@ -52,6 +52,14 @@ async function openCall(token: string): Promise<Response> {
   }
 }
 
+/** `audio.input` of the session the stand-in resolved for a minted secret. */
+async function sessionInput(token: string): Promise<Record<string, unknown> | undefined> {
+  const state = await standinState();
+  const session = state.secrets.find((s) => s.value === token)?.session as
+    { audio?: { input?: Record<string, unknown> } } | undefined;
+  return session?.audio?.input;
+}
+
 function apiKey(): string {
   const text = readFileSync(join(__dirname, "..", ".secret.local"), "utf8");
   const key = /^\s*OPENAI_API_KEY\s*=\s*"?([^"\s]+)/m.exec(text)?.[1];
@@ -75,6 +83,9 @@ describe("realtimeToken on the emulators", () => {
       outputModality: "audio",
       language: "de",
       transcription: true,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
     });
     expect(result.quota).toMatchObject({ limit: 100, remaining: 99 });
     expect(result.choices.voices).toContain("cedar");
@@ -136,6 +147,9 @@ describe("realtimeToken on the emulators", () => {
       [{ voice: 7 }, "voice"],
       [{ outputModality: "video" }, "outputModality"],
       [{ language: "xx" }, "language"],
+      [{ noiseReduction: "studio" }, "noiseReduction"],
+      [{ turnDetection: "none" }, "turnDetection"],
+      [{ turnDetection: "server_vad", eagerness: "high" }, "eagerness"],
       [{ voice: "x".repeat(2_000) }, "(request)"],
       ["just a string", "(request)"],
     ];
@@ -147,6 +161,29 @@ describe("realtimeToken on the emulators", () => {
     const result = await client.call({ voice: "marin" });
     remember(result.token, client.uid);
     expect(result.quota.remaining).toBe(99);
+  });
+
+  it("mints a push-to-talk session without turn detection or noise reduction", async () => {
+    const client = await newClient();
+    const result = await client.call({ turnDetection: "push_to_talk", noiseReduction: "off" });
+    remember(result.token, client.uid);
+    expect(result.session).toMatchObject({
+      noiseReduction: "off",
+      turnDetection: "push_to_talk",
+      eagerness: null,
+    });
+    const input = await sessionInput(result.token);
+    expect(input).toHaveProperty("turn_detection", null);
+    expect(input).not.toHaveProperty("noise_reduction");
+  });
+
+  it("mints a semantic-VAD session with the chosen eagerness and far-field noise reduction", async () => {
+    const client = await newClient();
+    const result = await client.call({ eagerness: "high", noiseReduction: "far_field" });
+    remember(result.token, client.uid);
+    const input = await sessionInput(result.token);
+    expect(input?.turn_detection).toMatchObject({ type: "semantic_vad", eagerness: "high" });
+    expect(input?.noise_reduction).toEqual({ type: "far_field" });
   });
 
   it("limits a second call inside the per-user window", async () => {

@@ -29,6 +29,12 @@ const settings: Settings = resolveSettings({
   REALTIME_MODEL: "gpt-realtime-2",
   REALTIME_INSTRUCTIONS: "Be brief.",
   TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe",
+  ALLOWED_NOISE_REDUCTIONS: "near_field,far_field,off",
+  DEFAULT_NOISE_REDUCTION: "near_field",
+  ALLOWED_TURN_DETECTIONS: "server_vad,semantic_vad,push_to_talk",
+  DEFAULT_TURN_DETECTION: "semantic_vad",
+  ALLOWED_VAD_EAGERNESS: "low,medium,high,auto",
+  DEFAULT_VAD_EAGERNESS: "auto",
 });
 
 /** An in-memory store that records what the handler asked of it. */
@@ -130,7 +136,15 @@ describe("realtimeToken handler", () => {
       token: SECRET,
       expiresAt: NOW / 1000 + 120,
       model: "gpt-realtime-2",
-      session: { voice: "cedar", outputModality: "audio", language: "de", transcription: true },
+      session: {
+        voice: "cedar",
+        outputModality: "audio",
+        language: "de",
+        transcription: true,
+        noiseReduction: "near_field",
+        turnDetection: "semantic_vad",
+        eagerness: "auto",
+      },
       quota: { limit: 10, remaining: 9, resetsAt: Date.UTC(2026, 10, 24) / 1000 },
       choices: {
         voices: ["marin", "cedar"],

@@ -3,7 +3,9 @@ import {
   buildSessionConfig,
   describeSession,
   MAX_REQUEST_BYTES,
+  describeChoices,
   parseTokenRequest,
+  type SessionChoices,
   type SessionChoicesPolicy,
 } from "../src/session";
 
@@ -11,8 +13,21 @@ const policy: SessionChoicesPolicy = {
   voices: ["marin", "cedar", "alloy"],
   defaultVoice: "marin",
   languages: ["en", "de"],
+  noiseReductions: ["near_field", "far_field", "off"],
+  defaultNoiseReduction: "near_field",
+  turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+  defaultTurnDetection: "semantic_vad",
+  eagerness: ["low", "medium", "high", "auto"],
+  defaultEagerness: "auto",
 };
-const defaults = { voice: "marin", outputModality: "audio", language: null };
+const defaults: SessionChoices = {
+  voice: "marin",
+  outputModality: "audio",
+  language: null,
+  noiseReduction: "near_field",
+  turnDetection: "semantic_vad",
+  eagerness: "auto",
+};
 
 describe("parseTokenRequest accepts", () => {
   it.each([
@@ -24,9 +39,49 @@ describe("parseTokenRequest accepts", () => {
     ["a language", { language: "de" }, { ...defaults, language: "de" }],
     ["a null language", { language: null }, defaults],
     [
+      "far-field noise reduction",
+      { noiseReduction: "far_field" },
+      { ...defaults, noiseReduction: "far_field" },
+    ],
+    ["no noise reduction", { noiseReduction: "off" }, { ...defaults, noiseReduction: "off" }],
+    [
+      "server VAD, which has no eagerness",
+      { turnDetection: "server_vad" },
+      { ...defaults, turnDetection: "server_vad", eagerness: null },
+    ],
+    [
+      "push-to-talk",
+      { turnDetection: "push_to_talk" },
+      { ...defaults, turnDetection: "push_to_talk", eagerness: null },
+    ],
+    [
+      "an eagerness for the default semantic VAD",
+      { eagerness: "high" },
+      { ...defaults, eagerness: "high" },
+    ],
+    [
+      "semantic VAD with an eagerness",
+      { turnDetection: "semantic_vad", eagerness: "low" },
+      { ...defaults, eagerness: "low" },
+    ],
+    [
       "everything",
-      { voice: "alloy", outputModality: "audio", language: "en" },
-      { voice: "alloy", outputModality: "audio", language: "en" },
+      {
+        voice: "alloy",
+        outputModality: "audio",
+        language: "en",
+        noiseReduction: "off",
+        turnDetection: "semantic_vad",
+        eagerness: "medium",
+      },
+      {
+        voice: "alloy",
+        outputModality: "audio",
+        language: "en",
+        noiseReduction: "off",
+        turnDetection: "semantic_vad",
+        eagerness: "medium",
+      },
     ],
   ])("%s", (_name, data, expected) => {
     expect(parseTokenRequest(data, policy)).toEqual({ ok: true, value: expected });
@@ -42,7 +97,7 @@ describe("parseTokenRequest rejects, naming the field", () => {
       "the model",
       { model: "gpt-realtime-2" },
       "model",
-      /cannot be set by the client; allowed fields: voice, outputModality, language/,
+      /cannot be set by the client; allowed fields: voice, outputModality, language, noiseReduction, turnDetection, eagerness\./,
     ],
     ["instructions", { instructions: "be evil" }, "instructions", /cannot be set/],
     ["tools", { voice: "marin", tools: [] }, "tools", /cannot be set/],
@@ -69,6 +124,44 @@ describe("parseTokenRequest rejects, naming the field", () => {
     ],
     ["a language of the wrong type", { language: 1 }, "language", /must be a string or null/],
     ["an empty voice", { voice: "" }, "voice", /is not allowed/],
+    ["the raw turn_detection object", { turn_detection: null }, "turn_detection", /cannot be set/],
+    [
+      "an unknown noise reduction",
+      { noiseReduction: "studio" },
+      "noiseReduction",
+      /"studio" is not allowed; use one of: near_field, far_field, off/,
+    ],
+    ["a null noise reduction", { noiseReduction: null }, "noiseReduction", /must be a string/],
+    [
+      "an unknown turn detection",
+      { turnDetection: "none" },
+      "turnDetection",
+      /"none" is not allowed; use one of: server_vad, semantic_vad, push_to_talk/,
+    ],
+    [
+      "a turn detection object",
+      { turnDetection: { type: "server_vad" } },
+      "turnDetection",
+      /must be a string/,
+    ],
+    [
+      "an unknown eagerness",
+      { eagerness: "eager" },
+      "eagerness",
+      /"eager" is not allowed; use one of: low, medium, high, auto/,
+    ],
+    [
+      "an eagerness with server VAD",
+      { turnDetection: "server_vad", eagerness: "high" },
+      "eagerness",
+      /only applies to turnDetection "semantic_vad"; this request has "server_vad"/,
+    ],
+    [
+      "an eagerness with push-to-talk",
+      { eagerness: "low", turnDetection: "push_to_talk" },
+      "eagerness",
+      /this request has "push_to_talk"/,
+    ],
   ])("%s", (_name, data, field, message) => {
     const result = parseTokenRequest(data, policy);
     expect(result.ok).toBe(false);
@@ -83,6 +176,31 @@ describe("parseTokenRequest rejects, naming the field", () => {
       ok: false,
       field: "(request)",
       message: expect.stringMatching(/is 10\d\d bytes; at most 1024 are accepted/),
+    });
+  });
+
+  it("a value the server's allowed set leaves out, and eagerness when the default has none", () => {
+    const narrow: SessionChoicesPolicy = {
+      ...policy,
+      noiseReductions: ["near_field"],
+      turnDetections: ["server_vad", "push_to_talk"],
+      defaultTurnDetection: "server_vad",
+      eagerness: ["auto"],
+    };
+    expect(parseTokenRequest({}, narrow)).toEqual({
+      ok: true,
+      value: { ...defaults, turnDetection: "server_vad", eagerness: null },
+    });
+    expect(parseTokenRequest({ noiseReduction: "off" }, narrow)).toMatchObject({
+      field: "noiseReduction",
+      message: expect.stringMatching(/use one of: near_field\.$/),
+    });
+    expect(parseTokenRequest({ turnDetection: "semantic_vad" }, narrow)).toMatchObject({
+      field: "turnDetection",
+    });
+    expect(parseTokenRequest({ eagerness: "auto" }, narrow)).toMatchObject({
+      field: "eagerness",
+      message: expect.stringMatching(/this request has "server_vad"/),
     });
   });
 
@@ -101,10 +219,7 @@ describe("buildSessionConfig", () => {
   };
 
   it("takes model, instructions, turn detection and transcription from the server", () => {
-    const session = buildSessionConfig(
-      { voice: "cedar", outputModality: "audio", language: "de" },
-      server,
-    );
+    const session = buildSessionConfig({ ...defaults, voice: "cedar", language: "de" }, server);
     expect(session).toEqual({
       type: "realtime",
       model: "gpt-realtime-2",
@@ -128,14 +243,14 @@ describe("buildSessionConfig", () => {
 
   it("omits transcription when the server turns it off, and the language with it", () => {
     const session = buildSessionConfig(
-      { voice: "marin", outputModality: "text", language: "en" },
+      { ...defaults, outputModality: "text", language: "en" },
       { ...server, transcriptionModel: "" },
     );
     expect(session.audio?.input).not.toHaveProperty("transcription");
     expect(session.output_modalities).toEqual(["text"]);
     expect(
       describeSession(
-        { voice: "marin", outputModality: "text", language: "en" },
+        { ...defaults, outputModality: "text", language: "en" },
         { ...server, transcriptionModel: "" },
       ),
     ).toEqual({
@@ -143,14 +258,58 @@ describe("buildSessionConfig", () => {
       outputModality: "text",
       language: "en",
       transcription: false,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
     });
   });
 
   it("lets the transcription model detect the language when none is chosen", () => {
-    const session = buildSessionConfig(
-      { voice: "marin", outputModality: "audio", language: null },
-      server,
-    );
+    const session = buildSessionConfig(defaults, server);
     expect(session.audio?.input?.transcription).toEqual({ model: "gpt-4o-mini-transcribe" });
+  });
+
+  it.each<[string, Partial<SessionChoices>, unknown]>([
+    [
+      "server VAD",
+      { turnDetection: "server_vad", eagerness: null },
+      { type: "server_vad", create_response: true, interrupt_response: true },
+    ],
+    [
+      "semantic VAD with its eagerness",
+      { turnDetection: "semantic_vad", eagerness: "high" },
+      { type: "semantic_vad", eagerness: "high", create_response: true, interrupt_response: true },
+    ],
+    [
+      "push-to-talk as no turn detection at all",
+      { turnDetection: "push_to_talk", eagerness: null },
+      null,
+    ],
+  ])("sends %s", (_name, choices, turnDetection) => {
+    const session = buildSessionConfig({ ...defaults, ...choices }, server);
+    expect(session.audio?.input).toHaveProperty("turn_detection", turnDetection);
+  });
+
+  it("sends the chosen noise reduction, and none when it is off", () => {
+    const far = buildSessionConfig({ ...defaults, noiseReduction: "far_field" }, server);
+    expect(far.audio?.input?.noise_reduction).toEqual({ type: "far_field" });
+    const off = buildSessionConfig({ ...defaults, noiseReduction: "off" }, server);
+    expect(off.audio?.input).not.toHaveProperty("noise_reduction");
+  });
+});
+
+describe("describeChoices", () => {
+  it("lists every allowed value for the client's pickers, as copies", () => {
+    const choices = describeChoices(policy);
+    expect(choices).toEqual({
+      voices: ["marin", "cedar", "alloy"],
+      languages: ["en", "de"],
+      outputModalities: ["audio", "text"],
+      noiseReductions: ["near_field", "far_field", "off"],
+      turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+      eagerness: ["low", "medium", "high", "auto"],
+    });
+    choices.voices.push("x");
+    expect(policy.voices).toHaveLength(3);
   });
 });

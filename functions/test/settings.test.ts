@@ -15,6 +15,12 @@ const raw: RawSettings = {
   REALTIME_MODEL: "gpt-realtime-2",
   REALTIME_INSTRUCTIONS: "Be brief.",
   TRANSCRIPTION_MODEL: " ",
+  ALLOWED_NOISE_REDUCTIONS: "near_field, off",
+  DEFAULT_NOISE_REDUCTION: "off",
+  ALLOWED_TURN_DETECTIONS: "server_vad,push_to_talk",
+  DEFAULT_TURN_DETECTION: " push_to_talk ",
+  ALLOWED_VAD_EAGERNESS: "auto",
+  DEFAULT_VAD_EAGERNESS: "auto",
 };
 
 describe("resolveSettings", () => {
@@ -29,6 +35,12 @@ describe("resolveSettings", () => {
       voices: ["marin", "cedar"],
       defaultVoice: "marin",
       languages: ["en", "de"],
+      noiseReductions: ["near_field", "off"],
+      defaultNoiseReduction: "off",
+      turnDetections: ["server_vad", "push_to_talk"],
+      defaultTurnDetection: "push_to_talk",
+      eagerness: ["auto"],
+      defaultEagerness: "auto",
     });
     expect(settings.server.transcriptionModel).toBe("");
     expect(settings.ttlSeconds).toBe(120);
@@ -47,6 +59,13 @@ describe("resolveSettings", () => {
     [{ USER_MIN_INTERVAL_SECONDS: 1.5 }, "USER_MIN_INTERVAL_SECONDS"],
     [{ OPENAI_TIMEOUT_MS: 5 }, "OPENAI_TIMEOUT_MS"],
     [{ AUDIT_RETENTION_DAYS: 0 }, "AUDIT_RETENTION_DAYS"],
+    [{ ALLOWED_NOISE_REDUCTIONS: "near_field,studio" }, "ALLOWED_NOISE_REDUCTIONS"],
+    [{ ALLOWED_NOISE_REDUCTIONS: "" }, "ALLOWED_NOISE_REDUCTIONS"],
+    [{ DEFAULT_NOISE_REDUCTION: "far_field" }, "DEFAULT_NOISE_REDUCTION"],
+    [{ ALLOWED_TURN_DETECTIONS: "server_vad,none" }, "ALLOWED_TURN_DETECTIONS"],
+    [{ DEFAULT_TURN_DETECTION: "semantic_vad" }, "DEFAULT_TURN_DETECTION"],
+    [{ ALLOWED_VAD_EAGERNESS: "auto,eager" }, "ALLOWED_VAD_EAGERNESS"],
+    [{ DEFAULT_VAD_EAGERNESS: "high" }, "DEFAULT_VAD_EAGERNESS"],
   ])("names the param of a bad value: %o", (override, param) => {
     let thrown: unknown;
     try {

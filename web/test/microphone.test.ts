@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { FakeStream, flush } from "./fakes";
+import { Microphone } from "../src/realtime/microphone";
+import { PushToTalk } from "../src/realtime/pushToTalk";
+import type { MicState } from "../src/realtime/types";
+import { FakeSender, FakeStream, type FakeTrack, flush } from "./fakes";
 import { connected, startAudioResponse } from "./harness";
 
 describe("mute", () => {
@@ -47,5 +50,114 @@ describe("mute", () => {
     expect(t.micRequests).toBe(0);
     t.session.dispose();
     expect(own.tracks[0]?.stopped).toBe(false);
+  });
+});
+
+describe("push-to-talk gate", () => {
+  function live() {
+    const changes: MicState[] = [];
+    const mic = new Microphone({
+      strategy: "standard",
+      onChange: (state) => changes.push(state),
+      onProblem: () => {},
+    });
+    const stream = new FakeStream();
+    mic.attach(stream);
+    return { mic, track: stream.tracks[0] as FakeTrack, changes };
+  }
+
+  it("keeps the track off between holds, whatever the mute choice", async () => {
+    const { mic, track } = live();
+    mic.setPushToTalkOpen(false);
+    await mic.send(new FakeSender());
+    mic.goLive();
+    expect(track.enabled).toBe(false);
+    expect(mic.state).toEqual({ muted: false, live: false });
+    mic.setMuted(false);
+    expect(track.enabled).toBe(false);
+    mic.setPushToTalkOpen(true);
+    expect(track.enabled).toBe(true);
+    expect(mic.state).toEqual({ muted: false, live: true });
+    mic.setPushToTalkOpen(false);
+    expect(track.enabled).toBe(false);
+  });
+
+  it("stays muted while held when the user muted", async () => {
+    const { mic, track } = live();
+    await mic.send(new FakeSender());
+    mic.goLive();
+    mic.setMuted(true);
+    mic.setPushToTalkOpen(true);
+    expect(track.enabled).toBe(false);
+    expect(mic.state).toEqual({ muted: true, live: false });
+  });
+
+  it("drives the session microphone from a PushToTalk controller", async () => {
+    const { mic, track } = live();
+    await mic.send(new FakeSender());
+    mic.goLive();
+    const sent: string[] = [];
+    let now = 0;
+    const ptt = new PushToTalk({
+      send: (event) => sent.push(event.type),
+      setMicOpen: (open) => mic.setPushToTalkOpen(open),
+      now: () => now,
+    });
+    expect(track.enabled).toBe(false);
+    ptt.press();
+    expect(mic.state.live).toBe(true);
+    now += 1000;
+    ptt.release();
+    expect(mic.state.live).toBe(false);
+    expect(sent).toEqual([
+      "input_audio_buffer.clear",
+      "input_audio_buffer.commit",
+      "response.create",
+    ]);
+  });
+});
+
+describe("microphone constraints", () => {
+  async function requested(audioConstraints?: MediaTrackConstraints | boolean) {
+    const asked: unknown[] = [];
+    const mic = new Microphone({ strategy: "standard", onChange: () => {}, onProblem: () => {} });
+    await mic.acquire(
+      {
+        audioConstraints,
+        getUserMedia: async (constraints) => {
+          asked.push(constraints);
+          return new FakeStream();
+        },
+      },
+      () => {},
+    );
+    return asked;
+  }
+
+  const voice = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+  it("asks for echo cancellation, noise suppression and auto gain by default", async () => {
+    expect(await requested()).toEqual([{ audio: voice }]);
+    expect(await requested(true)).toEqual([{ audio: voice }]);
+  });
+
+  it("keeps them when the caller picks a device, and lets the caller turn one off", async () => {
+    expect(await requested({ deviceId: { exact: "usb-mic" } })).toEqual([
+      { audio: { ...voice, deviceId: { exact: "usb-mic" } } },
+    ]);
+    expect(await requested({ autoGainControl: false })).toEqual([
+      { audio: { ...voice, autoGainControl: false } },
+    ]);
+  });
+
+  it("asks the session's own getUserMedia for them", async () => {
+    const asked: unknown[] = [];
+    await connected({
+      getUserMedia: async (constraints) => {
+        asked.push(constraints);
+        return new FakeStream();
+      },
+    });
+    expect(asked).toEqual([{ audio: voice }]);
   });
 });

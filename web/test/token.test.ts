@@ -17,7 +17,15 @@ function response(n: number, expiresAt: number, voice = "marin"): RealtimeTokenR
     token: `ek_${n}`,
     expiresAt,
     model: "gpt-realtime-2",
-    session: { voice, outputModality: "audio", language: null, transcription: true },
+    session: {
+      voice,
+      outputModality: "audio",
+      language: null,
+      transcription: true,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
+    },
     quota: { limit: 50, remaining: 50 - n, resetsAt: NOW / 1000 + 3600 },
     choices: { voices: ["marin", "cedar"], languages: ["en"], outputModalities: ["audio", "text"] },
   };

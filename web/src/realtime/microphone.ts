@@ -14,18 +14,39 @@ export interface MicrophoneSource {
    * session calls `getUserMedia` and stops what it acquired when it closes.
    */
   mediaStream?: MediaStreamLike;
-  /** Constraints for the session's own `getUserMedia` call. */
+  /**
+   * Constraints for the session's own `getUserMedia` call, merged over
+   * {@link VOICE_CONSTRAINTS} (see {@link microphoneConstraints}).
+   */
   audioConstraints?: MediaTrackConstraints | boolean;
   getUserMedia?: (constraints: {
     audio: MediaTrackConstraints | boolean;
   }) => Promise<MediaStreamLike>;
 }
 
-const DEFAULT_AUDIO_CONSTRAINTS: MediaTrackConstraints = {
+/**
+ * Asked for explicitly: browsers differ in what they apply by default, and without echo
+ * cancellation the assistant hears itself through the loudspeaker and interrupts itself.
+ */
+export const VOICE_CONSTRAINTS: Readonly<MediaTrackConstraints> = {
   echoCancellation: true,
   noiseSuppression: true,
   autoGainControl: true,
 };
+
+/**
+ * The audio constraints to open the microphone with: {@link VOICE_CONSTRAINTS} with the
+ * caller's own on top, so `{ deviceId }` keeps the voice processing and `{ echoCancellation:
+ * false }` turns one off deliberately. `true` (or nothing) means just the voice processing;
+ * `false` is passed on (`getUserMedia` then refuses, failing at the `microphone` stage).
+ */
+export function microphoneConstraints(
+  given: MediaTrackConstraints | boolean | undefined,
+): MediaTrackConstraints | false {
+  if (given === false) return false;
+  if (given === true || given === undefined) return { ...VOICE_CONSTRAINTS };
+  return { ...VOICE_CONSTRAINTS, ...given };
+}
 
 /**
  * The session's microphone: acquiring it, muting, detaching it from the call while the
@@ -43,6 +64,8 @@ export class Microphone {
   #owned = false;
   #sender: RtpSenderLike | null = null;
   #muted = false;
+  /** Push-to-talk closed the gate: the track is off between holds. */
+  #gateClosed = false;
   #assistantSpeaking = false;
   #detached = true;
   #released = false;
@@ -91,7 +114,7 @@ export class Microphone {
       ((constraints) => globalThis.navigator.mediaDevices.getUserMedia(constraints));
     let stream: MediaStreamLike;
     try {
-      stream = await getUserMedia({ audio: source.audioConstraints ?? DEFAULT_AUDIO_CONSTRAINTS });
+      stream = await getUserMedia({ audio: microphoneConstraints(source.audioConstraints) });
     } catch (error) {
       const { failure, message } = microphoneFailure(error);
       throw new RealtimeConnectError("microphone", failure, message, { cause: error });
@@ -148,6 +171,16 @@ export class Microphone {
     this.#apply();
   }
 
+  /**
+   * Push-to-talk's gate (`PushToTalk`'s `setMicOpen`): while closed the track is disabled
+   * whatever the mute choice, and the microphone does not count as live. Never closed unless
+   * push-to-talk closes it.
+   */
+  setPushToTalkOpen(open: boolean): void {
+    this.#gateClosed = !open;
+    this.#apply();
+  }
+
   /** The `aggressive` strategy detaches the microphone while this is true. */
   setAssistantSpeaking(speaking: boolean): void {
     this.#assistantSpeaking = speaking;
@@ -174,7 +207,7 @@ export class Microphone {
   #apply(): void {
     const track = this.#track;
     if (!track || this.#released) return;
-    track.enabled = !this.#muted;
+    track.enabled = !this.#muted && !this.#gateClosed;
     // Replacing the track with null stops RTP outright: unlike a disabled track, no comfort
     // noise or residual echo reaches the server's voice activity detection.
     const detach = this.#strategy === "aggressive" && this.#assistantSpeaking;
@@ -184,7 +217,10 @@ export class Microphone {
         this.#onProblem(`Could not switch the microphone: ${messageOf(error)}`);
       });
     }
-    this.#setState({ muted: this.#muted, live: !this.#muted && !this.#detached });
+    this.#setState({
+      muted: this.#muted,
+      live: !this.#muted && !this.#detached && !this.#gateClosed,
+    });
   }
 
   #setState(mic: MicState): void {

@@ -12,3 +12,4 @@ export type { TokenErrorKind } from "./errors";
 export { browserSharedSecrets } from "./shared";
 export type { SharedSecrets } from "./shared";
 export { callableTokenFetcher, REALTIME_TOKEN_FUNCTION } from "./callable";
+export { tokenDropClass } from "./reconnect";
