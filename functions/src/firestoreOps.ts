@@ -18,19 +18,24 @@ const MAX_ID_BYTES = 1500;
 /**
  * A document id for an arbitrary string (a uid from a custom token may hold `/`, `.` or
  * anything else). Letters, digits and `-` stay as they are, so ordinary Firebase uids are their
- * own ids; every other UTF-16 unit's UTF-8 bytes become `%XX`, and `%` is always escaped, so two
- * strings never share an id and none can name another path. Ids too long for Firestore become
+ * own ids; every other character's UTF-8 bytes become `%XX` (a lone surrogate `%u` and its
+ * code), and `%` is always escaped, so two strings never share an id and none can name another
+ * path. Ids too long for Firestore become
  * a SHA-256 digest (`~` cannot come out of the escaping, so those cannot collide with it).
  */
 export function docId(raw: string): string {
   if (raw === "") return "%";
   let id = "";
   for (const char of raw) {
-    id += /^[A-Za-z0-9-]$/.test(char)
-      ? char
-      : [...Buffer.from(char, "utf8")]
-          .map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`)
-          .join("");
+    const unit = char.charCodeAt(0);
+    if (/^[A-Za-z0-9-]$/.test(char)) id += char;
+    // UTF-8 has no lone surrogate (it would become U+FFFD and collide with it).
+    else if (char.length === 1 && unit >= 0xd800 && unit <= 0xdfff) id += `%u${unit.toString(16)}`;
+    else {
+      for (const byte of Buffer.from(char, "utf8")) {
+        id += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }
+    }
   }
   if (Buffer.byteLength(id, "utf8") <= MAX_ID_BYTES) return id;
   return `~${createHash("sha256").update(raw, "utf8").digest("hex")}`;

@@ -113,18 +113,24 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       throw upstreamHttpsError(upstream);
     }
 
-    // The secret is returned only once its audit record says so; if that cannot be written,
-    // the mint is handed back and the secret (which never left the server) left to expire.
-    let outcome;
-    try {
-      outcome = await store.settle(reservation, { expiresAt: minted.expiresAt });
-    } catch (error) {
-      log.error(`${EVENT}_store_failed`, { uid, stage: "settle", error: describe(error) });
-      outcome = await refund(store, reservation, "unsettled", log);
-    }
-    if (outcome !== "issued") {
-      throw new HttpsError("unavailable", "Could not record your token. Try again shortly.");
-    }
+    // The audit record says `issued` once the secret exists. The write is sent before the
+    // answer but not waited for, so the successful path waits on no more Firestore than the
+    // reservation; if it never lands, the record still says `reserved` (see store.ts).
+    void store.settle(reservation, { expiresAt: minted.expiresAt }).then(
+      (outcome) => {
+        if (outcome !== "issued") {
+          log.warn(`${EVENT}_settle_late`, { uid, seq: reservation.seq, outcome });
+        }
+      },
+      (error: unknown) => {
+        log.error(`${EVENT}_store_failed`, {
+          uid,
+          stage: "settle",
+          seq: reservation.seq,
+          error: describe(error),
+        });
+      },
+    );
 
     log.info(`${EVENT}_minted`, {
       uid,
@@ -156,16 +162,11 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
 
 /**
  * Hands a reservation back. If that fails, the user's next call refunds it once its settle
- * deadline has passed; `unknown` then says so.
+ * deadline has passed.
  */
-async function refund(
-  store: MintStore,
-  reservation: Reservation,
-  failure: string,
-  log: Log,
-): Promise<"issued" | "refunded" | "unknown"> {
+async function refund(store: MintStore, reservation: Reservation, failure: string, log: Log) {
   try {
-    return await store.refund(reservation, failure);
+    await store.refund(reservation, failure);
   } catch (error) {
     log.error(`${EVENT}_store_failed`, {
       uid: reservation.uid,
@@ -173,7 +174,6 @@ async function refund(
       seq: reservation.seq,
       error: describe(error),
     });
-    return "unknown";
   }
 }
 

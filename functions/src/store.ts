@@ -9,7 +9,7 @@
  *   counter per UTC day (`d20261123`)
  * - `realtimeTokenUsers/{uid}/mints/{seq}`: the audit record of each mint (never the secret).
  *   `status` says what is known: `reserved` (charged, secret requested), then `issued` (with
- *   OpenAI's `expiresAt`) or `failed` (refunded, with the reason)
+ *   OpenAI's `expiresAt`, once the secret exists) or `failed` (refunded, with the reason)
  * - `realtimeTokenUsers/{uid}/outcomes/{seq}`: created by whichever of settle and refund comes
  *   first; the other then fails, so a mint is never both returned and refunded, nor refunded twice
  * - `realtimeTokenNetworks/{networkHash}`: the sequence and one counter per minute (`m29591520`)
@@ -42,8 +42,13 @@
  * abandoned that way may still land later. A reservation that landed but was never settled or
  * refunded (it timed out on our side, or Firestore went away before the refund) is repaired by
  * the user's next call once its `settleBy` has passed: that call refunds it, through the same
- * outcome guard, so a late settle cannot then claim it. A secret was never returned for it:
- * the handler returns one only after its settle committed.
+ * outcome guard, so a late settle cannot then claim it.
+ *
+ * The handler sends the settle without waiting for it (the successful path waits on one
+ * Firestore round trip, the reservation, as before). If that write is lost (the instance stops
+ * before it leaves, or Firestore is down right then), the secret was returned but the record
+ * says `reserved`, and the repair above refunds it: one mint the limits did not count, and the
+ * function's log (`realtime_token_store_failed`, stage `settle`) the only trace.
  */
 import { randomUUID } from "node:crypto";
 import type {

@@ -62,6 +62,20 @@ async function records(uid: string): Promise<Record<string, unknown>[]> {
   return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
 }
 
+/**
+ * A user's audit records once none says `reserved` any more: a successful call's `issued`
+ * mark is sent before the answer but not waited for.
+ */
+async function settledRecords(uid: string): Promise<Record<string, unknown>[]> {
+  let mine = await records(uid);
+  const end = Date.now() + 3_000;
+  while (mine.some((r) => r.status === "reserved") && Date.now() < end) {
+    await sleep(20);
+    mine = await records(uid);
+  }
+  return mine;
+}
+
 /** Mints charged to a user: the sum of its day counters. */
 async function userCharge(uid: string): Promise<number> {
   return sumCounters((await userDoc(uid).get()).data(), "d");
@@ -99,7 +113,7 @@ async function expectExact(
   failed: { client: Client }[],
 ) {
   for (const { client, result } of ok) {
-    const mine = await records(client.uid ?? "");
+    const mine = await settledRecords(client.uid ?? "");
     expect(mine.filter((r) => r.status === "issued")).toHaveLength(1);
     expect(result.token).toMatch(/^ek_/);
     expect(await userCharge(client.uid ?? "")).toBe(1);
@@ -209,7 +223,7 @@ describe("realtimeToken under faults", () => {
       }
     }
     expect(result.quota.remaining).toBe(99);
-    const [first, second] = await records(uid);
+    const [first, second] = await settledRecords(uid);
     expect(first).toMatchObject({
       status: "failed",
       failure: expect.stringMatching(/^(unavailable|abandoned)$/),
@@ -228,7 +242,9 @@ describe("realtimeToken under faults", () => {
     await firestoreFault({ mode: "pass" });
     await reconnected();
     await client.call();
-    expect((await records(client.uid ?? "")).filter((r) => r.status === "issued")).toHaveLength(1);
+    expect(
+      (await settledRecords(client.uid ?? "")).filter((r) => r.status === "issued"),
+    ).toHaveLength(1);
   });
 
   it("keeps serving a user whose limit document was deleted or hand-edited", async () => {
@@ -239,7 +255,7 @@ describe("realtimeToken under faults", () => {
     await client.call();
     await userDoc(uid).set({ seq: "seven", lastMintMs: "yesterday" }, { merge: true });
     await client.call();
-    const mine = await records(uid);
+    const mine = await settledRecords(uid);
     expect(mine.map((r) => [r.id, r.status])).toEqual([
       ["000000000001", "issued"],
       ["000000000002", "issued"],
@@ -262,13 +278,13 @@ describe("realtimeToken under faults", () => {
   it("keeps a uid with `/` inside its own documents", async () => {
     const victim = await newClient();
     await victim.call();
-    const before = await records(victim.uid ?? "");
+    const before = await settledRecords(victim.uid ?? "");
     const token = await getAuth(admin).createCustomToken(`${victim.uid}/mints/000000000001`);
     const attacker = await newClient({ customToken: token });
     expect(attacker.uid).toBe(`${victim.uid}/mints/000000000001`);
     await expect(attacker.call()).resolves.toHaveProperty("token");
     expect(await records(victim.uid ?? "")).toEqual(before);
-    expect((await records(attacker.uid ?? "")).map((r) => r.status)).toEqual(["issued"]);
+    expect((await settledRecords(attacker.uid ?? "")).map((r) => r.status)).toEqual(["issued"]);
   });
 
   it("reports the whole wait when the stored mint is ahead of the clock", async () => {
