@@ -14,8 +14,10 @@ const target = process.env.FUNCTION_TARGET;
 if (
   process.env.FUNCTIONS_EMULATOR === "true" &&
   process.env.BENCH_BASELINE === "true" &&
-  (target === undefined || target === "" || target === "benchBareMint")
+  (target === undefined || target === "" || target.startsWith("bench"))
 ) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  exports.benchBareMint = require("./benchBaseline").benchBareMint;
+  const bench = require("./benchBaseline");
+  exports.benchBareMint = bench.benchBareMint;
+  exports.benchWarmup = bench.benchWarmup;
 }

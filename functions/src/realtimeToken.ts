@@ -221,10 +221,14 @@ const handler = createRealtimeTokenHandler({
 
 function loadStore(): MintStore {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { getFirestore } = require("firebase-admin/firestore") as typeof FirestoreModule;
+  const firestore = require("firebase-admin/firestore") as typeof FirestoreModule;
+  // Loads the client's gRPC layer and protos now, so that the first call's deadline measures
+  // Firestore's answer, not this instance reading its own code.
+  const gapic: unknown = firestore.v1;
+  void gapic;
   const { createFirestoreStore } = require("./store") as typeof StoreModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return createFirestoreStore(getFirestore(), {
+  return createFirestoreStore(firestore.getFirestore(), {
     timeoutMs: resolveSettings(readRawSettings()).firestoreTimeoutMs,
   });
 }
