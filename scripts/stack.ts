@@ -206,6 +206,7 @@ async function main(): Promise<void> {
   if (firestoreMode === "emulator") {
     only.push("firestore");
     say(`Firestore: the Firestore emulator on port ${port("firestore")}`);
+    if (options.firestoreFaults) say("Firestore: no fault proxy in front of the emulator");
   } else {
     const { startFirestoreStandin } = await import("./firestore-standin.js");
     const firestore = await startFirestoreStandin(port("firestore"));

@@ -42,8 +42,14 @@ beforeAll(async () => {
   // A warm worker: the deadlines below are measured from the call, not from a cold start.
   await (await newClient()).call();
 });
+/**
+ * The Firestore outage tests need the fault proxy, which the stack puts in front of the
+ * Firestore stand-in only (the Functions emulator connects to the real emulator itself).
+ */
+const proxied = process.env.FIRESTORE_FAULTS_URL !== undefined;
+
 afterEach(async () => {
-  await firestoreFault({ mode: "pass" });
+  if (proxied) await firestoreFault({ mode: "pass" });
   await clearFaults();
 });
 afterAll(async () => {
@@ -179,77 +185,86 @@ describe("realtimeToken under faults", () => {
     expect(again.ok).toHaveLength(3);
   });
 
-  it("answers unavailable within the deadline while Firestore refuses connections", async () => {
-    const client = await newClient();
-    await firestoreFault({ mode: "refuse" });
-    const started = Date.now();
-    const error = await callError(client.call());
-    const elapsed = Date.now() - started;
-    expect(error.code).toBe("functions/unavailable");
-    expect(error.message).toMatch(/usage limits/);
-    expect(elapsed).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
+  it.runIf(proxied)(
+    "answers unavailable within the deadline while Firestore refuses connections",
+    async () => {
+      const client = await newClient();
+      await firestoreFault({ mode: "refuse" });
+      const started = Date.now();
+      const error = await callError(client.call());
+      const elapsed = Date.now() - started;
+      expect(error.code).toBe("functions/unavailable");
+      expect(error.message).toMatch(/usage limits/);
+      expect(elapsed).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
 
-    await firestoreFault({ mode: "pass" });
-    await reconnected();
-    // The refused call never reached a commit: the user is served at once, uncharged.
-    const result = await client.call();
-    expect(result.quota.remaining).toBe(99);
-    await expectExact([{ client, result }], []);
-  });
+      await firestoreFault({ mode: "pass" });
+      await reconnected();
+      // The refused call never reached a commit: the user is served at once, uncharged.
+      const result = await client.call();
+      expect(result.quota.remaining).toBe(99);
+      await expectExact([{ client, result }], []);
+    },
+  );
 
-  it("refunds a reservation whose refund Firestore refused, on the user's next call", async () => {
-    const client = await newClient();
-    const uid = client.uid ?? "";
-    await injectFault({ kind: "hang" });
-    const pending = callError(client.call());
-    // Take Firestore away once the reservation is in, while OpenAI keeps the call waiting.
-    await until(async () => (await records(uid)).length === 1);
-    await firestoreFault({ mode: "refuse" });
-    const error = await pending;
-    expect(error.code).toBe("functions/unavailable");
-    expect((await records(uid)).map((r) => r.status)).toEqual(["reserved"]);
-    await firestoreFault({ mode: "pass" });
+  it.runIf(proxied)(
+    "refunds a reservation whose refund Firestore refused, on the user's next call",
+    async () => {
+      const client = await newClient();
+      const uid = client.uid ?? "";
+      await injectFault({ kind: "hang" });
+      const pending = callError(client.call());
+      // Take Firestore away once the reservation is in, while OpenAI keeps the call waiting.
+      await until(async () => (await records(uid)).length === 1);
+      await firestoreFault({ mode: "refuse" });
+      const error = await pending;
+      expect(error.code).toBe("functions/unavailable");
+      expect((await records(uid)).map((r) => r.status)).toEqual(["reserved"]);
+      await firestoreFault({ mode: "pass" });
 
-    // The refund the function gave up on may still land (its client retries it); if it does
-    // not, the user's first call after the reservation's settle deadline refunds it. Until
-    // then the reservation may be in flight, so it counts: the user is refused, not charged
-    // twice, and served by the deadline at the latest.
-    const reservedAt = ((await records(uid))[0]?.createdAt as { toMillis(): number }).toMillis();
-    let result: RealtimeTokenResponse | undefined;
-    while (result === undefined) {
-      try {
-        result = await client.call();
-      } catch (caught) {
-        const refused = caught as FunctionsError;
-        expect(refused.code).toBe("functions/resource-exhausted");
-        expect(Date.now()).toBeLessThan(reservedAt + SETTLE_WITHIN_MS + 5_000);
-        await sleep(1_000);
+      // The refund the function gave up on may still land (its client retries it); if it does
+      // not, the user's first call after the reservation's settle deadline refunds it. Until
+      // then the reservation may be in flight, so it counts: the user is refused, not charged
+      // twice, and served by the deadline at the latest.
+      const reservedAt = ((await records(uid))[0]?.createdAt as { toMillis(): number }).toMillis();
+      let result: RealtimeTokenResponse | undefined;
+      while (result === undefined) {
+        try {
+          result = await client.call();
+        } catch (caught) {
+          const refused = caught as FunctionsError;
+          expect(refused.code).toBe("functions/resource-exhausted");
+          expect(Date.now()).toBeLessThan(reservedAt + SETTLE_WITHIN_MS + 5_000);
+          await sleep(1_000);
+        }
       }
-    }
-    expect(result.quota.remaining).toBe(99);
-    const [first, second] = await settledRecords(uid);
-    expect(first).toMatchObject({
-      status: "failed",
-      failure: expect.stringMatching(/^(unavailable|abandoned)$/),
-    });
-    expect(second).toMatchObject({ status: "issued" });
-    expect(await userCharge(uid)).toBe(1);
-  });
+      expect(result.quota.remaining).toBe(99);
+      const [first, second] = await settledRecords(uid);
+      expect(first).toMatchObject({
+        status: "failed",
+        failure: expect.stringMatching(/^(unavailable|abandoned)$/),
+      });
+      expect(second).toMatchObject({ status: "issued" });
+      expect(await userCharge(uid)).toBe(1);
+    },
+  );
 
-  it("answers unavailable when Firestore stops answering mid-call, and recovers", async () => {
-    const client = await newClient();
-    await firestoreFault({ mode: "hang" });
-    const started = Date.now();
-    const error = await callError(client.call());
-    expect(error.code).toBe("functions/unavailable");
-    expect(Date.now() - started).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
-    await firestoreFault({ mode: "pass" });
-    await reconnected();
-    await client.call();
-    expect(
-      (await settledRecords(client.uid ?? "")).filter((r) => r.status === "issued"),
-    ).toHaveLength(1);
-  });
+  it.runIf(proxied)(
+    "answers unavailable when Firestore stops answering mid-call, and recovers",
+    async () => {
+      const client = await newClient();
+      await firestoreFault({ mode: "hang" });
+      const started = Date.now();
+      const error = await callError(client.call());
+      expect(error.code).toBe("functions/unavailable");
+      expect(Date.now() - started).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
+      await firestoreFault({ mode: "pass" });
+      await reconnected();
+      await client.call();
+      expect(
+        (await settledRecords(client.uid ?? "")).filter((r) => r.status === "issued"),
+      ).toHaveLength(1);
+    },
+  );
 
   it("keeps serving a user whose limit document was deleted or hand-edited", async () => {
     const client = await newClient();
