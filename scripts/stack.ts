@@ -7,7 +7,10 @@
  *                                                    # run a command against the stack, exit with its code
  *
  * Under `exec` the command also gets STANDIN_URL (the OpenAI stand-in) and STACK_LOG_FILE
- * (everything the emulators printed, for tests that check what was logged).
+ * (everything the emulators printed, for tests that check what was logged). With
+ * `--firestore-faults` (stand-in only) the functions reach Firestore through
+ * scripts/fault-proxy.ts: the command gets FIRESTORE_FAULTS_URL to control it and
+ * FIRESTORE_DIRECT_HOST to reach Firestore around it.
  *
  * OpenAI: if functions/.secret.local holds a real key, `start` talks to OpenAI itself;
  * otherwise (and always under `exec`, so tests never spend money) the local stand-in answers.
@@ -40,13 +43,21 @@ interface Options {
   mode: "start" | "exec";
   project: string;
   hosting: boolean;
+  /** Put a controllable fault proxy between the functions and the Firestore stand-in. */
+  firestoreFaults: boolean;
   command: string[];
 }
 
 function parseArgs(argv: string[]): Options {
   const [mode, ...rest] = argv;
   if (mode !== "start" && mode !== "exec") usage(`unknown mode "${mode ?? ""}"`);
-  const options: Options = { mode, project: DEFAULT_PROJECT, hosting: false, command: [] };
+  const options: Options = {
+    mode,
+    project: DEFAULT_PROJECT,
+    hosting: false,
+    firestoreFaults: false,
+    command: [],
+  };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === "--") {
@@ -58,6 +69,8 @@ function parseArgs(argv: string[]): Options {
       options.project = value;
     } else if (arg === "--hosting") {
       options.hosting = true;
+    } else if (arg === "--firestore-faults") {
+      options.firestoreFaults = true;
     } else {
       usage(`unknown argument "${arg}"`);
     }
@@ -68,7 +81,7 @@ function parseArgs(argv: string[]): Options {
 
 function usage(problem: string): never {
   console.error(
-    `stack: ${problem}\nusage: stack.ts start | stack.ts exec [--project demo-…] [--hosting] -- <command…>`,
+    `stack: ${problem}\nusage: stack.ts start | stack.ts exec [--project demo-…] [--hosting] [--firestore-faults] -- <command…>`,
   );
   process.exit(2);
 }
@@ -207,12 +220,22 @@ async function main(): Promise<void> {
   if (firestoreMode === "emulator") {
     only.push("firestore");
     say(`Firestore: the Firestore emulator on port ${port("firestore")}`);
+    if (options.firestoreFaults) say("Firestore: no fault proxy in front of the emulator");
   } else {
-    const { FirestoreServer } = await import("@firestore-emulator/server");
-    const firestore = new FirestoreServer();
-    await firestore.start(port("firestore"));
+    const { startFirestoreStandin } = await import("./firestore-standin.js");
+    const firestore = await startFirestoreStandin(port("firestore"));
     cleanups.push(() => firestore.stop());
     env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port("firestore")}`;
+    if (options.firestoreFaults) {
+      // The functions reach Firestore through the proxy; the test's own checks go direct.
+      const { startFaultProxy } = await import("./fault-proxy.js");
+      const proxy = await startFaultProxy(env.FIRESTORE_EMULATOR_HOST);
+      cleanups.push(() => proxy.close());
+      env.FIRESTORE_DIRECT_HOST = env.FIRESTORE_EMULATOR_HOST;
+      env.FIRESTORE_EMULATOR_HOST = proxy.address;
+      env.FIRESTORE_FAULTS_URL = proxy.controlUrl;
+      say(`Firestore: functions connect through a fault proxy at ${proxy.address}`);
+    }
     const why =
       forced === undefined ? "the Firestore emulator needs Java 21+" : "STACK_FIRESTORE=standin";
     say(

@@ -20,7 +20,7 @@ const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-realtime-bench";
 const WARM_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const BURST = 20;
 
-type Fn = "realtimeToken" | "benchBareMint";
+type Fn = "realtimeToken" | "benchBareMint" | "benchWarmup";
 /** realtimeToken with a client address (the per-network claim runs) or without (it is skipped). */
 type Variant = "realtimeToken" | "realtimeTokenNoAddress" | "benchBareMint";
 
@@ -104,13 +104,16 @@ async function burst(users: string[]) {
 }
 
 async function main() {
-  const warmUsers = await Promise.all(Array.from({ length: WARM_ROUNDS * 3 + 8 }, newUser));
+  const warmUsers = await Promise.all(Array.from({ length: WARM_ROUNDS * 3 + 9 }, newUser));
   const take = () => {
     const user = warmUsers.pop();
     if (user === undefined) throw new Error("out of users");
     return user;
   };
 
+  // Pays for the emulator's first invocation and a cold disk, so that neither measured cold call
+  // does (see benchBaseline.ts).
+  must(await call("benchWarmup", take()), "emulator warm-up");
   const coldRealtimeToken = must(await call("realtimeToken", take()), "cold realtimeToken").ms;
   const coldBaseline = must(await call("benchBareMint", take()), "cold baseline").ms;
   // A few unmeasured rounds so that both functions have a warm worker and warm connections.
@@ -152,7 +155,11 @@ async function main() {
     firestore: process.env.FIRESTORE_EMULATOR_HOST
       ? "stand-in or emulator at " + process.env.FIRESTORE_EMULATOR_HOST
       : "emulator",
-    coldFirstCallMs: { realtimeToken: round(coldRealtimeToken), baseline: round(coldBaseline) },
+    coldFirstCallMs: {
+      realtimeToken: round(coldRealtimeToken),
+      baseline: round(coldBaseline),
+      ratio: Math.round((coldRealtimeToken / coldBaseline) * 1000) / 1000,
+    },
     warm: {
       rounds: WARM_ROUNDS,
       // The production path: X-Forwarded-For present, so the per-network claim runs too.
@@ -171,8 +178,9 @@ async function main() {
     },
     concurrency: { oneUser: oneUserBurst, manyUsers: manyUsersBurst },
     goals: {
+      coldRatioAtMost1_2: coldRealtimeToken <= 1.2 * coldBaseline,
+      warmP50WithNetworkClaimAtMost1_05: p50 <= 1.05 * baselineP50,
       warmP50NoSlowerThanBaseline: noAddressP50 <= baselineP50,
-      warmP50NoSlowerThanBaselineWithNetworkClaim: p50 <= baselineP50,
       oneUserBurstExactlyOne: oneUserBurst.successes === 1,
       manyUsersBurstAll: manyUsersBurst.successes === BURST,
     },

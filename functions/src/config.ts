@@ -142,6 +142,13 @@ export const OPENAI_TIMEOUT_MS = defineInt("OPENAI_TIMEOUT_MS", {
   description: "Timeout of the mint request to OpenAI, in milliseconds.",
 });
 
+export const FIRESTORE_TIMEOUT_MS = defineInt("FIRESTORE_TIMEOUT_MS", {
+  default: 5_000,
+  description:
+    "Deadline of each Firestore step of a call (reserve, settle, refund), in milliseconds. " +
+    "Past it the caller gets `unavailable`.",
+});
+
 export const AUDIT_RETENTION_DAYS = defineInt("AUDIT_RETENTION_DAYS", {
   default: 30,
   description: "Days before Firestore's TTL policy deletes a mint's audit record.",
@@ -155,6 +162,7 @@ export function readRawSettings(): RawSettings {
     IP_MINTS_PER_MINUTE: IP_MINTS_PER_MINUTE.value(),
     CLIENT_SECRET_TTL_SECONDS: CLIENT_SECRET_TTL_SECONDS.value(),
     OPENAI_TIMEOUT_MS: OPENAI_TIMEOUT_MS.value(),
+    FIRESTORE_TIMEOUT_MS: FIRESTORE_TIMEOUT_MS.value(),
     AUDIT_RETENTION_DAYS: AUDIT_RETENTION_DAYS.value(),
     APP_CHECK_REPLAY_PROTECTION: APP_CHECK_REPLAY_PROTECTION.value(),
     ALLOWED_VOICES: ALLOWED_VOICES.value(),

@@ -7,8 +7,17 @@ if (getApps().length === 0) initializeApp();
 
 export { realtimeToken } from "./realtimeToken";
 
-// The benchmark's baseline: emulator only, never part of a deploy.
-if (process.env.FUNCTIONS_EMULATOR === "true" && process.env.BENCH_BASELINE === "true") {
+// The benchmark's baseline: emulator only, never part of a deploy. Each emulator worker serves
+// one function (FUNCTION_TARGET); realtimeToken's does not load the baseline's modules, as a
+// deployed instance would not.
+const target = process.env.FUNCTION_TARGET;
+if (
+  process.env.FUNCTIONS_EMULATOR === "true" &&
+  process.env.BENCH_BASELINE === "true" &&
+  (target === undefined || target === "" || target.startsWith("bench"))
+) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  exports.benchBareMint = require("./benchBaseline").benchBareMint;
+  const bench = require("./benchBaseline");
+  exports.benchBareMint = bench.benchBareMint;
+  exports.benchWarmup = bench.benchWarmup;
 }

@@ -16,7 +16,7 @@
  * record's own transition to `ended` (see {@link endCall}).
  */
 
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "./policy";
 
 /** The budget, in seconds. */
 export interface MinuteLimits {

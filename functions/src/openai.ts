@@ -1,9 +1,27 @@
 /**
  * The OpenAI adapter: mints a Realtime client secret with the official SDK and turns every
  * failure into an {@link UpstreamError} the handler can map. Nothing here logs.
+ *
+ * The SDK is loaded on the first mint, not with this module: a cold instance then spends its
+ * start-up on what the request needs first (auth, settings, the reservation).
  */
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import type * as OpenAiSdk from "openai";
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+import { redactCredentials } from "./redact";
+
+export { redactCredentials };
+
+type Sdk = typeof OpenAiSdk;
+let sdk: Sdk | undefined;
+/**
+ * The `openai` SDK, loaded once on first use. Every adapter takes its classes from here, so
+ * `instanceof` checks see one copy of the SDK (an ESM `import` beside this `require` would load
+ * a second one under some loaders).
+ */
+export function loadSdk(): Sdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sdk ??= require("openai") as Sdk);
+}
 
 export interface MintRequest {
   apiKey: string;
@@ -30,7 +48,7 @@ export type Minter = (request: MintRequest) => Promise<MintedSecret>;
  * - `rejected`: OpenAI refused the session config (4xx other than 429): misconfigured too.
  * - `rate`: OpenAI rate limited us (429).
  * - `unavailable`: 5xx, a network error, or the timeout.
- * - `malformed`: a 2xx whose body is not a client secret.
+ * - `malformed`: a 2xx whose body is not a client secret, or one that has already expired.
  */
 export type UpstreamFailure = "auth" | "rejected" | "rate" | "unavailable" | "malformed";
 
@@ -56,11 +74,15 @@ export interface MinterOptions {
   baseURL?: string | undefined;
   /** Injected for tests. */
   fetch?: typeof fetch;
+  /** Clock for the expiry check (ms). */
+  now?: () => number;
 }
 
 /** A {@link Minter} that calls `POST /v1/realtime/client_secrets` through the `openai` SDK. */
 export function createOpenAiMinter(options: MinterOptions = {}): Minter {
+  const now = options.now ?? Date.now;
   return async ({ apiKey, ttlSeconds, timeoutMs, session }) => {
+    const { default: OpenAI } = loadSdk();
     const client = new OpenAI({
       apiKey,
       ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
@@ -82,6 +104,13 @@ export function createOpenAiMinter(options: MinterOptions = {}): Minter {
     const body: unknown = data;
     if (!isClientSecret(body)) {
       throw new UpstreamError("malformed", "OpenAI answered the mint with an unexpected body.", {
+        status: result.response.status,
+        requestId,
+      });
+    }
+    // A secret that cannot open a call would be charged to the user for nothing.
+    if (body.expires_at * 1000 <= now()) {
+      throw new UpstreamError("malformed", "OpenAI answered the mint with an expired secret.", {
         status: result.response.status,
         requestId,
       });
@@ -112,6 +141,7 @@ function isClientSecret(
 /** Classifies anything the SDK threw. */
 export function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  const { APIConnectionError, APIConnectionTimeoutError, APIError } = loadSdk();
   if (error instanceof APIConnectionTimeoutError) {
     return new UpstreamError("unavailable", "The mint request to OpenAI timed out.", {
       timedOut: true,
@@ -151,12 +181,4 @@ function retryAfterSeconds(headers: Headers | undefined): number {
   const value = headers?.get("retry-after");
   const seconds = value == null ? Number.NaN : Number(value);
   return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 10;
-}
-
-/**
- * Removes anything shaped like an OpenAI key or client secret. OpenAI's own 401 message quotes
- * part of the key it refused, so upstream text is never logged without this.
- */
-export function redactCredentials(text: string): string {
-  return text.replace(/\b(?:sk|ek|rk)[-_][\w*.-]*/g, "[redacted]");
 }

@@ -1,10 +1,10 @@
 /**
  * Rate-limit and quota decisions. Pure: state in, decision and next state out, `now` passed in.
  *
- * The store runs these inside a Firestore transaction. Each accepted mint also advances a
- * sequence number (`seq`) whose next value the store claims with a `create()`; two callers that
- * decided from the same state therefore collide on that document and only one commits. That keeps
- * the limits exact even on a Firestore that does not isolate transactions.
+ * Each accepted mint also advances a sequence number (`seq`) whose next value the store claims
+ * with a `create()`; two callers that decided from the same state therefore collide on that
+ * document and only one commits. That keeps the limits exact without transaction isolation.
+ * Refunds are increments the store applies; nothing here computes a state to write back.
  */
 import type { LimitReason } from "./contract";
 
@@ -26,32 +26,52 @@ export interface Limits {
   networkPerWindow: number;
 }
 
-/** Per-user limit state, stored as one document per user. */
+/**
+ * A user's limit state as the store reads it at `now`: refunds already applied, anything
+ * unreadable in the stored document already replaced by what a fresh document would say.
+ */
 export interface UserLimitState {
-  /** Number of mints ever reserved by this user; never decreases. */
+  /** The highest mint sequence number taken by this user; the next mint takes `seq + 1`. */
   seq: number;
-  /** When the latest charged mint was reserved (ms), or null if none. */
+  /** When the latest mint still charged was reserved (ms), or null if none. */
   lastMintMs: number | null;
-  /** `lastMintMs` before the latest mint, so a failed mint can hand the interval back. */
-  prevMintMs: number | null;
-  /** The UTC day (`YYYY-MM-DD`) that `dayCount` counts. */
-  day: string;
-  /** Charged mints on `day`. */
+  /** Charged mints on the UTC day of `now`. */
   dayCount: number;
 }
 
-/** Per-network limit state, stored as one document per hashed network. */
-export interface NetworkLimitState {
-  /** Number of mints ever reserved from this network; never decreases. */
+/** What an accepted user mint takes. */
+export interface UserMint {
   seq: number;
-  /** Start of the window that `count` counts (ms). */
+  reservedAtMs: number;
+  /** The charged mint before this one, so a refund of this one can hand the interval back. */
+  prevMintMs: number | null;
+  /** Charged mints today, this one included. */
+  dayCount: number;
+}
+
+/** A network's limit state as the store reads it at `now`. */
+export interface NetworkLimitState {
+  /** The highest slot sequence number taken from this network. */
+  seq: number;
+  /** Charged mints in the window of `now`. */
+  windowCount: number;
+}
+
+/** What an accepted network mint takes. */
+export interface NetworkMint {
+  seq: number;
   windowStartMs: number;
-  /** Charged mints in that window. */
-  count: number;
 }
 
 export type Decision<S> =
   { ok: true; next: S } | { ok: false; reason: LimitReason; retryAfterSeconds: number };
+
+/**
+ * How far ahead of this instance's clock a stored mint time may be and still count as another
+ * instance's clock skew. Further ahead it can only be a hand edit, which must not lock the user
+ * out until that time.
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** The UTC calendar day of `nowMs`, as `YYYY-MM-DD`. */
 export function utcDay(nowMs: number): string {
@@ -63,25 +83,37 @@ export function nextUtcMidnightMs(nowMs: number): number {
   return (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS;
 }
 
+/** The start of the network window holding `nowMs`. */
+export function networkWindowStartMs(nowMs: number): number {
+  return Math.floor(nowMs / NETWORK_WINDOW_MS) * NETWORK_WINDOW_MS;
+}
+
 function secondsUntil(targetMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((targetMs - nowMs) / 1000));
 }
 
-/** Whether a user may mint now, and their state after the mint if so. */
+/** Whether a user may mint now, and what the mint takes if so. */
 export function decideUserMint(
   state: UserLimitState | undefined,
   limits: Limits,
   nowMs: number,
-): Decision<UserLimitState> {
-  const today = utcDay(nowMs);
+): Decision<UserMint> {
   const seq = state?.seq ?? 0;
-  const last = state?.lastMintMs ?? null;
-  if (last !== null && nowMs - last < limits.userMinIntervalMs) {
-    // A clock behind the stored one must not turn into a wait longer than the interval.
-    const wait = Math.min(last + limits.userMinIntervalMs, nowMs + limits.userMinIntervalMs);
-    return { ok: false, reason: "user-interval", retryAfterSeconds: secondsUntil(wait, nowMs) };
+  const stored = state?.lastMintMs ?? null;
+  const last =
+    stored !== null && stored > nowMs + limits.userMinIntervalMs + MAX_CLOCK_SKEW_MS
+      ? null
+      : stored;
+  if (last !== null && nowMs < last + limits.userMinIntervalMs) {
+    // A mint stamped by a clock ahead of this one blocks until its own time plus the interval;
+    // the wait reported is exactly that.
+    return {
+      ok: false,
+      reason: "user-interval",
+      retryAfterSeconds: secondsUntil(last + limits.userMinIntervalMs, nowMs),
+    };
   }
-  const dayCount = state !== undefined && state.day === today ? state.dayCount : 0;
+  const dayCount = state?.dayCount ?? 0;
   if (dayCount >= limits.userDailyQuota) {
     return {
       ok: false,
@@ -91,54 +123,25 @@ export function decideUserMint(
   }
   return {
     ok: true,
-    next: { seq: seq + 1, lastMintMs: nowMs, prevMintMs: last, day: today, dayCount: dayCount + 1 },
+    next: { seq: seq + 1, reservedAtMs: nowMs, prevMintMs: last, dayCount: dayCount + 1 },
   };
 }
 
-/** Whether a client network may mint now, and its state after the mint if so. */
+/** Whether a client network may mint now, and what the mint takes if so. */
 export function decideNetworkMint(
   state: NetworkLimitState | undefined,
   limits: Limits,
   nowMs: number,
-): Decision<NetworkLimitState> {
-  const windowStartMs = Math.floor(nowMs / NETWORK_WINDOW_MS) * NETWORK_WINDOW_MS;
-  const seq = state?.seq ?? 0;
-  const count = state !== undefined && state.windowStartMs === windowStartMs ? state.count : 0;
-  if (count >= limits.networkPerWindow) {
+): Decision<NetworkMint> {
+  const windowStartMs = networkWindowStartMs(nowMs);
+  if ((state?.windowCount ?? 0) >= limits.networkPerWindow) {
     return {
       ok: false,
       reason: "ip-rate",
       retryAfterSeconds: secondsUntil(windowStartMs + NETWORK_WINDOW_MS, nowMs),
     };
   }
-  return { ok: true, next: { seq: seq + 1, windowStartMs, count: count + 1 } };
-}
-
-/**
- * The user's state after handing back a mint reserved at `reservedAtMs` that never reached
- * the user. The sequence stays (its document exists); the quota and the interval are returned.
- */
-export function refundUserMint(state: UserLimitState, reservedAtMs: number): UserLimitState {
-  const sameDay = state.day === utcDay(reservedAtMs);
-  // Only the latest mint can give its interval back; a later one has moved lastMintMs on.
-  const isLatest = state.lastMintMs === reservedAtMs;
-  return {
-    seq: state.seq,
-    lastMintMs: isLatest ? state.prevMintMs : state.lastMintMs,
-    prevMintMs: isLatest ? null : state.prevMintMs,
-    day: state.day,
-    dayCount: sameDay ? Math.max(0, state.dayCount - 1) : state.dayCount,
-  };
-}
-
-/** The network's state after handing back a mint reserved at `reservedAtMs`. */
-export function refundNetworkMint(
-  state: NetworkLimitState,
-  reservedAtMs: number,
-): NetworkLimitState {
-  const sameWindow =
-    state.windowStartMs === Math.floor(reservedAtMs / NETWORK_WINDOW_MS) * NETWORK_WINDOW_MS;
-  return { ...state, count: sameWindow ? Math.max(0, state.count - 1) : state.count };
+  return { ok: true, next: { seq: (state?.seq ?? 0) + 1, windowStartMs } };
 }
 
 /** Clamps a configured secret lifetime to what OpenAI accepts (10–7200 s, whole seconds). */

@@ -5,8 +5,6 @@
  * This file wires; the decisions live in policy.ts, session.ts and settings.ts, the I/O in
  * store.ts and openai.ts.
  */
-import { getFirestore } from "firebase-admin/firestore";
-import { logger } from "firebase-functions";
 import { HttpsError, onCall } from "firebase-functions/v2/https";
 import {
   ALLOWED_ORIGINS,
@@ -17,27 +15,27 @@ import {
   REGION,
 } from "./config";
 import { OUTPUT_MODALITIES, type RateLimitDetails, type RealtimeTokenResponse } from "./contract";
-import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
-import { createOpenAiMinter, type Minter, redactCredentials, UpstreamError } from "./openai";
+import {
+  admit,
+  cloudLog,
+  describe,
+  type GuardedRequest,
+  type Log,
+  misconfigured,
+  storeUnavailable,
+} from "./guards";
+import { createOpenAiMinter, type MintedSecret, type Minter, UpstreamError } from "./openai";
 import { nextUtcMidnightMs } from "./policy";
 import { buildSessionConfig, describeSession, parseTokenRequest } from "./session";
-import { ConfigError, resolveSettings, type Settings } from "./settings";
-import { createFirestoreStore, type MintStore, type Reservation } from "./store";
+import { resolveSettings, type Settings } from "./settings";
+import type * as FirestoreModule from "firebase-admin/firestore";
+import type * as StoreModule from "./store";
+import type { MintStore, Reservation } from "./store";
+
+export type { Log } from "./guards";
 
 /** The parts of a callable request the handler reads. */
-export interface TokenRequest {
-  data: unknown;
-  auth?: { uid?: string | undefined } | undefined;
-  app?: { alreadyConsumed?: boolean | undefined } | undefined;
-  rawRequest: RequestAddressInfo;
-}
-
-/** Structured logging; entries never carry the OpenAI key or a minted secret. */
-export interface Log {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-  error(message: string, fields: Record<string, unknown>): void;
-}
+export type TokenRequest = GuardedRequest;
 
 export interface HandlerDeps {
   settings: () => Settings;
@@ -48,6 +46,11 @@ export interface HandlerDeps {
   log?: Log;
 }
 
+const CALLABLE = "realtimeToken";
+const EVENT = "realtime_token";
+/** Slack on top of the handler's own deadlines before a silent reservation counts as abandoned. */
+const SETTLE_MARGIN_MS = 5_000;
+
 /** Builds the handler. Everything it touches is injected, so tests can pass fakes. */
 export function createRealtimeTokenHandler(deps: HandlerDeps) {
   const now = deps.now ?? Date.now;
@@ -55,80 +58,50 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
 
   return async function handleRealtimeToken(request: TokenRequest): Promise<RealtimeTokenResponse> {
     const started = now();
-    const uid = request.auth?.uid;
-    // The emulator decodes but does not verify ID tokens: a forged one arrives without a uid.
-    if (typeof uid !== "string" || uid === "") {
-      throw new HttpsError("unauthenticated", "Sign in before asking for a realtime token.");
-    }
-
-    const settings = loadSettings(deps, log);
-    if (request.app === undefined) {
-      // enforceAppCheck rejects this before the handler runs; kept in case it is turned off.
-      throw new HttpsError("unauthenticated", "This call needs an App Check token.");
-    }
-    // consumeAppCheckToken only marks a replay; rejecting it is the handler's job.
-    if (settings.replayProtection && request.app.alreadyConsumed === true) {
-      throw new HttpsError(
-        "permission-denied",
-        "This App Check token was already used. Call realtimeToken with " +
-          "{ limitedUseAppCheckTokens: true } so each call gets a fresh one.",
-      );
-    }
-
-    const parsed = parseTokenRequest(request.data, settings.choices);
-    if (!parsed.ok) {
-      throw new HttpsError("invalid-argument", parsed.message, { field: parsed.field });
-    }
-
-    const apiKey = deps.apiKey();
-    if (apiKey === "") {
-      log.error("realtime_token_config", {
-        param: "OPENAI_API_KEY",
-        problem: "empty; set it with `firebase functions:secrets:set OPENAI_API_KEY`",
-      });
-      throw misconfigured();
-    }
-
-    const address = clientAddress(request.rawRequest);
-    const network = address === null ? null : hashNetwork(networkOf(address), apiKey);
+    const { uid, settings, input, apiKey, network } = admit(request, {
+      callable: CALLABLE,
+      event: EVENT,
+      settings: deps.settings,
+      apiKey: deps.apiKey,
+      parse: (data, s: Settings) => parseTokenRequest(data, s.choices),
+      log,
+    });
+    const store = deps.store();
 
     let reserved;
     try {
-      reserved = await deps.store().reserve({
+      reserved = await store.reserve({
         uid,
         network,
         limits: settings.limits,
-        audit: {
-          model: settings.server.model,
-          ttlSeconds: settings.ttlSeconds,
-          retentionDays: settings.retentionDays,
-        },
+        audit: { model: settings.server.model, retentionDays: settings.retentionDays },
+        // Everything the handler may still do after reserving: mint, then settle or refund.
+        settleWithinMs: settings.timeoutMs + 2 * settings.firestoreTimeoutMs + SETTLE_MARGIN_MS,
       });
     } catch (error) {
-      log.error("realtime_token_store_failed", { uid, stage: "reserve", error: describe(error) });
-      throw new HttpsError("unavailable", "Could not check your usage limits. Try again shortly.");
+      throw storeUnavailable(log, EVENT, { uid, stage: "reserve" }, error);
     }
     if (!reserved.ok) {
       const details: RateLimitDetails = {
         reason: reserved.reason,
         retryAfterSeconds: reserved.retryAfterSeconds,
       };
-      log.info("realtime_token_limited", { uid, network, ...details });
+      log.info(`${EVENT}_limited`, { uid, network, ...details });
       throw new HttpsError("resource-exhausted", limitMessage(details), details);
     }
     const { reservation } = reserved;
 
-    let minted;
+    let minted: MintedSecret;
     try {
       minted = await deps.mint({
         apiKey,
         ttlSeconds: settings.ttlSeconds,
         timeoutMs: settings.timeoutMs,
-        session: buildSessionConfig(parsed.value, settings.server),
+        session: buildSessionConfig(input, settings.server),
       });
     } catch (error) {
       const upstream = error instanceof UpstreamError ? error : undefined;
-      log.error("realtime_token_mint_failed", {
+      log.error(`${EVENT}_mint_failed`, {
         uid,
         kind: upstream?.kind ?? "unknown",
         status: upstream?.details.status,
@@ -136,11 +109,30 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
         code: upstream?.details.code,
         error: describe(error),
       });
-      await refund(deps.store(), reservation, upstream?.kind ?? "unknown", log);
+      await refund(store, reservation, upstream?.kind ?? "unknown", log);
       throw upstreamHttpsError(upstream);
     }
 
-    log.info("realtime_token_minted", {
+    // The audit record says `issued` once the secret exists. The write is sent before the
+    // answer but not waited for, so the successful path waits on no more Firestore than the
+    // reservation; if it never lands, the record still says `reserved` (see store.ts).
+    void store.settle(reservation, { expiresAt: minted.expiresAt }).then(
+      (outcome) => {
+        if (outcome !== "issued") {
+          log.warn(`${EVENT}_settle_late`, { uid, seq: reservation.seq, outcome });
+        }
+      },
+      (error: unknown) => {
+        log.error(`${EVENT}_store_failed`, {
+          uid,
+          stage: "settle",
+          seq: reservation.seq,
+          error: describe(error),
+        });
+      },
+    );
+
+    log.info(`${EVENT}_minted`, {
       uid,
       network,
       model: minted.model,
@@ -153,7 +145,7 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       token: minted.value,
       expiresAt: minted.expiresAt,
       model: minted.model,
-      session: describeSession(parsed.value, settings.server),
+      session: describeSession(input, settings.server),
       quota: {
         limit: settings.limits.userDailyQuota,
         remaining: reservation.remaining,
@@ -168,32 +160,18 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
   };
 }
 
-function loadSettings(deps: HandlerDeps, log: Log): Settings {
-  try {
-    return deps.settings();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      log.error("realtime_token_config", { param: error.param, problem: error.message });
-      throw misconfigured();
-    }
-    throw error;
-  }
-}
-
-function misconfigured(): HttpsError {
-  return new HttpsError(
-    "internal",
-    "The realtime token service is misconfigured. Its logs name the setting to fix.",
-  );
-}
-
+/**
+ * Hands a reservation back. If that fails, the user's next call refunds it once its settle
+ * deadline has passed.
+ */
 async function refund(store: MintStore, reservation: Reservation, failure: string, log: Log) {
   try {
     await store.refund(reservation, failure);
   } catch (error) {
-    log.error("realtime_token_store_failed", {
+    log.error(`${EVENT}_store_failed`, {
       uid: reservation.uid,
       stage: "refund",
+      seq: reservation.seq,
       error: describe(error),
     });
   }
@@ -223,42 +201,37 @@ function upstreamHttpsError(error: UpstreamError | undefined): HttpsError {
     }
     case "auth":
     case "rejected":
-      return misconfigured();
+      return misconfigured(CALLABLE);
     default:
       return new HttpsError("unavailable", "OpenAI is not available right now. Try again shortly.");
   }
 }
-
-/**
- * Error text for logs: a class and a message, never a stack or request headers, and nothing
- * shaped like a key or a secret, whatever threw.
- */
-function describe(error: unknown): string {
-  return redactCredentials(
-    error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-  );
-}
-
-/**
- * Cloud Logging entries with the fields at the top level. (`logger.error` would also attach a
- * stack trace of this call site, which says nothing about the failure.)
- */
-const cloudLog: Log = {
-  info: (message, fields) => logger.write({ severity: "INFO", message, ...fields }),
-  warn: (message, fields) => logger.write({ severity: "WARNING", message, ...fields }),
-  error: (message, fields) => logger.write({ severity: "ERROR", message, ...fields }),
-};
 
 let store: MintStore | undefined;
 
 const handler = createRealtimeTokenHandler({
   settings: () => resolveSettings(readRawSettings()),
   apiKey: () => OPENAI_API_KEY.value().trim(),
-  // Lazily, so that deploy-time discovery of this module touches no Firestore.
-  store: () => (store ??= createFirestoreStore(getFirestore())),
+  // Loaded on first use: deploy-time discovery touches no Firestore, and a cold start loads
+  // Firestore's client when the first call needs it.
+  store: () => (store ??= loadStore()),
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   mint: createOpenAiMinter(),
 });
+
+function loadStore(): MintStore {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const firestore = require("firebase-admin/firestore") as typeof FirestoreModule;
+  // Loads the client's gRPC layer and protos now, so that the first call's deadline measures
+  // Firestore's answer, not this instance reading its own code.
+  const gapic: unknown = firestore.v1;
+  void gapic;
+  const { createFirestoreStore } = require("./store") as typeof StoreModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return createFirestoreStore(firestore.getFirestore(), {
+    timeoutMs: resolveSettings(readRawSettings()).firestoreTimeoutMs,
+  });
+}
 
 export const realtimeToken = onCall(
   {

@@ -192,9 +192,13 @@ function pickAllowed<T extends string>(
   return { ok: true, value: value as T };
 }
 
-/** Echoing user input into messages is fine; echoing a kilobyte of it is not. */
+/**
+ * Echoing user input into messages is fine; echoing a kilobyte of it is not. Cut by code
+ * point, so a character outside the BMP is kept whole or dropped, never halved.
+ */
 function truncate(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  const chars = Array.from(text);
+  return chars.length > max ? `${chars.slice(0, max).join("")}…` : text;
 }
 
 /** Server-side session settings (from params). */

@@ -11,6 +11,8 @@ export interface Settings {
   limits: Limits;
   ttlSeconds: number;
   timeoutMs: number;
+  /** Deadline of each Firestore step (reserve, settle, refund). */
+  firestoreTimeoutMs: number;
   retentionDays: number;
   replayProtection: boolean;
   choices: SessionChoicesPolicy;
@@ -24,6 +26,7 @@ export interface RawSettings {
   IP_MINTS_PER_MINUTE: number;
   CLIENT_SECRET_TTL_SECONDS: number;
   OPENAI_TIMEOUT_MS: number;
+  FIRESTORE_TIMEOUT_MS: number;
   AUDIT_RETENTION_DAYS: number;
   APP_CHECK_REPLAY_PROTECTION: boolean;
   /** Comma-separated. */
@@ -134,6 +137,7 @@ export function resolveSettings(raw: RawSettings): Settings {
     },
     ttlSeconds: boundTtlSeconds(nonNegativeInt(raw, "CLIENT_SECRET_TTL_SECONDS")),
     timeoutMs: nonNegativeInt(raw, "OPENAI_TIMEOUT_MS", 100),
+    firestoreTimeoutMs: nonNegativeInt(raw, "FIRESTORE_TIMEOUT_MS", 100),
     retentionDays: nonNegativeInt(raw, "AUDIT_RETENTION_DAYS", 1),
     replayProtection: raw.APP_CHECK_REPLAY_PROTECTION,
     choices: {

@@ -12,14 +12,8 @@
  * Failures are {@link UpstreamError}s with the same kinds as the mint's. Nothing here logs, and
  * no error message carries the key or SDP.
  */
-import OpenAI, {
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  NotFoundError,
-} from "openai";
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
-import { toUpstreamError, UpstreamError } from "./openai";
+import { loadSdk, toUpstreamError, UpstreamError } from "./openai";
 
 /** What opening a brokered call takes. */
 export interface CreateCallInput<Session> {
@@ -85,6 +79,7 @@ export function createOpenAiRealtimeUpstream(
   options: OpenAiRealtimeUpstreamOptions,
 ): BrokeredUpstream {
   const now = options.now ?? Date.now;
+  const { default: OpenAI, NotFoundError } = loadSdk();
   const client = new OpenAI({
     apiKey: options.apiKey,
     ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
@@ -205,6 +200,7 @@ function timedOut(what: string): UpstreamError {
  * quote it.
  */
 function classify(error: unknown, what: string, signal: AbortSignal): UpstreamError {
+  const { APIConnectionTimeoutError, APIError, APIUserAbortError } = loadSdk();
   if (
     error instanceof APIConnectionTimeoutError ||
     (error instanceof APIUserAbortError && signal.aborted) ||

@@ -7,7 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FirebaseApp, initializeApp } from "firebase/app";
 import { CustomProvider, initializeAppCheck } from "firebase/app-check";
-import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
+import {
+  connectAuthEmulator,
+  getAuth,
+  signInAnonymously,
+  signInWithCustomToken,
+} from "firebase/auth";
 import {
   connectFunctionsEmulator,
   type FunctionsError,
@@ -37,9 +42,18 @@ export interface Client {
   call(data?: unknown): Promise<RealtimeTokenResponse>;
 }
 
-/** A fresh Firebase app instance: its own user, optionally without App Check. */
+/**
+ * A fresh Firebase app instance: its own user, optionally without App Check, signed in with a
+ * custom token instead of anonymously, or calling from a public address (as Google's front end
+ * would append it to `X-Forwarded-For`).
+ */
 export async function newClient(
-  options: { signIn?: boolean; appCheck?: boolean } = {},
+  options: {
+    signIn?: boolean;
+    appCheck?: boolean;
+    customToken?: string;
+    forwardedFor?: string;
+  } = {},
 ): Promise<Client> {
   const app = initializeApp(
     { apiKey: "demo-api-key", projectId: PROJECT_ID, appId: "1:000000000000:web:0000" },
@@ -62,8 +76,22 @@ export async function newClient(
     disableWarnings: true,
   });
   let uid: string | null = null;
-  if (options.signIn !== false) uid = (await signInAnonymously(auth)).user.uid;
+  if (options.customToken !== undefined) {
+    uid = (await signInWithCustomToken(auth, options.customToken)).user.uid;
+  } else if (options.signIn !== false) {
+    uid = (await signInAnonymously(auth)).user.uid;
+  }
   const functions = getFunctions(app, "us-central1");
+  const forwardedFor = options.forwardedFor;
+  if (forwardedFor !== undefined) {
+    // The SDK's own fetch seam: the same request, with the header a front end adds.
+    const withAddress: typeof fetch = (input, init) =>
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), "x-forwarded-for": forwardedFor },
+      });
+    (functions as unknown as { fetchImpl: typeof fetch }).fetchImpl = withAddress;
+  }
   connectFunctionsEmulator(functions, "127.0.0.1", FIREBASE_JSON.emulators.functions?.port ?? 5001);
   const callable = httpsCallable<RealtimeTokenRequest | unknown, RealtimeTokenResponse>(
     functions,
@@ -96,12 +124,13 @@ export async function standinState(): Promise<StandinState> {
 
 /** Makes the stand-in's next client_secrets answer fail in the given way. */
 export async function injectFault(
-  fault: { kind: "status"; status: number } | { kind: "hang" } | { kind: "garbage" },
+  fault: { kind: "status"; status: number } | { kind: "hang" } | { kind: "garbage"; body?: string },
+  count = 1,
 ) {
   const response = await fetch(`${STANDIN_URL}/_standin/faults`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ route: "client_secrets", count: 1, ...fault }),
+    body: JSON.stringify({ route: "client_secrets", count, ...fault }),
   });
   if (!response.ok) throw new Error(`stand-in faults: ${response.status} ${await response.text()}`);
 }
@@ -109,4 +138,19 @@ export async function injectFault(
 export async function clearFaults(): Promise<void> {
   const response = await fetch(`${STANDIN_URL}/_standin/faults`, { method: "DELETE" });
   if (!response.ok) throw new Error(`stand-in faults: ${response.status}`);
+}
+
+/** What the fault proxy between the functions and Firestore does with traffic. */
+export type FirestoreFault =
+  { mode: "pass" } | { mode: "refuse" } | { mode: "hang" } | { mode: "cut"; bytes: number };
+
+/** Sets the Firestore fault proxy's mode (`npm run test:integration` starts it). */
+export async function firestoreFault(fault: FirestoreFault): Promise<void> {
+  const url = requireEnv("FIRESTORE_FAULTS_URL");
+  const response = await fetch(`${url}/mode`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(fault),
+  });
+  if (!response.ok) throw new Error(`fault proxy: ${response.status} ${await response.text()}`);
 }

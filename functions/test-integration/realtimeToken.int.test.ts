@@ -114,9 +114,13 @@ describe("realtimeToken on the emulators", () => {
     const client = await newClient();
     const result = await client.call();
     remember(result.token, client.uid);
-    const snap = await getFirestore(admin)
-      .collection(`realtimeTokenUsers/${client.uid}/mints`)
-      .get();
+    const mints = getFirestore(admin).collection(`realtimeTokenUsers/${client.uid}/mints`);
+    // The `issued` mark is sent before the answer, not waited for.
+    let snap = await mints.get();
+    for (let i = 0; i < 100 && snap.docs[0]?.get("status") !== "issued"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      snap = await mints.get();
+    }
     expect(snap.size).toBe(1);
     const record = snap.docs[0]?.data() ?? {};
     expect(record).toMatchObject({ uid: client.uid, status: "issued", model: "gpt-realtime-2" });

@@ -82,6 +82,18 @@ describe("createOpenAiMinter", () => {
     });
   });
 
+  it("treats a secret that has already expired as a malformed answer", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { fetch } = fakeFetch(() =>
+      json(200, { value: "ek_stale", expires_at: now - 5, session: { model: "gpt-realtime-2" } }),
+    );
+    const error = await failure(
+      createOpenAiMinter({ baseURL: "http://upstream.test/v1", fetch })(request),
+    );
+    expect(error.kind).toBe("malformed");
+    expect(error.message).not.toContain("ek_stale");
+  });
+
   it("classifies a refused key as auth, without the key in the message", async () => {
     const { fetch } = fakeFetch(() =>
       json(401, {

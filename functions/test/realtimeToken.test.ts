@@ -8,8 +8,9 @@ import {
   type Log,
   type TokenRequest,
 } from "../src/realtimeToken";
+import { StoreUnavailableError } from "../src/firestoreOps";
 import { ConfigError, resolveSettings, type Settings } from "../src/settings";
-import type { MintStore, Reservation, ReserveInput, ReserveResult } from "../src/store";
+import type { MintStore, Outcome, Reservation, ReserveInput, ReserveResult } from "../src/store";
 
 const API_KEY = "sk-unit-test-key-0123456789";
 const SECRET = "ek_unit_secret_value";
@@ -21,6 +22,7 @@ const settings: Settings = resolveSettings({
   IP_MINTS_PER_MINUTE: 30,
   CLIENT_SECRET_TTL_SECONDS: 120,
   OPENAI_TIMEOUT_MS: 10_000,
+  FIRESTORE_TIMEOUT_MS: 5_000,
   AUDIT_RETENTION_DAYS: 30,
   APP_CHECK_REPLAY_PROTECTION: true,
   ALLOWED_VOICES: "marin,cedar",
@@ -41,20 +43,37 @@ const settings: Settings = resolveSettings({
 class FakeStore implements MintStore {
   reserved: ReserveInput[] = [];
   refunded: { reservation: Reservation; failure: string }[] = [];
+  settled: { reservation: Reservation; expiresAt: number }[] = [];
   next: ReserveResult | Error = {
     ok: true,
-    reservation: { uid: "u1", network: null, seq: 1, reservedAtMs: NOW, remaining: 9 },
+    reservation: {
+      uid: "u1",
+      network: null,
+      seq: 1,
+      reservedAtMs: NOW,
+      remaining: 9,
+      deleteAtMs: NOW + 30 * 86_400_000,
+    },
   };
   failRefund = false;
+  /** What settle answers. */
+  settleWith: Outcome | (() => Promise<Outcome>) = "issued";
+  /** What refund answers when it does not fail. */
+  refundWith: Outcome = "refunded";
 
   async reserve(input: ReserveInput): Promise<ReserveResult> {
     this.reserved.push(input);
     if (this.next instanceof Error) throw this.next;
     return this.next;
   }
-  async refund(reservation: Reservation, failure: string) {
+  async settle(reservation: Reservation, issued: { expiresAt: number }): Promise<Outcome> {
+    this.settled.push({ reservation, expiresAt: issued.expiresAt });
+    return typeof this.settleWith === "function" ? this.settleWith() : this.settleWith;
+  }
+  async refund(reservation: Reservation, failure: string): Promise<Outcome> {
     if (this.failRefund) throw new Error("refund failed");
     this.refunded.push({ reservation, failure });
+    return this.refundWith;
   }
 }
 
@@ -157,8 +176,13 @@ describe("realtimeToken handler", () => {
     expect(mints[0]?.session.audio?.output?.voice).toBe("cedar");
     expect(store.reserved[0]).toMatchObject({
       uid: "u1",
-      audit: { model: "gpt-realtime-2", ttlSeconds: 120 },
+      audit: { model: "gpt-realtime-2", retentionDays: 30 },
+      // The OpenAI timeout, a settle and a refund, and slack: then a silent reservation is stale.
+      settleWithinMs: 10_000 + 2 * 5_000 + 5_000,
     });
+    expect(store.settled).toEqual([
+      { reservation: expect.objectContaining({ seq: 1 }), expiresAt: NOW / 1000 + 120 },
+    ]);
     expect(store.reserved[0]?.network).toMatch(/^[0-9a-f]{32}$/);
     expect(store.refunded).toHaveLength(0);
     expect(log.entries.map((e) => e.message)).toEqual(["realtime_token_minted"]);
@@ -323,5 +347,43 @@ describe("realtimeToken handler", () => {
     expect(error.code).toBe("internal");
     expect(error.message).not.toContain("DEFAULT_VOICE");
     expect(log.entries[0]?.fields.param).toBe("DEFAULT_VOICE");
+  });
+
+  it("answers unavailable within the store's deadline, and does not mint", async () => {
+    const { handler, store, mints, log } = setup();
+    store.next = new StoreUnavailableError(
+      "Firestore did not answer the reservation within 5000 ms",
+    );
+    const error = await rejection(handler(call()));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toMatch(/usage limits/);
+    expect(mints).toHaveLength(0);
+    expect(log.entries[0]).toMatchObject({
+      message: "realtime_token_store_failed",
+      fields: { stage: "reserve", error: expect.stringMatching(/within 5000 ms/) },
+    });
+  });
+
+  it("does not wait for the audit record's issued mark, and logs when it fails", async () => {
+    const { handler, store, log } = setup();
+    let release: (outcome: Outcome) => void = () => {};
+    const pending = new Promise<Outcome>((resolve) => (release = resolve));
+    store.settleWith = () => pending;
+    await expect(handler(call())).resolves.toHaveProperty("token", SECRET);
+    expect(store.settled).toHaveLength(1);
+    release("refunded");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.entries.map((e) => e.message)).toContain("realtime_token_settle_late");
+    expect(store.refunded).toHaveLength(0);
+  });
+
+  it("logs a settle that Firestore refused, without the secret", async () => {
+    const { handler, store, log } = setup();
+    store.settleWith = () =>
+      Promise.reject(new StoreUnavailableError("Firestore did not answer the settle"));
+    await expect(handler(call())).resolves.toHaveProperty("token", SECRET);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.entries.find((e) => e.fields.stage === "settle")).toBeDefined();
+    expect(log.text()).not.toContain(SECRET);
   });
 });

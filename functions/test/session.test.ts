@@ -204,12 +204,23 @@ describe("parseTokenRequest rejects, naming the field", () => {
     });
   });
 
+  it("cutting an echoed value between characters, never inside a surrogate pair", () => {
+    const result = parseTokenRequest({ voice: `${"v".repeat(39)}\u{1F600}tail` }, policy);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.message).not.toMatch(LONE_SURROGATE);
+      expect(result.message).toContain(`${"v".repeat(39)}\u{1F600}…`);
+    }
+  });
+
   it("without echoing a long value back", () => {
     const result = parseTokenRequest({ voice: "v".repeat(500) }, policy);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.message.length).toBeLessThan(150);
   });
 });
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 describe("buildSessionConfig", () => {
   const server = {

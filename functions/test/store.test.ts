@@ -10,7 +10,15 @@ import { type App, deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Limits } from "../src/policy";
-import { createFirestoreStore, NETWORKS, type ReserveInput, USERS } from "../src/store";
+import { docId } from "../src/firestoreOps";
+import {
+  createFirestoreStore,
+  NETWORKS,
+  type Reservation,
+  type ReserveInput,
+  USERS,
+  windowField,
+} from "../src/store";
 
 let server: FirestoreServer;
 let app: App;
@@ -49,7 +57,8 @@ function input(overrides: Partial<ReserveInput> = {}): ReserveInput {
     uid: `user-${randomUUID()}`,
     network: `net-${randomUUID()}`,
     limits,
-    audit: { model: "gpt-realtime-2", ttlSeconds: 120, retentionDays: 30 },
+    audit: { model: "gpt-realtime-2", retentionDays: 30 },
+    settleWithinMs: 20_000,
     ...overrides,
   };
 }
@@ -60,7 +69,7 @@ function clock(start = T0) {
 }
 
 async function mints(uid: string): Promise<Record<string, unknown>[]> {
-  const snap = await db.collection(USERS).doc(uid).collection("mints").get();
+  const snap = await db.collection(USERS).doc(docId(uid)).collection("mints").get();
   return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
 }
 
@@ -77,21 +86,31 @@ describe("Firestore store", () => {
         seq: 1,
         reservedAtMs: T0,
         remaining: 2,
+        deleteAtMs: T0 + 30 * 86_400_000,
       },
     });
     const [record] = await mints(request.uid);
     expect(record).toEqual({
       id: "000000000001",
+      seq: 1,
       uid: request.uid,
-      status: "issued",
+      status: "reserved",
       model: "gpt-realtime-2",
       network: request.network,
+      claim: expect.any(String),
       createdAt: Timestamp.fromMillis(T0),
-      expiresAt: Timestamp.fromMillis(T0 + 120_000),
+      settleBy: Timestamp.fromMillis(T0 + 20_000),
       deleteAt: Timestamp.fromMillis(T0 + 30 * 86_400_000),
     });
     const user = (await db.collection(USERS).doc(request.uid).get()).data();
-    expect(user).toMatchObject({ seq: 1, lastMintMs: T0, dayCount: 1, day: "2026-11-23" });
+    expect(user).toMatchObject({ seq: 1, lastSeq: 1, lastMintMs: T0, d20261123: 1 });
+
+    if (!result.ok) throw new Error("refused");
+    expect(await store.settle(result.reservation, { expiresAt: T0 / 1000 + 120 })).toBe("issued");
+    expect((await mints(request.uid))[0]).toMatchObject({
+      status: "issued",
+      expiresAt: Timestamp.fromMillis(T0 + 120_000),
+    });
   });
 
   it("limits a second mint inside the interval and writes nothing for it", async () => {
@@ -124,6 +143,8 @@ describe("Firestore store", () => {
     time.advance(100);
     const second = await store.reserve(request);
     expect(second).toMatchObject({ ok: true, reservation: { seq: 2, remaining: 2 } });
+    if (!second.ok) throw new Error("refused");
+    await store.settle(second.reservation, { expiresAt: T0 / 1000 + 120 });
     const records = await mints(request.uid);
     expect(records.map((r) => [r.id, r.status])).toEqual([
       ["000000000001", "failed"],
@@ -136,7 +157,7 @@ describe("Firestore store", () => {
         .doc(request.network ?? "")
         .get()
     ).data();
-    expect(network).toMatchObject({ seq: 2, count: 1 });
+    expect(network).toMatchObject({ seq: 2, [windowField(T0)]: 1 });
   });
 
   it("enforces the daily quota and resets it at UTC midnight", async () => {
@@ -211,23 +232,16 @@ describe("Firestore store", () => {
       const results = await Promise.all(requests.map((r) => store.reserve(r)));
       expect(results.filter((r) => r.ok)).toHaveLength(5);
       expect(results.filter((r) => !r.ok && r.reason === "ip-rate")).toHaveLength(15);
-      // Losers whose user half landed alone (the stand-in commits partially) were handed back.
-      let recovered = 0;
+      // The network's guard is the first write: a refused user has nothing written at all.
       for (const [i, result] of results.entries()) {
         if (result.ok) continue;
-        const uid = requests[i]?.uid ?? "";
-        const user = (await db.collection(USERS).doc(uid).get()).data();
-        expect(user?.dayCount ?? 0).toBe(0);
-        for (const record of await mints(uid)) expect(record.status).toBe("failed");
-        recovered += (await mints(uid)).length;
+        expect(await mints(requests[i]?.uid ?? "")).toEqual([]);
       }
-      // The burst did take the partial-commit path, so the lines above tested something.
-      expect(recovered).toBeGreaterThan(0);
       const slots = await db.collection(NETWORKS).doc(network).collection("slots").get();
       expect(slots.size).toBe(5);
       expect((await db.collection(NETWORKS).doc(network).get()).data()).toMatchObject({
         seq: 5,
-        count: 5,
+        [windowField(T0)]: 5,
       });
     });
 
@@ -241,4 +255,218 @@ describe("Firestore store", () => {
       expect(results.filter((r) => r.ok)).toHaveLength(20);
     });
   });
+
+  describe("under faults", () => {
+    it("never lets a refund erase a reservation committed meanwhile", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const network = `net-${randomUUID()}`;
+      const ten = { ...limits, networkPerWindow: 10 };
+      const first = await Promise.all(
+        Array.from({ length: 5 }, () => store.reserve(input({ network, limits: ten }))),
+      );
+      const held = first.map((r) => (r.ok ? r.reservation : undefined));
+      expect(held.every((r) => r !== undefined)).toBe(true);
+      // Refunds and new reservations on the same network document, all at once.
+      const [, second] = await Promise.all([
+        Promise.all(held.map((r) => r && store.refund(r, "unavailable"))),
+        Promise.all(
+          Array.from({ length: 5 }, () => store.reserve(input({ network, limits: ten }))),
+        ),
+      ]);
+      expect(second.filter((r) => r.ok)).toHaveLength(5);
+      // Five are charged now; exactly five more fit, and the address is not wedged.
+      const third = await Promise.all(
+        Array.from({ length: 7 }, () => store.reserve(input({ network, limits: ten }))),
+      );
+      expect(third.filter((r) => r.ok)).toHaveLength(5);
+      expect(third.filter((r) => !r.ok && r.reason === "ip-rate")).toHaveLength(2);
+    });
+
+    it("leaves no charge on a user whose reservation failed or was refused", async () => {
+      const store = createFirestoreStore(db, { now: clock().now, maxRounds: 3 });
+      const network = `net-${randomUUID()}`;
+      const requests = Array.from({ length: 15 }, () =>
+        input({ network, limits: { ...limits, networkPerWindow: 10 } }),
+      );
+      const results = await Promise.allSettled(requests.map((r) => store.reserve(r)));
+      let charged = 0;
+      for (const [i, result] of results.entries()) {
+        const uid = requests[i]?.uid ?? "";
+        const records = await mints(uid);
+        const counted = records.filter((r) => r.status !== "failed").length;
+        if (result.status === "fulfilled" && result.value.ok) {
+          charged += 1;
+          expect(counted).toBe(1);
+        } else {
+          expect(counted, `user ${i}: ${JSON.stringify(result)}`).toBe(0);
+        }
+      }
+      expect(charged).toBeLessThanOrEqual(10);
+    });
+
+    it("keeps serving a user whose limit document was deleted or hand-edited", async () => {
+      const time = clock();
+      const store = createFirestoreStore(db, { now: time.now });
+      const request = input();
+      expect((await store.reserve(request)).ok).toBe(true);
+      const userDoc = db.collection(USERS).doc(request.uid);
+      await userDoc.delete();
+      time.advance(10_000);
+      expect(await store.reserve(request)).toMatchObject({ ok: true });
+      await userDoc.set({ seq: "seven" }, { merge: true });
+      time.advance(10_000);
+      expect(await store.reserve(request)).toMatchObject({ ok: true });
+      const ids = (await mints(request.uid)).map((r) => r.id);
+      expect(new Set(ids).size).toBe(3);
+    });
+
+    it("keeps serving a network whose limit document was deleted", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const network = `net-${randomUUID()}`;
+      expect((await store.reserve(input({ network }))).ok).toBe(true);
+      await db.collection(NETWORKS).doc(network).delete();
+      expect(await store.reserve(input({ network }))).toMatchObject({ ok: true });
+    });
+
+    it("keeps a uid with slashes inside its own document", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const victim = input();
+      expect((await store.reserve(victim)).ok).toBe(true);
+      const before = await mints(victim.uid);
+      const attacker = input({ uid: `${victim.uid}/mints/000000000001` });
+      expect(await store.reserve(attacker)).toMatchObject({ ok: true });
+      expect(await mints(victim.uid)).toEqual(before);
+      const dots = input({ uid: ".." });
+      expect(await store.reserve(dots)).toMatchObject({ ok: true });
+    });
+
+    it("does not record a secret as issued before one was", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const request = input();
+      expect((await store.reserve(request)).ok).toBe(true);
+      const [record] = await mints(request.uid);
+      expect(record?.status).not.toBe("issued");
+    });
+
+    it("gives limit documents a TTL after inactivity", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const request = input();
+      expect((await store.reserve(request)).ok).toBe(true);
+      const user = (await db.collection(USERS).doc(request.uid).get()).data();
+      const network = (
+        await db
+          .collection(NETWORKS)
+          .doc(request.network ?? "")
+          .get()
+      ).data();
+      // The user document outlives its audit records (30 days), the network's its slots.
+      expect(user?.deleteAt?.toMillis()).toBeGreaterThan(T0 + 30 * 86_400_000);
+      expect(network?.deleteAt?.toMillis()).toBeGreaterThan(T0 + 86_400_000);
+    });
+
+    it("gives up within its deadline when Firestore does not answer", async () => {
+      const silent = createServer(() => {});
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const address = silent.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      const hungApp = initializeApp({ projectId: "demo-store-test" }, `hung-${randomUUID()}`);
+      // The SDK reads the emulator address when the instance is made.
+      const direct = process.env.FIRESTORE_EMULATOR_HOST;
+      process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
+      const hung = getFirestore(hungApp);
+      process.env.FIRESTORE_EMULATOR_HOST = direct;
+      try {
+        const store = createFirestoreStore(hung, { now: clock().now, timeoutMs: 300 });
+        const started = Date.now();
+        await expect(
+          Promise.race([
+            store.reserve(input()),
+            new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5_000)),
+          ]),
+        ).rejects.toThrow(/Firestore/);
+        expect(Date.now() - started).toBeLessThan(2_000);
+      } finally {
+        silent.close();
+        await deleteApp(hungApp);
+      }
+    });
+
+    it("refunds a reservation once, however many times it is asked", async () => {
+      const time = clock();
+      const store = createFirestoreStore(db, { now: time.now });
+      const request = input();
+      const held = await reserved(store.reserve(request));
+      const outcomes = await Promise.all([
+        store.refund(held, "unavailable"),
+        store.refund(held, "unavailable"),
+        store.refund(held, "abandoned"),
+      ]);
+      expect(outcomes).toEqual(["refunded", "refunded", "refunded"]);
+      const user = (await db.collection(USERS).doc(request.uid).get()).data();
+      expect(user?.d20261123).toBe(0);
+      const network = (
+        await db
+          .collection(NETWORKS)
+          .doc(request.network ?? "")
+          .get()
+      ).data();
+      expect(network?.[windowField(T0)]).toBe(0);
+    });
+
+    it("lets settle and refund race: exactly one of them decides the mint", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const settledFirst = await reserved(store.reserve(input()));
+      expect(await store.settle(settledFirst, { expiresAt: T0 / 1000 + 120 })).toBe("issued");
+      expect(await store.refund(settledFirst, "unsettled")).toBe("issued");
+      expect((await mints(settledFirst.uid))[0]?.status).toBe("issued");
+
+      const refundedFirst = await reserved(store.reserve(input()));
+      expect(await store.refund(refundedFirst, "abandoned")).toBe("refunded");
+      expect(await store.settle(refundedFirst, { expiresAt: T0 / 1000 + 120 })).toBe("refunded");
+      expect((await mints(refundedFirst.uid))[0]?.status).toBe("failed");
+    });
+
+    it("refunds a reservation nobody settled, on the user's next call after its deadline", async () => {
+      const time = clock();
+      const store = createFirestoreStore(db, { now: time.now });
+      const request = input({ limits: { ...limits, userMinIntervalMs: 60_000 } });
+      // Reserved, then the handler went silent (Firestore gone, or the write landed too late).
+      const lost = await reserved(store.reserve(request));
+      time.advance(19_000);
+      expect(await store.reserve(request)).toMatchObject({ ok: false, reason: "user-interval" });
+      time.advance(1_001);
+      const next = await reserved(store.reserve(request));
+      expect(next).toMatchObject({ seq: 2, remaining: 2 });
+      expect((await mints(request.uid)).map((r) => [r.status, r.failure])).toEqual([
+        ["failed", "abandoned"],
+        ["reserved", undefined],
+      ]);
+      // Its handler, had it come back now, could not return its secret.
+      expect(await store.settle(lost, { expiresAt: T0 / 1000 + 120 })).toBe("refunded");
+    });
+
+    it("charges one user calling from two networks at once exactly once", async () => {
+      const store = createFirestoreStore(db, { now: clock().now });
+      const uid = `user-${randomUUID()}`;
+      const nets = [`net-${randomUUID()}`, `net-${randomUUID()}`];
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.reserve(input({ uid, network: nets[i % 2] }))),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      let slotsCharged = 0;
+      for (const net of nets) {
+        const data = (await db.collection(NETWORKS).doc(net).get()).data();
+        slotsCharged += Number(data?.[windowField(T0)] ?? 0);
+      }
+      expect(slotsCharged).toBe(1);
+    });
+  });
 });
+
+async function reserved(
+  result: Promise<Awaited<ReturnType<ReturnType<typeof createFirestoreStore>["reserve"]>>>,
+): Promise<Reservation> {
+  const value = await result;
+  if (!value.ok) throw new Error(`refused: ${value.reason}`);
+  return value.reservation;
+}

@@ -1,0 +1,369 @@
+/**
+ * realtimeToken under faults, on the emulators, called through the Firebase JS SDK: OpenAI
+ * failing during a shared-address burst, Firestore refusing connections (through the fault
+ * proxy `npm run test:integration` puts between the functions and Firestore), limit documents
+ * deleted or edited by hand, a uid with `/`, a clock-skewed stored mint, an expired secret.
+ *
+ * After each: successes = secrets returned = audit records marked issued; a refused user is
+ * uncharged; the next caller (the same user, the same address) is served.
+ */
+import { randomInt, randomUUID } from "node:crypto";
+import { deleteApp, initializeApp } from "firebase-admin/app";
+import { getAuth } from "firebase-admin/auth";
+import { type Firestore, getFirestore } from "firebase-admin/firestore";
+import type { FunctionsError } from "firebase/functions";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { RealtimeTokenResponse } from "../src/contract";
+import { docId } from "../src/firestoreOps";
+import {
+  callError,
+  clearFaults,
+  type Client,
+  firestoreFault,
+  injectFault,
+  newClient,
+  PROJECT_ID,
+} from "./harness";
+
+const INTERVAL_MS = 60_000;
+/** FIRESTORE_TIMEOUT_MS and OPENAI_TIMEOUT_MS of functions/.env.demo-realtime-test. */
+const FIRESTORE_TIMEOUT_MS = 8_000;
+const OPENAI_TIMEOUT_MS = 1_500;
+/** How long after a reservation it counts as abandoned (the handler's settleWithinMs). */
+const SETTLE_WITHIN_MS = OPENAI_TIMEOUT_MS + 2 * FIRESTORE_TIMEOUT_MS + 5_000;
+
+const direct = process.env.FIRESTORE_DIRECT_HOST;
+// The suite's own reads and writes go around the proxy, so they work while it refuses.
+if (direct !== undefined) process.env.FIRESTORE_EMULATOR_HOST = direct;
+const admin = initializeApp({ projectId: PROJECT_ID }, "faults-admin");
+const db: Firestore = getFirestore(admin);
+
+beforeAll(async () => {
+  // A warm worker: the deadlines below are measured from the call, not from a cold start.
+  await (await newClient()).call();
+});
+/**
+ * The Firestore outage tests need the fault proxy, which the stack puts in front of the
+ * Firestore stand-in only (the Functions emulator connects to the real emulator itself).
+ */
+const proxied = process.env.FIRESTORE_FAULTS_URL !== undefined;
+
+afterEach(async () => {
+  if (proxied) await firestoreFault({ mode: "pass" });
+  await clearFaults();
+});
+afterAll(async () => {
+  await deleteApp(admin);
+});
+
+/** A public address of its own (TEST-NET-3), shared by the clients of one test. */
+function address(): string {
+  return `203.0.113.${randomInt(1, 255)}`;
+}
+
+const userDoc = (uid: string) => db.collection("realtimeTokenUsers").doc(docId(uid));
+
+async function records(uid: string): Promise<Record<string, unknown>[]> {
+  const snap = await userDoc(uid).collection("mints").get();
+  return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
+}
+
+/**
+ * A user's audit records once none says `reserved` any more: a successful call's `issued`
+ * mark is sent before the answer but not waited for.
+ */
+async function settledRecords(uid: string): Promise<Record<string, unknown>[]> {
+  let mine = await records(uid);
+  const end = Date.now() + 3_000;
+  while (mine.some((r) => r.status === "reserved") && Date.now() < end) {
+    await sleep(20);
+    mine = await records(uid);
+  }
+  return mine;
+}
+
+/** Mints charged to a user: the sum of its day counters. */
+async function userCharge(uid: string): Promise<number> {
+  return sumCounters((await userDoc(uid).get()).data(), "d");
+}
+
+function sumCounters(data: Record<string, unknown> | undefined, prefix: string): number {
+  return Object.entries(data ?? {})
+    .filter(
+      ([key, value]) =>
+        /^[dm]\d+$/.test(key) && key.startsWith(prefix) && typeof value === "number",
+    )
+    .reduce((sum, [, value]) => sum + (value as number), 0);
+}
+
+/** The per-network counters of every network document named by these users' records. */
+async function networkCharge(network: string): Promise<number> {
+  return sumCounters((await db.collection("realtimeTokenNetworks").doc(network).get()).data(), "m");
+}
+
+async function settle(clients: Client[]) {
+  const settled = await Promise.allSettled(clients.map((c) => c.call()));
+  const ok: { client: Client; result: RealtimeTokenResponse }[] = [];
+  const failed: { client: Client; error: FunctionsError }[] = [];
+  settled.forEach((s, i) => {
+    const client = clients[i] as Client;
+    if (s.status === "fulfilled") ok.push({ client, result: s.value });
+    else failed.push({ client, error: s.reason as FunctionsError });
+  });
+  return { ok, failed };
+}
+
+/** Successes = secrets returned = audit records issued; failures uncharged, with no issued record. */
+async function expectExact(
+  ok: { client: Client; result: RealtimeTokenResponse }[],
+  failed: { client: Client }[],
+) {
+  for (const { client, result } of ok) {
+    const mine = await settledRecords(client.uid ?? "");
+    expect(mine.filter((r) => r.status === "issued")).toHaveLength(1);
+    expect(result.token).toMatch(/^ek_/);
+    expect(await userCharge(client.uid ?? "")).toBe(1);
+  }
+  for (const { client } of failed) {
+    const mine = await records(client.uid ?? "");
+    expect(
+      mine.filter((r) => r.status !== "failed"),
+      JSON.stringify(mine),
+    ).toEqual([]);
+    expect(await userCharge(client.uid ?? "")).toBe(0);
+  }
+}
+
+/** The network document of an address: the one the users' records name. */
+async function networkOf(uid: string): Promise<string> {
+  const [record] = await records(uid);
+  const network = record?.network;
+  if (typeof network !== "string") throw new Error(`no network recorded for ${uid}`);
+  return network;
+}
+
+describe("realtimeToken under faults", () => {
+  it("keeps a shared address exact when OpenAI fails during a burst", async () => {
+    // Ten idle workers first: a cold worker takes seconds to start on a small machine, and the
+    // burst is about the store, not about the emulator starting ten processes.
+    await settle(await Promise.all(Array.from({ length: 10 }, () => newClient())));
+    const from = address();
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, () => newClient({ forwardedFor: from })),
+    );
+    await injectFault({ kind: "status", status: 500 }, 4);
+    const { ok, failed } = await settle(clients);
+    expect(failed.map((f) => f.error.code)).toEqual(Array(4).fill("functions/unavailable"));
+    expect(ok).toHaveLength(6);
+    await expectExact(ok, failed);
+    const network = await networkOf(ok[0]?.client.uid ?? "");
+    expect(await networkCharge(network)).toBe(6);
+
+    // The refused users may retry at once (their interval was handed back), and the address
+    // is still open to newcomers.
+    const again = await settle([
+      ...failed.map((f) => f.client),
+      await newClient({ forwardedFor: from }),
+    ]);
+    expect(again.failed.map((f) => f.error.message)).toEqual([]);
+    expect(await networkCharge(network)).toBe(11);
+    // Ten cold workers, then the burst: minutes on a loaded 2-core machine.
+  }, 300_000);
+
+  it("keeps a shared address exact when OpenAI hangs during a burst", async () => {
+    const from = address();
+    const clients = await Promise.all(
+      Array.from({ length: 6 }, () => newClient({ forwardedFor: from })),
+    );
+    await injectFault({ kind: "hang" }, 3);
+    const { ok, failed } = await settle(clients);
+    expect(ok).toHaveLength(3);
+    expect(failed.map((f) => f.error.code)).toEqual(Array(3).fill("functions/unavailable"));
+    await expectExact(ok, failed);
+    expect(await networkCharge(await networkOf(ok[0]?.client.uid ?? ""))).toBe(3);
+    const again = await settle(failed.map((f) => f.client));
+    expect(again.ok).toHaveLength(3);
+  });
+
+  it.runIf(proxied)(
+    "answers unavailable within the deadline while Firestore refuses connections",
+    async () => {
+      const client = await newClient();
+      await firestoreFault({ mode: "refuse" });
+      const started = Date.now();
+      const error = await callError(client.call());
+      const elapsed = Date.now() - started;
+      expect(error.code).toBe("functions/unavailable");
+      expect(error.message).toMatch(/usage limits/);
+      expect(elapsed).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
+
+      await firestoreFault({ mode: "pass" });
+      await reconnected();
+      // The refused call never reached a commit: the user is served at once, uncharged.
+      const result = await client.call();
+      expect(result.quota.remaining).toBe(99);
+      await expectExact([{ client, result }], []);
+    },
+  );
+
+  it.runIf(proxied)(
+    "refunds a reservation whose refund Firestore refused, on the user's next call",
+    async () => {
+      const client = await newClient();
+      const uid = client.uid ?? "";
+      await injectFault({ kind: "hang" });
+      const pending = callError(client.call());
+      // Take Firestore away once the reservation is in, while OpenAI keeps the call waiting.
+      await until(async () => (await records(uid)).length === 1);
+      await firestoreFault({ mode: "refuse" });
+      const error = await pending;
+      expect(error.code).toBe("functions/unavailable");
+      expect((await records(uid)).map((r) => r.status)).toEqual(["reserved"]);
+      await firestoreFault({ mode: "pass" });
+
+      // The refund the function gave up on may still land (its client retries it); if it does
+      // not, the user's first call after the reservation's settle deadline refunds it. Until
+      // then the reservation may be in flight, so it counts: the user is refused, not charged
+      // twice, and served by the deadline at the latest.
+      const reservedAt = ((await records(uid))[0]?.createdAt as { toMillis(): number }).toMillis();
+      let result: RealtimeTokenResponse | undefined;
+      while (result === undefined) {
+        try {
+          result = await client.call();
+        } catch (caught) {
+          const refused = caught as FunctionsError;
+          expect(refused.code).toBe("functions/resource-exhausted");
+          expect(Date.now()).toBeLessThan(reservedAt + SETTLE_WITHIN_MS + 5_000);
+          await sleep(1_000);
+        }
+      }
+      expect(result.quota.remaining).toBe(99);
+      const [first, second] = await settledRecords(uid);
+      expect(first).toMatchObject({
+        status: "failed",
+        failure: expect.stringMatching(/^(unavailable|abandoned)$/),
+      });
+      expect(second).toMatchObject({ status: "issued" });
+      expect(await userCharge(uid)).toBe(1);
+    },
+  );
+
+  it.runIf(proxied)(
+    "answers unavailable when Firestore stops answering mid-call, and recovers",
+    async () => {
+      const client = await newClient();
+      await firestoreFault({ mode: "hang" });
+      const started = Date.now();
+      const error = await callError(client.call());
+      expect(error.code).toBe("functions/unavailable");
+      expect(Date.now() - started).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
+      await firestoreFault({ mode: "pass" });
+      await reconnected();
+      await client.call();
+      expect(
+        (await settledRecords(client.uid ?? "")).filter((r) => r.status === "issued"),
+      ).toHaveLength(1);
+    },
+  );
+
+  it("keeps serving a user whose limit document was deleted or hand-edited", async () => {
+    const client = await newClient();
+    const uid = client.uid ?? "";
+    await client.call();
+    await userDoc(uid).delete();
+    await client.call();
+    await userDoc(uid).set({ seq: "seven", lastMintMs: "yesterday" }, { merge: true });
+    await client.call();
+    const mine = await settledRecords(uid);
+    expect(mine.map((r) => [r.id, r.status])).toEqual([
+      ["000000000001", "issued"],
+      ["000000000002", "issued"],
+      ["000000000003", "issued"],
+    ]);
+  });
+
+  it("keeps serving an address whose network document was deleted", async () => {
+    const from = address();
+    const first = await newClient({ forwardedFor: from });
+    await first.call();
+    await db
+      .collection("realtimeTokenNetworks")
+      .doc(await networkOf(first.uid ?? ""))
+      .delete();
+    const second = await newClient({ forwardedFor: from });
+    await expect(second.call()).resolves.toHaveProperty("token");
+  });
+
+  it("keeps a uid with `/` inside its own documents", async () => {
+    const victim = await newClient();
+    await victim.call();
+    const before = await settledRecords(victim.uid ?? "");
+    const token = await getAuth(admin).createCustomToken(`${victim.uid}/mints/000000000001`);
+    const attacker = await newClient({ customToken: token });
+    expect(attacker.uid).toBe(`${victim.uid}/mints/000000000001`);
+    await expect(attacker.call()).resolves.toHaveProperty("token");
+    expect(await records(victim.uid ?? "")).toEqual(before);
+    expect((await settledRecords(attacker.uid ?? "")).map((r) => r.status)).toEqual(["issued"]);
+  });
+
+  it("reports the whole wait when the stored mint is ahead of the clock", async () => {
+    const client = await newClient();
+    await client.call();
+    const ahead = Date.now() + 20_000;
+    await userDoc(client.uid ?? "").set({ lastMintMs: ahead }, { merge: true });
+    const error = await callError(client.call());
+    expect(error.code).toBe("functions/resource-exhausted");
+    const { retryAfterSeconds } = error.details as { retryAfterSeconds: number };
+    expect(retryAfterSeconds).toBeGreaterThan((ahead + INTERVAL_MS - Date.now()) / 1000 - 2);
+    expect(retryAfterSeconds).toBeLessThanOrEqual(
+      Math.ceil((ahead + INTERVAL_MS - Date.now()) / 1000) + 1,
+    );
+  });
+
+  it("does not pass on or charge for a secret that has already expired", async () => {
+    const client = await newClient();
+    const expired = {
+      value: `ek_expired_${randomUUID()}`,
+      expires_at: Math.floor(Date.now() / 1000) - 10,
+      session: { type: "realtime", model: "gpt-realtime-2" },
+    };
+    await injectFault({ kind: "garbage", body: JSON.stringify(expired) });
+    const error = await callError(client.call());
+    expect(error.code).toBe("functions/unavailable");
+    const result = await client.call();
+    expect(result.token).not.toBe(expired.value);
+    expect(result.quota.remaining).toBe(99);
+    await expectExact([{ client, result }], []);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await sleep(20);
+  }
+}
+
+/**
+ * Waits until the functions reach Firestore again: after an outage their client reconnects
+ * with its own backoff. Probes with fresh users, so the users under test make no extra calls.
+ */
+async function reconnected(timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await (await newClient()).call();
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "functions/unavailable" || Date.now() > end) {
+        throw error;
+      }
+      await sleep(250);
+    }
+  }
+}
