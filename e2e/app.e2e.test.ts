@@ -45,7 +45,8 @@ async function openApp(
     // and every `error` event the server sends on the data channel, with its code.
     await context.addInitScript(() => {
       const serverErrors: unknown[] = [];
-      Object.assign(window, { __serverErrors: serverErrors });
+      const responsesCreated = { count: 0 };
+      Object.assign(window, { __serverErrors: serverErrors, __responsesCreated: responsesCreated });
       const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
       RTCPeerConnection.prototype.createDataChannel = function (
         this: RTCPeerConnection,
@@ -53,7 +54,9 @@ async function openApp(
       ) {
         const channel = createDataChannel.apply(this, args);
         channel.addEventListener("message", (event: MessageEvent<unknown>) => {
-          if (typeof event.data !== "string" || !event.data.includes('"error"')) return;
+          if (typeof event.data !== "string") return;
+          if (event.data.includes('"response.created"')) responsesCreated.count++;
+          if (!event.data.includes('"error"')) return;
           const parsed = JSON.parse(event.data) as { type?: string; error?: unknown };
           if (parsed.type === "error") serverErrors.push(parsed.error);
         });
@@ -225,8 +228,17 @@ describe("the voice app in Chromium", () => {
     const moments: number[] = [];
     for (let i = 0; i < INTERRUPTS; i++) {
       await sendText(page, `Tell me story number ${i + 1}`);
-      // Anywhere in the 3 s answer: while it is generated, once it is done but still playing.
-      const moment = Math.floor(random() * 2_900);
+      // Moments count from the page's receipt of `response.created`: before it the app has
+      // nothing to interrupt (on a loaded machine that can take longer than a short moment).
+      await page.waitForFunction(
+        (n) =>
+          (window as unknown as { __responsesCreated: { count: number } }).__responsesCreated
+            .count > n,
+        i,
+      );
+      // Anywhere in the 3 s answer: while it is generated, once it is done but still playing
+      // (short of its end, so that a late timer on a loaded machine still finds it playing).
+      const moment = Math.floor(random() * 2_600);
       moments.push(moment);
       await page.waitForTimeout(moment);
       await page.click("#interrupt");
