@@ -4,7 +4,7 @@ import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
   RealtimeConnectError,
-  RealtimeSession,
+  type RealtimeSession,
   isRecord,
   isSecretRejected,
   type ConnectTimings,
@@ -27,6 +27,9 @@ import {
 import { MicLevelMeter } from "./meter";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
+import type * as Live from "./live";
+
+type LiveModule = typeof Live;
 
 /** What the UI needs from the outside world. */
 export interface AppDependencies {
@@ -95,6 +98,9 @@ export class VoiceApp {
   #bannerAction: BannerAction = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #defaultVoice: string | null = null;
+  /** The session code, once its lazy import has finished (see {@link #loadLive}). */
+  #live: LiveModule | null = null;
+  #liveLoading: Promise<LiveModule> | undefined;
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
@@ -104,6 +110,8 @@ export class VoiceApp {
     const { auth } = this.#deps.firebase;
     const els = this.#els;
     this.#renderState({ status: "idle" });
+    // Not needed for the first paint, but wanted by the first click: fetch it now.
+    void this.#loadLive();
 
     onAuthStateChanged(auth, (user) => this.#onUser(user));
     this.#deps.tokens.onResponse((response, request) => this.#onTokenResponse(response, request));
@@ -234,13 +242,41 @@ export class VoiceApp {
 
   // ---- session -------------------------------------------------------------------------
 
+  /**
+   * Starts (once) and awaits the import of the lazily loaded session code; null, with a
+   * banner, when it cannot be loaded.
+   */
+  async #loadLive(): Promise<LiveModule | null> {
+    this.#liveLoading ??= import("./live").then((live) => (this.#live = live));
+    try {
+      return await this.#liveLoading;
+    } catch {
+      // The next Connect tries the import again; the banner also offers a reload.
+      this.#liveLoading = undefined;
+      this.#showBanner({
+        kind: "app-load",
+        message: "Part of the app could not be loaded. Check your connection and reload.",
+        action: "reload",
+      });
+      return null;
+    }
+  }
+
+  #busy(): boolean {
+    return this.#uiState === "connecting" || this.#uiState === "connected";
+  }
+
   async #connect(): Promise<void> {
-    if (!this.#user || this.#uiState === "connecting" || this.#uiState === "connected") return;
+    if (!this.#user || this.#busy()) return;
+    // Loaded right after the page (start()), so a click normally goes straight on: the
+    // microphone request and the meter's AudioContext stay inside the click's gesture.
+    const request = this.#tokenRequest();
+    const live = this.#live ?? (await this.#loadLive());
+    // Another click may have started a session while the import was finishing.
+    if (!live || !this.#user || this.#busy()) return;
     this.#hideBanner();
     this.#session?.dispose();
-
-    const request = this.#tokenRequest();
-    const session = new RealtimeSession({
+    const session = new live.RealtimeSession({
       getToken: () => this.#getToken(request),
       callsUrl: this.#deps.config.openaiCallsUrl,
       audioElement: this.#els.remoteAudio,
