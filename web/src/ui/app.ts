@@ -77,6 +77,8 @@ export class VoiceApp {
     usageOutput: byId("usage-output-tokens", HTMLElement),
     usageTotal: byId("usage-total-tokens", HTMLElement),
     usageAudio: byId("usage-audio-tokens", HTMLElement),
+    costCall: byId("cost-call", HTMLElement),
+    costPage: byId("cost-page", HTMLElement),
     quota: byId("quota-remaining", HTMLElement),
     model: byId("model", HTMLElement),
     callId: byId("call-id", HTMLElement),
@@ -101,6 +103,8 @@ export class VoiceApp {
   /** The session code, once its lazy import has finished (see {@link #loadLive}). */
   #live: LiveModule | null = null;
   #liveLoading: Promise<LiveModule> | undefined;
+  /** Made with the first session (its code loads with the session's). */
+  #cost: Live.CostView | null = null;
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
@@ -199,11 +203,12 @@ export class VoiceApp {
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
   }
 
-  async #getToken(request: RealtimeTokenRequest): Promise<string> {
+  async #getToken(request: RealtimeTokenRequest, cost: Live.CostView): Promise<string> {
     try {
       const { response, source } = await this.#deps.tokens.get(request);
       this.#els.tokenSource.textContent = source;
       this.#els.model.textContent = response.model;
+      cost.setModel(response.model);
       return response.token;
     } finally {
       this.#renderTokenStats();
@@ -276,8 +281,10 @@ export class VoiceApp {
     if (!live || !this.#user || this.#busy()) return;
     this.#hideBanner();
     this.#session?.dispose();
+    const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
+    cost.startCall(null);
     const session = new live.RealtimeSession({
-      getToken: () => this.#getToken(request),
+      getToken: () => this.#getToken(request, cost),
       callsUrl: this.#deps.config.openaiCallsUrl,
       audioElement: this.#els.remoteAudio,
       tools: [this.#localTimeTool],
@@ -302,6 +309,11 @@ export class VoiceApp {
       const id = isRecord(created) && typeof created.id === "string" ? created.id : "created";
       this.#els.sessionId.textContent = id;
       this.#els.sessionId.dataset.created = "true";
+      // Prices are keyed by the model the session reports; the secret's model until then.
+      if (isRecord(created) && typeof created.model === "string") cost.setModel(created.model);
+    });
+    session.onServerEvent("response.done", (event) => {
+      if (current()) cost.addResponse(event.response.usage);
     });
 
     // connect() asks for the microphone and the secret before it returns; the rest of the

@@ -4,3 +4,4 @@
  * not wait for it.
  */
 export { RealtimeSession } from "../realtime";
+export { CostView } from "./costView";
