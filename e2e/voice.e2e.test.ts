@@ -166,3 +166,55 @@ describe("cost estimate", () => {
     });
   });
 });
+
+describe("audio under autoplay policies", () => {
+  it("plays the assistant's element in the Connect click: playing when session.created arrives", async () => {
+    const page = await openApp();
+    await connect(page);
+    expect(await page.getAttribute("#session-id", "data-audio")).toBe("playing");
+    expect(await page.getAttribute("#remote-audio", "data-playback")).toMatch(
+      /^(starting|playing)$/,
+    );
+    expect(await page.isVisible("#tap-to-hear")).toBe(false);
+  });
+
+  it("shows “Tap to hear the assistant” when the browser blocks playback, and plays after the tap", async () => {
+    // No user activation ever reaches a page that connects on load: Chromium refuses play().
+    const blocking = await launchChromium(["--autoplay-policy=document-user-activation-required"]);
+    try {
+      const page = await newPage(blocking);
+      // Chromium lets a page that is capturing a real device autoplay; Safari does not. A
+      // microphone made in the page (silence from an AudioContext) keeps Chromium's policy on.
+      await page.addInitScript(() => {
+        navigator.mediaDevices.getUserMedia = () =>
+          Promise.resolve(new AudioContext().createMediaStreamDestination().stream);
+      });
+      // Touching the page in any way (even reading it) would activate it: wait on events only.
+      const refused = page.waitForEvent("console", {
+        // The refusal that matters: the play() once the remote stream is attached.
+        predicate: (message) =>
+          message.text().includes("blocked the assistant's audio (with the stream attached)"),
+        timeout: 30_000,
+      });
+      await page.goto(`${APP_URL}?connect=load`);
+      await refused;
+      await page.waitForSelector('#state[data-state="connected"]');
+      await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+      expect(await page.getAttribute("#remote-audio", "data-playback")).toBe("blocked");
+      expect(await page.$eval("#remote-audio", (el) => (el as HTMLAudioElement).paused)).toBe(true);
+      expect(await page.isVisible("#tap-to-hear")).toBe(true);
+      expect(await page.textContent("#tap-to-hear")).toContain("Tap to hear the assistant");
+      // No error banner: the control is the answer to a refusal.
+      expect(await page.isVisible("#banner")).toBe(false);
+
+      await page.click("#tap-to-hear");
+      await page.waitForSelector('#remote-audio[data-playback="playing"]', { state: "attached" });
+      expect(await page.$eval("#remote-audio", (el) => (el as HTMLAudioElement).paused)).toBe(
+        false,
+      );
+      expect(await page.isVisible("#tap-to-hear")).toBe(false);
+    } finally {
+      await blocking.close();
+    }
+  });
+});

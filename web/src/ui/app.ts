@@ -3,10 +3,13 @@ import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../funct
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
+  AudioUnlock,
   RealtimeConnectError,
   type RealtimeSession,
   isRecord,
   isSecretRejected,
+  type AudioPlayback,
+  type AudioSinkLike,
   type ConnectTimings,
   type LinkState,
   type MicState,
@@ -36,6 +39,8 @@ export interface AppDependencies {
   config: AppConfig;
   firebase: FirebaseServices;
   tokens: CachedTokenProvider;
+  /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
+  connectOnLoad?: boolean;
 }
 
 type UiState = "idle" | "connecting" | "connected" | "closed";
@@ -89,10 +94,13 @@ export class VoiceApp {
     bytesOut: byId("bytes-out", HTMLElement),
     timings: byId("connect-timings", HTMLPreElement),
     remoteAudio: byId("remote-audio", HTMLAudioElement),
+    tapToHear: byId("tap-to-hear", HTMLButtonElement),
   };
   readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
   readonly #meter = new MicLevelMeter(this.#els.micLevel);
   readonly #localTimeTool = createLocalTimeTool();
+  /** The assistant's audio element under autoplay policies (Safari, iOS): see #connect. */
+  readonly #audio = new AudioUnlock(this.#els.remoteAudio, (state) => this.#renderPlayback(state));
 
   #user: User | null = null;
   #session: RealtimeSession | null = null;
@@ -100,6 +108,7 @@ export class VoiceApp {
   #bannerAction: BannerAction = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #defaultVoice: string | null = null;
+  #connectedOnLoad = false;
   /** The session code, once its lazy import has finished (see {@link #loadLive}). */
   #live: LiveModule | null = null;
   #liveLoading: Promise<LiveModule> | undefined;
@@ -124,6 +133,7 @@ export class VoiceApp {
     els.disconnect.addEventListener("click", () => this.#disconnect());
     els.mute.addEventListener("click", () => this.#toggleMute());
     els.interrupt.addEventListener("click", () => this.#session?.interrupt());
+    els.tapToHear.addEventListener("click", () => void this.#audio.play());
     els.textForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#sendText();
@@ -175,6 +185,10 @@ export class VoiceApp {
     setHidden(els.signOut, user.isAnonymous);
     this.#renderControls();
     this.#prefetch("load");
+    if (this.#deps.connectOnLoad && !this.#connectedOnLoad) {
+      this.#connectedOnLoad = true;
+      void this.#connect();
+    }
   }
 
   async #signInWithGoogle(): Promise<void> {
@@ -273,6 +287,11 @@ export class VoiceApp {
 
   async #connect(): Promise<void> {
     if (!this.#user || this.#busy()) return;
+    // Safari and iOS let the element play later only if it is played in the gesture itself,
+    // before anything is awaited (the stream is attached later): here if the session code is
+    // still loading, else right after the microphone request, which goes first.
+    const unlockNow = this.#live === null;
+    if (unlockNow) void this.#audio.unlock();
     // Loaded right after the page (start()), so a click normally goes straight on: the
     // microphone request and the meter's AudioContext stay inside the click's gesture.
     const request = this.#tokenRequest();
@@ -286,7 +305,7 @@ export class VoiceApp {
     const session = new live.RealtimeSession({
       getToken: () => this.#getToken(request, cost),
       callsUrl: this.#deps.config.openaiCallsUrl,
-      audioElement: this.#els.remoteAudio,
+      audioElement: this.#audioSink(),
       tools: [this.#localTimeTool],
       muteStrategy: "auto",
     });
@@ -309,6 +328,8 @@ export class VoiceApp {
       const id = isRecord(created) && typeof created.id === "string" ? created.id : "created";
       this.#els.sessionId.textContent = id;
       this.#els.sessionId.dataset.created = "true";
+      // Whether the assistant could already be heard when the session began (tests read it).
+      this.#els.sessionId.dataset.audio = this.#els.remoteAudio.paused ? "paused" : "playing";
       // Prices are keyed by the model the session reports; the secret's model until then.
       if (isRecord(created) && typeof created.model === "string") cost.setModel(created.model);
     });
@@ -320,6 +341,7 @@ export class VoiceApp {
     // click's work (the meter's AudioContext, which must be created in this click, and the
     // new session's connection panels) is done while they are on the way.
     const connecting = session.connect();
+    if (!unlockNow) void this.#audio.unlock();
     this.#meter.prepare();
     this.#renderNewSession(session);
     try {
@@ -353,6 +375,28 @@ export class VoiceApp {
     this.#renderUsage(session.usage);
   }
 
+  /**
+   * The audio element as the session sees it: the session's play() goes through the unlock,
+   * so a refusal shows the tap control; only a failure other than the autoplay policy reaches
+   * the session (and its `problem` event).
+   */
+  #audioSink(): AudioSinkLike {
+    const element = this.#els.remoteAudio;
+    const audio = this.#audio;
+    return {
+      get srcObject(): unknown {
+        return element.srcObject;
+      },
+      set srcObject(stream: unknown) {
+        element.srcObject = stream as MediaStream | null;
+      },
+      async play(): Promise<void> {
+        const state = await audio.play();
+        if (state.status === "failed") throw new Error(state.message);
+      },
+    };
+  }
+
   #disconnect(): void {
     this.#hideBanner();
     this.#session?.dispose();
@@ -380,9 +424,10 @@ export class VoiceApp {
         });
         break;
       case "audio":
+        // A refusal by the autoplay policy shows the tap control instead (#renderPlayback).
         this.#showBanner({
           kind: "autoplay",
-          message: "The browser blocked the assistant's audio. Press Enable audio to hear it.",
+          message: `The assistant's audio could not be played: ${problem.message}`,
           action: "enable-audio",
         });
         break;
@@ -455,6 +500,18 @@ export class VoiceApp {
     els.interrupt.disabled = !connected;
     els.textInput.disabled = !connected;
     els.sendText.disabled = !connected;
+    setHidden(els.tapToHear, !busy || this.#audio.state.status !== "blocked");
+  }
+
+  #renderPlayback(state: AudioPlayback): void {
+    this.#els.remoteAudio.dataset.playback = state.status;
+    if (state.status === "blocked") {
+      const when = this.#els.remoteAudio.srcObject
+        ? "with the stream attached"
+        : "before the stream";
+      console.info(`The browser blocked the assistant's audio (${when}): showing the tap control.`);
+    }
+    this.#renderControls();
   }
 
   #renderSpeaking(speaking: SpeakingState): void {
@@ -544,7 +601,7 @@ export class VoiceApp {
         );
         break;
       case "enable-audio":
-        void this.#els.remoteAudio.play().catch(() => undefined);
+        void this.#audio.play();
         break;
       case null:
         break;
