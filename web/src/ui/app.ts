@@ -425,9 +425,10 @@ export class VoiceApp {
         break;
       case "audio":
         // A refusal by the autoplay policy shows the tap control instead (#renderPlayback).
+        console.warn(problem.message);
         this.#showBanner({
           kind: "autoplay",
-          message: `The assistant's audio could not be played: ${problem.message}`,
+          message: "The assistant's audio could not be played. Press Enable audio to try again.",
           action: "enable-audio",
         });
         break;
