@@ -57,7 +57,8 @@ export function toneWav(seconds = 2, rate = 48_000): string {
   return writeWav("tone.wav", samples, rate);
 }
 
-export function launchChromium(): Promise<Browser> {
+/** Chromium with a fake microphone; `extraArgs` add flags (e.g. an autoplay policy). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
@@ -72,6 +73,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-sync",
       "--no-first-run",
       "--disable-quic",
+      ...extraArgs,
     ],
   });
 }

@@ -33,5 +33,7 @@ export default defineConfig({
   envPrefix: "VITE_",
   server: { host: "127.0.0.1", port: 5173, strictPort: true },
   preview: { host: "127.0.0.1", port: 4173, strictPort: true },
-  build: { target: "es2022", sourcemap: false },
+  // The manifest (dist/.vite/, which Hosting does not deploy) tells bench:bundle which chunks
+  // load initially.
+  build: { target: "es2022", sourcemap: false, manifest: true },
 });

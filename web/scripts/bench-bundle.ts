@@ -1,5 +1,7 @@
 /**
- * Prints the size of the web app's JavaScript (raw and gzip) as JSON, and fails if the
+ * Prints the size of the web app's JavaScript (raw and gzip) as JSON: in total, the initial
+ * JS (the entry chunk and its static imports, which the page loads before it runs) and the
+ * lazily loaded chunks. Fails if the initial JS exceeds its budget, or if any file of the
  * bundle contains an OpenAI key or a value from functions/.secret.local, or any of OpenAI's
  * Agents SDK (a dev dependency of the end-to-end conformance suite only).
  *
@@ -13,6 +15,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   buildBundle,
+  INITIAL_JS_BUDGET_GZIP,
   localSecretValues,
   measureBundle,
   scanForDevOnlyPackages,
@@ -39,13 +42,18 @@ try {
     source: values.dist ? outDir : `vite build --mode ${values.mode}`,
     buildMs,
     js: size.js,
+    budget: {
+      initialJsGzipMax: INITIAL_JS_BUDGET_GZIP,
+      ok: size.js.initial.gzip <= INITIAL_JS_BUDGET_GZIP,
+    },
     css: size.css,
     html: size.html,
     secretScan: { ok: findings.length === 0, findings },
     devOnlyPackages: { ok: devOnly.length === 0, findings: devOnly },
   };
   console.log(JSON.stringify(report, null, 2));
-  if (findings.length > 0 || devOnly.length > 0) process.exitCode = 1;
+  const overBudget = size.js.initial.gzip > INITIAL_JS_BUDGET_GZIP;
+  if (findings.length > 0 || devOnly.length > 0 || overBudget) process.exitCode = 1;
 } finally {
   if (!values.dist) rmSync(outDir, { recursive: true, force: true });
 }

@@ -130,6 +130,11 @@ export interface QueryOverrides {
   appCheck: boolean;
   /** `?prefetch=off|load|intent` replaces `VITE_TOKEN_PREFETCH` (bench:connect compares them). */
   tokenPrefetch: TokenPrefetch;
+  /**
+   * True with `?connect=load`: Connect as soon as the user is signed in, without a click, so
+   * a test can see a browser refuse to play audio outside a gesture.
+   */
+  connectOnLoad: boolean;
 }
 
 /**
@@ -138,7 +143,11 @@ export interface QueryOverrides {
  * Unknown values are ignored too.
  */
 export function queryOverrides(config: AppConfig, search: string): QueryOverrides {
-  const defaults: QueryOverrides = { appCheck: true, tokenPrefetch: config.tokenPrefetch };
+  const defaults: QueryOverrides = {
+    appCheck: true,
+    tokenPrefetch: config.tokenPrefetch,
+    connectOnLoad: false,
+  };
   if (!config.emulators) return defaults;
   const params = new URLSearchParams(search);
   const prefetch = params.get("prefetch");
@@ -148,5 +157,6 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
       prefetch === "load" || prefetch === "intent" || prefetch === "off"
         ? prefetch
         : defaults.tokenPrefetch,
+    connectOnLoad: params.get("connect") === "load",
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +6,10 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import {
   buildBundle,
+  INITIAL_JS_BUDGET_GZIP,
+  initialJsFiles,
   listFiles,
+  measureBundle,
   localSecretValues,
   scanForDevOnlyPackages,
   scanForSecrets,
@@ -70,6 +73,17 @@ describe("production bundle", () => {
   it("contains nothing of the Agents SDK, which only the conformance suite uses", () => {
     expect(scanForDevOnlyPackages(outDir)).toEqual([]);
   });
+
+  it("keeps the initial JS within budget and the session code in a lazy chunk", () => {
+    const { js } = measureBundle(outDir);
+    expect(js.initial.files.length).toBeGreaterThan(0);
+    expect(js.initial.gzip).toBeLessThanOrEqual(INITIAL_JS_BUDGET_GZIP);
+    // The event channel's name is only used by the session: it must load after first paint.
+    const holding = (files: { file: string }[]) =>
+      files.filter((f) => readFileSync(join(outDir, f.file), "utf8").includes("oai-events"));
+    expect(holding(js.initial.files)).toEqual([]);
+    expect(holding(js.lazy.files)).toHaveLength(1);
+  });
 });
 
 describe("scanForDevOnlyPackages", () => {
@@ -90,6 +104,36 @@ describe("production build without configuration", () => {
       /VITE_FIREBASE_API_KEY is missing[\s\S]*VITE_RECAPTCHA_ENTERPRISE_SITE_KEY is missing/,
     );
   }, 60_000);
+});
+
+describe("initialJsFiles", () => {
+  it("follows the entries' static imports, not their dynamic ones", () => {
+    const dir = tempDir("web-manifest-");
+    mkdirSync(join(dir, ".vite"));
+    writeFileSync(
+      join(dir, ".vite", "manifest.json"),
+      JSON.stringify({
+        "index.html": {
+          file: "assets/index.js",
+          isEntry: true,
+          imports: ["_shared.js"],
+          dynamicImports: ["src/live.ts"],
+        },
+        "_shared.js": { file: "assets/shared.js", imports: ["_deep.js"] },
+        "_deep.js": { file: "assets/deep.js" },
+        "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_shared.js"] },
+      }),
+    );
+    expect([...initialJsFiles(dir)].sort()).toEqual([
+      "assets/deep.js",
+      "assets/index.js",
+      "assets/shared.js",
+    ]);
+  });
+
+  it("says how to get a manifest when there is none", () => {
+    expect(() => initialJsFiles(tempDir("web-no-manifest-"))).toThrow(/build\.manifest/);
+  });
 });
 
 describe("scanForSecrets", () => {

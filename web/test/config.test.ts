@@ -95,32 +95,40 @@ describe("parseConfig", () => {
 describe("queryOverrides", () => {
   it("lets an emulator build turn App Check off and pick the prefetch mode", () => {
     const config = parseConfig(emulator);
-    expect(queryOverrides(config, "")).toEqual({ appCheck: true, tokenPrefetch: "load" });
+    expect(queryOverrides(config, "")).toEqual({
+      appCheck: true,
+      tokenPrefetch: "load",
+      connectOnLoad: false,
+    });
     expect(queryOverrides(config, "?appCheck=off")).toEqual({
       appCheck: false,
       tokenPrefetch: "load",
+      connectOnLoad: false,
     });
+    expect(queryOverrides(config, "?connect=load").connectOnLoad).toBe(true);
     for (const mode of ["off", "load", "intent"] as const) {
       expect(queryOverrides(config, `?prefetch=${mode}`).tokenPrefetch).toBe(mode);
     }
     expect(
       queryOverrides(parseConfig({ ...emulator, VITE_TOKEN_PREFETCH: "off" }), "?prefetch=load"),
-    ).toEqual({ appCheck: true, tokenPrefetch: "load" });
+    ).toEqual({ appCheck: true, tokenPrefetch: "load", connectOnLoad: false });
   });
 
   it("ignores unknown values", () => {
     const config = parseConfig(emulator);
-    expect(queryOverrides(config, "?prefetch=always&appCheck=no")).toEqual({
+    expect(queryOverrides(config, "?prefetch=always&appCheck=no&connect=now")).toEqual({
       appCheck: true,
       tokenPrefetch: "load",
+      connectOnLoad: false,
     });
   });
 
   it("is never active in a production build", () => {
     const config = parseConfig({ ...production, VITE_TOKEN_PREFETCH: "intent" });
-    expect(queryOverrides(config, "?appCheck=off&prefetch=off")).toEqual({
+    expect(queryOverrides(config, "?appCheck=off&prefetch=off&connect=load")).toEqual({
       appCheck: true,
       tokenPrefetch: "intent",
+      connectOnLoad: false,
     });
   });
 });

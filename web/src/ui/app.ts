@@ -3,10 +3,13 @@ import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../funct
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
+  AudioUnlock,
   RealtimeConnectError,
-  RealtimeSession,
+  type RealtimeSession,
   isRecord,
   isSecretRejected,
+  type AudioPlayback,
+  type AudioSinkLike,
   type ConnectTimings,
   type LinkState,
   type MicState,
@@ -27,12 +30,17 @@ import {
 import { MicLevelMeter } from "./meter";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
+import type * as Live from "./live";
+
+type LiveModule = typeof Live;
 
 /** What the UI needs from the outside world. */
 export interface AppDependencies {
   config: AppConfig;
   firebase: FirebaseServices;
   tokens: CachedTokenProvider;
+  /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
+  connectOnLoad?: boolean;
 }
 
 type UiState = "idle" | "connecting" | "connected" | "closed";
@@ -74,6 +82,8 @@ export class VoiceApp {
     usageOutput: byId("usage-output-tokens", HTMLElement),
     usageTotal: byId("usage-total-tokens", HTMLElement),
     usageAudio: byId("usage-audio-tokens", HTMLElement),
+    costCall: byId("cost-call", HTMLElement),
+    costPage: byId("cost-page", HTMLElement),
     quota: byId("quota-remaining", HTMLElement),
     model: byId("model", HTMLElement),
     callId: byId("call-id", HTMLElement),
@@ -84,10 +94,13 @@ export class VoiceApp {
     bytesOut: byId("bytes-out", HTMLElement),
     timings: byId("connect-timings", HTMLPreElement),
     remoteAudio: byId("remote-audio", HTMLAudioElement),
+    tapToHear: byId("tap-to-hear", HTMLButtonElement),
   };
   readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
   readonly #meter = new MicLevelMeter(this.#els.micLevel);
   readonly #localTimeTool = createLocalTimeTool();
+  /** The assistant's audio element under autoplay policies (Safari, iOS): see #connect. */
+  readonly #audio = new AudioUnlock(this.#els.remoteAudio, (state) => this.#renderPlayback(state));
 
   #user: User | null = null;
   #session: RealtimeSession | null = null;
@@ -95,6 +108,12 @@ export class VoiceApp {
   #bannerAction: BannerAction = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #defaultVoice: string | null = null;
+  #connectedOnLoad = false;
+  /** The session code, once its lazy import has finished (see {@link #loadLive}). */
+  #live: LiveModule | null = null;
+  #liveLoading: Promise<LiveModule> | undefined;
+  /** Made with the first session (its code loads with the session's). */
+  #cost: Live.CostView | null = null;
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
@@ -104,6 +123,8 @@ export class VoiceApp {
     const { auth } = this.#deps.firebase;
     const els = this.#els;
     this.#renderState({ status: "idle" });
+    // Not needed for the first paint, but wanted by the first click: fetch it now.
+    void this.#loadLive();
 
     onAuthStateChanged(auth, (user) => this.#onUser(user));
     this.#deps.tokens.onResponse((response, request) => this.#onTokenResponse(response, request));
@@ -112,6 +133,7 @@ export class VoiceApp {
     els.disconnect.addEventListener("click", () => this.#disconnect());
     els.mute.addEventListener("click", () => this.#toggleMute());
     els.interrupt.addEventListener("click", () => this.#session?.interrupt());
+    els.tapToHear.addEventListener("click", () => void this.#audio.play());
     els.textForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#sendText();
@@ -163,6 +185,10 @@ export class VoiceApp {
     setHidden(els.signOut, user.isAnonymous);
     this.#renderControls();
     this.#prefetch("load");
+    if (this.#deps.connectOnLoad && !this.#connectedOnLoad) {
+      this.#connectedOnLoad = true;
+      void this.#connect();
+    }
   }
 
   async #signInWithGoogle(): Promise<void> {
@@ -191,11 +217,12 @@ export class VoiceApp {
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
   }
 
-  async #getToken(request: RealtimeTokenRequest): Promise<string> {
+  async #getToken(request: RealtimeTokenRequest, cost: Live.CostView): Promise<string> {
     try {
       const { response, source } = await this.#deps.tokens.get(request);
       this.#els.tokenSource.textContent = source;
       this.#els.model.textContent = response.model;
+      cost.setModel(response.model);
       return response.token;
     } finally {
       this.#renderTokenStats();
@@ -234,16 +261,51 @@ export class VoiceApp {
 
   // ---- session -------------------------------------------------------------------------
 
+  /**
+   * Starts (once) and awaits the import of the lazily loaded session code; null, with a
+   * banner, when it cannot be loaded.
+   */
+  async #loadLive(): Promise<LiveModule | null> {
+    this.#liveLoading ??= import("./live").then((live) => (this.#live = live));
+    try {
+      return await this.#liveLoading;
+    } catch {
+      // The next Connect tries the import again; the banner also offers a reload.
+      this.#liveLoading = undefined;
+      this.#showBanner({
+        kind: "app-load",
+        message: "Part of the app could not be loaded. Check your connection and reload.",
+        action: "reload",
+      });
+      return null;
+    }
+  }
+
+  #busy(): boolean {
+    return this.#uiState === "connecting" || this.#uiState === "connected";
+  }
+
   async #connect(): Promise<void> {
-    if (!this.#user || this.#uiState === "connecting" || this.#uiState === "connected") return;
+    if (!this.#user || this.#busy()) return;
+    // Safari and iOS let the element play later only if it is played in the gesture itself,
+    // before anything is awaited (the stream is attached later): here if the session code is
+    // still loading, else right after the microphone request, which goes first.
+    const unlockNow = this.#live === null;
+    if (unlockNow) void this.#audio.unlock();
+    // Loaded right after the page (start()), so a click normally goes straight on: the
+    // microphone request and the meter's AudioContext stay inside the click's gesture.
+    const request = this.#tokenRequest();
+    const live = this.#live ?? (await this.#loadLive());
+    // Another click may have started a session while the import was finishing.
+    if (!live || !this.#user || this.#busy()) return;
     this.#hideBanner();
     this.#session?.dispose();
-
-    const request = this.#tokenRequest();
-    const session = new RealtimeSession({
-      getToken: () => this.#getToken(request),
+    const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
+    cost.startCall(null);
+    const session = new live.RealtimeSession({
+      getToken: () => this.#getToken(request, cost),
       callsUrl: this.#deps.config.openaiCallsUrl,
-      audioElement: this.#els.remoteAudio,
+      audioElement: this.#audioSink(),
       tools: [this.#localTimeTool],
       muteStrategy: "auto",
     });
@@ -266,12 +328,20 @@ export class VoiceApp {
       const id = isRecord(created) && typeof created.id === "string" ? created.id : "created";
       this.#els.sessionId.textContent = id;
       this.#els.sessionId.dataset.created = "true";
+      // Whether the assistant could already be heard when the session began (tests read it).
+      this.#els.sessionId.dataset.audio = this.#els.remoteAudio.paused ? "paused" : "playing";
+      // Prices are keyed by the model the session reports; the secret's model until then.
+      if (isRecord(created) && typeof created.model === "string") cost.setModel(created.model);
+    });
+    session.onServerEvent("response.done", (event) => {
+      if (current()) cost.addResponse(event.response.usage);
     });
 
     // connect() asks for the microphone and the secret before it returns; the rest of the
     // click's work (the meter's AudioContext, which must be created in this click, and the
     // new session's connection panels) is done while they are on the way.
     const connecting = session.connect();
+    if (!unlockNow) void this.#audio.unlock();
     this.#meter.prepare();
     this.#renderNewSession(session);
     try {
@@ -305,6 +375,28 @@ export class VoiceApp {
     this.#renderUsage(session.usage);
   }
 
+  /**
+   * The audio element as the session sees it: the session's play() goes through the unlock,
+   * so a refusal shows the tap control; only a failure other than the autoplay policy reaches
+   * the session (and its `problem` event).
+   */
+  #audioSink(): AudioSinkLike {
+    const element = this.#els.remoteAudio;
+    const audio = this.#audio;
+    return {
+      get srcObject(): unknown {
+        return element.srcObject;
+      },
+      set srcObject(stream: unknown) {
+        element.srcObject = stream as MediaStream | null;
+      },
+      async play(): Promise<void> {
+        const state = await audio.play();
+        if (state.status === "failed") throw new Error(state.message);
+      },
+    };
+  }
+
   #disconnect(): void {
     this.#hideBanner();
     this.#session?.dispose();
@@ -332,9 +424,11 @@ export class VoiceApp {
         });
         break;
       case "audio":
+        // A refusal by the autoplay policy shows the tap control instead (#renderPlayback).
+        console.warn(problem.message);
         this.#showBanner({
           kind: "autoplay",
-          message: "The browser blocked the assistant's audio. Press Enable audio to hear it.",
+          message: "The assistant's audio could not be played. Press Enable audio to try again.",
           action: "enable-audio",
         });
         break;
@@ -407,6 +501,18 @@ export class VoiceApp {
     els.interrupt.disabled = !connected;
     els.textInput.disabled = !connected;
     els.sendText.disabled = !connected;
+    setHidden(els.tapToHear, !busy || this.#audio.state.status !== "blocked");
+  }
+
+  #renderPlayback(state: AudioPlayback): void {
+    this.#els.remoteAudio.dataset.playback = state.status;
+    if (state.status === "blocked") {
+      const when = this.#els.remoteAudio.srcObject
+        ? "with the stream attached"
+        : "before the stream";
+      console.info(`The browser blocked the assistant's audio (${when}): showing the tap control.`);
+    }
+    this.#renderControls();
   }
 
   #renderSpeaking(speaking: SpeakingState): void {
@@ -496,7 +602,7 @@ export class VoiceApp {
         );
         break;
       case "enable-audio":
-        void this.#els.remoteAudio.play().catch(() => undefined);
+        void this.#audio.play();
         break;
       case null:
         break;
