@@ -424,7 +424,7 @@ export function readRecord(
 }
 
 function isEndedBy(value: unknown): value is EndedBy {
-  return value === "user" || value === "deadline" || value === "upstream";
+  return value === "user" || value === "deadline" || value === "upstream" || value === "server";
 }
 
 /** An integer a counter field holds (refunds may briefly take one below zero), else 0. */
