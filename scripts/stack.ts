@@ -199,6 +199,10 @@ async function main(): Promise<void> {
 
   const cleanups: (() => Promise<void> | void)[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // The Functions emulator gives a new worker 30 s to load, then fails the request ("Failed to
+  // load function."). Measured: a cold 20-call burst of realtimeCall, whose deadline tasks start
+  // workers of their own, took longer than that on 2 loaded cores for 15 of 20 workers.
+  env.FUNCTIONS_DISCOVERY_TIMEOUT ??= "120";
 
   const key = openAiKey();
   const realOpenAi = options.mode === "start" && key.startsWith("sk-") && key !== STANDIN_KEY;

@@ -119,3 +119,78 @@ export interface InvalidArgumentDetails {
   /** The offending request field, e.g. `"voice"`; `"(request)"` for the payload as a whole. */
   field: string;
 }
+
+/** What the backend serves; the `REALTIME_MODES` param. */
+export type RealtimeMode = "secret" | "brokered";
+
+/**
+ * A `realtimeCall` request: the browser's SDP offer (audio section and the `oai-events` data
+ * channel) plus the same optional choices as {@link RealtimeTokenRequest}.
+ */
+export interface RealtimeCallRequest extends RealtimeTokenRequest {
+  /** `RTCPeerConnection.localDescription.sdp` after `setLocalDescription(createOffer())`. */
+  offer: string;
+}
+
+/** The caller's voice minutes, in seconds, with when each budget comes back. */
+export interface VoiceMinutes {
+  /** Seconds left today (after this call's slice, in a `realtimeCall` result). */
+  daySeconds: number;
+  /** Start of the next UTC day, in unix seconds. */
+  dayResetsAt: number;
+  /** Seconds left this month, or null when there is no monthly cap. */
+  monthSeconds: number | null;
+  /** Start of the next UTC month, in unix seconds, or null without a monthly cap. */
+  monthResetsAt: number | null;
+}
+
+/** A successful `realtimeCall` result. */
+export interface RealtimeCallResponse {
+  /** The SDP answer for `setRemoteDescription({ type: "answer", sdp })`. */
+  answer: string;
+  /** Upstream's call id; pass it to `endRealtimeCall`. */
+  callId: string;
+  /** When the server hangs the call up, in unix ms. */
+  endsAt: number;
+  /** The call's slice in seconds (`endsAt` is this long after the call opened). */
+  sliceSeconds: number;
+  /** The Realtime model the session runs. */
+  model: string;
+  session: RealtimeTokenSession;
+  minutes: VoiceMinutes;
+}
+
+/** An `endRealtimeCall` request. */
+export interface EndRealtimeCallRequest {
+  callId: string;
+}
+
+/** A successful `endRealtimeCall` result. */
+export interface EndRealtimeCallResponse {
+  /** `ended`: this request ended it; `already-ended`: it was over already (idempotent). */
+  outcome: "ended" | "already-ended";
+  /** Seconds the call was charged, when this request ended it. */
+  usedSeconds: number | null;
+  minutes: VoiceMinutes;
+}
+
+/**
+ * Why a brokered call was refused or ended by the budget; `details.reason` of its
+ * `resource-exhausted` error: today's (`daily-minutes`) or this month's (`monthly-minutes`)
+ * voice minutes are spent.
+ */
+export type MinuteLimitReason = "daily-minutes" | "monthly-minutes";
+
+/** `details` of a `resource-exhausted` error from `realtimeCall`. */
+export interface MinuteLimitDetails {
+  reason: MinuteLimitReason | "upstream-rate";
+  /** Whole seconds until the budget is back (at least 1). */
+  retryAfterSeconds: number;
+}
+
+/** `details` of the `failed-precondition` error of a callable whose mode is not served. */
+export interface ModeNotServedDetails {
+  reason: "mode-not-served";
+  /** What the backend serves instead. */
+  served: RealtimeMode[];
+}

@@ -7,9 +7,11 @@
  */
 import { logger } from "firebase-functions";
 import { HttpsError } from "firebase-functions/v2/https";
+import type { ModeNotServedDetails, RealtimeMode } from "./contract";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
 import { redactCredentials } from "./redact";
 import { ConfigError } from "./settings";
+import type { VoiceSettings } from "./voiceSettings";
 
 /** The parts of a callable request the guards read. */
 export interface GuardedRequest {
@@ -103,6 +105,30 @@ function loadSettings<S extends { replayProtection: boolean }, T>(deps: GuardDep
     }
     throw error;
   }
+}
+
+/** The modes a backend serves, for the refusal of one it does not. */
+export function servedModes(voice: VoiceSettings): RealtimeMode[] {
+  return [
+    ...(voice.serveSecret ? (["secret"] as const) : []),
+    ...(voice.serveBrokered ? (["brokered"] as const) : []),
+  ];
+}
+
+/** `failed-precondition` for a callable whose mode the backend does not serve. */
+export function modeNotServed(callable: string, voice: VoiceSettings): HttpsError {
+  const served = servedModes(voice);
+  const details: ModeNotServedDetails = { reason: "mode-not-served", served };
+  const instead =
+    served.includes("brokered") && callable === "realtimeToken"
+      ? ` Call realtimeCall with your SDP offer instead: this backend opens calls itself and ` +
+        "counts voice minutes, so it does not hand out client secrets."
+      : " Call realtimeToken instead and open the call with its client secret.";
+  return new HttpsError(
+    "failed-precondition",
+    `${callable} is not served here (REALTIME_MODES serves ${served.join(" and ")}).${instead}`,
+    details,
+  );
 }
 
 /** A misconfiguration the caller cannot fix; the log says what it is. */

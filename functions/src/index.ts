@@ -6,6 +6,8 @@ import { getApps, initializeApp } from "firebase-admin/app";
 if (getApps().length === 0) initializeApp();
 
 export { realtimeToken } from "./realtimeToken";
+export { endRealtimeCall, realtimeCall } from "./realtimeCall";
+export { hangUpRealtimeCall } from "./hangupTask";
 
 // The benchmark's baseline: emulator only, never part of a deploy. Each emulator worker serves
 // one function (FUNCTION_TARGET); realtimeToken's does not load the baseline's modules, as a

@@ -16,6 +16,7 @@
  * record's own transition to `ended` (see {@link endCall}).
  */
 
+import type { MinuteLimitReason } from "./contract";
 import { DAY_MS } from "./policy";
 
 /** The budget, in seconds. */
@@ -43,7 +44,7 @@ export interface MinuteState {
 }
 
 /** Which budget refused a call; `details.reason` of the `resource-exhausted` error. */
-export type MinuteLimitReason = "daily-minutes" | "monthly-minutes";
+export type { MinuteLimitReason };
 
 /** What a reservation charged, as the call record keeps it. */
 export interface Charge {
@@ -62,7 +63,9 @@ export type EndedBy =
   /** The deadline task: the slice ran out. */
   | "deadline"
   /** Upstream ended it (the peer left, upstream's own cap); seen by whoever looked next. */
-  | "upstream";
+  | "upstream"
+  /** The server, before the page got the call: its hang-up could not be scheduled. */
+  | "server";
 
 /**
  * A call's record, created at reservation. Each variant carries what exists in that phase:

@@ -12,6 +12,7 @@ import {
   MAX_INSTANCES,
   OPENAI_API_KEY,
   readRawSettings,
+  readRawVoiceSettings,
   REGION,
 } from "./config";
 import { OUTPUT_MODALITIES, type RateLimitDetails, type RealtimeTokenResponse } from "./contract";
@@ -22,12 +23,14 @@ import {
   type GuardedRequest,
   type Log,
   misconfigured,
+  modeNotServed,
   storeUnavailable,
 } from "./guards";
 import { createOpenAiMinter, type MintedSecret, type Minter, UpstreamError } from "./openai";
 import { nextUtcMidnightMs } from "./policy";
 import { buildSessionConfig, describeSession, parseTokenRequest } from "./session";
 import { resolveSettings, type Settings } from "./settings";
+import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
 import type * as FirestoreModule from "firebase-admin/firestore";
 import type * as StoreModule from "./store";
 import type { MintStore, Reservation } from "./store";
@@ -42,6 +45,11 @@ export interface HandlerDeps {
   apiKey: () => string;
   store: () => MintStore;
   mint: Minter;
+  /**
+   * Which modes the backend serves (REALTIME_MODES). Without `secret` this callable refuses:
+   * a minted secret would bypass the voice-minute budget of brokered calls.
+   */
+  modes?: () => VoiceSettings;
   now?: () => number;
   log?: Log;
 }
@@ -66,6 +74,11 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       parse: (data, s: Settings) => parseTokenRequest(data, s.choices),
       log,
     });
+    const voice = deps.modes?.();
+    if (voice !== undefined && !voice.serveSecret) {
+      log.info(`${EVENT}_mode_refused`, { uid });
+      throw modeNotServed(CALLABLE, voice);
+    }
     const store = deps.store();
 
     let reserved;
@@ -217,6 +230,17 @@ const handler = createRealtimeTokenHandler({
   store: () => (store ??= loadStore()),
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   mint: createOpenAiMinter(),
+  modes: () => {
+    try {
+      return resolveVoiceSettings(readRawVoiceSettings());
+    } catch (error) {
+      if (error instanceof VoiceConfigError) {
+        cloudLog.error(`${EVENT}_config`, { param: error.param, problem: error.message });
+        throw misconfigured(CALLABLE);
+      }
+      throw error;
+    }
+  },
 });
 
 function loadStore(): MintStore {

@@ -15,6 +15,7 @@ import {
 } from "firebase/auth";
 import {
   connectFunctionsEmulator,
+  type Functions,
   type FunctionsError,
   getFunctions,
   httpsCallable,
@@ -39,6 +40,8 @@ function requireEnv(name: string): string {
 export interface Client {
   app: FirebaseApp;
   uid: string | null;
+  /** The app's Functions instance, connected to the emulator, for other callables. */
+  functions: Functions;
   call(data?: unknown): Promise<RealtimeTokenResponse>;
 }
 
@@ -98,7 +101,7 @@ export async function newClient(
     "realtimeToken",
     { limitedUseAppCheckTokens: true },
   );
-  return { app, uid, call: async (data?: unknown) => (await callable(data)).data };
+  return { app, uid, functions, call: async (data?: unknown) => (await callable(data)).data };
 }
 
 /** The error a call failed with; fails the test if it succeeded. */
@@ -111,8 +114,18 @@ export async function callError(promise: Promise<unknown>): Promise<FunctionsErr
   throw new Error("expected the call to fail");
 }
 
+export interface StandinCall {
+  id: string;
+  session: Record<string, unknown>;
+  startedAt: number;
+  endedAt: number | null;
+  endedReason: string | null;
+  safetyIdentifier: string | null;
+}
+
 export interface StandinState {
   secrets: { value: string; expiresAt: number; session: Record<string, unknown> }[];
+  calls: StandinCall[];
   requests: { clientSecrets: number; calls: number };
 }
 
@@ -122,15 +135,16 @@ export async function standinState(): Promise<StandinState> {
   return (await response.json()) as StandinState;
 }
 
-/** Makes the stand-in's next client_secrets answer fail in the given way. */
+/** Makes the stand-in's next answers on `route` (default client_secrets) fail in the given way. */
 export async function injectFault(
   fault: { kind: "status"; status: number } | { kind: "hang" } | { kind: "garbage"; body?: string },
   count = 1,
+  route: "client_secrets" | "calls" | "hangup" = "client_secrets",
 ) {
   const response = await fetch(`${STANDIN_URL}/_standin/faults`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ route: "client_secrets", count, ...fault }),
+    body: JSON.stringify({ route, count, ...fault }),
   });
   if (!response.ok) throw new Error(`stand-in faults: ${response.status} ${await response.text()}`);
 }

@@ -1,0 +1,134 @@
+/**
+ * The deadline task of brokered calls (a Cloud Tasks queue function): at a call's deadline it
+ * hangs the call up upstream and ends its record as `deadline`. Enqueued by `realtimeCall`,
+ * one task per call id.
+ *
+ * Idempotent: a call that already ended (its page said goodbye, or a retry of this task got
+ * there first) is left alone, and the record's outcome guard (minuteStore.ts) refunds at most
+ * once whoever ends it. A failed hang-up or store write throws, so that Cloud Tasks retries.
+ * A task dispatched before the deadline (the emulator ignores the schedule) waits for it,
+ * bounded by its own timeout; one dispatched too early to wait fails and is retried later.
+ */
+import { onTaskDispatched } from "firebase-functions/v2/tasks";
+import { OPENAI_API_KEY, REGION } from "./config";
+import { cloudLog, describe, type Log } from "./guards";
+import type { HangupTask } from "./hangupQueue";
+import type { MinuteStore } from "./minuteStore";
+import { decideDeadlineTask } from "./minutes";
+import { sleep } from "./firestoreOps";
+import { brokeredSettings, HANGUP_FUNCTION, minuteStore } from "./realtimeCall";
+import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
+
+/** The task function's timeout; it waits at most this minus a margin for an early dispatch. */
+export const TASK_TIMEOUT_SECONDS = 1800;
+const WAIT_MARGIN_MS = 60_000;
+const EVENT = "realtime_call_deadline";
+
+export interface TaskDeps {
+  store: () => MinuteStore;
+  upstream: () => BrokeredUpstream;
+  /** Timeout of the hang-up request to upstream. */
+  timeoutMs: () => number;
+  maxWaitMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  log?: Log;
+}
+
+/** The task's payload, or null for anything else (logged, not retried: it can never work). */
+export function parseHangupTask(data: unknown): HangupTask | null {
+  if (typeof data !== "object" || data === null) return null;
+  const { uid, seq, callId, deadlineMs } = data as Record<string, unknown>;
+  if (typeof uid !== "string" || uid === "") return null;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return null;
+  if (typeof callId !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(callId)) return null;
+  if (typeof deadlineMs !== "number" || !Number.isFinite(deadlineMs)) return null;
+  return { uid, seq, callId, deadlineMs };
+}
+
+/** Thrown to have Cloud Tasks retry the task. */
+export class RetryTask extends Error {
+  override readonly name = "RetryTask";
+}
+
+/** Builds the task handler. Everything it touches is injected. */
+export function createHangupTaskHandler(deps: TaskDeps) {
+  const now = deps.now ?? Date.now;
+  const wait = deps.sleep ?? sleep;
+  const log = deps.log ?? cloudLog;
+  const maxWaitMs = deps.maxWaitMs ?? TASK_TIMEOUT_SECONDS * 1000 - WAIT_MARGIN_MS;
+
+  return async function handleHangupTask(request: { data: unknown }): Promise<void> {
+    const task = parseHangupTask(request.data);
+    if (task === null) {
+      log.error(`${EVENT}_bad_task`, { problem: "payload is not a hang-up task" });
+      return;
+    }
+    const { uid, seq, callId } = task;
+    const store = deps.store();
+    const record = await store.getCall(uid, seq).catch((error: unknown) => {
+      log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
+      throw new RetryTask("could not read the call record");
+    });
+    let decision = decideDeadlineTask(task, record, now(), maxWaitMs);
+    if (decision.action === "wait") {
+      await wait(decision.ms);
+      decision = { action: "hang-up" };
+    }
+    if (decision.action === "nothing") return;
+    if (decision.action === "retry-later") {
+      log.info(`${EVENT}_early`, { uid, seq, callId, inMs: decision.inMs });
+      throw new RetryTask(`dispatched ${decision.inMs} ms before the deadline`);
+    }
+
+    let hungUp;
+    try {
+      hungUp = await deps.upstream().hangup(callId, { deadline: now() + deps.timeoutMs() });
+    } catch (error) {
+      log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, error: describe(error) });
+      throw new RetryTask("the hang-up failed");
+    }
+    const endedAtMs = now();
+    try {
+      const outcome = await store.end({ uid, seq }, "deadline", {
+        endedAtMs,
+        fallback: { callId, deadlineMs: task.deadlineMs },
+      });
+      log.info(`${EVENT}_done`, {
+        uid,
+        seq,
+        callId,
+        upstream: hungUp,
+        outcome: outcome.kind,
+        lateMs: endedAtMs - task.deadlineMs,
+      });
+    } catch (error) {
+      log.error(`${EVENT}_store_failed`, {
+        uid,
+        seq,
+        callId,
+        stage: "end",
+        error: describe(error),
+      });
+      throw new RetryTask("could not end the call record");
+    }
+  };
+}
+
+const handler = createHangupTaskHandler({
+  store: minuteStore,
+  upstream: () => createOpenAiRealtimeUpstream({ apiKey: OPENAI_API_KEY.value().trim() }),
+  timeoutMs: () => brokeredSettings(HANGUP_FUNCTION).timeoutMs,
+});
+
+export const hangUpRealtimeCall = onTaskDispatched(
+  {
+    region: REGION,
+    secrets: [OPENAI_API_KEY],
+    memory: "256MiB",
+    timeoutSeconds: TASK_TIMEOUT_SECONDS,
+    retryConfig: { maxAttempts: 20, minBackoffSeconds: 1, maxBackoffSeconds: 60 },
+    rateLimits: { maxConcurrentDispatches: 100 },
+  },
+  (request) => handler(request),
+);

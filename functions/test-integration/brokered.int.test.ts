@@ -1,0 +1,357 @@
+/**
+ * Brokered calls end to end on the emulators (Auth, Functions, Cloud Tasks), the Firestore
+ * stand-in and the OpenAI stand-in, called through the Firebase JS SDK. Param values:
+ * functions/.env + functions/.env.demo-realtime-test (REALTIME_MODES=both, 1 voice minute a
+ * day and 4 s calls: exactly 15 slices per user per day; a 1.5 s OpenAI timeout).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { deleteApp, initializeApp } from "firebase-admin/app";
+import { getFirestore } from "firebase-admin/firestore";
+import { type FunctionsError, httpsCallable } from "firebase/functions";
+import { RTCPeerConnection } from "werift";
+import { afterAll, describe, expect, it } from "vitest";
+import type {
+  EndRealtimeCallResponse,
+  MinuteLimitDetails,
+  RealtimeCallRequest,
+  RealtimeCallResponse,
+} from "../src/contract";
+import { docId, seqId } from "../src/firestoreOps";
+import { safetyIdentifier } from "../src/realtimeCall";
+import {
+  callError,
+  type Client,
+  clearFaults,
+  injectFault,
+  newClient,
+  PROJECT_ID,
+  type StandinCall,
+  standinState,
+} from "./harness";
+
+const SLICE_SECONDS = 4;
+const DAY_SECONDS = 60;
+const SLICES = DAY_SECONDS / SLICE_SECONDS;
+
+const admin = initializeApp({ projectId: PROJECT_ID }, "brokered-admin");
+const offers: string[] = [];
+const answers: string[] = [];
+afterAll(async () => {
+  await clearFaults();
+  await deleteApp(admin);
+});
+
+function apiKey(): string {
+  const text = readFileSync(join(__dirname, "..", ".secret.local"), "utf8");
+  const key = /^\s*OPENAI_API_KEY\s*=\s*"?([^"\s]+)/m.exec(text)?.[1];
+  if (!key) throw new Error("functions/.secret.local has no OPENAI_API_KEY");
+  return key;
+}
+
+/** A real WebRTC offer (audio + the oai-events data channel), as the browser makes it. */
+async function makeOffer(): Promise<string> {
+  const pc = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] });
+  try {
+    pc.addTransceiver("audio", { direction: "sendrecv" });
+    pc.createDataChannel("oai-events");
+    await pc.setLocalDescription(await pc.createOffer());
+    const sdp = pc.localDescription?.sdp ?? "";
+    offers.push(sdp);
+    return sdp;
+  } finally {
+    await pc.close();
+  }
+}
+
+function callable(client: Client) {
+  const open = httpsCallable<RealtimeCallRequest | unknown, RealtimeCallResponse>(
+    client.functions,
+    "realtimeCall",
+    { limitedUseAppCheckTokens: true },
+  );
+  const end = httpsCallable<unknown, EndRealtimeCallResponse>(client.functions, "endRealtimeCall", {
+    limitedUseAppCheckTokens: true,
+  });
+  return {
+    async open(data: Record<string, unknown> = {}): Promise<RealtimeCallResponse> {
+      const result = (await open({ offer: await makeOffer(), ...data })).data;
+      answers.push(result.answer);
+      return result;
+    },
+    openRaw: (data: unknown) => open(data),
+    end: async (callId: string) => (await end({ callId })).data,
+  };
+}
+
+async function standinCall(callId: string): Promise<StandinCall | undefined> {
+  return (await standinState()).calls.find((c) => c.id === callId);
+}
+
+/** Polls the stand-in until the call has ended (or `withinMs` passes). */
+async function endedOnStandin(callId: string, withinMs: number): Promise<StandinCall> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const call = await standinCall(callId);
+    if (call?.endedAt != null) return call;
+    if (Date.now() > until) throw new Error(`call ${callId} still open after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Waits until no call is open on the stand-in and no call record is live: no deadline task of
+ * an earlier test is still pending or retrying (the stand-in's faults are global, and a retry
+ * would take the fault meant for this test).
+ */
+async function quiet(withinMs = 60_000): Promise<void> {
+  const until = Date.now() + withinMs;
+  const db = getFirestore(admin);
+  for (;;) {
+    const open = (await standinState()).calls.some((c) => c.endedAt === null);
+    if (!open) {
+      const live = await db.collectionGroup("calls").where("status", "==", "live").get();
+      if (live.empty) return;
+    }
+    if (Date.now() > until) throw new Error(`calls still open after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function record(uid: string, seq: number) {
+  const db = getFirestore(admin);
+  return (await db.doc(`voiceUsers/${docId(uid)}/calls/${seqId(seq)}`).get()).data();
+}
+
+describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emulators", () => {
+  it("opens a call with the server's session and a keyed safety id, never the uid", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    const before = Date.now();
+    const result = await calls.open({ voice: "cedar", language: "de" });
+
+    expect(result.answer).toMatch(/^v=0\r?\n/);
+    expect(result.callId).toMatch(/^rtc_/);
+    expect(result.sliceSeconds).toBe(SLICE_SECONDS);
+    expect(result.endsAt).toBeGreaterThanOrEqual(before + SLICE_SECONDS * 1000);
+    expect(result.endsAt).toBeLessThanOrEqual(Date.now() + SLICE_SECONDS * 1000);
+    expect(result.minutes).toMatchObject({
+      daySeconds: DAY_SECONDS - SLICE_SECONDS,
+      monthSeconds: null,
+    });
+    expect(result.session).toMatchObject({ voice: "cedar", language: "de" });
+
+    const seen = await standinCall(result.callId);
+    expect(seen?.session).toMatchObject({
+      model: "gpt-realtime-2",
+      instructions: expect.stringContaining("friendly, concise voice assistant"),
+      audio: {
+        output: { voice: "cedar" },
+        input: { transcription: { model: "gpt-4o-mini-transcribe", language: "de" } },
+      },
+    });
+    if (client.uid === null) throw new Error("no uid");
+    expect(seen?.safetyIdentifier).toBe(safetyIdentifier(client.uid, apiKey()));
+    expect(seen?.safetyIdentifier).not.toContain(client.uid);
+    expect(await record(client.uid, 1)).toMatchObject({
+      uid: client.uid,
+      status: "live",
+      callId: result.callId,
+      reservedSeconds: SLICE_SECONDS,
+      deadlineMs: result.endsAt,
+    });
+  });
+
+  it("refuses a bad offer with invalid-argument naming what is wrong, and charges nothing", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    const missing = await callError(calls.openRaw({ voice: "cedar" }));
+    expect(missing.code).toBe("functions/invalid-argument");
+    expect(missing.details).toEqual({ field: "offer" });
+
+    const noData = (await makeOffer()).replace(/m=application[\s\S]*$/, "");
+    const error = await callError(calls.openRaw({ offer: noData }));
+    expect(error.code).toBe("functions/invalid-argument");
+    expect(error.message).toContain("no data channel");
+
+    const notSdp = await callError(calls.openRaw({ offer: "hello" }));
+    expect(notSdp.message).toContain("not SDP");
+    const result = await calls.open();
+    expect(result.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+  });
+
+  it("ends a call early on request: hung up first, the unused seconds back, idempotent, owner only", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    const stranger = callable(await newClient());
+    // Warm endRealtimeCall's worker, so that a cold start does not outlast the 4 s slice.
+    expect((await callError(stranger.end("rtc_nobody"))).code).toBe("functions/not-found");
+    const opened = await calls.open();
+    const notYours = await callError(stranger.end(opened.callId));
+    expect(notYours.code).toBe("functions/not-found");
+    expect((await standinCall(opened.callId))?.endedAt).toBeNull();
+
+    const ended = await calls.end(opened.callId);
+    expect(ended.outcome).toBe("ended");
+    expect(ended.usedSeconds).toBeGreaterThanOrEqual(1);
+    expect(ended.usedSeconds).toBeLessThan(SLICE_SECONDS);
+    expect(ended.minutes.daySeconds).toBe(DAY_SECONDS - (ended.usedSeconds ?? 0));
+    const seen = await standinCall(opened.callId);
+    expect(seen?.endedReason).toBe("hangup");
+
+    const again = await calls.end(opened.callId);
+    expect(again).toMatchObject({ outcome: "already-ended", usedSeconds: null });
+    expect(again.minutes.daySeconds).toBe(ended.minutes.daySeconds);
+    if (client.uid === null) throw new Error("no uid");
+    expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "user" });
+  });
+
+  it("hangs up at the deadline, within 2 s and never early, and charges the whole slice", async () => {
+    // Warm the task function's worker: its first dispatch starts one (5-11 s on 2 cores).
+    const warm = callable(await newClient());
+    const first = await warm.open();
+    await endedOnStandin(first.callId, 30_000);
+
+    const client = await newClient();
+    const calls = callable(client);
+    const late: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const opened = await calls.open();
+      const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 10_000);
+      expect(ended.endedReason).toBe("hangup");
+      late.push((ended.endedAt ?? 0) - opened.endsAt);
+    }
+    console.log(`deadline hang-up lateness (ms): ${late.join(", ")}`);
+    for (const ms of late) {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThanOrEqual(2_000);
+    }
+    if (client.uid === null) throw new Error("no uid");
+    // The record is ended right after the hang-up; give the task a moment to write it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await record(client.uid, 3)).toMatchObject({
+      status: "ended",
+      endedBy: "deadline",
+      usedSeconds: SLICE_SECONDS,
+      unusedSeconds: 0,
+    });
+  });
+
+  it(`charges exactly ${SLICES} slices when one user makes 20 concurrent calls`, async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    // Offers first, so that the calls leave together.
+    const prepared = await Promise.all(Array.from({ length: 20 }, () => makeOffer()));
+    const settled = await Promise.allSettled(prepared.map((offer) => calls.openRaw({ offer })));
+    const opened = settled.filter((s) => s.status === "fulfilled");
+    const refused = settled
+      .filter((s) => s.status === "rejected")
+      .map((s) => (s as PromiseRejectedResult).reason as FunctionsError);
+    // On 20 cold emulator workers (5-11 s each on 2 loaded cores) a contended reservation can
+    // outlast FIRESTORE_TIMEOUT_MS and answer unavailable; it then charged nothing. Nothing
+    // else may refuse a call, and the budget must be spent exactly.
+    const budget = refused.filter((e) => e.code === "functions/resource-exhausted");
+    const timedOut = refused.filter((e) => e.code === "functions/unavailable");
+    console.log(
+      `20-call burst: ${opened.length} opened, ${budget.length} over budget, ${timedOut.length} store timeouts`,
+    );
+    expect(budget.length + timedOut.length).toBe(refused.length);
+    expect(budget.length).toBeGreaterThan(0);
+    const details = budget[0]?.details as MinuteLimitDetails;
+    expect(details.reason).toBe("daily-minutes");
+    expect(details.retryAfterSeconds).toBeGreaterThan(0);
+    expect(budget[0]?.message).toContain("today's voice minutes");
+
+    if (client.uid === null) throw new Error("no uid");
+    const db = getFirestore(admin);
+    const records = (await db.collection(`voiceUsers/${docId(client.uid)}/calls`).get()).docs.map(
+      (d) => d.data(),
+    );
+    // Exactly k slices charged; every charged slice belongs to a call that was opened.
+    expect(records.filter((r) => r.status !== "failed")).toHaveLength(SLICES);
+    expect(opened).toHaveLength(records.filter((r) => typeof r.callId === "string").length);
+    expect(opened.length).toBeGreaterThanOrEqual(SLICES - timedOut.length);
+    const id = safetyIdentifier(client.uid, apiKey());
+    expect((await standinState()).calls.filter((c) => c.safetyIdentifier === id)).toHaveLength(
+      opened.length,
+    );
+  });
+
+  describe("upstream faults", () => {
+    for (const [name, fault] of [
+      ["a 500", { kind: "status", status: 500 }],
+      ["no answer (timeout)", { kind: "hang" }],
+      ["garbage", { kind: "garbage" }],
+    ] as const) {
+      it(`refunds the slice when the call request gets ${name}, and the next call works`, async () => {
+        const client = await newClient();
+        const calls = callable(client);
+        await injectFault(fault, 1, "calls");
+        const error = await callError(calls.open());
+        expect(error.code).toBe("functions/unavailable");
+        expect(error.message).toContain("OpenAI is not available right now. Try again shortly.");
+        const next = await calls.open();
+        // Only the second call's slice is charged.
+        expect(next.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+        if (client.uid === null) throw new Error("no uid");
+        expect(await record(client.uid, 1)).toMatchObject({ status: "failed" });
+      });
+    }
+
+    it("early end: a failed hang-up refunds nothing and says so; the retry ends it", async () => {
+      // The stand-in's faults are global: no earlier call's deadline task may take this one.
+      await quiet();
+      const client = await newClient();
+      const calls = callable(client);
+      const opened = await calls.open();
+      await injectFault({ kind: "status", status: 500 }, 1, "hangup");
+      const error = await callError(calls.end(opened.callId));
+      expect(error.code).toBe("functions/unavailable");
+      if (client.uid === null) throw new Error("no uid");
+      expect(await record(client.uid, 1)).toMatchObject({ status: "live" });
+      const ended = await calls.end(opened.callId);
+      expect(ended.outcome).toBe("ended");
+      expect((await standinCall(opened.callId))?.endedReason).toBe("hangup");
+    });
+
+    it("deadline: a failed hang-up is retried until the call is over", async () => {
+      await quiet();
+      const client = await newClient();
+      const calls = callable(client);
+      const opened = await calls.open();
+      await injectFault({ kind: "status", status: 500 }, 2, "hangup");
+      const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 30_000);
+      expect(ended.endedReason).toBe("hangup");
+      expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(opened.endsAt);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (client.uid === null) throw new Error("no uid");
+      expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "deadline" });
+    });
+  });
+
+  it("keeps the key, the offers and the answers out of the logs and Firestore", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const logFile = process.env.STACK_LOG_FILE;
+    if (!logFile) throw new Error("STACK_LOG_FILE is not set");
+    const logs = readFileSync(logFile, "utf8");
+    expect(logs).toContain("realtime_call_opened");
+    expect(logs).toContain("realtime_call_upstream_failed");
+    expect(logs).toContain("realtime_call_deadline_done");
+    expect(logs).not.toContain(apiKey());
+    expect(offers.length).toBeGreaterThan(20);
+    expect(answers.length).toBeGreaterThan(5);
+    for (const sdp of [...offers, ...answers]) {
+      // Each description's fingerprint and ICE password are unique to it.
+      for (const line of sdp.split(/\r?\n/).filter((l) => /^a=(fingerprint|ice-pwd):/.test(l)))
+        expect(logs).not.toContain(line);
+    }
+    const db = getFirestore(admin);
+    const users = await db.collection("voiceUsers").get();
+    for (const user of users.docs) {
+      const calls = await user.ref.collection("calls").get();
+      const text = JSON.stringify(calls.docs.map((d) => d.data()));
+      expect(text).not.toContain(apiKey());
+      expect(text).not.toContain("a=fingerprint");
+    }
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * The minute store against the Firestore stand-in (@firestore-emulator/server), started
+ * in-process. The stand-in does not isolate transactions, so the concurrency cases prove that
+ * the budget rests on create() preconditions and increments, not on isolation.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { FirestoreServer } from "@firestore-emulator/server";
+import { type App, deleteApp, initializeApp } from "firebase-admin/app";
+import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docId } from "../src/firestoreOps";
+import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
+import type { MinuteLimits } from "../src/minutes";
+
+let server: FirestoreServer;
+let app: App;
+let db: Firestore;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  server = new FirestoreServer();
+  await server.start(port);
+  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
+  app = initializeApp({ projectId: "demo-minute-store-test" }, "minute-store-test");
+  db = getFirestore(app);
+});
+
+afterAll(async () => {
+  await deleteApp(app);
+  server.stop();
+});
+
+const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
+/** Exactly 5 slices of 60 s a day. */
+const limits: MinuteLimits = { dailySeconds: 300, monthlySeconds: 0, maxCallSeconds: 60 };
+
+function clock(start = T0) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+const user = (uid: string) => db.collection(VOICE_USERS).doc(docId(uid));
+async function calls(uid: string) {
+  const snap = await user(uid).collection("calls").get();
+  return snap.docs.map((d) => d.data());
+}
+
+function held(
+  result: Awaited<ReturnType<ReturnType<typeof createMinuteStore>["reserve"]>>,
+): HeldCall {
+  if (!result.ok) throw new Error(`refused: ${result.reason}`);
+  return result.held;
+}
+
+describe("minute store", () => {
+  it("reserves a slice, writes the call record with a TTL, and marks it live", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const result = await store.reserve(uid, limits, 30);
+    expect(result).toEqual({
+      ok: true,
+      held: {
+        uid,
+        seq: 1,
+        reservedAtMs: T0,
+        reservedSeconds: 60,
+        deleteAtMs: T0 + 30 * 86_400_000,
+      },
+      remaining: {
+        daySeconds: 240,
+        dayResetsAtMs: Date.UTC(2026, 11, 1),
+        monthSeconds: null,
+        monthResetsAtMs: null,
+      },
+    });
+    expect((await user(uid).get()).data()).toMatchObject({ seq: 1, d20261130: 60, m202611: 60 });
+    time.advance(1_000);
+    const live = await store.start(held(result), "rtc_abc");
+    expect(live).toMatchObject({ status: "live", callId: "rtc_abc", deadlineMs: T0 + 61_000 });
+    const [record] = await calls(uid);
+    expect(record).toMatchObject({
+      uid,
+      seq: 1,
+      status: "live",
+      callId: "rtc_abc",
+      startedAtMs: T0 + 1_000,
+      deadlineMs: T0 + 61_000,
+      reservedSeconds: 60,
+      deleteAt: Timestamp.fromMillis(T0 + 30 * 86_400_000),
+    });
+    expect(await store.findCall(uid, "rtc_abc")).toMatchObject({ status: "live", seq: 1 });
+    expect(await store.findCall(`other-${randomUUID()}`, "rtc_abc")).toBeUndefined();
+  });
+
+  it("gives exactly k of 20 concurrent reservations a slice when the budget holds k", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => store.reserve(uid, limits, 30)),
+    );
+    const granted = results.filter((r) => r.ok);
+    expect(granted).toHaveLength(5);
+    expect(new Set(granted.map((r) => (r.ok ? r.held.seq : 0)))).toEqual(new Set([1, 2, 3, 4, 5]));
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === "daily-minutes")).toBe(
+      true,
+    );
+    expect(await calls(uid)).toHaveLength(5);
+    expect((await user(uid).get()).get("d20261130")).toBe(300);
+  });
+
+  it("cuts the last slice to what is left and refuses with the reset time after it", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const small = { dailySeconds: 90, monthlySeconds: 0, maxCallSeconds: 60 };
+    await store.reserve(uid, small, 30);
+    expect(await store.reserve(uid, small, 30)).toMatchObject({
+      ok: true,
+      held: { reservedSeconds: 30 },
+    });
+    expect(await store.reserve(uid, small, 30)).toMatchObject({
+      ok: false,
+      reason: "daily-minutes",
+      retryAfterSeconds: 12 * 3600,
+    });
+  });
+
+  it("refunds the whole slice when upstream never opened the call, once", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    const [first, second] = await Promise.all([
+      store.fail(call, "unavailable"),
+      store.fail(call, "unavailable"),
+    ]);
+    expect([first, second].sort()).toEqual(["already", "failed"]);
+    expect((await user(uid).get()).get("d20261130")).toBe(0);
+    expect((await calls(uid))[0]).toMatchObject({ status: "failed", failure: "unavailable" });
+    expect(await store.end({ uid, seq: call.seq }, "user")).toEqual({
+      kind: "already",
+      status: "failed",
+    });
+  });
+
+  it("ends a call early: the unused seconds go back exactly once, whoever ends it", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    await store.start(call, "rtc_early");
+    time.advance(12_300);
+    const outcomes = await Promise.all([
+      store.end({ uid, seq: 1 }, "user"),
+      store.end({ uid, seq: 1 }, "deadline"),
+      store.end({ uid, seq: 1 }, "user"),
+    ]);
+    expect(outcomes.filter((o) => o.kind === "ended")).toHaveLength(1);
+    expect((await user(uid).get()).get("d20261130")).toBe(13);
+    const [record] = await calls(uid);
+    expect(record).toMatchObject({ status: "ended", usedSeconds: 13, unusedSeconds: 47 });
+    expect(await store.remaining(uid, limits)).toMatchObject({ daySeconds: 287 });
+  });
+
+  it("ends a call at its deadline with nothing to refund", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    await store.start(call, "rtc_full");
+    time.advance(60_400);
+    expect(await store.end({ uid, seq: 1 }, "deadline")).toMatchObject({
+      kind: "ended",
+      record: { endedBy: "deadline", usedSeconds: 60, unusedSeconds: 0 },
+    });
+    expect((await user(uid).get()).get("d20261130")).toBe(60);
+  });
+
+  it("ends a record that was never marked live as using its whole slice", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    held(await store.reserve(uid, limits, 30));
+    expect(
+      await store.end({ uid, seq: 1 }, "deadline", {
+        fallback: { callId: "rtc_lost", deadlineMs: T0 + 60_000 },
+      }),
+    ).toMatchObject({ kind: "ended", record: { callId: "rtc_lost", unusedSeconds: 0 } });
+    expect((await user(uid).get()).get("d20261130")).toBe(60);
+    expect(await store.end({ uid, seq: 2 }, "deadline")).toEqual({ kind: "missing" });
+  });
+
+  it("keeps counting after the user document was deleted by hand", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    await store.reserve(uid, limits, 30);
+    await store.reserve(uid, limits, 30);
+    await user(uid).delete();
+    expect(await store.reserve(uid, limits, 30)).toMatchObject({ ok: true, held: { seq: 3 } });
+  });
+
+  it("caps by the month and names the monthly budget", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    const monthly = { dailySeconds: 300, monthlySeconds: 100, maxCallSeconds: 60 };
+    await store.reserve(uid, monthly, 30);
+    expect(await store.reserve(uid, monthly, 30)).toMatchObject({
+      ok: true,
+      held: { reservedSeconds: 40 },
+    });
+    expect(await store.reserve(uid, monthly, 30)).toMatchObject({
+      ok: false,
+      reason: "monthly-minutes",
+      remaining: { monthSeconds: 0 },
+    });
+  });
+});
