@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CollectionReference, DocumentData } from "firebase-admin/firestore";
+import { utcDay } from "./policy";
 
 /** gRPC status of a failed `create()` precondition. */
 const ALREADY_EXISTS = 6;
@@ -128,4 +129,17 @@ export function finiteNumber(value: unknown): number | undefined {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A per-day counter field of a limit document: `d` and the UTC day's digits of `ms`. */
+export function dayField(ms: number): string {
+  return `d${utcDay(ms).replaceAll("-", "")}`;
+}
+
+/**
+ * What a counter field holds, read defensively: a whole number of at least 0 (refunds may
+ * briefly take a counter below zero; a hand-edited value that is no integer counts as 0).
+ */
+export function counterValue(value: unknown): number {
+  return typeof value === "number" && Number.isSafeInteger(value) ? Math.max(0, value) : 0;
 }

@@ -32,6 +32,8 @@ import { randomUUID } from "node:crypto";
 import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
+  counterValue,
+  dayField,
   Deadline,
   docId,
   finiteNumber,
@@ -114,11 +116,6 @@ export interface MinuteStoreOptions {
   timeoutMs?: number;
 }
 
-/** Seconds charged on the UTC day of `ms`: `d` and the day's digits. */
-export function minuteDayField(ms: number): string {
-  return `d${utcDay(ms).replaceAll("-", "")}`;
-}
-
 /** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
 export function minuteMonthField(ms: number): string {
   return `m${utcMonth(ms).replace("-", "")}`;
@@ -140,9 +137,9 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
     return {
       seq: wholeNumber(data.seq) ?? 0,
       day: utcDay(nowMs),
-      daySeconds: Math.max(0, integerOrZero(data[minuteDayField(nowMs)])),
+      daySeconds: counterValue(data[dayField(nowMs)]),
       month: utcMonth(nowMs),
-      monthSeconds: Math.max(0, integerOrZero(data[minuteMonthField(nowMs)])),
+      monthSeconds: counterValue(data[minuteMonthField(nowMs)]),
     };
   }
 
@@ -150,7 +147,7 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
   function refundFields(charge: Charge, seconds: number): Record<string, FieldValue> {
     if (seconds <= 0) return {};
     return {
-      [minuteDayField(charge.reservedAtMs)]: FieldValue.increment(-seconds),
+      [dayField(charge.reservedAtMs)]: FieldValue.increment(-seconds),
       [minuteMonthField(charge.reservedAtMs)]: FieldValue.increment(-seconds),
     };
   }
@@ -185,7 +182,7 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
         {
           uid,
           seq: record.seq,
-          [minuteDayField(nowMs)]: FieldValue.increment(record.reservedSeconds),
+          [dayField(nowMs)]: FieldValue.increment(record.reservedSeconds),
           [minuteMonthField(nowMs)]: FieldValue.increment(record.reservedSeconds),
           updatedAt: at(nowMs),
           // Outlives its call records, so its sequence never restarts under records still kept.
@@ -425,9 +422,4 @@ export function readRecord(
 
 function isEndedBy(value: unknown): value is EndedBy {
   return value === "user" || value === "deadline" || value === "upstream" || value === "server";
-}
-
-/** An integer a counter field holds (refunds may briefly take one below zero), else 0. */
-function integerOrZero(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= -1e12 ? value : 0;
 }

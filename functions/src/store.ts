@@ -60,6 +60,8 @@ import type {
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { LimitReason } from "./contract";
 import {
+  counterValue,
+  dayField,
   Deadline,
   docId,
   finiteNumber,
@@ -79,7 +81,6 @@ import {
   type NetworkMint,
   type UserLimitState,
   type UserMint,
-  utcDay,
 } from "./policy";
 
 export const USERS = "realtimeTokenUsers";
@@ -147,11 +148,6 @@ export interface FirestoreStoreOptions {
   timeoutMs?: number;
 }
 
-/** Today's counter field of a user document: `d` and the UTC day's digits. */
-export function dayField(ms: number): string {
-  return `d${utcDay(ms).replaceAll("-", "")}`;
-}
-
 /** The counter field of a network document for the window holding `ms`. */
 export function windowField(ms: number): string {
   return `m${Math.floor(ms / NETWORK_WINDOW_MS)}`;
@@ -197,7 +193,7 @@ export function createFirestoreStore(
       state: {
         seq,
         lastMintMs: refunded ? (finiteNumber(data.prevMintMs) ?? null) : lastMintMs,
-        dayCount: Math.max(0, integerOrZero(data[dayField(nowMs)])),
+        dayCount: counterValue(data[dayField(nowMs)]),
       },
     };
   }
@@ -206,7 +202,7 @@ export function createFirestoreStore(
     const data = snap?.data() ?? {};
     return {
       seq: wholeNumber(data.seq) ?? 0,
-      windowCount: Math.max(0, integerOrZero(data[windowField(nowMs)])),
+      windowCount: counterValue(data[windowField(nowMs)]),
     };
   }
 
@@ -520,9 +516,4 @@ export function createFirestoreStore(
 
 function timestampOf(value: unknown): Timestamp | undefined {
   return value instanceof Timestamp ? value : undefined;
-}
-
-/** An integer a counter field holds (refunds may briefly take one below zero), else 0. */
-function integerOrZero(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) ? value : 0;
 }
