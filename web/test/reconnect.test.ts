@@ -137,6 +137,10 @@ describe("classifyDrop", () => {
     ],
     ["a bad request", failed("sdp", "rejected", new RealtimeCallError(400, "bad sdp")), "fatal"],
     ["a token failure without a hook", failed("token", "token", new Error("x")), "transient"],
+    ["a brokered rate limit", failed("sdp", "rate-limited"), "transient"],
+    ["a broker that is down", failed("sdp", "unavailable"), "transient"],
+    ["spent voice minutes", failed("sdp", "out-of-minutes"), "fatal"],
+    ["a mode the backend does not serve", failed("sdp", "not-served"), "fatal"],
   ])("%s", (_name, reason, kind) => {
     expect(classifyDrop(reason).kind).toBe(kind);
   });

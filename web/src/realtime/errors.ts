@@ -13,10 +13,21 @@ export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" 
  * - `unsupported`: the browser could not build a WebRTC offer;
  * - `timeout`: a step did not finish within its deadline (the `stage` says which);
  * - `unreachable`: the calls endpoint could not be reached (network, DNS, CORS);
- * - `rejected`: the calls endpoint refused the offer (`cause` is a {@link RealtimeCallError});
+ * - `rejected`: the calls endpoint refused the offer (`cause` is a {@link RealtimeCallError},
+ *   or the brokered exchange's `BrokeredCallError`);
  * - `invalid-answer`: it answered something that is not a usable SDP answer;
  * - `connection`: ICE, DTLS or the event channel failed after the answer;
  * - `aborted`: the session was disposed while connecting.
+ *
+ * Only a brokered exchange (the backend posts the offer) reports these; its `cause` is a
+ * `BrokeredCallError` with the details (wait, reason, field):
+ * - `out-of-minutes`: the user's daily or monthly voice minutes are spent;
+ * - `rate-limited`: the service (or OpenAI behind it) is rate limiting; retry later;
+ * - `invalid-offer`: the backend refused the browser's SDP offer;
+ * - `not-served`: the backend does not serve this way of connecting;
+ * - `unauthenticated`: the backend could not verify the sign-in or App Check;
+ * - `unavailable`: the backend or OpenAI behind it is down for now;
+ * - `misconfigured`: the backend is misconfigured (its logs say what to fix).
  */
 export type ConnectFailure =
   | "denied"
@@ -30,7 +41,14 @@ export type ConnectFailure =
   | "rejected"
   | "invalid-answer"
   | "connection"
-  | "aborted";
+  | "aborted"
+  | "out-of-minutes"
+  | "rate-limited"
+  | "invalid-offer"
+  | "not-served"
+  | "unauthenticated"
+  | "unavailable"
+  | "misconfigured";
 
 /**
  * A non-2xx answer from `POST /v1/realtime/calls`. `message` is OpenAI's own message when

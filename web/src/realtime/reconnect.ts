@@ -83,6 +83,16 @@ export function classifyDrop(
           return { kind: "transient" };
         case "rejected":
           return sdpFailure(cause);
+        // A brokered exchange's refusals (the `cause` holds a wait, where there is one).
+        case "rate-limited":
+        case "unavailable":
+          return { kind: "transient" };
+        case "out-of-minutes":
+        case "invalid-offer":
+        case "not-served":
+        case "unauthenticated":
+        case "misconfigured":
+          return { kind: "fatal", why: `the call was refused: ${failure}` };
       }
     }
   }

@@ -1,5 +1,13 @@
 import { httpsCallable, type Functions } from "firebase/functions";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import type {
+  EndRealtimeCallRequest,
+  EndRealtimeCallResponse,
+  RealtimeCallRequest,
+  RealtimeCallResponse,
+  RealtimeTokenRequest,
+  RealtimeTokenResponse,
+} from "../../../functions/src/contract";
+import type { BrokeredExchangeOptions } from "./brokered";
 import type { TokenFetcher } from "./provider";
 
 /** The callable's name (see `functions/src/index.ts`). */
@@ -24,4 +32,37 @@ export function callableTokenFetcher(
     { limitedUseAppCheckTokens: true, timeout: timeoutMs },
   );
   return async (request) => (await callable(request)).data;
+}
+
+/** The brokered callables' names (see `functions/src/index.ts`). */
+export const REALTIME_CALL_FUNCTION = "realtimeCall";
+export const END_REALTIME_CALL_FUNCTION = "endRealtimeCall";
+
+/** The SDK's deadline for one brokered call: the server posts the offer upstream first. */
+export const REALTIME_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * The `call` and `end` of a {@link BrokeredExchangeOptions}, backed by the `realtimeCall` and
+ * `endRealtimeCall` callables, each with a fresh limited-use App Check token. A call
+ * unanswered after `timeoutMs` fails with `deadline-exceeded`.
+ */
+export function callableBrokeredCalls(
+  functions: Functions,
+  timeoutMs = REALTIME_CALL_TIMEOUT_MS,
+): Pick<BrokeredExchangeOptions, "call" | "end"> {
+  const options = { limitedUseAppCheckTokens: true, timeout: timeoutMs };
+  const call = httpsCallable<RealtimeCallRequest, RealtimeCallResponse>(
+    functions,
+    REALTIME_CALL_FUNCTION,
+    options,
+  );
+  const end = httpsCallable<EndRealtimeCallRequest, EndRealtimeCallResponse>(
+    functions,
+    END_REALTIME_CALL_FUNCTION,
+    options,
+  );
+  return {
+    call: async (request) => (await call(request)).data,
+    end: async (request) => (await end(request)).data,
+  };
 }

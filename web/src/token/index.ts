@@ -11,5 +11,14 @@ export { TokenError, toTokenError, formatWait } from "./errors";
 export type { TokenErrorKind } from "./errors";
 export { browserSharedSecrets } from "./shared";
 export type { SharedSecrets } from "./shared";
-export { callableTokenFetcher, REALTIME_TOKEN_FUNCTION } from "./callable";
+export {
+  callableBrokeredCalls,
+  callableTokenFetcher,
+  END_REALTIME_CALL_FUNCTION,
+  REALTIME_CALL_FUNCTION,
+  REALTIME_CALL_TIMEOUT_MS,
+  REALTIME_TOKEN_FUNCTION,
+} from "./callable";
+export { BrokeredCallError, brokeredExchange, toBrokeredConnectError } from "./brokered";
+export type { BrokeredCallOpened, BrokeredExchangeOptions } from "./brokered";
 export { tokenDropClass } from "./reconnect";

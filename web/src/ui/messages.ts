@@ -72,6 +72,17 @@ const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [str
     "This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.",
   ],
   connection: ["network", `A VPN or firewall may be blocking WebRTC. ${CHECK_NETWORK}`],
+  // The brokered exchange's failures; the UI does not use that exchange yet.
+  "out-of-minutes": ["minutes", "Try again when your minutes come back."],
+  "rate-limited": ["rate-limited", "Wait a moment, then press Connect to try again."],
+  "invalid-offer": ["webrtc", TRY_AGAIN],
+  "not-served": ["misconfigured", "If you run this app, check REALTIME_MODES."],
+  unauthenticated: ["app-check", "Reload the page and try again."],
+  unavailable: ["unavailable", "Try again in a minute."],
+  misconfigured: [
+    "misconfigured",
+    "If you run this app, the function logs name the setting to fix.",
+  ],
 };
 
 /** The banner for a session that ended without the user asking; null for a user disconnect. */

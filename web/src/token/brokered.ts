@@ -1,0 +1,220 @@
+/*
+ * The brokered SDP exchange: the backend's `realtimeCall` callable posts the browser's offer
+ * upstream with the server's key and returns the answer, so no secret ever reaches the page.
+ * The callables are injected as plain functions; realtime/ stays free of Firebase.
+ */
+import type {
+  EndRealtimeCallRequest,
+  EndRealtimeCallResponse,
+  MinuteLimitReason,
+  RealtimeCallRequest,
+  RealtimeCallResponse,
+  RealtimeMode,
+  RealtimeTokenRequest,
+  VoiceMinutes,
+} from "../../../functions/src/contract";
+import { RealtimeConnectError, type ConnectFailure } from "../realtime/errors";
+import type { SdpExchange } from "../realtime/exchange";
+
+/** What the broker said about an open call, besides the answer. */
+export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
+
+/** Options of {@link brokeredExchange}. */
+export interface BrokeredExchangeOptions {
+  /** The `realtimeCall` callable: resolves with its result, rejects with its `FunctionsError`. */
+  call: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>;
+  /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
+  end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
+  /** The session choices sent with every offer. */
+  choices?: RealtimeTokenRequest;
+  /** Told when a call opened: its id, deadline (`endsAt`), slice and remaining minutes. */
+  onOpened?: (opened: BrokeredCallOpened) => void;
+}
+
+/**
+ * Why the broker refused a call, as typed fields; the `cause` of the
+ * {@link RealtimeConnectError} that {@link brokeredExchange} rejects with. `cause` of this
+ * error is the callable's original error.
+ */
+export class BrokeredCallError extends Error {
+  override readonly name = "BrokeredCallError";
+
+  constructor(
+    message: string,
+    readonly details: {
+      /** The callable's error code without the `functions/` prefix. */
+      code: string;
+      /** Why a `resource-exhausted` call was refused. */
+      reason?: MinuteLimitReason | "upstream-rate";
+      /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
+      retryAfterSeconds?: number;
+      /** The rejected request field, for `invalid-argument`. */
+      field?: string;
+      /** What the backend serves instead, for `mode-not-served`. */
+      served?: RealtimeMode[];
+      /** The caller's minutes, when the broker said. */
+      minutes?: VoiceMinutes;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * An {@link SdpExchange} backed by the `realtimeCall` callable. `exchangeOffer` sends
+ * `{ offer, ...choices }` and resolves with the answer and the call id; `onOpened` receives
+ * the rest of the result. A refusal rejects with a {@link RealtimeConnectError} (`stage`
+ * `sdp`, `failure` from the error's code and details, see {@link toBrokeredConnectError}).
+ *
+ * The callable cannot be cancelled: when `signal` aborts first, `exchangeOffer` rejects with
+ * the signal's reason at once, and a call that opens afterwards is ended with `end` (best
+ * effort) so the user is not charged for a call nobody holds.
+ */
+export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange {
+  const { call, end, choices = {}, onOpened } = options;
+  const endQuietly = (callId: string): void => {
+    // Best effort: the server also hangs up at the call's deadline.
+    void end({ callId }).catch(() => undefined);
+  };
+  return {
+    exchangeOffer: async (offer, signal) => {
+      signal.throwIfAborted();
+      const pending = call({ ...choices, offer });
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        void pending.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+      });
+      let result: RealtimeCallResponse;
+      try {
+        result = await Promise.race([pending, aborted]);
+      } catch (error) {
+        if (signal.aborted) {
+          void pending.then((late) => endQuietly(late.callId)).catch(() => undefined);
+          throw signal.reason ?? error;
+        }
+        throw toBrokeredConnectError(error);
+      }
+      if (signal.aborted) {
+        endQuietly(result.callId);
+        throw signal.reason;
+      }
+      const { answer, ...opened } = result;
+      if (typeof answer !== "string" || !answer.startsWith("v=")) {
+        if (typeof opened.callId === "string") endQuietly(opened.callId);
+        throw new RealtimeConnectError(
+          "sdp",
+          "invalid-answer",
+          "The voice service answered the call without an SDP answer.",
+        );
+      }
+      try {
+        onOpened?.(opened);
+      } catch (error) {
+        endQuietly(opened.callId);
+        throw error;
+      }
+      return { answer, callId: opened.callId };
+    },
+  };
+}
+
+/**
+ * Maps an error of the `realtimeCall` callable to a {@link RealtimeConnectError} with stage
+ * `sdp`, by the error's `code` and `details` (never its message text). The `cause` is a
+ * {@link BrokeredCallError} whose own `cause` is the original error. Messages are written
+ * here and never echo the request, so no SDP reaches them.
+ */
+export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
+  if (error instanceof RealtimeConnectError) return error;
+  const record = isObject(error) ? error : {};
+  const rawCode = typeof record.code === "string" ? record.code : "unknown";
+  const code = rawCode.replace(/^functions\//, "");
+  const serverMessage = typeof record.message === "string" ? record.message.trim() : "";
+  const details = isObject(record.details) ? record.details : {};
+  const fail = (
+    failure: ConnectFailure,
+    message: string,
+    extra: Omit<BrokeredCallError["details"], "code"> = {},
+  ) =>
+    new RealtimeConnectError("sdp", failure, message, {
+      cause: new BrokeredCallError(message, { code, ...extra }, { cause: error }),
+    });
+
+  switch (code) {
+    case "resource-exhausted": {
+      const retryAfterSeconds = positiveInt(details.retryAfterSeconds);
+      const wait = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
+      const minutes = isObject(details.minutes)
+        ? { minutes: details.minutes as unknown as VoiceMinutes }
+        : {};
+      if (details.reason === "daily-minutes" || details.reason === "monthly-minutes") {
+        const period = details.reason === "daily-minutes" ? "today's" : "this month's";
+        return fail("out-of-minutes", `You have used ${period} voice minutes.`, {
+          reason: details.reason,
+          ...wait,
+          ...minutes,
+        });
+      }
+      return fail(
+        "rate-limited",
+        retryAfterSeconds === undefined
+          ? "The voice service is rate limited right now."
+          : `The voice service is rate limited right now; try again in ${retryAfterSeconds} s.`,
+        { ...(details.reason === "upstream-rate" ? { reason: "upstream-rate" } : {}), ...wait },
+      );
+    }
+    case "invalid-argument": {
+      const field = typeof details.field === "string" ? details.field : undefined;
+      if (field === "offer") {
+        return fail("invalid-offer", "The voice service refused this browser's offer.", {
+          field,
+        });
+      }
+      return fail(
+        "rejected",
+        `The voice service rejected ${field && field !== "(request)" ? `the "${field}" setting` : "the request"}.`,
+        field ? { field } : {},
+      );
+    }
+    case "failed-precondition":
+      if (details.reason === "mode-not-served") {
+        const served = Array.isArray(details.served)
+          ? (details.served.filter((m) => m === "secret" || m === "brokered") as RealtimeMode[])
+          : [];
+        return fail("not-served", "This backend does not serve brokered calls.", { served });
+      }
+      return fail("misconfigured", "The voice service is misconfigured.");
+    case "not-found":
+      return fail("misconfigured", "The realtimeCall function was not found.");
+    case "unauthenticated":
+    case "permission-denied":
+      return fail(
+        "unauthenticated",
+        "The voice service couldn't verify your sign-in or this app (App Check).",
+      );
+    case "unavailable":
+      return fail("unavailable", "The voice service is unavailable right now.");
+    case "deadline-exceeded":
+      return fail("timeout", "The voice service did not answer in time.");
+    case "internal":
+      // The SDK reports a request that got no HTTP answer at all as `internal` with status 0
+      // appended ("internal [0]"); a deliberate server error carries its own message.
+      if (/^(internal)?\s*\[0\]$/.test(serverMessage) || serverMessage === "") {
+        return fail("unreachable", "Couldn't reach the voice service.");
+      }
+      return fail("misconfigured", "The voice service is misconfigured.");
+    default:
+      return fail("rejected", "The voice service could not open the call.");
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function positiveInt(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
+  return Math.ceil(value);
+}

@@ -1,0 +1,311 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { deleteApp, initializeApp } from "firebase/app";
+import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
+import { describe, expect, it } from "vitest";
+import type {
+  EndRealtimeCallRequest,
+  RealtimeCallRequest,
+  RealtimeCallResponse,
+} from "../../functions/src/contract";
+import { RealtimeConnectError } from "../src/realtime/errors";
+import {
+  BrokeredCallError,
+  brokeredExchange,
+  toBrokeredConnectError,
+  type BrokeredCallOpened,
+} from "../src/token/brokered";
+import { callableBrokeredCalls } from "../src/token/callable";
+import { deferred } from "./fakes";
+
+const OFFER =
+  "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+const ANSWER = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=answer\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+
+function result(callId = "rtc_1"): RealtimeCallResponse {
+  return {
+    answer: ANSWER,
+    callId,
+    endsAt: 1_780_000_000_000,
+    sliceSeconds: 300,
+    model: "gpt-realtime",
+    session: {
+      voice: "marin",
+      outputModality: "audio",
+      language: null,
+      transcription: true,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
+    },
+    minutes: {
+      daySeconds: 900,
+      dayResetsAt: 1_780_012_800,
+      monthSeconds: null,
+      monthResetsAt: null,
+    },
+  };
+}
+
+/** A hand-written broker: `call` answers as told; both record their requests. */
+function broker(answer: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>) {
+  const calls: RealtimeCallRequest[] = [];
+  const ends: EndRealtimeCallRequest[] = [];
+  const opened: BrokeredCallOpened[] = [];
+  const endGate = deferred<void>();
+  const exchange = brokeredExchange({
+    call: (request) => {
+      calls.push(request);
+      return answer(request);
+    },
+    end: async (request) => {
+      ends.push(request);
+      endGate.resolve();
+      throw new FunctionsError("unavailable", "end fails; the exchange must not care");
+    },
+    choices: { voice: "cedar", turnDetection: "push_to_talk" },
+    onOpened: (o) => opened.push(o),
+  });
+  return { exchange, calls, ends, opened, ended: endGate.promise };
+}
+
+async function failureOf(error: unknown): Promise<RealtimeConnectError> {
+  const { exchange } = broker(() => Promise.reject(error));
+  const thrown = await exchange.exchangeOffer(OFFER, new AbortController().signal).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(thrown).toBeInstanceOf(RealtimeConnectError);
+  return thrown as RealtimeConnectError;
+}
+
+describe("brokeredExchange", () => {
+  it("sends the offer with the choices and returns the answer and call id", async () => {
+    const { exchange, calls, ends, opened } = broker(async () => result("rtc_ok"));
+    const got = await exchange.exchangeOffer(OFFER, new AbortController().signal);
+    expect(got).toEqual({ answer: ANSWER, callId: "rtc_ok" });
+    expect(calls).toEqual([{ voice: "cedar", turnDetection: "push_to_talk", offer: OFFER }]);
+    const { answer: _answer, ...rest } = result("rtc_ok");
+    expect(opened).toEqual([rest]);
+    expect(opened[0]).toMatchObject({ endsAt: 1_780_000_000_000, sliceSeconds: 300 });
+    expect(ends).toEqual([]);
+  });
+
+  it("does not call at all when the signal aborted before", async () => {
+    const { exchange, calls } = broker(async () => result());
+    const controller = new AbortController();
+    const reason = new Error("disposed");
+    controller.abort(reason);
+    await expect(exchange.exchangeOffer(OFFER, controller.signal)).rejects.toBe(reason);
+    expect(calls).toEqual([]);
+  });
+
+  it("rejects at once on abort and ends the call that opens afterwards", async () => {
+    const gate = deferred<RealtimeCallResponse>();
+    const { exchange, ends, opened, ended } = broker(() => gate.promise);
+    const controller = new AbortController();
+    const pending = exchange.exchangeOffer(OFFER, controller.signal);
+    const reason = new Error("deadline");
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(ends).toEqual([]);
+    gate.resolve(result("rtc_late"));
+    await ended;
+    expect(ends).toEqual([{ callId: "rtc_late" }]);
+    expect(opened).toEqual([]);
+  });
+
+  it("ends nothing when the call aborted and then failed", async () => {
+    const gate = deferred<RealtimeCallResponse>();
+    const { exchange, ends } = broker(() => gate.promise);
+    const controller = new AbortController();
+    const pending = exchange.exchangeOffer(OFFER, controller.signal);
+    controller.abort(new Error("gone"));
+    await expect(pending).rejects.toThrow("gone");
+    gate.reject(new FunctionsError("unavailable", "x"));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ends).toEqual([]);
+  });
+
+  it("ends a call whose result carries no SDP answer", async () => {
+    const { exchange, ends, opened, ended } = broker(async () => ({
+      ...result("rtc_bad"),
+      answer: "<html>",
+    }));
+    const error = await exchange
+      .exchangeOffer(OFFER, new AbortController().signal)
+      .catch((e: unknown) => e as RealtimeConnectError);
+    expect(error).toMatchObject({ stage: "sdp", failure: "invalid-answer" });
+    await ended;
+    expect(ends).toEqual([{ callId: "rtc_bad" }]);
+    expect(opened).toEqual([]);
+  });
+});
+
+describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
+  const cases: [string, FunctionsError, string, Partial<BrokeredCallError["details"]>][] = [
+    [
+      "daily minutes",
+      new FunctionsError("resource-exhausted", "used", {
+        reason: "daily-minutes",
+        retryAfterSeconds: 3600,
+        minutes: { daySeconds: 0, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
+      }),
+      "out-of-minutes",
+      { code: "resource-exhausted", reason: "daily-minutes", retryAfterSeconds: 3600 },
+    ],
+    [
+      "monthly minutes",
+      new FunctionsError("resource-exhausted", "used", {
+        reason: "monthly-minutes",
+        retryAfterSeconds: 86_400,
+      }),
+      "out-of-minutes",
+      { reason: "monthly-minutes", retryAfterSeconds: 86_400 },
+    ],
+    [
+      "an upstream rate limit",
+      new FunctionsError("resource-exhausted", "slow", {
+        reason: "upstream-rate",
+        retryAfterSeconds: 7,
+      }),
+      "rate-limited",
+      { reason: "upstream-rate", retryAfterSeconds: 7 },
+    ],
+    [
+      "a refused offer",
+      new FunctionsError("invalid-argument", `The offer has no audio section: ${OFFER}`, {
+        field: "offer",
+      }),
+      "invalid-offer",
+      { code: "invalid-argument", field: "offer" },
+    ],
+    [
+      "a refused choice",
+      new FunctionsError("invalid-argument", "bad voice", { field: "voice" }),
+      "rejected",
+      { field: "voice" },
+    ],
+    [
+      "a mode the backend does not serve",
+      new FunctionsError("failed-precondition", "secret only", {
+        reason: "mode-not-served",
+        served: ["secret"],
+      }),
+      "not-served",
+      { served: ["secret"] },
+    ],
+    [
+      "another failed precondition",
+      new FunctionsError("failed-precondition", "x"),
+      "misconfigured",
+      {},
+    ],
+    ["unavailable", new FunctionsError("unavailable", "down"), "unavailable", {}],
+    [
+      "unauthenticated",
+      new FunctionsError("unauthenticated", "Unauthenticated"),
+      "unauthenticated",
+      {},
+    ],
+    [
+      "deadline-exceeded",
+      new FunctionsError("deadline-exceeded", "deadline-exceeded"),
+      "timeout",
+      {},
+    ],
+    ["internal [0]", new FunctionsError("internal", "internal [0]"), "unreachable", {}],
+    [
+      "a deliberate internal error",
+      new FunctionsError("internal", "The realtimeCall service is misconfigured."),
+      "misconfigured",
+      {},
+    ],
+    ["an unknown code", new FunctionsError("aborted", "x"), "rejected", {}],
+  ];
+
+  it.each(cases)("maps %s", async (_name, error, failure, details) => {
+    const mapped = await failureOf(error);
+    expect(mapped).toMatchObject({ stage: "sdp", failure });
+    expect(mapped.cause).toBeInstanceOf(BrokeredCallError);
+    const cause = mapped.cause as BrokeredCallError;
+    expect(cause.details).toMatchObject(details);
+    expect(cause.cause).toBe(error);
+    // Neither message carries SDP text, even when the server's message did.
+    for (const text of [mapped.message, cause.message]) {
+      expect(text).not.toMatch(/v=0|m=audio|IN IP4/);
+      expect(text).toMatch(/[.!?]$/);
+    }
+  });
+
+  it("keeps the minutes a refusal reported", () => {
+    const minutes = { daySeconds: 0, dayResetsAt: 9, monthSeconds: 40, monthResetsAt: 99 };
+    const mapped = toBrokeredConnectError(
+      new FunctionsError("resource-exhausted", "x", {
+        reason: "daily-minutes",
+        retryAfterSeconds: 1.2,
+        minutes,
+      }),
+    );
+    expect((mapped.cause as BrokeredCallError).details).toEqual({
+      code: "resource-exhausted",
+      reason: "daily-minutes",
+      retryAfterSeconds: 2,
+      minutes,
+    });
+  });
+});
+
+describe("callableBrokeredCalls with the SDK's real errors", () => {
+  async function callAt(port: number, timeout?: number): Promise<unknown> {
+    const app = initializeApp(
+      { apiKey: "demo", projectId: "demo-sdk", appId: "1:1:web:1" },
+      `b${port}-${Math.random()}`,
+    );
+    const functions = getFunctions(app, "us-central1");
+    connectFunctionsEmulator(functions, "127.0.0.1", port);
+    const exchange = brokeredExchange({ ...callableBrokeredCalls(functions, timeout) });
+    const error = await exchange.exchangeOffer(OFFER, new AbortController().signal).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await deleteApp(app);
+    return error;
+  }
+
+  async function listen(hang: boolean) {
+    const server = createServer((_req, res) => {
+      res.setHeader("access-control-allow-origin", "*");
+      if (!hang) res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      port,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  it("reads a refused port as unreachable", async () => {
+    const { port, close } = await listen(false);
+    close();
+    const error = await callAt(port);
+    expect(error).toMatchObject({ stage: "sdp", failure: "unreachable" });
+    const cause = (error as RealtimeConnectError).cause as BrokeredCallError;
+    expect(cause.cause).toBeInstanceOf(FunctionsError);
+    expect(cause.cause).toMatchObject({ code: "functions/internal", message: "internal [0]" });
+  });
+
+  it("reads the SDK's own timeout as timeout", async () => {
+    const { port, close } = await listen(true);
+    const error = await callAt(port, 200);
+    close();
+    expect(error).toMatchObject({ stage: "sdp", failure: "timeout" });
+    expect(((error as RealtimeConnectError).cause as BrokeredCallError).cause).toMatchObject({
+      code: "functions/deadline-exceeded",
+    });
+  });
+});
