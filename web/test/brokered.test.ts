@@ -142,6 +142,28 @@ describe("brokeredExchange", () => {
   });
 });
 
+describe("brokeredExchange, odd callables", () => {
+  it("maps a callable that throws synchronously", async () => {
+    const exchange = brokeredExchange({
+      call: () => {
+        throw new FunctionsError("unavailable", "down");
+      },
+      end: async () => undefined,
+    });
+    await expect(exchange.exchangeOffer(OFFER, new AbortController().signal)).rejects.toMatchObject(
+      { stage: "sdp", failure: "unavailable" },
+    );
+  });
+
+  it("refuses a result without a call id", async () => {
+    const { exchange, opened } = broker(async () => ({ ...result(), callId: "" }));
+    await expect(exchange.exchangeOffer(OFFER, new AbortController().signal)).rejects.toMatchObject(
+      { stage: "sdp", failure: "invalid-answer" },
+    );
+    expect(opened).toEqual([]);
+  });
+});
+
 describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
   const cases: [string, FunctionsError, string, Partial<BrokeredCallError["details"]>][] = [
     [
@@ -253,6 +275,17 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       retryAfterSeconds: 2,
       minutes,
     });
+  });
+
+  it("drops minutes that are not VoiceMinutes", () => {
+    const mapped = toBrokeredConnectError(
+      new FunctionsError("resource-exhausted", "x", {
+        reason: "monthly-minutes",
+        retryAfterSeconds: 5,
+        minutes: { daySeconds: "lots" },
+      }),
+    );
+    expect((mapped.cause as BrokeredCallError).details).not.toHaveProperty("minutes");
   });
 });
 

@@ -80,7 +80,12 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
   return {
     exchangeOffer: async (offer, signal) => {
       signal.throwIfAborted();
-      const pending = call({ ...choices, offer });
+      let pending: Promise<RealtimeCallResponse>;
+      try {
+        pending = call({ ...choices, offer });
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
       const aborted = new Promise<never>((_, reject) => {
         const onAbort = () => reject(signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
@@ -101,8 +106,13 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
         throw signal.reason;
       }
       const { answer, ...opened } = result;
-      if (typeof answer !== "string" || !answer.startsWith("v=")) {
-        if (typeof opened.callId === "string") endQuietly(opened.callId);
+      if (
+        typeof answer !== "string" ||
+        !answer.startsWith("v=") ||
+        typeof opened.callId !== "string" ||
+        opened.callId === ""
+      ) {
+        if (typeof opened.callId === "string" && opened.callId !== "") endQuietly(opened.callId);
         throw new RealtimeConnectError(
           "sdp",
           "invalid-answer",
@@ -146,9 +156,7 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
     case "resource-exhausted": {
       const retryAfterSeconds = positiveInt(details.retryAfterSeconds);
       const wait = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
-      const minutes = isObject(details.minutes)
-        ? { minutes: details.minutes as unknown as VoiceMinutes }
-        : {};
+      const minutes = isVoiceMinutes(details.minutes) ? { minutes: details.minutes } : {};
       if (details.reason === "daily-minutes" || details.reason === "monthly-minutes") {
         const period = details.reason === "daily-minutes" ? "today's" : "this month's";
         return fail("out-of-minutes", `You have used ${period} voice minutes.`, {
@@ -212,6 +220,18 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isVoiceMinutes(value: unknown): value is VoiceMinutes {
+  if (!isObject(value)) return false;
+  const { daySeconds, dayResetsAt, monthSeconds, monthResetsAt } = value;
+  const orNull = (v: unknown) => v === null || typeof v === "number";
+  return (
+    typeof daySeconds === "number" &&
+    typeof dayResetsAt === "number" &&
+    orNull(monthSeconds) &&
+    orNull(monthResetsAt)
+  );
 }
 
 function positiveInt(value: unknown): number | undefined {
