@@ -4,43 +4,22 @@
  * the budget rests on create() preconditions and increments, not on isolation.
  */
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { FirestoreServer } from "@firestore-emulator/server";
-import { type App, deleteApp, initializeApp } from "firebase-admin/app";
-import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import type { MinuteLimits } from "../src/minutes";
 
-let server: FirestoreServer;
-let app: App;
+let firestore: LocalFirestore;
 let db: Firestore;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  server = new FirestoreServer();
-  await server.start(port);
-  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
-  app = initializeApp({ projectId: "demo-minute-store-test" }, "minute-store-test");
-  db = getFirestore(app);
+  firestore = await startLocalFirestore("demo-minute-store-test");
+  db = firestore.db;
 });
 
-afterAll(async () => {
-  await deleteApp(app);
-  server.stop();
-});
+afterAll(() => firestore.stop());
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 /** Exactly 5 slices of 60 s a day. */

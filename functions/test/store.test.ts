@@ -5,10 +5,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { FirestoreServer } from "@firestore-emulator/server";
-import { type App, deleteApp, initializeApp } from "firebase-admin/app";
+import { deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
 import {
@@ -20,34 +20,15 @@ import {
   windowField,
 } from "../src/store";
 
-let server: FirestoreServer;
-let app: App;
+let firestore: LocalFirestore;
 let db: Firestore;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  server = new FirestoreServer();
-  await server.start(port);
-  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
-  app = initializeApp({ projectId: "demo-store-test" }, "store-test");
-  db = getFirestore(app);
+  firestore = await startLocalFirestore("demo-store-test");
+  db = firestore.db;
 });
 
-afterAll(async () => {
-  await deleteApp(app);
-  server.stop();
-});
+afterAll(() => firestore.stop());
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const limits: Limits = { userMinIntervalMs: 5_000, userDailyQuota: 3, networkPerWindow: 30 };
