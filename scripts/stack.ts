@@ -10,7 +10,9 @@
  * (everything the emulators printed, for tests that check what was logged). With
  * `--firestore-faults` (stand-in only) the functions reach Firestore through
  * scripts/fault-proxy.ts: the command gets FIRESTORE_FAULTS_URL to control it and
- * FIRESTORE_DIRECT_HOST to reach Firestore around it.
+ * FIRESTORE_DIRECT_HOST to reach Firestore around it. With `--tasks-faults` the functions
+ * enqueue Cloud Tasks through another fault proxy (redirected inside each function worker by
+ * scripts/tasks-via-proxy.cjs): the command gets TASKS_FAULTS_URL to control it.
  *
  * OpenAI: if functions/.secret.local holds a real key, `start` talks to OpenAI itself;
  * otherwise (and always under `exec`, so tests never spend money) the local stand-in answers.
@@ -36,6 +38,9 @@ export const STANDIN_PORT = 8790;
 const WEB_PORT = 5173;
 const SECRET_FILE = join(ROOT, "functions", ".secret.local");
 const GUARD = join(ROOT, "scripts", "child-guard.mjs");
+const TASKS_PRELOAD = join(ROOT, "scripts", "tasks-via-proxy.cjs");
+/** firebase-tools' port of the Cloud Tasks emulator when firebase.json names none. */
+const TASKS_DEFAULT_PORT = 9499;
 /** Written to functions/.secret.local when there is none: it only opens the local stand-in. */
 const STANDIN_KEY = "sk-local-standin-not-a-real-key";
 
@@ -45,6 +50,8 @@ interface Options {
   hosting: boolean;
   /** Put a controllable fault proxy between the functions and the Firestore stand-in. */
   firestoreFaults: boolean;
+  /** Put a controllable fault proxy between the functions and the Cloud Tasks emulator. */
+  tasksFaults: boolean;
   command: string[];
 }
 
@@ -56,6 +63,7 @@ function parseArgs(argv: string[]): Options {
     project: DEFAULT_PROJECT,
     hosting: false,
     firestoreFaults: false,
+    tasksFaults: false,
     command: [],
   };
   for (let i = 0; i < rest.length; i++) {
@@ -71,6 +79,8 @@ function parseArgs(argv: string[]): Options {
       options.hosting = true;
     } else if (arg === "--firestore-faults") {
       options.firestoreFaults = true;
+    } else if (arg === "--tasks-faults") {
+      options.tasksFaults = true;
     } else {
       usage(`unknown argument "${arg}"`);
     }
@@ -81,7 +91,7 @@ function parseArgs(argv: string[]): Options {
 
 function usage(problem: string): never {
   console.error(
-    `stack: ${problem}\nusage: stack.ts start | stack.ts exec [--project demo-…] [--hosting] [--firestore-faults] -- <command…>`,
+    `stack: ${problem}\nusage: stack.ts start | stack.ts exec [--project demo-…] [--hosting] [--firestore-faults] [--tasks-faults] -- <command…>`,
   );
   process.exit(2);
 }
@@ -248,6 +258,19 @@ async function main(): Promise<void> {
     );
   }
   if (hosting) only.push("hosting");
+
+  if (options.tasksFaults) {
+    // firebase-tools starts its Cloud Tasks emulator beside the Functions emulator.
+    const tasks = `127.0.0.1:${emulators.tasks?.port ?? TASKS_DEFAULT_PORT}`;
+    const { startFaultProxy } = await import("./fault-proxy.js");
+    const proxy = await startFaultProxy(tasks);
+    cleanups.push(() => proxy.close());
+    env.STACK_TASKS_VIA = proxy.address;
+    env.NODE_OPTIONS =
+      `${env.NODE_OPTIONS ?? ""} --require ${JSON.stringify(TASKS_PRELOAD)}`.trim();
+    env.TASKS_FAULTS_URL = proxy.controlUrl;
+    say(`Cloud Tasks: functions enqueue through a fault proxy at ${proxy.address}`);
+  }
 
   const children: ChildProcess[] = [];
   // The first reason to stop decides the exit code (Ctrl-C: 130), even when a child's exit,

@@ -47,6 +47,18 @@ export function seqId(seq: number): string {
   return String(seq).padStart(12, "0");
 }
 
+/** Options of the Firestore stores (store.ts, minuteStore.ts). */
+export interface StoreOptions {
+  now?: () => number;
+  /**
+   * Attempts of a reservation whose sequence document a concurrent one took first. Each round
+   * lets at least one contender through, so this bounds the burst one key can absorb at once.
+   */
+  maxRounds?: number;
+  /** Deadline of each store call (FIRESTORE_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
 /** Firestore did not answer in time, or refused: the caller should answer `unavailable`. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";

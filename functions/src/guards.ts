@@ -9,7 +9,7 @@ import { logger } from "firebase-functions";
 import { HttpsError } from "firebase-functions/v2/https";
 import type { ModeNotServedDetails, RealtimeMode } from "./contract";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
-import { redactCredentials } from "./redact";
+import { redactCredentials, redactSdp } from "./redact";
 import { ConfigError } from "./settings";
 import type { VoiceSettings } from "./voiceSettings";
 
@@ -153,11 +153,11 @@ export function storeUnavailable(
 
 /**
  * Error text for logs: a class and a message, never a stack or request headers, and nothing
- * shaped like a key or a secret, whatever threw.
+ * shaped like a key, a secret or SDP, whatever threw.
  */
 export function describe(error: unknown): string {
-  return redactCredentials(
-    error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  return redactSdp(
+    redactCredentials(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
   );
 }
 

@@ -41,6 +41,7 @@ import {
   isAlreadyExists,
   seqId,
   sleep,
+  type StoreOptions,
   wholeNumber,
 } from "./firestoreOps";
 import {
@@ -108,13 +109,8 @@ export interface MinuteStore {
   remaining(uid: string, limits: MinuteLimits): Promise<Remaining>;
 }
 
-export interface MinuteStoreOptions {
-  now?: () => number;
-  /** Attempts of a reservation whose sequence document a concurrent one took first. */
-  maxRounds?: number;
-  /** Deadline of each store call (FIRESTORE_TIMEOUT_MS). */
-  timeoutMs?: number;
-}
+/** Options of {@link createMinuteStore}. */
+export type MinuteStoreOptions = StoreOptions;
 
 /** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
 export function minuteMonthField(ms: number): string {

@@ -26,8 +26,10 @@ import type {
 } from "./contract";
 import {
   admit,
+  type Admitted,
   cloudLog,
   describe,
+  type GuardDeps,
   type GuardedRequest,
   type Log,
   misconfigured,
@@ -56,6 +58,7 @@ export interface BrokeredSettings extends Settings {
   voice: VoiceSettings;
 }
 
+/** What the brokered callables touch; tests pass fakes (test/realtimeCall.test.ts). */
 export interface BrokeredDeps {
   settings: () => BrokeredSettings;
   apiKey: () => string;
@@ -157,6 +160,22 @@ function upstreamHttpsError(callable: string, error: UpstreamError | undefined):
   }
 }
 
+/**
+ * The prologue of both brokered callables: every guard of {@link admit}, then the mode check
+ * (a backend that does not serve brokered calls refuses with `failed-precondition`).
+ */
+function admitBrokered<T>(
+  request: GuardedRequest,
+  deps: BrokeredDeps,
+  log: Log,
+  guard: Pick<GuardDeps<BrokeredSettings, T>, "callable" | "event" | "parse">,
+): Admitted<BrokeredSettings, T> {
+  const admitted = admit(request, { ...guard, settings: deps.settings, apiKey: deps.apiKey, log });
+  if (!admitted.settings.voice.serveBrokered)
+    throw modeNotServed(guard.callable, admitted.settings.voice);
+  return admitted;
+}
+
 /** Builds the `realtimeCall` handler. Everything it touches is injected. */
 export function createRealtimeCallHandler(deps: BrokeredDeps) {
   const now = deps.now ?? Date.now;
@@ -189,15 +208,11 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
 
   return async function handleRealtimeCall(request: GuardedRequest): Promise<RealtimeCallResponse> {
     const started = now();
-    const { uid, settings, input, apiKey, network } = admit(request, {
+    const { uid, settings, input, apiKey, network } = admitBrokered(request, deps, log, {
       callable: CALL,
       event: EVENT,
-      settings: deps.settings,
-      apiKey: deps.apiKey,
       parse: parseCallRequest,
-      log,
     });
-    if (!settings.voice.serveBrokered) throw modeNotServed(CALL, settings.voice);
     const store = deps.store();
     const limits = settings.voice.limits;
 
@@ -312,15 +327,11 @@ export function createEndRealtimeCallHandler(deps: BrokeredDeps) {
   return async function handleEndRealtimeCall(
     request: GuardedRequest,
   ): Promise<EndRealtimeCallResponse> {
-    const { uid, settings, input, apiKey } = admit(request, {
+    const { uid, settings, input, apiKey } = admitBrokered(request, deps, log, {
       callable: END,
       event,
-      settings: deps.settings,
-      apiKey: deps.apiKey,
       parse: parseEndRequest,
-      log,
     });
-    if (!settings.voice.serveBrokered) throw modeNotServed(END, settings.voice);
     const store = deps.store();
     const limits = settings.voice.limits;
 

@@ -69,6 +69,7 @@ import {
   isAlreadyExists,
   seqId,
   sleep,
+  type StoreOptions,
   wholeNumber,
 } from "./firestoreOps";
 import {
@@ -136,17 +137,8 @@ export interface MintStore {
   refund(reservation: Reservation, failure: string): Promise<Outcome>;
 }
 
-export interface FirestoreStoreOptions {
-  now?: () => number;
-  /**
-   * Attempts of a reservation whose sequence document a concurrent one took first. Each round
-   * lets at least one contender through, so this bounds the burst one network can absorb at
-   * once, not the number of users.
-   */
-  maxRounds?: number;
-  /** Deadline of each store call (FIRESTORE_TIMEOUT_MS). */
-  timeoutMs?: number;
-}
+/** Options of {@link createFirestoreStore}; `maxRounds` bounds the burst one network absorbs. */
+export type FirestoreStoreOptions = StoreOptions;
 
 /** The counter field of a network document for the window holding `ms`. */
 export function windowField(ms: number): string {

@@ -10,7 +10,7 @@ import { deleteApp, initializeApp } from "firebase-admin/app";
 import { getFirestore } from "firebase-admin/firestore";
 import { type FunctionsError, httpsCallable } from "firebase/functions";
 import { RTCPeerConnection } from "werift";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type {
   EndRealtimeCallResponse,
   MinuteLimitDetails,
@@ -28,6 +28,7 @@ import {
   PROJECT_ID,
   type StandinCall,
   standinState,
+  tasksFault,
 } from "./harness";
 
 const SLICE_SECONDS = 4;
@@ -328,6 +329,63 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "deadline" });
     });
   });
+
+  describe.runIf(process.env.TASKS_FAULTS_URL !== undefined)(
+    "the hang-up task cannot be enqueued (the Cloud Tasks emulator behind a fault proxy)",
+    () => {
+      afterEach(async () => {
+        // Drop whatever connection a hang left half-used, then let traffic through again.
+        await tasksFault({ mode: "refuse" });
+        await tasksFault({ mode: "pass" });
+      });
+
+      for (const [name, fault] of [
+        ["refuses connections", { mode: "refuse" }],
+        ["never answers", { mode: "hang" }],
+      ] as const) {
+        it(`when the queue ${name}: unavailable, the call hung up, nothing charged, the next call works`, async () => {
+          const client = await newClient();
+          const calls = callable(client);
+          if (client.uid === null) throw new Error("no uid");
+          // Warm realtimeCall's worker for this user's path, outside the fault.
+          const warm = await calls.open();
+          const started = Date.now();
+          await tasksFault(fault);
+          const error = await callError(calls.open());
+          const tookMs = Date.now() - started;
+          await tasksFault({ mode: "pass" });
+          expect(error.code).toBe("functions/unavailable");
+          expect(error.message).toContain(
+            "Could not schedule the end of your call, so it was not opened. Try again shortly.",
+          );
+          // A hung queue is given up on at FIRESTORE_TIMEOUT_MS (8 s here), not the call's 30 s.
+          expect(tookMs).toBeLessThan(20_000);
+
+          // The call upstream opened for it was ended at once, by the server's hang-up.
+          const id = safetyIdentifier(client.uid, apiKey());
+          const mine = (await standinState()).calls.filter((c) => c.safetyIdentifier === id);
+          expect(mine).toHaveLength(2);
+          const refused = mine.find((c) => c.id !== warm.callId);
+          expect(refused?.endedReason).toBe("hangup");
+          expect(refused?.endedAt ?? Infinity).toBeLessThan(started + tookMs + 1_000);
+          expect(await record(client.uid, 2)).toMatchObject({
+            status: "ended",
+            endedBy: "server",
+            callId: refused?.id,
+            usedSeconds: 0,
+            unusedSeconds: SLICE_SECONDS,
+          });
+
+          // Only the warm-up call's slice is charged; the next call opens and ends on time.
+          const next = await calls.open();
+          expect(next.minutes.daySeconds).toBe(DAY_SECONDS - 2 * SLICE_SECONDS);
+          const ended = await endedOnStandin(next.callId, SLICE_SECONDS * 1000 + 30_000);
+          expect(ended.endedReason).toBe("hangup");
+          expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(next.endsAt);
+        });
+      }
+    },
+  );
 
   it("keeps the key, the offers and the answers out of the logs and Firestore", async () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -168,3 +168,15 @@ export async function firestoreFault(fault: FirestoreFault): Promise<void> {
   });
   if (!response.ok) throw new Error(`fault proxy: ${response.status} ${await response.text()}`);
 }
+
+/** Sets the fault proxy between the functions and the Cloud Tasks emulator (`--tasks-faults`). */
+export async function tasksFault(fault: FirestoreFault): Promise<void> {
+  const url = requireEnv("TASKS_FAULTS_URL");
+  const response = await fetch(`${url}/mode`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(fault),
+  });
+  if (!response.ok)
+    throw new Error(`tasks fault proxy: ${response.status} ${await response.text()}`);
+}

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { StoreUnavailableError } from "../src/firestoreOps";
 import { createHangupTaskHandler, parseHangupTask, RetryTask } from "../src/hangupTask";
 import type { CallOutcome, MinuteStore } from "../src/minuteStore";
 import type { CallRecord, EndedBy } from "../src/minutes";
 import { UpstreamError } from "../src/openai";
 import type { BrokeredUpstream, HangupOutcome } from "../src/upstream";
+import { FakeLog, FakeMinuteStore, FakeUpstream } from "./helpers/brokered";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const task = { uid: "u1", seq: 3, callId: "rtc_abc", deadlineMs: T0 + 4_000 };
@@ -88,7 +90,17 @@ describe("the deadline task", () => {
   });
 
   it("does nothing for a call that already ended or failed", async () => {
-    const ended = world({ ...live, status: "failed", failure: "x" } as CallRecord);
+    const failed = world({ ...live, status: "failed", failure: "x" } as CallRecord);
+    await failed.handler({ data: task });
+    expect(failed.events).toEqual([]);
+    const ended = world({
+      ...live,
+      status: "ended",
+      endedAtMs: T0 + 1_000,
+      endedBy: "user",
+      usedSeconds: 1,
+      unusedSeconds: 3,
+    });
     await ended.handler({ data: task });
     expect(ended.events).toEqual([]);
   });
@@ -113,5 +125,114 @@ describe("the deadline task", () => {
     const w = world(live);
     await w.handler({ data: { nope: true } });
     expect(w.events).toEqual([]);
+  });
+});
+
+// ---- Against the minute store's books (test/helpers/brokered.ts): what was charged ----
+
+const KEY = "sk-unit-task-key-0123456789";
+const limits = { dailySeconds: 60, monthlySeconds: 0, maxCallSeconds: 4 };
+
+/** A live 4 s call of u1 opened at T0 in a store that keeps the books, and the task for it. */
+async function booked() {
+  let now = T0;
+  const store = new FakeMinuteStore(() => now);
+  const upstream = new FakeUpstream();
+  const log = new FakeLog();
+  const reserved = await store.reserve("u1", limits);
+  if (!reserved.ok) throw new Error("not reserved");
+  const live = await store.start(reserved.held, "rtc_abc");
+  const handler = createHangupTaskHandler({
+    store: () => store,
+    upstream: () => upstream,
+    timeoutMs: () => 1_000,
+    maxWaitMs: 60_000,
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+    log,
+  });
+  const run = () =>
+    handler({ data: { uid: "u1", seq: 1, callId: "rtc_abc", deadlineMs: live.deadlineMs } });
+  return { store, upstream, log, run, advance: (ms: number) => (now += ms) };
+}
+
+describe("the deadline task and the books", () => {
+  it("charges the whole slice at the deadline, and a second delivery changes nothing", async () => {
+    const w = await booked();
+    w.advance(4_000);
+    await w.run();
+    expect(w.upstream.hungUp).toEqual(["rtc_abc"]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "ended",
+      endedBy: "deadline",
+      usedSeconds: 4,
+    });
+    expect(w.store.charged("u1")).toBe(4);
+    await w.run();
+    expect(w.upstream.hungUp).toEqual(["rtc_abc"]);
+    expect(w.store.charged("u1")).toBe(4);
+  });
+
+  it("leaves a call its owner already ended alone: no hang-up, the refund stands", async () => {
+    const w = await booked();
+    w.advance(1_500);
+    await w.store.end({ uid: "u1", seq: 1 }, "user");
+    expect(w.store.charged("u1")).toBe(2);
+    w.advance(2_500);
+    await w.run();
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.charged("u1")).toBe(2);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ endedBy: "user" });
+  });
+
+  it("retries (throws) while the hang-up fails, ends nothing meanwhile, and refunds at most once", async () => {
+    const w = await booked();
+    w.upstream.hangupResults.push(
+      new UpstreamError("unavailable", "down", { status: 503 }),
+      new UpstreamError("unavailable", "no answer", { timedOut: true }),
+    );
+    w.advance(4_000);
+    await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
+    await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+    expect(w.store.calls.filter((c) => c.startsWith("end"))).toEqual([]);
+    w.advance(1_000);
+    await w.run();
+    expect(w.upstream.hungUp).toEqual(["rtc_abc"]);
+    // The slice is used up; a late end by the page refunds nothing more.
+    expect(w.store.charged("u1")).toBe(4);
+    await w.store.end({ uid: "u1", seq: 1 }, "user");
+    expect(w.store.charged("u1")).toBe(4);
+  });
+
+  it("retries when the record cannot be read or ended, and the retry ends it once", async () => {
+    const w = await booked();
+    w.advance(4_000);
+    w.store.failNext.getCall = new StoreUnavailableError("the call lookup timed out");
+    await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
+    expect(w.upstream.hungUp).toEqual([]);
+    w.store.failNext.end = new StoreUnavailableError("the call end timed out");
+    await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
+    // Hung up, not yet recorded: the retry hangs up again (harmless) and ends the record.
+    w.upstream.hangupResults.push("not-found");
+    await w.run();
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "deadline" });
+    expect(w.store.charged("u1")).toBe(4);
+  });
+
+  it("logs what happened without the key", async () => {
+    const w = await booked();
+    w.upstream.hangupResults.push(new UpstreamError("auth", `Incorrect API key provided: ${KEY}`));
+    w.advance(4_000);
+    await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
+    await w.run();
+    expect(w.log.messages()).toEqual([
+      "realtime_call_deadline_hangup_failed",
+      "realtime_call_deadline_done",
+    ]);
+    expect(w.log.text()).not.toContain(KEY);
+    expect(w.log.entries[1]?.fields).toMatchObject({ outcome: "ended", lateMs: 0 });
   });
 });

@@ -1,10 +1,23 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HttpsError } from "firebase-functions/v2/https";
 import { describe, expect, it } from "vitest";
-import { modeNotServed } from "../src/guards";
-import { parseCallRequest, safetyIdentifier, toVoiceMinutes } from "../src/realtimeCall";
-import { resolveSettings, type Settings } from "../src/settings";
+import { StoreUnavailableError } from "../src/firestoreOps";
+import { type GuardedRequest, modeNotServed } from "../src/guards";
+import { hangupTaskId } from "../src/hangupQueue";
+import { UpstreamError } from "../src/openai";
+import {
+  type BrokeredDeps,
+  type BrokeredSettings,
+  createEndRealtimeCallHandler,
+  createRealtimeCallHandler,
+  parseCallRequest,
+  safetyIdentifier,
+  toVoiceMinutes,
+} from "../src/realtimeCall";
+import { ConfigError, resolveSettings, type Settings } from "../src/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
+import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
 const settings: Settings = resolveSettings({
   USER_MIN_INTERVAL_SECONDS: 5,
@@ -87,5 +100,464 @@ describe("brokered helpers", () => {
         monthResetsAtMs: null,
       }),
     ).toEqual({ daySeconds: 10, dayResetsAt: 86_400, monthSeconds: null, monthResetsAt: null });
+  });
+});
+
+// ---- The handlers, with hand-written fakes (test/helpers/brokered.ts) ----
+
+const API_KEY = "sk-unit-brokered-key-0123456789";
+/** Mid-month, midday UTC: the day resets in 12 h, the month on Dec 1. */
+const NOW = Date.UTC(2026, 10, 15, 12, 0, 0);
+const TO_MIDNIGHT_S = 12 * 3600;
+const TO_MONTH_END_S = 15 * 86_400 + TO_MIDNIGHT_S;
+
+function brokered(
+  raw: Partial<{ modes: string; daily: number; monthly: number; maxCall: number }> = {},
+): BrokeredSettings {
+  return {
+    ...settings,
+    // Short, so that a queue that never answers times out within the test.
+    firestoreTimeoutMs: 100,
+    voice: resolveVoiceSettings({
+      REALTIME_MODES: raw.modes ?? "both",
+      DAILY_VOICE_MINUTES: raw.daily ?? 1,
+      MONTHLY_VOICE_MINUTES: raw.monthly ?? 0,
+      MAX_CALL_SECONDS: raw.maxCall ?? 40,
+    }),
+  };
+}
+
+function setupBrokered(overrides: Partial<BrokeredDeps> = {}) {
+  let now = NOW;
+  const events: string[] = [];
+  const store = new FakeMinuteStore(() => now);
+  const upstream = new FakeUpstream(events);
+  const queue = new FakeQueue(events);
+  const log = new FakeLog();
+  const deps: BrokeredDeps = {
+    settings: () => brokered(),
+    apiKey: () => API_KEY,
+    store: () => store,
+    upstream: (key) => {
+      expect(key).toBe(API_KEY);
+      return upstream;
+    },
+    queue: () => queue,
+    now: () => now,
+    log,
+    ...overrides,
+  };
+  return {
+    open: createRealtimeCallHandler(deps),
+    end: createEndRealtimeCallHandler(deps),
+    store,
+    upstream,
+    queue,
+    log,
+    events,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+function request(data: unknown, uid: string | null = "u1"): GuardedRequest {
+  return {
+    data,
+    auth: uid === null ? undefined : { uid },
+    app: { alreadyConsumed: false },
+    rawRequest: { headers: { "x-forwarded-for": "203.0.113.9" } },
+  };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<HttpsError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(HttpsError);
+    return error as HttpsError;
+  }
+  throw new Error("expected the call to be refused");
+}
+
+describe("realtimeCall: guards", () => {
+  it("refuses, before charging anything or calling upstream, each request a guard stops", async () => {
+    const w = setupBrokered();
+    const cases: [GuardedRequest, string, RegExp][] = [
+      [request({ offer }, null), "unauthenticated", /Sign in before calling realtimeCall/],
+      [request({ offer }, ""), "unauthenticated", /Sign in/],
+      [{ ...request({ offer }), app: undefined }, "unauthenticated", /App Check token/],
+      [
+        { ...request({ offer }), app: { alreadyConsumed: true } },
+        "permission-denied",
+        /already used.*limitedUseAppCheckTokens/,
+      ],
+      [request("not an object"), "invalid-argument", /with an object/],
+      [request({ offer, voice: "nope" }), "invalid-argument", /voice/],
+    ];
+    for (const [req, code, message] of cases) {
+      const error = await refusal(w.open(req));
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(message);
+    }
+    expect(w.store.calls).toEqual([]);
+    expect(w.upstream.created).toEqual([]);
+  });
+
+  it("answers internal for an empty key or a bad param, and names the param in the log only", async () => {
+    const noKey = setupBrokered({ apiKey: () => "" });
+    const error = await refusal(noKey.open(request({ offer })));
+    expect(error.code).toBe("internal");
+    expect(error.message).not.toContain("OPENAI_API_KEY");
+    expect(noKey.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "realtime_call_config",
+        fields: expect.objectContaining({ param: "OPENAI_API_KEY" }),
+      }),
+    );
+    const badParam = setupBrokered({
+      settings: () => {
+        throw new ConfigError("OPENAI_TIMEOUT_MS", "must be an integer >= 100, got 5");
+      },
+    });
+    expect((await refusal(badParam.open(request({ offer })))).code).toBe("internal");
+    expect(badParam.log.entries[0]?.fields).toMatchObject({ param: "OPENAI_TIMEOUT_MS" });
+    expect([...noKey.store.calls, ...badParam.store.calls]).toEqual([]);
+  });
+
+  it("refuses both callables with failed-precondition when only secrets are served", async () => {
+    const w = setupBrokered({ settings: () => brokered({ modes: "secret" }) });
+    for (const promise of [w.open(request({ offer })), w.end(request({ callId: "rtc_x" }))]) {
+      const error = await refusal(promise);
+      expect(error.code).toBe("failed-precondition");
+      expect(error.details).toEqual({ reason: "mode-not-served", served: ["secret"] });
+    }
+    expect(w.store.calls).toEqual([]);
+  });
+
+  it("refuses bad offers with invalid-argument naming the offer and what is wrong", async () => {
+    const w = setupBrokered();
+    const noData = offer.replace(/m=application[\s\S]*$/, "");
+    for (const [data, message] of [
+      [{ voice: "cedar" }, /no offer/],
+      [{ offer: noData }, /no data channel/],
+      [{ offer: "hello" }, /not SDP/],
+      [{ offer: offer + "a=x\r\n".repeat(5000) }, /too large|bytes/i],
+      [{ offer: 42 }, /./],
+    ] as const) {
+      const error = await refusal(w.open(request(data)));
+      expect(error.code).toBe("invalid-argument");
+      expect(error.details).toEqual({ field: "offer" });
+      expect(error.message).toMatch(message);
+    }
+    expect(w.store.calls).toEqual([]);
+    expect(w.upstream.created).toEqual([]);
+  });
+});
+
+describe("realtimeCall: the minute budget", () => {
+  it("opens a call: posts the offer and the server's session, schedules the hang-up, answers the slice", async () => {
+    const w = setupBrokered();
+    const result = await w.open(request({ offer, voice: "cedar", language: "de" }));
+    expect(result).toMatchObject({
+      answer: ANSWER_SDP,
+      callId: "rtc_fake1",
+      endsAt: NOW + 40_000,
+      sliceSeconds: 40,
+      model: "gpt-realtime-2",
+      session: { voice: "cedar", language: "de" },
+      minutes: { daySeconds: 20, monthSeconds: null, dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S },
+    });
+    expect(w.upstream.created[0]).toMatchObject({
+      sdp: offer,
+      session: { model: "gpt-realtime-2", audio: { output: { voice: "cedar" } } },
+      safetyIdentifier: safetyIdentifier("u1", API_KEY),
+      deadline: NOW + settings.timeoutMs,
+    });
+    expect(w.queue.tasks).toEqual([
+      {
+        data: { uid: "u1", seq: 1, callId: "rtc_fake1", deadlineMs: NOW + 40_000 },
+        options: { id: hangupTaskId("rtc_fake1"), scheduleTime: new Date(NOW + 40_000) },
+      },
+    ]);
+    expect(w.events).toEqual(["createCall", "enqueue"]);
+    expect(w.store.calls).toEqual(["reserve", "start"]);
+    expect(w.store.charged("u1")).toBe(40);
+  });
+
+  it("refuses past today's budget with resource-exhausted, daily-minutes and retryAfterSeconds to midnight", async () => {
+    const w = setupBrokered();
+    expect((await w.open(request({ offer }))).sliceSeconds).toBe(40);
+    expect((await w.open(request({ offer }))).sliceSeconds).toBe(20);
+    const error = await refusal(w.open(request({ offer })));
+    expect(error.code).toBe("resource-exhausted");
+    expect(error.details).toMatchObject({
+      reason: "daily-minutes",
+      retryAfterSeconds: TO_MIDNIGHT_S,
+      minutes: { daySeconds: 0 },
+    });
+    expect(error.message).toContain("today's voice minutes");
+    expect(w.upstream.created).toHaveLength(2);
+    expect(w.store.charged("u1")).toBe(60);
+  });
+
+  it("refuses past this month's budget with monthly-minutes and retryAfterSeconds to the 1st", async () => {
+    const w = setupBrokered({ settings: () => brokered({ daily: 5, monthly: 1, maxCall: 60 }) });
+    expect((await w.open(request({ offer }))).minutes).toMatchObject({
+      daySeconds: 240,
+      monthSeconds: 0,
+    });
+    const error = await refusal(w.open(request({ offer })));
+    expect(error.details).toMatchObject({
+      reason: "monthly-minutes",
+      retryAfterSeconds: TO_MONTH_END_S,
+    });
+    expect(error.message).toContain("this month's voice minutes");
+  });
+
+  it("answers unavailable when the store cannot reserve, and calls nobody", async () => {
+    const w = setupBrokered();
+    w.store.failNext.reserve = new StoreUnavailableError("the call reservation timed out");
+    const error = await refusal(w.open(request({ offer })));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("Could not check your usage limits");
+    expect(w.upstream.created).toEqual([]);
+  });
+});
+
+describe("realtimeCall: upstream failures refund the slice", () => {
+  for (const [name, failure, code, details] of [
+    [
+      "unavailable",
+      new UpstreamError("unavailable", "down", { status: 503 }),
+      "unavailable",
+      undefined,
+    ],
+    [
+      "a timeout",
+      new UpstreamError("unavailable", "no answer", { timedOut: true }),
+      "unavailable",
+      undefined,
+    ],
+    ["garbage", new UpstreamError("malformed", "no Location header"), "unavailable", undefined],
+    ["something else", new TypeError("fetch failed"), "unavailable", undefined],
+    [
+      "a rate limit",
+      new UpstreamError("rate", "slow down", { status: 429, retryAfterSeconds: 7 }),
+      "resource-exhausted",
+      { reason: "upstream-rate", retryAfterSeconds: 7 },
+    ],
+    [
+      "a rejected key",
+      new UpstreamError("auth", "bad key", { status: 401 }),
+      "internal",
+      undefined,
+    ],
+  ] as const) {
+    it(`refunds the whole slice on ${name} (${code}), schedules nothing, and the next call works`, async () => {
+      const w = setupBrokered();
+      w.upstream.createResults.push(failure);
+      const error = await refusal(w.open(request({ offer })));
+      expect(error.code).toBe(code);
+      if (details !== undefined) expect(error.details).toEqual(details);
+      expect(w.store.charged("u1")).toBe(0);
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "failed" });
+      expect(w.queue.tasks).toEqual([]);
+      const next = await w.open(request({ offer }));
+      expect(next.minutes.daySeconds).toBe(20);
+      expect(w.store.charged("u1")).toBe(40);
+    });
+  }
+
+  it("keeps the charge (and says so in the log) when even the refund fails; never refunds twice", async () => {
+    const w = setupBrokered();
+    w.upstream.createResults.push(new UpstreamError("unavailable", "down"));
+    w.store.failNext.fail = new StoreUnavailableError("the call refund timed out");
+    expect((await refusal(w.open(request({ offer })))).code).toBe("unavailable");
+    expect(w.store.charged("u1")).toBe(40);
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "realtime_call_store_failed",
+        fields: expect.objectContaining({ stage: "refund" }),
+      }),
+    );
+  });
+
+  it("hangs up and refunds a call it could not mark live", async () => {
+    const w = setupBrokered();
+    w.store.failNext.start = new StoreUnavailableError("the call start timed out");
+    const error = await refusal(w.open(request({ offer })));
+    expect(error.code).toBe("unavailable");
+    expect(w.upstream.hungUp).toEqual(["rtc_fake1"]);
+    expect(w.store.charged("u1")).toBe(0);
+    expect(w.queue.tasks).toEqual([]);
+  });
+});
+
+describe("realtimeCall: the hang-up task cannot be enqueued", () => {
+  for (const [name, failure] of [
+    [
+      "the queue refuses",
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9499"), {
+        code: "app/network-error",
+      }),
+    ],
+    [
+      "permission is denied",
+      Object.assign(new Error("denied"), { code: "functions/permission-denied" }),
+    ],
+    ["the queue never answers", "hang"],
+  ] as const) {
+    it(`when ${name}: hangs the call up, refunds it all, answers unavailable; the next call works`, async () => {
+      const w = setupBrokered();
+      w.queue.failures.push(failure);
+      const error = await refusal(w.open(request({ offer })));
+      expect(error.code).toBe("unavailable");
+      expect(error.message).toBe(
+        "Could not schedule the end of your call, so it was not opened. Try again shortly.",
+      );
+      // Nobody would end the call at its deadline: it is ended now, before the answer.
+      expect(w.events).toEqual(["createCall", "enqueue", "hangup rtc_fake1"]);
+      expect(w.store.charged("u1")).toBe(0);
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({
+        status: "ended",
+        endedBy: "server",
+        usedSeconds: 0,
+        unusedSeconds: 40,
+      });
+      expect(w.log.messages()).toContain("realtime_call_enqueue_failed");
+
+      const next = await w.open(request({ offer }));
+      expect(next.sliceSeconds).toBe(40);
+      expect(w.queue.tasks.map((t) => t.data.callId)).toEqual([next.callId]);
+      expect(w.store.charged("u1")).toBe(40);
+    });
+  }
+
+  it("still refunds and answers unavailable when the hang-up fails too (the page never got the answer)", async () => {
+    const w = setupBrokered();
+    w.queue.failures.push(new Error("queue down"));
+    w.upstream.hangupResults.push(new UpstreamError("unavailable", "down"));
+    expect((await refusal(w.open(request({ offer })))).code).toBe("unavailable");
+    expect(w.store.charged("u1")).toBe(0);
+    expect(w.log.messages()).toEqual(
+      expect.arrayContaining(["realtime_call_enqueue_failed", "realtime_call_hangup_failed"]),
+    );
+  });
+
+  it("opens the call when a task for it already exists (a retried enqueue)", async () => {
+    const w = setupBrokered();
+    w.queue.failures.push(
+      Object.assign(new Error("exists"), { code: "functions/task-already-exists" }),
+    );
+    const result = await w.open(request({ offer }));
+    expect(result.callId).toBe("rtc_fake1");
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.charged("u1")).toBe(40);
+  });
+});
+
+describe("endRealtimeCall", () => {
+  it("lets the owner end a call: hung up first, then the unused seconds back", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.advance(12_300);
+    const ended = await w.end(request({ callId: opened.callId }));
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 13, minutes: { daySeconds: 47 } });
+    expect(w.events.slice(-1)).toEqual([`hangup ${opened.callId}`]);
+    expect(w.store.calls.slice(-3)).toEqual(["findCall", "end user", "remaining"]);
+    expect(w.store.charged("u1")).toBe(13);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "user" });
+  });
+
+  it("refuses another user's call as not found, and neither hangs up nor refunds", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    const error = await refusal(w.end(request({ callId: opened.callId }, "u2")));
+    expect(error.code).toBe("not-found");
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+    expect(w.store.charged("u1")).toBe(40);
+  });
+
+  it("is idempotent: a second end hangs up nothing and refunds nothing", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.advance(5_000);
+    const first = await w.end(request({ callId: opened.callId }));
+    w.advance(5_000);
+    const again = await w.end(request({ callId: opened.callId }));
+    expect(again).toEqual({ outcome: "already-ended", usedSeconds: null, minutes: first.minutes });
+    expect(w.upstream.hungUp).toEqual([opened.callId]);
+    expect(w.store.charged("u1")).toBe(5);
+  });
+
+  it("answers unavailable and refunds nothing when the hang-up fails; the retry ends it", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.upstream.hangupResults.push(
+      new UpstreamError("unavailable", "no answer", { timedOut: true }),
+    );
+    const error = await refusal(w.end(request({ callId: opened.callId })));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("still ends at its deadline");
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+    expect(w.store.charged("u1")).toBe(40);
+    w.advance(2_000);
+    expect((await w.end(request({ callId: opened.callId }))).usedSeconds).toBe(2);
+    expect(w.store.charged("u1")).toBe(2);
+  });
+
+  it("says the call is over but the refund is pending when the store fails after the hang-up; the retry refunds once", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.advance(3_000);
+    w.store.failNext.end = new StoreUnavailableError("the call end timed out");
+    const error = await refusal(w.end(request({ callId: opened.callId })));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("The call is over");
+    w.upstream.hangupResults.push("not-found");
+    const retried = await w.end(request({ callId: opened.callId }));
+    expect(retried.outcome).toBe("ended");
+    expect(w.store.charged("u1")).toBe(retried.usedSeconds ?? -1);
+  });
+
+  it("refuses a missing or malformed call id with invalid-argument naming callId", async () => {
+    const w = setupBrokered();
+    for (const data of [{}, { callId: "" }, { callId: "a/b" }, null]) {
+      const error = await refusal(w.end(request(data)));
+      expect(error.code).toBe("invalid-argument");
+      expect(error.details).toEqual({ field: "callId" });
+    }
+  });
+
+  it("answers unavailable when the call cannot be looked up", async () => {
+    const w = setupBrokered();
+    w.store.failNext.findCall = new StoreUnavailableError("the call lookup timed out");
+    const error = await refusal(w.end(request({ callId: "rtc_x" })));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("Could not end the call");
+  });
+});
+
+describe("the brokered handlers' logs", () => {
+  it("never carry the key, the offer or the answer, whatever happened", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.upstream.createResults.push(
+      new UpstreamError("unavailable", `upstream said: ${API_KEY} ${offer}`),
+    );
+    await refusal(w.open(request({ offer })));
+    w.queue.failures.push(new Error(`enqueue failed for Bearer ${API_KEY}`));
+    await refusal(w.open(request({ offer })));
+    w.upstream.hangupResults.push(new UpstreamError("unavailable", "down"));
+    await refusal(w.end(request({ callId: opened.callId })));
+    await w.end(request({ callId: opened.callId }));
+
+    const text = w.log.text();
+    expect(w.log.entries.length).toBeGreaterThanOrEqual(5);
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toMatch(/sk-[A-Za-z0-9_-]{8,}/);
+    for (const sdp of [offer, ANSWER_SDP])
+      for (const line of sdp.split(/\r?\n/).filter((l) => /^a=(fingerprint|ice-pwd):/.test(l)))
+        expect(text).not.toContain(line);
   });
 });
