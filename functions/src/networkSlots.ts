@@ -19,7 +19,6 @@
  */
 import type { DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
 import { Timestamp } from "firebase-admin/firestore";
-import type { LimitReason } from "./contract";
 import { type Deadline, docId } from "./firestoreOps";
 import { DAY_MS, NETWORK_WINDOW_MS, type NetworkSlot, pickNetworkSlot } from "./policy";
 
@@ -49,7 +48,7 @@ export function releaseSlotInto(db: Firestore, batch: WriteBatch, slot: HeldSlot
 }
 
 export type SlotDecision =
-  { ok: true; slot: HeldSlot } | { ok: false; reason: LimitReason; retryAfterSeconds: number };
+  { ok: true; slot: HeldSlot } | { ok: false; reason: "ip-rate"; retryAfterSeconds: number };
 
 /**
  * One reservation's claim on its network's allowance, across the rounds of its retry loop.
@@ -74,7 +73,9 @@ export class NetworkClaim {
   pick(nowMs: number): SlotDecision {
     this.forgetOtherWindows(nowMs);
     const decided = pickNetworkSlot(this.taken, this.perWindow, nowMs, this.random);
-    if (!decided.ok) return decided;
+    if (!decided.ok) {
+      return { ok: false, reason: "ip-rate", retryAfterSeconds: decided.retryAfterSeconds };
+    }
     return { ok: true, slot: { ...decided.next, scope: this.scope, network: this.network } };
   }
 
