@@ -206,11 +206,19 @@ export const MAX_CALL_SECONDS = defineInt("MAX_CALL_SECONDS", {
 });
 
 /** Reads the brokered-call settings. Call time only. */
+export const IP_CALLS_PER_MINUTE = defineInt("IP_CALLS_PER_MINUTE", {
+  default: 30,
+  description:
+    "Brokered calls per client network (an IPv4 address or an IPv6 /64) per minute, across all " +
+    "users. Its own allowance, apart from IP_MINTS_PER_MINUTE.",
+});
+
 export function readRawVoiceSettings(): RawVoiceSettings {
   return {
     REALTIME_MODES: REALTIME_MODES.value(),
     DAILY_VOICE_MINUTES: DAILY_VOICE_MINUTES.value(),
     MONTHLY_VOICE_MINUTES: MONTHLY_VOICE_MINUTES.value(),
     MAX_CALL_SECONDS: MAX_CALL_SECONDS.value(),
+    IP_CALLS_PER_MINUTE: IP_CALLS_PER_MINUTE.value(),
   };
 }

@@ -181,9 +181,12 @@ export interface EndRealtimeCallResponse {
  */
 export type MinuteLimitReason = "daily-minutes" | "monthly-minutes";
 
-/** `details` of a `resource-exhausted` error from `realtimeCall`. */
+/**
+ * `details` of a `resource-exhausted` error from `realtimeCall`: a spent budget, too many calls
+ * from the caller's network this minute (`ip-rate`, IP_CALLS_PER_MINUTE), or OpenAI's 429.
+ */
 export interface MinuteLimitDetails {
-  reason: MinuteLimitReason | "upstream-rate";
+  reason: MinuteLimitReason | "ip-rate" | "upstream-rate";
   /** Whole seconds until the budget is back (at least 1). */
   retryAfterSeconds: number;
 }

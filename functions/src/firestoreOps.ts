@@ -50,6 +50,8 @@ export function seqId(seq: number): string {
 /** Options of the Firestore stores (store.ts, minuteStore.ts). */
 export interface StoreOptions {
   now?: () => number;
+  /** Spreads concurrent callers over a network's free slots and jitters retries (tests pin it). */
+  random?: () => number;
   /**
    * Attempts of a reservation whose sequence document a concurrent one took first. Each round
    * lets at least one contender through, so this bounds the burst one key can absorb at once.

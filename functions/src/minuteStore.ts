@@ -13,6 +13,9 @@
  * - `voiceUsers/{uid}/callOutcomes/{seq}`: created by whichever of fail and end comes first;
  *   the other then finds it there, so a call is refunded at most once, whoever ends it and in
  *   whatever order (the end-call callable and the deadline task may both run)
+ * - the network's slot of the minute, `networkWindows/call-{minute}/slots/{networkHash}-{k}`
+ *   (networkSlots.ts, the same claim as mints' but its own allowance, IP_CALLS_PER_MINUTE):
+ *   `create()`d first in the reservation's commit, deleted when upstream never opened the call
  *
  * Every document carries `deleteAt` for Firestore's TTL (firestore.indexes.json).
  *
@@ -29,7 +32,7 @@
  * or failed stays charged: the user loses that slice, as when a page never says goodbye.
  */
 import { randomUUID } from "node:crypto";
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import type { DocumentReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import {
   counterValue,
@@ -60,6 +63,7 @@ import {
   utcDay,
   utcMonth,
 } from "./minutes";
+import { type HeldSlot, NetworkClaim, releaseSlotInto, slotRef } from "./networkSlots";
 import { DAY_MS } from "./policy";
 
 export const VOICE_USERS = "voiceUsers";
@@ -69,11 +73,25 @@ export interface HeldCall extends Charge {
   uid: string;
   /** When the TTL deletes the record (and its outcome). */
   deleteAtMs: number;
+  /** The caller's network slot, handed back with the slice if upstream never opens the call. */
+  slot?: HeldSlot | null;
+}
+
+/** The per-network limit of brokered calls: the caller's hashed network and its allowance. */
+export interface CallNetwork {
+  network: string;
+  /** Calls per network per minute (IP_CALLS_PER_MINUTE). */
+  perMinute: number;
 }
 
 export type ReserveCallResult =
   | { ok: true; held: HeldCall; remaining: Remaining }
-  | { ok: false; reason: MinuteLimitReason; retryAfterSeconds: number; remaining: Remaining };
+  | {
+      ok: false;
+      reason: MinuteLimitReason | "ip-rate";
+      retryAfterSeconds: number;
+      remaining: Remaining;
+    };
 
 /** How a call's record ended up after an end or a fail. */
 export type CallOutcome =
@@ -85,8 +103,16 @@ export type CallOutcome =
   | { kind: "missing" };
 
 export interface MinuteStore {
-  /** Reserves the next call's slice, or says which budget refused it. */
-  reserve(uid: string, limits: MinuteLimits, retentionDays: number): Promise<ReserveCallResult>;
+  /**
+   * Reserves the next call's slice and, with a known network, a slot of that network's minute;
+   * or says which limit refused it.
+   */
+  reserve(
+    uid: string,
+    limits: MinuteLimits,
+    retentionDays: number,
+    network?: CallNetwork | null,
+  ): Promise<ReserveCallResult>;
   /** Marks the call live: upstream answered with `callId`; the deadline runs from `nowMs`. */
   start(held: HeldCall, callId: string): Promise<Extract<CallRecord, { status: "live" }>>;
   /** Upstream never opened the call: the whole slice goes back. Idempotent. */
@@ -120,6 +146,7 @@ export function minuteMonthField(ms: number): string {
 /** A {@link MinuteStore} on Firestore (or its emulator, or the stand-in). */
 export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {}): MinuteStore {
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
   const maxRounds = options.maxRounds ?? 100;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const userRef = (uid: string) => db.collection(VOICE_USERS).doc(docId(uid));
@@ -152,24 +179,46 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
     uid: string,
     limits: MinuteLimits,
     retentionDays: number,
+    callNetwork: CallNetwork | null,
     deadline: Deadline,
   ): Promise<ReserveCallResult> {
     const claim = randomUUID();
     let floor = 0;
+    const network =
+      callNetwork === null
+        ? null
+        : new NetworkClaim(db, "call", callNetwork.network, callNetwork.perMinute, claim, random);
     for (let round = 1; round <= maxRounds; round++) {
       const nowMs = now();
       const snap = await deadline.run(userRef(uid).get());
       const stored = readState(snap, nowMs);
       const state = { ...stored, seq: Math.max(stored.seq, floor) };
       const decided = reserveCall(state, limits, uid, nowMs);
-      if (!decided.ok) return { ...decided, remaining: remaining(state, limits, nowMs) };
+      if (!decided.ok) {
+        await network?.release(deadline);
+        return { ...decided, remaining: remaining(state, limits, nowMs) };
+      }
       const { record } = decided;
       const deleteAtMs = nowMs + retentionDays * DAY_MS;
       const batch = db.batch();
-      // First in the commit: the guard that lets one of two same-state reservations through.
-      batch.create(callRef(uid, record.seq), {
+      const guards: DocumentReference[] = [];
+      let trying: HeldSlot | null = null;
+      if (network !== null && network.held === null) {
+        const picked = network.pick(nowMs);
+        if (!picked.ok) return { ...picked, remaining: remaining(state, limits, nowMs) };
+        trying = picked.slot;
+        // First in the commit: a network at its allowance stops here and leaves nothing behind.
+        guards.push(network.writeInto(batch, trying));
+      }
+      const slot = trying ?? network?.held ?? null;
+      // Next: the guard that lets one of two same-state reservations through.
+      const callDoc = callRef(uid, record.seq);
+      guards.push(callDoc);
+      batch.create(callDoc, {
         ...record,
         claim,
+        network: callNetwork?.network ?? null,
+        networkSlot: slot === null ? null : slotRef(db, slot).path,
         createdAt: at(nowMs),
         deleteAt: at(deleteAtMs),
       });
@@ -196,21 +245,33 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
             reservedAtMs: nowMs,
             reservedSeconds: record.reservedSeconds,
             deleteAtMs,
+            slot,
           },
           remaining: remaining(decided.next, limits, nowMs),
         };
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
       }
-      // Collided. When the counter does not know the record it collided with (deleted or
-      // edited by hand), continue after the highest record instead of colliding until its TTL.
+      if (network !== null && trying !== null) {
+        const snaps = await deadline.run(db.getAll(...guards));
+        if (snaps[0]?.get("claim") !== claim) {
+          await network.collided(trying, deadline);
+          continue;
+        }
+        // The slot landed, the call record did not (a commit that is not atomic).
+        network.held = trying;
+      }
+      // Collided on the call record. When the counter does not know the record it collided
+      // with (deleted or edited by hand), continue after the highest record instead of
+      // colliding until its TTL.
       const counter = await deadline.run(userRef(uid).get());
       if ((wholeNumber(counter.get("seq")) ?? 0) < record.seq) {
         floor = await highestSeq(userRef(uid).collection("calls"), deadline);
         continue;
       }
-      await sleep(Math.random() * 10 * Math.min(round, 5));
+      await sleep(random() * 10 * Math.min(round, 5));
     }
+    await network?.release(deadline);
     throw new Error(`call reservation still contended after ${maxRounds} rounds`);
   }
 
@@ -278,8 +339,14 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
   }
 
   return {
-    reserve(uid, limits, retentionDays) {
-      return reserve(uid, limits, retentionDays, new Deadline(timeoutMs, "the call reservation"));
+    reserve(uid, limits, retentionDays, network = null) {
+      return reserve(
+        uid,
+        limits,
+        retentionDays,
+        network,
+        new Deadline(timeoutMs, "the call reservation"),
+      );
     },
 
     async start(held, callId) {
@@ -328,6 +395,8 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
         { merge: true },
       );
       batch.set(userRef(held.uid), refundFields(held, held.reservedSeconds), { merge: true });
+      // The call never opened, so it does not count against its network either.
+      if (held.slot) releaseSlotInto(db, batch, held.slot);
       try {
         await deadline.run(batch.commit());
         return "failed";

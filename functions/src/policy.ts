@@ -3,8 +3,10 @@
  *
  * Each accepted mint also advances a sequence number (`seq`) whose next value the store claims
  * with a `create()`; two callers that decided from the same state therefore collide on that
- * document and only one commits. That keeps the limits exact without transaction isolation.
- * Refunds are increments the store applies; nothing here computes a state to write back.
+ * document and only one commits. A network's allowance per window is a set of numbered slots,
+ * each claimed by one `create()`. That keeps the limits exact without transaction isolation.
+ * Refunds are increments (and slot deletions) the store applies; nothing here computes a state
+ * to write back.
  */
 import type { LimitReason } from "./contract";
 
@@ -49,18 +51,14 @@ export interface UserMint {
   dayCount: number;
 }
 
-/** A network's limit state as the store reads it at `now`. */
-export interface NetworkLimitState {
-  /** The highest slot sequence number taken from this network. */
-  seq: number;
-  /** Charged mints in the window of `now`. */
-  windowCount: number;
-}
-
-/** What an accepted network mint takes. */
-export interface NetworkMint {
-  seq: number;
+/**
+ * One of a network's numbered slots in one window: slot `k` (1…the allowance) of the window
+ * starting at `windowStartMs`. The store claims it with a `create()`, so a slot is held by at
+ * most one caller and a window never holds more slots than its allowance.
+ */
+export interface NetworkSlot {
   windowStartMs: number;
+  k: number;
 }
 
 export type Decision<S> =
@@ -127,21 +125,43 @@ export function decideUserMint(
   };
 }
 
-/** Whether a client network may mint now, and what the mint takes if so. */
-export function decideNetworkMint(
-  state: NetworkLimitState | undefined,
-  limits: Limits,
+/**
+ * Which slot of its network a caller should try to claim now, given the slots of the current
+ * window known to be taken (none known: a fresh, optimistic try). Refuses once the allowance is
+ * taken. `random` (in [0, 1)) spreads concurrent callers over the free slots, so that a burst
+ * from one network collides on few of them.
+ */
+export function pickNetworkSlot(
+  taken: ReadonlySet<number>,
+  perWindow: number,
   nowMs: number,
-): Decision<NetworkMint> {
+  random: () => number,
+): Decision<NetworkSlot> {
   const windowStartMs = networkWindowStartMs(nowMs);
-  if ((state?.windowCount ?? 0) >= limits.networkPerWindow) {
+  // Slots above a lowered allowance still count: the window holds at most `perWindow`.
+  const free = perWindow - [...taken].filter((k) => k <= perWindow).length;
+  if (free <= 0 || taken.size >= perWindow) {
     return {
       ok: false,
       reason: "ip-rate",
       retryAfterSeconds: secondsUntil(windowStartMs + NETWORK_WINDOW_MS, nowMs),
     };
   }
-  return { ok: true, next: { seq: (state?.seq ?? 0) + 1, windowStartMs } };
+  const draw = () => 1 + Math.min(perWindow - 1, Math.floor(random() * perWindow));
+  // Mostly free (the usual case, and a large allowance): draw until a free slot comes up.
+  if (free * 2 >= perWindow) {
+    for (let tries = 0; tries < 32; tries++) {
+      const k = draw();
+      if (!taken.has(k)) return { ok: true, next: { windowStartMs, k } };
+    }
+  }
+  // Mostly taken: the n-th free slot, n drawn uniformly.
+  let n = Math.min(free - 1, Math.floor(random() * free));
+  for (let k = 1; k <= perWindow; k++) {
+    if (taken.has(k)) continue;
+    if (n-- === 0) return { ok: true, next: { windowStartMs, k } };
+  }
+  return { ok: true, next: { windowStartMs, k: perWindow } };
 }
 
 /** Clamps a configured secret lifetime to what OpenAI accepts (10–7200 s, whole seconds). */

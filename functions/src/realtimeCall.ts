@@ -134,10 +134,15 @@ export function toVoiceMinutes(left: Remaining): VoiceMinutes {
   };
 }
 
-function minuteMessage(reason: MinuteLimitReason, retryAfterSeconds: number): string {
-  return reason === "daily-minutes"
-    ? `You have used today's voice minutes. They come back at midnight UTC, in ${retryAfterSeconds} s.`
-    : `You have used this month's voice minutes. They come back on the 1st (UTC), in ${retryAfterSeconds} s.`;
+function minuteMessage(reason: MinuteLimitReason | "ip-rate", retryAfterSeconds: number): string {
+  switch (reason) {
+    case "daily-minutes":
+      return `You have used today's voice minutes. They come back at midnight UTC, in ${retryAfterSeconds} s.`;
+    case "monthly-minutes":
+      return `You have used this month's voice minutes. They come back on the 1st (UTC), in ${retryAfterSeconds} s.`;
+    case "ip-rate":
+      return `Too many calls from your network. Try again in ${retryAfterSeconds} s.`;
+  }
 }
 
 function upstreamHttpsError(callable: string, error: UpstreamError | undefined): HttpsError {
@@ -218,7 +223,12 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
 
     let reserved;
     try {
-      reserved = await store.reserve(uid, limits, settings.retentionDays);
+      reserved = await store.reserve(
+        uid,
+        limits,
+        settings.retentionDays,
+        network === null ? null : { network, perMinute: settings.voice.callsPerNetworkPerMinute },
+      );
     } catch (error) {
       throw storeUnavailable(log, EVENT, { uid, stage: "reserve" }, error);
     }

@@ -56,8 +56,6 @@ export interface HandlerDeps {
 
 const CALLABLE = "realtimeToken";
 const EVENT = "realtime_token";
-/** Slack on top of the handler's own deadlines before a silent reservation counts as abandoned. */
-const SETTLE_MARGIN_MS = 5_000;
 
 /** Builds the handler. Everything it touches is injected, so tests can pass fakes. */
 export function createRealtimeTokenHandler(deps: HandlerDeps) {
@@ -87,9 +85,11 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
         uid,
         network,
         limits: settings.limits,
-        audit: { model: settings.server.model, retentionDays: settings.retentionDays },
-        // Everything the handler may still do after reserving: mint, then settle or refund.
-        settleWithinMs: settings.timeoutMs + 2 * settings.firestoreTimeoutMs + SETTLE_MARGIN_MS,
+        audit: {
+          model: settings.server.model,
+          ttlSeconds: settings.ttlSeconds,
+          retentionDays: settings.retentionDays,
+        },
       });
     } catch (error) {
       throw storeUnavailable(log, EVENT, { uid, stage: "reserve" }, error);
@@ -126,25 +126,8 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
       throw upstreamHttpsError(upstream);
     }
 
-    // The audit record says `issued` once the secret exists. The write is sent before the
-    // answer but not waited for, so the successful path waits on no more Firestore than the
-    // reservation; if it never lands, the record still says `reserved` (see store.ts).
-    void store.settle(reservation, { expiresAt: minted.expiresAt }).then(
-      (outcome) => {
-        if (outcome !== "issued") {
-          log.warn(`${EVENT}_settle_late`, { uid, seq: reservation.seq, outcome });
-        }
-      },
-      (error: unknown) => {
-        log.error(`${EVENT}_store_failed`, {
-          uid,
-          stage: "settle",
-          seq: reservation.seq,
-          error: describe(error),
-        });
-      },
-    );
-
+    // Nothing more is written: the reservation's record (`reserved`) already says what a
+    // returned secret means (see store.ts), and a write sent with the answer is not reliable.
     log.info(`${EVENT}_minted`, {
       uid,
       network,
@@ -174,8 +157,8 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
 }
 
 /**
- * Hands a reservation back. If that fails, the user's next call refunds it once its settle
- * deadline has passed.
+ * Hands a reservation back. If that fails the mint stays charged (logged): the limits never
+ * count fewer mints than secrets returned.
  */
 async function refund(store: MintStore, reservation: Reservation, failure: string, log: Log) {
   try {

@@ -1,54 +1,56 @@
 /**
- * Firestore side of minting: reserve a mint against the limits, settle it once the secret
- * exists, or refund it.
+ * Firestore side of minting: reserve a mint against the limits, or refund it.
  *
  * Layout (clients can read and write none of it; see firestore.rules). Document ids come from
  * {@link docId}, so no uid can name another document:
  * - `realtimeTokenUsers/{uid}`: the sequence (`seq`), the latest mint (`lastSeq`, `lastMintMs`,
- *   `prevMintMs`, `settleBy`), refund and settle markers (`refundedSeq`, `settledSeq`) and one
- *   counter per UTC day (`d20261123`)
+ *   `prevMintMs`), the latest refund (`refundedSeq`) and one counter per UTC day (`d20261123`)
  * - `realtimeTokenUsers/{uid}/mints/{seq}`: the audit record of each mint (never the secret).
- *   `status` says what is known: `reserved` (charged, secret requested), then `issued` (with
- *   OpenAI's `expiresAt`, once the secret exists) or `failed` (refunded, with the reason)
- * - `realtimeTokenUsers/{uid}/outcomes/{seq}`: created by whichever of settle and refund comes
- *   first; the other then fails, so a mint is never both returned and refunded, nor refunded twice
- * - `realtimeTokenNetworks/{networkHash}`: the sequence and one counter per minute (`m29591520`)
- * - `realtimeTokenNetworks/{networkHash}/slots/{seq}`: one marker per mint from that network
+ *   `status` says what is known: `reserved` (charged; a secret of `model` living `ttlSeconds` was
+ *   requested from OpenAI, from `network`, at `createdAt`), or `failed` (refunded, with the
+ *   reason). A record
+ *   that stays `reserved` is a mint the limits count: its secret was returned, or its refund
+ *   never landed (see below)
+ * - `realtimeTokenUsers/{uid}/outcomes/{seq}`: created by the refund, so a mint is refunded at
+ *   most once however often it is asked
+ * - the network's slot of the minute, `networkWindows/mint-{minute}/slots/{networkHash}-{k}`
+ *   (networkSlots.ts)
  *
  * Every document carries `deleteAt` for Firestore's TTL (firestore.indexes.json): audit records
- * and outcomes after AUDIT_RETENTION_DAYS, slots a day after their minute, and the limit
- * documents after a period of inactivity longer than anything they count (a user's outlives
- * its audit records, so its sequence never restarts under records still kept).
+ * and outcomes after AUDIT_RETENTION_DAYS, slots a day after their minute, and the user's
+ * document after a period of inactivity longer than anything it counts (it outlives its audit
+ * records, so its sequence never restarts under records still kept).
  *
  * Exactness rests on two things only, which Firestore, its emulator and the offline stand-in
  * (no transaction isolation; a commit applies its writes in order and stops at the first
  * failing one) all honour: `create()` preconditions and increments.
- * - Each accepted mint `create()`s the next sequence document of the network and of the user,
- *   first in its commit; two reservations that decided from the same state collide there and
- *   only one commits. The network's half comes first: a burst on one address or by one user
- *   then fails on the first write and leaves nothing behind. When only the network's half
- *   landed (one user on two addresses at once), the user's half is claimed alone, and the
- *   network's handed back if the user is refused.
- * - Counts change by increments only: a reservation adds one to today's and this minute's
- *   counters, a refund subtracts one from the counters its reservation added to. Nothing is
- *   written back from an earlier read, so a refund can never erase a concurrent reservation.
- * - A counter document that was deleted or edited by hand (its `seq` behind its guards) is
+ * - Each accepted mint `create()`s a free slot of its network's minute and the user's next
+ *   sequence document, in that order, first in its commit; two reservations that decided from
+ *   the same state collide there and only one commits. The network's half comes first: a burst
+ *   on one address then fails on the first write and leaves nothing behind. When only the
+ *   network's half landed (one user on two addresses at once), the user's half is claimed alone,
+ *   and the slot handed back if the user is refused.
+ * - Counts change by increments and slot deletions only: a reservation adds one to today's
+ *   counter, a refund subtracts one from the counter its reservation added to and deletes its
+ *   own slot. Nothing is written back from an earlier read, so a refund can never erase a
+ *   concurrent reservation.
+ * - A user document that was deleted or edited by hand (its `seq` behind its records) is
  *   repaired on the collision it causes: the next sequence number is taken from the highest
- *   guard document, so a user or an address is never locked out. Its counts restart from what
- *   the document still says.
+ *   record, so a user is never locked out. Its counts restart from what the document still says.
  *
- * Deadlines: every call (reserve, settle, refund) has one, FIRESTORE_TIMEOUT_MS; past it the
- * call fails with {@link StoreUnavailableError} and the handler answers `unavailable`. A write
- * abandoned that way may still land later. A reservation that landed but was never settled or
- * refunded (it timed out on our side, or Firestore went away before the refund) is repaired by
- * the user's next call once its `settleBy` has passed: that call refunds it, through the same
- * outcome guard, so a late settle cannot then claim it.
+ * The successful path writes once, the reservation; nothing is written after the secret is
+ * returned (on Cloud Functions the CPU is throttled once the answer is sent, so a write left in
+ * flight then is unreliable). A failed mint is refunded before its error is answered. If that
+ * refund cannot be written (Firestore went away between the reservation and the refund, or the
+ * instance died), the mint stays charged: the user waits out the interval and has one mint
+ * fewer today, and its record stays `reserved`. The limits therefore never count fewer mints
+ * than secrets returned; the only inexactness is that one, logged as
+ * `realtime_token_store_failed` (stage `refund`).
  *
- * The handler sends the settle without waiting for it (the successful path waits on one
- * Firestore round trip, the reservation, as before). If that write is lost (the instance stops
- * before it leaves, or Firestore is down right then), the secret was returned but the record
- * says `reserved`, and the repair above refunds it: one mint the limits did not count, and the
- * function's log (`realtime_token_store_failed`, stage `settle`) the only trace.
+ * Deadlines: every call (reserve, refund) has one, FIRESTORE_TIMEOUT_MS; past it the call fails
+ * with {@link StoreUnavailableError} and the handler answers `unavailable`. A write abandoned that
+ * way may still land later (the Firestore client retries it): a reservation landing late counts
+ * like a refund that never landed; a refund landing late hands the mint back after all.
  */
 import { randomUUID } from "node:crypto";
 import type {
@@ -72,39 +74,25 @@ import {
   type StoreOptions,
   wholeNumber,
 } from "./firestoreOps";
-import {
-  DAY_MS,
-  decideNetworkMint,
-  decideUserMint,
-  type Limits,
-  NETWORK_WINDOW_MS,
-  type NetworkLimitState,
-  type NetworkMint,
-  type UserLimitState,
-  type UserMint,
-} from "./policy";
+import { type HeldSlot, NetworkClaim, releaseSlotInto, slotRef } from "./networkSlots";
+import { DAY_MS, decideUserMint, type Limits, type UserLimitState, type UserMint } from "./policy";
 
 export const USERS = "realtimeTokenUsers";
-export const NETWORKS = "realtimeTokenNetworks";
 
 export interface ReserveInput {
   uid: string;
   /** Hashed client network (see network.ts), or null when the address is unknown. */
   network: string | null;
   limits: Limits;
-  audit: { model: string; retentionDays: number };
-  /**
-   * How long after the reservation the handler may still settle or refund it. Past that, the
-   * user's next call treats a reservation with neither as abandoned and refunds it.
-   */
-  settleWithinMs: number;
+  /** What the audit record keeps: the model and secret lifetime requested, and its retention. */
+  audit: { model: string; ttlSeconds: number; retentionDays: number };
 }
 
 /** A charged mint. */
 export interface Reservation {
   uid: string;
-  /** The network charged along with the user, or null. */
-  network: string | null;
+  /** The network slot charged along with the user, or null when the address is unknown. */
+  slot: HeldSlot | null;
   /** The user's mint sequence number: the audit record's id. */
   seq: number;
   reservedAtMs: number;
@@ -118,40 +106,31 @@ export type ReserveResult =
   | { ok: true; reservation: Reservation }
   | { ok: false; reason: LimitReason; retryAfterSeconds: number };
 
-/** How a reservation ended: its secret was returned, or it was handed back. */
-export type Outcome = "issued" | "refunded";
-
 /** The store the handler needs. */
 export interface MintStore {
-  /** Checks every limit, charges the mint and writes its audit record. */
+  /** Checks every limit, charges the mint and writes its audit record (`reserved`). */
   reserve(input: ReserveInput): Promise<ReserveResult>;
   /**
-   * Records that the secret was issued. `refunded` means the reservation had already been
-   * refunded as abandoned: the secret must not be returned.
+   * Hands a mint back to the user and the network and marks its audit record `failed`.
+   * Idempotent: a mint is refunded at most once.
    */
-  settle(reservation: Reservation, issued: { expiresAt: number }): Promise<Outcome>;
-  /**
-   * Hands a mint back to the user and the network and marks its audit record. Idempotent;
-   * `issued` means its settle got there first (the secret may be returned after all).
-   */
-  refund(reservation: Reservation, failure: string): Promise<Outcome>;
+  refund(reservation: Reservation, failure: string): Promise<void>;
 }
 
 /** Options of {@link createFirestoreStore}; `maxRounds` bounds the burst one network absorbs. */
 export type FirestoreStoreOptions = StoreOptions;
 
-/** The counter field of a network document for the window holding `ms`. */
-export function windowField(ms: number): string {
-  return `m${Math.floor(ms / NETWORK_WINDOW_MS)}`;
-}
-
 /** The user document, read defensively: a hand-edited or older document must not break minting. */
-interface StoredUser {
-  seq: number;
-  lastSeq: number | undefined;
-  settledSeq: number | undefined;
-  settleByMs: number | undefined;
-  state: UserLimitState;
+function readUser(snap: DocumentSnapshot | undefined, nowMs: number): UserLimitState {
+  const data = snap?.data() ?? {};
+  const lastSeq = wholeNumber(data.lastSeq);
+  const lastMintMs = finiteNumber(data.lastMintMs) ?? null;
+  const refunded = lastSeq !== undefined && wholeNumber(data.refundedSeq) === lastSeq;
+  return {
+    seq: wholeNumber(data.seq) ?? 0,
+    lastMintMs: refunded ? (finiteNumber(data.prevMintMs) ?? null) : lastMintMs,
+    dayCount: counterValue(data[dayField(nowMs)]),
+  };
 }
 
 /** A {@link MintStore} on Firestore (or its emulator, or the stand-in). */
@@ -160,87 +139,34 @@ export function createFirestoreStore(
   options: FirestoreStoreOptions = {},
 ): MintStore {
   const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
   const maxRounds = options.maxRounds ?? 100;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const userRef = (uid: string) => db.collection(USERS).doc(docId(uid));
   const mintRef = (uid: string, seq: number) => userRef(uid).collection("mints").doc(seqId(seq));
   const outcomeRef = (uid: string, seq: number) =>
     userRef(uid).collection("outcomes").doc(seqId(seq));
-  const networkRef = (network: string) => db.collection(NETWORKS).doc(docId(network));
-  const slotRef = (network: string, seq: number) =>
-    networkRef(network).collection("slots").doc(seqId(seq));
   const at = (ms: number) => Timestamp.fromMillis(ms);
-
-  function readUser(snap: DocumentSnapshot | undefined, nowMs: number): StoredUser {
-    const data = snap?.data() ?? {};
-    const seq = wholeNumber(data.seq) ?? 0;
-    const lastSeq = wholeNumber(data.lastSeq);
-    const lastMintMs = finiteNumber(data.lastMintMs) ?? null;
-    const refunded = lastSeq !== undefined && wholeNumber(data.refundedSeq) === lastSeq;
-    return {
-      seq,
-      lastSeq,
-      settledSeq: wholeNumber(data.settledSeq),
-      settleByMs: finiteNumber(data.settleBy),
-      state: {
-        seq,
-        lastMintMs: refunded ? (finiteNumber(data.prevMintMs) ?? null) : lastMintMs,
-        dayCount: counterValue(data[dayField(nowMs)]),
-      },
-    };
-  }
-
-  function readNetwork(snap: DocumentSnapshot | undefined, nowMs: number): NetworkLimitState {
-    const data = snap?.data() ?? {};
-    return {
-      seq: wholeNumber(data.seq) ?? 0,
-      windowCount: counterValue(data[windowField(nowMs)]),
-    };
-  }
-
-  function writeNetworkHalf(
-    batch: WriteBatch,
-    network: string,
-    next: NetworkMint,
-    claim: string,
-    nowMs: number,
-  ): void {
-    batch.create(slotRef(network, next.seq), {
-      seq: next.seq,
-      windowStartMs: next.windowStartMs,
-      claim,
-      deleteAt: at(next.windowStartMs + NETWORK_WINDOW_MS + DAY_MS),
-    });
-    batch.set(
-      networkRef(network),
-      {
-        seq: next.seq,
-        [windowField(next.windowStartMs)]: FieldValue.increment(1),
-        updatedAt: at(nowMs),
-        // Outlives its slots; an idle address's document goes, and with it its hash.
-        deleteAt: at(next.windowStartMs + NETWORK_WINDOW_MS + 2 * DAY_MS),
-      },
-      { merge: true },
-    );
-  }
 
   function writeUserHalf(
     batch: WriteBatch,
     input: ReserveInput,
     next: UserMint,
+    slot: HeldSlot | null,
     claim: string,
-  ): void {
+  ): DocumentReference {
     const { uid, audit } = input;
-    const settleBy = next.reservedAtMs + input.settleWithinMs;
-    batch.create(mintRef(uid, next.seq), {
+    const ref = mintRef(uid, next.seq);
+    batch.create(ref, {
       uid,
       seq: next.seq,
       status: "reserved",
       model: audit.model,
+      ttlSeconds: audit.ttlSeconds,
       network: input.network,
+      networkSlot: slot === null ? null : slotRef(db, slot).path,
       claim,
       createdAt: at(next.reservedAtMs),
-      settleBy: at(settleBy),
       deleteAt: at(next.reservedAtMs + audit.retentionDays * DAY_MS),
     });
     batch.set(
@@ -251,24 +177,13 @@ export function createFirestoreStore(
         lastSeq: next.seq,
         lastMintMs: next.reservedAtMs,
         prevMintMs: next.prevMintMs,
-        settleBy,
         [dayField(next.reservedAtMs)]: FieldValue.increment(1),
         updatedAt: at(next.reservedAtMs),
         deleteAt: at(next.reservedAtMs + (audit.retentionDays + 1) * DAY_MS),
       },
       { merge: true },
     );
-  }
-
-  function reservation(input: ReserveInput, user: UserMint): Reservation {
-    return {
-      uid: input.uid,
-      network: input.network,
-      seq: user.seq,
-      reservedAtMs: user.reservedAtMs,
-      remaining: Math.max(0, input.limits.userDailyQuota - user.dayCount),
-      deleteAtMs: user.reservedAtMs + input.audit.retentionDays * DAY_MS,
-    };
+    return ref;
   }
 
   /** Whose `create()` failed in a commit that wrote the given guards, in order. */
@@ -276,24 +191,18 @@ export function createFirestoreStore(
     guards: DocumentReference[],
     claim: string,
     deadline: Deadline,
-  ): Promise<{ index: number; landed: DocumentReference[] }> {
+  ): Promise<number> {
     const snaps = await deadline.run(db.getAll(...guards));
-    const landed: DocumentReference[] = [];
     for (const [index, snap] of snaps.entries()) {
-      if (snap.get("claim") !== claim) return { index, landed };
-      landed.push(snap.ref);
+      if (snap.get("claim") !== claim) return index;
     }
-    return { index: guards.length, landed };
+    return guards.length;
   }
 
-  /** Refunds a reservation that reached Firestore, through its outcome guard. */
-  async function refundReservation(
-    held: Reservation,
-    failure: string,
-    deadline: Deadline,
-  ): Promise<Outcome> {
+  async function refund(held: Reservation, failure: string, deadline: Deadline): Promise<void> {
     const nowMs = now();
     const batch = db.batch();
+    // First: a second refund of the same mint stops here and changes nothing.
     batch.create(outcomeRef(held.uid, held.seq), {
       status: "refunded",
       failure,
@@ -307,167 +216,89 @@ export function createFirestoreStore(
     );
     batch.set(
       userRef(held.uid),
-      {
-        [dayField(held.reservedAtMs)]: FieldValue.increment(-1),
-        refundedSeq: held.seq,
-        settledSeq: held.seq,
-      },
+      { [dayField(held.reservedAtMs)]: FieldValue.increment(-1), refundedSeq: held.seq },
       { merge: true },
     );
-    if (held.network !== null) {
-      batch.set(
-        networkRef(held.network),
-        { [windowField(held.reservedAtMs)]: FieldValue.increment(-1) },
-        { merge: true },
-      );
-    }
+    if (held.slot !== null) releaseSlotInto(db, batch, held.slot);
     try {
       await deadline.run(batch.commit());
-      return "refunded";
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      return outcomeOf(held, deadline);
     }
-  }
-
-  async function outcomeOf(held: Reservation, deadline: Deadline): Promise<Outcome> {
-    const snap = await deadline.run(outcomeRef(held.uid, held.seq).get());
-    return snap.get("status") === "issued" ? "issued" : "refunded";
-  }
-
-  /** Hands back a network half whose user half never landed. */
-  async function releaseNetworkHalf(
-    network: string,
-    slot: NetworkMint,
-    deadline: Deadline,
-  ): Promise<void> {
-    const batch = db.batch();
-    batch.set(
-      networkRef(network),
-      { [windowField(slot.windowStartMs)]: FieldValue.increment(-1) },
-      { merge: true },
-    );
-    batch.set(slotRef(network, slot.seq), { status: "released" }, { merge: true });
-    await deadline.run(batch.commit());
-  }
-
-  /**
-   * The user's latest reservation was neither settled nor refunded before its `settleBy`:
-   * refund it (the outcome guard decides if its handler settles at the same moment).
-   */
-  async function repairAbandoned(uid: string, seq: number, deadline: Deadline): Promise<void> {
-    const [record, outcome] = await deadline.run(
-      db.getAll(mintRef(uid, seq), outcomeRef(uid, seq)),
-    );
-    const createdAt = timestampOf(record?.get("createdAt"));
-    const deleteAt = timestampOf(record?.get("deleteAt"));
-    if (outcome?.exists === true || record?.exists !== true || createdAt === undefined) {
-      // Settled after all, or nothing left to refund: stop looking at it.
-      await deadline.run(userRef(uid).set({ settledSeq: seq }, { merge: true }));
-      return;
-    }
-    const network = record.get("network") as unknown;
-    await refundReservation(
-      {
-        uid,
-        seq,
-        network: typeof network === "string" ? network : null,
-        reservedAtMs: createdAt.toMillis(),
-        remaining: 0,
-        deleteAtMs: deleteAt?.toMillis() ?? createdAt.toMillis() + 31 * DAY_MS,
-      },
-      "abandoned",
-      deadline,
-    );
   }
 
   async function reserve(input: ReserveInput, deadline: Deadline): Promise<ReserveResult> {
     // Marks this reservation's guard documents, to tell a partial commit of ours from another's.
     const claim = randomUUID();
-    const floors = { user: 0, network: 0 };
-    /** The network half, once it landed without the user's. */
-    let heldSlot: NetworkMint | null = null;
-    const network = input.network;
+    let floor = 0;
+    const network =
+      input.network === null
+        ? null
+        : new NetworkClaim(db, "mint", input.network, input.limits.networkPerWindow, claim, random);
 
     for (let round = 1; round <= maxRounds; round++) {
       const nowMs = now();
-      const claimNetwork = network !== null && heldSlot === null;
-      const refs = [userRef(input.uid), ...(claimNetwork ? [networkRef(network)] : [])];
-      const [userSnap, networkSnap] = await deadline.run(db.getAll(...refs));
+      const [userSnap] = await deadline.run(db.getAll(userRef(input.uid)));
       const stored = readUser(userSnap, nowMs);
-
-      if (
-        stored.lastSeq !== undefined &&
-        stored.lastSeq !== stored.settledSeq &&
-        stored.settleByMs !== undefined &&
-        nowMs > stored.settleByMs
-      ) {
-        await repairAbandoned(input.uid, stored.lastSeq, deadline);
-        continue;
-      }
-
       const user = decideUserMint(
-        { ...stored.state, seq: Math.max(stored.seq, floors.user) },
+        { ...stored, seq: Math.max(stored.seq, floor) },
         input.limits,
         nowMs,
       );
       if (!user.ok) {
-        if (network !== null && heldSlot !== null) {
-          await releaseNetworkHalf(network, heldSlot, deadline);
-        }
+        await network?.release(deadline);
         return user;
-      }
-      let slot: NetworkMint | null = heldSlot;
-      if (claimNetwork) {
-        const state = readNetwork(networkSnap, nowMs);
-        const decided = decideNetworkMint(
-          { ...state, seq: Math.max(state.seq, floors.network) },
-          input.limits,
-          nowMs,
-        );
-        if (!decided.ok) return decided;
-        slot = decided.next;
       }
 
       const batch = db.batch();
       const guards: DocumentReference[] = [];
-      if (claimNetwork && slot !== null) {
-        writeNetworkHalf(batch, network, slot, claim, nowMs);
-        guards.push(slotRef(network, slot.seq));
+      let trying: HeldSlot | null = null;
+      if (network !== null && network.held === null) {
+        const picked = network.pick(nowMs);
+        if (!picked.ok) return picked;
+        trying = picked.slot;
+        guards.push(network.writeInto(batch, trying));
       }
-      writeUserHalf(batch, input, user.next, claim);
-      guards.push(mintRef(input.uid, user.next.seq));
+      guards.push(writeUserHalf(batch, input, user.next, trying ?? network?.held ?? null, claim));
       try {
         await deadline.run(batch.commit());
-        return { ok: true, reservation: reservation(input, user.next) };
+        return {
+          ok: true,
+          reservation: {
+            uid: input.uid,
+            slot: trying ?? network?.held ?? null,
+            seq: user.next.seq,
+            reservedAtMs: user.next.reservedAtMs,
+            remaining: Math.max(0, input.limits.userDailyQuota - user.next.dayCount),
+            deleteAtMs: user.next.reservedAtMs + input.audit.retentionDays * DAY_MS,
+          },
+        };
       } catch (error) {
         if (!isAlreadyExists(error)) throw error;
       }
 
-      const { index } = await collided(guards, claim, deadline);
-      if (claimNetwork && slot !== null && index > 0) heldSlot = slot;
+      const index = await collided(guards, claim, deadline);
+      if (network !== null && trying !== null) {
+        if (index === 0) {
+          await network.collided(trying, deadline);
+          continue;
+        }
+        // The slot landed, the user's half did not (a commit that is not atomic).
+        network.held = trying;
+      }
+      // The user's record collided. When the user document does not know the record (deleted
+      // or edited by hand), continue after the highest record instead of colliding until its TTL.
       const lost = guards[index];
       if (lost !== undefined) {
-        // A collision with a document the counter does not know of: the counter fell behind
-        // (deleted or edited by hand). Continue after the highest guard instead of colliding
-        // with it until its TTL.
-        const owner = lost.parent.parent;
-        if (owner !== null) {
-          const counter = await deadline.run(owner.get());
-          const seq = wholeNumber(counter.get("seq")) ?? 0;
-          if (seq < Number(lost.id)) {
-            const highest = await highestSeq(lost.parent, deadline);
-            if (lost.parent.id === "slots") floors.network = highest;
-            else floors.user = highest;
-            continue;
-          }
+        const counter = await deadline.run(userRef(input.uid).get());
+        if ((wholeNumber(counter.get("seq")) ?? 0) < Number(lost.id)) {
+          floor = await highestSeq(lost.parent, deadline);
+          continue;
         }
       }
-      await sleep(Math.random() * 10 * Math.min(round, 5));
+      await sleep(random() * 10 * Math.min(round, 5));
     }
-    if (network !== null && heldSlot !== null) {
-      await releaseNetworkHalf(network, heldSlot, deadline);
-    }
+    await network?.release(deadline);
     throw new Error(`reservation still contended after ${maxRounds} rounds`);
   }
 
@@ -475,37 +306,8 @@ export function createFirestoreStore(
     reserve(input) {
       return reserve(input, new Deadline(timeoutMs, "the reservation"));
     },
-
-    async settle(held, issued) {
-      const deadline = new Deadline(timeoutMs, "the settle");
-      const nowMs = now();
-      const batch = db.batch();
-      batch.create(outcomeRef(held.uid, held.seq), {
-        status: "issued",
-        at: at(nowMs),
-        deleteAt: at(held.deleteAtMs),
-      });
-      batch.set(
-        mintRef(held.uid, held.seq),
-        { status: "issued", expiresAt: at(issued.expiresAt * 1000), issuedAt: at(nowMs) },
-        { merge: true },
-      );
-      batch.set(userRef(held.uid), { settledSeq: held.seq }, { merge: true });
-      try {
-        await deadline.run(batch.commit());
-        return "issued";
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-        return outcomeOf(held, deadline);
-      }
-    },
-
     refund(held, failure) {
-      return refundReservation(held, failure, new Deadline(timeoutMs, "the refund"));
+      return refund(held, failure, new Deadline(timeoutMs, "the refund"));
     },
   };
-}
-
-function timestampOf(value: unknown): Timestamp | undefined {
-  return value instanceof Timestamp ? value : undefined;
 }

@@ -1,6 +1,6 @@
 /**
- * Settings of server-controlled ("brokered") calls: which modes the backend serves and the
- * voice-minute budget. Params are read at call time (`readRawVoiceSettings` in config.ts) and
+ * Settings of server-controlled ("brokered") calls: which modes the backend serves, the
+ * voice-minute budget and the per-network call rate. Params are read at call time (`readRawVoiceSettings` in config.ts) and
  * checked here, so a misconfiguration fails loudly with the param's name.
  */
 import type { MinuteLimits } from "./minutes";
@@ -18,6 +18,8 @@ export interface VoiceSettings {
   /** Whether the brokered-call callables are served. */
   serveBrokered: boolean;
   limits: MinuteLimits;
+  /** Brokered calls per client network per minute, across all users (IP_CALLS_PER_MINUTE). */
+  callsPerNetworkPerMinute: number;
 }
 
 /** Raw param values, as `config.ts` yields them. */
@@ -26,6 +28,7 @@ export interface RawVoiceSettings {
   DAILY_VOICE_MINUTES: number;
   MONTHLY_VOICE_MINUTES: number;
   MAX_CALL_SECONDS: number;
+  IP_CALLS_PER_MINUTE: number;
 }
 
 /** A voice param holds a value the function cannot work with. */
@@ -70,5 +73,6 @@ export function resolveVoiceSettings(raw: RawVoiceSettings): VoiceSettings {
       monthlySeconds: integer(raw, "MONTHLY_VOICE_MINUTES", 0) * 60,
       maxCallSeconds: integer(raw, "MAX_CALL_SECONDS", 1, MAX_CALL_SECONDS_LIMIT),
     },
+    callsPerNetworkPerMinute: integer(raw, "IP_CALLS_PER_MINUTE", 1),
   };
 }

@@ -4,6 +4,7 @@
  * functions/.env + functions/.env.demo-realtime-test (REALTIME_MODES=both, 1 voice minute a
  * day and 4 s calls: exactly 15 slices per user per day; a 1.5 s OpenAI timeout).
  */
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deleteApp, initializeApp } from "firebase-admin/app";
@@ -34,6 +35,8 @@ import {
 const SLICE_SECONDS = 4;
 const DAY_SECONDS = 60;
 const SLICES = DAY_SECONDS / SLICE_SECONDS;
+/** IP_CALLS_PER_MINUTE of functions/.env.demo-realtime-test. */
+const CALLS_PER_NETWORK = 10;
 
 const admin = initializeApp({ projectId: PROJECT_ID }, "brokered-admin");
 const offers: string[] = [];
@@ -278,6 +281,63 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     );
   });
 
+  it(`lets exactly ${CALLS_PER_NETWORK} of 30 users on one address call in a minute, and hands a slot back when OpenAI fails`, async () => {
+    await quiet();
+    // Thirty idle workers first (unmeasured, no address: no network limit), so that the burst
+    // below fits in one minute on a loaded 2-core machine instead of waiting for cold workers.
+    const warm = await Promise.all(Array.from({ length: 30 }, () => newClient()));
+    await Promise.allSettled(warm.map((client) => callable(client).open()));
+    await quiet();
+    // The network window is an epoch minute: start early in one.
+    if (Date.now() % 60_000 > 10_000) await sleep(60_000 - (Date.now() % 60_000) + 200);
+    const minute = Math.floor(Date.now() / 60_000);
+
+    const shared = `198.51.100.${randomInt(1, 255)}`;
+    const clients = await Promise.all(
+      Array.from({ length: 30 }, () => newClient({ forwardedFor: shared })),
+    );
+    const offers = await Promise.all(clients.map(() => makeOffer()));
+    const settled = await Promise.allSettled(
+      clients.map((client, i) => callable(client).openRaw({ offer: offers[i] })),
+    );
+    const opened = settled.filter((r) => r.status === "fulfilled").length;
+    const refused = settled
+      .filter((r) => r.status === "rejected")
+      .map((r) => (r as PromiseRejectedResult).reason as FunctionsError);
+    expect(opened).toBe(CALLS_PER_NETWORK);
+    expect(refused.map((e) => e.code)).toEqual(Array(20).fill("functions/resource-exhausted"));
+    const details = refused[0]?.details as MinuteLimitDetails;
+    expect(details.reason).toBe("ip-rate");
+    expect(details.retryAfterSeconds).toBeGreaterThan(0);
+    expect(details.retryAfterSeconds).toBeLessThanOrEqual(60);
+    expect(refused[0]?.message).toContain("Too many calls from your network");
+    // Refused users are charged nothing and have no call record.
+    const db = getFirestore(admin);
+    let charged = 0;
+    for (const client of clients) {
+      const calls = await db.collection(`voiceUsers/${docId(client.uid ?? "")}/calls`).get();
+      charged += calls.size;
+    }
+    expect(charged).toBe(CALLS_PER_NETWORK);
+
+    // Another address: a call OpenAI fails gives its slot back, so the allowance is still whole.
+    const other = `198.51.100.${randomInt(1, 255)}`;
+    const unlucky = await newClient({ forwardedFor: other });
+    await injectFault({ kind: "status", status: 500 }, 1, "calls");
+    expect((await callError(callable(unlucky).open())).code).toBe("functions/unavailable");
+    const next = await Promise.all(
+      Array.from({ length: CALLS_PER_NETWORK }, () => newClient({ forwardedFor: other })),
+    );
+    const again = await Promise.allSettled(next.map((client) => callable(client).open()));
+    expect(again.filter((r) => r.status === "fulfilled")).toHaveLength(CALLS_PER_NETWORK);
+    const over = await callError(callable(unlucky).open());
+    expect(over.code).toBe("functions/resource-exhausted");
+    expect((over.details as MinuteLimitDetails).reason).toBe("ip-rate");
+    // Everything above happened in one network window, or the counts above would not hold.
+    expect(Math.floor(Date.now() / 60_000)).toBe(minute);
+    await quiet();
+  }, 300_000);
+
   describe("upstream faults", () => {
     for (const [name, fault] of [
       ["a 500", { kind: "status", status: 500 }],
@@ -413,3 +473,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     }
   });
 });
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
+import { NETWORK_WINDOWS } from "../src/networkSlots";
 import type { MinuteLimits } from "../src/minutes";
 
 let firestore: LocalFirestore;
@@ -36,6 +37,17 @@ async function calls(uid: string) {
   return snap.docs.map((d) => d.data());
 }
 
+/** The call slots a network holds in the minute of T0. */
+async function callSlots(network: string): Promise<Record<string, unknown>[]> {
+  const snap = await db
+    .collection(NETWORK_WINDOWS)
+    .doc(`call-${Math.floor(T0 / 60_000)}`)
+    .collection("slots")
+    .where("network", "==", network)
+    .get();
+  return snap.docs.map((d) => d.data());
+}
+
 function held(
   result: Awaited<ReturnType<ReturnType<typeof createMinuteStore>["reserve"]>>,
 ): HeldCall {
@@ -57,6 +69,7 @@ describe("minute store", () => {
         reservedAtMs: T0,
         reservedSeconds: 60,
         deleteAtMs: T0 + 30 * 86_400_000,
+        slot: null,
       },
       remaining: {
         daySeconds: 240,
@@ -98,6 +111,48 @@ describe("minute store", () => {
     );
     expect(await calls(uid)).toHaveLength(5);
     expect((await user(uid).get()).get("d20261130")).toBe(300);
+  });
+
+  it("lets exactly the network's allowance of 30 users on one address call", async () => {
+    const store = createMinuteStore(db, { now: clock().now });
+    const network = `net-${randomUUID()}`;
+    const uids = Array.from({ length: 30 }, () => `u-${randomUUID()}`);
+    const results = await Promise.all(
+      uids.map((uid) => store.reserve(uid, limits, 30, { network, perMinute: 10 })),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(results.filter((r) => !r.ok && r.reason === "ip-rate")).toHaveLength(20);
+    expect(results.find((r) => !r.ok)).toMatchObject({ retryAfterSeconds: 60 });
+    expect(await callSlots(network)).toHaveLength(10);
+    // A refused user is charged nothing and has no call record.
+    for (const [i, result] of results.entries()) {
+      if (result.ok) continue;
+      expect(await calls(uids[i] ?? "")).toEqual([]);
+      expect((await user(uids[i] ?? "").get()).exists).toBe(false);
+    }
+  });
+
+  it("hands the network slot back with the slice when upstream never opened the call", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const network = { network: `net-${randomUUID()}`, perMinute: 1 };
+    const first = held(await store.reserve(`u-${randomUUID()}`, limits, 30, network));
+    const other = `u-${randomUUID()}`;
+    expect(await store.reserve(other, limits, 30, network)).toMatchObject({
+      ok: false,
+      reason: "ip-rate",
+    });
+    expect(await store.fail(first, "unavailable")).toBe("failed");
+    expect(await store.fail(first, "unavailable")).toBe("already");
+    const second = held(await store.reserve(other, limits, 30, network));
+    expect(await callSlots(network.network)).toEqual([
+      expect.objectContaining({ k: second.slot?.k, network: network.network }),
+    ]);
+    // Ending a call that did open keeps its slot: the minute's allowance counts calls started.
+    time.advance(1_000);
+    await store.start(second, "rtc_net");
+    await store.end({ uid: other, seq: second.seq }, "user");
+    expect(await callSlots(network.network)).toHaveLength(1);
   });
 
   it("cuts the last slice to what is left and refuses with the reset time after it", async () => {

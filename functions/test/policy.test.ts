@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   boundTtlSeconds,
-  decideNetworkMint,
   decideUserMint,
   type Limits,
   MAX_CLOCK_SKEW_MS,
   nextUtcMidnightMs,
+  pickNetworkSlot,
   utcDay,
 } from "../src/policy";
 
@@ -82,27 +82,50 @@ describe("decideUserMint", () => {
   });
 });
 
-describe("decideNetworkMint", () => {
-  it("counts within an epoch-aligned minute and refuses past the limit", () => {
-    expect(decideNetworkMint(undefined, limits, T0 + 1_000)).toEqual({
+describe("pickNetworkSlot", () => {
+  const none = new Set<number>();
+  it("picks a slot of the epoch-aligned minute, spread by the random draw", () => {
+    expect(pickNetworkSlot(none, 2, T0 + 1_000, () => 0)).toEqual({
       ok: true,
-      next: { seq: 1, windowStartMs: T0 },
+      next: { windowStartMs: T0, k: 1 },
     });
-    expect(decideNetworkMint({ seq: 1, windowCount: 1 }, limits, T0 + 2_000)).toEqual({
+    expect(pickNetworkSlot(none, 2, T0 + 1_000, () => 0.99)).toEqual({
       ok: true,
-      next: { seq: 2, windowStartMs: T0 },
+      next: { windowStartMs: T0, k: 2 },
     });
-    expect(decideNetworkMint({ seq: 2, windowCount: 2 }, limits, T0 + 30_000)).toEqual({
+  });
+
+  it("picks only free slots, and refuses until the minute's end once all are taken", () => {
+    expect(pickNetworkSlot(new Set([1]), 2, T0 + 2_000, () => 0)).toMatchObject({
+      ok: true,
+      next: { k: 2 },
+    });
+    expect(pickNetworkSlot(new Set([1, 2]), 2, T0 + 30_000, () => 0)).toEqual({
       ok: false,
       reason: "ip-rate",
       retryAfterSeconds: 30,
     });
+    expect(pickNetworkSlot(new Set([1, 2]), 2, T0 + 59_999, () => 0)).toMatchObject({
+      retryAfterSeconds: 1,
+    });
   });
 
-  it("waits for the minute's end", () => {
-    expect(decideNetworkMint({ seq: 9, windowCount: 2 }, limits, T0 + 59_999)).toMatchObject({
+  it("finds the last free slot of a large allowance", () => {
+    const taken = new Set(Array.from({ length: 999 }, (_, i) => (i < 500 ? i + 1 : i + 2)));
+    expect(pickNetworkSlot(taken, 1000, T0, Math.random)).toMatchObject({
+      ok: true,
+      next: { k: 501 },
+    });
+  });
+
+  it("counts slots above a lowered allowance as taken", () => {
+    expect(pickNetworkSlot(new Set([5, 6]), 2, T0, () => 0)).toMatchObject({
       ok: false,
-      retryAfterSeconds: 1,
+      reason: "ip-rate",
+    });
+    expect(pickNetworkSlot(new Set([5]), 2, T0, () => 0)).toMatchObject({
+      ok: true,
+      next: { k: 1 },
     });
   });
 });

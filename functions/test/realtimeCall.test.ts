@@ -84,6 +84,7 @@ describe("brokered helpers", () => {
       DAILY_VOICE_MINUTES: 1,
       MONTHLY_VOICE_MINUTES: 0,
       MAX_CALL_SECONDS: 4,
+      IP_CALLS_PER_MINUTE: 30,
     });
     const error = modeNotServed("realtimeToken", voice);
     expect(error.code).toBe("failed-precondition");

@@ -10,7 +10,7 @@ import {
 } from "../src/realtimeToken";
 import { StoreUnavailableError } from "../src/firestoreOps";
 import { ConfigError, resolveSettings, type Settings } from "../src/settings";
-import type { MintStore, Outcome, Reservation, ReserveInput, ReserveResult } from "../src/store";
+import type { MintStore, Reservation, ReserveInput, ReserveResult } from "../src/store";
 
 const API_KEY = "sk-unit-test-key-0123456789";
 const SECRET = "ek_unit_secret_value";
@@ -43,12 +43,11 @@ const settings: Settings = resolveSettings({
 class FakeStore implements MintStore {
   reserved: ReserveInput[] = [];
   refunded: { reservation: Reservation; failure: string }[] = [];
-  settled: { reservation: Reservation; expiresAt: number }[] = [];
   next: ReserveResult | Error = {
     ok: true,
     reservation: {
       uid: "u1",
-      network: null,
+      slot: null,
       seq: 1,
       reservedAtMs: NOW,
       remaining: 9,
@@ -56,24 +55,15 @@ class FakeStore implements MintStore {
     },
   };
   failRefund = false;
-  /** What settle answers. */
-  settleWith: Outcome | (() => Promise<Outcome>) = "issued";
-  /** What refund answers when it does not fail. */
-  refundWith: Outcome = "refunded";
 
   async reserve(input: ReserveInput): Promise<ReserveResult> {
     this.reserved.push(input);
     if (this.next instanceof Error) throw this.next;
     return this.next;
   }
-  async settle(reservation: Reservation, issued: { expiresAt: number }): Promise<Outcome> {
-    this.settled.push({ reservation, expiresAt: issued.expiresAt });
-    return typeof this.settleWith === "function" ? this.settleWith() : this.settleWith;
-  }
-  async refund(reservation: Reservation, failure: string): Promise<Outcome> {
+  async refund(reservation: Reservation, failure: string): Promise<void> {
     if (this.failRefund) throw new Error("refund failed");
     this.refunded.push({ reservation, failure });
-    return this.refundWith;
   }
 }
 
@@ -176,13 +166,8 @@ describe("realtimeToken handler", () => {
     expect(mints[0]?.session.audio?.output?.voice).toBe("cedar");
     expect(store.reserved[0]).toMatchObject({
       uid: "u1",
-      audit: { model: "gpt-realtime-2", retentionDays: 30 },
-      // The OpenAI timeout, a settle and a refund, and slack: then a silent reservation is stale.
-      settleWithinMs: 10_000 + 2 * 5_000 + 5_000,
+      audit: { model: "gpt-realtime-2", ttlSeconds: 120, retentionDays: 30 },
     });
-    expect(store.settled).toEqual([
-      { reservation: expect.objectContaining({ seq: 1 }), expiresAt: NOW / 1000 + 120 },
-    ]);
     expect(store.reserved[0]?.network).toMatch(/^[0-9a-f]{32}$/);
     expect(store.refunded).toHaveLength(0);
     expect(log.entries.map((e) => e.message)).toEqual(["realtime_token_minted"]);
@@ -364,26 +349,11 @@ describe("realtimeToken handler", () => {
     });
   });
 
-  it("does not wait for the audit record's issued mark, and logs when it fails", async () => {
-    const { handler, store, log } = setup();
-    let release: (outcome: Outcome) => void = () => {};
-    const pending = new Promise<Outcome>((resolve) => (release = resolve));
-    store.settleWith = () => pending;
+  it("writes nothing to the store after the reservation when the secret is returned", async () => {
+    const { handler, store } = setup();
     await expect(handler(call())).resolves.toHaveProperty("token", SECRET);
-    expect(store.settled).toHaveLength(1);
-    release("refunded");
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(log.entries.map((e) => e.message)).toContain("realtime_token_settle_late");
-    expect(store.refunded).toHaveLength(0);
-  });
-
-  it("logs a settle that Firestore refused, without the secret", async () => {
-    const { handler, store, log } = setup();
-    store.settleWith = () =>
-      Promise.reject(new StoreUnavailableError("Firestore did not answer the settle"));
-    await expect(handler(call())).resolves.toHaveProperty("token", SECRET);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(log.entries.find((e) => e.fields.stage === "settle")).toBeDefined();
-    expect(log.text()).not.toContain(SECRET);
+    // The store's only other write is a refund: a successful mint is the reservation alone.
+    expect(store.reserved).toHaveLength(1);
+    expect(store.refunded).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ const raw: RawVoiceSettings = {
   DAILY_VOICE_MINUTES: 30,
   MONTHLY_VOICE_MINUTES: 0,
   MAX_CALL_SECONDS: 600,
+  IP_CALLS_PER_MINUTE: 30,
 };
 
 function configError(input: RawVoiceSettings): VoiceConfigError {
@@ -28,6 +29,7 @@ describe("resolveVoiceSettings", () => {
       serveSecret: true,
       serveBrokered: false,
       limits: { dailySeconds: 1800, monthlySeconds: 0, maxCallSeconds: 600 },
+      callsPerNetworkPerMinute: 30,
     });
   });
 
@@ -62,6 +64,7 @@ describe("resolveVoiceSettings", () => {
     [{ MONTHLY_VOICE_MINUTES: -1 }, "MONTHLY_VOICE_MINUTES", />= 0/],
     [{ MAX_CALL_SECONDS: 0 }, "MAX_CALL_SECONDS", /from 1 to 3600/],
     [{ MAX_CALL_SECONDS: 3601 }, "MAX_CALL_SECONDS", /from 1 to 3600/],
+    [{ IP_CALLS_PER_MINUTE: 0 }, "IP_CALLS_PER_MINUTE", />= 1/],
   ])("refuses %j, naming %s", (override, param, message) => {
     const error = configError({ ...raw, ...override });
     expect(error.param).toBe(param);
