@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type {
   EndRealtimeCallRequest,
   EndRealtimeCallResponse,
@@ -9,7 +9,7 @@ import type {
 import type { AppConfig } from "../src/config";
 import type { FirebaseServices } from "../src/firebase";
 import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls } from "../src/ui/brokeredCalls";
+import { BrokeredCalls, HANG_UP_WAIT_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
 import type { MinutesElements } from "../src/ui/minutes";
 import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, deferred, flush } from "./fakes";
@@ -111,12 +111,57 @@ describe("BrokeredCalls", () => {
     expect(h.elements.warning.hidden).toBe(false);
   });
 
-  it("on Disconnect ends the call, waits for the answer, then shows the minutes that came back", async () => {
+  it("on Disconnect has the server hang up first, then closes the page's side", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    expect(h.calls.hasOpenCall).toBe(true);
+    let disposed = 0;
+    const hangingUp = h.calls.hangUp(() => disposed++);
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.calls.hasOpenCall).toBe(false);
+    expect(h.elements.left.dataset.state).toBe("ending");
+    await flush();
+    expect(disposed).toBe(0);
+    // The server's hang-up reaches the page first: that close is the user's Disconnect.
+    expect(h.calls.closed({ kind: "channel-closed" })).toEqual({ banner: null, byUser: true });
+    answer.resolve(ended(1797));
+    await hangingUp;
+    expect(disposed).toBe(1);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
+    expect(h.ends).toHaveLength(1);
+    // Nothing open any more: a second Disconnect does not ask again.
+    await h.calls.hangUp(() => disposed++);
+    expect(disposed).toBe(1);
+  });
+
+  it("on Disconnect closes the page's side after HANG_UP_WAIT_MS when the server is slow", async () => {
+    vi.useFakeTimers();
+    try {
+      const answer = deferred<EndRealtimeCallResponse>();
+      const h = harness(() => answer.promise);
+      await h.open();
+      let disposed = 0;
+      const hangingUp = h.calls.hangUp(() => disposed++);
+      await vi.advanceTimersByTimeAsync(HANG_UP_WAIT_MS - 1);
+      expect(disposed).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(disposed).toBe(1);
+      expect(h.elements.left.dataset.state).toBe("ending");
+      answer.resolve(ended(1797));
+      await hangingUp;
+      expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("after a close ends the call, waits for the answer, then shows the minutes that came back", async () => {
     const answer = deferred<EndRealtimeCallResponse>();
     const h = harness(() => answer.promise);
     await h.open();
     h.clock.now += 3_000;
-    expect(h.calls.closed({ kind: "client" })).toBeNull();
+    expect(h.calls.closed({ kind: "client" })).toEqual({ banner: null, byUser: false });
     expect(h.ends).toEqual([{ callId: "rtc_1" }]);
     expect(h.elements.clock.hidden).toBe(true);
     expect(h.elements.left.dataset.state).toBe("ending");
@@ -124,7 +169,7 @@ describe("BrokeredCalls", () => {
     await flush();
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
     // Closing again (another state change) asks nothing more.
-    expect(h.calls.closed({ kind: "client" })).toBeNull();
+    expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
     expect(h.ends).toHaveLength(1);
     expect(h.notices).toEqual([]);
   });
@@ -137,7 +182,8 @@ describe("BrokeredCalls", () => {
     }));
     await h.open();
     h.clock.now = NOW + 12_400;
-    const banner = h.calls.closed({ kind: "channel-closed" });
+    const { banner, byUser } = h.calls.closed({ kind: "channel-closed" });
+    expect(byUser).toBe(false);
     expect(banner?.kind).toBe("ended-call-limit");
     expect(banner?.message).toContain("12 s limit");
     await flush();
@@ -149,7 +195,7 @@ describe("BrokeredCalls", () => {
     const h = harness(async () => ended(1797));
     await h.open();
     h.clock.now = NOW + 2_000;
-    expect(h.calls.closed({ kind: "ice-failed" })).toBeNull();
+    expect(h.calls.closed({ kind: "ice-failed" })).toEqual({ banner: null, byUser: false });
     expect(h.ends).toHaveLength(1);
   });
 
@@ -176,7 +222,7 @@ describe("BrokeredCalls", () => {
     await flush(); // the beacon's tokens
     h.calls.pageHide();
     expect(h.beacons).toEqual(['{"data":{"callId":"rtc_1"}}']);
-    expect(h.calls.closed({ kind: "client" })).toBeNull();
+    expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
     expect(h.ends).toEqual([]);
   });
 });

@@ -432,7 +432,15 @@ export class VoiceApp {
 
   #disconnect(): void {
     this.#hideBanner();
-    this.#session?.dispose();
+    const session = this.#session;
+    if (session && this.#brokered?.hasOpenCall) {
+      // The server hangs up first, so upstream ends the call and the refund is exact.
+      // A second press does not wait: #brokered no longer has an open call then.
+      session.setMuted(true);
+      void this.#brokered.hangUp(() => session.dispose());
+      return;
+    }
+    session?.dispose();
   }
 
   #toggleMute(): void {
@@ -490,15 +498,19 @@ export class VoiceApp {
         break;
       case "closed": {
         // Ends a brokered call on the server; explains a hang-up at its deadline.
-        const serverEnd = this.#brokered?.closed(state.reason) ?? null;
+        const brokered = this.#brokered?.closed(state.reason);
         // A disconnect the user asked for, or a failed attempt (explained by a banner),
         // leaves the app ready to connect again: that is "idle" to the user.
-        if (state.reason.kind === "client" || state.reason.kind === "connect-failed") {
+        if (
+          state.reason.kind === "client" ||
+          state.reason.kind === "connect-failed" ||
+          brokered?.byUser
+        ) {
           ui = "idle";
           label = "Not connected";
         } else {
           label = "Disconnected";
-          this.#showBanner(serverEnd ?? describeCloseReason(state.reason));
+          this.#showBanner(brokered?.banner ?? describeCloseReason(state.reason));
         }
         break;
       }

@@ -49,7 +49,24 @@ export interface BrokeredCallsOptions {
 type Phase =
   | { phase: "none" }
   | { phase: "open"; call: OpenCall }
+  /** The user pressed Disconnect: the server is hanging up before the page closes. */
+  | { phase: "hanging-up"; call: OpenCall }
+  /** The session closed first: the server is told afterwards. */
   | { phase: "ending"; callId: string; minutes: VoiceMinutes };
+
+/** What the page makes of a closed session, see {@link BrokeredCalls.closed}. */
+export interface BrokeredClose {
+  /** Why the server ended the call (its deadline), or null: the generic messages apply. */
+  banner: BannerContent | null;
+  /** The close is the end of a Disconnect the user pressed: no banner at all. */
+  byUser: boolean;
+}
+
+/**
+ * How long Disconnect waits for the server's hang-up before closing the page's side anyway;
+ * the end request goes on, and its minutes are shown when it answers.
+ */
+export const HANG_UP_WAIT_MS = 5_000;
 
 /** The page's brokered calls: one open at a time. */
 export class BrokeredCalls {
@@ -124,21 +141,52 @@ export class BrokeredCalls {
     return describeBrokeredRefusal(error, this.#now());
   }
 
+  /** Whether a call is open (Disconnect then goes through {@link hangUp}). */
+  get hasOpenCall(): boolean {
+    return this.#state.phase === "open";
+  }
+
   /**
-   * The session closed: the open call is ended on the server (awaited in the background; the
-   * minutes that came back are shown when it answers). Returns the banner that explains a
-   * hang-up at the deadline, or null (the generic close messages apply).
+   * Disconnect: the server hangs the call up first (so upstream ends it and the refund is
+   * exact), then `dispose` closes the page's side, after the answer or after
+   * {@link HANG_UP_WAIT_MS}, whichever comes first. The minutes that came back are shown when
+   * the answer arrives. Does nothing without an open call.
    */
-  closed(reason: CloseReason): BannerContent | null {
+  async hangUp(dispose: () => void): Promise<void> {
     const state = this.#state;
-    if (state.phase !== "open") return null;
+    if (state.phase !== "open") return;
+    const { call } = state;
+    this.#state = { phase: "hanging-up", call };
+    this.#pageHide.disarm();
+    this.#view.stopCountdown();
+    this.#view.renderMinutes(call.minutes, "ending");
+    const ending = this.#requestEnd(call.callId);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      ending,
+      new Promise((resolve) => (timer = setTimeout(resolve, HANG_UP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    dispose();
+    this.#settled(call, await ending);
+  }
+
+  /**
+   * The session closed. An open call is ended on the server (in the background; the minutes
+   * that came back are shown when it answers), and a loss at its deadline is explained as the
+   * server's hang-up. A close while Disconnect is hanging up is the user's.
+   */
+  closed(reason: CloseReason): BrokeredClose {
+    const state = this.#state;
+    if (state.phase === "hanging-up") return { banner: null, byUser: true };
+    if (state.phase !== "open") return { banner: null, byUser: false };
     const { call } = state;
     this.#view.stopCountdown();
     const banner = endedByDeadline(reason, call.deadlineMs, this.#now())
       ? describeServerEnd(call, this.#now())
       : null;
     void this.#end(call);
-    return banner;
+    return { banner, byUser: false };
   }
 
   /** The page is going away: ends the call with a keepalive request. */
@@ -154,13 +202,25 @@ export class BrokeredCalls {
     this.#state = { phase: "ending", callId: call.callId, minutes: call.minutes };
     this.#pageHide.disarm();
     this.#view.renderMinutes(call.minutes, "ending");
-    let result: EndRealtimeCallResponse | null = null;
+    this.#settled(call, await this.#requestEnd(call.callId));
+  }
+
+  /** The end call's checked answer, or null when it failed. */
+  async #requestEnd(callId: string): Promise<EndRealtimeCallResponse | null> {
     try {
-      result = parseEndResponse(await this.#calls.end({ callId: call.callId }));
+      return parseEndResponse(await this.#calls.end({ callId }));
     } catch {
-      result = null;
+      return null;
     }
-    if (this.#state.phase === "ending" && this.#state.callId === call.callId) {
+  }
+
+  /** Shows what ending `call` gave back, or says that the server could not be told. */
+  #settled(call: OpenCall, result: EndRealtimeCallResponse | null): void {
+    const state = this.#state;
+    if (
+      (state.phase === "ending" && state.callId === call.callId) ||
+      (state.phase === "hanging-up" && state.call.callId === call.callId)
+    ) {
       this.#state = { phase: "none" };
     }
     if (result) {
