@@ -37,9 +37,11 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function openApp(): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
+async function openApp(context?: BrowserContext): Promise<Page> {
+  if (context === undefined) {
+    context = await browser.newContext();
+    contexts.push(context);
+  }
   const page = await context.newPage();
   await page.goto(APP_URL);
   await page.waitForSelector('#auth-status[data-auth="anonymous"]');
@@ -195,5 +197,28 @@ describe("brokered calls in Chromium", () => {
     expect(back).toBeGreaterThan(DAY_SECONDS - SLICE_SECONDS);
     expect(back).toBeLessThanOrEqual(DAY_SECONDS - 1);
     expect(await page.isVisible("#banner")).toBe(false);
+  });
+
+  it("a page that goes away ends its call with a keepalive request, and the user gets the rest back", async () => {
+    const page = await openApp();
+    await connect(page);
+    const id = await callId(page);
+    await page.waitForTimeout(1_500);
+    // Navigating away fires pagehide; the same profile is the same user on the next page.
+    await page.goto("about:blank");
+    const ended = await until(
+      () => standinCall(id),
+      (c) => c.endedAt !== null,
+    );
+    expect(ended.endedAt ?? 0).toBeLessThan(ended.startedAt + SLICE_SECONDS * 1000);
+
+    const next = await openApp(page.context());
+    await connect(next);
+    // Without the keepalive end the first call would still hold its whole slice: 1800 - 24.
+    const left = await daySeconds(next);
+    expect(left).toBeGreaterThan(DAY_SECONDS - 2 * SLICE_SECONDS);
+    expect(left).toBeLessThan(DAY_SECONDS - SLICE_SECONDS);
+    await next.click("#disconnect");
+    await next.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
   });
 });
