@@ -7,8 +7,8 @@ import { VoiceApp } from "./ui/app";
 function main(): void {
   // vite.config.ts validated the configuration when it built this page.
   let config = getConfig();
-  // `?appCheck=off`, `?prefetch=…` and `?mode=…` exist for local tests and bench:connect; a production
-  // build ignores them.
+  // `?appCheck=off`, `?prefetch=…` and `?mode=…` exist for local tests and bench:connect; a
+  // production build ignores them.
   const { appCheck, tokenPrefetch, connectOnLoad, mode } = queryOverrides(config, location.search);
   config = { ...config, tokenPrefetch, mode };
   const firebase = initFirebase(config, { appCheck });
