@@ -4,7 +4,11 @@
  * - a: the app with no cached secret (`?prefetch=off`: the callable runs after the click);
  * - b: the app with a prefetched secret (`?prefetch=load`, clicked once the prefetch is done);
  * - c: the reference page (reference.html + reference.ts), the floor: getUserMedia, one peer
- *   connection, the SDP exchange with the stand-in, a secret minted beforehand.
+ *   connection, the SDP exchange with the stand-in, a secret minted beforehand;
+ * - d: the app in brokered mode (`?mode=brokered`: the `realtimeCall` function posts the offer
+ *   to the stand-in). Each such call is then left to run to its deadline (12 s calls in the e2e
+ *   project), and the stand-in's `endedAt` against the page's `endsAt` gives the hang-up
+ *   lateness of the deadline task.
  *
  * Runs inside `tsx scripts/browser-stack.ts` (web app on the Hosting emulator, Auth and
  * Functions emulators, the OpenAI stand-in at $STANDIN_URL). Every run uses a fresh browser
@@ -16,7 +20,7 @@
  * from the click event itself and splits ICE from DTLS; see `breakdown` in the output.
  *
  * Env: BENCH_RUNS (measured runs per variant, default 12), BENCH_WARMUP (warm-up rounds of all
- * three, default 2), BENCH_SETTLE_MS (idle time before each click, default 300).
+ * four, default 2), BENCH_SETTLE_MS (idle time before each click, default 300).
  * Prints JSON and writes it to .bench/connect.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -43,13 +47,24 @@ const STANDIN_KEY = "sk-bench-connect-local";
 /** The function's default model (functions/src/config.ts), so the sessions match. */
 const MODEL = "gpt-realtime-2";
 
-const VARIANTS = ["a", "b", "c"] as const;
+const VARIANTS = ["a", "b", "c", "d"] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABELS: Record<Variant, string> = {
   a: "app, no cached secret (?prefetch=off)",
   b: "app, prefetched secret (?prefetch=load)",
   c: "reference page, secret handed in",
+  d: "app, brokered call (?mode=brokered)",
 };
+
+/** A brokered call's end: deadline (`endsAt`, the server's) → ended on the stand-in. */
+interface HangUp {
+  callId: string;
+  endsAt: number;
+  endedAt: number | null;
+  endedReason: string | null;
+  /** `endedAt - endsAt`, ms; null when the call did not end in time. */
+  latenessMs: number | null;
+}
 
 /** What a page reports in `#connect-timings` (ms after the click, its own clock). */
 type PageTimings = ConnectTimings;
@@ -59,6 +74,7 @@ interface Run {
   page: PageTimings;
   probe: ConnectProbe;
   tokenSource: string | null;
+  hangUp: HangUp | null;
 }
 
 function positiveInt(name: string, fallback: number): number {
@@ -137,6 +153,9 @@ async function runOnce(
       const secret = await mintSecret(env.standinUrl);
       const calls = `${env.standinUrl}/v1/realtime/calls`;
       await page.goto(`${env.referenceUrl}?${new URLSearchParams({ secret, calls }).toString()}`);
+    } else if (variant === "d") {
+      await page.goto(`${APP_URL}?mode=brokered`);
+      await page.waitForSelector('#auth-status[data-auth="anonymous"]');
     } else {
       await page.goto(`${APP_URL}?prefetch=${variant === "a" ? "off" : "load"}`);
       await page.waitForSelector('#auth-status[data-auth="anonymous"]');
@@ -172,11 +191,42 @@ async function runOnce(
       () => (window as unknown as { __connectProbe: ConnectProbe }).__connectProbe,
     );
     const tokenSource =
-      variant === "c" ? null : ((await page.textContent("#token-source"))?.trim() ?? null);
-    await page.click("#disconnect").catch(() => undefined);
-    return { variant, page: JSON.parse(timingsText) as PageTimings, probe, tokenSource };
+      variant === "a" || variant === "b"
+        ? ((await page.textContent("#token-source"))?.trim() ?? null)
+        : null;
+    // A brokered call runs to its deadline (closing the page would end it early).
+    const hangUp = variant === "d" ? await awaitHangUp(page, env.standinUrl) : null;
+    if (variant !== "d") await page.click("#disconnect").catch(() => undefined);
+    return { variant, page: JSON.parse(timingsText) as PageTimings, probe, tokenSource, hangUp };
   } finally {
     await context.close();
+  }
+}
+
+/** Waits for the server to hang up the page's brokered call; reads when the stand-in saw it. */
+async function awaitHangUp(page: Page, standinUrl: string): Promise<HangUp> {
+  const callId = (await page.textContent("#call-id"))?.trim() ?? "";
+  const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
+  if (!callId.startsWith("rtc_") || !Number.isFinite(endsAt) || endsAt <= 0) {
+    throw new Error(`variant d: no call id or deadline on the page (${callId}, ${endsAt})`);
+  }
+  const giveUpAt = endsAt + 15_000;
+  for (;;) {
+    const state = (await (await fetch(`${standinUrl}/_standin/state`)).json()) as {
+      calls: { id: string; endedAt: number | null; endedReason: string | null }[];
+    };
+    const call = state.calls.find((c) => c.id === callId);
+    if (call?.endedAt != null || Date.now() > giveUpAt) {
+      const endedAt = call?.endedAt ?? null;
+      return {
+        callId,
+        endsAt,
+        endedAt,
+        endedReason: call?.endedReason ?? null,
+        latenessMs: endedAt === null ? null : endedAt - endsAt,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -262,11 +312,11 @@ async function main(): Promise<number> {
   const { server, url: referenceUrl } = await serveReference();
   const browser = await launchChromium();
   const started = Date.now();
-  const results: Record<Variant, Run[]> = { a: [], b: [], c: [] };
+  const results: Record<Variant, Run[]> = { a: [], b: [], c: [], d: [] };
   try {
     const env = { standinUrl, referenceUrl, probe, settleMs };
     for (let round = -warmupRounds; round < runs; round++) {
-      const shift = ((round % 3) + 3) % 3;
+      const shift = ((round % VARIANTS.length) + VARIANTS.length) % VARIANTS.length;
       const order = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
       for (const variant of order) {
         const run = await runOnce(browser, variant, env);
@@ -282,7 +332,24 @@ async function main(): Promise<number> {
       a: { label: LABELS.a, ...summarize(results.a) },
       b: { label: LABELS.b, ...summarize(results.b) },
       c: { label: LABELS.c, ...summarize(results.c) },
+      d: { label: LABELS.d, ...summarize(results.d) },
     };
+    const dOverC = ratio(summary.d.p50, summary.c.p50);
+    const hangUps = results.d.map((r) => r.hangUp).filter((h) => h !== null);
+    const lateness = hangUps.map((h) => h.latenessMs ?? NaN);
+    const hangUpLateness = {
+      metric: "deadline (realtimeCall's endsAt) → call ended on the stand-in, ms",
+      n: hangUps.length,
+      p50: median(lateness),
+      max: quantile(lateness, 1),
+      min: quantile(lateness, 0),
+      allHungUpByServer: hangUps.every((h) => h.endedReason === "hangup"),
+      samples: hangUps.map((h) => ({ ms: h.latenessMs, reason: h.endedReason })),
+    };
+    const hangUpsOk =
+      hangUps.length >= 10 &&
+      hangUpLateness.allHungUpByServer &&
+      lateness.every((ms) => Number.isFinite(ms) && ms >= 0 && ms <= 2_000);
     const bOverC = ratio(summary.b.p50, summary.c.p50);
     const clickBOverC = ratio(
       summary.b.clickEventToSessionCreated.p50,
@@ -297,9 +364,11 @@ async function main(): Promise<number> {
       settleMsBeforeClick: settleMs,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       variants: summary,
+      hangUpLateness,
       ratios: {
         aOverC: ratio(summary.a.p50, summary.c.p50),
         bOverC,
+        dOverC,
         clickEvent: {
           aOverC: ratio(
             summary.a.clickEventToSessionCreated.p50,
@@ -309,7 +378,11 @@ async function main(): Promise<number> {
           bOverCAtMost1_05: clickBOverC !== null && clickBOverC <= 1.05,
         },
       },
-      goals: { bOverCAtMost1_05: bOverC !== null && bOverC <= 1.05 },
+      goals: {
+        bOverCAtMost1_05: bOverC !== null && bOverC <= 1.05,
+        dOverCAtMost1_10: dOverC !== null && dOverC <= 1.1,
+        hangUpsAtLeast10AllWithin2s: hangUpsOk,
+      },
       notes: {
         breakdownMedian:
           "medians of per-run phases in ms: token, microphone and offer are when each was " +

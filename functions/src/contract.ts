@@ -158,7 +158,19 @@ export interface RealtimeCallResponse {
   model: string;
   session: RealtimeTokenSession;
   minutes: VoiceMinutes;
+  /**
+   * Which bound set the slice, so the page can say why the server hung up at `endsAt`:
+   * `call` (`MAX_CALL_SECONDS`), or the budget the call used up (`daily-minutes`: back at
+   * `minutes.dayResetsAt`; `monthly-minutes`: back at `minutes.monthResetsAt`).
+   */
+  limitedBy: SliceLimit;
 }
+
+/**
+ * What set a brokered call's slice: the longest single call, or the daily or monthly budget
+ * that the slice spends to zero.
+ */
+export type SliceLimit = "call" | MinuteLimitReason;
 
 /** An `endRealtimeCall` request. */
 export interface EndRealtimeCallRequest {

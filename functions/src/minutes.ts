@@ -16,7 +16,7 @@
  * record's own transition to `ended` (see {@link endCall}).
  */
 
-import type { MinuteLimitReason } from "./contract";
+import type { MinuteLimitReason, SliceLimit } from "./contract";
 import { DAY_MS } from "./policy";
 
 /** The budget, in seconds. */
@@ -208,6 +208,18 @@ export function reserveCall(
     },
     record: { status: "reserved", uid, seq, reservedAtMs: nowMs, reservedSeconds: slice },
   };
+}
+
+/**
+ * Which bound set a reserved slice, from what is left right after the reservation: a budget
+ * the slice spent to zero (the month first: its reset comes last), else the longest call. A
+ * slice that both reached `maxCallSeconds` and emptied today's budget is the budget's: that
+ * is what stops the user's next call too.
+ */
+export function sliceLimitedBy(after: Remaining): SliceLimit {
+  if (after.monthSeconds !== null && after.monthSeconds <= 0) return "monthly-minutes";
+  if (after.daySeconds <= 0) return "daily-minutes";
+  return "call";
 }
 
 /** The record once upstream answered: the call's id, and its deadline from now. */

@@ -38,7 +38,7 @@ import {
 } from "./guards";
 import { enqueueHangup, hangupQueue, type HangupQueue } from "./hangupQueue";
 import type { CallOutcome, HeldCall, MinuteStore } from "./minuteStore";
-import type { MinuteLimitReason, Remaining } from "./minutes";
+import { sliceLimitedBy, type MinuteLimitReason, type Remaining } from "./minutes";
 import { UpstreamError } from "./openai";
 import { checkOffer } from "./sdp";
 import {
@@ -324,6 +324,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       model: settings.server.model,
       session: describeSession(input.choices, settings.server),
       minutes: toVoiceMinutes(reserved.remaining),
+      limitedBy: sliceLimitedBy(reserved.remaining),
     };
   };
 }

@@ -137,6 +137,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(result.answer).toMatch(/^v=0\r?\n/);
     expect(result.callId).toMatch(/^rtc_/);
     expect(result.sliceSeconds).toBe(SLICE_SECONDS);
+    expect(result.limitedBy).toBe("call");
     expect(result.endsAt).toBeGreaterThanOrEqual(before + SLICE_SECONDS * 1000);
     expect(result.endsAt).toBeLessThanOrEqual(Date.now() + SLICE_SECONDS * 1000);
     expect(result.minutes).toMatchObject({

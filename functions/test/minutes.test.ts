@@ -11,6 +11,7 @@ import {
   refundSeconds,
   remaining,
   reserveCall,
+  sliceLimitedBy,
   startCall,
   usedSeconds,
   utcDay,
@@ -277,6 +278,41 @@ describe("remaining", () => {
       daySeconds: 600,
       monthSeconds: 3000,
     });
+  });
+});
+
+describe("sliceLimitedBy", () => {
+  const limitOf = (state: MinuteState | undefined, limits: MinuteLimits, nowMs: number) =>
+    sliceLimitedBy(remaining(reserve(state, limits, nowMs).next, limits, nowMs));
+  const NOW = at("2026-11-10T08:00:00Z");
+  const used = (daySeconds: number, monthSeconds: number): MinuteState => ({
+    seq: 1,
+    day: "2026-11-10",
+    daySeconds,
+    month: "2026-11",
+    monthSeconds,
+  });
+
+  it("is the longest call when both budgets have more than a call left", () => {
+    expect(limitOf(undefined, LIMITS, NOW)).toBe("call");
+    expect(limitOf(used(359, 359), LIMITS, NOW)).toBe("call");
+  });
+
+  it("is the daily budget when the slice spends today's seconds to zero", () => {
+    expect(limitOf(used(500, 500), LIMITS, NOW)).toBe("daily-minutes");
+    // Exactly a call's worth left today: the next call is refused by the day, so the day it is.
+    expect(limitOf(used(360, 360), LIMITS, NOW)).toBe("daily-minutes");
+    expect(limitOf(used(500, 0), NO_MONTH, NOW)).toBe("daily-minutes");
+  });
+
+  it("is the monthly budget when the slice spends this month's seconds to zero, even with the day", () => {
+    expect(limitOf(used(0, 2900), LIMITS, NOW)).toBe("monthly-minutes");
+    expect(limitOf(used(500, 2900), LIMITS, NOW)).toBe("monthly-minutes");
+  });
+
+  it("reads a past day's and month's counters as zero", () => {
+    const yesterday = { ...used(600, 3000), day: "2026-11-09", month: "2026-10" };
+    expect(limitOf(yesterday, LIMITS, NOW)).toBe("call");
   });
 });
 

@@ -4,7 +4,10 @@
  * variables fails instead of shipping a broken app) and hands the page the parsed result.
  */
 
+import type { RealtimeMode } from "../../functions/src/contract";
 import { DEFAULT_CALLS_URL } from "./realtime";
+
+export type { RealtimeMode };
 
 /** When the app fetches a client secret ahead of Connect. */
 export type TokenPrefetch = "load" | "intent" | "off";
@@ -20,6 +23,12 @@ export interface AppConfig {
   /** Where the browser posts its SDP offer. */
   openaiCallsUrl: string;
   tokenPrefetch: TokenPrefetch;
+  /**
+   * How calls are opened: `secret` (the browser posts its offer with an `ek_` secret from
+   * `realtimeToken`) or `brokered` (`realtimeCall` posts it; minutes are counted and the
+   * server hangs up at the deadline). The backend's `REALTIME_MODES` must serve it.
+   */
+  mode: RealtimeMode;
 }
 
 /** Raised with every problem at once, each naming its variable. */
@@ -97,6 +106,13 @@ export function parseConfig(env: Env): AppConfig {
     problems.push(`VITE_TOKEN_PREFETCH must be "load", "intent" or "off", not "${prefetch}".`);
   }
 
+  const mode = read("VITE_REALTIME_MODE") ?? "secret";
+  if (mode !== "secret" && mode !== "brokered") {
+    problems.push(
+      `VITE_REALTIME_MODE must be "secret" or "brokered" (the backend's REALTIME_MODES must serve it), not "${mode}".`,
+    );
+  }
+
   const emulators = useEmulators
     ? {
         host: read("VITE_EMULATOR_HOST") ?? "127.0.0.1",
@@ -113,6 +129,7 @@ export function parseConfig(env: Env): AppConfig {
     recaptchaEnterpriseSiteKey,
     openaiCallsUrl,
     tokenPrefetch: prefetch as TokenPrefetch,
+    mode: mode as RealtimeMode,
   };
 }
 
@@ -135,6 +152,8 @@ export interface QueryOverrides {
    * a test can see a browser refuse to play audio outside a gesture.
    */
   connectOnLoad: boolean;
+  /** `?mode=secret|brokered` replaces `VITE_REALTIME_MODE` (the local stack serves both). */
+  mode: RealtimeMode;
 }
 
 /**
@@ -147,10 +166,12 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
     appCheck: true,
     tokenPrefetch: config.tokenPrefetch,
     connectOnLoad: false,
+    mode: config.mode,
   };
   if (!config.emulators) return defaults;
   const params = new URLSearchParams(search);
   const prefetch = params.get("prefetch");
+  const mode = params.get("mode");
   return {
     appCheck: params.get("appCheck") !== "off",
     tokenPrefetch:
@@ -158,5 +179,6 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
         ? prefetch
         : defaults.tokenPrefetch,
     connectOnLoad: params.get("connect") === "load",
+    mode: mode === "secret" || mode === "brokered" ? mode : defaults.mode,
   };
 }

@@ -7,10 +7,10 @@ import { VoiceApp } from "./ui/app";
 function main(): void {
   // vite.config.ts validated the configuration when it built this page.
   let config = getConfig();
-  // `?appCheck=off` and `?prefetch=…` exist for local tests and bench:connect; a production
-  // build ignores them.
-  const { appCheck, tokenPrefetch, connectOnLoad } = queryOverrides(config, location.search);
-  config = { ...config, tokenPrefetch };
+  // `?appCheck=off`, `?prefetch=…` and `?mode=…` exist for local tests and bench:connect; a
+  // production build ignores them.
+  const { appCheck, tokenPrefetch, connectOnLoad, mode } = queryOverrides(config, location.search);
+  config = { ...config, tokenPrefetch, mode };
   const firebase = initFirebase(config, { appCheck });
   const tokens = new CachedTokenProvider({
     fetchToken: callableTokenFetcher(firebase.functions),

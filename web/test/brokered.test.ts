@@ -28,6 +28,7 @@ function result(callId = "rtc_1"): RealtimeCallResponse {
     callId,
     endsAt: 1_780_000_000_000,
     sliceSeconds: 300,
+    limitedBy: "call",
     model: "gpt-realtime",
     session: {
       voice: "marin",

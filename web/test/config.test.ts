@@ -30,7 +30,16 @@ describe("parseConfig", () => {
       recaptchaEnterpriseSiteKey: "site-key",
       openaiCallsUrl: DEFAULT_OPENAI_CALLS_URL,
       tokenPrefetch: "load",
+      mode: "secret",
     });
+  });
+
+  it("reads the mode, naming the variable when it is wrong", () => {
+    expect(parseConfig({ ...production, VITE_REALTIME_MODE: "brokered" }).mode).toBe("brokered");
+    expect(parseConfig({ ...production, VITE_REALTIME_MODE: " secret " }).mode).toBe("secret");
+    expect(() => parseConfig({ ...production, VITE_REALTIME_MODE: "both" })).toThrow(
+      /VITE_REALTIME_MODE must be "secret" or "brokered".*not "both"/,
+    );
   });
 
   it("names every missing variable", () => {
@@ -99,11 +108,13 @@ describe("queryOverrides", () => {
       appCheck: true,
       tokenPrefetch: "load",
       connectOnLoad: false,
+      mode: "secret",
     });
     expect(queryOverrides(config, "?appCheck=off")).toEqual({
       appCheck: false,
       tokenPrefetch: "load",
       connectOnLoad: false,
+      mode: "secret",
     });
     expect(queryOverrides(config, "?connect=load").connectOnLoad).toBe(true);
     for (const mode of ["off", "load", "intent"] as const) {
@@ -111,24 +122,31 @@ describe("queryOverrides", () => {
     }
     expect(
       queryOverrides(parseConfig({ ...emulator, VITE_TOKEN_PREFETCH: "off" }), "?prefetch=load"),
-    ).toEqual({ appCheck: true, tokenPrefetch: "load", connectOnLoad: false });
+    ).toEqual({ appCheck: true, tokenPrefetch: "load", connectOnLoad: false, mode: "secret" });
+    expect(queryOverrides(config, "?mode=brokered").mode).toBe("brokered");
+    const brokered = parseConfig({ ...emulator, VITE_REALTIME_MODE: "brokered" });
+    expect(queryOverrides(brokered, "?mode=secret").mode).toBe("secret");
   });
 
   it("ignores unknown values", () => {
     const config = parseConfig(emulator);
-    expect(queryOverrides(config, "?prefetch=always&appCheck=no&connect=now")).toEqual({
+    expect(queryOverrides(config, "?prefetch=always&appCheck=no&connect=now&mode=both")).toEqual({
       appCheck: true,
       tokenPrefetch: "load",
       connectOnLoad: false,
+      mode: "secret",
     });
   });
 
   it("is never active in a production build", () => {
     const config = parseConfig({ ...production, VITE_TOKEN_PREFETCH: "intent" });
-    expect(queryOverrides(config, "?appCheck=off&prefetch=off&connect=load")).toEqual({
-      appCheck: true,
-      tokenPrefetch: "intent",
-      connectOnLoad: false,
-    });
+    expect(queryOverrides(config, "?appCheck=off&prefetch=off&connect=load&mode=brokered")).toEqual(
+      {
+        appCheck: true,
+        tokenPrefetch: "intent",
+        connectOnLoad: false,
+        mode: "secret",
+      },
+    );
   });
 });

@@ -22,3 +22,5 @@ export {
 export { BrokeredCallError, brokeredExchange, toBrokeredConnectError } from "./brokered";
 export type { BrokeredCallOpened, BrokeredExchangeOptions } from "./brokered";
 export { tokenDropClass } from "./reconnect";
+export { callableUrl, PageHideEnd } from "./pageHideEnd";
+export type { BeaconFetch, PageHideEndOptions } from "./pageHideEnd";

@@ -95,6 +95,11 @@ export class VoiceApp {
     timings: byId("connect-timings", HTMLPreElement),
     remoteAudio: byId("remote-audio", HTMLAudioElement),
     tapToHear: byId("tap-to-hear", HTMLButtonElement),
+    quotaRow: byId("quota-row", HTMLDivElement),
+    minutesRow: byId("minutes-row", HTMLDivElement),
+    minutesLeft: byId("minutes-left", HTMLElement),
+    callClock: byId("call-clock", HTMLElement),
+    callWarning: byId("call-warning", HTMLElement),
   };
   readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
   readonly #meter = new MicLevelMeter(this.#els.micLevel);
@@ -114,6 +119,8 @@ export class VoiceApp {
   #liveLoading: Promise<LiveModule> | undefined;
   /** Made with the first session (its code loads with the session's). */
   #cost: Live.CostView | null = null;
+  /** Brokered mode's open call and minutes; made with the first brokered Connect. */
+  #brokered: Live.BrokeredCalls | null = null;
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
@@ -123,6 +130,9 @@ export class VoiceApp {
     const { auth } = this.#deps.firebase;
     const els = this.#els;
     this.#renderState({ status: "idle" });
+    const brokered = this.#deps.config.mode === "brokered";
+    setHidden(els.quotaRow, brokered);
+    setHidden(els.minutesRow, !brokered);
     // Not needed for the first paint, but wanted by the first click: fetch it now.
     void this.#loadLive();
 
@@ -152,7 +162,10 @@ export class VoiceApp {
       }
     });
     // Leaving the page must release the microphone and end the billed call.
-    window.addEventListener("pagehide", () => this.#session?.dispose());
+    window.addEventListener("pagehide", () => {
+      this.#brokered?.pageHide();
+      this.#session?.dispose();
+    });
   }
 
   // ---- auth ----------------------------------------------------------------------------
@@ -213,6 +226,8 @@ export class VoiceApp {
 
   #prefetch(trigger: "load" | "intent" | "choice"): void {
     const mode = this.#deps.config.tokenPrefetch;
+    // Brokered calls need no secret: nothing to fetch ahead.
+    if (this.#deps.config.mode === "brokered") return;
     if (!this.#user || mode === "off" || (trigger !== "choice" && trigger !== mode)) return;
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
   }
@@ -302,9 +317,15 @@ export class VoiceApp {
     this.#session?.dispose();
     const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
     cost.startCall(null);
+    const exchange =
+      this.#deps.config.mode === "brokered" ? this.#brokeredCalls(live).exchange(request) : null;
     const session = new live.RealtimeSession({
-      getToken: () => this.#getToken(request, cost),
-      callsUrl: this.#deps.config.openaiCallsUrl,
+      ...(exchange
+        ? { exchange }
+        : {
+            getToken: () => this.#getToken(request, cost),
+            callsUrl: this.#deps.config.openaiCallsUrl,
+          }),
       audioElement: this.#audioSink(),
       tools: [this.#localTimeTool],
       muteStrategy: "auto",
@@ -353,9 +374,21 @@ export class VoiceApp {
       if (isSecretRejected(error)) this.#deps.tokens.invalidate(request);
       // connect() rejects with nothing else.
       if (current() && error instanceof RealtimeConnectError) {
-        this.#showBanner(describeConnectError(error));
+        this.#showBanner(
+          this.#brokered?.describeConnectError(error) ?? describeConnectError(error),
+        );
       }
     }
+  }
+
+  #brokeredCalls(live: LiveModule): Live.BrokeredCalls {
+    const els = this.#els;
+    return (this.#brokered ??= new live.BrokeredCalls({
+      config: this.#deps.config,
+      firebase: this.#deps.firebase,
+      elements: { left: els.minutesLeft, clock: els.callClock, warning: els.callWarning },
+      onNotice: (banner) => this.#showBanner(banner),
+    }));
   }
 
   /**
@@ -399,7 +432,15 @@ export class VoiceApp {
 
   #disconnect(): void {
     this.#hideBanner();
-    this.#session?.dispose();
+    const session = this.#session;
+    if (session && this.#brokered?.hasOpenCall) {
+      // The server hangs up first, so upstream ends the call and the refund is exact.
+      // A second press does not wait: #brokered no longer has an open call then.
+      session.setMuted(true);
+      void this.#brokered.hangUp(() => session.dispose());
+      return;
+    }
+    session?.dispose();
   }
 
   #toggleMute(): void {
@@ -455,17 +496,24 @@ export class VoiceApp {
         label = "Connected — start talking";
         els.callId.textContent = state.callId ?? "–";
         break;
-      case "closed":
+      case "closed": {
+        // Ends a brokered call on the server; explains a hang-up at its deadline.
+        const brokered = this.#brokered?.closed(state.reason);
         // A disconnect the user asked for, or a failed attempt (explained by a banner),
         // leaves the app ready to connect again: that is "idle" to the user.
-        if (state.reason.kind === "client" || state.reason.kind === "connect-failed") {
+        if (
+          state.reason.kind === "client" ||
+          state.reason.kind === "connect-failed" ||
+          brokered?.byUser
+        ) {
           ui = "idle";
           label = "Not connected";
         } else {
           label = "Disconnected";
-          this.#showBanner(describeCloseReason(state.reason));
+          this.#showBanner(brokered?.banner ?? describeCloseReason(state.reason));
         }
         break;
+      }
     }
     this.#uiState = ui;
     els.state.dataset.state = ui;

@@ -72,7 +72,7 @@ const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [str
     "This browser may not support WebRTC audio; try a current Chrome, Edge, Firefox or Safari.",
   ],
   connection: ["network", `A VPN or firewall may be blocking WebRTC. ${CHECK_NETWORK}`],
-  // The brokered exchange's failures; the UI does not use that exchange yet.
+  // The brokered exchange's failures (ui/minutes.ts says more for minutes and the mode).
   "out-of-minutes": ["minutes", "Try again when your minutes come back."],
   "rate-limited": ["rate-limited", "Wait a moment, then press Connect to try again."],
   "invalid-offer": ["webrtc", TRY_AGAIN],

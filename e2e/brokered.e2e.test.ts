@@ -1,0 +1,224 @@
+/**
+ * Brokered calls as a user meets them (`?mode=brokered`): the page's offer goes through the
+ * `realtimeCall` function, which opens the call on the OpenAI stand-in with the server's key,
+ * counts the user's voice minutes and hangs up at the deadline. Project demo-realtime-e2e
+ * serves both modes with 12 s calls (functions/.env.demo-realtime-e2e) and the default
+ * 30 minutes a day; every test is a fresh browser profile, so a fresh anonymous user.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CallSnapshot } from "../standin/src/server.js";
+import { launchChromium } from "./browser.js";
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+const APP_URL = `http://127.0.0.1:${hostingPort}/?mode=brokered`;
+const STANDIN_URL = process.env.STANDIN_URL;
+/** functions/.env.demo-realtime-e2e: MAX_CALL_SECONDS; DAILY_VOICE_MINUTES is the default 30. */
+const SLICE_SECONDS = 12;
+const DAY_SECONDS = 30 * 60;
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!STANDIN_URL)
+    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+});
+
+async function openApp(context?: BrowserContext): Promise<Page> {
+  if (context === undefined) {
+    context = await browser.newContext();
+    contexts.push(context);
+  }
+  const page = await context.newPage();
+  await page.goto(APP_URL);
+  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  return page;
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+}
+
+async function standinCall(id: string): Promise<CallSnapshot> {
+  const response = await fetch(`${STANDIN_URL}/_standin/state`);
+  const state = (await response.json()) as { calls: CallSnapshot[] };
+  const found = state.calls.find((c) => c.id === id);
+  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
+  return found;
+}
+
+async function callId(page: Page): Promise<string> {
+  const id = (await page.textContent("#call-id"))?.trim() ?? "";
+  expect(id).toMatch(/^rtc_/);
+  return id;
+}
+
+/** Polls `read` until `check` accepts its value; returns that value. */
+async function until<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out; last value: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const daySeconds = async (page: Page) =>
+  Number(await page.getAttribute("#minutes-left", "data-day-seconds"));
+const minutesState = (page: Page) => page.getAttribute("#minutes-left", "data-state");
+const bytesIn = async (page: Page) => Number(await page.getAttribute("#bytes-in", "data-bytes"));
+
+describe("brokered calls in Chromium", () => {
+  it("talks both ways and answers a typed message, with no secret in the page", async () => {
+    const page = await openApp();
+    expect(await page.isVisible("#minutes-row")).toBe(true);
+    expect(await page.isVisible("#quota-row")).toBe(false);
+    await connect(page);
+    const id = await callId(page);
+    // Opened by the function with the server's key: no ek_ secret, none minted for the page.
+    expect((await standinCall(id)).secret).toBeNull();
+    expect(await page.textContent("#token-fetches")).toBe("0");
+    expect(await daySeconds(page)).toBe(DAY_SECONDS - SLICE_SECONDS);
+    expect(await page.textContent("#minutes-left")).toBe("29 min 48 s today");
+    expect(await page.isVisible("#call-clock")).toBe(true);
+    expect(await page.textContent("#call-clock")).toMatch(/^0:\d\d left$/);
+
+    await page.fill("#text-input", "Hello from the brokered suite");
+    await page.click("#send-text");
+    await page.waitForSelector(
+      '[data-testid="transcript-entry"][data-role="assistant"][data-status="done"]',
+      { state: "attached" },
+    );
+    expect(
+      await page.textContent('[data-testid="transcript-entry"][data-role="assistant"]'),
+    ).toContain('You said: "Hello from the brokered suite"');
+    // The page plays the assistant's audio; the stand-in hears the microphone's.
+    await until(
+      () => bytesIn(page),
+      (bytes) => bytes > 0,
+    );
+    const snapshot = await until(
+      () => standinCall(id),
+      (c) => c.rtpPacketsIn > 0,
+    );
+    expect(snapshot.rtpPacketsOut).toBeGreaterThan(0);
+    expect(snapshot.eventsReceived).toContain("conversation.item.create");
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]');
+  });
+
+  it("shows the server's hang-up at the deadline with its reason, and connects again", async () => {
+    const page = await openApp();
+    await connect(page);
+    const id = await callId(page);
+    const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
+    // 12 s calls: the last minute, so the warning shows from the start.
+    expect(await page.isVisible("#call-warning")).toBe(true);
+    expect(await page.getAttribute("#call-clock", "data-phase")).toBe("warning");
+
+    await page.waitForSelector('#banner[data-kind="ended-call-limit"]', {
+      state: "visible",
+      timeout: SLICE_SECONDS * 1000 + 15_000,
+    });
+    expect(await page.textContent("#banner-message")).toContain(
+      "The call reached its 12 s limit, so the server ended it.",
+    );
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(await page.isVisible("#call-clock")).toBe(false);
+    expect(await page.isVisible("#call-warning")).toBe(false);
+
+    const ended = await until(
+      () => standinCall(id),
+      (c) => c.endedAt !== null,
+    );
+    expect(ended.endedReason).toBe("hangup");
+    // Hung up by the server at the deadline: never before it, within 2 s after it.
+    expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(endsAt);
+    expect((ended.endedAt ?? 0) - endsAt).toBeLessThanOrEqual(2_000);
+    // The whole slice was used: the minutes stay as the call's open left them.
+    await until(
+      () => minutesState(page),
+      (state) => state === "known",
+    );
+    expect(await daySeconds(page)).toBe(DAY_SECONDS - SLICE_SECONDS);
+
+    // Never a stuck state: the banner's action connects again.
+    await page.click("#banner-action");
+    await page.waitForSelector('#state[data-state="connected"]');
+    expect(await daySeconds(page)).toBe(DAY_SECONDS - 2 * SLICE_SECONDS);
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]');
+  });
+
+  it("Disconnect has the server hang up, and the unused minutes come back", async () => {
+    const page = await openApp();
+    await connect(page);
+    const id = await callId(page);
+    expect(await daySeconds(page)).toBe(DAY_SECONDS - SLICE_SECONDS);
+    await page.waitForTimeout(1_500);
+
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
+    const ended = await until(
+      () => standinCall(id),
+      (c) => c.endedAt !== null,
+    );
+    expect(ended.endedReason).toBe("hangup");
+    const used = Math.ceil(((ended.endedAt ?? 0) - ended.startedAt) / 1000);
+    expect(used).toBeLessThan(SLICE_SECONDS);
+    await until(
+      () => minutesState(page),
+      (state) => state === "known",
+      30_000,
+    );
+    const back = await daySeconds(page);
+    // The server charged whole seconds from its own start; the rest came back.
+    expect(back).toBeGreaterThan(DAY_SECONDS - SLICE_SECONDS);
+    expect(back).toBeLessThanOrEqual(DAY_SECONDS - 1);
+    expect(await page.isVisible("#banner")).toBe(false);
+  });
+
+  it("a page that goes away ends its call with a keepalive request, and the user gets the rest back", async () => {
+    const page = await openApp();
+    await connect(page);
+    const id = await callId(page);
+    await page.waitForTimeout(1_500);
+    // Navigating away fires pagehide; the same profile is the same user on the next page.
+    await page.goto("about:blank");
+    const ended = await until(
+      () => standinCall(id),
+      (c) => c.endedAt !== null,
+    );
+    expect(ended.endedAt ?? 0).toBeLessThan(ended.startedAt + SLICE_SECONDS * 1000);
+
+    const next = await openApp(page.context());
+    await connect(next);
+    // Without the keepalive end the first call would still hold its whole slice: 1800 - 24.
+    const left = await daySeconds(next);
+    expect(left).toBeGreaterThan(DAY_SECONDS - 2 * SLICE_SECONDS);
+    expect(left).toBeLessThan(DAY_SECONDS - SLICE_SECONDS);
+    await next.click("#disconnect");
+    await next.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
+  });
+});

@@ -1,0 +1,261 @@
+/*
+ * Brokered mode in the page: each Connect's SDP exchange goes through the `realtimeCall`
+ * callable (brokeredExchange), and this keeps the open call: its countdown and minutes
+ * (MinutesView), ending it on Disconnect or a loss (awaited, then the minutes that came back
+ * are shown), ending it best effort on pagehide (PageHideEnd), and saying why the server
+ * ended it. Loaded with the session code (live.ts).
+ */
+import { getLimitedUseToken } from "firebase/app-check";
+import type {
+  EndRealtimeCallResponse,
+  RealtimeTokenRequest,
+  VoiceMinutes,
+} from "../../../functions/src/contract";
+import type { AppConfig } from "../config";
+import type { FirebaseServices } from "../firebase";
+import type { CloseReason, RealtimeConnectError, SdpExchange } from "../realtime";
+import {
+  BrokeredCallError,
+  brokeredExchange,
+  callableBrokeredCalls,
+  callableUrl,
+  END_REALTIME_CALL_FUNCTION,
+  PageHideEnd,
+  type BrokeredExchangeOptions,
+} from "../token";
+import type { BannerContent } from "./messages";
+import {
+  describeBrokeredRefusal,
+  describeServerEnd,
+  endedByDeadline,
+  localDeadline,
+  MinutesView,
+  type MinutesElements,
+  type OpenCall,
+} from "./minutes";
+
+/** What {@link BrokeredCalls} needs; the callables and the clock are injectable. */
+export interface BrokeredCallsOptions {
+  config: AppConfig;
+  firebase: FirebaseServices;
+  elements: MinutesElements;
+  /** A notice that arrives later than the event that caused it (an end call that failed). */
+  onNotice: (banner: BannerContent) => void;
+  calls?: Pick<BrokeredExchangeOptions, "call" | "end">;
+  pageHide?: PageHideEnd;
+  now?: () => number;
+}
+
+type Phase =
+  | { phase: "none" }
+  | { phase: "open"; call: OpenCall }
+  /** The user pressed Disconnect: the server is hanging up before the page closes. */
+  | { phase: "hanging-up"; call: OpenCall }
+  /** The session closed first: the server is told afterwards. */
+  | { phase: "ending"; callId: string; minutes: VoiceMinutes };
+
+/** What the page makes of a closed session, see {@link BrokeredCalls.closed}. */
+export interface BrokeredClose {
+  /** Why the server ended the call (its deadline), or null: the generic messages apply. */
+  banner: BannerContent | null;
+  /** The close is the end of a Disconnect the user pressed: no banner at all. */
+  byUser: boolean;
+}
+
+/**
+ * How long Disconnect waits for the server's hang-up before closing the page's side anyway;
+ * the end request goes on, and its minutes are shown when it answers.
+ */
+export const HANG_UP_WAIT_MS = 5_000;
+
+/** The page's brokered calls: one open at a time. */
+export class BrokeredCalls {
+  readonly #calls: Pick<BrokeredExchangeOptions, "call" | "end">;
+  readonly #view: MinutesView;
+  readonly #pageHide: PageHideEnd;
+  readonly #now: () => number;
+  readonly #onNotice: (banner: BannerContent) => void;
+  #state: Phase = { phase: "none" };
+  /** The last minutes the server reported, for a refusal that carries none. */
+  #minutes: VoiceMinutes | null = null;
+
+  constructor(options: BrokeredCallsOptions) {
+    const { config, firebase } = options;
+    this.#calls = options.calls ?? callableBrokeredCalls(firebase.functions);
+    this.#now = options.now ?? Date.now;
+    this.#view = new MinutesView(options.elements, this.#now);
+    this.#onNotice = options.onNotice;
+    this.#pageHide =
+      options.pageHide ??
+      new PageHideEnd({
+        url: callableUrl({
+          projectId: config.firebase.projectId,
+          region: config.functionsRegion,
+          name: END_REALTIME_CALL_FUNCTION,
+          emulator: config.emulators && {
+            host: config.emulators.host,
+            port: config.emulators.functionsPort,
+          },
+        }),
+        idToken: async () => {
+          const user = firebase.auth.currentUser;
+          if (!user) throw new Error("not signed in");
+          return user.getIdToken();
+        },
+        appCheckToken: async () =>
+          firebase.appCheck ? (await getLimitedUseToken(firebase.appCheck)).token : null,
+      });
+  }
+
+  /** The SDP exchange for one Connect with the user's `choices`. */
+  exchange(choices: RealtimeTokenRequest): SdpExchange {
+    return brokeredExchange({
+      ...this.#calls,
+      choices,
+      onOpened: (opened) => {
+        const call: OpenCall = {
+          callId: opened.callId,
+          endsAt: opened.endsAt,
+          deadlineMs: localDeadline(opened, this.#now()),
+          sliceSeconds: opened.sliceSeconds,
+          limitedBy: opened.limitedBy,
+          minutes: opened.minutes,
+        };
+        this.#state = { phase: "open", call };
+        this.#renderMinutes(opened.minutes);
+        this.#view.startCountdown(call);
+        void this.#pageHide.arm(call.callId);
+      },
+    });
+  }
+
+  /**
+   * The banner for a failed Connect when it is a brokered refusal (out of minutes, mode not
+   * served), else null. A refusal's minutes are shown.
+   */
+  describeConnectError(error: RealtimeConnectError): BannerContent | null {
+    const cause = error.cause;
+    if (cause instanceof BrokeredCallError && cause.details.minutes) {
+      this.#renderMinutes(cause.details.minutes);
+    }
+    return describeBrokeredRefusal(error, this.#now());
+  }
+
+  /** Whether a call is open (Disconnect then goes through {@link hangUp}). */
+  get hasOpenCall(): boolean {
+    return this.#state.phase === "open";
+  }
+
+  /**
+   * Disconnect: the server hangs the call up first (so upstream ends it and the refund is
+   * exact), then `dispose` closes the page's side, after the answer or after
+   * {@link HANG_UP_WAIT_MS}, whichever comes first. The minutes that came back are shown when
+   * the answer arrives. Does nothing without an open call.
+   */
+  async hangUp(dispose: () => void): Promise<void> {
+    const state = this.#state;
+    if (state.phase !== "open") return;
+    const { call } = state;
+    this.#state = { phase: "hanging-up", call };
+    this.#pageHide.disarm();
+    this.#view.stopCountdown();
+    this.#view.renderMinutes(call.minutes, "ending");
+    const ending = this.#requestEnd(call.callId);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      ending,
+      new Promise((resolve) => (timer = setTimeout(resolve, HANG_UP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    dispose();
+    this.#settled(call, await ending);
+  }
+
+  /**
+   * The session closed. An open call is ended on the server (in the background; the minutes
+   * that came back are shown when it answers), and a loss at its deadline is explained as the
+   * server's hang-up. A close while Disconnect is hanging up is the user's.
+   */
+  closed(reason: CloseReason): BrokeredClose {
+    const state = this.#state;
+    if (state.phase === "hanging-up") return { banner: null, byUser: true };
+    if (state.phase !== "open") return { banner: null, byUser: false };
+    const { call } = state;
+    this.#view.stopCountdown();
+    const banner = endedByDeadline(reason, call.deadlineMs, this.#now())
+      ? describeServerEnd(call, this.#now())
+      : null;
+    void this.#end(call);
+    return { banner, byUser: false };
+  }
+
+  /** The page is going away: ends the call with a keepalive request. */
+  pageHide(): void {
+    if (this.#state.phase !== "open") return;
+    this.#state = { phase: "none" };
+    this.#view.stopCountdown();
+    this.#pageHide.fire();
+  }
+
+  /** Ends `call` on the server and shows the minutes that came back. */
+  async #end(call: OpenCall): Promise<void> {
+    this.#state = { phase: "ending", callId: call.callId, minutes: call.minutes };
+    this.#pageHide.disarm();
+    this.#view.renderMinutes(call.minutes, "ending");
+    this.#settled(call, await this.#requestEnd(call.callId));
+  }
+
+  /** The end call's checked answer, or null when it failed. */
+  async #requestEnd(callId: string): Promise<EndRealtimeCallResponse | null> {
+    try {
+      return parseEndResponse(await this.#calls.end({ callId }));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Shows what ending `call` gave back, or says that the server could not be told. */
+  #settled(call: OpenCall, result: EndRealtimeCallResponse | null): void {
+    const state = this.#state;
+    if (
+      (state.phase === "ending" && state.callId === call.callId) ||
+      (state.phase === "hanging-up" && state.call.callId === call.callId)
+    ) {
+      this.#state = { phase: "none" };
+    }
+    if (result) {
+      this.#renderMinutes(result.minutes);
+      return;
+    }
+    this.#renderMinutes(this.#minutes ?? call.minutes);
+    this.#onNotice({
+      kind: "end-call-failed",
+      message:
+        "The call was closed here, but the server could not be told. It ends the call at its " +
+        "deadline and charges its whole slice; your minutes will show after your next call.",
+      action: null,
+    });
+  }
+
+  #renderMinutes(minutes: VoiceMinutes): void {
+    this.#minutes = minutes;
+    this.#view.renderMinutes(minutes);
+  }
+}
+
+/** The end-call result, checked; null when it is not one. */
+function parseEndResponse(value: unknown): EndRealtimeCallResponse | null {
+  if (typeof value !== "object" || value === null) return null;
+  const record = value as Partial<EndRealtimeCallResponse>;
+  const minutes = record.minutes;
+  if (
+    (record.outcome !== "ended" && record.outcome !== "already-ended") ||
+    typeof minutes !== "object" ||
+    minutes === null ||
+    typeof minutes.daySeconds !== "number" ||
+    typeof minutes.dayResetsAt !== "number"
+  ) {
+    return null;
+  }
+  return record as EndRealtimeCallResponse;
+}

@@ -1,0 +1,243 @@
+/*
+ * Voice minutes of brokered calls as the page shows them: what is left today (and this month
+ * when capped), the countdown to the server's hang-up, the warning before it, and why a call
+ * ended or was refused. The functions are pure (time passed in); MinutesView renders them.
+ * Loaded with the session code (live.ts), and only used in brokered mode.
+ */
+import type { SliceLimit, VoiceMinutes } from "../../../functions/src/contract";
+import type { CloseReason, RealtimeConnectError } from "../realtime";
+import { BrokeredCallError, formatWait } from "../token";
+import type { BannerContent } from "./messages";
+
+/** The warning shows this long before the server hangs up. */
+export const WARNING_SECONDS = 60;
+
+/**
+ * A loss this close to the deadline (or after it) is taken for the server's hang-up: the
+ * server's clock, the hang-up task and the close reaching the page are each a little late.
+ */
+export const DEADLINE_TOLERANCE_MS = 5_000;
+
+/** What a brokered call's open told the page, with its deadline on the page's own clock. */
+export interface OpenCall {
+  callId: string;
+  /** The server's deadline (unix ms, the server's clock), as `realtimeCall` returned it. */
+  endsAt: number;
+  /** When the page expects the hang-up, on its own clock (see {@link localDeadline}). */
+  deadlineMs: number;
+  sliceSeconds: number;
+  limitedBy: SliceLimit;
+  /** The minutes left after this call's slice. */
+  minutes: VoiceMinutes;
+}
+
+/**
+ * The deadline on the page's clock: the server's `endsAt`, but never later than the slice
+ * counted from the answer's arrival, so a page clock that runs behind the server's does not
+ * push the countdown past the real hang-up (a clock ahead only makes it end early).
+ */
+export function localDeadline(
+  opened: { endsAt: number; sliceSeconds: number },
+  receivedAtMs: number,
+): number {
+  return Math.min(opened.endsAt, receivedAtMs + opened.sliceSeconds * 1000);
+}
+
+/** The countdown during a call. */
+export type Countdown =
+  | { phase: "running"; secondsLeft: number }
+  | { phase: "warning"; secondsLeft: number }
+  | { phase: "ended"; secondsLeft: 0 };
+
+/** Where the countdown stands at `nowMs`; `warning` in the last {@link WARNING_SECONDS}. */
+export function countdown(deadlineMs: number, nowMs: number): Countdown {
+  const secondsLeft = Math.ceil((deadlineMs - nowMs) / 1000);
+  if (secondsLeft <= 0) return { phase: "ended", secondsLeft: 0 };
+  return { phase: secondsLeft <= WARNING_SECONDS ? "warning" : "running", secondsLeft };
+}
+
+/** `m:ss`, or `h:mm:ss` from an hour. */
+export function formatClock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  return hours > 0 ? `${hours}:${pad(minutes)}:${pad(s % 60)}` : `${minutes}:${pad(s % 60)}`;
+}
+
+/** `12 min 30 s`, `45 s`, `2 h 5 min`: an amount of voice time. */
+export function formatVoiceTime(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (hours > 0) return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
+  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
+}
+
+/** "12 min 30 s today", plus " · 2 h this month" when there is a monthly cap. */
+export function minutesLeftText(minutes: VoiceMinutes): string {
+  const day = `${formatVoiceTime(minutes.daySeconds)} today`;
+  return minutes.monthSeconds === null
+    ? day
+    : `${day} · ${formatVoiceTime(minutes.monthSeconds)} this month`;
+}
+
+/** Whole seconds from `nowMs` to `atUnixSeconds`, at least 1. */
+function secondsUntil(atUnixSeconds: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((atUnixSeconds * 1000 - nowMs) / 1000));
+}
+
+/** "They come back in 3 h 5 min (midnight UTC)." for the budget `reason`. */
+function comesBack(
+  reason: "daily-minutes" | "monthly-minutes",
+  minutes: VoiceMinutes | undefined,
+  retryAfterSeconds: number | undefined,
+  nowMs: number,
+): string {
+  const resetsAt = reason === "daily-minutes" ? minutes?.dayResetsAt : minutes?.monthResetsAt;
+  const wait =
+    resetsAt !== undefined && resetsAt !== null ? secondsUntil(resetsAt, nowMs) : retryAfterSeconds;
+  const when = reason === "daily-minutes" ? "midnight UTC" : "the 1st of the month, UTC";
+  return wait === undefined
+    ? `They come back at ${when}.`
+    : `They come back in ${formatWait(wait)} (${when}).`;
+}
+
+/**
+ * Whether a session that closed with `reason` at `closedAtMs` was ended by the server's
+ * hang-up at the call's deadline: a loss (not the user's Disconnect, not a failed connect)
+ * from {@link DEADLINE_TOLERANCE_MS} before the deadline on.
+ */
+export function endedByDeadline(reason: CloseReason, deadlineMs: number, closedAtMs: number) {
+  if (reason.kind === "client" || reason.kind === "connect-failed") return false;
+  return closedAtMs >= deadlineMs - DEADLINE_TOLERANCE_MS;
+}
+
+/** The banner when the server hung up at the deadline: which limit, and when it comes back. */
+export function describeServerEnd(call: OpenCall, nowMs: number): BannerContent {
+  switch (call.limitedBy) {
+    case "call":
+      return {
+        kind: "ended-call-limit",
+        message:
+          `The call reached its ${formatVoiceTime(call.sliceSeconds)} limit, so the server ended ` +
+          `it. You have ${minutesLeftText(call.minutes)} left; press Connect to start a new call.`,
+        action: "retry",
+      };
+    case "daily-minutes":
+    case "monthly-minutes": {
+      const period = call.limitedBy === "daily-minutes" ? "today's" : "this month's";
+      return {
+        kind: `ended-${call.limitedBy}`,
+        message: `The call used up ${period} voice minutes, so the server ended it. ${comesBack(call.limitedBy, call.minutes, undefined, nowMs)}`,
+        action: null,
+      };
+    }
+  }
+}
+
+/**
+ * The banner for a brokered call the backend refused: out of minutes (with when they come
+ * back) or a backend that does not serve brokered calls (with what it serves). Null for any
+ * other failure, which the generic connect messages cover.
+ */
+export function describeBrokeredRefusal(
+  error: RealtimeConnectError,
+  nowMs: number,
+): BannerContent | null {
+  const cause = error.cause;
+  if (!(cause instanceof BrokeredCallError)) return null;
+  const { reason, minutes, retryAfterSeconds, served } = cause.details;
+  if (
+    error.failure === "out-of-minutes" &&
+    (reason === "daily-minutes" || reason === "monthly-minutes")
+  ) {
+    return {
+      kind: `refused-${reason}`,
+      message: `${error.message} ${comesBack(reason, minutes, retryAfterSeconds, nowMs)}`,
+      action: null,
+    };
+  }
+  if (error.failure === "not-served") {
+    const what = served && served.length > 0 ? served.join(" and ") : "nothing";
+    return {
+      kind: "mode-not-served",
+      message:
+        `${error.message} It serves ${what} calls. If you run this app, set ` +
+        "VITE_REALTIME_MODE to a mode the backend serves, or add brokered to the function's REALTIME_MODES.",
+      action: null,
+    };
+  }
+  return null;
+}
+
+/** The elements {@link MinutesView} renders into (see index.html). */
+export interface MinutesElements {
+  /** `#minutes-left`: `data-day-seconds`, `data-month-seconds`, `data-state`. */
+  left: HTMLElement;
+  /** `#call-clock`: `data-phase`, `data-seconds-left`, `data-ends-at` (server ms). */
+  clock: HTMLElement;
+  /** `#call-warning`: shown in the last minute. */
+  warning: HTMLElement;
+}
+
+/** Renders minutes left and the countdown; `now` and the timer are injectable for tests. */
+export class MinutesView {
+  readonly #els: MinutesElements;
+  readonly #now: () => number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(els: MinutesElements, now: () => number = Date.now) {
+    this.#els = els;
+    this.#now = now;
+  }
+
+  /** Shows what is left; `ending` while an end-call request is on its way. */
+  renderMinutes(minutes: VoiceMinutes | null, state: "known" | "ending" = "known"): void {
+    const left = this.#els.left;
+    left.dataset.state = minutes === null ? "unknown" : state;
+    if (minutes === null) return;
+    left.textContent = minutesLeftText(minutes) + (state === "ending" ? " (updating…)" : "");
+    left.dataset.daySeconds = String(minutes.daySeconds);
+    left.dataset.monthSeconds = minutes.monthSeconds === null ? "" : String(minutes.monthSeconds);
+  }
+
+  /** Starts the countdown to `call.deadlineMs`. */
+  startCountdown(call: OpenCall): void {
+    this.stopCountdown();
+    this.#els.clock.dataset.endsAt = String(call.endsAt);
+    this.#els.clock.hidden = false;
+    const tick = () => {
+      const state = countdown(call.deadlineMs, this.#now());
+      this.#renderClock(state);
+      if (state.phase === "ended") this.#clearTimer();
+    };
+    tick();
+    this.#timer = setInterval(tick, 250);
+  }
+
+  /** Stops and hides the countdown and the warning (idempotent). */
+  stopCountdown(): void {
+    this.#clearTimer();
+    this.#els.clock.hidden = true;
+    this.#els.clock.dataset.phase = "none";
+    this.#els.warning.hidden = true;
+  }
+
+  #clearTimer(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #renderClock(state: Countdown): void {
+    const { clock, warning } = this.#els;
+    clock.dataset.phase = state.phase;
+    clock.dataset.secondsLeft = String(state.secondsLeft);
+    clock.textContent =
+      state.phase === "ended" ? "Ending…" : `${formatClock(state.secondsLeft)} left`;
+    // A fixed sentence (index.html), announced once when shown rather than every second.
+    warning.hidden = state.phase !== "warning";
+  }
+}

@@ -1,0 +1,228 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type {
+  EndRealtimeCallRequest,
+  EndRealtimeCallResponse,
+  RealtimeCallRequest,
+  RealtimeCallResponse,
+  VoiceMinutes,
+} from "../../functions/src/contract";
+import type { AppConfig } from "../src/config";
+import type { FirebaseServices } from "../src/firebase";
+import { PageHideEnd } from "../src/token/pageHideEnd";
+import { BrokeredCalls, HANG_UP_WAIT_MS } from "../src/ui/brokeredCalls";
+import type { BannerContent } from "../src/ui/messages";
+import type { MinutesElements } from "../src/ui/minutes";
+import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, deferred, flush } from "./fakes";
+
+const NOW = Date.parse("2026-11-10T21:00:00Z");
+const minutes = (daySeconds: number): VoiceMinutes => ({
+  daySeconds,
+  dayResetsAt: Date.parse("2026-11-11T00:00:00Z") / 1000,
+  monthSeconds: null,
+  monthResetsAt: null,
+});
+
+function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResponse {
+  return {
+    answer: FAKE_ANSWER_SDP,
+    callId: "rtc_1",
+    endsAt: NOW + 12_000,
+    sliceSeconds: 12,
+    limitedBy: "call",
+    model: "gpt-realtime-2",
+    session: {
+      voice: "marin",
+      outputModality: "audio",
+      language: null,
+      transcription: true,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
+    },
+    minutes: minutes(1788),
+    ...overrides,
+  };
+}
+
+const live: BrokeredCalls[] = [];
+
+/** A BrokeredCalls on hand-written callables, fake elements and a clock the test moves. */
+function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
+  const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
+  const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
+  const requests: RealtimeCallRequest[] = [];
+  const ends: EndRealtimeCallRequest[] = [];
+  const beacons: string[] = [];
+  const notices: BannerContent[] = [];
+  const clock = { now: NOW };
+  const pageHide = new PageHideEnd({
+    url: "http://127.0.0.1:5001/p/r/endRealtimeCall",
+    idToken: async () => "id",
+    appCheckToken: async () => null,
+    fetch: async (_url, init) => void beacons.push(init.body),
+  });
+  const calls = new BrokeredCalls({
+    config: {} as AppConfig,
+    firebase: {} as FirebaseServices,
+    elements,
+    onNotice: (banner) => notices.push(banner),
+    calls: {
+      call: async (request) => {
+        requests.push(request);
+        return opened();
+      },
+      end: (request) => {
+        ends.push(request);
+        return end(request);
+      },
+    },
+    pageHide,
+    now: () => clock.now,
+  });
+  live.push(calls);
+  const open = () =>
+    calls.exchange({ voice: "cedar" }).exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+  return { calls, elements, requests, ends, beacons, notices, clock, open };
+}
+
+afterEach(() => {
+  // Stops any countdown timer a test left running.
+  for (const calls of live.splice(0)) calls.pageHide();
+});
+
+const ended = (daySeconds: number): EndRealtimeCallResponse => ({
+  outcome: "ended",
+  usedSeconds: 3,
+  minutes: minutes(daySeconds),
+});
+
+describe("BrokeredCalls", () => {
+  it("opens through realtimeCall and shows the minutes and the countdown", async () => {
+    const h = harness(async () => ended(1797));
+    const result = await h.open();
+    expect(result).toEqual({ answer: FAKE_ANSWER_SDP, callId: "rtc_1" });
+    expect(h.requests).toEqual([{ voice: "cedar", offer: FAKE_OFFER_SDP }]);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1788" });
+    expect(h.elements.clock.dataset).toMatchObject({
+      phase: "warning",
+      secondsLeft: "12",
+      endsAt: String(NOW + 12_000),
+    });
+    expect(h.elements.warning.hidden).toBe(false);
+  });
+
+  it("on Disconnect has the server hang up first, then closes the page's side", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    expect(h.calls.hasOpenCall).toBe(true);
+    let disposed = 0;
+    const hangingUp = h.calls.hangUp(() => disposed++);
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.calls.hasOpenCall).toBe(false);
+    expect(h.elements.left.dataset.state).toBe("ending");
+    await flush();
+    expect(disposed).toBe(0);
+    // The server's hang-up reaches the page first: that close is the user's Disconnect.
+    expect(h.calls.closed({ kind: "channel-closed" })).toEqual({ banner: null, byUser: true });
+    answer.resolve(ended(1797));
+    await hangingUp;
+    expect(disposed).toBe(1);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
+    expect(h.ends).toHaveLength(1);
+    // Nothing open any more: a second Disconnect does not ask again.
+    await h.calls.hangUp(() => disposed++);
+    expect(disposed).toBe(1);
+  });
+
+  it("on Disconnect closes the page's side after HANG_UP_WAIT_MS when the server is slow", async () => {
+    vi.useFakeTimers();
+    try {
+      const answer = deferred<EndRealtimeCallResponse>();
+      const h = harness(() => answer.promise);
+      await h.open();
+      let disposed = 0;
+      const hangingUp = h.calls.hangUp(() => disposed++);
+      await vi.advanceTimersByTimeAsync(HANG_UP_WAIT_MS - 1);
+      expect(disposed).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(disposed).toBe(1);
+      expect(h.elements.left.dataset.state).toBe("ending");
+      answer.resolve(ended(1797));
+      await hangingUp;
+      expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("after a close ends the call, waits for the answer, then shows the minutes that came back", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    h.clock.now += 3_000;
+    expect(h.calls.closed({ kind: "client" })).toEqual({ banner: null, byUser: false });
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.clock.hidden).toBe(true);
+    expect(h.elements.left.dataset.state).toBe("ending");
+    answer.resolve(ended(1797));
+    await flush();
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
+    // Closing again (another state change) asks nothing more.
+    expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
+    expect(h.ends).toHaveLength(1);
+    expect(h.notices).toEqual([]);
+  });
+
+  it("explains a loss at the deadline as the server's hang-up, and still ends the call", async () => {
+    const h = harness(async () => ({
+      ...ended(1788),
+      outcome: "already-ended",
+      usedSeconds: null,
+    }));
+    await h.open();
+    h.clock.now = NOW + 12_400;
+    const { banner, byUser } = h.calls.closed({ kind: "channel-closed" });
+    expect(byUser).toBe(false);
+    expect(banner?.kind).toBe("ended-call-limit");
+    expect(banner?.message).toContain("12 s limit");
+    await flush();
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.left.dataset.state).toBe("known");
+  });
+
+  it("leaves a loss long before the deadline to the generic message", async () => {
+    const h = harness(async () => ended(1797));
+    await h.open();
+    h.clock.now = NOW + 2_000;
+    expect(h.calls.closed({ kind: "ice-failed" })).toEqual({ banner: null, byUser: false });
+    expect(h.ends).toHaveLength(1);
+  });
+
+  it("says so when the end call fails, and shows the minutes it had", async () => {
+    const h = harness(() => Promise.reject(new Error("internal [0]")));
+    await h.open();
+    h.calls.closed({ kind: "client" });
+    await flush();
+    expect(h.notices.map((n) => n.kind)).toEqual(["end-call-failed"]);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1788" });
+  });
+
+  it("treats an answer that is not an end result as a failure", async () => {
+    const h = harness(async () => ({ outcome: "ended" }));
+    await h.open();
+    h.calls.closed({ kind: "client" });
+    await flush();
+    expect(h.notices.map((n) => n.kind)).toEqual(["end-call-failed"]);
+  });
+
+  it("on pagehide sends the keepalive end instead of the callable", async () => {
+    const h = harness(async () => ended(1797));
+    await h.open();
+    await flush(); // the beacon's tokens
+    h.calls.pageHide();
+    expect(h.beacons).toEqual(['{"data":{"callId":"rtc_1"}}']);
+    expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
+    expect(h.ends).toEqual([]);
+  });
+});

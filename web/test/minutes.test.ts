@@ -1,0 +1,211 @@
+import { describe, expect, it } from "vitest";
+import type { VoiceMinutes } from "../../functions/src/contract";
+import { RealtimeConnectError } from "../src/realtime/errors";
+import { toBrokeredConnectError } from "../src/token/brokered";
+import {
+  countdown,
+  describeBrokeredRefusal,
+  describeServerEnd,
+  endedByDeadline,
+  formatClock,
+  formatVoiceTime,
+  localDeadline,
+  minutesLeftText,
+  MinutesView,
+  type MinutesElements,
+  type OpenCall,
+} from "../src/ui/minutes";
+
+const NOW = Date.parse("2026-11-10T21:00:00Z");
+const MIDNIGHT = Date.parse("2026-11-11T00:00:00Z") / 1000;
+const MONTH_END = Date.parse("2026-12-01T00:00:00Z") / 1000;
+const DAY_ONLY: VoiceMinutes = {
+  daySeconds: 750,
+  dayResetsAt: MIDNIGHT,
+  monthSeconds: null,
+  monthResetsAt: null,
+};
+const CAPPED: VoiceMinutes = { ...DAY_ONLY, monthSeconds: 7500, monthResetsAt: MONTH_END };
+
+function openCall(overrides: Partial<OpenCall> = {}): OpenCall {
+  return {
+    callId: "rtc_1",
+    endsAt: NOW + 600_000,
+    deadlineMs: NOW + 600_000,
+    sliceSeconds: 600,
+    limitedBy: "call",
+    minutes: DAY_ONLY,
+    ...overrides,
+  };
+}
+
+/** Plain objects standing in for the three elements (no DOM library). */
+function fakeElements(): MinutesElements {
+  const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
+  return { left: element(), clock: element(), warning: element() };
+}
+
+describe("minute texts", () => {
+  it("formats voice time and the countdown clock", () => {
+    expect(formatVoiceTime(45)).toBe("45 s");
+    expect(formatVoiceTime(750)).toBe("12 min 30 s");
+    expect(formatVoiceTime(600)).toBe("10 min");
+    expect(formatVoiceTime(7500)).toBe("2 h 5 min");
+    expect(formatVoiceTime(-3)).toBe("0 s");
+    expect(formatClock(65)).toBe("1:05");
+    expect(formatClock(3725)).toBe("1:02:05");
+  });
+
+  it("shows this month's minutes only when there is a monthly cap", () => {
+    expect(minutesLeftText(DAY_ONLY)).toBe("12 min 30 s today");
+    expect(minutesLeftText(CAPPED)).toBe("12 min 30 s today · 2 h 5 min this month");
+  });
+});
+
+describe("deadline and countdown", () => {
+  it("takes the earlier of the server's deadline and the slice from the answer's arrival", () => {
+    // Page clock 10 s behind the server's: the slice from arrival is the nearer bound.
+    expect(localDeadline({ endsAt: NOW + 610_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 600_000);
+    // Page clock ahead: the server's deadline reads early, and is used.
+    expect(localDeadline({ endsAt: NOW + 590_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 590_000);
+  });
+
+  it("warns in the last minute and ends at the deadline", () => {
+    const deadline = NOW + 120_000;
+    expect(countdown(deadline, NOW)).toEqual({ phase: "running", secondsLeft: 120 });
+    expect(countdown(deadline, NOW + 59_001)).toEqual({ phase: "running", secondsLeft: 61 });
+    expect(countdown(deadline, NOW + 60_000)).toEqual({ phase: "warning", secondsLeft: 60 });
+    expect(countdown(deadline, NOW + 119_500)).toEqual({ phase: "warning", secondsLeft: 1 });
+    expect(countdown(deadline, NOW + 120_000)).toEqual({ phase: "ended", secondsLeft: 0 });
+  });
+
+  it("takes a loss near or after the deadline for the server's hang-up, never a Disconnect", () => {
+    const lost = { kind: "channel-closed" } as const;
+    expect(endedByDeadline(lost, NOW, NOW + 900)).toBe(true);
+    expect(endedByDeadline(lost, NOW, NOW - 4_000)).toBe(true);
+    expect(endedByDeadline(lost, NOW, NOW - 30_000)).toBe(false);
+    expect(endedByDeadline({ kind: "ice-failed" }, NOW, NOW + 100)).toBe(true);
+    expect(endedByDeadline({ kind: "client" }, NOW, NOW + 100)).toBe(false);
+  });
+});
+
+describe("describeServerEnd", () => {
+  it("names the per-call limit and what is left", () => {
+    expect(describeServerEnd(openCall(), NOW)).toEqual({
+      kind: "ended-call-limit",
+      message:
+        "The call reached its 10 min limit, so the server ended it. You have 12 min 30 s today " +
+        "left; press Connect to start a new call.",
+      action: "retry",
+    });
+  });
+
+  it("names the daily budget and when it comes back", () => {
+    const banner = describeServerEnd(
+      openCall({ limitedBy: "daily-minutes", minutes: { ...DAY_ONLY, daySeconds: 0 } }),
+      NOW,
+    );
+    expect(banner).toEqual({
+      kind: "ended-daily-minutes",
+      message:
+        "The call used up today's voice minutes, so the server ended it. They come back in 3 h " +
+        "(midnight UTC).",
+      action: null,
+    });
+  });
+
+  it("names the monthly budget and when it comes back", () => {
+    const banner = describeServerEnd(
+      openCall({ limitedBy: "monthly-minutes", minutes: CAPPED }),
+      NOW,
+    );
+    expect(banner.kind).toBe("ended-monthly-minutes");
+    expect(banner.message).toContain("this month's voice minutes");
+    // 20 days and 3 hours to 1 December.
+    expect(banner.message).toContain("in 483 h (the 1st of the month, UTC)");
+  });
+});
+
+describe("describeBrokeredRefusal", () => {
+  const refusal = (details: Record<string, unknown>, code = "functions/resource-exhausted") =>
+    toBrokeredConnectError({ code, message: "refused", details });
+
+  it("says when today's minutes come back, from the refusal's minutes or its wait", () => {
+    expect(
+      describeBrokeredRefusal(
+        refusal({ reason: "daily-minutes", retryAfterSeconds: 10_800, minutes: DAY_ONLY }),
+        NOW,
+      ),
+    ).toEqual({
+      kind: "refused-daily-minutes",
+      message: "You have used today's voice minutes. They come back in 3 h (midnight UTC).",
+      action: null,
+    });
+    expect(
+      describeBrokeredRefusal(refusal({ reason: "daily-minutes", retryAfterSeconds: 90 }), NOW)
+        ?.message,
+    ).toBe("You have used today's voice minutes. They come back in 2 min (midnight UTC).");
+  });
+
+  it("types this month's refusal", () => {
+    const banner = describeBrokeredRefusal(
+      refusal({ reason: "monthly-minutes", retryAfterSeconds: 3600, minutes: CAPPED }),
+      NOW,
+    );
+    expect(banner?.kind).toBe("refused-monthly-minutes");
+  });
+
+  it("says what a backend that does not serve brokered calls serves", () => {
+    const banner = describeBrokeredRefusal(
+      refusal({ reason: "mode-not-served", served: ["secret"] }, "functions/failed-precondition"),
+      NOW,
+    );
+    expect(banner?.kind).toBe("mode-not-served");
+    expect(banner?.message).toContain("It serves secret calls.");
+    expect(banner?.message).toContain("VITE_REALTIME_MODE");
+  });
+
+  it("leaves every other failure to the generic messages", () => {
+    expect(describeBrokeredRefusal(refusal({}, "functions/unavailable"), NOW)).toBeNull();
+    expect(
+      describeBrokeredRefusal(new RealtimeConnectError("sdp", "timeout", "Too slow."), NOW),
+    ).toBeNull();
+  });
+});
+
+describe("MinutesView", () => {
+  it("shows minutes, and marks them while an end call is on its way", () => {
+    const els = fakeElements();
+    const view = new MinutesView(els, () => NOW);
+    view.renderMinutes(CAPPED, "ending");
+    expect(els.left.dataset).toMatchObject({
+      state: "ending",
+      daySeconds: "750",
+      monthSeconds: "7500",
+    });
+    expect(els.left.textContent).toContain("(updating…)");
+    view.renderMinutes(DAY_ONLY);
+    expect(els.left.dataset).toMatchObject({ state: "known", monthSeconds: "" });
+    expect(els.left.textContent).toBe("12 min 30 s today");
+  });
+
+  it("counts down, shows the warning in the last minute and hides both when stopped", () => {
+    const els = fakeElements();
+    let now = NOW;
+    const view = new MinutesView(els, () => now);
+    view.startCountdown(openCall({ deadlineMs: NOW + 61_000, endsAt: 123 }));
+    expect(els.clock.hidden).toBe(false);
+    expect(els.clock.dataset).toMatchObject({ phase: "running", secondsLeft: "61", endsAt: "123" });
+    expect(els.clock.textContent).toBe("1:01 left");
+    expect(els.warning.hidden).toBe(true);
+    now += 2_000;
+    view.startCountdown(openCall({ deadlineMs: NOW + 61_000 }));
+    expect(els.clock.dataset.phase).toBe("warning");
+    expect(els.warning.hidden).toBe(false);
+    view.stopCountdown();
+    view.stopCountdown();
+    expect(els.clock.hidden).toBe(true);
+    expect(els.warning.hidden).toBe(true);
+    expect(els.clock.dataset.phase).toBe("none");
+  });
+});
