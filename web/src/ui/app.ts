@@ -13,7 +13,7 @@ import {
   type ConnectTimings,
   type LinkState,
   type MicState,
-  type RealtimeSessionState,
+  type ReconnectorState,
   type SessionProblem,
   type SpeakingState,
   type UsageTotals,
@@ -22,12 +22,12 @@ import type { CachedTokenProvider } from "../token";
 import { byId, formatBytes, formatCount, setHidden } from "./dom";
 import {
   describeAuthError,
-  describeCloseReason,
   describeConnectError,
   type BannerAction,
   type BannerContent,
 } from "./messages";
 import { MicLevelMeter } from "./meter";
+import { describeGiveUp, stateView, type UiState } from "./reconnectView";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
 import type * as Live from "./live";
@@ -42,8 +42,6 @@ export interface AppDependencies {
   /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
   connectOnLoad?: boolean;
 }
-
-type UiState = "idle" | "connecting" | "connected" | "closed";
 
 const ACTION_LABELS: Record<Exclude<BannerAction, null>, string> = {
   retry: "Try again",
@@ -104,6 +102,8 @@ export class VoiceApp {
 
   #user: User | null = null;
   #session: RealtimeSession | null = null;
+  /** The conversation across calls: it opens #session, and a new one when a call drops. */
+  #conversation: Live.Reconnector | null = null;
   #uiState: UiState = "idle";
   #bannerAction: BannerAction = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -152,7 +152,7 @@ export class VoiceApp {
       }
     });
     // Leaving the page must release the microphone and end the billed call.
-    window.addEventListener("pagehide", () => this.#session?.dispose());
+    window.addEventListener("pagehide", () => this.#conversation?.stop());
   }
 
   // ---- auth ----------------------------------------------------------------------------
@@ -282,7 +282,11 @@ export class VoiceApp {
   }
 
   #busy(): boolean {
-    return this.#uiState === "connecting" || this.#uiState === "connected";
+    return (
+      this.#uiState === "connecting" ||
+      this.#uiState === "connected" ||
+      this.#uiState === "reconnecting"
+    );
   }
 
   async #connect(): Promise<void> {
@@ -299,8 +303,48 @@ export class VoiceApp {
     // Another click may have started a session while the import was finishing.
     if (!live || !this.#user || this.#busy()) return;
     this.#hideBanner();
-    this.#session?.dispose();
     const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
+    const previous = this.#conversation;
+    if (previous?.state.status === "gave-up") {
+      // "Try again" after reconnecting gave up: the same conversation, restored into a new call.
+      previous.resume();
+      if (!unlockNow) void this.#audio.unlock();
+      this.#meter.prepare();
+      return;
+    }
+    previous?.stop();
+    const conversation = new live.Reconnector({
+      createSession: () => this.#createSession(live, request, cost),
+      classify: (reason) => live.classifyDrop(reason, live.tokenDropClass),
+    });
+    this.#conversation = conversation;
+    const current = () => this.#conversation === conversation;
+    conversation.on("state", (state) => current() && this.#renderState(state));
+    conversation.on("conversation", (entries) => current() && this.#transcript.render(entries));
+
+    // start() asks for the microphone and the secret before it returns; the rest of the
+    // click's work (the meter's AudioContext, which must be created in this click, and the
+    // new session's connection panels) is done while they are on the way.
+    const connecting = conversation.start();
+    if (!unlockNow) void this.#audio.unlock();
+    this.#meter.prepare();
+    try {
+      await connecting;
+      // The previous conversation stays in view until this one is really there.
+      if (current()) this.#renderConversationPanels(conversation);
+    } catch (error) {
+      // start() rejects with nothing else.
+      if (current() && error instanceof RealtimeConnectError) {
+        this.#showBanner(describeConnectError(error));
+      }
+    }
+  }
+
+  /**
+   * One call's session, wired to the page: the conversation calls this for its first call
+   * and for every reconnect (each reconnect is a new call, priced as one).
+   */
+  #createSession(live: LiveModule, request: RealtimeTokenRequest, cost: Live.CostView) {
     cost.startCall(null);
     const session = new live.RealtimeSession({
       getToken: () => this.#getToken(request, cost),
@@ -312,8 +356,14 @@ export class VoiceApp {
     this.#session = session;
 
     const current = () => this.#session === session;
-    session.on("state", (state) => current() && this.#renderState(state));
-    session.on("conversation", (entries) => current() && this.#transcript.render(entries));
+    session.on("state", (state) => {
+      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
+      if (state.status === "closed" && state.reason.kind === "connect-failed") {
+        if (isSecretRejected(state.reason.error)) this.#deps.tokens.invalidate(request);
+      }
+      // The microphone goes with the call; the next call's stream attaches again.
+      if (current() && state.status === "closed") this.#meter.detach();
+    });
     session.on("speaking", (speaking) => current() && this.#renderSpeaking(speaking));
     session.on("mic", (mic) => current() && this.#renderMic(mic));
     session.on("usage", (usage) => current() && this.#renderUsage(usage));
@@ -336,26 +386,8 @@ export class VoiceApp {
     session.onServerEvent("response.done", (event) => {
       if (current()) cost.addResponse(event.response.usage);
     });
-
-    // connect() asks for the microphone and the secret before it returns; the rest of the
-    // click's work (the meter's AudioContext, which must be created in this click, and the
-    // new session's connection panels) is done while they are on the way.
-    const connecting = session.connect();
-    if (!unlockNow) void this.#audio.unlock();
-    this.#meter.prepare();
     this.#renderNewSession(session);
-    try {
-      await connecting;
-      // The previous conversation stays in view until this one is really there.
-      if (current()) this.#renderConversationPanels(session);
-    } catch (error) {
-      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
-      if (isSecretRejected(error)) this.#deps.tokens.invalidate(request);
-      // connect() rejects with nothing else.
-      if (current() && error instanceof RealtimeConnectError) {
-        this.#showBanner(describeConnectError(error));
-      }
-    }
+    return session;
   }
 
   /**
@@ -370,9 +402,9 @@ export class VoiceApp {
     this.#els.sessionId.dataset.created = "false";
   }
 
-  #renderConversationPanels(session: RealtimeSession): void {
-    this.#transcript.render(session.conversation);
-    this.#renderUsage(session.usage);
+  #renderConversationPanels(conversation: Live.Reconnector): void {
+    this.#transcript.render(conversation.conversation);
+    if (this.#session) this.#renderUsage(this.#session.usage);
   }
 
   /**
@@ -399,7 +431,8 @@ export class VoiceApp {
 
   #disconnect(): void {
     this.#hideBanner();
-    this.#session?.dispose();
+    // Stops a pending reconnect too; a Disconnect never leads to one.
+    this.#conversation?.stop();
   }
 
   #toggleMute(): void {
@@ -440,43 +473,21 @@ export class VoiceApp {
 
   // ---- rendering -----------------------------------------------------------------------
 
-  #renderState(state: RealtimeSessionState): void {
+  #renderState(state: ReconnectorState): void {
     const els = this.#els;
-    let ui: UiState = state.status;
-    let label = "";
-    switch (state.status) {
-      case "idle":
-        label = "Not connected";
-        break;
-      case "connecting":
-        label = "Connecting…";
-        break;
-      case "connected":
-        label = "Connected — start talking";
-        els.callId.textContent = state.callId ?? "–";
-        break;
-      case "closed":
-        // A disconnect the user asked for, or a failed attempt (explained by a banner),
-        // leaves the app ready to connect again: that is "idle" to the user.
-        if (state.reason.kind === "client" || state.reason.kind === "connect-failed") {
-          ui = "idle";
-          label = "Not connected";
-        } else {
-          label = "Disconnected";
-          this.#showBanner(describeCloseReason(state.reason));
-        }
-        break;
-    }
-    this.#uiState = ui;
-    els.state.dataset.state = ui;
+    const view = stateView(state);
+    if (state.status === "connected") els.callId.textContent = state.callId ?? "–";
+    if (state.status === "gave-up") this.#showBanner(describeGiveUp(state));
+    this.#uiState = view.ui;
+    els.state.dataset.state = view.ui;
     els.state.dataset.link = "ok";
-    els.state.dataset.reason = state.status === "closed" ? state.reason.kind : "";
-    els.state.textContent = label;
+    els.state.dataset.reason = view.reason;
+    els.state.textContent = view.label;
 
-    if (ui === "connected") this.#startStats();
+    if (view.ui === "connected") this.#startStats();
     else this.#stopStats();
     // No speaking reset here: a closing session reports both speakers silent before `closed`.
-    if (state.status === "closed") this.#meter.detach();
+    if (view.ui !== "connected" && view.ui !== "connecting") this.#meter.detach();
     this.#renderControls();
   }
 
@@ -489,7 +500,7 @@ export class VoiceApp {
 
   #renderControls(): void {
     const els = this.#els;
-    const busy = this.#uiState === "connecting" || this.#uiState === "connected";
+    const busy = this.#busy();
     const connected = this.#uiState === "connected";
     els.connect.disabled = !this.#user || busy;
     els.connect.textContent = this.#uiState === "closed" ? "Reconnect" : "Connect";
