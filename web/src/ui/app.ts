@@ -476,7 +476,11 @@ export class VoiceApp {
   #renderState(state: ReconnectorState): void {
     const els = this.#els;
     const view = stateView(state);
-    if (state.status === "connected") els.callId.textContent = state.callId ?? "–";
+    if (state.status === "connected") {
+      els.callId.textContent = state.callId ?? "–";
+      // Token counts are per call: a reconnected call starts from its own.
+      if (this.#session) this.#renderUsage(this.#session.usage);
+    }
     if (state.status === "gave-up") this.#showBanner(describeGiveUp(state));
     this.#uiState = view.ui;
     els.state.dataset.state = view.ui;
