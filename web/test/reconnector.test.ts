@@ -384,6 +384,25 @@ describe("Reconnector", () => {
     expect(t.states.at(-1)).toMatchObject({ status: "reconnecting", attempt: 1 });
   });
 
+  it("sees a call that drops before connect() has returned", async () => {
+    const t = rig();
+    const starting = t.reconnector.start();
+    // The drop comes while the session reports itself connected, before connect() returns.
+    t.sessions[0]?.on("state", (state) => {
+      if (state.status === "connected") t.pc.channel.remoteClose();
+    });
+    await openChannel(t);
+    await starting;
+    expect(t.sessions[0]?.state.status).toBe("closed");
+    expect(t.states.map((state) => state.status)).toEqual([
+      "connecting",
+      "connected",
+      "reconnecting",
+    ]);
+    t.clock.advance(500);
+    expect(t.sessions).toHaveLength(2);
+  });
+
   it("opens the next call at once at the session cap", async () => {
     const t = await started();
     exchange(t, 1);

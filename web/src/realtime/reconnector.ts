@@ -21,7 +21,7 @@ import type { Clock, CloseReason, ConversationEntry, TimerHandle } from "./types
 /** What the reconnector needs of a session; {@link RealtimeSession} is one. */
 export type ReconnectableSession = Pick<
   RealtimeSession,
-  "on" | "send" | "connect" | "dispose" | "conversation" | "callId"
+  "on" | "send" | "connect" | "dispose" | "conversation" | "callId" | "state"
 >;
 
 /** Options of {@link Reconnector}. */
@@ -254,6 +254,9 @@ export class Reconnector {
     };
     this.#calls += 1;
     this.#setState({ status: "connected", callId: session.callId, calls: this.#calls });
+    // It may have dropped between opening and this continuation, before anyone listened.
+    const now = session.state;
+    if (now.status === "closed") this.#dropped(session, now.reason);
   }
 
   #isOpening(session: ReconnectableSession): boolean {
