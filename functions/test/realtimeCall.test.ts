@@ -113,7 +113,13 @@ const TO_MIDNIGHT_S = 12 * 3600;
 const TO_MONTH_END_S = 15 * 86_400 + TO_MIDNIGHT_S;
 
 function brokered(
-  raw: Partial<{ modes: string; daily: number; monthly: number; maxCall: number }> = {},
+  raw: Partial<{
+    modes: string;
+    daily: number;
+    monthly: number;
+    maxCall: number;
+    ipPerMinute: number;
+  }> = {},
 ): BrokeredSettings {
   return {
     ...settings,
@@ -124,6 +130,7 @@ function brokered(
       DAILY_VOICE_MINUTES: raw.daily ?? 1,
       MONTHLY_VOICE_MINUTES: raw.monthly ?? 0,
       MAX_CALL_SECONDS: raw.maxCall ?? 40,
+      IP_CALLS_PER_MINUTE: raw.ipPerMinute ?? 30,
     }),
   };
 }

@@ -7,6 +7,7 @@ import { MediaStreamTrack, RTCPeerConnection, useOPUS, type RTCDataChannel } fro
 import { parseClientEvent } from "./client-events.js";
 import { Conversation, type Effect } from "./conversation.js";
 import type { NewId } from "./ids.js";
+import type { ItemRecord } from "./items.js";
 import { OpusPacer, PACKET_MS } from "./opus-pacer.js";
 import type { Session } from "./session.js";
 import { fixWeriftDtlsSequenceNumbers } from "./werift-dtls.js";
@@ -51,6 +52,8 @@ export interface CallSnapshot {
    * have heard of it, while generation runs further ahead).
    */
   truncations: { itemId: string; audioEndMs: number; sentMs: number }[];
+  /** The conversation's items in order, as text: what a response on this call is built from. */
+  items: ItemRecord[];
   rtpPacketsIn: number;
   rtpPacketsOut: number;
   audioMsSent: number;
@@ -386,6 +389,7 @@ export class Call {
       eventsReceived: [...this.eventsReceived],
       eventsSent: [...this.eventsSent],
       truncations: [...this.truncations],
+      items: this.conversation.itemRecords,
       rtpPacketsIn: this.rtpPacketsIn,
       rtpPacketsOut: this.rtpPacketsOut,
       audioMsSent: this.audioMsSent,

@@ -34,7 +34,14 @@ import { parseClientEvent, type ParsedClientEvent } from "./client-events.js";
 import { send, type Effect } from "./effects.js";
 import type { NewId } from "./ids.js";
 import { InputAudio, SCRIPT } from "./input-audio.js";
-import { ItemStore, truncateItem, truncationProblem, type StoredItem } from "./items.js";
+import {
+  ItemStore,
+  itemRecord,
+  truncateItem,
+  truncationProblem,
+  type ItemRecord,
+  type StoredItem,
+} from "./items.js";
 import {
   functionCallResponse,
   inputUsage,
@@ -98,6 +105,11 @@ export class Conversation {
   /** The session as it stands after any `session.update`s. */
   get currentSession(): Session {
     return this.session;
+  }
+
+  /** The conversation's items in order, as text (the state endpoint's record). */
+  get itemRecords(): ItemRecord[] {
+    return this.items.all.map(itemRecord);
   }
 
   /** True while a response is being generated (and cancellable). */

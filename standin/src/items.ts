@@ -15,6 +15,52 @@ export interface StoredItem {
   spokenText?: string;
 }
 
+/** An item as `GET /_standin/state` reports it: what the conversation holds, as text. */
+export interface ItemRecord {
+  id: string;
+  type: ConversationItem["type"];
+  /** A message's role; `null` for function calls and their outputs. */
+  role: "user" | "assistant" | "system" | null;
+  /**
+   * A message's text parts and transcripts joined by spaces (a user's audio: its placeholder
+   * transcript); a function call's `name(arguments)`; an output's `output`.
+   */
+  text: string;
+}
+
+/** The text a stored item stands for (see {@link ItemRecord.text}). */
+export function itemText(stored: StoredItem): string {
+  if (stored.spokenText !== undefined) return stored.spokenText;
+  const item = stored.item;
+  switch (item.type) {
+    case "message":
+      return item.content
+        .map(
+          (part) =>
+            ("text" in part && part.text) || ("transcript" in part && part.transcript) || "",
+        )
+        .filter(Boolean)
+        .join(" ");
+    case "function_call":
+      return `${item.name}(${item.arguments})`;
+    case "function_call_output":
+      return item.output;
+    default:
+      return "";
+  }
+}
+
+/** The record of a stored item. */
+export function itemRecord(stored: StoredItem): ItemRecord {
+  const item = stored.item;
+  return {
+    id: item.id,
+    type: item.type,
+    role: item.type === "message" ? item.role : null,
+    text: itemText(stored),
+  };
+}
+
 /** The default conversation's items, in conversation order. */
 export class ItemStore {
   private readonly items: StoredItem[] = [];

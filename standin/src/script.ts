@@ -6,7 +6,7 @@ import type {
   RealtimeFunctionTool,
   RealtimeResponseCreateParams,
 } from "openai/resources/realtime/realtime";
-import type { StoredItem } from "./items.js";
+import { itemText, type StoredItem } from "./items.js";
 import { functionTools, type Session } from "./session.js";
 
 /** A response's answer: a message to say, or a function to call. */
@@ -22,6 +22,8 @@ export const GREETING = "Hello! This is the local OpenAI Realtime stand-in.";
  *   again does not loop on the tool);
  * - a user message that mentions a declared function tool (or a forced tool choice) → a
  *   call of that tool;
+ * - a user message asking "what did I say" → the user message before it, quoted (so a test
+ *   can see what earlier context a call holds, e.g. a conversation replayed into it);
  * - any other user message → `You said: "<text>"`;
  * - nothing yet → {@link GREETING}.
  */
@@ -55,8 +57,22 @@ export function planAnswer(
       name: tool.name,
       arguments: JSON.stringify(fillArguments(tool, text)),
     };
+  if (RECALL.test(text)) {
+    const earlier = context
+      .slice(0, context.indexOf(last))
+      .findLast((s) => s.item.type === "message" && s.item.role === "user");
+    return {
+      kind: "message",
+      text: earlier
+        ? `Earlier you said: "${userText(earlier)}"`
+        : "You had not said anything before.",
+    };
+  }
   return { kind: "message", text: `You said: "${text}"` };
 }
+
+/** A user message that asks the stand-in to recall the conversation. */
+const RECALL = /\bwhat did i (?:just )?say\b/i;
 
 /** The response's own `tools`/`tool_choice` take precedence over the session's. */
 function chooseTool(
@@ -76,13 +92,7 @@ function chooseTool(
 }
 
 function userText(stored: StoredItem): string {
-  if (stored.spokenText !== undefined) return stored.spokenText;
-  const item = stored.item;
-  if (item.type !== "message") return "";
-  return item.content
-    .map((part) => ("text" in part && part.text) || ("transcript" in part && part.transcript) || "")
-    .filter(Boolean)
-    .join(" ");
+  return stored.item.type === "message" || stored.spokenText !== undefined ? itemText(stored) : "";
 }
 
 /** A tool is mentioned when its name appears, case-insensitively, with `_`/`-` read as spaces or not. */

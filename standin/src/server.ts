@@ -19,6 +19,7 @@ import {
 import { FaultQueue, parseFault, type Fault, type FaultRoute } from "./faults.js";
 import { randomId } from "./ids.js";
 import { resolveSession, type Session } from "./session.js";
+import * as v from "./validate.js";
 
 export type { CallSnapshot, EndedReason } from "./call.js";
 export type { Fault, FaultRoute } from "./faults.js";
@@ -68,7 +69,9 @@ const VANISH_PATH = /^\/_standin\/calls\/([^/]+)\/vanish$/;
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
   const host = options.host ?? "127.0.0.1";
   const responseAudioMs = options.responseAudioMs ?? 3000;
-  const maxCallSeconds = options.maxCallSeconds ?? 1800;
+  const defaultMaxCallSeconds = options.maxCallSeconds ?? 1800;
+  /** `POST /_standin/limits` changes it for calls opened afterwards. */
+  let maxCallSeconds = defaultMaxCallSeconds;
   const idleCallSeconds = options.idleCallSeconds ?? 30;
   const now = options.now ?? Date.now;
   const log = options.log ?? (() => {});
@@ -244,11 +247,31 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       if (call instanceof Call) await call.vanish();
       return sendJson(res, 200, { vanished: true });
     }
+    if (method === "POST" && path === "/_standin/limits") {
+      let body: unknown;
+      try {
+        body = JSON.parse((await readBody(req)).toString("utf8"));
+      } catch {
+        return sendError(res, errors.invalidJsonBody());
+      }
+      const problem =
+        v.object(body, "", ["maxCallSeconds"], ["maxCallSeconds"]) ??
+        v.integer((body as v.JsonObject).maxCallSeconds, "maxCallSeconds", 1);
+      if (problem) return sendError(res, problem);
+      maxCallSeconds = (body as { maxCallSeconds: number }).maxCallSeconds;
+      log(`limits: maxCallSeconds=${maxCallSeconds} for new calls`);
+      return sendJson(res, 200, { maxCallSeconds });
+    }
+    if (method === "DELETE" && path === "/_standin/limits") {
+      maxCallSeconds = defaultMaxCallSeconds;
+      return sendJson(res, 200, { maxCallSeconds });
+    }
     if (method === "POST" && path === "/_standin/reset") {
       await endAll("reset");
       secrets.clear();
       calls.clear();
       faults.clear();
+      maxCallSeconds = defaultMaxCallSeconds;
       requests.clientSecrets = 0;
       requests.calls = 0;
       return sendJson(res, 200, { reset: true });

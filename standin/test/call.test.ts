@@ -457,6 +457,52 @@ describe("call limits", () => {
     }
   });
 
+  it("caps calls opened after POST /_standin/limits, and DELETE restores the default", async () => {
+    const set = (body: unknown, method = "POST") =>
+      fetch(`${standin.url}/_standin/limits`, {
+        method,
+        headers: { "Content-Type": "application/json" },
+        body: method === "POST" ? JSON.stringify(body) : undefined,
+      });
+    expect((await set({ maxCallSeconds: 0 })).status).toBe(400);
+    expect((await set({ maxCallSeconds: 1, other: 1 })).status).toBe(400);
+    const limited = await set({ maxCallSeconds: 1 });
+    expect(await limited.json()).toEqual({ maxCallSeconds: 1 });
+    try {
+      const client = await open();
+      const error = await client.waitFor("error", undefined, 5000);
+      expect(error.error).toMatchObject({ code: "session_expired" });
+      await until(
+        "the call to end",
+        () => callState(client.callId),
+        (c) => c.state === "ended",
+      );
+      expect((await callState(client.callId)).endedReason).toBe("max_duration");
+    } finally {
+      expect(await (await set(undefined, "DELETE")).json()).toEqual({ maxCallSeconds: 1800 });
+    }
+    const normal = await open();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await callState(normal.callId)).state).toBe("connected");
+  });
+
+  it("reports the conversation's items in the call's state", async () => {
+    const client = await open();
+    client.send({
+      type: "conversation.item.create",
+      item: {
+        id: "restored_1_0",
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: "Earlier question" }],
+      },
+    });
+    await client.waitFor("conversation.item.done");
+    expect((await callState(client.callId)).items).toEqual([
+      { id: "restored_1_0", type: "message", role: "user", text: "Earlier question" },
+    ]);
+  });
+
   it("cleans up a peer that vanishes without closing", async () => {
     const idle = await startStandin({ idleCallSeconds: 1 });
     const secret = await mintSecret(idle.baseUrl);

@@ -515,6 +515,41 @@ describe("Conversation", () => {
     expect(find(next, "response.output_text.done").text).toBe('You said: "in the conversation"');
   });
 
+  it("recalls the user message before the question, from items created by the client", () => {
+    const conversation = setup();
+    const assistant = (text: string) =>
+      JSON.stringify({
+        type: "conversation.item.create",
+        item: {
+          id: "restored_1_1",
+          type: "message",
+          role: "assistant",
+          content: [{ type: "output_text", text }],
+        },
+      });
+    const text = '{"type":"response.create","response":{"output_modalities":["text"]}}';
+    conversation.receive(say("What did I say?"));
+    expect(find(conversation.receive(text), "response.output_text.done").text).toBe(
+      "You had not said anything before.",
+    );
+    conversation.receive(say("The password is tangerine"));
+    conversation.receive(assistant('You said: "The password is tangerine"'));
+    conversation.receive(say("What did I just say?"));
+    expect(find(conversation.receive(text), "response.output_text.done").text).toBe(
+      'Earlier you said: "The password is tangerine"',
+    );
+    expect(conversation.itemRecords.slice(2, 5)).toEqual([
+      { id: "item_3", type: "message", role: "user", text: "The password is tangerine" },
+      {
+        id: "restored_1_1",
+        type: "message",
+        role: "assistant",
+        text: 'You said: "The password is tangerine"',
+      },
+      { id: "item_4", type: "message", role: "user", text: "What did I just say?" },
+    ]);
+  });
+
   it("counts appended PCM in the input buffer", () => {
     const conversation = setup({ audio: { input: { turn_detection: null } } });
     // 4800 bytes of 24 kHz 16-bit PCM = 100 ms, the minimum upstream commits.

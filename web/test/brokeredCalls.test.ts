@@ -191,6 +191,38 @@ describe("BrokeredCalls", () => {
     expect(h.elements.left.dataset.state).toBe("known");
   });
 
+  it("opens the next call (a reconnect) only once the dropped call's end has answered", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    h.calls.closed({ kind: "ice-failed" });
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    const next = h.open();
+    await flush();
+    // The dropped call's unused minutes come back before the next reservation asks for some.
+    expect(h.requests).toHaveLength(1);
+    answer.resolve(ended(1797));
+    await next;
+    expect(h.requests).toHaveLength(2);
+  });
+
+  it("does not hold the next call longer than HANG_UP_WAIT_MS when the end request hangs", async () => {
+    vi.useFakeTimers();
+    try {
+      const h = harness(() => new Promise(() => undefined));
+      await h.open();
+      h.calls.closed({ kind: "ice-failed" });
+      const next = h.open();
+      await vi.advanceTimersByTimeAsync(HANG_UP_WAIT_MS - 1);
+      expect(h.requests).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      await next;
+      expect(h.requests).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("leaves a loss long before the deadline to the generic message", async () => {
     const h = harness(async () => ended(1797));
     await h.open();

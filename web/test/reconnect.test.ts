@@ -95,6 +95,10 @@ describe("decideReconnect", () => {
     });
   });
 
+  it("ends without a reconnect when the backend ended the call on purpose", () => {
+    expect(decideReconnect({ kind: "ended" }, 0, policy, low)).toEqual({ action: "end" });
+  });
+
   it("has defaults that give up within a minute of backoff", () => {
     let total = 0;
     for (let n = 1; n <= DEFAULT_RECONNECT_POLICY.maxTries; n++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
 import { TokenError } from "../src/token/errors";
 import { formatBytes, formatCount } from "../src/ui/dom";
-import { describeAuthError, describeCloseReason, describeConnectError } from "../src/ui/messages";
+import { describeAuthError, describeConnectError } from "../src/ui/messages";
 import { createLocalTimeTool } from "../src/ui/tools";
 
 describe("get_local_time", () => {
@@ -73,18 +73,6 @@ describe("describeConnectError", () => {
     expect(
       describeConnectError(new RealtimeConnectError("aborted", "aborted", "closed")),
     ).toBeNull();
-  });
-});
-
-describe("describeCloseReason", () => {
-  it("explains losses and stays silent for a user disconnect", () => {
-    expect(describeCloseReason({ kind: "client" })).toBeNull();
-    expect(describeCloseReason({ kind: "unresponsive", silentMs: 8000 })?.message).toMatch(
-      /stopped answering for 8 s/,
-    );
-    expect(describeCloseReason({ kind: "server-limit", message: "Max duration." })?.message).toBe(
-      "Max duration. Press Connect to start a new session.",
-    );
   });
 });
 

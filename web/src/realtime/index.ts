@@ -32,6 +32,13 @@ export {
   DEFAULT_RECONNECT_POLICY,
 } from "./reconnect";
 export type { DropClass, ReconnectDecision, ReconnectPolicy } from "./reconnect";
+export { Reconnector } from "./reconnector";
+export type {
+  ReconnectableSession,
+  ReconnectorEventMap,
+  ReconnectorOptions,
+  ReconnectorState,
+} from "./reconnector";
 export { DEFAULT_RESTORE_BUDGET, restoreContext } from "./restore";
 export type { RestoreBudget, RestorePlan } from "./restore";
 export { DEFAULT_MIN_HOLD_MS, gateTrack, PushToTalk, talkKeyAction } from "./pushToTalk";

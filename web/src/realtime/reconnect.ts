@@ -32,7 +32,12 @@ export type DropClass =
   /** The server said when a retry can succeed (a rate limit). */
   | { kind: "wait"; ms: number }
   /** The session reached the server's maximum duration: open the next call at once. */
-  | { kind: "rollover" };
+  | { kind: "rollover" }
+  /**
+   * The backend ended the call on purpose (a brokered call's minute budget or length cap):
+   * a new call would defeat the limit. Nothing reconnects; the caller explains the end.
+   */
+  | { kind: "ended" };
 
 /** The next step after a drop or a failed try. */
 export type ReconnectDecision =
@@ -43,6 +48,8 @@ export type ReconnectDecision =
       tries: number;
     }
   | { action: "give-up"; reason: "fatal" | "exhausted"; tries: number }
+  /** Ended on purpose by the backend: the conversation ends without a reconnect. */
+  | { action: "end" }
   | { action: "stop" };
 
 /**
@@ -124,6 +131,8 @@ export function decideReconnect(
   switch (drop.kind) {
     case "user":
       return { action: "stop" };
+    case "ended":
+      return { action: "end" };
     case "fatal":
       return { action: "give-up", reason: "fatal", tries };
     case "rollover":

@@ -138,6 +138,8 @@ export class RealtimeSession {
   #usage: UsageTotals = { ...EMPTY_USAGE };
   #speaking: SpeakingState = { user: false, assistant: false };
   #linkState: LinkState = { stalled: false };
+  /** Ids of items this session created with an id of its own (a replayed conversation). */
+  readonly #ownItemIds = new Set<string>();
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
@@ -368,6 +370,9 @@ export class RealtimeSession {
   send(event: RealtimeClientEvent): boolean {
     const phase = this.#phase;
     if (phase.name === "closed") return false;
+    if (event.type === "conversation.item.create" && event.item.id) {
+      this.#ownItemIds.add(event.item.id);
+    }
     if ("channel" in phase && phase.channel.readyState === "open") {
       this.#write(phase.channel, event);
     } else {
@@ -647,6 +652,9 @@ export class RealtimeSession {
 
   #onItemAdded(item: ConversationItem): void {
     if (item.type !== "message" || item.role !== "user" || !item.id) return;
+    // The echo of an item sent with its own id (a replay after a reconnect) is neither a
+    // typed message waiting for its id nor a new spoken turn.
+    if (this.#ownItemIds.has(item.id)) return;
     const first = item.content[0];
     if (first?.type === "input_text") {
       // The server's copy of a typed message: adopt its id so later events can find it.

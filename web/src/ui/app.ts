@@ -10,10 +10,12 @@ import {
   isSecretRejected,
   type AudioPlayback,
   type AudioSinkLike,
+  type CloseReason,
   type ConnectTimings,
+  type DropClass,
   type LinkState,
   type MicState,
-  type RealtimeSessionState,
+  type ReconnectorState,
   type SessionProblem,
   type SpeakingState,
   type UsageTotals,
@@ -22,12 +24,12 @@ import type { CachedTokenProvider } from "../token";
 import { byId, formatBytes, formatCount, setHidden } from "./dom";
 import {
   describeAuthError,
-  describeCloseReason,
   describeConnectError,
   type BannerAction,
   type BannerContent,
 } from "./messages";
 import { MicLevelMeter } from "./meter";
+import { describeGiveUp, stateView, type UiState } from "./reconnectView";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
 import type * as Live from "./live";
@@ -42,8 +44,6 @@ export interface AppDependencies {
   /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
   connectOnLoad?: boolean;
 }
-
-type UiState = "idle" | "connecting" | "connected" | "closed";
 
 const ACTION_LABELS: Record<Exclude<BannerAction, null>, string> = {
   retry: "Try again",
@@ -109,6 +109,8 @@ export class VoiceApp {
 
   #user: User | null = null;
   #session: RealtimeSession | null = null;
+  /** The conversation across calls: it opens #session, and a new one when a call drops. */
+  #conversation: Live.Reconnector | null = null;
   #uiState: UiState = "idle";
   #bannerAction: BannerAction = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -121,6 +123,8 @@ export class VoiceApp {
   #cost: Live.CostView | null = null;
   /** Brokered mode's open call and minutes; made with the first brokered Connect. */
   #brokered: Live.BrokeredCalls | null = null;
+  /** How the last brokered close is classified for reconnecting, when the page knows better. */
+  #brokeredDrop: { reason: CloseReason; drop: DropClass } | null = null;
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
@@ -164,7 +168,7 @@ export class VoiceApp {
     // Leaving the page must release the microphone and end the billed call.
     window.addEventListener("pagehide", () => {
       this.#brokered?.pageHide();
-      this.#session?.dispose();
+      this.#conversation?.stop();
     });
   }
 
@@ -297,7 +301,11 @@ export class VoiceApp {
   }
 
   #busy(): boolean {
-    return this.#uiState === "connecting" || this.#uiState === "connected";
+    return (
+      this.#uiState === "connecting" ||
+      this.#uiState === "connected" ||
+      this.#uiState === "reconnecting"
+    );
   }
 
   async #connect(): Promise<void> {
@@ -314,8 +322,51 @@ export class VoiceApp {
     // Another click may have started a session while the import was finishing.
     if (!live || !this.#user || this.#busy()) return;
     this.#hideBanner();
-    this.#session?.dispose();
     const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
+    const previous = this.#conversation;
+    if (previous?.state.status === "gave-up") {
+      // "Try again" after reconnecting gave up: the same conversation, restored into a new call.
+      previous.resume();
+      if (!unlockNow) void this.#audio.unlock();
+      this.#meter.prepare();
+      return;
+    }
+    previous?.stop();
+    const conversation = new live.Reconnector({
+      createSession: () => this.#createSession(live, request, cost),
+      classify: (reason) =>
+        this.#brokeredDrop?.reason === reason
+          ? this.#brokeredDrop.drop
+          : live.classifyDrop(reason, live.tokenDropClass),
+    });
+    this.#conversation = conversation;
+    const current = () => this.#conversation === conversation;
+    conversation.on("state", (state) => current() && this.#renderState(state));
+    conversation.on("conversation", (entries) => current() && this.#transcript.render(entries));
+
+    // start() asks for the microphone and the secret before it returns; the rest of the
+    // click's work (the meter's AudioContext, which must be created in this click, and the
+    // new session's connection panels) is done while they are on the way.
+    const connecting = conversation.start();
+    if (!unlockNow) void this.#audio.unlock();
+    this.#meter.prepare();
+    try {
+      await connecting;
+      // The previous conversation stays in view until this one is really there.
+      if (current()) this.#renderConversationPanels(conversation);
+    } catch (error) {
+      // start() rejects with nothing else.
+      if (current() && error instanceof RealtimeConnectError) {
+        this.#showBanner(this.#describeConnectError(error));
+      }
+    }
+  }
+
+  /**
+   * One call's session, wired to the page: the conversation calls this for its first call
+   * and for every reconnect (each reconnect is a new call, priced as one).
+   */
+  #createSession(live: LiveModule, request: RealtimeTokenRequest, cost: Live.CostView) {
     cost.startCall(null);
     const exchange =
       this.#deps.config.mode === "brokered" ? this.#brokeredCalls(live).exchange(request) : null;
@@ -333,8 +384,27 @@ export class VoiceApp {
     this.#session = session;
 
     const current = () => this.#session === session;
-    session.on("state", (state) => current() && this.#renderState(state));
-    session.on("conversation", (entries) => current() && this.#transcript.render(entries));
+    session.on("state", (state) => {
+      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
+      if (state.status === "closed" && state.reason.kind === "connect-failed") {
+        if (isSecretRejected(state.reason.error)) this.#deps.tokens.invalidate(request);
+      }
+      if (state.status !== "closed") return;
+      // Ends a brokered call on the server (before a reconnect reserves the next one); a call
+      // the server hung up at its deadline, or one the user's Disconnect is hanging up, is
+      // not reconnected.
+      const brokered = this.#brokered?.closed(state.reason);
+      if (brokered?.byUser || brokered?.banner) {
+        this.#brokeredDrop = {
+          reason: state.reason,
+          drop: brokered.byUser ? { kind: "user" } : { kind: "ended" },
+        };
+      }
+      if (!current()) return;
+      if (brokered?.banner) this.#showBanner(brokered.banner);
+      // The microphone goes with the call; the next call's stream attaches again.
+      this.#meter.detach();
+    });
     session.on("speaking", (speaking) => current() && this.#renderSpeaking(speaking));
     session.on("mic", (mic) => current() && this.#renderMic(mic));
     session.on("usage", (usage) => current() && this.#renderUsage(usage));
@@ -357,28 +427,13 @@ export class VoiceApp {
     session.onServerEvent("response.done", (event) => {
       if (current()) cost.addResponse(event.response.usage);
     });
-
-    // connect() asks for the microphone and the secret before it returns; the rest of the
-    // click's work (the meter's AudioContext, which must be created in this click, and the
-    // new session's connection panels) is done while they are on the way.
-    const connecting = session.connect();
-    if (!unlockNow) void this.#audio.unlock();
-    this.#meter.prepare();
     this.#renderNewSession(session);
-    try {
-      await connecting;
-      // The previous conversation stays in view until this one is really there.
-      if (current()) this.#renderConversationPanels(session);
-    } catch (error) {
-      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
-      if (isSecretRejected(error)) this.#deps.tokens.invalidate(request);
-      // connect() rejects with nothing else.
-      if (current() && error instanceof RealtimeConnectError) {
-        this.#showBanner(
-          this.#brokered?.describeConnectError(error) ?? describeConnectError(error),
-        );
-      }
-    }
+    return session;
+  }
+
+  /** A brokered refusal's banner (out of minutes, not served), else the generic one. */
+  #describeConnectError(error: RealtimeConnectError): BannerContent | null {
+    return this.#brokered?.describeConnectError(error) ?? describeConnectError(error);
   }
 
   #brokeredCalls(live: LiveModule): Live.BrokeredCalls {
@@ -403,9 +458,9 @@ export class VoiceApp {
     this.#els.sessionId.dataset.created = "false";
   }
 
-  #renderConversationPanels(session: RealtimeSession): void {
-    this.#transcript.render(session.conversation);
-    this.#renderUsage(session.usage);
+  #renderConversationPanels(conversation: Live.Reconnector): void {
+    this.#transcript.render(conversation.conversation);
+    if (this.#session) this.#renderUsage(this.#session.usage);
   }
 
   /**
@@ -434,13 +489,15 @@ export class VoiceApp {
     this.#hideBanner();
     const session = this.#session;
     if (session && this.#brokered?.hasOpenCall) {
-      // The server hangs up first, so upstream ends the call and the refund is exact.
+      // The server hangs up first, so upstream ends the call and the refund is exact; the
+      // close that follows is the user's (BrokeredCalls.closed), so it is not reconnected.
       // A second press does not wait: #brokered no longer has an open call then.
       session.setMuted(true);
-      void this.#brokered.hangUp(() => session.dispose());
+      void this.#brokered.hangUp(() => this.#conversation?.stop());
       return;
     }
-    session?.dispose();
+    // Stops a pending reconnect too; a Disconnect never leads to one.
+    this.#conversation?.stop();
   }
 
   #toggleMute(): void {
@@ -481,50 +538,27 @@ export class VoiceApp {
 
   // ---- rendering -----------------------------------------------------------------------
 
-  #renderState(state: RealtimeSessionState): void {
+  #renderState(state: ReconnectorState): void {
     const els = this.#els;
-    let ui: UiState = state.status;
-    let label = "";
-    switch (state.status) {
-      case "idle":
-        label = "Not connected";
-        break;
-      case "connecting":
-        label = "Connecting…";
-        break;
-      case "connected":
-        label = "Connected — start talking";
-        els.callId.textContent = state.callId ?? "–";
-        break;
-      case "closed": {
-        // Ends a brokered call on the server; explains a hang-up at its deadline.
-        const brokered = this.#brokered?.closed(state.reason);
-        // A disconnect the user asked for, or a failed attempt (explained by a banner),
-        // leaves the app ready to connect again: that is "idle" to the user.
-        if (
-          state.reason.kind === "client" ||
-          state.reason.kind === "connect-failed" ||
-          brokered?.byUser
-        ) {
-          ui = "idle";
-          label = "Not connected";
-        } else {
-          label = "Disconnected";
-          this.#showBanner(brokered?.banner ?? describeCloseReason(state.reason));
-        }
-        break;
-      }
+    const view = stateView(state);
+    if (state.status === "connected") {
+      els.callId.textContent = state.callId ?? "–";
+      // Token counts are per call: a reconnected call starts from its own.
+      if (this.#session) this.#renderUsage(this.#session.usage);
     }
-    this.#uiState = ui;
-    els.state.dataset.state = ui;
+    if (state.status === "gave-up") {
+      this.#showBanner(describeGiveUp(state, (error) => this.#describeConnectError(error)));
+    }
+    this.#uiState = view.ui;
+    els.state.dataset.state = view.ui;
     els.state.dataset.link = "ok";
-    els.state.dataset.reason = state.status === "closed" ? state.reason.kind : "";
-    els.state.textContent = label;
+    els.state.dataset.reason = view.reason;
+    els.state.textContent = view.label;
 
-    if (ui === "connected") this.#startStats();
+    if (view.ui === "connected") this.#startStats();
     else this.#stopStats();
     // No speaking reset here: a closing session reports both speakers silent before `closed`.
-    if (state.status === "closed") this.#meter.detach();
+    if (view.ui !== "connected" && view.ui !== "connecting") this.#meter.detach();
     this.#renderControls();
   }
 
@@ -537,7 +571,7 @@ export class VoiceApp {
 
   #renderControls(): void {
     const els = this.#els;
-    const busy = this.#uiState === "connecting" || this.#uiState === "connected";
+    const busy = this.#busy();
     const connected = this.#uiState === "connected";
     els.connect.disabled = !this.#user || busy;
     els.connect.textContent = this.#uiState === "closed" ? "Reconnect" : "Connect";

@@ -78,6 +78,8 @@ export class BrokeredCalls {
   #state: Phase = { phase: "none" };
   /** The last minutes the server reported, for a refusal that carries none. */
   #minutes: VoiceMinutes | null = null;
+  /** The end request of a call that closed by itself; the next call waits for it. */
+  #ending: Promise<unknown> = Promise.resolve();
 
   constructor(options: BrokeredCallsOptions) {
     const { config, firebase } = options;
@@ -111,6 +113,12 @@ export class BrokeredCalls {
   exchange(choices: RealtimeTokenRequest): SdpExchange {
     return brokeredExchange({
       ...this.#calls,
+      // A reconnect right after a drop: the dropped call's unused minutes come back first,
+      // so the new reservation sees them (bounded: a hung end request delays nobody long).
+      call: async (request) => {
+        await this.#settledOrTimeout(this.#ending);
+        return this.#calls.call(request);
+      },
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -161,12 +169,8 @@ export class BrokeredCalls {
     this.#view.stopCountdown();
     this.#view.renderMinutes(call.minutes, "ending");
     const ending = this.#requestEnd(call.callId);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      ending,
-      new Promise((resolve) => (timer = setTimeout(resolve, HANG_UP_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
+    this.#ending = ending;
+    await this.#settledOrTimeout(ending);
     dispose();
     this.#settled(call, await ending);
   }
@@ -202,7 +206,19 @@ export class BrokeredCalls {
     this.#state = { phase: "ending", callId: call.callId, minutes: call.minutes };
     this.#pageHide.disarm();
     this.#view.renderMinutes(call.minutes, "ending");
-    this.#settled(call, await this.#requestEnd(call.callId));
+    const ending = this.#requestEnd(call.callId);
+    this.#ending = ending;
+    this.#settled(call, await ending);
+  }
+
+  /** `promise`, or {@link HANG_UP_WAIT_MS}, whichever settles first; never rejects. */
+  async #settledOrTimeout(promise: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      promise.catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, HANG_UP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The end call's checked answer, or null when it failed. */

@@ -3,12 +3,7 @@
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
 import { errorCode } from "../firebase";
-import {
-  isSecretRejected,
-  type RealtimeConnectError,
-  type CloseReason,
-  type ConnectFailure,
-} from "../realtime";
+import { isSecretRejected, type RealtimeConnectError, type ConnectFailure } from "../realtime";
 import { TokenError } from "../token";
 
 /** What a banner offers besides dismissing it. */
@@ -84,39 +79,6 @@ const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [str
     "If you run this app, the function logs name the setting to fix.",
   ],
 };
-
-/** The banner for a session that ended without the user asking; null for a user disconnect. */
-export function describeCloseReason(reason: CloseReason): BannerContent | null {
-  switch (reason.kind) {
-    case "client":
-    case "connect-failed":
-      return null;
-    case "ice-failed":
-      return {
-        kind: "connection-lost",
-        message: "The connection to OpenAI was lost. Check your network, then press Connect.",
-        action: "retry",
-      };
-    case "unresponsive":
-      return {
-        kind: "connection-lost",
-        message: `OpenAI stopped answering for ${reason.silentMs / 1000} s; unconfirmed messages were not delivered. Press Connect to start again.`,
-        action: "retry",
-      };
-    case "channel-closed":
-      return {
-        kind: "session-ended",
-        message: "OpenAI ended the session. Press Connect to start a new one.",
-        action: "retry",
-      };
-    case "server-limit":
-      return {
-        kind: "session-limit",
-        message: `${reason.message} Press Connect to start a new session.`,
-        action: "retry",
-      };
-  }
-}
 
 /** The banner for a failed sign-in; null when the user closed the popup. */
 export function describeAuthError(error: unknown): BannerContent | null {

@@ -1,0 +1,261 @@
+/**
+ * Reconnect with context, in Chromium against the whole stack: the stand-in drops a live call
+ * (vanishes, or ends it at a short session cap, or hangs it up and refuses new calls), and the
+ * page opens a new call on its own, replays the conversation into it before the user's next
+ * turn (the stand-in's record of the new call's items shows it, and its answer to "what did I
+ * say" quotes the earlier message), or gives up after its tries with a message and a button
+ * that works once calls are accepted again.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { CallSnapshot } from "../standin/src/server.js";
+import { launchChromium } from "./browser.js";
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+const STANDIN_URL = process.env.STANDIN_URL;
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!STANDIN_URL)
+    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  browser = await launchChromium();
+});
+
+afterEach(async () => {
+  // A page left open would go on reconnecting into the next test's faults.
+  for (const context of contexts.splice(0)) await context.close();
+  await fetch(`${STANDIN_URL}/_standin/faults`, { method: "DELETE" });
+  await fetch(`${STANDIN_URL}/_standin/limits`, { method: "DELETE" });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openApp(): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(APP_URL);
+  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  return page;
+}
+
+async function connect(page: Page): Promise<string> {
+  await page.click("#connect");
+  return connected(page);
+}
+
+/** Waits for a live call (other than `notCall`) whose session has begun; returns its id. */
+async function connected(page: Page, notCall?: string, timeout = 30_000): Promise<string> {
+  if (notCall !== undefined) {
+    await page.waitForFunction(
+      (old) => (document.querySelector("#call-id")?.textContent ?? "").trim() !== old,
+      notCall,
+      { timeout },
+    );
+  }
+  await page.waitForSelector('#state[data-state="connected"]', { state: "attached", timeout });
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached", timeout });
+  const id = ((await page.textContent("#call-id")) ?? "").trim();
+  expect(id).toMatch(/^rtc_/);
+  if (notCall !== undefined) expect(id).not.toBe(notCall);
+  return id;
+}
+
+async function standin(): Promise<{ calls: CallSnapshot[]; requests: { calls: number } }> {
+  return (await (await fetch(`${STANDIN_URL}/_standin/state`)).json()) as {
+    calls: CallSnapshot[];
+    requests: { calls: number };
+  };
+}
+
+async function call(id: string): Promise<CallSnapshot> {
+  const found = (await standin()).calls.find((c) => c.id === id);
+  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
+  return found;
+}
+
+async function control(path: string, body?: object): Promise<void> {
+  const response = await fetch(`${STANDIN_URL}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+}
+
+function entries(page: Page) {
+  return page.$$eval('[data-testid="transcript-entry"]', (els) =>
+    els.map((el) => ({
+      role: el.getAttribute("data-role"),
+      status: el.getAttribute("data-status"),
+      text: (el.querySelector(".turn-text")?.textContent ?? "").trim(),
+    })),
+  );
+}
+
+/** Types a message and waits for the assistant's answer to it to finish; returns the answer. */
+async function ask(page: Page, text: string): Promise<string> {
+  const answered = (await entries(page)).filter(
+    (e) => e.role === "assistant" && e.status === "done",
+  ).length;
+  await page.fill("#text-input", text);
+  await page.click("#send-text");
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const done = (await entries(page)).filter((e) => e.role === "assistant" && e.status === "done");
+    if (done.length > answered) return done.at(-1)?.text ?? "";
+    if (Date.now() > deadline) throw new Error(`no answer to "${text}"`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Records every change of `#state` (state, link, reason, words) from now on; the returned
+ * function reads the record, each line once.
+ */
+async function recordStates(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const element = document.querySelector<HTMLElement>("#state");
+    if (!element) throw new Error("no #state");
+    const log: string[] = [];
+    (window as unknown as { stateLog: string[] }).stateLog = log;
+    const note = () => {
+      const { state, link, reason } = element.dataset;
+      const line = `${state ?? ""}|${link ?? ""}|${reason ?? ""}|${element.textContent ?? ""}`;
+      if (log.at(-1) !== line) log.push(line);
+    };
+    new MutationObserver(note).observe(element, {
+      attributes: true,
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
+  return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
+}
+
+const FIRST = "My code word is tangerine.";
+
+/**
+ * What the new call holds once the user asked "What did I say?": the replayed exchange first,
+ * each item once, then the question, and exactly one response (the question's): the replay
+ * asked for none.
+ */
+async function expectRestored(page: Page, newCall: string): Promise<void> {
+  const answer = await ask(page, "What did I say?");
+  expect(answer).toContain(`Earlier you said: "${FIRST}"`);
+  const snapshot = await call(newCall);
+  const items = snapshot.items.map((item) => [item.role, item.text]);
+  expect(items.slice(0, 3)).toEqual([
+    ["user", FIRST],
+    ["assistant", `You said: "${FIRST}"`],
+    ["user", "What did I say?"],
+  ]);
+  expect(items.filter(([, text]) => text === FIRST)).toHaveLength(1);
+  expect(snapshot.eventsReceived.filter((type) => type === "response.create")).toHaveLength(1);
+  // The replay went out before the user's turn.
+  const creates = snapshot.eventsReceived.indexOf("conversation.item.create");
+  expect(creates).toBeGreaterThanOrEqual(0);
+  expect(creates).toBeLessThan(snapshot.eventsReceived.indexOf("response.create"));
+  // The transcript keeps the whole conversation in view.
+  const log = await entries(page);
+  expect(log.map((e) => e.text)).toEqual([
+    FIRST,
+    `You said: "${FIRST}"`,
+    "What did I say?",
+    `Earlier you said: "${FIRST}"`,
+  ]);
+}
+
+describe("reconnect with context", () => {
+  it("OpenAI vanishing mid-call: Reconnecting…, a new call, and the earlier exchange reaches it", async () => {
+    const page = await openApp();
+    const first = await connect(page);
+    expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
+    const fetchesBefore = ((await page.textContent("#token-fetches")) ?? "").trim();
+
+    const states = await recordStates(page);
+    await control(`/_standin/calls/${first}/vanish`);
+    const second = await connected(page, first);
+    expect(await states()).toEqual([
+      "connected|stalled||Connection interrupted…",
+      "reconnecting|ok|unresponsive|Reconnecting… (attempt 1 of 5)",
+      "connected|ok||Connected — start talking",
+    ]);
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+    // The secret the page still held opened the new call: no new mint.
+    expect(((await page.textContent("#token-fetches")) ?? "").trim()).toBe(fetchesBefore);
+    expect((await call(first)).endedReason).toBe("vanished");
+    await expectRestored(page, second);
+  });
+
+  it("the session cap: the next call opens at once and the conversation goes on in it", async () => {
+    await control("/_standin/limits", { maxCallSeconds: 8 });
+    const page = await openApp();
+    const first = await connect(page);
+    // Only this call is capped; the one after it runs normally.
+    expect((await fetch(`${STANDIN_URL}/_standin/limits`, { method: "DELETE" })).status).toBe(200);
+    expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
+
+    const second = await connected(page, first);
+    const ended = await call(first);
+    expect(ended.endedReason).toBe("max_duration");
+    expect(ended.eventsSent).toContain("error");
+    const opened = await call(second);
+    // Straight from one call to the next: no backoff at the cap.
+    expect(opened.startedAt - (ended.endedAt ?? 0)).toBeLessThan(2_000);
+    expect(await page.getAttribute("#state", "data-reason")).toBe("");
+    await expectRestored(page, second);
+  });
+
+  it("calls refused: bounded tries, a clear message, and Try again works once calls are accepted", async () => {
+    const page = await openApp();
+    const first = await connect(page);
+    expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
+    const postsBefore = (await standin()).requests.calls;
+
+    await control("/_standin/faults", { route: "calls", kind: "status", status: 503, count: 5 });
+    // OpenAI hangs up (as at its own cap or on a server's hangup call): the channel closes.
+    const hangup = await fetch(`${STANDIN_URL}/v1/realtime/calls/${first}/hangup`, {
+      method: "POST",
+      headers: { Authorization: "Bearer sk-local-standin-not-a-real-key" },
+    });
+    expect(hangup.status).toBe(200);
+    await page.waitForSelector('#state[data-state="reconnecting"][data-reason="channel-closed"]', {
+      state: "attached",
+    });
+    await page.waitForSelector("#state:text-is('Reconnecting… (attempt 3 of 5)')", {
+      state: "attached",
+      timeout: 15_000,
+    });
+    const banner = await page.waitForSelector('#banner[data-kind="reconnect-failed"]', {
+      timeout: 45_000,
+    });
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    const message = ((await banner.textContent()) ?? "").trim();
+    expect(message).toContain("The call dropped and 5 tries to reconnect failed.");
+    expect(message).toContain("Press Try again");
+    expect(((await page.textContent("#banner-action")) ?? "").trim()).toBe("Try again");
+    // Bounded: five refused tries and no more, however long one waits.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect((await standin()).requests.calls).toBe(postsBefore + 5);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+
+    // The fault is spent: calls are accepted again.
+    await page.click("#banner-action");
+    const second = await connected(page, first);
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+    await expectRestored(page, second);
+  });
+});
