@@ -41,6 +41,7 @@ import { UpstreamError } from "./openai";
 import { checkOffer } from "./sdp";
 import {
   buildSessionConfig,
+  describeChoices,
   describeSession,
   parseTokenRequest,
   type SessionChoices,
@@ -299,6 +300,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       model: settings.server.model,
       session: describeSession(input.choices, settings.server),
       minutes: toVoiceMinutes(reserved.remaining),
+      choices: describeChoices(settings.choices),
     };
   };
 }
