@@ -8,6 +8,7 @@ import { parseClientEvent } from "./client-events.js";
 import { Conversation, type Effect } from "./conversation.js";
 import type { NewId } from "./ids.js";
 import { OpusPacer, PACKET_MS } from "./opus-pacer.js";
+import { RtpBurstLog, type RtpBurst } from "./rtp-bursts.js";
 import type { Session } from "./session.js";
 import { fixWeriftDtlsSequenceNumbers } from "./werift-dtls.js";
 
@@ -52,6 +53,13 @@ export interface CallSnapshot {
    */
   truncations: { itemId: string; audioEndMs: number; sentMs: number }[];
   rtpPacketsIn: number;
+  /** Sum of the mic RTP packets' payload sizes. */
+  rtpBytesIn: number;
+  /**
+   * Mic RTP as runs of packets with their wall-clock times (a gap over 200 ms starts a new
+   * run; the latest 500 are kept): when the client's microphone was actually sending.
+   */
+  rtpInBursts: RtpBurst[];
   rtpPacketsOut: number;
   audioMsSent: number;
   endedReason: EndedReason | null;
@@ -113,6 +121,7 @@ export class Call {
   /** Audio sent of the latest answer (for {@link CallSnapshot.truncations}). */
   private latestAudioSentMs = 0;
   private rtpPacketsIn = 0;
+  private readonly rtpIn = new RtpBurstLog();
   private rtpPacketsOut = 0;
   private audioMsSent = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -212,6 +221,7 @@ export class Call {
       remote.onReceiveRtp.subscribe((packet) => {
         if (this.state === "ended") return;
         this.rtpPacketsIn += 1;
+        this.rtpIn.packet((this.options.now ?? Date.now)(), packet.payload.length);
         this.touch();
         this.execute(this.conversation.micPacket(packet.payload.length));
       });
@@ -387,6 +397,8 @@ export class Call {
       eventsSent: [...this.eventsSent],
       truncations: [...this.truncations],
       rtpPacketsIn: this.rtpPacketsIn,
+      rtpBytesIn: this.rtpIn.bytes,
+      rtpInBursts: this.rtpIn.bursts,
       rtpPacketsOut: this.rtpPacketsOut,
       audioMsSent: this.audioMsSent,
       endedReason: this.endedReason,
