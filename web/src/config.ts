@@ -4,6 +4,12 @@
  * variables fails instead of shipping a broken app) and hands the page the parsed result.
  */
 
+import {
+  NOISE_REDUCTIONS,
+  TURN_DETECTIONS,
+  VAD_EAGERNESS,
+  type RealtimeTokenRequest,
+} from "../../functions/src/contract";
 import { DEFAULT_CALLS_URL } from "./realtime";
 
 /** When the app fetches a client secret ahead of Connect. */
@@ -135,6 +141,12 @@ export interface QueryOverrides {
    * a test can see a browser refuse to play audio outside a gesture.
    */
   connectOnLoad: boolean;
+  /**
+   * `?turnDetection=…&eagerness=…&noiseReduction=…` preselect the pickers before the server's
+   * choices are known, so the first mint (the load prefetch) already carries them. Absent
+   * when none is given.
+   */
+  talk?: Pick<RealtimeTokenRequest, "turnDetection" | "eagerness" | "noiseReduction">;
 }
 
 /**
@@ -158,5 +170,20 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
         ? prefetch
         : defaults.tokenPrefetch,
     connectOnLoad: params.get("connect") === "load",
+    ...talkOverrides(params),
   };
+}
+
+function talkOverrides(params: URLSearchParams): Pick<QueryOverrides, "talk"> {
+  const pick = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const value = params.get(name);
+    return (values as readonly (string | null)[]).includes(value) ? (value as T) : undefined;
+  };
+  const talk = {
+    turnDetection: pick("turnDetection", TURN_DETECTIONS),
+    eagerness: pick("eagerness", VAD_EAGERNESS),
+    noiseReduction: pick("noiseReduction", NOISE_REDUCTIONS),
+  };
+  const given = Object.fromEntries(Object.entries(talk).filter(([, v]) => v !== undefined));
+  return Object.keys(given).length > 0 ? { talk: given } : {};
 }

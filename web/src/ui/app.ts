@@ -28,6 +28,8 @@ import {
   type BannerContent,
 } from "./messages";
 import { MicLevelMeter } from "./meter";
+import type { TalkRequest } from "./talkChoices";
+import { TalkControls, type TalkBinding } from "./talkControls";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
 import type * as Live from "./live";
@@ -41,6 +43,8 @@ export interface AppDependencies {
   tokens: CachedTokenProvider;
   /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
   connectOnLoad?: boolean;
+  /** Preselected turn-taking and noise choices (`?turnDetection=…`, emulator builds only). */
+  talk?: TalkRequest;
 }
 
 type UiState = "idle" | "connecting" | "connected" | "closed";
@@ -99,6 +103,8 @@ export class VoiceApp {
   readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
   readonly #meter = new MicLevelMeter(this.#els.micLevel);
   readonly #localTimeTool = createLocalTimeTool();
+  /** Turn-taking and noise pickers; the push-to-talk button of a session without turn detection. */
+  readonly #talk: TalkControls;
   /** The assistant's audio element under autoplay policies (Safari, iOS): see #connect. */
   readonly #audio = new AudioUnlock(this.#els.remoteAudio, (state) => this.#renderPlayback(state));
 
@@ -117,6 +123,7 @@ export class VoiceApp {
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
+    this.#talk = new TalkControls(() => this.#prefetch("choice"), deps.talk);
   }
 
   start(): void {
@@ -206,9 +213,10 @@ export class VoiceApp {
 
   // ---- tokens --------------------------------------------------------------------------
 
+  /** The user's choices, sent with the mint (and the same in a brokered `realtimeCall`). */
   #tokenRequest(): RealtimeTokenRequest {
     const voice = this.#els.voice.value;
-    return voice ? { voice } : {};
+    return { ...(voice ? { voice } : {}), ...this.#talk.request() };
   }
 
   #prefetch(trigger: "load" | "intent" | "choice"): void {
@@ -217,12 +225,17 @@ export class VoiceApp {
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
   }
 
-  async #getToken(request: RealtimeTokenRequest, cost: Live.CostView): Promise<string> {
+  async #getToken(
+    request: RealtimeTokenRequest,
+    cost: Live.CostView,
+    talk: TalkBinding,
+  ): Promise<string> {
     try {
       const { response, source } = await this.#deps.tokens.get(request);
       this.#els.tokenSource.textContent = source;
       this.#els.model.textContent = response.model;
       cost.setModel(response.model);
+      talk.resolved(response.session);
       return response.token;
     } finally {
       this.#renderTokenStats();
@@ -233,6 +246,7 @@ export class VoiceApp {
     const { voices } = response.choices;
     if (!request.voice) this.#defaultVoice = response.session.voice;
     this.#renderVoices(voices);
+    this.#talk.renderChoices(response.choices);
     const { remaining, limit } = response.quota;
     this.#els.quota.textContent = `${formatCount(remaining)} of ${formatCount(limit)}`;
     this.#els.model.textContent = response.model;
@@ -302,14 +316,16 @@ export class VoiceApp {
     this.#session?.dispose();
     const cost = (this.#cost ??= new live.CostView(this.#els.costCall, this.#els.costPage));
     cost.startCall(null);
+    const talk = this.#talk.bind((button, on) => new live.TalkButton(button, on));
     const session = new live.RealtimeSession({
-      getToken: () => this.#getToken(request, cost),
+      getToken: () => this.#getToken(request, cost, talk),
       callsUrl: this.#deps.config.openaiCallsUrl,
       audioElement: this.#audioSink(),
       tools: [this.#localTimeTool],
       muteStrategy: "auto",
     });
     this.#session = session;
+    talk.attach(session);
 
     const current = () => this.#session === session;
     session.on("state", (state) => current() && this.#renderState(state));
@@ -497,6 +513,7 @@ export class VoiceApp {
     setHidden(els.disconnect, !busy, els.connect);
     if (busy && document.activeElement === document.body) els.disconnect.focus();
     els.voice.disabled = busy;
+    this.#talk.setBusy(busy);
     els.mute.disabled = !connected;
     els.interrupt.disabled = !connected;
     els.textInput.disabled = !connected;

@@ -5,3 +5,4 @@
  */
 export { RealtimeSession } from "../realtime";
 export { CostView } from "./costView";
+export { TalkButton } from "./talkButton";
