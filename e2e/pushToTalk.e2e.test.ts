@@ -132,6 +132,7 @@ describe("push-to-talk", () => {
     expect(await page.isVisible("#talk")).toBe(true);
     expect(await page.isEnabled("#talk")).toBe(true);
     expect(await page.getAttribute("#mic-level", "data-live")).toBe("false");
+    expect(await page.textContent("#state")).toBe("Connected — hold to talk");
     const opened = await standinCall(page);
     expect(opened.session.audio?.input?.turn_detection).toBeNull();
 
@@ -284,6 +285,7 @@ describe("turn-taking choices", () => {
     const page = await openApp();
     await connect(page);
     expect(await page.isVisible("#talk")).toBe(false);
+    expect(await page.textContent("#state")).toBe("Connected — start talking");
     const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") >= 1, 30_000);
     expect(call.session.audio?.input?.turn_detection?.type).toBe("semantic_vad");
     expect(call.eventsSent).toContain("input_audio_buffer.speech_started");

@@ -468,7 +468,7 @@ export class VoiceApp {
         label = "Connecting…";
         break;
       case "connected":
-        label = "Connected — start talking";
+        label = this.#connectedLabel();
         els.callId.textContent = state.callId ?? "–";
         break;
       case "closed":
@@ -500,7 +500,11 @@ export class VoiceApp {
     const els = this.#els;
     if (this.#uiState !== "connected") return;
     els.state.dataset.link = link.stalled ? "stalled" : "ok";
-    els.state.textContent = link.stalled ? "Connection interrupted…" : "Connected — start talking";
+    els.state.textContent = link.stalled ? "Connection interrupted…" : this.#connectedLabel();
+  }
+
+  #connectedLabel(): string {
+    return this.#talk.pushToTalk ? "Connected — hold to talk" : "Connected — start talking";
   }
 
   #renderControls(): void {

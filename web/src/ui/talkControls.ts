@@ -82,6 +82,11 @@ export class TalkControls {
     this.#renderEagerness();
   }
 
+  /** Whether the current session is push-to-talk (its talk button is shown). */
+  get pushToTalk(): boolean {
+    return !this.#els.talk.hidden;
+  }
+
   /** What the pickers add to the next `realtimeToken` / `realtimeCall` request. */
   request(): TalkRequest {
     return talkRequest(this.#selection(), this.#choices?.defaults ?? null);
