@@ -91,7 +91,9 @@ async function untilCall(
     const call = await standinCall(page);
     if (check(call)) return call;
     if (Date.now() > deadline)
-      throw new Error(`timed out; last call: ${JSON.stringify(call).slice(0, 800)}`);
+      throw new Error(
+        `timed out; the call received ${JSON.stringify(call.eventsReceived)} and sent ${JSON.stringify(call.eventsSent.filter((t) => !t.endsWith(".delta")))}`,
+      );
     await sleep(100);
   }
 }
@@ -243,6 +245,37 @@ describe("push-to-talk", () => {
         "data-status",
       ),
     ).toBe("interrupted");
+  });
+
+  it("a release while an answer plays cuts it off before the turn is sent: no second active response", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    const box = await page.locator("#talk").boundingBox();
+    if (!box) throw new Error("#talk is not visible");
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForSelector('#talk[aria-pressed="true"]');
+    // Long enough to be a turn, not a slip (the stand-in starts answering within milliseconds).
+    await sleep(400);
+    // A typed message during the hold starts an answer (the form is submitted from script:
+    // the mouse is busy holding the button).
+    await page.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>("#text-input");
+      if (input) input.value = "Tell me a long story";
+      document.querySelector<HTMLFormElement>("#text-form")?.requestSubmit();
+    });
+    await page.waitForSelector('#assistant-speaking[data-active="true"]');
+    await page.mouse.up();
+    await page.waitForSelector('#talk[aria-pressed="false"]');
+    const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") === 2);
+    const received = call.eventsReceived;
+    const commit = received.indexOf("input_audio_buffer.commit");
+    expect(received.slice(0, commit)).toContain("response.cancel");
+    expect(received.slice(0, commit)).toContain("output_audio_buffer.clear");
+    expect(call.truncations).toHaveLength(1);
+    expect(count(received, "response.create")).toBe(2);
+    expect(count(call.eventsSent, "error")).toBe(0);
+    expect(await page.getAttribute("#talk", "data-last")).toBe("sent");
   });
 });
 
