@@ -57,8 +57,26 @@ export function toneWav(seconds = 2, rate = 48_000): string {
   return writeWav("tone.wav", samples, rate);
 }
 
-/** Chromium with a fake microphone; `extraArgs` add flags (e.g. an autoplay policy). */
-export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+/**
+ * A WAV file of speech-like turns for the fake microphone, which loops it: a 440 Hz tone for
+ * `toneSeconds` (speech to voice activity detection), then `silenceSeconds` of silence (long
+ * enough for server VAD to end the turn).
+ */
+export function turnsWav(toneSeconds = 1, silenceSeconds = 2, rate = 48_000): string {
+  const samples = new Int16Array((toneSeconds + silenceSeconds) * rate);
+  for (let i = 0; i < toneSeconds * rate; i++)
+    samples[i] = Math.round(16_384 * Math.sin((2 * Math.PI * 440 * i) / rate));
+  return writeWav("turns.wav", samples, rate);
+}
+
+/**
+ * Chromium with a fake microphone playing `audioFile` in a loop (silence by default);
+ * `extraArgs` add flags (e.g. an autoplay policy).
+ */
+export function launchChromium(
+  extraArgs: readonly string[] = [],
+  audioFile: string = silenceWav(),
+): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
@@ -66,7 +84,7 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
       "--disable-gpu",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${silenceWav()}`,
+      `--use-file-for-fake-audio-capture=${audioFile}`,
       "--allow-loopback-in-peer-connection",
       "--disable-background-networking",
       "--disable-component-update",

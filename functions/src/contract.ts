@@ -73,6 +73,23 @@ export interface SessionChoiceSets {
   eagerness: VadEagerness[];
 }
 
+/**
+ * What the server accepts for each request field and what it picks when a field is left out,
+ * for building pickers (`choices` of a `realtimeToken` or `realtimeCall` result).
+ */
+export interface SessionChoiceOptions extends SessionChoiceSets {
+  voices: string[];
+  languages: string[];
+  outputModalities: OutputModality[];
+  /** The server's defaults (`DEFAULT_*` params). `eagerness` applies with `semantic_vad`. */
+  defaults: {
+    voice: string;
+    noiseReduction: NoiseReduction;
+    turnDetection: TurnDetection;
+    eagerness: VadEagerness;
+  };
+}
+
 /** A successful `realtimeToken` result. */
 export interface RealtimeTokenResponse {
   /** The ephemeral client secret (`ek_…`): the Bearer token for `POST /v1/realtime/calls`. */
@@ -89,12 +106,8 @@ export interface RealtimeTokenResponse {
     /** Start of the next UTC day, in unix seconds, when `remaining` resets to `limit`. */
     resetsAt: number;
   };
-  /** The values the server accepts for the request's fields, for building pickers. */
-  choices: {
-    voices: string[];
-    languages: string[];
-    outputModalities: OutputModality[];
-  };
+  /** The values the server accepts for the request's fields, and its defaults. */
+  choices: SessionChoiceOptions;
 }
 
 /**
@@ -164,6 +177,8 @@ export interface RealtimeCallResponse {
    * `minutes.dayResetsAt`; `monthly-minutes`: back at `minutes.monthResetsAt`).
    */
   limitedBy: SliceLimit;
+  /** The values the server accepts for the request's fields, and its defaults. */
+  choices: SessionChoiceOptions;
 }
 
 /**

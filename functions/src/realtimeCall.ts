@@ -43,6 +43,7 @@ import { UpstreamError } from "./openai";
 import { checkOffer } from "./sdp";
 import {
   buildSessionConfig,
+  describeChoices,
   describeSession,
   parseTokenRequest,
   type SessionChoices,
@@ -325,6 +326,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       session: describeSession(input.choices, settings.server),
       minutes: toVoiceMinutes(reserved.remaining),
       limitedBy: sliceLimitedBy(reserved.remaining),
+      choices: describeChoices(settings.choices),
     };
   };
 }

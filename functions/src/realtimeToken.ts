@@ -15,7 +15,7 @@ import {
   readRawVoiceSettings,
   REGION,
 } from "./config";
-import { OUTPUT_MODALITIES, type RateLimitDetails, type RealtimeTokenResponse } from "./contract";
+import type { RateLimitDetails, RealtimeTokenResponse } from "./contract";
 import {
   admit,
   cloudLog,
@@ -28,7 +28,7 @@ import {
 } from "./guards";
 import { createOpenAiMinter, type MintedSecret, type Minter, UpstreamError } from "./openai";
 import { nextUtcMidnightMs } from "./policy";
-import { buildSessionConfig, describeSession, parseTokenRequest } from "./session";
+import { buildSessionConfig, describeChoices, describeSession, parseTokenRequest } from "./session";
 import { resolveSettings, type Settings } from "./settings";
 import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
 import type * as FirestoreModule from "firebase-admin/firestore";
@@ -147,11 +147,7 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
         remaining: reservation.remaining,
         resetsAt: Math.floor(nextUtcMidnightMs(reservation.reservedAtMs) / 1000),
       },
-      choices: {
-        voices: [...settings.choices.voices],
-        languages: [...settings.choices.languages],
-        outputModalities: [...OUTPUT_MODALITIES],
-      },
+      choices: describeChoices(settings.choices),
     };
   };
 }

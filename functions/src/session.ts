@@ -13,9 +13,8 @@ import {
   type NoiseReduction,
   type OutputModality,
   type RealtimeTokenRequest,
-  type RealtimeTokenResponse,
   type RealtimeTokenSession,
-  type SessionChoiceSets,
+  type SessionChoiceOptions,
   type TurnDetection,
   type VadEagerness,
 } from "./contract";
@@ -262,10 +261,11 @@ function turnDetectionConfig(choices: SessionChoices): RealtimeAudioConfigInput[
   }
 }
 
-/** The values the server accepts for every request field, for the response's `choices`. */
-export function describeChoices(
-  policy: SessionChoicesPolicy,
-): RealtimeTokenResponse["choices"] & SessionChoiceSets {
+/**
+ * The values the server accepts for every request field and its defaults, for the response's
+ * `choices` (copies: the caller may not change the policy through them).
+ */
+export function describeChoices(policy: SessionChoicesPolicy): SessionChoiceOptions {
   return {
     voices: [...policy.voices],
     languages: [...policy.languages],
@@ -273,6 +273,12 @@ export function describeChoices(
     noiseReductions: [...policy.noiseReductions],
     turnDetections: [...policy.turnDetections],
     eagerness: [...policy.eagerness],
+    defaults: {
+      voice: policy.defaultVoice,
+      noiseReduction: policy.defaultNoiseReduction,
+      turnDetection: policy.defaultTurnDetection,
+      eagerness: policy.defaultEagerness,
+    },
   };
 }
 

@@ -167,6 +167,26 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     });
   });
 
+  it("opens a push-to-talk call without turn detection, and answers the choices like realtimeToken", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    const result = await calls.open({ turnDetection: "push_to_talk", noiseReduction: "far_field" });
+    expect(result.session).toMatchObject({
+      turnDetection: "push_to_talk",
+      eagerness: null,
+      noiseReduction: "far_field",
+    });
+    expect(result.choices).toMatchObject({
+      turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+      defaults: { turnDetection: "semantic_vad" },
+    });
+    const seen = await standinCall(result.callId);
+    expect(seen?.session).toMatchObject({
+      audio: { input: { turn_detection: null, noise_reduction: { type: "far_field" } } },
+    });
+    await calls.end(result.callId);
+  });
+
   it("refuses a bad offer with invalid-argument naming what is wrong, and charges nothing", async () => {
     const client = await newClient();
     const calls = callable(client);

@@ -89,6 +89,17 @@ describe("realtimeToken on the emulators", () => {
     });
     expect(result.quota).toMatchObject({ limit: 100, remaining: 99 });
     expect(result.choices.voices).toContain("cedar");
+    expect(result.choices).toMatchObject({
+      noiseReductions: ["near_field", "far_field", "off"],
+      turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+      eagerness: ["low", "medium", "high", "auto"],
+      defaults: {
+        voice: "marin",
+        noiseReduction: "near_field",
+        turnDetection: "semantic_vad",
+        eagerness: "auto",
+      },
+    });
 
     const state = await standinState();
     const secret = state.secrets.find((s) => s.value === result.token);

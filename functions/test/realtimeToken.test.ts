@@ -9,14 +9,14 @@ import {
   type TokenRequest,
 } from "../src/realtimeToken";
 import { StoreUnavailableError } from "../src/firestoreOps";
-import { ConfigError, resolveSettings, type Settings } from "../src/settings";
+import { ConfigError, type RawSettings, resolveSettings, type Settings } from "../src/settings";
 import type { MintStore, Reservation, ReserveInput, ReserveResult } from "../src/store";
 
 const API_KEY = "sk-unit-test-key-0123456789";
 const SECRET = "ek_unit_secret_value";
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 
-const settings: Settings = resolveSettings({
+const rawSettings: RawSettings = {
   USER_MIN_INTERVAL_SECONDS: 5,
   USER_DAILY_QUOTA: 10,
   IP_MINTS_PER_MINUTE: 30,
@@ -37,7 +37,8 @@ const settings: Settings = resolveSettings({
   DEFAULT_TURN_DETECTION: "semantic_vad",
   ALLOWED_VAD_EAGERNESS: "low,medium,high,auto",
   DEFAULT_VAD_EAGERNESS: "auto",
-});
+};
+const settings: Settings = resolveSettings(rawSettings);
 
 /** An in-memory store that records what the handler asked of it. */
 class FakeStore implements MintStore {
@@ -159,6 +160,15 @@ describe("realtimeToken handler", () => {
         voices: ["marin", "cedar"],
         languages: ["en", "de"],
         outputModalities: ["audio", "text"],
+        noiseReductions: ["near_field", "far_field", "off"],
+        turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+        eagerness: ["low", "medium", "high", "auto"],
+        defaults: {
+          voice: "marin",
+          noiseReduction: "near_field",
+          turnDetection: "semantic_vad",
+          eagerness: "auto",
+        },
       },
     });
     expect(mints).toHaveLength(1);
@@ -187,6 +197,32 @@ describe("realtimeToken handler", () => {
     expect(error.message).toMatch(/Sign in/);
     expect(store.reserved).toHaveLength(0);
     expect(mints).toHaveLength(0);
+  });
+
+  it("offers only what the server allows, with its defaults, and mints push-to-talk without turn detection", async () => {
+    const narrow = resolveSettings({
+      ...rawSettings,
+      ALLOWED_NOISE_REDUCTIONS: "far_field,off",
+      DEFAULT_NOISE_REDUCTION: "far_field",
+      ALLOWED_TURN_DETECTIONS: "server_vad,push_to_talk",
+      DEFAULT_TURN_DETECTION: "server_vad",
+      ALLOWED_VAD_EAGERNESS: "low",
+      DEFAULT_VAD_EAGERNESS: "low",
+    });
+    const { handler, mints } = setup({ settings: () => narrow });
+    const result = await handler(call({ data: { turnDetection: "push_to_talk" } }));
+    expect(result.choices).toMatchObject({
+      noiseReductions: ["far_field", "off"],
+      turnDetections: ["server_vad", "push_to_talk"],
+      eagerness: ["low"],
+      defaults: { noiseReduction: "far_field", turnDetection: "server_vad", eagerness: "low" },
+    });
+    expect(result.session).toMatchObject({
+      turnDetection: "push_to_talk",
+      eagerness: null,
+      noiseReduction: "far_field",
+    });
+    expect(mints[0]?.session.audio?.input?.turn_detection).toBeNull();
   });
 
   it("rejects a call without App Check data", async () => {

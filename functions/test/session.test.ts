@@ -310,7 +310,7 @@ describe("buildSessionConfig", () => {
 });
 
 describe("describeChoices", () => {
-  it("lists every allowed value for the client's pickers, as copies", () => {
+  it("lists every allowed value and the defaults for the client's pickers, as copies", () => {
     const choices = describeChoices(policy);
     expect(choices).toEqual({
       voices: ["marin", "cedar", "alloy"],
@@ -319,8 +319,16 @@ describe("describeChoices", () => {
       noiseReductions: ["near_field", "far_field", "off"],
       turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
       eagerness: ["low", "medium", "high", "auto"],
+      defaults: {
+        voice: policy.defaultVoice,
+        noiseReduction: policy.defaultNoiseReduction,
+        turnDetection: policy.defaultTurnDetection,
+        eagerness: policy.defaultEagerness,
+      },
     });
     choices.voices.push("x");
+    choices.turnDetections.push("push_to_talk");
     expect(policy.voices).toHaveLength(3);
+    expect(policy.turnDetections).toHaveLength(3);
   });
 });

@@ -9,6 +9,7 @@ import { Conversation, type Effect } from "./conversation.js";
 import type { NewId } from "./ids.js";
 import type { ItemRecord } from "./items.js";
 import { OpusPacer, PACKET_MS } from "./opus-pacer.js";
+import { RtpBurstLog, type RtpBurst } from "./rtp-bursts.js";
 import type { Session } from "./session.js";
 import { fixWeriftDtlsSequenceNumbers } from "./werift-dtls.js";
 
@@ -55,6 +56,13 @@ export interface CallSnapshot {
   /** The conversation's items in order, as text: what a response on this call is built from. */
   items: ItemRecord[];
   rtpPacketsIn: number;
+  /** Sum of the mic RTP packets' payload sizes. */
+  rtpBytesIn: number;
+  /**
+   * Mic RTP as runs of packets with their wall-clock times (a gap over 200 ms starts a new
+   * run; the latest 500 are kept): when the client's microphone was actually sending.
+   */
+  rtpInBursts: RtpBurst[];
   rtpPacketsOut: number;
   audioMsSent: number;
   endedReason: EndedReason | null;
@@ -116,6 +124,7 @@ export class Call {
   /** Audio sent of the latest answer (for {@link CallSnapshot.truncations}). */
   private latestAudioSentMs = 0;
   private rtpPacketsIn = 0;
+  private readonly rtpIn = new RtpBurstLog();
   private rtpPacketsOut = 0;
   private audioMsSent = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -215,6 +224,7 @@ export class Call {
       remote.onReceiveRtp.subscribe((packet) => {
         if (this.state === "ended") return;
         this.rtpPacketsIn += 1;
+        this.rtpIn.packet((this.options.now ?? Date.now)(), packet.payload.length);
         this.touch();
         this.execute(this.conversation.micPacket(packet.payload.length));
       });
@@ -391,6 +401,8 @@ export class Call {
       truncations: [...this.truncations],
       items: this.conversation.itemRecords,
       rtpPacketsIn: this.rtpPacketsIn,
+      rtpBytesIn: this.rtpIn.bytes,
+      rtpInBursts: this.rtpIn.bursts,
       rtpPacketsOut: this.rtpPacketsOut,
       audioMsSent: this.audioMsSent,
       endedReason: this.endedReason,

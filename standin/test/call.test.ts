@@ -111,10 +111,43 @@ describe("a call", () => {
     );
     expect(call.audioMsSent).toBe(AUDIO_MS);
     expect(call.rtpPacketsIn).toBeGreaterThan(0);
+    // The client's mic runs steadily (silence frames, 3 bytes each): one burst, up to now.
+    expect(call.rtpBytesIn).toBe(call.rtpPacketsIn * 3);
+    expect(call.rtpInBursts).toHaveLength(1);
+    expect(call.rtpInBursts[0]).toMatchObject({
+      packets: call.rtpPacketsIn,
+      bytes: call.rtpBytesIn,
+    });
+    expect(call.rtpInBursts[0]?.startedAt).toBeGreaterThanOrEqual(call.startedAt);
+    expect(call.rtpInBursts[0]?.endedAt).toBeLessThanOrEqual(Date.now());
     expect(call.state).toBe("connected");
     expect(call.connectMs).toBeGreaterThan(0);
     expect(call.eventsReceived).toEqual(["conversation.item.create", "response.create"]);
     expect(call.eventsSent).toEqual(client.events.map((e) => e.type));
+  });
+
+  it("reports when the mic sent: a pause in the RTP splits the bursts", async () => {
+    const client = await open({ type: "realtime", audio: { input: { turn_detection: null } } });
+    await until(
+      "mic RTP",
+      () => callState(client.callId),
+      (c) => c.rtpPacketsIn >= 10,
+    );
+    client.stopMic();
+    const pausedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const resumedAt = Date.now();
+    client.startMic();
+    const call = await until(
+      "a second burst",
+      () => callState(client.callId),
+      (c) => (c.rtpInBursts[1]?.packets ?? 0) >= 10,
+    );
+    const [first, second] = call.rtpInBursts;
+    expect(call.rtpInBursts).toHaveLength(2);
+    expect(first?.endedAt).toBeLessThanOrEqual(pausedAt + 50);
+    expect(second?.startedAt).toBeGreaterThanOrEqual(resumedAt - 5);
+    expect((first?.packets ?? 0) + (second?.packets ?? 0)).toBe(call.rtpPacketsIn);
   });
 
   it("answers text-only sessions with output_text events and no audio", async () => {

@@ -4,7 +4,13 @@
  * variables fails instead of shipping a broken app) and hands the page the parsed result.
  */
 
-import type { RealtimeMode } from "../../functions/src/contract";
+import {
+  NOISE_REDUCTIONS,
+  TURN_DETECTIONS,
+  VAD_EAGERNESS,
+  type RealtimeMode,
+  type RealtimeTokenRequest,
+} from "../../functions/src/contract";
 import { DEFAULT_CALLS_URL } from "./realtime";
 
 export type { RealtimeMode };
@@ -154,6 +160,12 @@ export interface QueryOverrides {
   connectOnLoad: boolean;
   /** `?mode=secret|brokered` replaces `VITE_REALTIME_MODE` (the local stack serves both). */
   mode: RealtimeMode;
+  /**
+   * `?turnDetection=…&eagerness=…&noiseReduction=…` preselect the pickers before the server's
+   * choices are known, so the first mint (the load prefetch) already carries them. Absent
+   * when none is given.
+   */
+  talk?: Pick<RealtimeTokenRequest, "turnDetection" | "eagerness" | "noiseReduction">;
 }
 
 /**
@@ -180,5 +192,20 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
         : defaults.tokenPrefetch,
     connectOnLoad: params.get("connect") === "load",
     mode: mode === "secret" || mode === "brokered" ? mode : defaults.mode,
+    ...talkOverrides(params),
   };
+}
+
+function talkOverrides(params: URLSearchParams): Pick<QueryOverrides, "talk"> {
+  const pick = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const value = params.get(name);
+    return (values as readonly (string | null)[]).includes(value) ? (value as T) : undefined;
+  };
+  const talk = {
+    turnDetection: pick("turnDetection", TURN_DETECTIONS),
+    eagerness: pick("eagerness", VAD_EAGERNESS),
+    noiseReduction: pick("noiseReduction", NOISE_REDUCTIONS),
+  };
+  const given = Object.fromEntries(Object.entries(talk).filter(([, v]) => v !== undefined));
+  return Object.keys(given).length > 0 ? { talk: given } : {};
 }

@@ -7,9 +7,12 @@ import { VoiceApp } from "./ui/app";
 function main(): void {
   // vite.config.ts validated the configuration when it built this page.
   let config = getConfig();
-  // `?appCheck=off`, `?prefetch=…` and `?mode=…` exist for local tests and bench:connect; a
-  // production build ignores them.
-  const { appCheck, tokenPrefetch, connectOnLoad, mode } = queryOverrides(config, location.search);
+  // `?appCheck=off`, `?prefetch=…`, `?mode=…`, `?connect=load` and the picker presets exist for
+  // local tests and bench:connect; a production build ignores them.
+  const { appCheck, tokenPrefetch, connectOnLoad, mode, talk } = queryOverrides(
+    config,
+    location.search,
+  );
   config = { ...config, tokenPrefetch, mode };
   const firebase = initFirebase(config, { appCheck });
   const tokens = new CachedTokenProvider({
@@ -24,7 +27,7 @@ function main(): void {
     // secret waits out the rest of it instead of failing.
     waitForIntervalSeconds: 6,
   });
-  new VoiceApp({ config, firebase, tokens, connectOnLoad }).start();
+  new VoiceApp({ config, firebase, tokens, connectOnLoad, talk }).start();
 }
 
 main();

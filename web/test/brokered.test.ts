@@ -16,7 +16,7 @@ import {
   type BrokeredCallOpened,
 } from "../src/token/brokered";
 import { callableBrokeredCalls } from "../src/token/callable";
-import { deferred } from "./fakes";
+import { deferred, SERVER_CHOICES } from "./fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -45,6 +45,7 @@ function result(callId = "rtc_1"): RealtimeCallResponse {
       monthSeconds: null,
       monthResetsAt: null,
     },
+    choices: SERVER_CHOICES,
   };
 }
 

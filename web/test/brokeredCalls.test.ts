@@ -12,7 +12,7 @@ import { PageHideEnd } from "../src/token/pageHideEnd";
 import { BrokeredCalls, HANG_UP_WAIT_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
 import type { MinutesElements } from "../src/ui/minutes";
-import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, deferred, flush } from "./fakes";
+import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, SERVER_CHOICES, deferred, flush } from "./fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const minutes = (daySeconds: number): VoiceMinutes => ({
@@ -29,6 +29,7 @@ function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResp
     endsAt: NOW + 12_000,
     sliceSeconds: 12,
     limitedBy: "call",
+    choices: SERVER_CHOICES,
     model: "gpt-realtime-2",
     session: {
       voice: "marin",

@@ -128,6 +128,19 @@ describe("queryOverrides", () => {
     expect(queryOverrides(brokered, "?mode=secret").mode).toBe("secret");
   });
 
+  it("preselects the turn-taking and noise pickers, ignoring values the contract does not know", () => {
+    const config = parseConfig(emulator);
+    expect(
+      queryOverrides(config, "?turnDetection=semantic_vad&eagerness=high&noiseReduction=off").talk,
+    ).toEqual({ turnDetection: "semantic_vad", eagerness: "high", noiseReduction: "off" });
+    expect(queryOverrides(config, "?turnDetection=push_to_talk&eagerness=fast").talk).toEqual({
+      turnDetection: "push_to_talk",
+    });
+    expect(queryOverrides(config, "?turnDetection=vad")).not.toHaveProperty("talk");
+    const production_ = parseConfig(production);
+    expect(queryOverrides(production_, "?turnDetection=push_to_talk")).not.toHaveProperty("talk");
+  });
+
   it("ignores unknown values", () => {
     const config = parseConfig(emulator);
     expect(queryOverrides(config, "?prefetch=always&appCheck=no&connect=now&mode=both")).toEqual({

@@ -16,6 +16,7 @@ import type {
   TimerHandle,
   TrackEventLike,
 } from "../src/realtime/types";
+import type { SessionChoiceOptions } from "../../functions/src/contract";
 
 type Listener = (event: never) => void;
 
@@ -320,3 +321,19 @@ export function deferred<T>(): {
 export function flush(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** A server's `choices` with every turn-taking and noise value allowed (functions/.env's). */
+export const SERVER_CHOICES: SessionChoiceOptions = {
+  voices: ["marin", "cedar"],
+  languages: ["en"],
+  outputModalities: ["audio", "text"],
+  noiseReductions: ["near_field", "far_field", "off"],
+  turnDetections: ["server_vad", "semantic_vad", "push_to_talk"],
+  eagerness: ["low", "medium", "high", "auto"],
+  defaults: {
+    voice: "marin",
+    noiseReduction: "near_field",
+    turnDetection: "semantic_vad",
+    eagerness: "auto",
+  },
+};

@@ -66,20 +66,47 @@ describe("push-to-talk gate", () => {
     return { mic, track: stream.tracks[0] as FakeTrack, changes };
   }
 
-  it("keeps the track off between holds, whatever the mute choice", async () => {
+  it("takes the track off the sender between holds (a disabled track still sends RTP)", async () => {
     const { mic, track } = live();
+    const sender = new FakeSender();
     mic.setPushToTalkOpen(false);
-    await mic.send(new FakeSender());
+    await mic.send(sender);
     mic.goLive();
+    await flush();
+    // Put on for the connect, off again as soon as the call is live: before any RTP can flow.
+    expect(sender.replaced).toEqual([track, null]);
     expect(track.enabled).toBe(false);
     expect(mic.state).toEqual({ muted: false, live: false });
     mic.setMuted(false);
     expect(track.enabled).toBe(false);
     mic.setPushToTalkOpen(true);
+    await flush();
+    expect(sender.replaced.at(-1)).toBe(track);
     expect(track.enabled).toBe(true);
     expect(mic.state).toEqual({ muted: false, live: true });
     mic.setPushToTalkOpen(false);
+    await flush();
+    expect(sender.replaced).toEqual([track, null, track, null]);
     expect(track.enabled).toBe(false);
+  });
+
+  it("keeps an aggressive strategy's detachment while the assistant speaks during a hold", async () => {
+    const mic = new Microphone({ strategy: "aggressive", onChange: () => {}, onProblem: () => {} });
+    const stream = new FakeStream();
+    mic.attach(stream);
+    const track = stream.tracks[0];
+    const sender = new FakeSender();
+    await mic.send(sender);
+    mic.goLive();
+    mic.setPushToTalkOpen(false);
+    mic.setAssistantSpeaking(true);
+    mic.setPushToTalkOpen(true);
+    await flush();
+    expect(sender.replaced.at(-1)).toBeNull();
+    mic.setAssistantSpeaking(false);
+    await flush();
+    expect(sender.replaced.at(-1)).toBe(track);
+    expect(mic.state.live).toBe(true);
   });
 
   it("stays muted while held when the user muted", async () => {

@@ -1,21 +1,22 @@
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
 import { describe, expect, it } from "vitest";
 import {
-  gateTrack,
+  gateSender,
   PushToTalk,
   type PushToTalkOptions,
   type PushToTalkState,
   talkKeyAction,
 } from "../src/realtime/pushToTalk";
-import { FakeTrack } from "./fakes";
+import { FakeSender, FakeTrack, flush } from "./fakes";
 
 /** A controller on a fake track, recording what it sent and in which order with the mic. */
 function setup(overrides: Partial<PushToTalkOptions> = {}) {
   const track = new FakeTrack();
+  const sender = new FakeSender();
   const log: string[] = [];
   const states: PushToTalkState[] = [];
   let now = 1000;
-  const gate = gateTrack(track);
+  const gate = gateSender(sender, track);
   const ptt = new PushToTalk({
     send: (event: RealtimeClientEvent) => log.push(event.type),
     setMicOpen: (open) => {
@@ -29,6 +30,7 @@ function setup(overrides: Partial<PushToTalkOptions> = {}) {
   return {
     ptt,
     track,
+    sender,
     log,
     states,
     advance(ms: number) {
@@ -85,10 +87,25 @@ describe("PushToTalk", () => {
     expect(t.track.enabled).toBe(false);
   });
 
-  it("interrupts the assistant before the user's turn starts", () => {
+  it("interrupts the assistant before the user's turn starts, and before it is committed", () => {
     const t = setup({ interrupt: () => t.log.push("interrupt") });
     t.ptt.press();
     expect(t.log.slice(1)).toEqual(["interrupt", "input_audio_buffer.clear", "mic:open"]);
+    t.advance(500);
+    t.ptt.release();
+    expect(t.log.slice(4)).toEqual([
+      "mic:closed",
+      "interrupt",
+      "input_audio_buffer.commit",
+      "response.create",
+    ]);
+  });
+
+  it("does not interrupt on a slip: nothing is sent that needs the floor", () => {
+    const t = setup({ interrupt: () => t.log.push("interrupt") });
+    t.ptt.press();
+    t.ptt.release();
+    expect(t.log.filter((type) => type === "interrupt")).toHaveLength(1);
   });
 
   it("cancels a hold without sending it", () => {
@@ -146,5 +163,29 @@ describe("talkKeyAction", () => {
     expect(key("keydown", { inTextField: true })).toBeNull();
     expect(key("keyup", { inTextField: true })).toBeNull();
     expect(key("keydown", { code: "KeyA" })).toBeNull();
+  });
+});
+
+describe("gateSender", () => {
+  it("puts the track on the sender only while open, so nothing is sent between holds", async () => {
+    const track = new FakeTrack();
+    const sender = new FakeSender();
+    const gate = gateSender(sender, track);
+    gate(false);
+    gate(true);
+    gate(false);
+    await flush();
+    expect(sender.replaced).toEqual([null, track, null]);
+    expect(track.enabled).toBe(false);
+  });
+
+  it("reports a switch that failed", async () => {
+    const sender = new FakeSender();
+    const failure = new Error("closed");
+    sender.failNext = failure;
+    const errors: unknown[] = [];
+    gateSender(sender, new FakeTrack(), (error) => errors.push(error))(true);
+    await flush();
+    expect(errors).toEqual([failure]);
   });
 });

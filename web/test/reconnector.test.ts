@@ -19,6 +19,7 @@ import {
   FakeStream,
   fakeFetch,
   flush,
+  SERVER_CHOICES,
   type FakeResponseInit,
 } from "./fakes";
 import { CALLS_URL, TOKEN } from "./harness";
@@ -562,6 +563,7 @@ function brokeredResult(callId: string): RealtimeCallResponse {
     endsAt: 1_780_000_000_000,
     sliceSeconds: 300,
     limitedBy: "daily-minutes",
+    choices: SERVER_CHOICES,
     model: "gpt-realtime",
     session: {
       voice: "marin",

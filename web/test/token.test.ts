@@ -8,6 +8,7 @@ import { TokenError, formatWait, toTokenError } from "../src/token/errors";
 import { callableTokenFetcher } from "../src/token/callable";
 import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
 import { browserSharedSecrets } from "../src/token/shared";
+import { SERVER_CHOICES } from "./fakes";
 import { deferred } from "./fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
@@ -27,7 +28,7 @@ function response(n: number, expiresAt: number, voice = "marin"): RealtimeTokenR
       eagerness: "auto",
     },
     quota: { limit: 50, remaining: 50 - n, resetsAt: NOW / 1000 + 3600 },
-    choices: { voices: ["marin", "cedar"], languages: ["en"], outputModalities: ["audio", "text"] },
+    choices: SERVER_CHOICES,
   };
 }
 
@@ -105,6 +106,26 @@ describe("CachedTokenProvider", () => {
     expect(requestKey({ voice: "a", language: "en" })).toBe(
       requestKey({ language: "en", voice: "a", outputModality: undefined }),
     );
+  });
+
+  it("never hands a secret minted for one turn-taking or noise choice to another", async () => {
+    const { requests, provider } = backend();
+    const choices: RealtimeTokenRequest[] = [
+      {},
+      { turnDetection: "server_vad" },
+      { turnDetection: "push_to_talk" },
+      { turnDetection: "semantic_vad", eagerness: "low" },
+      { turnDetection: "semantic_vad", eagerness: "high" },
+      { noiseReduction: "far_field" },
+      { noiseReduction: "off", turnDetection: "push_to_talk" },
+    ];
+    const tokens = [];
+    for (const request of choices) tokens.push((await provider.get(request)).response.token);
+    expect(new Set(tokens).size).toBe(choices.length);
+    expect(requests).toEqual(choices);
+    // The same choice again is the cached secret.
+    expect((await provider.get({ turnDetection: "push_to_talk" })).source).toBe("cache");
+    expect(new Set(choices.map(requestKey)).size).toBe(choices.length);
   });
 
   it("prefetch fills the cache so the next get does not wait", async () => {

@@ -41,7 +41,7 @@ export type {
 } from "./reconnector";
 export { DEFAULT_RESTORE_BUDGET, restoreContext } from "./restore";
 export type { RestoreBudget, RestorePlan } from "./restore";
-export { DEFAULT_MIN_HOLD_MS, gateTrack, PushToTalk, talkKeyAction } from "./pushToTalk";
+export { DEFAULT_MIN_HOLD_MS, gateSender, PushToTalk, talkKeyAction } from "./pushToTalk";
 export type { PushToTalkOptions, PushToTalkState, ReleaseResult, TalkKeyEvent } from "./pushToTalk";
 export { AudioUnlock } from "./audioUnlock";
 export type { AudioPlayback } from "./audioUnlock";

@@ -50,7 +50,8 @@ export function microphoneConstraints(
 
 /**
  * The session's microphone: acquiring it, muting, detaching it from the call while the
- * assistant speaks (the `aggressive` strategy) and releasing what was acquired.
+ * assistant speaks (the `aggressive` strategy) or between push-to-talk holds, and releasing
+ * what was acquired.
  *
  * It starts detached: nothing counts as live until {@link Microphone.goLive}, which
  * `connect()` calls once the answer has arrived and the track is on the sender.
@@ -172,9 +173,10 @@ export class Microphone {
   }
 
   /**
-   * Push-to-talk's gate (`PushToTalk`'s `setMicOpen`): while closed the track is disabled
-   * whatever the mute choice, and the microphone does not count as live. Never closed unless
-   * push-to-talk closes it.
+   * Push-to-talk's gate (`PushToTalk`'s `setMicOpen`): while closed the track is off the
+   * sender (`replaceTrack(null)`, so no RTP at all reaches the server, not even the silence a
+   * disabled track sends) and disabled, and the microphone does not count as live. Never
+   * closed unless push-to-talk closes it.
    */
   setPushToTalkOpen(open: boolean): void {
     this.#gateClosed = !open;
@@ -209,8 +211,9 @@ export class Microphone {
     if (!track || this.#released) return;
     track.enabled = !this.#muted && !this.#gateClosed;
     // Replacing the track with null stops RTP outright: unlike a disabled track, no comfort
-    // noise or residual echo reaches the server's voice activity detection.
-    const detach = this.#strategy === "aggressive" && this.#assistantSpeaking;
+    // noise or residual echo reaches the server's voice activity detection, and nothing
+    // reaches a push-to-talk session's input buffer between holds.
+    const detach = this.#gateClosed || (this.#strategy === "aggressive" && this.#assistantSpeaking);
     if (detach !== this.#detached && this.#sender) {
       this.#detached = detach;
       this.#sender.replaceTrack(detach ? null : track).catch((error: unknown) => {

@@ -5,7 +5,7 @@
  * Between holds the microphone sends nothing, so nothing reaches the input buffer.
  */
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
-import type { MediaStreamTrackLike } from "./types";
+import type { MediaStreamTrackLike, RtpSenderLike } from "./types";
 
 /** Whether the user is holding the talk control. */
 export type PushToTalkState =
@@ -27,15 +27,19 @@ export interface PushToTalkOptions {
   /** Sends a client event on the session's channel (e.g. `session.send`). */
   send(event: RealtimeClientEvent): void;
   /**
-   * Opens and closes the microphone. {@link gateTrack} does it on a bare track; with a
-   * `Microphone`, pass its push-to-talk gate so muting and the gate agree.
+   * Opens and closes the microphone. With a `RealtimeSession`, pass its
+   * `setPushToTalkOpen` so muting and the gate agree; {@link gateSender} does it on a bare
+   * sender and track.
    */
   setMicOpen(open: boolean): void;
   /** Milliseconds on a monotonic scale, e.g. `performance.now`. */
   now(): number;
   /**
-   * Called on press before the buffer is cleared: cut off an assistant still speaking
-   * (the session's `interrupt()`), since no turn detection will do it.
+   * Cuts off an assistant still speaking (the session's `interrupt()`: cancel, clear the
+   * output buffer, truncate to what was heard), since no turn detection will do it. Called on
+   * press before the buffer is cleared, and on a release that sends a turn before it is
+   * committed (an answer may have started during the hold, e.g. to a typed message; the API
+   * refuses a second active response). It must do nothing when nothing is playing.
    */
   interrupt?(): void;
   /**
@@ -87,6 +91,7 @@ export class PushToTalk {
       this.#options.send({ type: "input_audio_buffer.clear" });
       return { sent: false, reason: "too-short", heldMs };
     }
+    this.#options.interrupt?.();
     this.#options.send({ type: "input_audio_buffer.commit" });
     this.#options.send({ type: "response.create" });
     return { sent: true, heldMs };
@@ -120,10 +125,19 @@ export class PushToTalk {
   }
 }
 
-/** `setMicOpen` for a bare track: enabled only while held. */
-export function gateTrack(track: MediaStreamTrackLike): (open: boolean) => void {
+/**
+ * `setMicOpen` for a bare sender and track: the track is on the sender only while held. A
+ * disabled track (`enabled = false`) would still send a silence packet every 20 ms; taking it
+ * off the sender sends nothing. A failed switch is reported to `onError`.
+ */
+export function gateSender(
+  sender: RtpSenderLike,
+  track: MediaStreamTrackLike,
+  onError: (error: unknown) => void = () => {},
+): (open: boolean) => void {
   return (open) => {
     track.enabled = open;
+    sender.replaceTrack(open ? track : null).catch(onError);
   };
 }
 

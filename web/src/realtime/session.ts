@@ -450,6 +450,15 @@ export class RealtimeSession {
     this.#microphone.setMuted(muted);
   }
 
+  /**
+   * Push-to-talk's microphone gate (`PushToTalk`'s `setMicOpen`): closed, the microphone's
+   * track is off the sender and nothing at all is sent; open, it is sent unless muted.
+   * Sessions without push-to-talk never close it.
+   */
+  setPushToTalkOpen(open: boolean): void {
+    this.#microphone.setPushToTalkOpen(open);
+  }
+
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
   async getStats(): Promise<{ inboundAudioBytes: number; outboundAudioBytes: number }> {
     const totals = { inboundAudioBytes: 0, outboundAudioBytes: 0 };

@@ -1,5 +1,9 @@
 import { onAuthStateChanged, type User } from "firebase/auth";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import type {
+  RealtimeTokenRequest,
+  RealtimeTokenResponse,
+  SessionChoiceOptions,
+} from "../../../functions/src/contract";
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
@@ -30,6 +34,8 @@ import {
 } from "./messages";
 import { MicLevelMeter } from "./meter";
 import { describeGiveUp, stateView, type UiState } from "./reconnectView";
+import type { TalkRequest } from "./talkChoices";
+import { TalkControls, type TalkBinding } from "./talkControls";
 import { createLocalTimeTool } from "./tools";
 import { TranscriptView } from "./transcript";
 import type * as Live from "./live";
@@ -43,6 +49,8 @@ export interface AppDependencies {
   tokens: CachedTokenProvider;
   /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
   connectOnLoad?: boolean;
+  /** Preselected turn-taking and noise choices (`?turnDetection=…`, emulator builds only). */
+  talk?: TalkRequest;
 }
 
 const ACTION_LABELS: Record<Exclude<BannerAction, null>, string> = {
@@ -104,6 +112,8 @@ export class VoiceApp {
   readonly #transcript = new TranscriptView(this.#els.transcript, this.#els.transcriptEmpty);
   readonly #meter = new MicLevelMeter(this.#els.micLevel);
   readonly #localTimeTool = createLocalTimeTool();
+  /** Turn-taking and noise pickers; the push-to-talk button of a session without turn detection. */
+  readonly #talk: TalkControls;
   /** The assistant's audio element under autoplay policies (Safari, iOS): see #connect. */
   readonly #audio = new AudioUnlock(this.#els.remoteAudio, (state) => this.#renderPlayback(state));
 
@@ -128,6 +138,7 @@ export class VoiceApp {
 
   constructor(deps: AppDependencies) {
     this.#deps = deps;
+    this.#talk = new TalkControls(() => this.#prefetch("choice"), deps.talk);
   }
 
   start(): void {
@@ -223,9 +234,10 @@ export class VoiceApp {
 
   // ---- tokens --------------------------------------------------------------------------
 
+  /** The user's choices, sent with the mint (and the same in a brokered `realtimeCall`). */
   #tokenRequest(): RealtimeTokenRequest {
     const voice = this.#els.voice.value;
-    return voice ? { voice } : {};
+    return { ...(voice ? { voice } : {}), ...this.#talk.request() };
   }
 
   #prefetch(trigger: "load" | "intent" | "choice"): void {
@@ -236,12 +248,17 @@ export class VoiceApp {
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
   }
 
-  async #getToken(request: RealtimeTokenRequest, cost: Live.CostView): Promise<string> {
+  async #getToken(
+    request: RealtimeTokenRequest,
+    cost: Live.CostView,
+    talk: TalkBinding,
+  ): Promise<string> {
     try {
       const { response, source } = await this.#deps.tokens.get(request);
       this.#els.tokenSource.textContent = source;
       this.#els.model.textContent = response.model;
       cost.setModel(response.model);
+      talk.resolved(response.session);
       return response.token;
     } finally {
       this.#renderTokenStats();
@@ -249,13 +266,22 @@ export class VoiceApp {
   }
 
   #onTokenResponse(response: RealtimeTokenResponse, request: RealtimeTokenRequest): void {
-    const { voices } = response.choices;
-    if (!request.voice) this.#defaultVoice = response.session.voice;
-    this.#renderVoices(voices);
+    this.#renderChoices(response.choices, request, response.session.voice);
     const { remaining, limit } = response.quota;
     this.#els.quota.textContent = `${formatCount(remaining)} of ${formatCount(limit)}`;
     this.#els.model.textContent = response.model;
     this.#renderTokenStats();
+  }
+
+  /** The pickers, from what the server accepts (a mint's or a brokered call's `choices`). */
+  #renderChoices(
+    choices: SessionChoiceOptions,
+    request: RealtimeTokenRequest,
+    voice: string,
+  ): void {
+    if (!request.voice) this.#defaultVoice = voice;
+    this.#renderVoices(choices.voices);
+    this.#talk.renderChoices(choices);
   }
 
   #renderVoices(voices: readonly string[]): void {
@@ -368,13 +394,21 @@ export class VoiceApp {
    */
   #createSession(live: LiveModule, request: RealtimeTokenRequest, cost: Live.CostView) {
     cost.startCall(null);
+    const talk = this.#talk.bind((button, on) => new live.TalkButton(button, on));
     const exchange =
-      this.#deps.config.mode === "brokered" ? this.#brokeredCalls(live).exchange(request) : null;
+      this.#deps.config.mode === "brokered"
+        ? this.#brokeredCalls(live).exchange(request, (opened) => {
+            cost.setModel(opened.model);
+            this.#els.model.textContent = opened.model;
+            talk.resolved(opened.session);
+            this.#renderChoices(opened.choices, request, opened.session.voice);
+          })
+        : null;
     const session = new live.RealtimeSession({
       ...(exchange
         ? { exchange }
         : {
-            getToken: () => this.#getToken(request, cost),
+            getToken: () => this.#getToken(request, cost, talk),
             callsUrl: this.#deps.config.openaiCallsUrl,
           }),
       audioElement: this.#audioSink(),
@@ -382,6 +416,7 @@ export class VoiceApp {
       muteStrategy: "auto",
     });
     this.#session = session;
+    talk.attach(session);
 
     const current = () => this.#session === session;
     session.on("state", (state) => {
@@ -553,7 +588,7 @@ export class VoiceApp {
     els.state.dataset.state = view.ui;
     els.state.dataset.link = "ok";
     els.state.dataset.reason = view.reason;
-    els.state.textContent = view.label;
+    els.state.textContent = view.ui === "connected" ? this.#connectedLabel() : view.label;
 
     if (view.ui === "connected") this.#startStats();
     else this.#stopStats();
@@ -566,7 +601,11 @@ export class VoiceApp {
     const els = this.#els;
     if (this.#uiState !== "connected") return;
     els.state.dataset.link = link.stalled ? "stalled" : "ok";
-    els.state.textContent = link.stalled ? "Connection interrupted…" : "Connected — start talking";
+    els.state.textContent = link.stalled ? "Connection interrupted…" : this.#connectedLabel();
+  }
+
+  #connectedLabel(): string {
+    return this.#talk.pushToTalk ? "Connected — hold to talk" : "Connected — start talking";
   }
 
   #renderControls(): void {
@@ -579,6 +618,7 @@ export class VoiceApp {
     setHidden(els.disconnect, !busy, els.connect);
     if (busy && document.activeElement === document.body) els.disconnect.focus();
     els.voice.disabled = busy;
+    this.#talk.setBusy(busy);
     els.mute.disabled = !connected;
     els.interrupt.disabled = !connected;
     els.textInput.disabled = !connected;

@@ -21,6 +21,7 @@ import {
   callableUrl,
   END_REALTIME_CALL_FUNCTION,
   PageHideEnd,
+  type BrokeredCallOpened,
   type BrokeredExchangeOptions,
 } from "../token";
 import type { BannerContent } from "./messages";
@@ -109,8 +110,15 @@ export class BrokeredCalls {
       });
   }
 
-  /** The SDP exchange for one Connect with the user's `choices`. */
-  exchange(choices: RealtimeTokenRequest): SdpExchange {
+  /**
+   * The SDP exchange for one call with the user's `choices`; `onOpened` is told what the
+   * server opened (the session as configured, the choices it accepts) before the page's side
+   * connects.
+   */
+  exchange(
+    choices: RealtimeTokenRequest,
+    onOpened?: (opened: BrokeredCallOpened) => void,
+  ): SdpExchange {
     return brokeredExchange({
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
@@ -133,6 +141,7 @@ export class BrokeredCalls {
         this.#renderMinutes(opened.minutes);
         this.#view.startCountdown(call);
         void this.#pageHide.arm(call.callId);
+        onOpened?.(opened);
       },
     });
   }

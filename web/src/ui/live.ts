@@ -7,3 +7,4 @@ export { classifyDrop, RealtimeSession, Reconnector } from "../realtime";
 export { tokenDropClass } from "../token";
 export { CostView } from "./costView";
 export { BrokeredCalls } from "./brokeredCalls";
+export { TalkButton } from "./talkButton";

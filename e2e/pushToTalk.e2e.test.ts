@@ -1,0 +1,341 @@
+/**
+ * Turn taking in the real app, in Chromium against the local stack: push-to-talk (the button
+ * and Space), what the microphone sends between holds as the stand-in received it, and voice
+ * activity detection, still the default.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, turnsWav } from "./browser.js";
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+const STANDIN_URL = process.env.STANDIN_URL ?? "";
+/** Chromium's Opus frames are 20 ms. */
+const PACKET_MS = 20;
+
+interface Burst {
+  startedAt: number;
+  endedAt: number;
+  packets: number;
+  bytes: number;
+}
+
+interface CallSnapshot {
+  id: string;
+  session: { audio?: { input?: { turn_detection?: { type: string } | null } } };
+  eventsReceived: string[];
+  eventsSent: string[];
+  truncations: unknown[];
+  rtpPacketsIn: number;
+  rtpBytesIn: number;
+  rtpInBursts: Burst[];
+}
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!STANDIN_URL)
+    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  // One second of tone (speech to voice activity detection), two of silence, looped.
+  browser = await launchChromium([], turnsWav(1, 2));
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+});
+
+/** A fresh profile (a fresh anonymous user) on the app with `query`, signed in. */
+async function openApp(query = ""): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(`${APP_URL}${query}`);
+  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  return page;
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+}
+
+/** The stand-in's view of the page's call. */
+async function standinCall(page: Page): Promise<CallSnapshot> {
+  const id = (await page.textContent("#call-id"))?.trim() ?? "";
+  expect(id).toMatch(/^rtc_/);
+  const state = (await (await fetch(`${STANDIN_URL}/_standin/state`)).json()) as {
+    calls: CallSnapshot[];
+  };
+  const found = state.calls.find((c) => c.id === id);
+  if (!found) throw new Error(`the stand-in has no call ${id}`);
+  return found;
+}
+
+/** Polls the page's call until `check` accepts it. */
+async function untilCall(
+  page: Page,
+  check: (call: CallSnapshot) => boolean,
+  timeoutMs = 15_000,
+): Promise<CallSnapshot> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const call = await standinCall(page);
+    if (check(call)) return call;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out; the call received ${JSON.stringify(call.eventsReceived)} and sent ${JSON.stringify(call.eventsSent.filter((t) => !t.endsWith(".delta")))}`,
+      );
+    await sleep(100);
+  }
+}
+
+const count = (types: string[], type: string) => types.filter((t) => t === type).length;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Holds the talk control for `ms` with the mouse (pointer events) or Space; wall-clock span. */
+async function hold(
+  page: Page,
+  ms: number,
+  how: "pointer" | "space",
+): Promise<{ from: number; to: number }> {
+  let from: number;
+  if (how === "pointer") {
+    const box = await page.locator("#talk").boundingBox();
+    if (!box) throw new Error("#talk is not visible");
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    from = Date.now();
+    await page.mouse.down();
+  } else {
+    from = Date.now();
+    await page.keyboard.down("Space");
+  }
+  await page.waitForSelector('#talk[aria-pressed="true"]');
+  await sleep(ms);
+  if (how === "pointer") await page.mouse.up();
+  else await page.keyboard.up("Space");
+  const to = Date.now();
+  await page.waitForSelector('#talk[aria-pressed="false"]');
+  return { from, to };
+}
+
+describe("push-to-talk", () => {
+  it("sends mic audio only while held, and one turn and one response per release", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    expect(await page.isVisible("#talk")).toBe(true);
+    expect(await page.isEnabled("#talk")).toBe(true);
+    expect(await page.getAttribute("#mic-level", "data-live")).toBe("false");
+    expect(await page.textContent("#state")).toBe("Connected — hold to talk");
+    const opened = await standinCall(page);
+    expect(opened.session.audio?.input?.turn_detection).toBeNull();
+
+    // Nothing before the first hold: the track went off the sender before the call was live.
+    await sleep(1500);
+    expect((await standinCall(page)).rtpPacketsIn).toBe(0);
+
+    const holds: { from: number; to: number }[] = [];
+    for (const [i, how] of (["pointer", "space", "pointer"] as const).entries()) {
+      holds.push(await hold(page, 1200, how));
+      await untilCall(page, (c) => count(c.eventsSent, "response.done") === i + 1);
+      // The gap between holds, while the answer plays.
+      await sleep(1500);
+    }
+    const call = await standinCall(page);
+
+    // One burst of RTP per hold, inside it (plus the network's delay), none between.
+    const bursts = call.rtpInBursts;
+    console.info(
+      "push-to-talk RTP bursts (ms after each press):",
+      JSON.stringify(
+        bursts.map((b, i) => ({
+          start: b.startedAt - (holds[i]?.from ?? 0),
+          end: b.endedAt - (holds[i]?.from ?? 0),
+          heldMs: (holds[i]?.to ?? 0) - (holds[i]?.from ?? 0),
+          packets: b.packets,
+          bytes: b.bytes,
+        })),
+      ),
+    );
+    expect(bursts).toHaveLength(holds.length);
+    for (const [i, burst] of bursts.entries()) {
+      const held = holds[i];
+      if (!held) throw new Error("more bursts than holds");
+      expect(burst.startedAt).toBeGreaterThanOrEqual(held.from);
+      expect(burst.endedAt).toBeLessThanOrEqual(held.to + 500);
+      // About one packet per 20 ms of the hold actually reached the stand-in.
+      expect(burst.packets).toBeGreaterThanOrEqual((0.6 * (held.to - held.from)) / PACKET_MS);
+    }
+    const inBursts = bursts.reduce((sum, b) => sum + b.packets, 0);
+    expect(call.rtpPacketsIn).toBe(inBursts);
+
+    expect(count(call.eventsReceived, "input_audio_buffer.clear")).toBe(3);
+    expect(count(call.eventsReceived, "input_audio_buffer.commit")).toBe(3);
+    expect(count(call.eventsReceived, "response.create")).toBe(3);
+    expect(count(call.eventsSent, "input_audio_buffer.committed")).toBe(3);
+    expect(count(call.eventsSent, "response.done")).toBe(3);
+    expect(count(call.eventsSent, "error")).toBe(0);
+    expect(await page.locator('[data-testid="transcript-entry"][data-role="user"]').count()).toBe(
+      3,
+    );
+    expect(await page.getAttribute("#talk", "data-last")).toBe("sent");
+  });
+
+  it("discards a tap shorter than the minimum hold: cleared, never committed", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    await hold(page, 0, "space");
+    expect(await page.getAttribute("#talk", "data-last")).toBe("too-short");
+    const call = await untilCall(
+      page,
+      (c) => count(c.eventsReceived, "input_audio_buffer.clear") === 2,
+    );
+    expect(call.eventsReceived).not.toContain("input_audio_buffer.commit");
+    expect(call.eventsReceived).not.toContain("response.create");
+  });
+
+  it("types a space into the focused text box instead of talking", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    await page.focus("#text-input");
+    await page.keyboard.type("hello there");
+    await page.keyboard.down("Space");
+    await sleep(400);
+    expect(await page.getAttribute("#talk", "aria-pressed")).toBe("false");
+    await page.keyboard.up("Space");
+    expect(await page.inputValue("#text-input")).toBe("hello there ");
+    const call = await standinCall(page);
+    expect(call.eventsReceived).not.toContain("input_audio_buffer.clear");
+    expect(call.rtpPacketsIn).toBe(0);
+
+    // Away from the text box, Space talks again.
+    await page.click("#transcript");
+    await hold(page, 600, "space");
+    await untilCall(page, (c) => count(c.eventsReceived, "response.create") === 1);
+  });
+
+  it("cuts the assistant off when the user takes the floor, then answers once", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    await page.fill("#text-input", "Tell me a long story");
+    await page.click("#send-text");
+    await page.waitForSelector('#assistant-speaking[data-active="true"]');
+    await page.click("#transcript");
+    await hold(page, 800, "space");
+    const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") === 2);
+    const received = call.eventsReceived;
+    const press = received.indexOf("input_audio_buffer.clear");
+    // The interruption comes before the user's turn: the output stops and what was heard is kept.
+    expect(received.slice(0, press)).toContain("output_audio_buffer.clear");
+    expect(received.slice(0, press)).toContain("conversation.item.truncate");
+    expect(call.truncations).toHaveLength(1);
+    expect(count(received, "response.create")).toBe(2);
+    expect(count(call.eventsSent, "error")).toBe(0);
+    expect(
+      await page.getAttribute(
+        '[data-testid="transcript-entry"][data-role="assistant"] >> nth=0',
+        "data-status",
+      ),
+    ).toBe("interrupted");
+  });
+
+  it("a release while an answer plays cuts it off before the turn is sent: no second active response", async () => {
+    const page = await openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    const box = await page.locator("#talk").boundingBox();
+    if (!box) throw new Error("#talk is not visible");
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForSelector('#talk[aria-pressed="true"]');
+    // Long enough to be a turn, not a slip (the stand-in starts answering within milliseconds).
+    await sleep(400);
+    // A typed message during the hold starts an answer (the form is submitted from script:
+    // the mouse is busy holding the button).
+    await page.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>("#text-input");
+      if (input) input.value = "Tell me a long story";
+      document.querySelector<HTMLFormElement>("#text-form")?.requestSubmit();
+    });
+    await page.waitForSelector('#assistant-speaking[data-active="true"]');
+    await page.mouse.up();
+    await page.waitForSelector('#talk[aria-pressed="false"]');
+    const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") === 2);
+    const received = call.eventsReceived;
+    const commit = received.indexOf("input_audio_buffer.commit");
+    expect(received.slice(0, commit)).toContain("response.cancel");
+    expect(received.slice(0, commit)).toContain("output_audio_buffer.clear");
+    expect(call.truncations).toHaveLength(1);
+    expect(count(received, "response.create")).toBe(2);
+    expect(count(call.eventsSent, "error")).toBe(0);
+    expect(await page.getAttribute("#talk", "data-last")).toBe("sent");
+  });
+});
+
+describe("turn-taking choices", () => {
+  it("builds the pickers from the server's choices and sends the pick with the next mint", async () => {
+    const page = await openApp();
+    // The load prefetch's answer fills the pickers (the e2e project allows every value).
+    await page.waitForSelector('#turn-detection option[value="push_to_talk"]', {
+      state: "attached",
+    });
+    const options = (selector: string) =>
+      page.$$eval(`${selector} option`, (els) => els.map((el) => (el as HTMLOptionElement).value));
+    expect(await options("#turn-detection")).toEqual([
+      "",
+      "server_vad",
+      "semantic_vad",
+      "push_to_talk",
+    ]);
+    expect(await options("#noise-reduction")).toEqual(["", "near_field", "far_field", "off"]);
+    expect(await options("#eagerness")).toEqual(["", "low", "medium", "high", "auto"]);
+    // The server's default is semantic VAD, whose eagerness is a choice too.
+    expect(await page.textContent("#turn-detection option[value='']")).toContain("Semantic");
+    expect(await page.isVisible("#eagerness-field")).toBe(true);
+
+    const minted = page.waitForRequest((request) => request.url().includes("/realtimeToken"));
+    await page.selectOption("#noise-reduction", "far_field");
+    const body = (await minted).postDataJSON() as { data: unknown };
+    expect(body.data).toEqual({ noiseReduction: "far_field" });
+
+    const next = page.waitForRequest((request) => request.url().includes("/realtimeToken"));
+    await page.selectOption("#turn-detection", "push_to_talk");
+    expect(await page.isVisible("#eagerness-field")).toBe(false);
+    expect(((await next).postDataJSON() as { data: unknown }).data).toEqual({
+      turnDetection: "push_to_talk",
+      noiseReduction: "far_field",
+    });
+  });
+
+  it("keeps voice activity detection as the default: the server ends each turn and answers", async () => {
+    const page = await openApp();
+    await connect(page);
+    expect(await page.isVisible("#talk")).toBe(false);
+    expect(await page.textContent("#state")).toBe("Connected — start talking");
+    const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") >= 1, 30_000);
+    expect(call.session.audio?.input?.turn_detection?.type).toBe("semantic_vad");
+    expect(call.eventsSent).toContain("input_audio_buffer.speech_started");
+    expect(call.eventsSent).toContain("input_audio_buffer.committed");
+    // The page neither committed nor asked: the server's turn detection did both.
+    expect(call.eventsReceived).not.toContain("input_audio_buffer.commit");
+    expect(call.eventsReceived).not.toContain("response.create");
+    // The microphone streams all along (one burst since the call went live).
+    expect(call.rtpInBursts).toHaveLength(1);
+  });
+
+  it("answers spoken turns with server VAD when it is picked", async () => {
+    const page = await openApp("?turnDetection=server_vad&noiseReduction=off");
+    await connect(page);
+    const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") >= 1, 30_000);
+    expect(call.session.audio?.input?.turn_detection?.type).toBe("server_vad");
+    expect(call.session.audio?.input).not.toHaveProperty("noise_reduction.type");
+    expect(call.eventsReceived).not.toContain("response.create");
+  });
+});
