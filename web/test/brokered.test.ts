@@ -197,6 +197,15 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       { reason: "upstream-rate", retryAfterSeconds: 7 },
     ],
     [
+      "the caller's network over its allowance",
+      new FunctionsError("resource-exhausted", "busy", {
+        reason: "ip-rate",
+        retryAfterSeconds: 20,
+      }),
+      "rate-limited",
+      { reason: "ip-rate", retryAfterSeconds: 20 },
+    ],
+    [
       "a refused offer",
       new FunctionsError("invalid-argument", `The offer has no audio section: ${OFFER}`, {
         field: "offer",

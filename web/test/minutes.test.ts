@@ -155,6 +155,22 @@ describe("describeBrokeredRefusal", () => {
     expect(banner?.kind).toBe("refused-monthly-minutes");
   });
 
+  it("says a network over its call allowance is shared by everyone on it, with the wait", () => {
+    expect(
+      describeBrokeredRefusal(refusal({ reason: "ip-rate", retryAfterSeconds: 20 }), NOW),
+    ).toEqual({
+      kind: "refused-ip-rate",
+      message:
+        "Too many calls from your network right now; try again in 20 s. Everyone on your " +
+        "network (an office, a campus) shares one allowance of calls per minute.",
+      action: null,
+    });
+    // OpenAI's own rate limit is not the network's: the generic message applies.
+    expect(
+      describeBrokeredRefusal(refusal({ reason: "upstream-rate", retryAfterSeconds: 7 }), NOW),
+    ).toBeNull();
+  });
+
   it("says what a backend that does not serve brokered calls serves", () => {
     const banner = describeBrokeredRefusal(
       refusal({ reason: "mode-not-served", served: ["secret"] }, "functions/failed-precondition"),

@@ -6,7 +6,7 @@
 import type {
   EndRealtimeCallRequest,
   EndRealtimeCallResponse,
-  MinuteLimitReason,
+  MinuteLimitDetails,
   RealtimeCallRequest,
   RealtimeCallResponse,
   RealtimeMode,
@@ -45,7 +45,7 @@ export class BrokeredCallError extends Error {
       /** The callable's error code without the `functions/` prefix. */
       code: string;
       /** Why a `resource-exhausted` call was refused. */
-      reason?: MinuteLimitReason | "upstream-rate";
+      reason?: MinuteLimitDetails["reason"];
       /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
       retryAfterSeconds?: number;
       /** The rejected request field, for `invalid-argument`. */
@@ -165,13 +165,18 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
           ...minutes,
         });
       }
-      return fail(
-        "rate-limited",
-        retryAfterSeconds === undefined
-          ? "The voice service is rate limited right now."
-          : `The voice service is rate limited right now; try again in ${retryAfterSeconds} s.`,
-        { ...(details.reason === "upstream-rate" ? { reason: "upstream-rate" } : {}), ...wait },
-      );
+      const later = retryAfterSeconds === undefined ? "" : `; try again in ${retryAfterSeconds} s`;
+      if (details.reason === "ip-rate") {
+        // Many users behind one address (an office, a campus) share IP_CALLS_PER_MINUTE.
+        return fail("rate-limited", `Too many calls from your network right now${later}.`, {
+          reason: "ip-rate",
+          ...wait,
+        });
+      }
+      return fail("rate-limited", `The voice service is rate limited right now${later}.`, {
+        ...(details.reason === "upstream-rate" ? { reason: "upstream-rate" } : {}),
+        ...wait,
+      });
     }
     case "invalid-argument": {
       const field = typeof details.field === "string" ? details.field : undefined;

@@ -160,6 +160,15 @@ export function describeBrokeredRefusal(
       action: null,
     };
   }
+  if (error.failure === "rate-limited" && reason === "ip-rate") {
+    return {
+      kind: "refused-ip-rate",
+      message:
+        `${error.message} Everyone on your network (an office, a campus) shares one ` +
+        "allowance of calls per minute.",
+      action: null,
+    };
+  }
   if (error.failure === "not-served") {
     const what = served && served.length > 0 ? served.join(" and ") : "nothing";
     return {
