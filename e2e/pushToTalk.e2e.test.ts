@@ -300,6 +300,15 @@ describe("turn-taking choices", () => {
     expect(await page.textContent("#turn-detection option[value='']")).toContain("Semantic");
     expect(await page.isVisible("#eagerness-field")).toBe(true);
 
+    // The e2e project's 60 s interval refuses the next mint, and after a refusal the page asks
+    // nothing more until the wait is over: hold the mints (the real server answers them once
+    // released) so that both picks go out before the first refusal comes back.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route("**/realtimeToken", async (route) => {
+      await held;
+      await route.continue();
+    });
     const minted = page.waitForRequest((request) => request.url().includes("/realtimeToken"));
     await page.selectOption("#noise-reduction", "far_field");
     const body = (await minted).postDataJSON() as { data: unknown };
@@ -312,6 +321,10 @@ describe("turn-taking choices", () => {
       turnDetection: "push_to_talk",
       noiseReduction: "far_field",
     });
+    release();
+    // Both answers in (refusals), so no held request is left for unroute to touch.
+    await Promise.all([(await minted).response(), (await next).response()]);
+    await page.unroute("**/realtimeToken");
   });
 
   it("keeps voice activity detection as the default: the server ends each turn and answers", async () => {
@@ -326,8 +339,18 @@ describe("turn-taking choices", () => {
     // The page neither committed nor asked: the server's turn detection did both.
     expect(call.eventsReceived).not.toContain("input_audio_buffer.commit");
     expect(call.eventsReceived).not.toContain("response.create");
-    // The microphone streams all along (one burst since the call went live).
-    expect(call.rtpInBursts).toHaveLength(1);
+    // The microphone streams all along: the bursts cover the call, with only the short gaps a
+    // starved CPU makes (a 2-core CI runner can stall the sender past the log's 200 ms gap),
+    // never the seconds-long silences between push-to-talk holds.
+    const bursts = call.rtpInBursts;
+    const first = bursts[0];
+    const last = bursts.at(-1);
+    if (!first || !last) throw new Error("no mic audio reached the stand-in");
+    const sent = bursts.reduce((sum, burst) => sum + (burst.endedAt - burst.startedAt), 0);
+    expect(sent / (last.endedAt - first.startedAt)).toBeGreaterThan(0.8);
+    for (const [i, burst] of bursts.slice(1).entries()) {
+      expect(burst.startedAt - (bursts[i]?.endedAt ?? 0)).toBeLessThan(1_000);
+    }
   });
 
   it("answers spoken turns with server VAD when it is picked", async () => {
