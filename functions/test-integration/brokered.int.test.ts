@@ -292,10 +292,16 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const records = (await db.collection(`voiceUsers/${docId(client.uid)}/calls`).get()).docs.map(
       (d) => d.data(),
     );
-    // Exactly k slices charged; every charged slice belongs to a call that was opened.
-    expect(records.filter((r) => r.status !== "failed")).toHaveLength(SLICES);
+    // Every charged slice belongs to a call that was opened, never more than the budget. Without
+    // timeouts that is exactly k; a reservation that timed out charged nothing in the end, but
+    // may have held its slice while later calls were refused (seen in CI: 14 opened, 4 over
+    // budget, 2 timeouts), so then at least k minus the timeouts.
+    const charged = records.filter((r) => r.status !== "failed");
+    expect(charged).toHaveLength(opened.length);
     expect(opened).toHaveLength(records.filter((r) => typeof r.callId === "string").length);
-    expect(opened.length).toBeGreaterThanOrEqual(SLICES - timedOut.length);
+    if (timedOut.length === 0) expect(charged).toHaveLength(SLICES);
+    expect(charged.length).toBeLessThanOrEqual(SLICES);
+    expect(charged.length).toBeGreaterThanOrEqual(SLICES - timedOut.length);
     const id = safetyIdentifier(client.uid, apiKey());
     expect((await standinState()).calls.filter((c) => c.safetyIdentifier === id)).toHaveLength(
       opened.length,
