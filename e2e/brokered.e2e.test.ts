@@ -84,6 +84,37 @@ async function until<T>(
   }
 }
 
+/** How many times the page has called the callable `name` so far (a live count). */
+function countCalls(page: Page, name: string): () => number {
+  let calls = 0;
+  page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname.endsWith(`/${name}`))
+      calls += 1;
+  });
+  return () => calls;
+}
+
+/** How many offers the stand-in has been sent (every page's, all tests'). */
+async function standinCallPosts(): Promise<number> {
+  const response = await fetch(`${STANDIN_URL}/_standin/state`);
+  return ((await response.json()) as { requests: { calls: number } }).requests.calls;
+}
+
+/** Records each new `#state[data-state]` from now on; the returned function reads them. */
+async function recordStates(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const element = document.querySelector<HTMLElement>("#state");
+    if (!element) throw new Error("no #state");
+    const log: string[] = [];
+    (window as unknown as { stateLog: string[] }).stateLog = log;
+    new MutationObserver(() => {
+      const state = element.dataset.state ?? "";
+      if (log.at(-1) !== state) log.push(state);
+    }).observe(element, { attributes: true, attributeFilter: ["data-state"] });
+  });
+  return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
+}
+
 const daySeconds = async (page: Page) =>
   Number(await page.getAttribute("#minutes-left", "data-day-seconds"));
 const minutesState = (page: Page) => page.getAttribute("#minutes-left", "data-state");
@@ -128,10 +159,13 @@ describe("brokered calls in Chromium", () => {
     await page.waitForSelector('#state[data-state="idle"]');
   });
 
-  it("shows the server's hang-up at the deadline with its reason, and connects again", async () => {
+  it("shows the server's hang-up at the deadline with its reason, does not reconnect, and connects again", async () => {
     const page = await openApp();
+    const opens = countCalls(page, "realtimeCall");
     await connect(page);
     const id = await callId(page);
+    const postsBefore = await standinCallPosts();
+    const states = await recordStates(page);
     const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
     // 12 s calls: the last minute, so the warning shows from the start.
     expect(await page.isVisible("#call-warning")).toBe(true);
@@ -147,6 +181,12 @@ describe("brokered calls in Chromium", () => {
     expect(await page.getAttribute("#state", "data-state")).toBe("closed");
     expect(await page.isVisible("#call-clock")).toBe(false);
     expect(await page.isVisible("#call-warning")).toBe(false);
+    // Not a drop: a new call would defeat the limit. Nothing reconnects, however long one waits.
+    await page.waitForTimeout(3_000);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(await states()).toEqual(["closed"]);
+    expect(opens()).toBe(1);
+    expect(await standinCallPosts()).toBe(postsBefore);
 
     const ended = await until(
       () => standinCall(id),

@@ -41,11 +41,12 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function openApp(): Promise<Page> {
+/** A fresh profile (a fresh anonymous user) on the app with `query`, signed in. */
+async function openApp(query = ""): Promise<Page> {
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(APP_URL);
+  await page.goto(`${APP_URL}${query}`);
   await page.waitForSelector('#auth-status[data-auth="anonymous"]');
   return page;
 }
@@ -256,6 +257,138 @@ describe("reconnect with context", () => {
     await page.click("#banner-action");
     const second = await connected(page, first);
     expect(await page.locator("#banner").isHidden()).toBe(true);
+    await expectRestored(page, second);
+  });
+});
+
+/** functions/.env.demo-realtime-e2e: MAX_CALL_SECONDS; DAILY_VOICE_MINUTES is the default 30. */
+const SLICE_SECONDS = 12;
+const DAY_SECONDS = 30 * 60;
+
+/** The brokered callables the page called, with what they answered. */
+function watchBrokeredCalls(page: Page) {
+  const seen = {
+    opened: [] as { callId: string; minutes: { daySeconds: number } }[],
+    ended: [] as {
+      request: { callId: string };
+      result: { outcome: string; usedSeconds: number | null; minutes: { daySeconds: number } };
+    }[],
+  };
+  page.on("response", (response) => {
+    const path = new URL(response.url()).pathname;
+    if (response.request().method() !== "POST") return;
+    const name = path.split("/").at(-1);
+    if (name !== "realtimeCall" && name !== "endRealtimeCall") return;
+    void response.json().then((body: { result?: never }) => {
+      if (body.result === undefined) return;
+      if (name === "realtimeCall") seen.opened.push(body.result);
+      else {
+        const request = (response.request().postDataJSON() as { data: { callId: string } }).data;
+        seen.ended.push({ request, result: body.result });
+      }
+    });
+  });
+  return seen;
+}
+
+/**
+ * After a reconnect: the dropped call `first` was ended on the server once (by the page, or by
+ * its deadline task if that came first: `already-ended`, the whole slice used), and the page
+ * ends up showing the day's minutes less what the dropped call used and the new call's slice.
+ * The end answers before the new call is reserved unless it takes over HANG_UP_WAIT_MS (a cold
+ * emulator worker can); either way the last answer carries the final figure. Returns the
+ * seconds the dropped call was charged.
+ */
+async function expectMinutesAfterReconnect(
+  page: Page,
+  brokered: ReturnType<typeof watchBrokeredCalls>,
+  first: string,
+): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  while (brokered.ended.length === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(brokered.ended.map((e) => e.request)).toEqual([{ callId: first }]);
+  const result = brokered.ended[0]?.result;
+  expect(["ended", "already-ended"]).toContain(result?.outcome);
+  const used = result?.usedSeconds ?? SLICE_SECONDS;
+  const expected = DAY_SECONDS - used - SLICE_SECONDS;
+  await page.waitForFunction(
+    (seconds) => {
+      const element = document.querySelector<HTMLElement>("#minutes-left");
+      return element?.dataset.state === "known" && element.dataset.daySeconds === String(seconds);
+    },
+    expected,
+    { timeout: 15_000 },
+  );
+  return used;
+}
+
+describe("reconnect with context, brokered calls", () => {
+  it("OpenAI vanishing in a 12 s call: a drop, not the server's hang-up; the call is ended on the server and a new one opens under the minute budget", async () => {
+    const page = await openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    const deadline = Number(await page.getAttribute("#call-clock", "data-ends-at"));
+    expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
+    const postsBefore = (await standin()).requests.calls;
+
+    const states = await recordStates(page);
+    const vanishedAt = Date.now();
+    await control(`/_standin/calls/${first}/vanish`);
+    const second = await connected(page, first);
+    // Noticed 8 s after the last packet, so close to the deadline; but the page last heard
+    // from the server well before it: a loss, reconnected, not an end explained by a banner.
+    expect(Date.now()).toBeGreaterThan(deadline - 5_000);
+    expect(vanishedAt).toBeLessThan(deadline - 5_000);
+    expect(await states()).toEqual([
+      "connected|stalled||Connection interrupted…",
+      "reconnecting|ok|unresponsive|Reconnecting… (attempt 1 of 5)",
+      "connected|ok||Connected — start talking",
+    ]);
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+    expect((await standin()).requests.calls).toBe(postsBefore + 1);
+    expect((await call(first)).endedReason).toBe("vanished");
+    expect(brokered.opened.map((o) => o.callId)).toEqual([first, second]);
+    await expectMinutesAfterReconnect(page, brokered, first);
+
+    await expectRestored(page, second);
+  });
+
+  it("OpenAI hangs up mid-call: the dropped call is ended on the server, a new brokered call opens under the minute budget, and the earlier exchange reaches it", async () => {
+    const page = await openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    expect((await call(first)).secret).toBeNull();
+    expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
+    const postsBefore = (await standin()).requests.calls;
+
+    const states = await recordStates(page);
+    // OpenAI ends the call (a crash on its side, a cut network): the channel closes, well before
+    // the 12 s deadline, so the page takes it for a drop, not for the server's hang-up.
+    const hangup = await fetch(`${STANDIN_URL}/v1/realtime/calls/${first}/hangup`, {
+      method: "POST",
+      headers: { Authorization: "Bearer sk-local-standin-not-a-real-key" },
+    });
+    expect(hangup.status).toBe(200);
+    const second = await connected(page, first);
+    expect(await states()).toEqual([
+      "reconnecting|ok|channel-closed|Reconnecting… (attempt 1 of 5)",
+      "connected|ok||Connected — start talking",
+    ]);
+    expect(await page.locator("#banner").isHidden()).toBe(true);
+
+    // A second call through realtimeCall, opened by the function with the server's key.
+    expect((await standin()).requests.calls).toBe(postsBefore + 1);
+    expect((await call(second)).secret).toBeNull();
+    expect(await page.textContent("#token-fetches")).toBe("0");
+    expect(brokered.opened.map((o) => o.callId)).toEqual([first, second]);
+
+    // Ended by the page after the drop, not at its deadline: the unused seconds came back.
+    const used = await expectMinutesAfterReconnect(page, brokered, first);
+    expect(brokered.ended[0]?.result.outcome).toBe("ended");
+    expect(used).toBeLessThan(SLICE_SECONDS);
+    expect(await page.getAttribute("#call-clock", "data-phase")).toBe("warning");
+
     await expectRestored(page, second);
   });
 });

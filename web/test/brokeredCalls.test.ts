@@ -192,6 +192,19 @@ describe("BrokeredCalls", () => {
     expect(h.elements.left.dataset.state).toBe("known");
   });
 
+  it("takes a server that fell silent well before the deadline for a drop, even when noticed after it", async () => {
+    const h = harness(async () => ended(1791));
+    await h.open();
+    // Silent since 4 s into a 12 s call; the link watch gives up 8 s later, at 12.4 s.
+    h.clock.now = NOW + 12_400;
+    const { banner, byUser } = h.calls.closed({ kind: "unresponsive", silentMs: 8_000 });
+    expect(byUser).toBe(false);
+    expect(banner).toBeNull();
+    await flush();
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1791" });
+  });
+
   it("opens the next call (a reconnect) only once the dropped call's end has answered", async () => {
     const answer = deferred<EndRealtimeCallResponse>();
     const h = harness(() => answer.promise);

@@ -87,6 +87,17 @@ describe("deadline and countdown", () => {
     expect(endedByDeadline({ kind: "ice-failed" }, NOW, NOW + 100)).toBe(true);
     expect(endedByDeadline({ kind: "client" }, NOW, NOW + 100)).toBe(false);
   });
+
+  it("judges a silent server by when it was last heard, not by when the page noticed", () => {
+    const silent = { kind: "unresponsive", silentMs: 8_000 } as const;
+    // Fell silent 10 s before the deadline, noticed 2 s before it: a loss to reconnect.
+    expect(endedByDeadline(silent, NOW, NOW - 2_000)).toBe(false);
+    // Noticed after the deadline, but silent since 6 s before it: still a loss.
+    expect(endedByDeadline(silent, NOW, NOW + 2_000)).toBe(false);
+    // Silent from about the deadline on: the server hung up and the close never arrived.
+    expect(endedByDeadline(silent, NOW, NOW + 8_000)).toBe(true);
+    expect(endedByDeadline(silent, NOW, NOW + 4_000)).toBe(true);
+  });
 });
 
 describe("describeServerEnd", () => {

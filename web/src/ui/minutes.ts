@@ -108,11 +108,15 @@ function comesBack(
 /**
  * Whether a session that closed with `reason` at `closedAtMs` was ended by the server's
  * hang-up at the call's deadline: a loss (not the user's Disconnect, not a failed connect)
- * from {@link DEADLINE_TOLERANCE_MS} before the deadline on.
+ * from {@link DEADLINE_TOLERANCE_MS} before the deadline on. An `unresponsive` close is judged
+ * by when the server was last heard from (`silentMs` before the close): a server that fell
+ * silent well before the deadline vanished (a cut network, a crash), even though the page
+ * only notices near or after the deadline, and that call is reconnected, not explained away.
  */
 export function endedByDeadline(reason: CloseReason, deadlineMs: number, closedAtMs: number) {
   if (reason.kind === "client" || reason.kind === "connect-failed") return false;
-  return closedAtMs >= deadlineMs - DEADLINE_TOLERANCE_MS;
+  const lastHeardMs = reason.kind === "unresponsive" ? closedAtMs - reason.silentMs : closedAtMs;
+  return lastHeardMs >= deadlineMs - DEADLINE_TOLERANCE_MS;
 }
 
 /** The banner when the server hung up at the deadline: which limit, and when it comes back. */
