@@ -246,6 +246,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       );
     }
     const { held } = reserved;
+    const reservedAt = now();
 
     const upstream = deps.upstream(apiKey);
     let created;
@@ -273,7 +274,8 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
 
     // Both need only the call id and the deadline, which are known now: the live record's
     // write and the deadline task go out together, and the answer waits for the slower one.
-    const live = liveCall(held, callId, now());
+    const answeredAt = now();
+    const live = liveCall(held, callId, answeredAt);
     const [startResult, enqueueResult] = await Promise.allSettled([
       store.start(live),
       enqueueHangup(
@@ -331,6 +333,12 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       deadlineMs: live.deadlineMs,
       requestId: created.requestId,
       latencyMs: now() - started,
+      // Where the wait went: the reservation, upstream's answer, the start write and enqueue.
+      stagesMs: {
+        reserve: reservedAt - started,
+        upstream: answeredAt - reservedAt,
+        live: now() - answeredAt,
+      },
     });
     return {
       answer: created.answer,

@@ -426,6 +426,12 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
       startedAtMs: NOW,
       deadlineMs: result.endsAt,
     });
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "realtime_call_opened",
+        fields: expect.objectContaining({ stagesMs: { reserve: 0, upstream: 0, live: 0 } }),
+      }),
+    );
   });
 
   it("start fails, enqueue works: hangs up, refunds it all, unavailable; the task then does nothing", async () => {
