@@ -16,7 +16,12 @@ import { Emitter, type Listener } from "./emitter";
 import { RealtimeConnectError, isRecord, messageOf } from "./errors";
 import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
 import { IceWatch, LinkWatch, serverLimitReason } from "./liveness";
-import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
+import {
+  Microphone,
+  permissionGranted,
+  resolveMuteStrategy,
+  type MicrophoneSource,
+} from "./microphone";
 import { parseResponseDone, parseServerEvent } from "./parse";
 import type { PreparedCall } from "./prepare";
 import { ResponseTracker, playedMs } from "./playback";
@@ -261,7 +266,9 @@ export class RealtimeSession {
    * Opens the call: the microphone, the exchange's `prepare` (the secret) and the SDP offer
    * are prepared in parallel (the first two are asked for before the peer connection is
    * built; a `preparedCall` made before `connect()` brings its offer ready), the offer goes
-   * through the exchange once all three are in hand, and the promise
+   * through the exchange once all three are in hand (without waiting for the microphone when
+   * it is already allowed: `microphoneGranted`; its track then joins before the answer is
+   * applied), and the promise
    * resolves once the event channel is open. Every step runs under its deadline
    * (`deadlines`). On failure the session is `closed` and the promise rejects with a
    * {@link RealtimeConnectError} whose `stage` says which step failed and `failure` what
@@ -293,6 +300,13 @@ export class RealtimeSession {
     const microphone = step("microphone", () =>
       this.#microphone.acquire(this.#options, () => this.#mark("microphone")),
     );
+    // A microphone already allowed opens without a prompt, so the offer need not wait for it.
+    const source = this.#options;
+    const granted = source.mediaStream
+      ? Promise.resolve(false)
+      : Promise.resolve()
+          .then(() => (source.microphoneGranted ?? permissionGranted)())
+          .catch(() => false);
     const prepare = this.#exchange.prepare?.bind(this.#exchange);
     const prepared = step("token", async (stepSignal) => {
       try {
@@ -323,12 +337,21 @@ export class RealtimeSession {
             return sdp;
           });
 
-      const [stream, , offerSdp] = await Promise.all([microphone, prepared, offer]);
-      this.#microphone.attach(stream);
-      this.#events.emit("local-stream", stream);
+      // The offer goes once the microphone is open, or at once when it is allowed already:
+      // never while a permission prompt is showing (a brokered call's minutes would run).
+      const microphoneClear = Promise.race([
+        microphone,
+        granted.then((allowed) => (allowed ? null : microphone)),
+      ]);
+      const [, , offerSdp] = await Promise.all([microphoneClear, prepared, offer]);
       // The transceiver is already sendrecv, so putting the track on it needs no new offer:
       // it runs alongside the SDP exchange instead of before it.
-      const sending = this.#microphone.send(sender);
+      const sending = microphone.then((stream) => {
+        signal.throwIfAborted();
+        this.#microphone.attach(stream);
+        this.#events.emit("local-stream", stream);
+        return this.#microphone.send(sender);
+      });
       sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
       await step("sdp", async (stepSignal) => {
         let result;
