@@ -170,6 +170,7 @@ describe("RealtimeSession.connect", () => {
       microphone: 0,
       offer: 0,
       token: 120,
+      offerSent: 120,
       sdpAnswer: 120,
       channelOpen: 150,
       sessionCreated: 150,

@@ -355,6 +355,7 @@ export class RealtimeSession {
       sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
       await step("sdp", async (stepSignal) => {
         let result;
+        this.#mark("offerSent");
         try {
           result = await this.#exchange.exchangeOffer(offerSdp, stepSignal);
         } catch (error) {
