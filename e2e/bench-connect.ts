@@ -20,7 +20,11 @@
  * from the click event itself and splits ICE from DTLS; see `breakdown` in the output.
  *
  * Env: BENCH_RUNS (measured runs per variant, default 12), BENCH_WARMUP (warm-up rounds of all
- * four, default 2), BENCH_SETTLE_MS (idle time before each click, default 300).
+ * four, default 2), BENCH_SETTLE_MS (idle time before each click, default 300),
+ * BENCH_MIC_PERMISSION (`granted`, the default: every context has the microphone allowed
+ * already, as for a returning user, so the app sends its offer without waiting for the
+ * microphone; `prompt`: a first visit, the offer waits for it; the fake-UI flag accepts the
+ * prompt at once either way).
  * Prints JSON and writes it to .bench/connect.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -143,9 +147,15 @@ async function settle(page: Page, ms: number): Promise<void> {
 async function runOnce(
   browser: Browser,
   variant: Variant,
-  env: { standinUrl: string; referenceUrl: string; probe: string; settleMs: number },
+  env: {
+    standinUrl: string;
+    referenceUrl: string;
+    probe: string;
+    settleMs: number;
+    micGranted: boolean;
+  },
 ): Promise<Run> {
-  const context = await browser.newContext();
+  const context = await browser.newContext(env.micGranted ? { permissions: ["microphone"] } : {});
   try {
     await context.addInitScript({ content: env.probe });
     const page = await context.newPage();
@@ -262,7 +272,9 @@ function phases(run: Run): Record<string, number> {
     token,
     microphone,
     offer,
-    sdpExchange: sdpAnswer - Math.max(token, microphone, offer),
+    // The app marks when its offer went out (it need not wait for a microphone already
+    // allowed); the reference page posts once it has the microphone and the offer.
+    sdpExchange: sdpAnswer - (t.offerSent ?? Math.max(token, microphone, offer)),
     ice: (t.iceConnected ?? NaN) - sdpAnswer,
     iceDtls: dtls - sdpAnswer,
     channelOpen: channelOpen - dtls,
@@ -306,6 +318,9 @@ async function main(): Promise<number> {
   const runs = positiveInt("BENCH_RUNS", 12);
   const warmupRounds = positiveInt("BENCH_WARMUP", 2);
   const settleMs = positiveInt("BENCH_SETTLE_MS", 300);
+  const micPermission = process.env.BENCH_MIC_PERMISSION ?? "granted";
+  if (micPermission !== "granted" && micPermission !== "prompt")
+    throw new Error("BENCH_MIC_PERMISSION must be granted or prompt");
   if (runs < 1) throw new Error("BENCH_RUNS must be at least 1");
 
   const probe = compileForBrowser("connect-probe.ts", true);
@@ -314,7 +329,13 @@ async function main(): Promise<number> {
   const started = Date.now();
   const results: Record<Variant, Run[]> = { a: [], b: [], c: [], d: [] };
   try {
-    const env = { standinUrl, referenceUrl, probe, settleMs };
+    const env = {
+      standinUrl,
+      referenceUrl,
+      probe,
+      settleMs,
+      micGranted: micPermission === "granted",
+    };
     for (let round = -warmupRounds; round < runs; round++) {
       const shift = ((round % VARIANTS.length) + VARIANTS.length) % VARIANTS.length;
       const order = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
@@ -362,6 +383,7 @@ async function main(): Promise<number> {
       runsPerVariant: runs,
       warmupRounds,
       settleMsBeforeClick: settleMs,
+      microphonePermission: micPermission,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       variants: summary,
       hangUpLateness,
@@ -387,7 +409,8 @@ async function main(): Promise<number> {
         breakdownMedian:
           "medians of per-run phases in ms: token, microphone and offer are when each was " +
           "ready after the click (token 0 when handed in or cached); sdpExchange from the " +
-          "last of those to the SDP answer; ice from the answer to ICE connected; iceDtls from " +
+          "offer going out (the app's offerSent; for the reference page the last of those) to " +
+          "the SDP answer; ice from the answer to ICE connected; iceDtls from " +
           "the answer to connectionState connected (ICE + DTLS); channelOpen from there to " +
           "the data channel's open event; sessionCreated from open to session.created; " +
           "clickToConnectStart is click event → the page's own zero; micRequestedAfterClick is " +

@@ -50,6 +50,7 @@ import {
 import {
   type CallRecord,
   type Charge,
+  type LiveCall,
   endCall,
   type EndedBy,
   failCall,
@@ -59,6 +60,7 @@ import {
   remaining,
   type Remaining,
   reserveCall,
+  reservedRecord,
   startCall,
   utcDay,
   utcMonth,
@@ -113,8 +115,11 @@ export interface MinuteStore {
     retentionDays: number,
     network?: CallNetwork | null,
   ): Promise<ReserveCallResult>;
-  /** Marks the call live: upstream answered with `callId`; the deadline runs from `nowMs`. */
-  start(held: HeldCall, callId: string): Promise<Extract<CallRecord, { status: "live" }>>;
+  /**
+   * Marks the call live: writes `live` (minutes.ts's `liveCall`: upstream's call id, when it
+   * started, its deadline) over the call's reserved record.
+   */
+  start(live: LiveCall): Promise<void>;
   /** Upstream never opened the call: the whole slice goes back. Idempotent. */
   fail(held: HeldCall, failure: string): Promise<"failed" | "already">;
   /**
@@ -349,35 +354,16 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
       );
     },
 
-    async start(held, callId) {
+    async start(live) {
       const deadline = new Deadline(timeoutMs, "the call start");
-      const live = startCall(
-        {
-          status: "reserved",
-          uid: held.uid,
-          seq: held.seq,
-          reservedAtMs: held.reservedAtMs,
-          reservedSeconds: held.reservedSeconds,
-        },
-        callId,
-        now(),
-      );
-      await deadline.run(callRef(held.uid, held.seq).set(live, { merge: true }));
-      return live;
+      await deadline.run(callRef(live.uid, live.seq).set(live, { merge: true }));
     },
 
     async fail(held, failure) {
       const deadline = new Deadline(timeoutMs, "the call refund");
-      const record: CallRecord = {
-        status: "reserved",
-        uid: held.uid,
-        seq: held.seq,
-        reservedAtMs: held.reservedAtMs,
-        reservedSeconds: held.reservedSeconds,
-      };
       const transition = failCall(
         { seq: held.seq, day: "", daySeconds: 0, month: "", monthSeconds: 0 },
-        record,
+        reservedRecord(held),
         failure,
       );
       if (!transition.changed) return "already";

@@ -222,6 +222,30 @@ export function sliceLimitedBy(after: Remaining): SliceLimit {
   return "call";
 }
 
+/** A call's record once upstream answered. */
+export type LiveCall = Extract<CallRecord, { status: "live" }>;
+
+/** The record a reserved charge stands for (the handler's held slice), still `reserved`. */
+export function reservedRecord(
+  charge: Charge & { uid: string },
+): Extract<CallRecord, { status: "reserved" }> {
+  const { uid, seq, reservedAtMs, reservedSeconds } = charge;
+  return { status: "reserved", uid, seq, reservedAtMs, reservedSeconds };
+}
+
+/**
+ * The live record of a reserved charge that upstream answered with `callId` at `nowMs`. Its
+ * deadline is known before anything is written, so marking the call live and scheduling its
+ * hang-up can go out together.
+ */
+export function liveCall(
+  charge: Charge & { uid: string },
+  callId: string,
+  nowMs: number,
+): LiveCall {
+  return startCall(reservedRecord(charge), callId, nowMs);
+}
+
 /** The record once upstream answered: the call's id, and its deadline from now. */
 export function startCall(
   record: Extract<CallRecord, { status: "reserved" }>,
@@ -331,8 +355,10 @@ export type DeadlineAction =
 
 /**
  * Decides what the deadline task does. A record that is missing, or still `reserved` (the
- * callable stopped between upstream's answer and marking the call live), is hung up at the
- * task's deadline all the same: ending a call twice is harmless, leaving one open is not.
+ * callable stopped between upstream's answer and marking the call live, its start write failed
+ * and so did the refund, or an early dispatch read it before the start write, which goes out
+ * with the enqueue, landed), is hung up at the task's deadline all the same: ending a call
+ * twice is harmless, leaving one open is not.
  */
 export function decideDeadlineTask(
   task: { deadlineMs: number },

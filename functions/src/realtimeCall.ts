@@ -38,7 +38,7 @@ import {
 } from "./guards";
 import { enqueueHangup, hangupQueue, type HangupQueue } from "./hangupQueue";
 import type { CallOutcome, HeldCall, MinuteStore } from "./minuteStore";
-import { sliceLimitedBy, type MinuteLimitReason, type Remaining } from "./minutes";
+import { liveCall, sliceLimitedBy, type MinuteLimitReason, type Remaining } from "./minutes";
 import { UpstreamError } from "./openai";
 import { checkOffer } from "./sdp";
 import {
@@ -246,6 +246,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       );
     }
     const { held } = reserved;
+    const reservedAt = now();
 
     const upstream = deps.upstream(apiKey);
     let created;
@@ -271,25 +272,41 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
     }
     const { callId } = created;
 
-    let live;
-    try {
-      live = await store.start(held, callId);
-    } catch (error) {
-      // Without a live record nobody could end this call or refund it: end it now.
-      await hangUpNow(upstream, uid, callId, settings.timeoutMs);
-      await refund(store, held, "store-unavailable");
-      throw storeUnavailable(log, EVENT, { uid, seq: held.seq, stage: "start" }, error);
-    }
-
-    try {
-      await enqueueHangup(
+    // Both need only the call id and the deadline, which are known now: the live record's
+    // write and the deadline task go out together, and the answer waits for the slower one.
+    const answeredAt = now();
+    const live = liveCall(held, callId, answeredAt);
+    const [startResult, enqueueResult] = await Promise.allSettled([
+      store.start(live),
+      enqueueHangup(
         deps.queue(),
         { uid, seq: held.seq, callId, deadlineMs: live.deadlineMs },
         { timeoutMs: settings.firestoreTimeoutMs },
+      ),
+    ]);
+    if (enqueueResult.status === "rejected") {
+      log.error(`${EVENT}_enqueue_failed`, {
+        uid,
+        seq: held.seq,
+        callId,
+        error: describe(enqueueResult.reason),
+      });
+    }
+    if (startResult.status === "rejected") {
+      // Without a live record nobody could end this call or refund it: end it now. A task
+      // that did get enqueued finds the record failed (or, if even the refund failed, still
+      // reserved, and then hangs up a call that is already over and charges nothing more).
+      await hangUpNow(upstream, uid, callId, settings.timeoutMs);
+      await refund(store, held, "store-unavailable");
+      throw storeUnavailable(
+        log,
+        EVENT,
+        { uid, seq: held.seq, stage: "start" },
+        startResult.reason,
       );
-    } catch (error) {
+    }
+    if (enqueueResult.status === "rejected") {
       // No task would end the call at its deadline: never hand out an unbounded call.
-      log.error(`${EVENT}_enqueue_failed`, { uid, seq: held.seq, callId, error: describe(error) });
       await hangUpNow(upstream, uid, callId, settings.timeoutMs);
       try {
         await store.end({ uid, seq: held.seq }, "server", { endedAtMs: live.startedAtMs });
@@ -316,6 +333,12 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
       deadlineMs: live.deadlineMs,
       requestId: created.requestId,
       latencyMs: now() - started,
+      // Where the wait went: the reservation, upstream's answer, the start write and enqueue.
+      stagesMs: {
+        reserve: reservedAt - started,
+        upstream: answeredAt - reservedAt,
+        live: now() - answeredAt,
+      },
     });
     return {
       answer: created.answer,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../src/firestoreOps";
 import { createHangupTaskHandler, parseHangupTask, RetryTask } from "../src/hangupTask";
 import type { CallOutcome, MinuteStore } from "../src/minuteStore";
-import type { CallRecord, EndedBy } from "../src/minutes";
+import { type CallRecord, type EndedBy, liveCall } from "../src/minutes";
 import { UpstreamError } from "../src/openai";
 import type { BrokeredUpstream, HangupOutcome } from "../src/upstream";
 import { FakeLog, FakeMinuteStore, FakeUpstream } from "./helpers/brokered";
@@ -141,7 +141,8 @@ async function booked() {
   const log = new FakeLog();
   const reserved = await store.reserve("u1", limits);
   if (!reserved.ok) throw new Error("not reserved");
-  const live = await store.start(reserved.held, "rtc_abc");
+  const live = liveCall(reserved.held, "rtc_abc", now);
+  await store.start(live);
   const handler = createHangupTaskHandler({
     store: () => store,
     upstream: () => upstream,

@@ -10,7 +10,7 @@ import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
-import type { MinuteLimits } from "../src/minutes";
+import { liveCall, type MinuteLimits } from "../src/minutes";
 
 let firestore: LocalFirestore;
 let db: Firestore;
@@ -80,7 +80,8 @@ describe("minute store", () => {
     });
     expect((await user(uid).get()).data()).toMatchObject({ seq: 1, d20261130: 60, m202611: 60 });
     time.advance(1_000);
-    const live = await store.start(held(result), "rtc_abc");
+    const live = liveCall(held(result), "rtc_abc", time.now());
+    await store.start(live);
     expect(live).toMatchObject({ status: "live", callId: "rtc_abc", deadlineMs: T0 + 61_000 });
     const [record] = await calls(uid);
     expect(record).toMatchObject({
@@ -150,7 +151,7 @@ describe("minute store", () => {
     ]);
     // Ending a call that did open keeps its slot: the minute's allowance counts calls started.
     time.advance(1_000);
-    await store.start(second, "rtc_net");
+    await store.start(liveCall(second, "rtc_net", time.now()));
     await store.end({ uid: other, seq: second.seq }, "user");
     expect(await callSlots(network.network)).toHaveLength(1);
   });
@@ -194,7 +195,7 @@ describe("minute store", () => {
     const store = createMinuteStore(db, { now: time.now });
     const uid = `u-${randomUUID()}`;
     const call = held(await store.reserve(uid, limits, 30));
-    await store.start(call, "rtc_early");
+    await store.start(liveCall(call, "rtc_early", time.now()));
     time.advance(12_300);
     const outcomes = await Promise.all([
       store.end({ uid, seq: 1 }, "user"),
@@ -213,7 +214,7 @@ describe("minute store", () => {
     const store = createMinuteStore(db, { now: time.now });
     const uid = `u-${randomUUID()}`;
     const call = held(await store.reserve(uid, limits, 30));
-    await store.start(call, "rtc_full");
+    await store.start(liveCall(call, "rtc_full", time.now()));
     time.advance(60_400);
     expect(await store.end({ uid, seq: 1 }, "deadline")).toMatchObject({
       kind: "ended",

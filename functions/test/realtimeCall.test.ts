@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HttpsError } from "firebase-functions/v2/https";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { StoreUnavailableError } from "../src/firestoreOps";
 import { type GuardedRequest, modeNotServed } from "../src/guards";
 import { hangupTaskId } from "../src/hangupQueue";
+import { createHangupTaskHandler } from "../src/hangupTask";
 import { UpstreamError } from "../src/openai";
 import {
   type BrokeredDeps,
@@ -388,16 +389,129 @@ describe("realtimeCall: upstream failures refund the slice", () => {
       }),
     );
   });
+});
 
-  it("hangs up and refunds a call it could not mark live", async () => {
+/** Runs the deadline task the call's handler enqueued, against the same store and upstream. */
+function runTask(w: ReturnType<typeof setupBrokered>, index = 0) {
+  const queued = w.queue.tasks[index];
+  if (queued === undefined) throw new Error(`no task ${index} was enqueued`);
+  const handler = createHangupTaskHandler({
+    store: () => w.store,
+    upstream: () => w.upstream,
+    timeoutMs: () => 1_000,
+    maxWaitMs: 60_000,
+    now: () => w.advance(0),
+    sleep: async (ms) => void w.advance(ms),
+    log: w.log,
+  });
+  return handler({ data: queued.data });
+}
+
+describe("realtimeCall: marking the call live and scheduling its hang-up", () => {
+  it("sends both at once, with one deadline: the enqueue does not wait for the start write", async () => {
+    const w = setupBrokered();
+    let release!: () => void;
+    w.store.holdNext.start = new Promise<void>((resolve) => (release = resolve));
+    const opening = w.open(request({ offer }));
+    // Without the overlap the enqueue would only go out once the start write finished.
+    await vi.waitFor(() => expect(w.queue.tasks).toHaveLength(1), { timeout: 500 });
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
+    release();
+    const result = await opening;
+    expect(result.endsAt).toBe(NOW + 40_000);
+    expect(w.queue.tasks[0]?.data.deadlineMs).toBe(result.endsAt);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "live",
+      callId: "rtc_fake1",
+      startedAtMs: NOW,
+      deadlineMs: result.endsAt,
+    });
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "realtime_call_opened",
+        fields: expect.objectContaining({ stagesMs: { reserve: 0, upstream: 0, live: 0 } }),
+      }),
+    );
+  });
+
+  it("start fails, enqueue works: hangs up, refunds it all, unavailable; the task then does nothing", async () => {
     const w = setupBrokered();
     w.store.failNext.start = new StoreUnavailableError("the call start timed out");
     const error = await refusal(w.open(request({ offer })));
     expect(error.code).toBe("unavailable");
-    expect(w.upstream.hungUp).toEqual(["rtc_fake1"]);
+    expect(w.events).toEqual(["createCall", "enqueue", "hangup rtc_fake1"]);
     expect(w.store.charged("u1")).toBe(0);
-    expect(w.queue.tasks).toEqual([]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "failed",
+      failure: "store-unavailable",
+    });
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "realtime_call_store_failed",
+        fields: expect.objectContaining({ stage: "start" }),
+      }),
+    );
+
+    // The task that did get enqueued, at its deadline: nothing to hang up, nothing to end.
+    w.advance(40_000);
+    await runTask(w);
+    expect(w.upstream.hungUp).toEqual(["rtc_fake1"]);
+    expect(w.store.calls.filter((c) => c.startsWith("end"))).toEqual([]);
+    expect(w.store.charged("u1")).toBe(0);
+
+    const next = await w.open(request({ offer }));
+    expect(next.sliceSeconds).toBe(40);
+    expect(w.store.charged("u1")).toBe(40);
   });
+
+  it("start and the refund fail: the charge stays, and the task later charges nothing more", async () => {
+    const w = setupBrokered();
+    w.store.failNext.start = new StoreUnavailableError("the call start timed out");
+    w.store.failNext.fail = new StoreUnavailableError("the call refund timed out");
+    expect((await refusal(w.open(request({ offer })))).code).toBe("unavailable");
+    expect(w.upstream.hungUp).toEqual(["rtc_fake1"]);
+    expect(w.store.charged("u1")).toBe(40);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
+
+    // The record never went live: the task hangs up again at the deadline (harmless: the
+    // call is over) and closes the record as having used its slice, which was charged anyway.
+    w.advance(40_000);
+    await runTask(w);
+    expect(w.upstream.hungUp).toEqual(["rtc_fake1", "rtc_fake1"]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "ended",
+      endedBy: "deadline",
+      usedSeconds: 40,
+      unusedSeconds: 0,
+    });
+    expect(w.store.charged("u1")).toBe(40);
+    expect((await w.open(request({ offer }))).sliceSeconds).toBe(20);
+  });
+
+  for (const [name, failure] of [
+    ["the queue refuses", new Error("queue down")],
+    ["the queue never answers", "hang"],
+  ] as const) {
+    it(`start and enqueue both fail (${name}): one hang-up, the whole slice back, unavailable`, async () => {
+      const w = setupBrokered();
+      w.store.failNext.start = new StoreUnavailableError("the call start timed out");
+      w.queue.failures.push(failure);
+      const error = await refusal(w.open(request({ offer })));
+      expect(error.code).toBe("unavailable");
+      expect(w.events).toEqual(["createCall", "enqueue", "hangup rtc_fake1"]);
+      expect(w.store.charged("u1")).toBe(0);
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "failed" });
+      expect(w.queue.tasks).toEqual([]);
+      expect(w.log.messages()).toEqual(
+        expect.arrayContaining(["realtime_call_enqueue_failed", "realtime_call_store_failed"]),
+      );
+
+      const next = await w.open(request({ offer }));
+      expect(next.sliceSeconds).toBe(40);
+      expect(w.queue.tasks.map((t) => t.data.callId)).toEqual([next.callId]);
+      expect(w.store.charged("u1")).toBe(40);
+    });
+  }
 });
 
 describe("realtimeCall: the hang-up task cannot be enqueued", () => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { Microphone } from "../src/realtime/microphone";
+import { describe, expect, it, vi } from "vitest";
+import { Microphone, permissionGranted } from "../src/realtime/microphone";
 import { PushToTalk } from "../src/realtime/pushToTalk";
 import type { MicState } from "../src/realtime/types";
 import { FakeSender, FakeStream, type FakeTrack, flush } from "./fakes";
@@ -186,5 +186,21 @@ describe("microphone constraints", () => {
       },
     });
     expect(asked).toEqual([{ audio: voice }]);
+  });
+});
+
+describe("permissionGranted", () => {
+  it("is true only for a granted microphone permission, false when it cannot tell", async () => {
+    for (const [permissions, expected] of [
+      [{ query: async () => ({ state: "granted" }) }, true],
+      [{ query: async () => ({ state: "prompt" }) }, false],
+      [{ query: async () => ({ state: "denied" }) }, false],
+      [{ query: () => Promise.reject(new TypeError("unknown permission")) }, false],
+      [undefined, false],
+    ] as const) {
+      vi.stubGlobal("navigator", { permissions });
+      expect(await permissionGranted()).toBe(expected);
+    }
+    vi.unstubAllGlobals();
   });
 });

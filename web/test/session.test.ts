@@ -170,6 +170,7 @@ describe("RealtimeSession.connect", () => {
       microphone: 0,
       offer: 0,
       token: 120,
+      offerSent: 120,
       sdpAnswer: 120,
       channelOpen: 150,
       sessionCreated: 150,
@@ -475,5 +476,79 @@ describe("dispose", () => {
       inboundAudioBytes: 1200,
       outboundAudioBytes: 800,
     });
+  });
+});
+
+describe("RealtimeSession.connect with the microphone already allowed", () => {
+  it("posts the offer before the microphone opens; applies the answer once its track is on", async () => {
+    const micStream = deferred<FakeStream>();
+    const t = setup({
+      microphoneGranted: async () => true,
+      getUserMedia: () => micStream.promise,
+    });
+    const connecting = t.session.connect();
+    await flush();
+    expect(t.fetch.requests).toHaveLength(1);
+    // The answer is in, but the call does not start without the microphone.
+    expect(t.pc.remoteDescription).toBeNull();
+    expect(t.session.mic.live).toBe(false);
+    micStream.resolve(t.mic);
+    await flush();
+    expect(t.pc.sender.current).toBe(t.mic.tracks[0]);
+    expect(t.pc.remoteDescription?.sdp).toBe(FAKE_ANSWER_SDP);
+    expect(t.session.mic.live).toBe(true);
+    t.pc.channel.open();
+    await connecting;
+    expect(t.session.localStream).toBe(t.mic);
+  });
+
+  it("waits for the microphone when it is not allowed yet (a prompt may be showing)", async () => {
+    for (const microphoneGranted of [async () => false, () => Promise.reject(new Error("?"))]) {
+      const micStream = deferred<FakeStream>();
+      const t = setup({ microphoneGranted, getUserMedia: () => micStream.promise });
+      const connecting = t.session.connect();
+      await flush();
+      expect(t.fetch.requests).toHaveLength(0);
+      micStream.resolve(t.mic);
+      await flush();
+      expect(t.fetch.requests).toHaveLength(1);
+      t.pc.channel.open();
+      await connecting;
+    }
+  });
+
+  it("fails at the microphone stage when the allowed microphone then fails, and applies no answer", async () => {
+    const micStream = deferred<FakeStream>();
+    const t = setup({
+      microphoneGranted: async () => true,
+      getUserMedia: () => micStream.promise,
+    });
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    expect(t.fetch.requests).toHaveLength(1);
+    micStream.reject(Object.assign(new Error("busy"), { name: "NotReadableError" }));
+    expect(await connecting).toMatchObject({ stage: "microphone", failure: "in-use" });
+    expect(t.pc.remoteDescription).toBeNull();
+    expect(t.pc.closeCount).toBe(1);
+    expect(t.session.state.status).toBe("closed");
+  });
+
+  it("does not attach a microphone that opens after the session closed", async () => {
+    const micStream = deferred<FakeStream>();
+    const t = setup({
+      microphoneGranted: async () => true,
+      getUserMedia: () => micStream.promise,
+    });
+    const streams: unknown[] = [];
+    t.session.on("local-stream", (stream) => streams.push(stream));
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    t.session.dispose();
+    micStream.resolve(t.mic);
+    expect(await connecting).toMatchObject({ stage: "aborted" });
+    await flush();
+    expect(streams).toEqual([]);
+    expect(t.mic.tracks[0]?.stopped).toBe(true);
+    expect(t.pc.sender.replaced).toEqual([]);
   });
 });

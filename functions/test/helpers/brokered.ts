@@ -12,6 +12,7 @@ import {
   endCall,
   type EndedBy,
   failCall,
+  type LiveCall,
   type MinuteLimits,
   type MinuteState,
   remaining,
@@ -40,6 +41,8 @@ export class FakeMinuteStore implements MinuteStore {
   readonly calls: string[] = [];
   /** The next call of a method throws this (once). */
   readonly failNext: Partial<Record<Method, Error>> = {};
+  /** The next call of a method waits for this before it acts (once). */
+  readonly holdNext: Partial<Record<Method, Promise<void>>> = {};
 
   constructor(private readonly now: () => number) {}
 
@@ -83,13 +86,14 @@ export class FakeMinuteStore implements MinuteStore {
     };
   }
 
-  async start(held: HeldCall, callId: string) {
+  async start(live: LiveCall): Promise<void> {
+    const hold = this.holdNext.start;
+    delete this.holdNext.start;
+    await hold;
     this.enter("start");
-    const record = this.records.get(this.key(held.uid, held.seq));
+    const record = this.records.get(this.key(live.uid, live.seq));
     if (record?.status !== "reserved") throw new Error(`start: record is ${record?.status}`);
-    const live = startCall(record, callId, this.now());
-    this.records.set(this.key(held.uid, held.seq), live);
-    return live;
+    this.records.set(this.key(live.uid, live.seq), live);
   }
 
   async fail(held: HeldCall, failure: string): Promise<"failed" | "already"> {

@@ -7,6 +7,8 @@ export { RealtimeSession } from "./session";
 export type { RealtimeSessionBaseOptions, RealtimeSessionOptions } from "./session";
 export { DEFAULT_DEADLINES, EVENTS_CHANNEL } from "./call";
 export type { ConnectDeadlines } from "./call";
+export { CallPreparer, prepareCall } from "./prepare";
+export type { CallPreparerOptions, PreparedCall } from "./prepare";
 export { DEFAULT_CALLS_URL, callIdFromLocation, secretExchange } from "./exchange";
 export type { ExchangeResult, SdpExchange, SecretExchangeOptions } from "./exchange";
 export {

@@ -22,6 +22,27 @@ export interface MicrophoneSource {
   getUserMedia?: (constraints: {
     audio: MediaTrackConstraints | boolean;
   }) => Promise<MediaStreamLike>;
+  /**
+   * Whether the microphone is already allowed, so `getUserMedia` will show no prompt.
+   * `connect()` then sends the offer without waiting for the microphone to open (the answer
+   * is still applied only once its track is on the call); otherwise the offer waits for it, so
+   * no call is opened (and, brokered, no minutes run) while a permission prompt is showing.
+   * Defaults to the Permissions API (`navigator.permissions.query({ name: "microphone" })`);
+   * anything but `granted`, or no answer, counts as not allowed.
+   */
+  microphoneGranted?: () => Promise<boolean>;
+}
+
+/** The default of {@link MicrophoneSource.microphoneGranted}; false when it cannot tell. */
+export async function permissionGranted(): Promise<boolean> {
+  try {
+    const permissions = globalThis.navigator?.permissions;
+    if (!permissions) return false;
+    const status = await permissions.query({ name: "microphone" as PermissionName });
+    return status.state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -16,8 +16,14 @@ import { Emitter, type Listener } from "./emitter";
 import { RealtimeConnectError, isRecord, messageOf } from "./errors";
 import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
 import { IceWatch, LinkWatch, serverLimitReason } from "./liveness";
-import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
+import {
+  Microphone,
+  permissionGranted,
+  resolveMuteStrategy,
+  type MicrophoneSource,
+} from "./microphone";
 import { parseResponseDone, parseServerEvent } from "./parse";
+import type { PreparedCall } from "./prepare";
 import { ResponseTracker, playedMs } from "./playback";
 import { ToolRunner } from "./tools";
 import type {
@@ -48,6 +54,11 @@ export interface RealtimeSessionBaseOptions extends MicrophoneSource {
   clock?: Clock;
   /** Tools the model may call; sent with `session.update` as soon as the channel opens. */
   tools?: RealtimeTool[];
+  /**
+   * A peer connection with its offer made before `connect()` (see `CallPreparer`), or null to
+   * build one in `connect()`. Called once per `connect()`; the session owns what it returns.
+   */
+  preparedCall?: () => PreparedCall | null;
   /** Extra session fields sent with that first `session.update`. */
   session?: SessionUpdate;
   /** Defaults to `auto`. */
@@ -254,7 +265,10 @@ export class RealtimeSession {
   /**
    * Opens the call: the microphone, the exchange's `prepare` (the secret) and the SDP offer
    * are prepared in parallel (the first two are asked for before the peer connection is
-   * built), the offer goes through the exchange once all three are in hand, and the promise
+   * built; a `preparedCall` made before `connect()` brings its offer ready), the offer goes
+   * through the exchange once all three are in hand (without waiting for the microphone when
+   * it is already allowed: `microphoneGranted`; its track then joins before the answer is
+   * applied), and the promise
    * resolves once the event channel is open. Every step runs under its deadline
    * (`deadlines`). On failure the session is `closed` and the promise rejects with a
    * {@link RealtimeConnectError} whose `stage` says which step failed and `failure` what
@@ -286,6 +300,13 @@ export class RealtimeSession {
     const microphone = step("microphone", () =>
       this.#microphone.acquire(this.#options, () => this.#mark("microphone")),
     );
+    // A microphone already allowed opens without a prompt, so the offer need not wait for it.
+    const source = this.#options;
+    const granted = source.mediaStream
+      ? Promise.resolve(false)
+      : Promise.resolve()
+          .then(() => (source.microphoneGranted ?? permissionGranted)())
+          .catch(() => false);
     const prepare = this.#exchange.prepare?.bind(this.#exchange);
     const prepared = step("token", async (stepSignal) => {
       try {
@@ -300,27 +321,41 @@ export class RealtimeSession {
     microphone.catch(() => undefined);
     prepared.catch(() => undefined);
     try {
-      const pc = this.#createPeerConnection();
-      // No track yet: the offer does not need one, so it is built while the microphone
-      // permission prompt is still open.
-      const { sender } = pc.addTransceiver("audio", { direction: "sendrecv" });
-      const channel = this.#createChannel(pc);
+      // A call prepared before the click is adopted as it is; else one is built here. Either
+      // way the transceiver has no track yet: the offer does not need one, so it is ready
+      // while the microphone permission prompt is still open.
+      const ahead = this.#options.preparedCall?.() ?? null;
+      const pc = ahead ? this.#watchPeer(ahead.pc) : this.#createPeerConnection();
+      const sender = ahead?.sender ?? pc.addTransceiver("audio", { direction: "sendrecv" }).sender;
+      const channel = this.#wireChannel(ahead?.channel ?? pc.createDataChannel(EVENTS_CHANNEL));
       this.#phase = { name: "connecting", attempt, pc, channel, callId: null };
-      const offer = step("offer", async () => {
-        const sdp = await createOffer(pc);
-        this.#mark("offer");
-        return sdp;
-      });
+      const offer = ahead
+        ? Promise.resolve(ahead.offer).finally(() => this.#mark("offer"))
+        : step("offer", async () => {
+            const sdp = await createOffer(pc);
+            this.#mark("offer");
+            return sdp;
+          });
 
-      const [stream, , offerSdp] = await Promise.all([microphone, prepared, offer]);
-      this.#microphone.attach(stream);
-      this.#events.emit("local-stream", stream);
+      // The offer goes once the microphone is open, or at once when it is allowed already:
+      // never while a permission prompt is showing (a brokered call's minutes would run).
+      const microphoneClear = Promise.race([
+        microphone,
+        granted.then((allowed) => (allowed ? null : microphone)),
+      ]);
+      const [, , offerSdp] = await Promise.all([microphoneClear, prepared, offer]);
       // The transceiver is already sendrecv, so putting the track on it needs no new offer:
       // it runs alongside the SDP exchange instead of before it.
-      const sending = this.#microphone.send(sender);
+      const sending = microphone.then((stream) => {
+        signal.throwIfAborted();
+        this.#microphone.attach(stream);
+        this.#events.emit("local-stream", stream);
+        return this.#microphone.send(sender);
+      });
       sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
       await step("sdp", async (stepSignal) => {
         let result;
+        this.#mark("offerSent");
         try {
           result = await this.#exchange.exchangeOffer(offerSdp, stepSignal);
         } catch (error) {
@@ -489,14 +524,16 @@ export class RealtimeSession {
   #createPeerConnection(): PeerConnectionLike {
     const factory: () => PeerConnectionLike =
       this.#options.createPeerConnection ?? (() => new RTCPeerConnection());
-    const pc = factory();
+    return this.#watchPeer(factory());
+  }
+
+  #watchPeer(pc: PeerConnectionLike): PeerConnectionLike {
     this.#ice.watch(pc);
     pc.addEventListener("track", (event) => this.#onRemoteStream(event.streams[0]));
     return pc;
   }
 
-  #createChannel(pc: PeerConnectionLike): DataChannelLike {
-    const channel = pc.createDataChannel(EVENTS_CHANNEL);
+  #wireChannel(channel: DataChannelLike): DataChannelLike {
     channel.addEventListener("open", () => this.#onChannelOpen(channel));
     channel.addEventListener("close", () => this.#lost({ kind: "channel-closed" }));
     channel.addEventListener("message", (event) => this.#onMessage(event.data));

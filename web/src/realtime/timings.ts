@@ -8,6 +8,7 @@ export type ConnectStep =
   | "microphone"
   | "token"
   | "offer"
+  | "offerSent"
   | "sdpAnswer"
   | "iceConnected"
   | "channelOpen"

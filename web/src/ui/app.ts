@@ -131,6 +131,8 @@ export class VoiceApp {
   #liveLoading: Promise<LiveModule> | undefined;
   /** Made with the first session (its code loads with the session's). */
   #cost: Live.CostView | null = null;
+  /** A peer connection and offer made ahead of the next Connect (see #prepareCall). */
+  #preparer: Live.CallPreparer | null = null;
   /** Brokered mode's open call and minutes; made with the first brokered Connect. */
   #brokered: Live.BrokeredCalls | null = null;
   /** How the last brokered close is classified for reconnecting, when the page knows better. */
@@ -148,8 +150,9 @@ export class VoiceApp {
     const brokered = this.#deps.config.mode === "brokered";
     setHidden(els.quotaRow, brokered);
     setHidden(els.minutesRow, !brokered);
-    // Not needed for the first paint, but wanted by the first click: fetch it now.
-    void this.#loadLive();
+    // Not needed for the first paint, but wanted by the first click: fetch it now, then
+    // build the first call's peer connection and offer.
+    void this.#loadLive().then((live) => live && this.#prepareCall(live));
 
     onAuthStateChanged(auth, (user) => this.#onUser(user));
     this.#deps.tokens.onResponse((response, request) => this.#onTokenResponse(response, request));
@@ -180,6 +183,7 @@ export class VoiceApp {
     window.addEventListener("pagehide", () => {
       this.#brokered?.pageHide();
       this.#conversation?.stop();
+      this.#preparer?.dispose();
     });
   }
 
@@ -386,6 +390,17 @@ export class VoiceApp {
         this.#showBanner(this.#describeConnectError(error));
       }
     }
+    // Ready for the next call: a reconnect of this conversation, or the next Connect.
+    this.#prepareCall(live);
+  }
+
+  /**
+   * Builds a peer connection and its offer for the next call while nothing waits for it, so a
+   * click goes straight to the microphone and the SDP exchange. No microphone is involved:
+   * it is opened by the click, and its track is put on the prepared transceiver then.
+   */
+  #prepareCall(live: LiveModule): void {
+    (this.#preparer ??= new live.CallPreparer()).prepare();
   }
 
   /**
@@ -412,6 +427,7 @@ export class VoiceApp {
             callsUrl: this.#deps.config.openaiCallsUrl,
           }),
       audioElement: this.#audioSink(),
+      preparedCall: () => this.#preparer?.take() ?? null,
       tools: [this.#localTimeTool],
       muteStrategy: "auto",
     });

@@ -3,7 +3,7 @@
  * session needs. `app.ts` starts importing it as soon as the page has loaded, so Connect does
  * not wait for it.
  */
-export { classifyDrop, RealtimeSession, Reconnector } from "../realtime";
+export { CallPreparer, classifyDrop, RealtimeSession, Reconnector } from "../realtime";
 export { tokenDropClass } from "../token";
 export { CostView } from "./costView";
 export { BrokeredCalls } from "./brokeredCalls";

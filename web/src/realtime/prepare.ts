@@ -1,0 +1,123 @@
+/*
+ * A peer connection and its SDP offer built before the user clicks Connect, so the click's
+ * own work starts at the microphone and the SDP exchange. Nothing here touches the
+ * microphone: the offer carries an audio transceiver without a track, and the session puts
+ * the microphone's track on it (`replaceTrack`) once the click has opened it.
+ */
+import { EVENTS_CHANNEL, createOffer } from "./call";
+import type { DataChannelLike, PeerConnectionLike, RtpSenderLike } from "./types";
+
+/**
+ * What a call needs before its SDP exchange: the peer connection, the sender of its audio
+ * transceiver (no track yet), the `oai-events` channel and the offer, already set as the
+ * local description.
+ */
+export interface PreparedCall {
+  pc: PeerConnectionLike;
+  sender: RtpSenderLike;
+  channel: DataChannelLike;
+  /** The offer's SDP. */
+  offer: string;
+}
+
+/** Builds a {@link PreparedCall} on `pc`; closes `pc` if the offer cannot be made. */
+export async function prepareCall(pc: PeerConnectionLike): Promise<PreparedCall> {
+  try {
+    const { sender } = pc.addTransceiver("audio", { direction: "sendrecv" });
+    const channel = pc.createDataChannel(EVENTS_CHANNEL);
+    const offer = await createOffer(pc);
+    return { pc, sender, channel, offer };
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
+}
+
+/** Options of {@link CallPreparer}. */
+export interface CallPreparerOptions {
+  /** Defaults to `new RTCPeerConnection()`. */
+  createPeerConnection?: () => PeerConnectionLike;
+}
+
+type Slot =
+  | { state: "empty" }
+  | { state: "preparing"; pc: PeerConnectionLike }
+  | { state: "ready"; call: PreparedCall }
+  | { state: "disposed" };
+
+/**
+ * Keeps one {@link PreparedCall} ready for the next `connect()`. Give a session
+ * `preparedCall: () => preparer.take()`: a session that finds one ready adopts it (and owns
+ * it from then on); otherwise it builds its own as usual, so a preparation that failed or has
+ * not finished yet costs the click nothing.
+ *
+ * @example
+ * ```ts
+ * const preparer = new CallPreparer();
+ * preparer.prepare(); // on load, and again whenever the page is idle
+ * const session = new RealtimeSession({ ...options, preparedCall: () => preparer.take() });
+ * ```
+ */
+export class CallPreparer {
+  readonly #create: () => PeerConnectionLike;
+  #slot: Slot = { state: "empty" };
+
+  constructor(options: CallPreparerOptions = {}) {
+    this.#create = options.createPeerConnection ?? (() => new RTCPeerConnection());
+  }
+
+  /** Whether a prepared call is waiting to be taken. */
+  get ready(): boolean {
+    return this.#slot.state === "ready";
+  }
+
+  /**
+   * Starts preparing a call unless one is ready or on its way. Never throws: a failure leaves
+   * the slot empty (the next `connect()` builds its own, and reports the failure itself).
+   */
+  prepare(): void {
+    if (this.#slot.state !== "empty") return;
+    let pc: PeerConnectionLike;
+    try {
+      pc = this.#create();
+    } catch {
+      return;
+    }
+    const slot: Slot = { state: "preparing", pc };
+    this.#slot = slot;
+    prepareCall(pc).then(
+      (call) => {
+        if (this.#slot === slot) this.#slot = { state: "ready", call };
+        // Disposed (or taken over) meanwhile: nobody will use it.
+        else call.pc.close();
+      },
+      () => {
+        if (this.#slot === slot) this.#slot = { state: "empty" };
+      },
+    );
+  }
+
+  /**
+   * Hands over the ready call, or null when none is ready (still preparing, failed, or its
+   * peer connection has closed since). The caller owns what it takes.
+   */
+  take(): PreparedCall | null {
+    const slot = this.#slot;
+    if (slot.state !== "ready") return null;
+    this.#slot = { state: "empty" };
+    const { call } = slot;
+    if (call.pc.connectionState === "closed" || call.channel.readyState !== "connecting") {
+      call.pc.close();
+      return null;
+    }
+    return call;
+  }
+
+  /** Closes a call that was prepared and not taken; prepares nothing more. Idempotent. */
+  dispose(): void {
+    const slot = this.#slot;
+    this.#slot = { state: "disposed" };
+    if (slot.state === "ready") slot.call.pc.close();
+    else if (slot.state === "preparing") slot.pc.close();
+  }
+}
