@@ -16,37 +16,14 @@ import {
   type BrokeredCallOpened,
 } from "../src/token/brokered";
 import { callableBrokeredCalls } from "../src/token/callable";
-import { deferred, SERVER_CHOICES } from "./fakes";
+import { deferred, fakeCallResponse } from "./fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 const ANSWER = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=answer\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 
 function result(callId = "rtc_1"): RealtimeCallResponse {
-  return {
-    answer: ANSWER,
-    callId,
-    endsAt: 1_780_000_000_000,
-    sliceSeconds: 300,
-    limitedBy: "call",
-    model: "gpt-realtime",
-    session: {
-      voice: "marin",
-      outputModality: "audio",
-      language: null,
-      transcription: true,
-      noiseReduction: "near_field",
-      turnDetection: "semantic_vad",
-      eagerness: "auto",
-    },
-    minutes: {
-      daySeconds: 900,
-      dayResetsAt: 1_780_012_800,
-      monthSeconds: null,
-      monthResetsAt: null,
-    },
-    choices: SERVER_CHOICES,
-  };
+  return fakeCallResponse({ answer: ANSWER, callId });
 }
 
 /** A hand-written broker: `call` answers as told; both record their requests. */

@@ -12,7 +12,7 @@ import { PageHideEnd } from "../src/token/pageHideEnd";
 import { BrokeredCalls, HANG_UP_WAIT_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
 import type { MinutesElements } from "../src/ui/minutes";
-import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, SERVER_CHOICES, deferred, flush } from "./fakes";
+import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, deferred, fakeCallResponse, flush } from "./fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const minutes = (daySeconds: number): VoiceMinutes => ({
@@ -23,26 +23,13 @@ const minutes = (daySeconds: number): VoiceMinutes => ({
 });
 
 function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResponse {
-  return {
-    answer: FAKE_ANSWER_SDP,
-    callId: "rtc_1",
+  return fakeCallResponse({
     endsAt: NOW + 12_000,
     sliceSeconds: 12,
-    limitedBy: "call",
-    choices: SERVER_CHOICES,
     model: "gpt-realtime-2",
-    session: {
-      voice: "marin",
-      outputModality: "audio",
-      language: null,
-      transcription: true,
-      noiseReduction: "near_field",
-      turnDetection: "semantic_vad",
-      eagerness: "auto",
-    },
     minutes: minutes(1788),
     ...overrides,
-  };
+  });
 }
 
 const live: BrokeredCalls[] = [];

@@ -16,7 +16,7 @@ import type {
   TimerHandle,
   TrackEventLike,
 } from "../src/realtime/types";
-import type { SessionChoiceOptions } from "../../functions/src/contract";
+import type { RealtimeCallResponse, SessionChoiceOptions } from "../../functions/src/contract";
 
 type Listener = (event: never) => void;
 
@@ -337,3 +337,34 @@ export const SERVER_CHOICES: SessionChoiceOptions = {
     eagerness: "auto",
   },
 };
+
+/** A `realtimeCall` result as the broker answers it; each test overrides what it is about. */
+export function fakeCallResponse(
+  overrides: Partial<RealtimeCallResponse> = {},
+): RealtimeCallResponse {
+  return {
+    answer: FAKE_ANSWER_SDP,
+    callId: "rtc_1",
+    endsAt: 1_780_000_000_000,
+    sliceSeconds: 300,
+    limitedBy: "call",
+    choices: SERVER_CHOICES,
+    model: "gpt-realtime",
+    session: {
+      voice: "marin",
+      outputModality: "audio",
+      language: null,
+      transcription: true,
+      noiseReduction: "near_field",
+      turnDetection: "semantic_vad",
+      eagerness: "auto",
+    },
+    minutes: {
+      daySeconds: 900,
+      dayResetsAt: 1_780_012_800,
+      monthSeconds: null,
+      monthResetsAt: null,
+    },
+    ...overrides,
+  };
+}

@@ -19,7 +19,7 @@ import {
   FakeStream,
   fakeFetch,
   flush,
-  SERVER_CHOICES,
+  fakeCallResponse,
   type FakeResponseInit,
 } from "./fakes";
 import { CALLS_URL, TOKEN } from "./harness";
@@ -557,28 +557,9 @@ describe("Reconnector", () => {
 });
 
 function brokeredResult(callId: string): RealtimeCallResponse {
-  return {
-    answer: FAKE_ANSWER_SDP,
+  return fakeCallResponse({
     callId,
-    endsAt: 1_780_000_000_000,
-    sliceSeconds: 300,
     limitedBy: "daily-minutes",
-    choices: SERVER_CHOICES,
-    model: "gpt-realtime",
-    session: {
-      voice: "marin",
-      outputModality: "audio",
-      language: null,
-      transcription: true,
-      noiseReduction: "near_field",
-      turnDetection: "server_vad",
-      eagerness: null,
-    },
-    minutes: {
-      daySeconds: 900,
-      dayResetsAt: 1_780_012_800,
-      monthSeconds: null,
-      monthResetsAt: null,
-    },
-  };
+    session: { ...fakeCallResponse().session, turnDetection: "server_vad", eagerness: null },
+  });
 }
