@@ -436,11 +436,11 @@ export class VoiceApp {
 
     const current = () => this.#session === session;
     session.on("state", (state) => {
-      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
-      if (state.status === "closed" && state.reason.kind === "connect-failed") {
-        if (isSecretRejected(state.reason.error)) this.#deps.tokens.invalidate(request);
-      }
       if (state.status !== "closed") return;
+      // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
+      if (state.reason.kind === "connect-failed" && isSecretRejected(state.reason.error)) {
+        this.#deps.tokens.invalidate(request);
+      }
       // Ends a brokered call on the server (before a reconnect reserves the next one); a call
       // the server hung up at its deadline, or one the user's Disconnect is hanging up, is
       // not reconnected.
