@@ -6,7 +6,8 @@
  * - c: the reference page (reference.html + reference.ts), the floor: getUserMedia, one peer
  *   connection, the SDP exchange with the stand-in, a secret minted beforehand;
  * - d: the app in brokered mode (`?mode=brokered`: the `realtimeCall` function posts the offer
- *   to the stand-in). Each such call is then left to run to its deadline (12 s calls in the e2e
+ *   to the stand-in), clicked once the page's prepare request (the user's minutes, shown on
+ *   load) has answered, as b is clicked once its prefetch has. Each such call is then left to run to its deadline (12 s calls in the e2e
  *   project), and the stand-in's `endedAt` against the page's `endsAt` gives the hang-up
  *   lateness of the deadline task.
  *
@@ -166,6 +167,7 @@ async function runOnce(
     } else if (variant === "d") {
       await page.goto(`${APP_URL}?mode=brokered`);
       await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+      await page.waitForSelector('#minutes-left[data-state="known"]', { state: "attached" });
     } else {
       await page.goto(`${APP_URL}?prefetch=${variant === "a" ? "off" : "load"}`);
       await page.waitForSelector('#auth-status[data-auth="anonymous"]');

@@ -182,6 +182,29 @@ export interface RealtimeCallResponse {
 }
 
 /**
+ * A `realtimeCall` request that opens nothing: the guards run (sign-in, App Check, the mode)
+ * and the caller's minutes come back. The page sends it before the first Connect, which also
+ * readies the function (its instance, the connection, the browser's CORS preflight) for the
+ * click.
+ */
+export interface RealtimeCallPrepareRequest {
+  prepare: true;
+}
+
+/** The result of a {@link RealtimeCallPrepareRequest}. */
+export interface RealtimeCallPrepared {
+  prepared: true;
+  /** What the caller has left now (no slice reserved). */
+  minutes: VoiceMinutes;
+  /** The longest single call, seconds (`MAX_CALL_SECONDS`). */
+  maxCallSeconds: number;
+  /** The Realtime model a call would run. */
+  model: string;
+  /** The values the server accepts for the request's fields, and its defaults. */
+  choices: SessionChoiceOptions;
+}
+
+/**
  * What set a brokered call's slice: the longest single call, or the daily or monthly budget
  * that the slice spends to zero.
  */

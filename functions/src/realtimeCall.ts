@@ -21,6 +21,7 @@ import {
 import type {
   EndRealtimeCallResponse,
   MinuteLimitDetails,
+  RealtimeCallPrepared,
   RealtimeCallResponse,
   VoiceMinutes,
 } from "./contract";
@@ -40,6 +41,7 @@ import { enqueueHangup, hangupQueue, type HangupQueue } from "./hangupQueue";
 import type { CallOutcome, HeldCall, MinuteStore } from "./minuteStore";
 import { liveCall, sliceLimitedBy, type MinuteLimitReason, type Remaining } from "./minutes";
 import { UpstreamError } from "./openai";
+import { cachedPreflight } from "./preflight";
 import { checkOffer } from "./sdp";
 import {
   buildSessionConfig,
@@ -77,12 +79,13 @@ const END = "endRealtimeCall";
 const EVENT = "realtime_call";
 const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
-interface CallInput {
-  offer: string;
-  choices: SessionChoices;
-}
+/** A call to open (an offer and its choices), or a prepare request (nothing to open). */
+type CallInput = { kind: "open"; offer: string; choices: SessionChoices } | { kind: "prepare" };
 
-/** Splits the offer from the session choices and checks both; never throws. */
+/**
+ * Splits the offer from the session choices and checks both, or recognises a prepare request
+ * (`{ prepare: true }` and nothing else); never throws.
+ */
 export function parseCallRequest(
   data: unknown,
   settings: Settings,
@@ -93,6 +96,23 @@ export function parseCallRequest(
       field: "(request)",
       message: `Call ${CALL} with an object: { offer: <SDP offer text>, ...session choices }.`,
     };
+  if ("prepare" in data) {
+    const { prepare, ...others } = data as Record<string, unknown>;
+    if (prepare !== true)
+      return {
+        ok: false,
+        field: "prepare",
+        message: "prepare must be true (a request that opens nothing), or left out with an offer.",
+      };
+    const extra = Object.keys(others);
+    if (extra.length > 0)
+      return {
+        ok: false,
+        field: extra[0] ?? "prepare",
+        message: `A prepare request carries nothing else: send { prepare: true }, or leave prepare out to open a call (found ${extra.join(", ")}).`,
+      };
+    return { ok: true, value: { kind: "prepare" } };
+  }
   const { offer, ...rest } = data as Record<string, unknown>;
   if (offer === undefined)
     return { ok: false, field: "offer", message: "The request has no offer (the SDP offer text)." };
@@ -100,7 +120,7 @@ export function parseCallRequest(
   if (!checked.ok) return { ok: false, field: "offer", message: checked.message };
   const choices = parseTokenRequest(rest, settings.choices);
   if (!choices.ok) return choices;
-  return { ok: true, value: { offer: checked.sdp, choices: choices.value } };
+  return { ok: true, value: { kind: "open", offer: checked.sdp, choices: choices.value } };
 }
 
 function parseEndRequest(
@@ -212,13 +232,33 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
     }
   }
 
-  return async function handleRealtimeCall(request: GuardedRequest): Promise<RealtimeCallResponse> {
+  /** A prepare request: the caller's minutes and what a call would run; nothing is held. */
+  async function prepare(uid: string, settings: BrokeredSettings): Promise<RealtimeCallPrepared> {
+    let left;
+    try {
+      left = await deps.store().remaining(uid, settings.voice.limits);
+    } catch (error) {
+      throw storeUnavailable(log, EVENT, { uid, stage: "prepare" }, error);
+    }
+    return {
+      prepared: true,
+      minutes: toVoiceMinutes(left),
+      maxCallSeconds: settings.voice.limits.maxCallSeconds,
+      model: settings.server.model,
+      choices: describeChoices(settings.choices),
+    };
+  }
+
+  return async function handleRealtimeCall(
+    request: GuardedRequest,
+  ): Promise<RealtimeCallResponse | RealtimeCallPrepared> {
     const started = now();
     const { uid, settings, input, apiKey, network } = admitBrokered(request, deps, log, {
       callable: CALL,
       event: EVENT,
       parse: parseCallRequest,
     });
+    if (input.kind === "prepare") return prepare(uid, settings);
     const store = deps.store();
     const limits = settings.voice.limits;
 
@@ -489,5 +529,7 @@ const callOptions = {
 const callHandler = createRealtimeCallHandler(deps(CALL));
 const endHandler = createEndRealtimeCallHandler(deps(END));
 
-export const realtimeCall = onCall(callOptions, (request) => callHandler(request));
-export const endRealtimeCall = onCall(callOptions, (request) => endHandler(request));
+export const realtimeCall = cachedPreflight(onCall(callOptions, (request) => callHandler(request)));
+export const endRealtimeCall = cachedPreflight(
+  onCall(callOptions, (request) => endHandler(request)),
+);

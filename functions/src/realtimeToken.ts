@@ -28,6 +28,7 @@ import {
 } from "./guards";
 import { createOpenAiMinter, type MintedSecret, type Minter, UpstreamError } from "./openai";
 import { nextUtcMidnightMs } from "./policy";
+import { cachedPreflight } from "./preflight";
 import { buildSessionConfig, describeChoices, describeSession, parseTokenRequest } from "./session";
 import { resolveSettings, type Settings } from "./settings";
 import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
@@ -236,16 +237,18 @@ function loadStore(): MintStore {
   });
 }
 
-export const realtimeToken = onCall(
-  {
-    region: REGION,
-    cors: ALLOWED_ORIGINS,
-    maxInstances: MAX_INSTANCES,
-    enforceAppCheck: true,
-    consumeAppCheckToken: APP_CHECK_REPLAY_PROTECTION,
-    secrets: [OPENAI_API_KEY],
-    memory: "256MiB",
-    timeoutSeconds: 30,
-  },
-  (request) => handler(request),
+export const realtimeToken = cachedPreflight(
+  onCall(
+    {
+      region: REGION,
+      cors: ALLOWED_ORIGINS,
+      maxInstances: MAX_INSTANCES,
+      enforceAppCheck: true,
+      consumeAppCheckToken: APP_CHECK_REPLAY_PROTECTION,
+      secrets: [OPENAI_API_KEY],
+      memory: "256MiB",
+      timeoutSeconds: 30,
+    },
+    (request) => handler(request),
+  ),
 );

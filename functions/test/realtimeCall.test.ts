@@ -18,6 +18,7 @@ import {
 } from "../src/realtimeCall";
 import { ConfigError, resolveSettings, type Settings } from "../src/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
+import type { RealtimeCallPrepared, RealtimeCallResponse } from "../src/contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
 const settings: Settings = resolveSettings({
@@ -67,6 +68,24 @@ describe("parseCallRequest", () => {
       field: "voice",
     });
     expect(parseCallRequest([offer], settings)).toMatchObject({ ok: false, field: "(request)" });
+  });
+
+  it("takes { prepare: true } alone as a prepare request, and names what else is wrong", () => {
+    expect(parseCallRequest({ prepare: true }, settings)).toEqual({
+      ok: true,
+      value: { kind: "prepare" },
+    });
+    expect(parseCallRequest({ prepare: "yes" }, settings)).toMatchObject({
+      ok: false,
+      field: "prepare",
+      message: expect.stringContaining("prepare must be true"),
+    });
+    // An offer beside prepare would be a call the page thinks it did not open.
+    expect(parseCallRequest({ prepare: true, offer }, settings)).toMatchObject({
+      ok: false,
+      field: "offer",
+      message: expect.stringContaining("carries nothing else"),
+    });
   });
 });
 
@@ -156,8 +175,20 @@ function setupBrokered(overrides: Partial<BrokeredDeps> = {}) {
     log,
     ...overrides,
   };
+  const handle = createRealtimeCallHandler(deps);
   return {
-    open: createRealtimeCallHandler(deps),
+    /** The handler, for a request that opens a call. */
+    open: async (req: GuardedRequest): Promise<RealtimeCallResponse> => {
+      const result = await handle(req);
+      if ("prepared" in result) throw new Error("expected a call, got a prepare result");
+      return result;
+    },
+    /** The handler, for a prepare request. */
+    prepare: async (req: GuardedRequest): Promise<RealtimeCallPrepared> => {
+      const result = await handle(req);
+      if (!("prepared" in result)) throw new Error("expected a prepare result, got a call");
+      return result;
+    },
     end: createEndRealtimeCallHandler(deps),
     store,
     upstream,
@@ -259,6 +290,57 @@ describe("realtimeCall: guards", () => {
     }
     expect(w.store.calls).toEqual([]);
     expect(w.upstream.created).toEqual([]);
+  });
+});
+
+describe("realtimeCall: prepare", () => {
+  it("answers the caller's minutes and what a call would run, and holds nothing", async () => {
+    const w = setupBrokered();
+    const prepared = await w.prepare(request({ prepare: true }));
+    expect(prepared).toEqual({
+      prepared: true,
+      minutes: {
+        daySeconds: 60,
+        monthSeconds: null,
+        dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S,
+        monthResetsAt: null,
+      },
+      maxCallSeconds: 40,
+      model: "gpt-realtime-2",
+      choices: expect.objectContaining({ voices: ["marin", "cedar"] }),
+    });
+    expect(w.store.calls).toEqual(["remaining"]);
+    expect(w.upstream.created).toEqual([]);
+    expect(w.queue.tasks).toEqual([]);
+    // A call after it gets the whole budget the prepare reported.
+    expect((await w.open(request({ offer }))).minutes.daySeconds).toBe(20);
+    expect((await w.prepare(request({ prepare: true }))).minutes.daySeconds).toBe(20);
+  });
+
+  it("runs the same guards as a call: no user, a replayed token, a mode not served", async () => {
+    const w = setupBrokered();
+    expect((await refusal(w.prepare(request({ prepare: true }, null)))).code).toBe(
+      "unauthenticated",
+    );
+    const replayed = { ...request({ prepare: true }), app: { alreadyConsumed: true } };
+    expect((await refusal(w.prepare(replayed))).code).toBe("permission-denied");
+    const secretOnly = setupBrokered({ settings: () => brokered({ modes: "secret" }) });
+    expect((await refusal(secretOnly.prepare(request({ prepare: true })))).code).toBe(
+      "failed-precondition",
+    );
+    expect([...w.store.calls, ...secretOnly.store.calls]).toEqual([]);
+  });
+
+  it("answers unavailable when the minutes cannot be read, and logs the stage", async () => {
+    const w = setupBrokered();
+    w.store.failNext.remaining = new StoreUnavailableError("the minute lookup timed out");
+    const error = await refusal(w.prepare(request({ prepare: true })));
+    expect(error.code).toBe("unavailable");
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({ fields: expect.objectContaining({ stage: "prepare" }) }),
+    );
+    // The next one reads them.
+    expect((await w.prepare(request({ prepare: true }))).minutes.daySeconds).toBe(60);
   });
 });
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type {
   EndRealtimeCallRequest,
   EndRealtimeCallResponse,
+  RealtimeCallPrepared,
   RealtimeCallRequest,
   RealtimeCallResponse,
   VoiceMinutes,
@@ -9,10 +10,17 @@ import type {
 import type { AppConfig } from "../src/config";
 import type { FirebaseServices } from "../src/firebase";
 import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls, HANG_UP_WAIT_MS } from "../src/ui/brokeredCalls";
+import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
 import type { MinutesElements } from "../src/ui/minutes";
-import { FAKE_ANSWER_SDP, FAKE_OFFER_SDP, deferred, fakeCallResponse, flush } from "./fakes";
+import {
+  FAKE_ANSWER_SDP,
+  FAKE_OFFER_SDP,
+  SERVER_CHOICES,
+  deferred,
+  fakeCallResponse,
+  flush,
+} from "./fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const minutes = (daySeconds: number): VoiceMinutes => ({
@@ -34,13 +42,25 @@ function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResp
 
 const live: BrokeredCalls[] = [];
 
+const preparedAnswer = (daySeconds: number): RealtimeCallPrepared => ({
+  prepared: true,
+  minutes: minutes(daySeconds),
+  maxCallSeconds: 12,
+  model: "gpt-realtime-2",
+  choices: SERVER_CHOICES,
+});
+
 /** A BrokeredCalls on hand-written callables, fake elements and a clock the test moves. */
-function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
+function harness(
+  end: (request: EndRealtimeCallRequest) => Promise<unknown>,
+  prepare: () => Promise<RealtimeCallPrepared> = async () => preparedAnswer(1800),
+) {
   const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
   const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
   const requests: RealtimeCallRequest[] = [];
   const ends: EndRealtimeCallRequest[] = [];
   const beacons: string[] = [];
+  let prepares = 0;
   const notices: BannerContent[] = [];
   const clock = { now: NOW };
   const pageHide = new PageHideEnd({
@@ -63,6 +83,10 @@ function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
         ends.push(request);
         return end(request);
       },
+      prepare: () => {
+        prepares++;
+        return prepare();
+      },
     },
     pageHide,
     now: () => clock.now,
@@ -70,7 +94,17 @@ function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
   live.push(calls);
   const open = () =>
     calls.exchange({ voice: "cedar" }).exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
-  return { calls, elements, requests, ends, beacons, notices, clock, open };
+  return {
+    calls,
+    elements,
+    requests,
+    ends,
+    beacons,
+    notices,
+    clock,
+    open,
+    prepares: () => prepares,
+  };
 }
 
 afterEach(() => {
@@ -257,5 +291,52 @@ describe("BrokeredCalls", () => {
     expect(h.beacons).toEqual(['{"data":{"callId":"rtc_1"}}']);
     expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
     expect(h.ends).toEqual([]);
+  });
+});
+
+describe("BrokeredCalls.prepare", () => {
+  it("shows the minutes before any call and reuses a fresh answer for the same user", async () => {
+    const h = harness(async () => ended(1797));
+    expect(await h.calls.prepare("u1")).toMatchObject({ prepared: true, model: "gpt-realtime-2" });
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1800" });
+    h.clock.now += PREPARE_FRESH_MS - 1;
+    await h.calls.prepare("u1");
+    expect(h.prepares()).toBe(1);
+    // Another user, or an answer grown stale, is asked again.
+    await h.calls.prepare("u2");
+    expect(h.prepares()).toBe(2);
+    h.clock.now += PREPARE_FRESH_MS;
+    await h.calls.prepare("u2");
+    expect(h.prepares()).toBe(3);
+  });
+
+  it("does not show an answer that arrives after a call started: the call's minutes are newer", async () => {
+    const late = deferred<RealtimeCallPrepared>();
+    const h = harness(
+      async () => ended(1797),
+      () => late.promise,
+    );
+    const preparing = h.calls.prepare("u1");
+    await h.open();
+    expect(h.elements.left.dataset).toMatchObject({ daySeconds: "1788" });
+    late.resolve(preparedAnswer(1800));
+    expect(await preparing).not.toBeNull();
+    expect(h.elements.left.dataset).toMatchObject({ daySeconds: "1788" });
+  });
+
+  it("resolves null on a failure or a malformed answer, shows nothing, and asks again next time", async () => {
+    let answer: () => Promise<RealtimeCallPrepared> = () => Promise.reject(new Error("down"));
+    const h = harness(
+      async () => ended(1797),
+      () => answer(),
+    );
+    expect(await h.calls.prepare("u1")).toBeNull();
+    answer = async () => ({ prepared: true }) as unknown as RealtimeCallPrepared;
+    expect(await h.calls.prepare("u1")).toBeNull();
+    expect(h.elements.left.dataset).not.toHaveProperty("state");
+    answer = async () => preparedAnswer(30);
+    expect(await h.calls.prepare("u1")).not.toBeNull();
+    expect(h.prepares()).toBe(3);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "30" });
   });
 });

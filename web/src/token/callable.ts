@@ -2,6 +2,8 @@ import { httpsCallable, type Functions } from "firebase/functions";
 import type {
   EndRealtimeCallRequest,
   EndRealtimeCallResponse,
+  RealtimeCallPrepared,
+  RealtimeCallPrepareRequest,
   RealtimeCallRequest,
   RealtimeCallResponse,
   RealtimeTokenRequest,
@@ -41,17 +43,29 @@ export const END_REALTIME_CALL_FUNCTION = "endRealtimeCall";
 /** The SDK's deadline for one brokered call: the server posts the offer upstream first. */
 export const REALTIME_CALL_TIMEOUT_MS = 30_000;
 
+/** The brokered callables as plain functions: the exchange's `call` and `end`, and `prepare`. */
+export interface BrokeredCallables extends Pick<BrokeredExchangeOptions, "call" | "end"> {
+  /** `realtimeCall` with `{ prepare: true }`: the user's minutes; opens nothing. */
+  prepare: () => Promise<RealtimeCallPrepared>;
+}
+
 /**
- * The `call` and `end` of a {@link BrokeredExchangeOptions}, backed by the `realtimeCall` and
- * `endRealtimeCall` callables, each with a fresh limited-use App Check token. A call
- * unanswered after `timeoutMs` fails with `deadline-exceeded`.
+ * {@link BrokeredCallables} backed by the `realtimeCall` and `endRealtimeCall` callables,
+ * each with a fresh limited-use App Check token. A call unanswered after `timeoutMs` fails
+ * with `deadline-exceeded`. `prepare` and `call` are one function at one URL with the same
+ * headers, so the CORS preflight that `prepare` caused is the one the click's `call` reuses.
  */
 export function callableBrokeredCalls(
   functions: Functions,
   timeoutMs = REALTIME_CALL_TIMEOUT_MS,
-): Pick<BrokeredExchangeOptions, "call" | "end"> {
+): BrokeredCallables {
   const options = { limitedUseAppCheckTokens: true, timeout: timeoutMs };
   const call = httpsCallable<RealtimeCallRequest, RealtimeCallResponse>(
+    functions,
+    REALTIME_CALL_FUNCTION,
+    options,
+  );
+  const prepare = httpsCallable<RealtimeCallPrepareRequest, RealtimeCallPrepared>(
     functions,
     REALTIME_CALL_FUNCTION,
     options,
@@ -64,5 +78,6 @@ export function callableBrokeredCalls(
   return {
     call: async (request) => (await call(request)).data,
     end: async (request) => (await end(request)).data,
+    prepare: async () => (await prepare({ prepare: true })).data,
   };
 }

@@ -19,6 +19,7 @@ export {
   REALTIME_CALL_TIMEOUT_MS,
   REALTIME_TOKEN_FUNCTION,
 } from "./callable";
+export type { BrokeredCallables } from "./callable";
 export { BrokeredCallError, brokeredExchange, toBrokeredConnectError } from "./brokered";
 export type { BrokeredCallOpened, BrokeredExchangeOptions } from "./brokered";
 export { tokenDropClass } from "./reconnect";

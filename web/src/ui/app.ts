@@ -246,10 +246,29 @@ export class VoiceApp {
 
   #prefetch(trigger: "load" | "intent" | "choice"): void {
     const mode = this.#deps.config.tokenPrefetch;
-    // Brokered calls need no secret: nothing to fetch ahead.
-    if (this.#deps.config.mode === "brokered") return;
+    // Brokered calls need no secret; what they fetch ahead is the user's minutes.
+    if (this.#deps.config.mode === "brokered") {
+      if (trigger !== "choice") this.#prepareBrokered();
+      return;
+    }
     if (!this.#user || mode === "off" || (trigger !== "choice" && trigger !== mode)) return;
     void this.#deps.tokens.prefetch(this.#tokenRequest()).then(() => this.#renderTokenStats());
+  }
+
+  /**
+   * Brokered mode, signed in: shows the user's minutes and fills the pickers before the first
+   * Connect; the same request readies the click's `realtimeCall` (BrokeredCalls.prepare).
+   */
+  #prepareBrokered(): void {
+    const uid = this.#user?.uid;
+    if (uid === undefined) return;
+    void this.#loadLive().then(async (live) => {
+      if (!live) return;
+      const prepared = await this.#brokeredCalls(live).prepare(uid);
+      if (prepared === null || this.#user?.uid !== uid) return;
+      this.#els.model.textContent = prepared.model;
+      this.#renderChoices(prepared.choices, this.#tokenRequest(), prepared.choices.defaults.voice);
+    });
   }
 
   async #getToken(

@@ -8,6 +8,7 @@
 import { getLimitedUseToken } from "firebase/app-check";
 import type {
   EndRealtimeCallResponse,
+  RealtimeCallPrepared,
   RealtimeTokenRequest,
   VoiceMinutes,
 } from "../../../functions/src/contract";
@@ -21,8 +22,8 @@ import {
   callableUrl,
   END_REALTIME_CALL_FUNCTION,
   PageHideEnd,
+  type BrokeredCallables,
   type BrokeredCallOpened,
-  type BrokeredExchangeOptions,
 } from "../token";
 import type { BannerContent } from "./messages";
 import {
@@ -42,7 +43,7 @@ export interface BrokeredCallsOptions {
   elements: MinutesElements;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   onNotice: (banner: BannerContent) => void;
-  calls?: Pick<BrokeredExchangeOptions, "call" | "end">;
+  calls?: BrokeredCallables;
   pageHide?: PageHideEnd;
   now?: () => number;
 }
@@ -69,9 +70,16 @@ export interface BrokeredClose {
  */
 export const HANG_UP_WAIT_MS = 5_000;
 
+/**
+ * How long a {@link BrokeredCalls.prepare} answer counts as fresh. Younger than the server's
+ * `PREFLIGHT_MAX_AGE_SECONDS` (600), so a click within this time of the last prepare finds the
+ * browser's CORS preflight answer still cached.
+ */
+export const PREPARE_FRESH_MS = 5 * 60_000;
+
 /** The page's brokered calls: one open at a time. */
 export class BrokeredCalls {
-  readonly #calls: Pick<BrokeredExchangeOptions, "call" | "end">;
+  readonly #calls: BrokeredCallables;
   readonly #view: MinutesView;
   readonly #pageHide: PageHideEnd;
   readonly #now: () => number;
@@ -81,6 +89,11 @@ export class BrokeredCalls {
   #minutes: VoiceMinutes | null = null;
   /** The end request of a call that closed by itself; the next call waits for it. */
   #ending: Promise<unknown> = Promise.resolve();
+  /** Calls asked for so far: a prepare answer older than the last call is not shown. */
+  #callsStarted = 0;
+  /** The last prepare: for whom, when it was sent, and its answer (null until it came). */
+  #prepare: { uid: string; sentAt: number; answer: Promise<RealtimeCallPrepared | null> } | null =
+    null;
 
   constructor(options: BrokeredCallsOptions) {
     const { config, firebase } = options;
@@ -124,6 +137,7 @@ export class BrokeredCalls {
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
       // so the new reservation sees them (bounded: a hung end request delays nobody long).
       call: async (request) => {
+        this.#callsStarted++;
         await this.#settledOrTimeout(this.#ending);
         return this.#calls.call(request);
       },
@@ -144,6 +158,37 @@ export class BrokeredCalls {
         onOpened?.(opened);
       },
     });
+  }
+
+  /**
+   * Before any call: asks the server for `uid`'s minutes (`realtimeCall` with
+   * `{ prepare: true }`, which opens nothing) and shows them. The same request readies the
+   * click's path: the browser keeps the function's CORS preflight answer, the connection is
+   * open and the function's instance is warm. Resolves with the answer, or null when it
+   * failed (a Connect then reports the reason) or a call started meanwhile (its minutes are
+   * newer). An answer for the same user younger than {@link PREPARE_FRESH_MS} is reused.
+   */
+  prepare(uid: string): Promise<RealtimeCallPrepared | null> {
+    const last = this.#prepare;
+    if (last && last.uid === uid && this.#now() - last.sentAt < PREPARE_FRESH_MS) {
+      return last.answer;
+    }
+    const callsBefore = this.#callsStarted;
+    const answer = this.#calls.prepare().then(
+      (value) => {
+        const prepared = parsePrepared(value);
+        if (prepared && this.#callsStarted === callsBefore) this.#renderMinutes(prepared.minutes);
+        return prepared;
+      },
+      () => null,
+    );
+    const entry = { uid, sentAt: this.#now(), answer };
+    this.#prepare = entry;
+    // A failed prepare is not cached: the next trigger asks again.
+    void answer.then((prepared) => {
+      if (prepared === null && this.#prepare === entry) this.#prepare = null;
+    });
+    return answer;
   }
 
   /**
@@ -268,19 +313,40 @@ export class BrokeredCalls {
   }
 }
 
+function isMinutes(value: unknown): value is VoiceMinutes {
+  if (typeof value !== "object" || value === null) return false;
+  const minutes = value as Partial<VoiceMinutes>;
+  return typeof minutes.daySeconds === "number" && typeof minutes.dayResetsAt === "number";
+}
+
 /** The end-call result, checked; null when it is not one. */
 function parseEndResponse(value: unknown): EndRealtimeCallResponse | null {
   if (typeof value !== "object" || value === null) return null;
   const record = value as Partial<EndRealtimeCallResponse>;
-  const minutes = record.minutes;
   if (
     (record.outcome !== "ended" && record.outcome !== "already-ended") ||
-    typeof minutes !== "object" ||
-    minutes === null ||
-    typeof minutes.daySeconds !== "number" ||
-    typeof minutes.dayResetsAt !== "number"
+    !isMinutes(record.minutes)
   ) {
     return null;
   }
   return record as EndRealtimeCallResponse;
+}
+
+/** The prepare result, checked; null when it is not one. */
+function parsePrepared(value: unknown): RealtimeCallPrepared | null {
+  if (typeof value !== "object" || value === null) return null;
+  const record = value as Partial<RealtimeCallPrepared>;
+  const choices = record.choices;
+  if (
+    record.prepared !== true ||
+    !isMinutes(record.minutes) ||
+    typeof record.model !== "string" ||
+    typeof choices !== "object" ||
+    choices === null ||
+    !Array.isArray(choices.voices) ||
+    typeof choices.defaults?.voice !== "string"
+  ) {
+    return null;
+  }
+  return record as RealtimeCallPrepared;
 }
