@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type {
   EndRealtimeCallResponse,
   MinuteLimitDetails,
+  RealtimeCallPrepared,
   RealtimeCallRequest,
   RealtimeCallResponse,
 } from "../src/contract";
@@ -24,6 +25,7 @@ import {
   callError,
   type Client,
   clearFaults,
+  functionUrl,
   injectFault,
   newClient,
   PROJECT_ID,
@@ -185,6 +187,41 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       audio: { input: { turn_detection: null, noise_reduction: { type: "far_field" } } },
     });
     await calls.end(result.callId);
+  });
+
+  it("answers a prepare with the user's minutes, holds nothing, and lets browsers keep its preflight", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    const prepared = (await calls.openRaw({ prepare: true }))
+      .data as unknown as RealtimeCallPrepared;
+    expect(prepared).toMatchObject({
+      prepared: true,
+      minutes: { daySeconds: DAY_SECONDS },
+      maxCallSeconds: expect.any(Number),
+      model: expect.any(String),
+      choices: { voices: expect.any(Array) },
+    });
+    const before = (await standinState()).calls.length;
+    const opened = await calls.open();
+    expect(opened.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+    // The prepare opened nothing upstream: the one call is the click's.
+    expect((await standinState()).calls.length).toBe(before + 1);
+    await calls.end(opened.callId);
+    const bad = await callError(calls.openRaw({ prepare: true, voice: "cedar" }));
+    expect(bad.code).toBe("functions/invalid-argument");
+    expect(bad.message).toMatch(/carries nothing else/);
+
+    // What a browser on the app's origin asks before it, through the Functions emulator.
+    const preflight = await fetch(functionUrl("realtimeCall"), {
+      method: "OPTIONS",
+      headers: {
+        Origin: "http://127.0.0.1:5002",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-firebase-appcheck",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-max-age")).toBe("600");
   });
 
   it("refuses a bad offer with invalid-argument naming what is wrong, and charges nothing", async () => {

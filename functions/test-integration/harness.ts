@@ -30,6 +30,12 @@ const FIREBASE_JSON = JSON.parse(
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-realtime-test";
 export const STANDIN_URL = requireEnv("STANDIN_URL");
 
+/** The URL of the callable `name` on the Functions emulator (us-central1). */
+export function functionUrl(name: string): string {
+  const port = FIREBASE_JSON.emulators.functions?.port ?? 5001;
+  return `http://127.0.0.1:${port}/${PROJECT_ID}/us-central1/${name}`;
+}
+
 function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value)
