@@ -125,7 +125,20 @@ describe("brokered calls in Chromium", () => {
     const page = await openApp();
     expect(await page.isVisible("#minutes-row")).toBe(true);
     expect(await page.isVisible("#quota-row")).toBe(false);
+    // Before any call, the page's prepare request has shown the whole day's minutes.
+    await page.waitForSelector('#minutes-left[data-state="known"]', { state: "attached" });
+    expect(await daySeconds(page)).toBe(DAY_SECONDS);
+    // ...and has had the browser's CORS preflight answered for longer than Chromium's default
+    // 5 s (the functions' Access-Control-Max-Age): a later click's request goes alone.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    const sent: string[] = [];
+    cdp.on("Network.requestWillBeSent", ({ request }) => {
+      if (request.url.endsWith("/realtimeCall")) sent.push(request.method);
+    });
+    await page.waitForTimeout(5_500);
     await connect(page);
+    expect(sent).toEqual(["POST"]);
     const id = await callId(page);
     // Opened by the function with the server's key: no ek_ secret, none minted for the page.
     expect((await standinCall(id)).secret).toBeNull();
