@@ -408,9 +408,10 @@ export class VoiceApp {
       if (current() && error instanceof RealtimeConnectError) {
         this.#showBanner(this.#describeConnectError(error));
       }
+      // Ready for the next Connect. A call that connected prepares its successor once its
+      // session has begun (#createSession).
+      this.#prepareCall(live);
     }
-    // Ready for the next call: a reconnect of this conversation, or the next Connect.
-    this.#prepareCall(live);
   }
 
   /**
@@ -493,6 +494,10 @@ export class VoiceApp {
       this.#els.sessionId.dataset.audio = this.#els.remoteAudio.paused ? "paused" : "playing";
       // Prices are keyed by the model the session reports; the secret's model until then.
       if (isRecord(created) && typeof created.model === "string") cost.setModel(created.model);
+      // Ready for the next call (a reconnect, or the next Connect). Not sooner: a peer
+      // connection and its offer hold the main thread for several ms, which between the
+      // channel's open and this event delayed it (measured in bench:connect's traces).
+      whenIdle(() => this.#prepareCall(live));
     });
     session.onServerEvent("response.done", (event) => {
       if (current()) cost.addResponse(event.response.usage);
@@ -765,4 +770,13 @@ export class VoiceApp {
         break;
     }
   }
+}
+
+/**
+ * Runs `work` when the page is next idle (at most `timeoutMs` later): `requestIdleCallback`
+ * where there is one (Safari has none: a timer there).
+ */
+function whenIdle(work: () => void, timeoutMs = 1_000): void {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(work, { timeout: timeoutMs });
+  else setTimeout(work, timeoutMs);
 }
