@@ -1,0 +1,291 @@
+/**
+ * The stack as the end-to-end files reach it (`npm run test:e2e`, scripts/browser-stack.ts):
+ * the web app on the Hosting emulator, the OpenAI stand-in and its `/_standin/…` controls,
+ * Chromium with a fresh profile (so a fresh anonymous user) per page, and Firestore through the
+ * Admin SDK for what a test sets up behind the page's back. One home for what every file needs.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
+import type { CallSnapshot, StandinState } from "../standin/src/server.js";
+import { launchChromium } from "./browser.js";
+
+export type { CallSnapshot, StandinState };
+
+const hostingPort = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
+    emulators: { hosting: { port: number } };
+  }
+).emulators.hosting.port;
+
+/** The web app as the Hosting emulator serves it (firebase.json's port), ending in `/`. */
+export const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+
+/** The stand-in's origin, which `npm run test:e2e` passes as STANDIN_URL. */
+export function standinUrl(): string {
+  const url = process.env.STANDIN_URL;
+  if (!url) throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
+  return url;
+}
+
+/**
+ * Polls `read` until `check` accepts its value and returns that value; after `timeoutMs`
+ * throws with `describe(last value)` (by default its JSON, cut at 500 characters).
+ */
+export async function until<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+  describe: (value: T) => string = (value) => `last value: ${JSON.stringify(value).slice(0, 500)}`,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; ${describe(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The OpenAI stand-in: what it saw (`GET /_standin/state`) and its test-only controls. */
+export const standin = {
+  async state(): Promise<StandinState> {
+    return (await (await fetch(`${standinUrl()}/_standin/state`)).json()) as StandinState;
+  },
+
+  /** The stand-in's record of call `id`; throws when it has none. */
+  async call(id: string): Promise<CallSnapshot> {
+    const found = (await standin.state()).calls.find((c) => c.id === id);
+    if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
+    return found;
+  },
+
+  /** The call the page shows in `#call-id` (checked to be an `rtc_` id), as the stand-in saw it. */
+  async callOf(page: Page): Promise<CallSnapshot> {
+    const id = (await page.textContent("#call-id"))?.trim() ?? "";
+    expect(id).toMatch(/^rtc_/);
+    return standin.call(id);
+  },
+
+  /** POSTs a control endpoint (`/_standin/…`) and checks it answered 200. */
+  async control(path: string, body?: object): Promise<void> {
+    const response = await fetch(`${standinUrl()}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+  },
+
+  /** Injects a fault (`POST /_standin/faults`; see standin/README.md for the kinds). */
+  fault(body: object): Promise<void> {
+    return standin.control("/_standin/faults", body);
+  },
+
+  /** Clears the injected faults and the call-length limit (idempotent). */
+  async clearFaultsAndLimits(): Promise<void> {
+    await fetch(`${standinUrl()}/_standin/faults`, { method: "DELETE" });
+    await fetch(`${standinUrl()}/_standin/limits`, { method: "DELETE" });
+  },
+
+  /** Upstream ends call `id` itself (as on a server's hang-up request): its channel closes. */
+  async hangUp(id: string): Promise<void> {
+    const response = await fetch(`${standinUrl()}/v1/realtime/calls/${id}/hangup`, {
+      method: "POST",
+      headers: { Authorization: "Bearer sk-local-standin-not-a-real-key" },
+    });
+    expect(response.status).toBe(200);
+  },
+};
+
+/** Options of {@link useAppBrowser}. */
+export interface AppBrowserOptions {
+  /** Extra Chromium flags. */
+  args?: readonly string[];
+  /** Makes the WAV the fake microphone loops (silence by default); called once, before all. */
+  audioFile?: () => string;
+}
+
+/** Chromium for one test file, with the profiles its tests opened; see {@link useAppBrowser}. */
+export interface AppBrowser {
+  /** The browser (launched before the file's tests). */
+  readonly browser: Browser;
+  /** A fresh profile on `on` (this file's browser by default), closed with the others. */
+  newContext(on?: Browser): Promise<BrowserContext>;
+  /**
+   * The app with `query` (e.g. `?mode=brokered`) in a new page of `context` (by default a new
+   * profile, so a new user), once its anonymous user is signed in.
+   */
+  openApp(query?: string, context?: BrowserContext): Promise<Page>;
+  /** Closes the profiles opened so far (e.g. after each test: an open page goes on calling). */
+  closeContexts(): Promise<void>;
+}
+
+/**
+ * Launches Chromium before the file's tests (checking that the stack is there) and closes it,
+ * and its profiles after them. Call at the top of a test file.
+ */
+export function useAppBrowser(options: AppBrowserOptions = {}): AppBrowser {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    standinUrl();
+    browser = await launchChromium(options.args, options.audioFile?.());
+  });
+  afterAll(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
+    await browser?.close();
+  });
+
+  const app: AppBrowser = {
+    get browser(): Browser {
+      if (browser === undefined) throw new Error("the browser starts in beforeAll");
+      return browser;
+    },
+    async newContext(on?: Browser) {
+      const context = await (on ?? app.browser).newContext();
+      contexts.push(context);
+      return context;
+    },
+    async openApp(query = "", context?: BrowserContext) {
+      const page = await (context ?? (await app.newContext())).newPage();
+      await page.goto(`${APP_URL}${query}`);
+      await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+      return page;
+    },
+    async closeContexts() {
+      for (const context of contexts.splice(0)) await context.close();
+    },
+  };
+  return app;
+}
+
+/** Clicks Connect and waits for a live call whose session has begun. */
+export async function connect(page: Page): Promise<void> {
+  await page.click("#connect");
+  await page.waitForSelector('#state[data-state="connected"]');
+  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+}
+
+/** The page's live call id (`#call-id`), checked to be an `rtc_` id. */
+export async function callIdOf(page: Page): Promise<string> {
+  const id = (await page.textContent("#call-id"))?.trim() ?? "";
+  expect(id).toMatch(/^rtc_/);
+  return id;
+}
+
+/**
+ * Makes every page of `context` keep the server events of `types` that its data channels
+ * receive, parsed, for {@link serverEvents} and {@link waitForServerEvents}. Only messages
+ * that name one of the types are parsed, so a long answer's deltas cost nothing.
+ */
+export async function recordServerEvents(
+  context: BrowserContext,
+  types: readonly string[],
+): Promise<void> {
+  await context.addInitScript(
+    (wanted: string[]) => {
+      const events: Record<string, unknown[]> = Object.fromEntries(wanted.map((t) => [t, []]));
+      Object.assign(window, { __serverEvents: events });
+      const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
+      RTCPeerConnection.prototype.createDataChannel = function (
+        this: RTCPeerConnection,
+        ...args: Parameters<RTCPeerConnection["createDataChannel"]>
+      ) {
+        const channel = createDataChannel.apply(this, args);
+        channel.addEventListener("message", (event: MessageEvent<unknown>) => {
+          const data = event.data;
+          if (typeof data !== "string" || !wanted.some((t) => data.includes(`"${t}"`))) return;
+          const parsed = JSON.parse(data) as { type?: string };
+          if (parsed.type !== undefined) events[parsed.type]?.push(parsed);
+        });
+        return channel;
+      };
+    },
+    [...types],
+  );
+}
+
+/** The server events of `type` the page has received so far (see {@link recordServerEvents}). */
+export function serverEvents<T>(page: Page, type: string): Promise<T[]> {
+  return page.evaluate(
+    (name) =>
+      (window as unknown as { __serverEvents: Record<string, unknown[]> }).__serverEvents[name] ??
+      [],
+    type,
+  ) as Promise<T[]>;
+}
+
+/** Waits until the page has received more than `count` server events of `type`. */
+export async function waitForServerEvents(page: Page, type: string, count: number): Promise<void> {
+  await page.waitForFunction(
+    ([name, n]) =>
+      ((window as unknown as { __serverEvents: Record<string, unknown[]> }).__serverEvents[name]
+        ?.length ?? 0) > n,
+    [type, count] as const,
+  );
+}
+
+/**
+ * Records each change of the page's `#state` from now on; the returned function reads the
+ * record, each line once. `state` records `data-state` alone; `full` records
+ * `state|link|reason|words`.
+ */
+export async function recordStates(
+  page: Page,
+  detail: "state" | "full" = "state",
+): Promise<() => Promise<string[]>> {
+  await page.evaluate((full) => {
+    const element = document.querySelector<HTMLElement>("#state");
+    if (!element) throw new Error("no #state");
+    const log: string[] = [];
+    (window as unknown as { stateLog: string[] }).stateLog = log;
+    const note = () => {
+      const { state, link, reason } = element.dataset;
+      const line = full
+        ? `${state ?? ""}|${link ?? ""}|${reason ?? ""}|${element.textContent ?? ""}`
+        : (state ?? "");
+      if (log.at(-1) !== line) log.push(line);
+    };
+    new MutationObserver(note).observe(element, {
+      attributes: true,
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  }, detail === "full");
+  return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
+}
+
+/** The brokered callables' answers the page received, in order. */
+export interface BrokeredCallsSeen {
+  /** `realtimeCall` results: the calls the server opened. */
+  opened: { callId: string; minutes: { daySeconds: number } }[];
+  /** `endRealtimeCall` requests with their results. */
+  ended: {
+    request: { callId: string };
+    result: { outcome: string; usedSeconds: number | null; minutes: { daySeconds: number } };
+  }[];
+}
+
+/** Records the results of the page's `realtimeCall` and `endRealtimeCall` from now on. */
+export function watchBrokeredCalls(page: Page): BrokeredCallsSeen {
+  const seen: BrokeredCallsSeen = { opened: [], ended: [] };
+  page.on("response", (response) => {
+    const path = new URL(response.url()).pathname;
+    if (response.request().method() !== "POST") return;
+    const name = path.split("/").at(-1);
+    if (name !== "realtimeCall" && name !== "endRealtimeCall") return;
+    void response.json().then((body: { result?: never }) => {
+      if (body.result === undefined) return;
+      if (name === "realtimeCall") seen.opened.push(body.result);
+      else {
+        const request = (response.request().postDataJSON() as { data: { callId: string } }).data;
+        seen.ended.push({ request, result: body.result });
+      }
+    });
+  });
+  return seen;
+}
