@@ -35,7 +35,10 @@ function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResp
 const live: BrokeredCalls[] = [];
 
 /** A BrokeredCalls on hand-written callables, fake elements and a clock the test moves. */
-function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
+function harness(
+  end: (request: EndRealtimeCallRequest) => Promise<unknown>,
+  call: () => Promise<RealtimeCallResponse> = async () => opened(),
+) {
   const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
   const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
   const requests: RealtimeCallRequest[] = [];
@@ -57,7 +60,7 @@ function harness(end: (request: EndRealtimeCallRequest) => Promise<unknown>) {
     calls: {
       call: async (request) => {
         requests.push(request);
-        return opened();
+        return call();
       },
       end: (request) => {
         ends.push(request);
@@ -205,6 +208,44 @@ describe("BrokeredCalls", () => {
     answer.resolve(ended(1797));
     await next;
     expect(h.requests).toHaveLength(2);
+  });
+
+  it("ends a call that opened after its connect was abandoned, and shows the minutes that came back", async () => {
+    const late = deferred<RealtimeCallResponse>();
+    const second = deferred<RealtimeCallResponse>();
+    const answer = deferred<EndRealtimeCallResponse>();
+    let calls = 0;
+    const h = harness(
+      () => answer.promise,
+      () => (++calls === 1 ? late.promise : second.promise),
+    );
+    const disconnect = new AbortController();
+    const first = h.calls
+      .exchange({ voice: "cedar" })
+      .exchangeOffer(FAKE_OFFER_SDP, disconnect.signal)
+      .catch((error: unknown) => error);
+    await flush();
+    // Disconnect while realtimeCall is on its way: the connect gives up at once.
+    disconnect.abort(new Error("disposed"));
+    expect(await first).toEqual(new Error("disposed"));
+    // The server opened the call anyway (its slice reserved): the page ends it.
+    late.resolve(opened({ minutes: minutes(1788) }));
+    await flush();
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.calls.hasOpenCall).toBe(false);
+    // A Connect meanwhile waits for that end, as after a drop.
+    const next = h.open();
+    await flush();
+    expect(h.requests).toHaveLength(1);
+    answer.resolve(ended(1799));
+    await flush();
+    // What the server has left after the unheld call's end, not the figure from before it.
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1799" });
+    expect(h.notices).toEqual([]);
+    expect(h.requests).toHaveLength(2);
+    second.resolve(opened({ callId: "rtc_2", minutes: minutes(1787) }));
+    await next;
+    expect(h.elements.left.dataset.daySeconds).toBe("1787");
   });
 
   it("does not hold the next call longer than HANG_UP_WAIT_MS when the end request hangs", async () => {

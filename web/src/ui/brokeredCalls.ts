@@ -127,6 +127,9 @@ export class BrokeredCalls {
         await this.#settledOrTimeout(this.#ending);
         return this.#calls.call(request);
       },
+      // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
+      // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
+      end: (request) => this.#endUnheld(request.callId),
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -218,6 +221,18 @@ export class BrokeredCalls {
     const ending = this.#requestEnd(call.callId);
     this.#ending = ending;
     this.#settled(call, await ending);
+  }
+
+  /**
+   * Ends a call the page never held (it opened after its connect was abandoned) and shows the
+   * minutes the end answered with; the next call waits for it, as after a drop.
+   */
+  async #endUnheld(callId: string): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(callId);
+    this.#ending = ending;
+    const result = await ending;
+    if (result) this.#renderMinutes(result.minutes);
+    return result;
   }
 
   /** `promise`, or {@link HANG_UP_WAIT_MS}, whichever settles first; never rejects. */
