@@ -171,6 +171,7 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
         return fail("rate-limited", `Too many calls from your network right now${later}.`, {
           reason: "ip-rate",
           ...wait,
+          ...minutes,
         });
       }
       return fail("rate-limited", `The voice service is rate limited right now${later}.`, {
