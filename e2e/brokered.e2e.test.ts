@@ -3,15 +3,30 @@
  * `realtimeCall` function, which opens the call on the OpenAI stand-in with the server's key,
  * counts the user's voice minutes and hangs up at the deadline. Project demo-realtime-e2e
  * serves both modes with 12 s calls (functions/.env.demo-realtime-e2e) and the default
- * 30 minutes a day; every test is a fresh browser profile, so a fresh anonymous user.
+ * 30 minutes a day; every test is a fresh browser profile, so a fresh anonymous user. The pages
+ * call from no client address the function can see, except where a test routes its
+ * `realtimeCall`s from a public one (`X-Forwarded-For`) to meet the per-network limit.
  */
 import type { BrowserContext, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { callIdOf, connect, recordStates, standin, until, useAppBrowser } from "./stack.js";
+import { slotRef } from "../functions/src/networkSlots.js";
+import { NETWORK_WINDOW_MS } from "../functions/src/policy.js";
+import {
+  adminFirestore,
+  callIdOf,
+  callRecord,
+  connect,
+  recordStates,
+  standin,
+  until,
+  useAppBrowser,
+} from "./stack.js";
 
 /** functions/.env.demo-realtime-e2e: MAX_CALL_SECONDS; DAILY_VOICE_MINUTES is the default 30. */
 const SLICE_SECONDS = 12;
 const DAY_SECONDS = 30 * 60;
+/** functions/.env: IP_CALLS_PER_MINUTE (the e2e project keeps the default). */
+const CALLS_PER_NETWORK = 30;
 
 const app = useAppBrowser();
 const openApp = (context?: BrowserContext) => app.openApp("?mode=brokered", context);
@@ -175,4 +190,76 @@ describe("brokered calls in Chromium", () => {
     await next.click("#disconnect");
     await next.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
   });
+
+  it("a network over its calls per minute: the ip-rate banner with its wait, not the minutes banner, and nothing charged", async () => {
+    // Two users behind one public address (as Google's front end appends it to
+    // X-Forwarded-For), a network of its own: the other tests' pages call without one.
+    const office = async () => {
+      const context = await app.newContext();
+      await context.route("**/realtimeCall", (route) =>
+        route.continue({
+          headers: { ...route.request().headers(), "x-forwarded-for": "203.0.113.7" },
+        }),
+      );
+      return context;
+    };
+    const colleague = await openApp(await office());
+    await connect(colleague);
+    const { network } = await callRecord(colleague, await callIdOf(colleague));
+    if (network === null) throw new Error("the function saw no client address");
+    await colleague.click("#disconnect");
+    await colleague.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
+    // The office's other users have taken this minute's allowance (and the next one's, should
+    // the minute turn meanwhile): a call takes one numbered slot of its network's minute.
+    await fillNetworkSlots(network, CALLS_PER_NETWORK);
+
+    const page = await openApp(await office());
+    const opens = countCalls(page, "realtimeCall");
+    const postsBefore = await standinCallPosts();
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="refused-ip-rate"]');
+    const message = ((await banner.textContent()) ?? "").trim();
+    expect(message).toContain("Too many calls from your network right now; try again in ");
+    expect(message).toContain("Everyone on your network (an office, a campus) shares one");
+    expect(message).not.toMatch(/minutes/);
+    // The wait is the rest of the minute.
+    const wait = Number(/try again in (\d+) s\./.exec(message)?.[1]);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    // Refused before OpenAI was asked, and nothing charged: the day's minutes, from the refusal.
+    expect(opens()).toBe(1);
+    expect(await standinCallPosts()).toBe(postsBefore);
+    await until(
+      () => minutesState(page),
+      (state) => state === "known",
+    );
+    expect(await daySeconds(page)).toBe(DAY_SECONDS);
+    expect(await page.textContent("#minutes-left")).toBe("30 min today");
+  });
 });
+
+/**
+ * Takes every slot of `network`'s allowance of brokered calls in this minute and the next one
+ * (functions/src/networkSlots.ts), as calls from other users on that network would.
+ */
+async function fillNetworkSlots(network: string, perMinute: number): Promise<void> {
+  const db = adminFirestore();
+  const minute = Math.floor(Date.now() / NETWORK_WINDOW_MS);
+  const writes: Promise<unknown>[] = [];
+  for (const window of [minute, minute + 1]) {
+    for (let k = 1; k <= perMinute; k++) {
+      const slot = {
+        scope: "call",
+        network,
+        k,
+        windowStartMs: window * NETWORK_WINDOW_MS,
+      } as const;
+      // Merged: the colleague's own slot keeps its claim.
+      writes.push(
+        slotRef(db, slot).set({ network, k, windowStartMs: slot.windowStartMs }, { merge: true }),
+      );
+    }
+  }
+  await Promise.all(writes);
+}

@@ -4,15 +4,23 @@
  * page opens a new call on its own, replays the conversation into it before the user's next
  * turn (the stand-in's record of the new call's items shows it, and its answer to "what did I
  * say" quotes the earlier message), or gives up after its tries with a message and a button
- * that works once calls are accepted again.
+ * that works once calls are accepted again. In brokered mode also: a reconnect refused because
+ * the day's minutes are spent (the budget's banner, nothing further tried), and Disconnect
+ * while the reconnect's `realtimeCall` is on its way (the stand-in's `delay` fault holds it).
  */
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
+import { FieldValue } from "firebase-admin/firestore";
+import { dayField, docId } from "../functions/src/firestoreOps.js";
+import { VOICE_USERS } from "../functions/src/minuteStore.js";
 import {
+  adminFirestore,
   type BrokeredCallsSeen,
+  callRecord,
   recordStates,
   standin,
   standinUrl,
+  until,
   useAppBrowser,
   watchBrokeredCalls,
 } from "./stack.js";
@@ -284,4 +292,121 @@ describe("reconnect with context, brokered calls", () => {
 
     await expectRestored(page, second);
   });
+
+  it("a reconnect refused because today's minutes are spent: the minutes banner with when they come back, not stuck in Reconnecting…, no further call", async () => {
+    const page = await app.openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    const { uid } = await callRecord(page, first);
+    // Meanwhile the user's other device spends the day's minutes: the increment a reservation
+    // makes (functions/src/minuteStore.ts), of a whole day, so that even the dropped call's
+    // unused seconds, handed back before the reconnect asks for a slice, leave none.
+    await adminFirestore()
+      .doc(`${VOICE_USERS}/${docId(uid)}`)
+      .set({ [dayField(Date.now())]: FieldValue.increment(DAY_SECONDS) }, { merge: true });
+    const postsBefore = (await standin.state()).requests.calls;
+
+    const states = await recordStates(page, "full");
+    const waitBefore = secondsToUtcMidnight();
+    await standin.hangUp(first);
+    const banner = await page.waitForSelector('#banner[data-kind="refused-daily-minutes"]', {
+      timeout: 20_000,
+    });
+    const waitAfter = secondsToUtcMidnight();
+    const message = ((await banner.textContent()) ?? "").trim();
+    expect(message).toContain(
+      "The call dropped and could not be reopened: You have used today's voice minutes.",
+    );
+    // When they come back: the time to the next UTC midnight, in whole minutes rounded up.
+    const [, hours = "0", minutes = "0"] =
+      /come back in (?:(\d+) h)? ?(?:(\d+) min)? \(midnight UTC\)\./.exec(message) ?? [];
+    const shown = Number(hours) * 60 + Number(minutes);
+    expect(shown).toBeGreaterThanOrEqual(Math.ceil(waitAfter / 60));
+    expect(shown).toBeLessThanOrEqual(Math.ceil(waitBefore / 60));
+    expect(await page.isHidden("#banner-action")).toBe(true);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(await states()).toEqual([
+      "reconnecting|ok|channel-closed|Reconnecting… (attempt 1 of 5)",
+      "closed|ok|channel-closed|Disconnected",
+    ]);
+    // Nothing more is tried, however long one waits: one refused realtimeCall, no new call.
+    await page.waitForTimeout(2_000);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(brokered.refused).toEqual([
+      { name: "realtimeCall", status: "RESOURCE_EXHAUSTED", reason: "daily-minutes" },
+    ]);
+    expect(brokered.opened.map((o) => o.callId)).toEqual([first]);
+    expect((await standin.state()).requests.calls).toBe(postsBefore);
+    // The dropped call was ended on the server before the reconnect asked, and the page shows
+    // what the refusal said is left.
+    expect(brokered.ended.map((e) => e.request)).toEqual([{ callId: first }]);
+    expect((await callRecord(page, first)).status).toBe("ended");
+    expect(await page.getAttribute("#minutes-left", "data-day-seconds")).toBe("0");
+    expect(await page.getAttribute("#minutes-left", "data-state")).toBe("known");
+  });
+
+  it("Disconnect while the reconnect's realtimeCall is on its way: idle, every call ended on the stand-in, and the server's minutes shown", async () => {
+    const page = await app.openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    const { uid } = await callRecord(page, first);
+    const { startedAt } = await standin.call(first);
+    const postsBefore = (await standin.state()).requests.calls;
+
+    // OpenAI takes 3 s to answer the reconnect's offer, then opens the call all the same.
+    await standin.fault({ route: "calls", kind: "delay", ms: 3_000 });
+    await standin.hangUp(first);
+    await page.waitForSelector('#state[data-state="reconnecting"]', { state: "attached" });
+    // The function has posted the reconnect's offer: its realtimeCall is on the way.
+    await until(
+      async () => (await standin.state()).requests.calls,
+      (posts) => posts === postsBefore + 1,
+    );
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]', { state: "attached" });
+
+    // The call OpenAI opened after the Disconnect is ended by the page, long before its
+    // deadline: no call of this test is left running on the stand-in.
+    const calls = await until(
+      async () => (await standin.state()).calls.filter((c) => c.startedAt >= startedAt),
+      (list) => list.length === 2 && list.every((c) => c.endedAt !== null),
+    );
+    const late = calls.find((c) => c.id !== first);
+    expect(late?.endedReason).toBe("hangup");
+    expect((late?.endedAt ?? 0) - (late?.startedAt ?? 0)).toBeLessThan(SLICE_SECONDS * 1000);
+    await until(
+      async () => brokered.ended.map((e) => e.request.callId),
+      (ids) => ids.length === 2,
+    );
+    expect(brokered.ended.map((e) => e.request.callId)).toEqual([first, late?.id]);
+
+    // The minutes the page shows are what the server has left after both calls.
+    const used = Number(
+      (
+        await adminFirestore()
+          .doc(`${VOICE_USERS}/${docId(uid)}`)
+          .get()
+      ).get(dayField(Date.now())),
+    );
+    expect(used).toBeGreaterThan(0);
+    await page.waitForFunction(
+      (seconds) => {
+        const element = document.querySelector<HTMLElement>("#minutes-left");
+        return element?.dataset.state === "known" && element.dataset.daySeconds === String(seconds);
+      },
+      DAY_SECONDS - used,
+      { timeout: 10_000 },
+    );
+    // And it stays disconnected.
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    expect(await page.isHidden("#banner")).toBe(true);
+  });
 });
+
+/** Whole seconds from now to the next UTC midnight (when a day's voice minutes come back). */
+function secondsToUtcMidnight(): number {
+  const now = Date.now();
+  const midnight = new Date(now);
+  midnight.setUTCHours(24, 0, 0, 0);
+  return Math.ceil((midnight.getTime() - now) / 1000);
+}

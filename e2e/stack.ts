@@ -6,8 +6,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type App, deleteApp, initializeApp } from "firebase-admin/app";
+import { type Firestore, getFirestore } from "firebase-admin/firestore";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
+import { docId } from "../functions/src/firestoreOps.js";
+import { VOICE_USERS } from "../functions/src/minuteStore.js";
 import type { CallSnapshot, StandinState } from "../standin/src/server.js";
 import { launchChromium } from "./browser.js";
 
@@ -21,6 +25,9 @@ const hostingPort = (
 
 /** The web app as the Hosting emulator serves it (firebase.json's port), ending in `/`. */
 export const APP_URL = `http://127.0.0.1:${hostingPort}/`;
+
+/** The project the stack runs (`--project`, demo-realtime-e2e by default). */
+export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-realtime-e2e";
 
 /** The stand-in's origin, which `npm run test:e2e` passes as STANDIN_URL. */
 export function standinUrl(): string {
@@ -124,7 +131,7 @@ export interface AppBrowser {
 
 /**
  * Launches Chromium before the file's tests (checking that the stack is there) and closes it,
- * and its profiles after them. Call at the top of a test file.
+ * its profiles and the Admin SDK's app after them. Call at the top of a test file.
  */
 export function useAppBrowser(options: AppBrowserOptions = {}): AppBrowser {
   let browser: Browser | undefined;
@@ -137,6 +144,7 @@ export function useAppBrowser(options: AppBrowserOptions = {}): AppBrowser {
   afterAll(async () => {
     for (const context of contexts.splice(0)) await context.close().catch(() => undefined);
     await browser?.close();
+    await closeAdmin();
   });
 
   const app: AppBrowser = {
@@ -268,17 +276,28 @@ export interface BrokeredCallsSeen {
     request: { callId: string };
     result: { outcome: string; usedSeconds: number | null; minutes: { daySeconds: number } };
   }[];
+  /** Either callable's errors: its name, the error's status and `details.reason`. */
+  refused: { name: string; status: string; reason: string | null }[];
 }
 
-/** Records the results of the page's `realtimeCall` and `endRealtimeCall` from now on. */
+/**
+ * Records what the page's `realtimeCall` and `endRealtimeCall` answered from now on, including
+ * answers the page itself no longer waited for.
+ */
 export function watchBrokeredCalls(page: Page): BrokeredCallsSeen {
-  const seen: BrokeredCallsSeen = { opened: [], ended: [] };
+  const seen: BrokeredCallsSeen = { opened: [], ended: [], refused: [] };
   page.on("response", (response) => {
     const path = new URL(response.url()).pathname;
     if (response.request().method() !== "POST") return;
     const name = path.split("/").at(-1);
     if (name !== "realtimeCall" && name !== "endRealtimeCall") return;
-    void response.json().then((body: { result?: never }) => {
+    type Body = { result?: never; error?: { status?: string; details?: { reason?: string } } };
+    void response.json().then((body: Body) => {
+      if (body.error !== undefined) {
+        const { status = "", details } = body.error;
+        seen.refused.push({ name, status, reason: details?.reason ?? null });
+        return;
+      }
       if (body.result === undefined) return;
       if (name === "realtimeCall") seen.opened.push(body.result);
       else {
@@ -288,4 +307,77 @@ export function watchBrokeredCalls(page: Page): BrokeredCallsSeen {
     });
   });
   return seen;
+}
+
+let admin: App | undefined;
+
+/**
+ * The stack's Firestore (its emulator, or the stand-in) through the Admin SDK: for a test that
+ * has to change what the server stores behind the page's back, as another device would.
+ */
+export function adminFirestore(): Firestore {
+  admin ??= initializeApp({ projectId: PROJECT_ID }, "e2e-admin");
+  return getFirestore(admin);
+}
+
+async function closeAdmin(): Promise<void> {
+  const app = admin;
+  admin = undefined;
+  if (app !== undefined) await deleteApp(app);
+}
+
+/** What the server recorded of a brokered call (functions/src/minuteStore.ts's call record). */
+export interface CallRecordSeen {
+  uid: string;
+  /** The caller's network, keyed-hashed; null when the function saw no client address. */
+  network: string | null;
+  status: string;
+}
+
+/**
+ * The uid of the page's signed-in user, as the Firebase Auth SDK persisted it (IndexedDB
+ * `firebaseLocalStorageDb`, the app's first persistence; web/src/firebase.ts).
+ */
+export async function uidOf(page: Page): Promise<string> {
+  const uid = await page.evaluate(
+    () =>
+      new Promise<string | null>((resolve, reject) => {
+        const open = indexedDB.open("firebaseLocalStorageDb");
+        open.onerror = () => reject(open.error ?? new Error("IndexedDB did not open"));
+        open.onsuccess = () => {
+          const all = open.result
+            .transaction("firebaseLocalStorage", "readonly")
+            .objectStore("firebaseLocalStorage")
+            .getAll();
+          all.onerror = () => reject(all.error ?? new Error("IndexedDB read failed"));
+          all.onsuccess = () => {
+            const users = (all.result as { value?: { uid?: unknown } }[]).map((r) => r.value?.uid);
+            resolve(users.find((u): u is string => typeof u === "string") ?? null);
+          };
+        };
+      }),
+  );
+  if (uid === null) throw new Error("the page has no signed-in user");
+  return uid;
+}
+
+/**
+ * The server's record of the page's brokered call that upstream knows as `callId`
+ * (`voiceUsers/{uid}/calls`, functions/src/minuteStore.ts).
+ */
+export async function callRecord(page: Page, callId: string): Promise<CallRecordSeen> {
+  const uid = await uidOf(page);
+  const calls = adminFirestore().collection(`${VOICE_USERS}/${docId(uid)}/calls`);
+  const found = await until(
+    async () => (await calls.where("callId", "==", callId).get()).docs,
+    (docs) => docs.length === 1,
+    5_000,
+    (docs) => `${docs.length} call records of ${uid} with callId ${callId}`,
+  );
+  const data = found[0]?.data() ?? {};
+  return {
+    uid,
+    network: typeof data.network === "string" ? data.network : null,
+    status: String(data.status),
+  };
 }
