@@ -210,6 +210,27 @@ describe("BrokeredCalls", () => {
     expect(h.requests).toHaveLength(2);
   });
 
+  it("opens no call for a reconnect abandoned while it waited for the dropped call's end", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    h.calls.closed({ kind: "ice-failed" });
+    const disconnect = new AbortController();
+    const next = h.calls
+      .exchange({ voice: "cedar" })
+      .exchangeOffer(FAKE_OFFER_SDP, disconnect.signal)
+      .catch((error: unknown) => error);
+    await flush();
+    disconnect.abort(new Error("disposed"));
+    expect(await next).toEqual(new Error("disposed"));
+    answer.resolve(ended(1797));
+    await flush();
+    // Nothing reserved, opened upstream and hung up again: one realtimeCall, one end.
+    expect(h.requests).toHaveLength(1);
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.left.dataset.daySeconds).toBe("1797");
+  });
+
   it("ends a call that opened after its connect was abandoned, and shows the minutes that came back", async () => {
     const late = deferred<RealtimeCallResponse>();
     const second = deferred<RealtimeCallResponse>();

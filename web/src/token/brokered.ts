@@ -21,8 +21,12 @@ export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
 
 /** Options of {@link brokeredExchange}. */
 export interface BrokeredExchangeOptions {
-  /** The `realtimeCall` callable: resolves with its result, rejects with its `FunctionsError`. */
-  call: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>;
+  /**
+   * The `realtimeCall` callable: resolves with its result, rejects with its `FunctionsError`.
+   * `signal` is the connect attempt's: a wrapper that waits before calling should not call
+   * once it has aborted (the callable itself cannot be cancelled).
+   */
+  call: (request: RealtimeCallRequest, signal: AbortSignal) => Promise<RealtimeCallResponse>;
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
   /** The session choices sent with every offer. */
@@ -82,7 +86,7 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
       signal.throwIfAborted();
       let pending: Promise<RealtimeCallResponse>;
       try {
-        pending = call({ ...choices, offer });
+        pending = call({ ...choices, offer }, signal);
       } catch (error) {
         pending = Promise.reject(error);
       }

@@ -123,9 +123,11 @@ export class BrokeredCalls {
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
       // so the new reservation sees them (bounded: a hung end request delays nobody long).
-      call: async (request) => {
+      call: async (request, signal) => {
         await this.#settledOrTimeout(this.#ending);
-        return this.#calls.call(request);
+        // Disconnect while waiting: no call to open, reserve and hang up again.
+        signal.throwIfAborted();
+        return this.#calls.call(request, signal);
       },
       // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
       // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
