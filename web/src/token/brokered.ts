@@ -154,6 +154,10 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
   ) =>
     new RealtimeConnectError("sdp", failure, message, {
       cause: new BrokeredCallError(message, { code, ...extra }, { cause: error }),
+      // Only a rate limit's wait is one a retry should honour; a spent budget is not retried.
+      ...(failure === "rate-limited" && extra.retryAfterSeconds !== undefined
+        ? { retryAfterMs: extra.retryAfterSeconds * 1000 }
+        : {}),
     });
 
   switch (code) {
