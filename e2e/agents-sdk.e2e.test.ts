@@ -16,21 +16,14 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import ts from "typescript";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CallSnapshot } from "../standin/src/server.js";
 import type { Snapshot, StartOptions } from "./agents-sdk-page.js";
-import { launchChromium, toneWav } from "./browser.js";
+import { toneWav } from "./browser.js";
+import { APP_URL, standin, standinUrl, useAppBrowser } from "./stack.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const hostingPort = (
-  JSON.parse(readFileSync(join(HERE, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
-const STANDIN_URL = process.env.STANDIN_URL ?? "";
 /** Any `sk-` key of 10+ characters mints a secret the stand-in accepts. */
 const STANDIN_KEY = "sk-conformance-local";
 /** The web app's model (functions/src/config.ts), so both clients open the same session. */
@@ -54,8 +47,6 @@ interface Conformance {
 
 let server: Server;
 let pageUrl: string;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 /** Console warnings and errors, and uncaught errors, of the SDK pages. */
 const problems: string[] = [];
 
@@ -97,7 +88,7 @@ async function serve(): Promise<{ server: Server; url: string }> {
 }
 
 async function mintSecret(): Promise<string> {
-  const response = await fetch(`${STANDIN_URL}/v1/realtime/client_secrets`, {
+  const response = await fetch(`${standinUrl()}/v1/realtime/client_secrets`, {
     method: "POST",
     headers: { Authorization: `Bearer ${STANDIN_KEY}`, "Content-Type": "application/json" },
     body: JSON.stringify({ session: { type: "realtime", model: MODEL } }),
@@ -107,8 +98,7 @@ async function mintSecret(): Promise<string> {
 }
 
 async function sdkPage(): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await app.newContext();
   const page = await context.newPage();
   page.on("console", (message) => {
     if (message.type() === "warning" || message.type() === "error")
@@ -161,19 +151,9 @@ async function until(
 
 const count = (s: Snapshot, type: string) => s.eventTypes.filter((t) => t === type).length;
 
-async function standinCall(id: string): Promise<CallSnapshot> {
-  const state = (await (await fetch(`${STANDIN_URL}/_standin/state`)).json()) as {
-    calls: CallSnapshot[];
-  };
-  const call = state.calls.find((c) => c.id === id);
-  if (!call) throw new Error(`the stand-in has no call ${id}`);
-  return call;
-}
-
 /** Click → `session.created` in the web app with a prefetched secret, its own clock (ms). */
 async function appConnectMs(): Promise<number> {
-  const context = await browser.newContext();
-  contexts.push(context);
+  const context = await app.newContext();
   const page = await context.newPage();
   await page.goto(`${APP_URL}?prefetch=load`);
   await page.waitForSelector('#auth-status[data-auth="anonymous"]');
@@ -199,22 +179,20 @@ const median = (values: number[]) => {
 };
 
 beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
   ({ server, url: pageUrl } = await serve());
-  browser = await launchChromium();
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
   await new Promise((resolve) => server?.close(resolve));
 });
+
+// After the page server's hooks: the browser starts after it and closes before it.
+const app = useAppBrowser();
 
 describe("OpenAI's Agents SDK against the stand-in, in Chromium", () => {
   let page: Page;
   let callId: string;
-  const callsUrl = () => `${STANDIN_URL}/v1/realtime/calls`;
+  const callsUrl = () => `${standinUrl()}/v1/realtime/calls`;
 
   afterEach(async () => {
     const errors = page ? (await snapshot(page)).errors : [];
@@ -230,7 +208,7 @@ describe("OpenAI's Agents SDK against the stand-in, in Chromium", () => {
     expect(s.eventTypes).toContain("session.updated");
     expect(s.callId).toMatch(/^rtc_/);
     callId = s.callId ?? "";
-    expect((await standinCall(callId)).state).toBe("connected");
+    expect((await standin.call(callId)).state).toBe("connected");
     console.log(`Agents SDK connect(): ${started.connectMs} ms`);
   });
 
@@ -291,7 +269,7 @@ describe("OpenAI's Agents SDK against the stand-in, in Chromium", () => {
     expect(s.history.find((h) => h.text.startsWith("The get_weather tool returned:"))?.text).toBe(
       'The get_weather tool returned: {"temperatureC":21,"sky":"clear"}',
     );
-    const received = (await standinCall(callId)).eventsReceived;
+    const received = (await standin.call(callId)).eventsReceived;
     expect(received.filter((t) => t === "response.create").length).toBeGreaterThanOrEqual(2);
   });
 
@@ -310,7 +288,7 @@ describe("OpenAI's Agents SDK against the stand-in, in Chromium", () => {
       (x) => count(x, "output_audio_buffer.cleared") > count(before, "output_audio_buffer.cleared"),
       "output_audio_buffer.cleared",
     );
-    const call = await standinCall(callId);
+    const call = await standin.call(callId);
     expect(call.eventsReceived).toContain("output_audio_buffer.clear");
     expect(call.eventsSent).not.toContain("error");
   });
@@ -333,7 +311,7 @@ describe("OpenAI's Agents SDK against the stand-in, in Chromium", () => {
     const call = await (async () => {
       const deadline = Date.now() + 5_000;
       for (;;) {
-        const c = await standinCall(callId);
+        const c = await standin.call(callId);
         if (c.state === "ended" || Date.now() > deadline) return c;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }

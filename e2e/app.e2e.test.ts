@@ -3,35 +3,21 @@
  * by the Hosting emulator, the Auth and Functions emulators, Firestore, and the OpenAI stand-in
  * over real WebRTC. Each test asserts what the page shows and what the stand-in received.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallSnapshot } from "../standin/src/server.js";
-import { launchChromium } from "./browser.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import {
+  connect,
+  recordServerEvents,
+  serverEvents,
+  standin,
+  until,
+  useAppBrowser,
+  waitForServerEvents,
+} from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
-const STANDIN_URL = process.env.STANDIN_URL;
 const INTERVAL_SECONDS = 60; // functions/.env.demo-realtime-e2e
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
+const app = useAppBrowser();
 
 /** A fresh browser profile (so a fresh anonymous user) on the app, signed in. */
 async function openApp(
@@ -39,29 +25,12 @@ async function openApp(
   context?: BrowserContext,
 ): Promise<{ page: Page; context: BrowserContext }> {
   if (context === undefined) {
-    context = await browser.newContext();
-    contexts.push(context);
-    // Remember every microphone track the page gets, to check that Disconnect releases them,
-    // and every `error` event the server sends on the data channel, with its code.
+    context = await app.newContext();
+    // Every `error` event the server sends on the data channel (with its code), and every
+    // `response.created`.
+    await recordServerEvents(context, ["error", "response.created"]);
+    // Remember every microphone track the page gets, to check that Disconnect releases them.
     await context.addInitScript(() => {
-      const serverErrors: unknown[] = [];
-      const responsesCreated = { count: 0 };
-      Object.assign(window, { __serverErrors: serverErrors, __responsesCreated: responsesCreated });
-      const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
-      RTCPeerConnection.prototype.createDataChannel = function (
-        this: RTCPeerConnection,
-        ...args: Parameters<RTCPeerConnection["createDataChannel"]>
-      ) {
-        const channel = createDataChannel.apply(this, args);
-        channel.addEventListener("message", (event: MessageEvent<unknown>) => {
-          if (typeof event.data !== "string") return;
-          if (event.data.includes('"response.created"')) responsesCreated.count++;
-          if (!event.data.includes('"error"')) return;
-          const parsed = JSON.parse(event.data) as { type?: string; error?: unknown };
-          if (parsed.type === "error") serverErrors.push(parsed.error);
-        });
-        return channel;
-      };
       const media = navigator.mediaDevices;
       const original = media.getUserMedia.bind(media);
       const tracks: MediaStreamTrack[] = [];
@@ -73,16 +42,8 @@ async function openApp(
       };
     });
   }
-  const page = await context.newPage();
-  await page.goto(APP_URL + query);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
+  const page = await app.openApp(query, context);
   return { page, context };
-}
-
-async function connect(page: Page): Promise<void> {
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
 }
 
 async function sendText(page: Page, text: string): Promise<number> {
@@ -90,32 +51,6 @@ async function sendText(page: Page, text: string): Promise<number> {
   const sentAt = Date.now();
   await page.click("#send-text");
   return sentAt;
-}
-
-async function call(page: Page): Promise<CallSnapshot> {
-  const id = (await page.textContent("#call-id"))?.trim() ?? "";
-  expect(id).toMatch(/^rtc_/);
-  const response = await fetch(`${STANDIN_URL}/_standin/state`);
-  const state = (await response.json()) as { calls: CallSnapshot[] };
-  const found = state.calls.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
-  return found;
-}
-
-/** Polls `read` until `check` accepts its value; returns that value. */
-async function until<T>(
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out; last value: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const INTERRUPTS = 30;
@@ -149,7 +84,7 @@ describe("the voice app in Chromium", () => {
     const { page } = await openApp();
     await connect(page);
     expect(await page.textContent("#model")).toContain("gpt-realtime-2");
-    expect((await call(page)).eventsSent[0]).toBe("session.created");
+    expect((await standin.callOf(page)).eventsSent[0]).toBe("session.created");
 
     await sendText(page, "Say something");
     await until(
@@ -157,7 +92,7 @@ describe("the voice app in Chromium", () => {
       (bytes) => bytes > 0,
     );
     const snapshot = await until(
-      () => call(page),
+      () => standin.callOf(page),
       (c) => c.rtpPacketsIn > 0,
     );
     expect(snapshot.rtpPacketsOut).toBeGreaterThan(0);
@@ -176,7 +111,7 @@ describe("the voice app in Chromium", () => {
     expect(log.find((e) => e.role === "assistant")?.text).toContain(
       'You said: "Hello from the end-to-end suite"',
     );
-    const received = (await call(page)).eventsReceived;
+    const received = (await standin.callOf(page)).eventsReceived;
     expect(received).toContain("conversation.item.create");
     expect(received).toContain("response.create");
     expect(await page.getAttribute("#transcript", "aria-live")).toBe("polite");
@@ -192,7 +127,7 @@ describe("the voice app in Chromium", () => {
     await page.click("#interrupt");
 
     const snapshot = await until(
-      () => call(page),
+      () => standin.callOf(page),
       (c) => c.truncations.length > 0 && c.eventsSent.includes("output_audio_buffer.cleared"),
     );
     const received = snapshot.eventsReceived;
@@ -212,7 +147,7 @@ describe("the voice app in Chromium", () => {
     // The audio stops: nothing more is sent once the buffer was cleared.
     const sentThen = snapshot.audioMsSent;
     await page.waitForTimeout(800);
-    expect((await call(page)).audioMsSent).toBe(sentThen);
+    expect((await standin.callOf(page)).audioMsSent).toBe(sentThen);
     await page.waitForSelector('#assistant-speaking[data-active="false"]', { state: "attached" });
     const log = await entries(page);
     expect(log.find((e) => e.role === "assistant")?.status).toBe("interrupted");
@@ -230,12 +165,7 @@ describe("the voice app in Chromium", () => {
       await sendText(page, `Tell me story number ${i + 1}`);
       // Moments count from the page's receipt of `response.created`: before it the app has
       // nothing to interrupt (on a loaded machine that can take longer than a short moment).
-      await page.waitForFunction(
-        (n) =>
-          (window as unknown as { __responsesCreated: { count: number } }).__responsesCreated
-            .count > n,
-        i,
-      );
+      await waitForServerEvents(page, "response.created", i);
       // Anywhere in the 3 s answer: while it is generated, once it is done but still playing
       // (short of its end, so that a late timer on a loaded machine still finds it playing).
       const moment = Math.floor(random() * 2_600);
@@ -243,18 +173,18 @@ describe("the voice app in Chromium", () => {
       await page.waitForTimeout(moment);
       await page.click("#interrupt");
       await until(
-        () => call(page),
+        () => standin.callOf(page),
         (c) => count(c.eventsSent, "response.done") > i,
       );
       await page.waitForSelector('#assistant-speaking[data-active="false"]', {
         state: "attached",
       });
     }
-    const snapshot = await call(page);
+    const snapshot = await standin.callOf(page);
     const context = `seed ${seed}, moments ${moments.join(", ")} ms`;
-    const serverErrors = (await page.evaluate(
-      () => (window as unknown as { __serverErrors: unknown[] }).__serverErrors,
-    )) as { code?: string; event_id?: string }[];
+    const serverErrors = (
+      await serverEvents<{ error: { code?: string; event_id?: string } }>(page, "error")
+    ).map((event) => event.error);
     // The one error a client cannot avoid: a cancel that crossed the end of its response's
     // generation (upstream answers it the same way). It must answer the app's own cancel.
     const raced = serverErrors.filter(
@@ -296,7 +226,7 @@ describe("the voice app in Chromium", () => {
     const answer = log.filter((e) => e.role === "assistant").at(-1);
     // The stand-in quotes the tool's output, which carries the browser's clock.
     expect(answer?.text).toMatch(/\d{1,2}:\d{2}/);
-    const received = (await call(page)).eventsReceived;
+    const received = (await standin.callOf(page)).eventsReceived;
     const output = received.lastIndexOf("conversation.item.create");
     expect(received.indexOf("response.create", output)).toBeGreaterThan(output);
   });

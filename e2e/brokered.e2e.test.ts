@@ -3,86 +3,33 @@
  * `realtimeCall` function, which opens the call on the OpenAI stand-in with the server's key,
  * counts the user's voice minutes and hangs up at the deadline. Project demo-realtime-e2e
  * serves both modes with 12 s calls (functions/.env.demo-realtime-e2e) and the default
- * 30 minutes a day; every test is a fresh browser profile, so a fresh anonymous user.
+ * 30 minutes a day; every test is a fresh browser profile, so a fresh anonymous user. The pages
+ * call from no client address the function can see, except where a test routes its
+ * `realtimeCall`s from a public one (`X-Forwarded-For`) to meet the per-network limit.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallSnapshot } from "../standin/src/server.js";
-import { launchChromium } from "./browser.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { slotRef } from "../functions/src/networkSlots.js";
+import { NETWORK_WINDOW_MS } from "../functions/src/policy.js";
+import {
+  adminFirestore,
+  callIdOf,
+  callRecord,
+  connect,
+  recordStates,
+  standin,
+  until,
+  useAppBrowser,
+} from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/?mode=brokered`;
-const STANDIN_URL = process.env.STANDIN_URL;
 /** functions/.env.demo-realtime-e2e: MAX_CALL_SECONDS; DAILY_VOICE_MINUTES is the default 30. */
 const SLICE_SECONDS = 12;
 const DAY_SECONDS = 30 * 60;
+/** functions/.env: IP_CALLS_PER_MINUTE (the e2e project keeps the default). */
+const CALLS_PER_NETWORK = 30;
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
-
-async function openApp(context?: BrowserContext): Promise<Page> {
-  if (context === undefined) {
-    context = await browser.newContext();
-    contexts.push(context);
-  }
-  const page = await context.newPage();
-  await page.goto(APP_URL);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
-  return page;
-}
-
-async function connect(page: Page): Promise<void> {
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
-}
-
-async function standinCall(id: string): Promise<CallSnapshot> {
-  const response = await fetch(`${STANDIN_URL}/_standin/state`);
-  const state = (await response.json()) as { calls: CallSnapshot[] };
-  const found = state.calls.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
-  return found;
-}
-
-async function callId(page: Page): Promise<string> {
-  const id = (await page.textContent("#call-id"))?.trim() ?? "";
-  expect(id).toMatch(/^rtc_/);
-  return id;
-}
-
-/** Polls `read` until `check` accepts its value; returns that value. */
-async function until<T>(
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out; last value: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const app = useAppBrowser();
+const openApp = (context?: BrowserContext) => app.openApp("?mode=brokered", context);
 
 /** How many times the page has called the callable `name` so far (a live count). */
 function countCalls(page: Page, name: string): () => number {
@@ -95,25 +42,7 @@ function countCalls(page: Page, name: string): () => number {
 }
 
 /** How many offers the stand-in has been sent (every page's, all tests'). */
-async function standinCallPosts(): Promise<number> {
-  const response = await fetch(`${STANDIN_URL}/_standin/state`);
-  return ((await response.json()) as { requests: { calls: number } }).requests.calls;
-}
-
-/** Records each new `#state[data-state]` from now on; the returned function reads them. */
-async function recordStates(page: Page): Promise<() => Promise<string[]>> {
-  await page.evaluate(() => {
-    const element = document.querySelector<HTMLElement>("#state");
-    if (!element) throw new Error("no #state");
-    const log: string[] = [];
-    (window as unknown as { stateLog: string[] }).stateLog = log;
-    new MutationObserver(() => {
-      const state = element.dataset.state ?? "";
-      if (log.at(-1) !== state) log.push(state);
-    }).observe(element, { attributes: true, attributeFilter: ["data-state"] });
-  });
-  return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
-}
+const standinCallPosts = async (): Promise<number> => (await standin.state()).requests.calls;
 
 const daySeconds = async (page: Page) =>
   Number(await page.getAttribute("#minutes-left", "data-day-seconds"));
@@ -139,9 +68,9 @@ describe("brokered calls in Chromium", () => {
     await page.waitForTimeout(5_500);
     await connect(page);
     expect(sent).toEqual(["POST"]);
-    const id = await callId(page);
+    const id = await callIdOf(page);
     // Opened by the function with the server's key: no ek_ secret, none minted for the page.
-    expect((await standinCall(id)).secret).toBeNull();
+    expect((await standin.call(id)).secret).toBeNull();
     expect(await page.textContent("#token-fetches")).toBe("0");
     expect(await daySeconds(page)).toBe(DAY_SECONDS - SLICE_SECONDS);
     expect(await page.textContent("#minutes-left")).toBe("29 min 48 s today");
@@ -163,7 +92,7 @@ describe("brokered calls in Chromium", () => {
       (bytes) => bytes > 0,
     );
     const snapshot = await until(
-      () => standinCall(id),
+      () => standin.call(id),
       (c) => c.rtpPacketsIn > 0,
     );
     expect(snapshot.rtpPacketsOut).toBeGreaterThan(0);
@@ -176,7 +105,7 @@ describe("brokered calls in Chromium", () => {
     const page = await openApp();
     const opens = countCalls(page, "realtimeCall");
     await connect(page);
-    const id = await callId(page);
+    const id = await callIdOf(page);
     const postsBefore = await standinCallPosts();
     const states = await recordStates(page);
     const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
@@ -202,7 +131,7 @@ describe("brokered calls in Chromium", () => {
     expect(await standinCallPosts()).toBe(postsBefore);
 
     const ended = await until(
-      () => standinCall(id),
+      () => standin.call(id),
       (c) => c.endedAt !== null,
     );
     expect(ended.endedReason).toBe("hangup");
@@ -227,14 +156,14 @@ describe("brokered calls in Chromium", () => {
   it("Disconnect has the server hang up, and the unused minutes come back", async () => {
     const page = await openApp();
     await connect(page);
-    const id = await callId(page);
+    const id = await callIdOf(page);
     expect(await daySeconds(page)).toBe(DAY_SECONDS - SLICE_SECONDS);
     await page.waitForTimeout(1_500);
 
     await page.click("#disconnect");
     await page.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
     const ended = await until(
-      () => standinCall(id),
+      () => standin.call(id),
       (c) => c.endedAt !== null,
     );
     expect(ended.endedReason).toBe("hangup");
@@ -255,12 +184,12 @@ describe("brokered calls in Chromium", () => {
   it("a page that goes away ends its call with a keepalive request, and the user gets the rest back", async () => {
     const page = await openApp();
     await connect(page);
-    const id = await callId(page);
+    const id = await callIdOf(page);
     await page.waitForTimeout(1_500);
     // Navigating away fires pagehide; the same profile is the same user on the next page.
     await page.goto("about:blank");
     const ended = await until(
-      () => standinCall(id),
+      () => standin.call(id),
       (c) => c.endedAt !== null,
     );
     expect(ended.endedAt ?? 0).toBeLessThan(ended.startedAt + SLICE_SECONDS * 1000);
@@ -274,4 +203,76 @@ describe("brokered calls in Chromium", () => {
     await next.click("#disconnect");
     await next.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
   });
+
+  it("a network over its calls per minute: the ip-rate banner with its wait, not the minutes banner, and nothing charged", async () => {
+    // Two users behind one public address (as Google's front end appends it to
+    // X-Forwarded-For), a network of its own: the other tests' pages call without one.
+    const office = async () => {
+      const context = await app.newContext();
+      await context.route("**/realtimeCall", (route) =>
+        route.continue({
+          headers: { ...route.request().headers(), "x-forwarded-for": "203.0.113.7" },
+        }),
+      );
+      return context;
+    };
+    const colleague = await openApp(await office());
+    await connect(colleague);
+    const { network } = await callRecord(colleague, await callIdOf(colleague));
+    if (network === null) throw new Error("the function saw no client address");
+    await colleague.click("#disconnect");
+    await colleague.waitForSelector('#state[data-state="idle"]', { timeout: 20_000 });
+    // The office's other users have taken this minute's allowance (and the next one's, should
+    // the minute turn meanwhile): a call takes one numbered slot of its network's minute.
+    await fillNetworkSlots(network, CALLS_PER_NETWORK);
+
+    const page = await openApp(await office());
+    const opens = countCalls(page, "realtimeCall");
+    const postsBefore = await standinCallPosts();
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="refused-ip-rate"]');
+    const message = ((await banner.textContent()) ?? "").trim();
+    expect(message).toContain("Too many calls from your network right now; try again in ");
+    expect(message).toContain("Everyone on your network (an office, a campus) shares one");
+    expect(message).not.toMatch(/minutes/);
+    // The wait is the rest of the minute.
+    const wait = Number(/try again in (\d+) s\./.exec(message)?.[1]);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    // Refused before OpenAI was asked, and nothing charged: the day's minutes, from the refusal.
+    expect(opens()).toBe(1);
+    expect(await standinCallPosts()).toBe(postsBefore);
+    await until(
+      () => minutesState(page),
+      (state) => state === "known",
+    );
+    expect(await daySeconds(page)).toBe(DAY_SECONDS);
+    expect(await page.textContent("#minutes-left")).toBe("30 min today");
+  });
 });
+
+/**
+ * Takes every slot of `network`'s allowance of brokered calls in this minute and the next one
+ * (functions/src/networkSlots.ts), as calls from other users on that network would.
+ */
+async function fillNetworkSlots(network: string, perMinute: number): Promise<void> {
+  const db = adminFirestore();
+  const minute = Math.floor(Date.now() / NETWORK_WINDOW_MS);
+  const writes: Promise<unknown>[] = [];
+  for (const window of [minute, minute + 1]) {
+    for (let k = 1; k <= perMinute; k++) {
+      const slot = {
+        scope: "call",
+        network,
+        k,
+        windowStartMs: window * NETWORK_WINDOW_MS,
+      } as const;
+      // Merged: the colleague's own slot keeps its claim.
+      writes.push(
+        slotRef(db, slot).set({ network, k, windowStartMs: slot.windowStartMs }, { merge: true }),
+      );
+    }
+  }
+  await Promise.all(writes);
+}

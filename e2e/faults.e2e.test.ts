@@ -4,71 +4,23 @@
  * browser), and each test checks the page's words and that Connect works again without a
  * reload.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./browser.js";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { connect, standin, standinUrl, useAppBrowser } from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
-const STANDIN_URL = process.env.STANDIN_URL;
-
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  browser = await launchChromium();
-});
+const app = useAppBrowser();
 
 afterEach(async () => {
-  await fetch(`${STANDIN_URL}/_standin/faults`, { method: "DELETE" });
+  await fetch(`${standinUrl()}/_standin/faults`, { method: "DELETE" });
 });
-
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
-
-async function openApp(query = "", context?: BrowserContext): Promise<Page> {
-  if (context === undefined) {
-    context = await browser.newContext();
-    contexts.push(context);
-  }
-  const page = await context.newPage();
-  await page.goto(APP_URL + query);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
-  return page;
-}
-
-async function connect(page: Page): Promise<void> {
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
-}
-
-async function fault(body: object): Promise<void> {
-  const response = await fetch(`${STANDIN_URL}/_standin/faults`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-}
 
 const text = async (page: Page, selector: string) =>
   ((await page.textContent(selector)) ?? "").trim();
 
 describe("faults, as the user sees them", () => {
   it("a calls endpoint that never answers: the SDP step times out with its name, and Connect works again", async () => {
-    const page = await openApp();
-    await fault({ route: "calls", kind: "hang", count: 1 });
+    const page = await app.openApp();
+    await standin.fault({ route: "calls", kind: "hang", count: 1 });
     const clicked = Date.now();
     await page.click("#connect");
     await page.waitForSelector('#state[data-state="connecting"]', { state: "attached" });
@@ -86,7 +38,7 @@ describe("faults, as the user sees them", () => {
   });
 
   it("an unreachable function: says so (not 'misconfigured'), and Connect works once it is back", async () => {
-    const page = await openApp("?prefetch=off");
+    const page = await app.openApp("?prefetch=off");
     // The browser's own refusal: the Firebase SDK turns it into functions/internal "internal [0]".
     await page.route("**/realtimeToken", (route) => route.abort("connectionrefused"));
     await page.click("#connect");
@@ -100,7 +52,7 @@ describe("faults, as the user sees them", () => {
   });
 
   it("a reload and an immediate Connect reuse the secret the page had prefetched", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     await page.waitForSelector("#token-fetches:text-is('1')", { state: "attached" });
     await page.reload();
     await page.waitForSelector('#auth-status[data-auth="anonymous"]');
@@ -113,22 +65,19 @@ describe("faults, as the user sees them", () => {
   });
 
   it("a second tab of the same user connects too, on the first tab's secret", async () => {
-    const first = await openApp();
+    const first = await app.openApp();
     await connect(first);
-    const second = await openApp("", first.context());
+    const second = await app.openApp("", first.context());
     await connect(second);
     expect(await text(second, "#token-fetches")).toBe("0");
     expect(await first.getAttribute("#state", "data-state")).toBe("connected");
   });
 
   it("OpenAI vanishing mid-call: the page says so within seconds, marks the unsent message, and reconnects by itself", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     await connect(page);
     const callId = await text(page, "#call-id");
-    const vanished = await fetch(`${STANDIN_URL}/_standin/calls/${callId}/vanish`, {
-      method: "POST",
-    });
-    expect(vanished.status).toBe(200);
+    await standin.control(`/_standin/calls/${callId}/vanish`);
     const vanishedAt = Date.now();
     await page.fill("#text-input", "Are you still there?");
     await page.click("#send-text");

@@ -3,101 +3,30 @@
  * and Space), what the microphone sends between holds as the stand-in received it, and voice
  * activity detection, still the default.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, turnsWav } from "./browser.js";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { turnsWav } from "./browser.js";
+import { type CallSnapshot, connect, standin, until, useAppBrowser } from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
-const STANDIN_URL = process.env.STANDIN_URL ?? "";
 /** Chromium's Opus frames are 20 ms. */
 const PACKET_MS = 20;
 
-interface Burst {
-  startedAt: number;
-  endedAt: number;
-  packets: number;
-  bytes: number;
-}
-
-interface CallSnapshot {
-  id: string;
-  secret: string | null;
-  endedAt: number | null;
-  session: { audio?: { input?: { turn_detection?: { type: string } | null } } };
-  eventsReceived: string[];
-  eventsSent: string[];
-  truncations: unknown[];
-  rtpPacketsIn: number;
-  rtpBytesIn: number;
-  rtpInBursts: Burst[];
-}
-
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  // One second of tone (speech to voice activity detection), two of silence, looped.
-  browser = await launchChromium([], turnsWav(1, 2));
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
-
-/** A fresh profile (a fresh anonymous user) on the app with `query`, signed in. */
-async function openApp(query = ""): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(`${APP_URL}${query}`);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
-  return page;
-}
-
-async function connect(page: Page): Promise<void> {
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
-}
-
-/** The stand-in's view of the page's call. */
-async function standinCall(page: Page): Promise<CallSnapshot> {
-  const id = (await page.textContent("#call-id"))?.trim() ?? "";
-  expect(id).toMatch(/^rtc_/);
-  const state = (await (await fetch(`${STANDIN_URL}/_standin/state`)).json()) as {
-    calls: CallSnapshot[];
-  };
-  const found = state.calls.find((c) => c.id === id);
-  if (!found) throw new Error(`the stand-in has no call ${id}`);
-  return found;
-}
+// One second of tone (speech to voice activity detection), two of silence, looped.
+const app = useAppBrowser({ audioFile: () => turnsWav(1, 2) });
 
 /** Polls the page's call until `check` accepts it. */
-async function untilCall(
+function untilCall(
   page: Page,
   check: (call: CallSnapshot) => boolean,
   timeoutMs = 15_000,
 ): Promise<CallSnapshot> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const call = await standinCall(page);
-    if (check(call)) return call;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out; the call received ${JSON.stringify(call.eventsReceived)} and sent ${JSON.stringify(call.eventsSent.filter((t) => !t.endsWith(".delta")))}`,
-      );
-    await sleep(100);
-  }
+  return until(
+    () => standin.callOf(page),
+    check,
+    timeoutMs,
+    (call) =>
+      `the call received ${JSON.stringify(call.eventsReceived)} and sent ${JSON.stringify(call.eventsSent.filter((t) => !t.endsWith(".delta")))}`,
+  );
 }
 
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
@@ -143,13 +72,13 @@ describe("push-to-talk", () => {
   it.each(MODES)(
     "$mode call: sends mic audio only while held, and one turn and one response per release",
     async ({ mode, holds: hows, gapMs }) => {
-      const page = await openApp(`?turnDetection=push_to_talk&mode=${mode}`);
+      const page = await app.openApp(`?turnDetection=push_to_talk&mode=${mode}`);
       await connect(page);
       expect(await page.isVisible("#talk")).toBe(true);
       expect(await page.isEnabled("#talk")).toBe(true);
       expect(await page.getAttribute("#mic-level", "data-live")).toBe("false");
       expect(await page.textContent("#state")).toBe("Connected — hold to talk");
-      const opened = await standinCall(page);
+      const opened = await standin.callOf(page);
       expect(opened.session.audio?.input?.turn_detection).toBeNull();
       // Brokered: the function opened the call with the server's key; the page minted nothing.
       expect(opened.secret === null).toBe(mode === "brokered");
@@ -157,7 +86,7 @@ describe("push-to-talk", () => {
 
       // Nothing before the first hold: the track went off the sender before the call was live.
       await sleep(1500);
-      expect((await standinCall(page)).rtpPacketsIn).toBe(0);
+      expect((await standin.callOf(page)).rtpPacketsIn).toBe(0);
 
       const holds: { from: number; to: number }[] = [];
       for (const [i, how] of hows.entries()) {
@@ -166,7 +95,7 @@ describe("push-to-talk", () => {
         // The gap between holds, while the answer plays.
         await sleep(gapMs);
       }
-      const call = await standinCall(page);
+      const call = await standin.callOf(page);
 
       // One burst of RTP per hold, inside it (plus the network's delay), none between.
       const bursts = call.rtpInBursts;
@@ -211,7 +140,7 @@ describe("push-to-talk", () => {
   );
 
   it("discards a tap shorter than the minimum hold: cleared, never committed", async () => {
-    const page = await openApp("?turnDetection=push_to_talk");
+    const page = await app.openApp("?turnDetection=push_to_talk");
     await connect(page);
     await hold(page, 0, "space");
     expect(await page.getAttribute("#talk", "data-last")).toBe("too-short");
@@ -224,7 +153,7 @@ describe("push-to-talk", () => {
   });
 
   it("types a space into the focused text box instead of talking", async () => {
-    const page = await openApp("?turnDetection=push_to_talk");
+    const page = await app.openApp("?turnDetection=push_to_talk");
     await connect(page);
     await page.focus("#text-input");
     await page.keyboard.type("hello there");
@@ -233,7 +162,7 @@ describe("push-to-talk", () => {
     expect(await page.getAttribute("#talk", "aria-pressed")).toBe("false");
     await page.keyboard.up("Space");
     expect(await page.inputValue("#text-input")).toBe("hello there ");
-    const call = await standinCall(page);
+    const call = await standin.callOf(page);
     expect(call.eventsReceived).not.toContain("input_audio_buffer.clear");
     expect(call.rtpPacketsIn).toBe(0);
 
@@ -244,7 +173,7 @@ describe("push-to-talk", () => {
   });
 
   it("cuts the assistant off when the user takes the floor, then answers once", async () => {
-    const page = await openApp("?turnDetection=push_to_talk");
+    const page = await app.openApp("?turnDetection=push_to_talk");
     await connect(page);
     await page.fill("#text-input", "Tell me a long story");
     await page.click("#send-text");
@@ -269,7 +198,7 @@ describe("push-to-talk", () => {
   });
 
   it("a release while an answer plays cuts it off before the turn is sent: no second active response", async () => {
-    const page = await openApp("?turnDetection=push_to_talk");
+    const page = await app.openApp("?turnDetection=push_to_talk");
     await connect(page);
     const box = await page.locator("#talk").boundingBox();
     if (!box) throw new Error("#talk is not visible");
@@ -302,7 +231,7 @@ describe("push-to-talk", () => {
 
 describe("turn-taking choices", () => {
   it("builds the pickers from the server's choices and sends the pick with the next mint", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     // The load prefetch's answer fills the pickers (the e2e project allows every value).
     await page.waitForSelector('#turn-detection option[value="push_to_talk"]', {
       state: "attached",
@@ -350,7 +279,7 @@ describe("turn-taking choices", () => {
   });
 
   it("keeps voice activity detection as the default: the server ends each turn and answers", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     await connect(page);
     expect(await page.isVisible("#talk")).toBe(false);
     expect(await page.textContent("#state")).toBe("Connected — start talking");
@@ -376,7 +305,7 @@ describe("turn-taking choices", () => {
   });
 
   it("answers spoken turns with server VAD when it is picked", async () => {
-    const page = await openApp("?turnDetection=server_vad&noiseReduction=off");
+    const page = await app.openApp("?turnDetection=server_vad&noiseReduction=off");
     await connect(page);
     const call = await untilCall(page, (c) => count(c.eventsSent, "response.done") >= 1, 30_000);
     expect(call.session.audio?.input?.turn_detection?.type).toBe("server_vad");

@@ -4,52 +4,34 @@
  * page opens a new call on its own, replays the conversation into it before the user's next
  * turn (the stand-in's record of the new call's items shows it, and its answer to "what did I
  * say" quotes the earlier message), or gives up after its tries with a message and a button
- * that works once calls are accepted again.
+ * that works once calls are accepted again. In brokered mode also: a reconnect refused because
+ * the day's minutes are spent (the budget's banner, nothing further tried), and Disconnect
+ * while the reconnect's `realtimeCall` is on its way (the stand-in's `delay` fault holds it).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CallSnapshot } from "../standin/src/server.js";
-import { launchChromium } from "./browser.js";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { FieldValue } from "firebase-admin/firestore";
+import { dayField, docId } from "../functions/src/firestoreOps.js";
+import { VOICE_USERS } from "../functions/src/minuteStore.js";
+import {
+  adminFirestore,
+  type BrokeredCallsSeen,
+  callRecord,
+  recordStates,
+  standin,
+  standinUrl,
+  until,
+  useAppBrowser,
+  watchBrokeredCalls,
+} from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
-const STANDIN_URL = process.env.STANDIN_URL;
-
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  browser = await launchChromium();
-});
+const app = useAppBrowser();
 
 afterEach(async () => {
   // A page left open would go on reconnecting into the next test's faults.
-  for (const context of contexts.splice(0)) await context.close();
-  await fetch(`${STANDIN_URL}/_standin/faults`, { method: "DELETE" });
-  await fetch(`${STANDIN_URL}/_standin/limits`, { method: "DELETE" });
+  await app.closeContexts();
+  await standin.clearFaultsAndLimits();
 });
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-/** A fresh profile (a fresh anonymous user) on the app with `query`, signed in. */
-async function openApp(query = ""): Promise<Page> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(`${APP_URL}${query}`);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
-  return page;
-}
 
 async function connect(page: Page): Promise<string> {
   await page.click("#connect");
@@ -71,28 +53,6 @@ async function connected(page: Page, notCall?: string, timeout = 30_000): Promis
   expect(id).toMatch(/^rtc_/);
   if (notCall !== undefined) expect(id).not.toBe(notCall);
   return id;
-}
-
-async function standin(): Promise<{ calls: CallSnapshot[]; requests: { calls: number } }> {
-  return (await (await fetch(`${STANDIN_URL}/_standin/state`)).json()) as {
-    calls: CallSnapshot[];
-    requests: { calls: number };
-  };
-}
-
-async function call(id: string): Promise<CallSnapshot> {
-  const found = (await standin()).calls.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`the stand-in has no call ${id}`);
-  return found;
-}
-
-async function control(path: string, body?: object): Promise<void> {
-  const response = await fetch(`${STANDIN_URL}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
 }
 
 function entries(page: Page) {
@@ -121,31 +81,6 @@ async function ask(page: Page, text: string): Promise<string> {
   }
 }
 
-/**
- * Records every change of `#state` (state, link, reason, words) from now on; the returned
- * function reads the record, each line once.
- */
-async function recordStates(page: Page): Promise<() => Promise<string[]>> {
-  await page.evaluate(() => {
-    const element = document.querySelector<HTMLElement>("#state");
-    if (!element) throw new Error("no #state");
-    const log: string[] = [];
-    (window as unknown as { stateLog: string[] }).stateLog = log;
-    const note = () => {
-      const { state, link, reason } = element.dataset;
-      const line = `${state ?? ""}|${link ?? ""}|${reason ?? ""}|${element.textContent ?? ""}`;
-      if (log.at(-1) !== line) log.push(line);
-    };
-    new MutationObserver(note).observe(element, {
-      attributes: true,
-      childList: true,
-      characterData: true,
-      subtree: true,
-    });
-  });
-  return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
-}
-
 const FIRST = "My code word is tangerine.";
 
 /**
@@ -156,7 +91,7 @@ const FIRST = "My code word is tangerine.";
 async function expectRestored(page: Page, newCall: string): Promise<void> {
   const answer = await ask(page, "What did I say?");
   expect(answer).toContain(`Earlier you said: "${FIRST}"`);
-  const snapshot = await call(newCall);
+  const snapshot = await standin.call(newCall);
   const items = snapshot.items.map((item) => [item.role, item.text]);
   expect(items.slice(0, 3)).toEqual([
     ["user", FIRST],
@@ -181,13 +116,13 @@ async function expectRestored(page: Page, newCall: string): Promise<void> {
 
 describe("reconnect with context", () => {
   it("OpenAI vanishing mid-call: Reconnecting…, a new call, and the earlier exchange reaches it", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     const first = await connect(page);
     expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
     const fetchesBefore = ((await page.textContent("#token-fetches")) ?? "").trim();
 
-    const states = await recordStates(page);
-    await control(`/_standin/calls/${first}/vanish`);
+    const states = await recordStates(page, "full");
+    await standin.control(`/_standin/calls/${first}/vanish`);
     const second = await connected(page, first);
     expect(await states()).toEqual([
       "connected|stalled||Connection interrupted…",
@@ -197,23 +132,23 @@ describe("reconnect with context", () => {
     expect(await page.locator("#banner").isHidden()).toBe(true);
     // The secret the page still held opened the new call: no new mint.
     expect(((await page.textContent("#token-fetches")) ?? "").trim()).toBe(fetchesBefore);
-    expect((await call(first)).endedReason).toBe("vanished");
+    expect((await standin.call(first)).endedReason).toBe("vanished");
     await expectRestored(page, second);
   });
 
   it("the session cap: the next call opens at once and the conversation goes on in it", async () => {
-    await control("/_standin/limits", { maxCallSeconds: 8 });
-    const page = await openApp();
+    await standin.control("/_standin/limits", { maxCallSeconds: 8 });
+    const page = await app.openApp();
     const first = await connect(page);
     // Only this call is capped; the one after it runs normally.
-    expect((await fetch(`${STANDIN_URL}/_standin/limits`, { method: "DELETE" })).status).toBe(200);
+    expect((await fetch(`${standinUrl()}/_standin/limits`, { method: "DELETE" })).status).toBe(200);
     expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
 
     const second = await connected(page, first);
-    const ended = await call(first);
+    const ended = await standin.call(first);
     expect(ended.endedReason).toBe("max_duration");
     expect(ended.eventsSent).toContain("error");
-    const opened = await call(second);
+    const opened = await standin.call(second);
     // Straight from one call to the next: no backoff at the cap.
     expect(opened.startedAt - (ended.endedAt ?? 0)).toBeLessThan(2_000);
     expect(await page.getAttribute("#state", "data-reason")).toBe("");
@@ -221,18 +156,14 @@ describe("reconnect with context", () => {
   });
 
   it("calls refused: bounded tries, a clear message, and Try again works once calls are accepted", async () => {
-    const page = await openApp();
+    const page = await app.openApp();
     const first = await connect(page);
     expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
-    const postsBefore = (await standin()).requests.calls;
+    const postsBefore = (await standin.state()).requests.calls;
 
-    await control("/_standin/faults", { route: "calls", kind: "status", status: 503, count: 5 });
+    await standin.fault({ route: "calls", kind: "status", status: 503, count: 5 });
     // OpenAI hangs up (as at its own cap or on a server's hangup call): the channel closes.
-    const hangup = await fetch(`${STANDIN_URL}/v1/realtime/calls/${first}/hangup`, {
-      method: "POST",
-      headers: { Authorization: "Bearer sk-local-standin-not-a-real-key" },
-    });
-    expect(hangup.status).toBe(200);
+    await standin.hangUp(first);
     await page.waitForSelector('#state[data-state="reconnecting"][data-reason="channel-closed"]', {
       state: "attached",
     });
@@ -250,7 +181,7 @@ describe("reconnect with context", () => {
     expect(((await page.textContent("#banner-action")) ?? "").trim()).toBe("Try again");
     // Bounded: five refused tries and no more, however long one waits.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect((await standin()).requests.calls).toBe(postsBefore + 5);
+    expect((await standin.state()).requests.calls).toBe(postsBefore + 5);
     expect(await page.getAttribute("#state", "data-state")).toBe("closed");
 
     // The fault is spent: calls are accepted again.
@@ -265,32 +196,6 @@ describe("reconnect with context", () => {
 const SLICE_SECONDS = 12;
 const DAY_SECONDS = 30 * 60;
 
-/** The brokered callables the page called, with what they answered. */
-function watchBrokeredCalls(page: Page) {
-  const seen = {
-    opened: [] as { callId: string; minutes: { daySeconds: number } }[],
-    ended: [] as {
-      request: { callId: string };
-      result: { outcome: string; usedSeconds: number | null; minutes: { daySeconds: number } };
-    }[],
-  };
-  page.on("response", (response) => {
-    const path = new URL(response.url()).pathname;
-    if (response.request().method() !== "POST") return;
-    const name = path.split("/").at(-1);
-    if (name !== "realtimeCall" && name !== "endRealtimeCall") return;
-    void response.json().then((body: { result?: never }) => {
-      if (body.result === undefined) return;
-      if (name === "realtimeCall") seen.opened.push(body.result);
-      else {
-        const request = (response.request().postDataJSON() as { data: { callId: string } }).data;
-        seen.ended.push({ request, result: body.result });
-      }
-    });
-  });
-  return seen;
-}
-
 /**
  * After a reconnect: the dropped call `first` was ended on the server once (by the page, or by
  * its deadline task if that came first: `already-ended`, the whole slice used), and the page
@@ -301,7 +206,7 @@ function watchBrokeredCalls(page: Page) {
  */
 async function expectMinutesAfterReconnect(
   page: Page,
-  brokered: ReturnType<typeof watchBrokeredCalls>,
+  brokered: BrokeredCallsSeen,
   first: string,
 ): Promise<number> {
   const deadline = Date.now() + 15_000;
@@ -325,16 +230,16 @@ async function expectMinutesAfterReconnect(
 
 describe("reconnect with context, brokered calls", () => {
   it("OpenAI vanishing in a 12 s call: a drop, not the server's hang-up; the call is ended on the server and a new one opens under the minute budget", async () => {
-    const page = await openApp("?mode=brokered");
+    const page = await app.openApp("?mode=brokered");
     const brokered = watchBrokeredCalls(page);
     const first = await connect(page);
     const deadline = Number(await page.getAttribute("#call-clock", "data-ends-at"));
     expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
-    const postsBefore = (await standin()).requests.calls;
+    const postsBefore = (await standin.state()).requests.calls;
 
-    const states = await recordStates(page);
+    const states = await recordStates(page, "full");
     const vanishedAt = Date.now();
-    await control(`/_standin/calls/${first}/vanish`);
+    await standin.control(`/_standin/calls/${first}/vanish`);
     const second = await connected(page, first);
     // Noticed 8 s after the last packet, so close to the deadline; but the page last heard
     // from the server well before it: a loss, reconnected, not an end explained by a banner.
@@ -346,8 +251,8 @@ describe("reconnect with context, brokered calls", () => {
       "connected|ok||Connected — start talking",
     ]);
     expect(await page.locator("#banner").isHidden()).toBe(true);
-    expect((await standin()).requests.calls).toBe(postsBefore + 1);
-    expect((await call(first)).endedReason).toBe("vanished");
+    expect((await standin.state()).requests.calls).toBe(postsBefore + 1);
+    expect((await standin.call(first)).endedReason).toBe("vanished");
     expect(brokered.opened.map((o) => o.callId)).toEqual([first, second]);
     await expectMinutesAfterReconnect(page, brokered, first);
 
@@ -355,21 +260,17 @@ describe("reconnect with context, brokered calls", () => {
   });
 
   it("OpenAI hangs up mid-call: the dropped call is ended on the server, a new brokered call opens under the minute budget, and the earlier exchange reaches it", async () => {
-    const page = await openApp("?mode=brokered");
+    const page = await app.openApp("?mode=brokered");
     const brokered = watchBrokeredCalls(page);
     const first = await connect(page);
-    expect((await call(first)).secret).toBeNull();
+    expect((await standin.call(first)).secret).toBeNull();
     expect(await ask(page, FIRST)).toContain(`You said: "${FIRST}"`);
-    const postsBefore = (await standin()).requests.calls;
+    const postsBefore = (await standin.state()).requests.calls;
 
-    const states = await recordStates(page);
+    const states = await recordStates(page, "full");
     // OpenAI ends the call (a crash on its side, a cut network): the channel closes, well before
     // the 12 s deadline, so the page takes it for a drop, not for the server's hang-up.
-    const hangup = await fetch(`${STANDIN_URL}/v1/realtime/calls/${first}/hangup`, {
-      method: "POST",
-      headers: { Authorization: "Bearer sk-local-standin-not-a-real-key" },
-    });
-    expect(hangup.status).toBe(200);
+    await standin.hangUp(first);
     const second = await connected(page, first);
     expect(await states()).toEqual([
       "reconnecting|ok|channel-closed|Reconnecting… (attempt 1 of 5)",
@@ -378,8 +279,8 @@ describe("reconnect with context, brokered calls", () => {
     expect(await page.locator("#banner").isHidden()).toBe(true);
 
     // A second call through realtimeCall, opened by the function with the server's key.
-    expect((await standin()).requests.calls).toBe(postsBefore + 1);
-    expect((await call(second)).secret).toBeNull();
+    expect((await standin.state()).requests.calls).toBe(postsBefore + 1);
+    expect((await standin.call(second)).secret).toBeNull();
     expect(await page.textContent("#token-fetches")).toBe("0");
     expect(brokered.opened.map((o) => o.callId)).toEqual([first, second]);
 
@@ -391,4 +292,121 @@ describe("reconnect with context, brokered calls", () => {
 
     await expectRestored(page, second);
   });
+
+  it("a reconnect refused because today's minutes are spent: the minutes banner with when they come back, not stuck in Reconnecting…, no further call", async () => {
+    const page = await app.openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    const { uid } = await callRecord(page, first);
+    // Meanwhile the user's other device spends the day's minutes: the increment a reservation
+    // makes (functions/src/minuteStore.ts), of a whole day, so that even the dropped call's
+    // unused seconds, handed back before the reconnect asks for a slice, leave none.
+    await adminFirestore()
+      .doc(`${VOICE_USERS}/${docId(uid)}`)
+      .set({ [dayField(Date.now())]: FieldValue.increment(DAY_SECONDS) }, { merge: true });
+    const postsBefore = (await standin.state()).requests.calls;
+
+    const states = await recordStates(page, "full");
+    const waitBefore = secondsToUtcMidnight();
+    await standin.hangUp(first);
+    const banner = await page.waitForSelector('#banner[data-kind="refused-daily-minutes"]', {
+      timeout: 20_000,
+    });
+    const waitAfter = secondsToUtcMidnight();
+    const message = ((await banner.textContent()) ?? "").trim();
+    expect(message).toContain(
+      "The call dropped and could not be reopened: You have used today's voice minutes.",
+    );
+    // When they come back: the time to the next UTC midnight, in whole minutes rounded up.
+    const [, hours = "0", minutes = "0"] =
+      /come back in (?:(\d+) h)? ?(?:(\d+) min)? \(midnight UTC\)\./.exec(message) ?? [];
+    const shown = Number(hours) * 60 + Number(minutes);
+    expect(shown).toBeGreaterThanOrEqual(Math.ceil(waitAfter / 60));
+    expect(shown).toBeLessThanOrEqual(Math.ceil(waitBefore / 60));
+    expect(await page.isHidden("#banner-action")).toBe(true);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(await states()).toEqual([
+      "reconnecting|ok|channel-closed|Reconnecting… (attempt 1 of 5)",
+      "closed|ok|channel-closed|Disconnected",
+    ]);
+    // Nothing more is tried, however long one waits: one refused realtimeCall, no new call.
+    await page.waitForTimeout(2_000);
+    expect(await page.getAttribute("#state", "data-state")).toBe("closed");
+    expect(brokered.refused).toEqual([
+      { name: "realtimeCall", status: "RESOURCE_EXHAUSTED", reason: "daily-minutes" },
+    ]);
+    expect(brokered.opened.map((o) => o.callId)).toEqual([first]);
+    expect((await standin.state()).requests.calls).toBe(postsBefore);
+    // The dropped call was ended on the server before the reconnect asked, and the page shows
+    // what the refusal said is left.
+    expect(brokered.ended.map((e) => e.request)).toEqual([{ callId: first }]);
+    expect((await callRecord(page, first)).status).toBe("ended");
+    expect(await page.getAttribute("#minutes-left", "data-day-seconds")).toBe("0");
+    expect(await page.getAttribute("#minutes-left", "data-state")).toBe("known");
+  });
+
+  it("Disconnect while the reconnect's realtimeCall is on its way: idle, every call ended on the stand-in, and the server's minutes shown", async () => {
+    const page = await app.openApp("?mode=brokered");
+    const brokered = watchBrokeredCalls(page);
+    const first = await connect(page);
+    const { uid } = await callRecord(page, first);
+    const { startedAt } = await standin.call(first);
+    const postsBefore = (await standin.state()).requests.calls;
+
+    // OpenAI takes 3 s to answer the reconnect's offer, then opens the call all the same.
+    await standin.fault({ route: "calls", kind: "delay", ms: 3_000 });
+    await standin.hangUp(first);
+    await page.waitForSelector('#state[data-state="reconnecting"]', { state: "attached" });
+    // The function has posted the reconnect's offer: its realtimeCall is on the way.
+    await until(
+      async () => (await standin.state()).requests.calls,
+      (posts) => posts === postsBefore + 1,
+    );
+    await page.click("#disconnect");
+    await page.waitForSelector('#state[data-state="idle"]', { state: "attached" });
+
+    // The call OpenAI opened after the Disconnect is ended by the page, long before its
+    // deadline: no call of this test is left running on the stand-in.
+    const calls = await until(
+      async () => (await standin.state()).calls.filter((c) => c.startedAt >= startedAt),
+      (list) => list.length === 2 && list.every((c) => c.endedAt !== null),
+    );
+    const late = calls.find((c) => c.id !== first);
+    expect(late?.endedReason).toBe("hangup");
+    expect((late?.endedAt ?? 0) - (late?.startedAt ?? 0)).toBeLessThan(SLICE_SECONDS * 1000);
+    await until(
+      async () => brokered.ended.map((e) => e.request.callId),
+      (ids) => ids.length === 2,
+    );
+    expect(brokered.ended.map((e) => e.request.callId)).toEqual([first, late?.id]);
+
+    // The minutes the page shows are what the server has left after both calls.
+    const used = Number(
+      (
+        await adminFirestore()
+          .doc(`${VOICE_USERS}/${docId(uid)}`)
+          .get()
+      ).get(dayField(Date.now())),
+    );
+    expect(used).toBeGreaterThan(0);
+    await page.waitForFunction(
+      (seconds) => {
+        const element = document.querySelector<HTMLElement>("#minutes-left");
+        return element?.dataset.state === "known" && element.dataset.daySeconds === String(seconds);
+      },
+      DAY_SECONDS - used,
+      { timeout: 10_000 },
+    );
+    // And it stays disconnected.
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    expect(await page.isHidden("#banner")).toBe(true);
+  });
 });
+
+/** Whole seconds from now to the next UTC midnight (when a day's voice minutes come back). */
+function secondsToUtcMidnight(): number {
+  const now = Date.now();
+  const midnight = new Date(now);
+  midnight.setUTCHours(24, 0, 0, 0);
+  return Math.ceil((midnight.getTime() - now) / 1000);
+}

@@ -2,81 +2,45 @@
  * Issue 12's voice features in the real app, in Chromium against the local stack (web app on
  * the Hosting emulator, Auth and Functions emulators, the OpenAI stand-in over real WebRTC).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { REALTIME_PRICES } from "../web/src/realtime/prices.js";
 import { launchChromium } from "./browser.js";
+import {
+  APP_URL,
+  connect,
+  recordServerEvents,
+  serverEvents,
+  useAppBrowser,
+  waitForServerEvents,
+} from "./stack.js";
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
-const APP_URL = `http://127.0.0.1:${hostingPort}/`;
 /** The function's default model in the e2e project (functions/src/config.ts). */
 const MODEL = "gpt-realtime-2";
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (!process.env.STANDIN_URL)
-    throw new Error("STANDIN_URL is not set: run this suite with `npm run test:e2e`");
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
+const app = useAppBrowser();
 
 /** A fresh profile (a fresh anonymous user) on the app, signed in; records every `response.done`. */
 async function openApp(): Promise<Page> {
-  const page = await newPage(browser);
-  await page.goto(APP_URL);
-  await page.waitForSelector('#auth-status[data-auth="anonymous"]');
-  return page;
+  return app.openApp("", await recordingContext(app.browser));
 }
 
 async function newPage(on: Browser): Promise<Page> {
-  const context = await on.newContext();
-  contexts.push(context);
-  await context.addInitScript(() => {
-    const done: unknown[] = [];
-    Object.assign(window, { __responseDone: done });
-    const createDataChannel = RTCPeerConnection.prototype.createDataChannel;
-    RTCPeerConnection.prototype.createDataChannel = function (
-      this: RTCPeerConnection,
-      ...args: Parameters<RTCPeerConnection["createDataChannel"]>
-    ) {
-      const channel = createDataChannel.apply(this, args);
-      channel.addEventListener("message", (event: MessageEvent<unknown>) => {
-        if (typeof event.data !== "string" || !event.data.includes('"response.done"')) return;
-        const parsed = JSON.parse(event.data) as { type?: string };
-        if (parsed.type === "response.done") done.push(parsed);
-      });
-      return channel;
-    };
-  });
-  return context.newPage();
+  return (await recordingContext(on)).newPage();
 }
 
-async function connect(page: Page): Promise<void> {
-  await page.click("#connect");
-  await page.waitForSelector('#state[data-state="connected"]');
-  await page.waitForSelector('#session-id[data-created="true"]', { state: "attached" });
+/** A fresh profile on `on` whose pages record every `response.done` they receive. */
+async function recordingContext(on: Browser): Promise<BrowserContext> {
+  const context = await app.newContext(on);
+  await recordServerEvents(context, ["response.done"]);
+  return context;
 }
 
 /** Sends a typed message and waits for the `n`th `response.done` of the page. */
 async function ask(page: Page, text: string, n: number): Promise<void> {
   await page.fill("#text-input", text);
   await page.click("#send-text");
-  await page.waitForFunction(
-    (count) => (window as unknown as { __responseDone: unknown[] }).__responseDone.length >= count,
-    n,
-  );
+  await waitForServerEvents(page, "response.done", n - 1);
 }
 
 interface Usage {
@@ -109,10 +73,7 @@ function expectedNanoUsd(usages: Usage[]): number {
 }
 
 async function usages(page: Page): Promise<Usage[]> {
-  const done = await page.evaluate(
-    () =>
-      (window as unknown as { __responseDone: { response: { usage: Usage } }[] }).__responseDone,
-  );
+  const done = await serverEvents<{ response: { usage: Usage } }>(page, "response.done");
   return done.map((event) => event.response.usage);
 }
 

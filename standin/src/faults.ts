@@ -6,19 +6,24 @@ import { errors, fail, ok, type Result } from "./api-errors.js";
 import * as v from "./validate.js";
 
 export const FAULT_ROUTES = ["client_secrets", "calls", "hangup"] as const;
-export const FAULT_KINDS = ["status", "hang", "garbage"] as const;
+export const FAULT_KINDS = ["status", "hang", "garbage", "delay"] as const;
+/** The longest `delay` a fault may ask for: a minute, longer than any caller's timeout here. */
+export const MAX_DELAY_MS = 60_000;
 export type FaultRoute = (typeof FAULT_ROUTES)[number];
 
 /**
  * One injected failure, applied to the next `count` matching requests:
  * - `status`: answer `status` with OpenAI's error body for it;
  * - `hang`: never answer (the caller's timeout must fire);
- * - `garbage`: answer 200 with `body` (default: a non-JSON page).
+ * - `garbage`: answer 200 with `body` (default: a non-JSON page);
+ * - `delay`: hold the request `ms` milliseconds, then serve it as usual (a slow upstream whose
+ *   call still opens: a client that gave up meanwhile must end the call it did not wait for).
  */
 export type Fault =
   | { route: FaultRoute; kind: "status"; status: number; count: number }
   | { route: FaultRoute; kind: "hang"; count: number }
-  | { route: FaultRoute; kind: "garbage"; body: string; count: number };
+  | { route: FaultRoute; kind: "garbage"; body: string; count: number }
+  | { route: FaultRoute; kind: "delay"; ms: number; count: number };
 
 export const DEFAULT_GARBAGE =
   "<html><body>502 Bad Gateway (garbage injected by the stand-in)</body></html>";
@@ -27,7 +32,7 @@ export const DEFAULT_GARBAGE =
 export function parseFault(input: unknown): Result<Fault> {
   const f = input as v.JsonObject;
   const problem =
-    v.object(input, "", ["route", "kind", "status", "count", "body"], ["route", "kind"]) ??
+    v.object(input, "", ["route", "kind", "status", "count", "body", "ms"], ["route", "kind"]) ??
     v.oneOf(f.route, "route", FAULT_ROUTES) ??
     v.oneOf(f.kind, "kind", FAULT_KINDS) ??
     v.optional(f.count, (c) => v.integer(c, "count", 1)) ??
@@ -40,12 +45,18 @@ export function parseFault(input: unknown): Result<Fault> {
       ? v.optional(f.body, (b) => v.string(b, "body"))
       : f.body === undefined
         ? undefined
-        : errors.unknownParameter("body"));
+        : errors.unknownParameter("body")) ??
+    (f.kind === "delay"
+      ? (v.requireKeys(f, "", ["ms"]) ?? v.integer(f.ms, "ms", 1, MAX_DELAY_MS))
+      : f.ms === undefined
+        ? undefined
+        : errors.unknownParameter("ms"));
   if (problem) return fail(problem);
   const route = f.route as FaultRoute;
   const count = (f.count as number | undefined) ?? 1;
   if (f.kind === "status") return ok({ route, kind: "status", status: f.status as number, count });
   if (f.kind === "hang") return ok({ route, kind: "hang", count });
+  if (f.kind === "delay") return ok({ route, kind: "delay", ms: f.ms as number, count });
   return ok({
     route,
     kind: "garbage",

@@ -99,15 +99,33 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     faults: faults.list(),
   });
 
-  /** Applies an injected fault; true when the request has been dealt with. */
-  const applyFault = (route: FaultRoute, res: ServerResponse): boolean => {
+  /**
+   * Applies an injected fault; true when the request has been dealt with. A `delay` holds the
+   * request and then lets it through (false), unless the caller went away meanwhile.
+   */
+  const applyFault = async (route: FaultRoute, res: ServerResponse): Promise<boolean> => {
     const fault = faults.take(route);
     if (!fault) return false;
-    log(`${route}: injected ${fault.kind}${fault.kind === "status" ? ` ${fault.status}` : ""}`);
-    if (fault.kind === "hang") {
+    const detail =
+      fault.kind === "status"
+        ? ` ${fault.status}`
+        : fault.kind === "delay"
+          ? ` ${fault.ms} ms`
+          : "";
+    log(`${route}: injected ${fault.kind}${detail}`);
+    if (fault.kind === "hang" || fault.kind === "delay") {
       hanging.add(res);
       res.on("close", () => hanging.delete(res));
-      return true;
+    }
+    if (fault.kind === "hang") return true;
+    if (fault.kind === "delay") {
+      let gone = false;
+      res.once("close", () => (gone = true));
+      // Unref'd: a held request must not keep a closing process alive.
+      await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
+      hanging.delete(res);
+      // The caller gave up (its timeout) or close() ended it: nothing is left to answer.
+      return gone;
     }
     if (fault.kind === "status") sendError(res, errors.forStatus(fault.status));
     else {
@@ -119,7 +137,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 
   const handleClientSecrets = async (req: IncomingMessage, res: ServerResponse) => {
     requests.clientSecrets += 1;
-    if (applyFault("client_secrets", res)) return;
+    if (await applyFault("client_secrets", res)) return;
     if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
     const raw = (await readBody(req)).toString("utf8");
     let body: unknown;
@@ -143,7 +161,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
 
   const handleCall = async (req: IncomingMessage, res: ServerResponse) => {
     requests.calls += 1;
-    if (applyFault("calls", res)) return;
+    if (await applyFault("calls", res)) return;
     const token = bearer(req);
     let secret: IssuedSecret | undefined;
     let session: Session;
@@ -209,7 +227,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   };
 
   const handleHangup = async (id: string, req: IncomingMessage, res: ServerResponse) => {
-    if (applyFault("hangup", res)) return;
+    if (await applyFault("hangup", res)) return;
     if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
     const call = calls.get(id);
     if (!call) return sendError(res, errors.notFound(`Call '${id}' not found.`));

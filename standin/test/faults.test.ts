@@ -11,6 +11,10 @@ describe("parseFault", () => {
       ok: true,
       value: { body: DEFAULT_GARBAGE },
     });
+    expect(parseFault({ route: "calls", kind: "delay", ms: 3000 })).toEqual({
+      ok: true,
+      value: { route: "calls", kind: "delay", ms: 3000, count: 1 },
+    });
   });
 
   it.each([
@@ -20,6 +24,11 @@ describe("parseFault", () => {
     [{ route: "calls", kind: "status", status: 200 }, "status"],
     [{ route: "calls", kind: "hang", count: 0 }, "count"],
     [{ route: "calls", kind: "hang", status: 500 }, "status"],
+    [{ route: "calls", kind: "delay" }, "ms"],
+    [{ route: "calls", kind: "delay", ms: 0 }, "ms"],
+    [{ route: "calls", kind: "delay", ms: 60_001 }, "ms"],
+    [{ route: "calls", kind: "delay", ms: 1.5 }, "ms"],
+    [{ route: "calls", kind: "hang", ms: 100 }, "ms"],
   ])("rejects %j at %s", (input, param) => {
     const result = parseFault(input);
     expect(result.ok).toBe(false);

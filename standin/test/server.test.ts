@@ -34,13 +34,18 @@ const sdk = (options: { maxRetries?: number; timeout?: number } = {}) =>
 
 function post(
   path: string,
-  init: { auth?: string; type?: string; body?: string; origin?: string } = {},
+  init: { auth?: string; type?: string; body?: string; origin?: string; signal?: AbortSignal } = {},
 ) {
   const headers: Record<string, string> = {};
   if (init.auth !== undefined) headers.authorization = init.auth;
   if (init.type !== undefined) headers["content-type"] = init.type;
   if (init.origin !== undefined) headers.origin = init.origin;
-  return fetch(`${standin.url}${path}`, { method: "POST", headers, body: init.body });
+  return fetch(`${standin.url}${path}`, {
+    method: "POST",
+    headers,
+    body: init.body,
+    signal: init.signal,
+  });
 }
 
 /** `auth: null` sends no Authorization header. */
@@ -383,6 +388,32 @@ describe("injected faults", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     expect((await sdk().realtime.clientSecrets.create({})).value).toMatch(/^ek_/);
+  });
+
+  it("delays: the request is served as usual after ms, and a caller that gave up opens no call", async () => {
+    await addFault({ route: "calls", kind: "delay", ms: 400, count: 2 });
+    const sent = Date.now();
+    const answered = await call(KEY);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(400);
+    expect(answered.status).toBe(201);
+    const id = answered.headers.get("location")?.split("/").at(-1);
+    expect((await state()).calls.map((c) => c.id)).toEqual([id]);
+
+    // The second delayed request: the caller aborts it halfway, so no call opens.
+    const sdp = await offer();
+    const aborted = await post("/v1/realtime/calls", {
+      auth: `Bearer ${KEY}`,
+      type: "application/sdp",
+      body: sdp,
+      signal: AbortSignal.timeout(150),
+    }).catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(Error);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const after = await state();
+    expect(after.calls.map((c) => c.id)).toEqual([id]);
+    expect(after.requests.calls).toBe(2);
+    expect(after.faults).toEqual([]);
+    expect(logs).toContain("calls: injected delay 400 ms");
   });
 
   it("answers garbage: a non-JSON page, or a body of the test's choosing", async () => {

@@ -174,13 +174,18 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       { reason: "upstream-rate", retryAfterSeconds: 7 },
     ],
     [
-      "the caller's network over its allowance",
+      "the caller's network over its allowance, with the caller's minutes",
       new FunctionsError("resource-exhausted", "busy", {
         reason: "ip-rate",
         retryAfterSeconds: 20,
+        minutes: { daySeconds: 1800, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
       }),
       "rate-limited",
-      { reason: "ip-rate", retryAfterSeconds: 20 },
+      {
+        reason: "ip-rate",
+        retryAfterSeconds: 20,
+        minutes: { daySeconds: 1800, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
+      },
     ],
     [
       "a refused offer",

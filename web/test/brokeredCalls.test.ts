@@ -53,6 +53,7 @@ const preparedAnswer = (daySeconds: number): RealtimeCallPrepared => ({
 /** A BrokeredCalls on hand-written callables, fake elements and a clock the test moves. */
 function harness(
   end: (request: EndRealtimeCallRequest) => Promise<unknown>,
+  call: () => Promise<RealtimeCallResponse> = async () => opened(),
   prepare: () => Promise<RealtimeCallPrepared> = async () => preparedAnswer(1800),
 ) {
   const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
@@ -77,7 +78,7 @@ function harness(
     calls: {
       call: async (request) => {
         requests.push(request);
-        return opened();
+        return call();
       },
       end: (request) => {
         ends.push(request);
@@ -241,6 +242,65 @@ describe("BrokeredCalls", () => {
     expect(h.requests).toHaveLength(2);
   });
 
+  it("opens no call for a reconnect abandoned while it waited for the dropped call's end", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    await h.open();
+    h.calls.closed({ kind: "ice-failed" });
+    const disconnect = new AbortController();
+    const next = h.calls
+      .exchange({ voice: "cedar" })
+      .exchangeOffer(FAKE_OFFER_SDP, disconnect.signal)
+      .catch((error: unknown) => error);
+    await flush();
+    disconnect.abort(new Error("disposed"));
+    expect(await next).toEqual(new Error("disposed"));
+    answer.resolve(ended(1797));
+    await flush();
+    // Nothing reserved, opened upstream and hung up again: one realtimeCall, one end.
+    expect(h.requests).toHaveLength(1);
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.left.dataset.daySeconds).toBe("1797");
+  });
+
+  it("ends a call that opened after its connect was abandoned, and shows the minutes that came back", async () => {
+    const late = deferred<RealtimeCallResponse>();
+    const second = deferred<RealtimeCallResponse>();
+    const answer = deferred<EndRealtimeCallResponse>();
+    let calls = 0;
+    const h = harness(
+      () => answer.promise,
+      () => (++calls === 1 ? late.promise : second.promise),
+    );
+    const disconnect = new AbortController();
+    const first = h.calls
+      .exchange({ voice: "cedar" })
+      .exchangeOffer(FAKE_OFFER_SDP, disconnect.signal)
+      .catch((error: unknown) => error);
+    await flush();
+    // Disconnect while realtimeCall is on its way: the connect gives up at once.
+    disconnect.abort(new Error("disposed"));
+    expect(await first).toEqual(new Error("disposed"));
+    // The server opened the call anyway (its slice reserved): the page ends it.
+    late.resolve(opened({ minutes: minutes(1788) }));
+    await flush();
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.calls.hasOpenCall).toBe(false);
+    // A Connect meanwhile waits for that end, as after a drop.
+    const next = h.open();
+    await flush();
+    expect(h.requests).toHaveLength(1);
+    answer.resolve(ended(1799));
+    await flush();
+    // What the server has left after the unheld call's end, not the figure from before it.
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1799" });
+    expect(h.notices).toEqual([]);
+    expect(h.requests).toHaveLength(2);
+    second.resolve(opened({ callId: "rtc_2", minutes: minutes(1787) }));
+    await next;
+    expect(h.elements.left.dataset.daySeconds).toBe("1787");
+  });
+
   it("does not hold the next call longer than HANG_UP_WAIT_MS when the end request hangs", async () => {
     vi.useFakeTimers();
     try {
@@ -314,6 +374,7 @@ describe("BrokeredCalls.prepare", () => {
     const late = deferred<RealtimeCallPrepared>();
     const h = harness(
       async () => ended(1797),
+      undefined,
       () => late.promise,
     );
     const preparing = h.calls.prepare("u1");
@@ -328,6 +389,7 @@ describe("BrokeredCalls.prepare", () => {
     let answer: () => Promise<RealtimeCallPrepared> = () => Promise.reject(new Error("down"));
     const h = harness(
       async () => ended(1797),
+      undefined,
       () => answer(),
     );
     expect(await h.calls.prepare("u1")).toBeNull();

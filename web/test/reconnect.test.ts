@@ -11,6 +11,7 @@ import {
 } from "../src/realtime/reconnect";
 import type { ConnectFailure, ConnectStage } from "../src/realtime/errors";
 import type { CloseReason } from "../src/realtime/types";
+import { toBrokeredConnectError } from "../src/token/brokered";
 import { toTokenError } from "../src/token/errors";
 import { tokenDropClass } from "../src/token/reconnect";
 
@@ -141,12 +142,36 @@ describe("classifyDrop", () => {
     ],
     ["a bad request", failed("sdp", "rejected", new RealtimeCallError(400, "bad sdp")), "fatal"],
     ["a token failure without a hook", failed("token", "token", new Error("x")), "transient"],
-    ["a brokered rate limit", failed("sdp", "rate-limited"), "transient"],
+    ["a brokered rate limit that named no wait", failed("sdp", "rate-limited"), "transient"],
     ["a broker that is down", failed("sdp", "unavailable"), "transient"],
     ["spent voice minutes", failed("sdp", "out-of-minutes"), "fatal"],
     ["a mode the backend does not serve", failed("sdp", "not-served"), "fatal"],
   ])("%s", (_name, reason, kind) => {
     expect(classifyDrop(reason).kind).toBe(kind);
+  });
+});
+
+describe("classifyDrop of a brokered refusal, from the Functions SDK's own errors", () => {
+  it("waits out the network's calls per minute for as long as the server says", () => {
+    const error = toBrokeredConnectError(
+      new FunctionsError("resource-exhausted", "busy", {
+        reason: "ip-rate",
+        retryAfterSeconds: 37,
+      }),
+    );
+    expect(error.retryAfterMs).toBe(37_000);
+    expect(classifyDrop({ kind: "connect-failed", error })).toEqual({ kind: "wait", ms: 37_000 });
+  });
+
+  it("still gives up at once on spent minutes, whatever their wait", () => {
+    const error = toBrokeredConnectError(
+      new FunctionsError("resource-exhausted", "used", {
+        reason: "daily-minutes",
+        retryAfterSeconds: 3600,
+      }),
+    );
+    expect(error.retryAfterMs).toBeNull();
+    expect(classifyDrop({ kind: "connect-failed", error }).kind).toBe("fatal");
   });
 });
 

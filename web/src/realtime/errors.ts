@@ -93,14 +93,20 @@ export class RealtimeCallError extends Error {
  */
 export class RealtimeConnectError extends Error {
   override readonly name = "RealtimeConnectError";
+  /**
+   * How long the backend said to wait before trying again (a `rate-limited` refusal that
+   * named a wait), or null.
+   */
+  readonly retryAfterMs: number | null;
 
   constructor(
     readonly stage: ConnectStage,
     readonly failure: ConnectFailure,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(withFullStop(message), options);
+    this.retryAfterMs = options?.retryAfterMs ?? null;
   }
 }
 

@@ -90,8 +90,12 @@ export function classifyDrop(
           return { kind: "transient" };
         case "rejected":
           return sdpFailure(cause);
-        // A brokered exchange's refusals (the `cause` holds a wait, where there is one).
+        // A brokered exchange's refusals: a rate limit that named a wait is waited out, as a
+        // rate-limited mint is (retrying before it would only spend a try).
         case "rate-limited":
+          return reason.error.retryAfterMs === null
+            ? { kind: "transient" }
+            : { kind: "wait", ms: reason.error.retryAfterMs };
         case "unavailable":
           return { kind: "transient" };
         case "out-of-minutes":

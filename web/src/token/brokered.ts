@@ -21,8 +21,12 @@ export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
 
 /** Options of {@link brokeredExchange}. */
 export interface BrokeredExchangeOptions {
-  /** The `realtimeCall` callable: resolves with its result, rejects with its `FunctionsError`. */
-  call: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>;
+  /**
+   * The `realtimeCall` callable: resolves with its result, rejects with its `FunctionsError`.
+   * `signal` is the connect attempt's: a wrapper that waits before calling should not call
+   * once it has aborted (the callable itself cannot be cancelled).
+   */
+  call: (request: RealtimeCallRequest, signal: AbortSignal) => Promise<RealtimeCallResponse>;
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
   /** The session choices sent with every offer. */
@@ -82,7 +86,7 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
       signal.throwIfAborted();
       let pending: Promise<RealtimeCallResponse>;
       try {
-        pending = call({ ...choices, offer });
+        pending = call({ ...choices, offer }, signal);
       } catch (error) {
         pending = Promise.reject(error);
       }
@@ -150,6 +154,10 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
   ) =>
     new RealtimeConnectError("sdp", failure, message, {
       cause: new BrokeredCallError(message, { code, ...extra }, { cause: error }),
+      // Only a rate limit's wait is one a retry should honour; a spent budget is not retried.
+      ...(failure === "rate-limited" && extra.retryAfterSeconds !== undefined
+        ? { retryAfterMs: extra.retryAfterSeconds * 1000 }
+        : {}),
     });
 
   switch (code) {
@@ -171,6 +179,7 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
         return fail("rate-limited", `Too many calls from your network right now${later}.`, {
           reason: "ip-rate",
           ...wait,
+          ...minutes,
         });
       }
       return fail("rate-limited", `The voice service is rate limited right now${later}.`, {

@@ -136,11 +136,16 @@ export class BrokeredCalls {
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
       // so the new reservation sees them (bounded: a hung end request delays nobody long).
-      call: async (request) => {
+      call: async (request, signal) => {
         this.#callsStarted++;
         await this.#settledOrTimeout(this.#ending);
-        return this.#calls.call(request);
+        // Disconnect while waiting: no call to open, reserve and hang up again.
+        signal.throwIfAborted();
+        return this.#calls.call(request, signal);
       },
+      // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
+      // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
+      end: (request) => this.#endUnheld(request.callId),
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -263,6 +268,18 @@ export class BrokeredCalls {
     const ending = this.#requestEnd(call.callId);
     this.#ending = ending;
     this.#settled(call, await ending);
+  }
+
+  /**
+   * Ends a call the page never held (it opened after its connect was abandoned) and shows the
+   * minutes the end answered with; the next call waits for it, as after a drop.
+   */
+  async #endUnheld(callId: string): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(callId);
+    this.#ending = ending;
+    const result = await ending;
+    if (result) this.#renderMinutes(result.minutes);
+    return result;
   }
 
   /** `promise`, or {@link HANG_UP_WAIT_MS}, whichever settles first; never rejects. */
