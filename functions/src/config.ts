@@ -222,3 +222,19 @@ export function readRawVoiceSettings(): RawVoiceSettings {
     IP_CALLS_PER_MINUTE: IP_CALLS_PER_MINUTE.value(),
   };
 }
+
+/**
+ * The options of every callable a page calls (`realtimeToken`, `realtimeCall`,
+ * `endRealtimeCall`): one region, CORS list, instance cap, App Check with replay protection
+ * and the key, so that no callable is guarded less than the others.
+ */
+export const CALLABLE_OPTIONS = {
+  region: REGION,
+  cors: ALLOWED_ORIGINS,
+  maxInstances: MAX_INSTANCES,
+  enforceAppCheck: true,
+  consumeAppCheckToken: APP_CHECK_REPLAY_PROTECTION,
+  secrets: [OPENAI_API_KEY],
+  memory: "256MiB" as const,
+  timeoutSeconds: 30,
+};

@@ -10,9 +10,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { HttpsError, onCall } from "firebase-functions/v2/https";
 import {
-  ALLOWED_ORIGINS,
-  APP_CHECK_REPLAY_PROTECTION,
-  MAX_INSTANCES,
+  CALLABLE_OPTIONS,
   OPENAI_API_KEY,
   readRawSettings,
   readRawVoiceSettings,
@@ -515,21 +513,12 @@ function deps(callable: string): BrokeredDeps {
   };
 }
 
-const callOptions = {
-  region: REGION,
-  cors: ALLOWED_ORIGINS,
-  maxInstances: MAX_INSTANCES,
-  enforceAppCheck: true,
-  consumeAppCheckToken: APP_CHECK_REPLAY_PROTECTION,
-  secrets: [OPENAI_API_KEY],
-  memory: "256MiB" as const,
-  timeoutSeconds: 30,
-};
-
 const callHandler = createRealtimeCallHandler(deps(CALL));
 const endHandler = createEndRealtimeCallHandler(deps(END));
 
-export const realtimeCall = cachedPreflight(onCall(callOptions, (request) => callHandler(request)));
+export const realtimeCall = cachedPreflight(
+  onCall(CALLABLE_OPTIONS, (request) => callHandler(request)),
+);
 export const endRealtimeCall = cachedPreflight(
-  onCall(callOptions, (request) => endHandler(request)),
+  onCall(CALLABLE_OPTIONS, (request) => endHandler(request)),
 );

@@ -6,15 +6,7 @@
  * store.ts and openai.ts.
  */
 import { HttpsError, onCall } from "firebase-functions/v2/https";
-import {
-  ALLOWED_ORIGINS,
-  APP_CHECK_REPLAY_PROTECTION,
-  MAX_INSTANCES,
-  OPENAI_API_KEY,
-  readRawSettings,
-  readRawVoiceSettings,
-  REGION,
-} from "./config";
+import { CALLABLE_OPTIONS, OPENAI_API_KEY, readRawSettings, readRawVoiceSettings } from "./config";
 import type { RateLimitDetails, RealtimeTokenResponse } from "./contract";
 import {
   admit,
@@ -238,17 +230,5 @@ function loadStore(): MintStore {
 }
 
 export const realtimeToken = cachedPreflight(
-  onCall(
-    {
-      region: REGION,
-      cors: ALLOWED_ORIGINS,
-      maxInstances: MAX_INSTANCES,
-      enforceAppCheck: true,
-      consumeAppCheckToken: APP_CHECK_REPLAY_PROTECTION,
-      secrets: [OPENAI_API_KEY],
-      memory: "256MiB",
-      timeoutSeconds: 30,
-    },
-    (request) => handler(request),
-  ),
+  onCall(CALLABLE_OPTIONS, (request) => handler(request)),
 );
