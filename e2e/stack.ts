@@ -293,10 +293,7 @@ export function watchBrokeredCalls(page: Page): BrokeredCallsSeen {
     if (response.request().method() !== "POST") return;
     const name = path.split("/").at(-1);
     if (name !== "realtimeCall" && name !== "endRealtimeCall") return;
-    type Body = {
-      result?: { prepared?: true } & never;
-      error?: { status?: string; details?: { reason?: string } };
-    };
+    type Body = { result?: never; error?: { status?: string; details?: { reason?: string } } };
     void response.json().then((body: Body) => {
       if (body.error !== undefined) {
         const { status = "", details } = body.error;

@@ -92,8 +92,11 @@ export class BrokeredCalls {
   /** Calls asked for so far: a prepare answer older than the last call is not shown. */
   #callsStarted = 0;
   /** The last prepare: for whom, when it was sent, and its answer (null until it came). */
-  #prepare: { uid: string; sentAt: number; answer: Promise<RealtimeCallPrepared | null> } | null =
-    null;
+  #lastPrepare: {
+    uid: string;
+    sentAt: number;
+    answer: Promise<RealtimeCallPrepared | null>;
+  } | null = null;
 
   constructor(options: BrokeredCallsOptions) {
     const { config, firebase } = options;
@@ -174,7 +177,7 @@ export class BrokeredCalls {
    * newer). An answer for the same user younger than {@link PREPARE_FRESH_MS} is reused.
    */
   prepare(uid: string): Promise<RealtimeCallPrepared | null> {
-    const last = this.#prepare;
+    const last = this.#lastPrepare;
     if (last && last.uid === uid && this.#now() - last.sentAt < PREPARE_FRESH_MS) {
       return last.answer;
     }
@@ -188,10 +191,10 @@ export class BrokeredCalls {
       () => null,
     );
     const entry = { uid, sentAt: this.#now(), answer };
-    this.#prepare = entry;
+    this.#lastPrepare = entry;
     // A failed prepare is not cached: the next trigger asks again.
     void answer.then((prepared) => {
-      if (prepared === null && this.#prepare === entry) this.#prepare = null;
+      if (prepared === null && this.#lastPrepare === entry) this.#lastPrepare = null;
     });
     return answer;
   }
