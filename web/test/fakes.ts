@@ -16,7 +16,11 @@ import type {
   TimerHandle,
   TrackEventLike,
 } from "../src/realtime/types";
-import type { RealtimeCallResponse, SessionChoiceOptions } from "../../functions/src/contract";
+import type {
+  RealtimeCallResponse,
+  RealtimeTokenSession,
+  SessionChoiceOptions,
+} from "../../functions/src/contract";
 
 type Listener = (event: never) => void;
 
@@ -338,6 +342,17 @@ export const SERVER_CHOICES: SessionChoiceOptions = {
   },
 };
 
+/** The session the server describes for the default choices (a mint's or a call's `session`). */
+export const SERVER_SESSION: RealtimeTokenSession = {
+  voice: "marin",
+  outputModality: "audio",
+  language: null,
+  transcription: true,
+  noiseReduction: "near_field",
+  turnDetection: "semantic_vad",
+  eagerness: "auto",
+};
+
 /** A `realtimeCall` result as the broker answers it; each test overrides what it is about. */
 export function fakeCallResponse(
   overrides: Partial<RealtimeCallResponse> = {},
@@ -350,15 +365,7 @@ export function fakeCallResponse(
     limitedBy: "call",
     choices: SERVER_CHOICES,
     model: "gpt-realtime",
-    session: {
-      voice: "marin",
-      outputModality: "audio",
-      language: null,
-      transcription: true,
-      noiseReduction: "near_field",
-      turnDetection: "semantic_vad",
-      eagerness: "auto",
-    },
+    session: { ...SERVER_SESSION },
     minutes: {
       daySeconds: 900,
       dayResetsAt: 1_780_012_800,

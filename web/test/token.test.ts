@@ -8,8 +8,7 @@ import { TokenError, formatWait, toTokenError } from "../src/token/errors";
 import { callableTokenFetcher } from "../src/token/callable";
 import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
 import { browserSharedSecrets } from "../src/token/shared";
-import { SERVER_CHOICES } from "./fakes";
-import { deferred } from "./fakes";
+import { SERVER_CHOICES, SERVER_SESSION, deferred } from "./fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
@@ -18,15 +17,7 @@ function response(n: number, expiresAt: number, voice = "marin"): RealtimeTokenR
     token: `ek_${n}`,
     expiresAt,
     model: "gpt-realtime-2",
-    session: {
-      voice,
-      outputModality: "audio",
-      language: null,
-      transcription: true,
-      noiseReduction: "near_field",
-      turnDetection: "semantic_vad",
-      eagerness: "auto",
-    },
+    session: { ...SERVER_SESSION, voice },
     quota: { limit: 50, remaining: 50 - n, resetsAt: NOW / 1000 + 3600 },
     choices: SERVER_CHOICES,
   };
