@@ -70,6 +70,11 @@ function harness(
     appCheckToken: async () => null,
     fetch: async (_url, init) => void beacons.push(init.body),
   });
+  // The rendering BrokeredCalls defers to a later task; `open` runs it, `exchange` does not.
+  const later: Array<() => void> = [];
+  const runLater = () => {
+    for (const work of later.splice(0)) work();
+  };
   const calls = new BrokeredCalls({
     config: {} as AppConfig,
     firebase: {} as FirebaseServices,
@@ -91,10 +96,16 @@ function harness(
     },
     pageHide,
     now: () => clock.now,
+    defer: (work) => later.push(work),
   });
   live.push(calls);
-  const open = () =>
+  const exchange = () =>
     calls.exchange({ voice: "cedar" }).exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+  const open = async () => {
+    const result = await exchange();
+    runLater();
+    return result;
+  };
   return {
     calls,
     elements,
@@ -104,6 +115,9 @@ function harness(
     notices,
     clock,
     open,
+    exchange,
+    runLater,
+    pageHide,
     prepares: () => prepares,
   };
 }
@@ -132,6 +146,47 @@ describe("BrokeredCalls", () => {
       endsAt: String(NOW + 12_000),
     });
     expect(h.elements.warning.hidden).toBe(false);
+  });
+
+  it("holds the call at once but shows it only in a later task, after the answer's own", async () => {
+    const h = harness(async () => ended(1797));
+    const seen: string[] = [];
+    const result = await h.calls
+      .exchange({ voice: "cedar" }, (call) => seen.push(call.callId))
+      .exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    expect(result.callId).toBe("rtc_1");
+    // Open already (Disconnect would hang it up), but nothing drawn and nothing armed yet.
+    expect(h.calls.hasOpenCall).toBe(true);
+    expect(h.elements.left.dataset.state).toBeUndefined();
+    expect(h.elements.clock.hidden).toBe(true);
+    expect(h.pageHide.status).toBe("idle");
+    expect(seen).toEqual([]);
+    h.runLater();
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1788" });
+    expect(h.elements.clock.hidden).toBe(false);
+    expect(h.pageHide.status).not.toBe("idle");
+    expect(seen).toEqual(["rtc_1"]);
+  });
+
+  it("draws nothing of a call that closed before its rendering ran: no countdown, nothing armed", async () => {
+    const answer = deferred<EndRealtimeCallResponse>();
+    const h = harness(() => answer.promise);
+    const seen: string[] = [];
+    await h.calls
+      .exchange({ voice: "cedar" }, (call) => seen.push(call.callId))
+      .exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    expect(h.calls.closed({ kind: "client" })).toEqual({ banner: null, byUser: false });
+    h.runLater();
+    expect(h.elements.clock.hidden).toBe(true);
+    expect(h.elements.clock.dataset.secondsLeft).toBeUndefined();
+    expect(h.pageHide.status).toBe("idle");
+    expect(seen).toEqual([]);
+    // The close ended the call with the minutes the call had, as a drawn call's close does.
+    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.elements.left.dataset).toMatchObject({ state: "ending", daySeconds: "1788" });
+    answer.resolve(ended(1797));
+    await flush();
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
   });
 
   it("on Disconnect has the server hang up first, then closes the page's side", async () => {

@@ -46,6 +46,11 @@ export interface BrokeredCallsOptions {
   calls?: BrokeredCallables;
   pageHide?: PageHideEnd;
   now?: () => number;
+  /**
+   * Runs `work` in a later task. Default: `setTimeout(work, 0)`. Tests pass a queue they
+   * drain themselves.
+   */
+  defer?: (work: () => void) => void;
 }
 
 type Phase =
@@ -84,6 +89,7 @@ export class BrokeredCalls {
   readonly #pageHide: PageHideEnd;
   readonly #now: () => number;
   readonly #onNotice: (banner: BannerContent) => void;
+  readonly #defer: (work: () => void) => void;
   #state: Phase = { phase: "none" };
   /** The last minutes the server reported, for a refusal that carries none. */
   #minutes: VoiceMinutes | null = null;
@@ -104,6 +110,7 @@ export class BrokeredCalls {
     this.#now = options.now ?? Date.now;
     this.#view = new MinutesView(options.elements, this.#now);
     this.#onNotice = options.onNotice;
+    this.#defer = options.defer ?? ((work) => void setTimeout(work, 0));
     this.#pageHide =
       options.pageHide ??
       new PageHideEnd({
@@ -127,9 +134,10 @@ export class BrokeredCalls {
   }
 
   /**
-   * The SDP exchange for one call with the user's `choices`; `onOpened` is told what the
-   * server opened (the session as configured, the choices it accepts) before the page's side
-   * connects.
+   * The SDP exchange for one call with the user's `choices`. The call counts as open as soon
+   * as the server's answer arrives; what the user sees of it (minutes, countdown, and
+   * `onOpened`, told what the server opened: the session as configured, the choices it
+   * accepts) follows in the next task, and not at all if the call closed meanwhile.
    */
   exchange(
     choices: RealtimeTokenRequest,
@@ -160,10 +168,17 @@ export class BrokeredCalls {
           minutes: opened.minutes,
         };
         this.#state = { phase: "open", call };
-        this.#renderMinutes(opened.minutes);
-        this.#view.startCountdown(call);
-        void this.#pageHide.arm(call.callId);
-        onOpened?.(opened);
+        this.#minutes = opened.minutes;
+        // The answer's task goes on to setRemoteDescription, which the connect waits for:
+        // rendering first delayed it by several ms (bench:connect, brokered variant).
+        this.#defer(() => {
+          const state = this.#state;
+          if (state.phase !== "open" || state.call !== call) return;
+          this.#view.renderMinutes(opened.minutes);
+          this.#view.startCountdown(call);
+          void this.#pageHide.arm(call.callId);
+          onOpened?.(opened);
+        });
       },
     });
   }
