@@ -5,9 +5,12 @@ import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase
 import { describe, expect, it } from "vitest";
 import type {
   EndRealtimeCallRequest,
+  RealtimeCallPrepared,
   RealtimeCallRequest,
   RealtimeCallResponse,
 } from "../../functions/src/contract";
+import type { AppConfig } from "../src/config";
+import type { FirebaseServices } from "../src/firebase";
 import { RealtimeConnectError } from "../src/realtime/errors";
 import {
   BrokeredCallError,
@@ -16,7 +19,10 @@ import {
   type BrokeredCallOpened,
 } from "../src/token/brokered";
 import { callableBrokeredCalls } from "../src/token/callable";
-import { deferred, fakeCallResponse } from "./fakes";
+import { PageHideEnd } from "../src/token/pageHideEnd";
+import { BrokeredCalls } from "../src/ui/brokeredCalls";
+import type { MinutesElements } from "../src/ui/minutes";
+import { SERVER_CHOICES, deferred, fakeCallResponse } from "./fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -283,31 +289,57 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
 });
 
 describe("callableBrokeredCalls with the SDK's real errors", () => {
-  async function callAt(port: number, timeout?: number): Promise<unknown> {
+  /** The Firebase SDK's Functions, pointed at a callable server on `port`. */
+  function functionsAt(port: number) {
     const app = initializeApp(
       { apiKey: "demo", projectId: "demo-sdk", appId: "1:1:web:1" },
       `b${port}-${Math.random()}`,
     );
     const functions = getFunctions(app, "us-central1");
     connectFunctionsEmulator(functions, "127.0.0.1", port);
+    return { functions, close: () => deleteApp(app) };
+  }
+
+  async function callAt(port: number, timeout?: number): Promise<unknown> {
+    const { functions, close } = functionsAt(port);
     const exchange = brokeredExchange({ ...callableBrokeredCalls(functions, timeout) });
     const error = await exchange.exchangeOffer(OFFER, new AbortController().signal).then(
       () => null,
       (e: unknown) => e,
     );
-    await deleteApp(app);
+    await close();
     return error;
   }
 
-  async function listen(hang: boolean) {
-    const server = createServer((_req, res) => {
+  /** How the server answers one request: never, or with a status and a JSON body. */
+  type Reply = "hang" | { status: number; body?: unknown };
+
+  /**
+   * A server on `port` (a free one by default) answering each request as `reply` says at the
+   * time (by default a bare 500); `requests` records the JSON bodies it received.
+   */
+  async function listen(reply: () => Reply = () => ({ status: 500 }), port = 0) {
+    const requests: unknown[] = [];
+    const server = createServer((req, res) => {
       res.setHeader("access-control-allow-origin", "*");
-      if (!hang) res.writeHead(500).end();
+      let text = "";
+      req.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      req.on("end", () => {
+        requests.push(JSON.parse(text || "null"));
+        const answer = reply();
+        if (answer === "hang") return;
+        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+      });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", resolve);
+    });
+    const address = server.address() as AddressInfo;
     return {
-      port,
+      port: address.port,
+      requests,
       close: () => {
         server.closeAllConnections();
         server.close();
@@ -315,8 +347,10 @@ describe("callableBrokeredCalls with the SDK's real errors", () => {
     };
   }
 
+  const hangs = (): Reply => "hang";
+
   it("reads a refused port as unreachable", async () => {
-    const { port, close } = await listen(false);
+    const { port, close } = await listen();
     close();
     const error = await callAt(port);
     expect(error).toMatchObject({ stage: "sdp", failure: "unreachable" });
@@ -326,12 +360,87 @@ describe("callableBrokeredCalls with the SDK's real errors", () => {
   });
 
   it("reads the SDK's own timeout as timeout", async () => {
-    const { port, close } = await listen(true);
+    const { port, close } = await listen(hangs);
     const error = await callAt(port, 200);
     close();
     expect(error).toMatchObject({ stage: "sdp", failure: "timeout" });
     expect(((error as RealtimeConnectError).cause as BrokeredCallError).cause).toMatchObject({
       code: "functions/deadline-exceeded",
     });
+  });
+
+  const PREPARED: RealtimeCallPrepared = {
+    prepared: true,
+    minutes: {
+      daySeconds: 1500,
+      dayResetsAt: 1_780_000_000,
+      monthSeconds: null,
+      monthResetsAt: null,
+    },
+    maxCallSeconds: 300,
+    model: "gpt-realtime-2",
+    choices: SERVER_CHOICES,
+  };
+  const answers = (): Reply => ({ status: 200, body: { result: PREPARED } });
+
+  /** The page's BrokeredCalls on the SDK's callables at `port`, with fake minutes elements. */
+  function preparingAt(port: number, timeout?: number) {
+    const { functions, close } = functionsAt(port);
+    const element = () =>
+      ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
+    const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
+    const calls = new BrokeredCalls({
+      config: {} as AppConfig,
+      firebase: {} as FirebaseServices,
+      elements,
+      onNotice: () => undefined,
+      calls: callableBrokeredCalls(functions, timeout),
+      pageHide: new PageHideEnd({
+        url: `http://127.0.0.1:${port}/demo-sdk/us-central1/endRealtimeCall`,
+        idToken: async () => "id",
+        appCheckToken: async () => null,
+        fetch: async () => undefined,
+      }),
+    });
+    return { calls, left: elements.left, close };
+  }
+
+  it("prepare over a refused port: null, no minutes, and the next prepare asks again", async () => {
+    const first = await listen();
+    first.close();
+    const { calls, left, close } = preparingAt(first.port);
+    let server: Awaited<ReturnType<typeof listen>> | undefined;
+    try {
+      expect(await calls.prepare("u1")).toBeNull();
+      expect(left.dataset).toEqual({});
+      expect(left.textContent).toBe("");
+      // The function is back, on the same port.
+      server = await listen(answers, first.port);
+      expect(await calls.prepare("u1")).toEqual(PREPARED);
+      expect(server.requests).toEqual([{ data: { prepare: true } }]);
+      expect(left.dataset).toMatchObject({ state: "known", daySeconds: "1500" });
+      expect(left.textContent).toMatch(/25 min/);
+    } finally {
+      server?.close();
+      await close();
+    }
+  });
+
+  it("prepare past the SDK's own timeout: null, no minutes, and the next prepare asks again", async () => {
+    let reply = hangs;
+    const server = await listen(() => reply());
+    const { calls, left, close } = preparingAt(server.port, 200);
+    try {
+      expect(await calls.prepare("u1")).toBeNull();
+      expect(left.dataset).toEqual({});
+      expect(left.textContent).toBe("");
+      reply = answers;
+      expect(await calls.prepare("u1")).toEqual(PREPARED);
+      expect(server.requests).toEqual([{ data: { prepare: true } }, { data: { prepare: true } }]);
+      expect(left.dataset).toMatchObject({ state: "known", daySeconds: "1500" });
+    } finally {
+      server.close();
+      await close();
+    }
   });
 });
