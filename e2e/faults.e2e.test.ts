@@ -4,9 +4,9 @@
  * browser), and each test checks the page's words and that Connect works again without a
  * reload.
  */
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, standin, standinUrl, useAppBrowser } from "./stack.js";
+import { connect, standin, standinUrl, until, useAppBrowser } from "./stack.js";
 
 const app = useAppBrowser();
 
@@ -16,6 +16,51 @@ afterEach(async () => {
 
 const text = async (page: Page, selector: string) =>
   ((await page.textContent(selector)) ?? "").trim();
+
+/** The page's peer connections in the order it made them, and its `createOffer` calls. */
+interface PeersSeen {
+  made: { connection: RTCPeerConnectionState; localDescription: string | null }[];
+  offers: number;
+}
+
+/** Makes every page of `context` count its peer connections and offers, for {@link peersOf}. */
+async function countPeers(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const made: RTCPeerConnection[] = [];
+    const seen = { made, offers: 0 };
+    Object.assign(window, { __peers: seen });
+    const Native = window.RTCPeerConnection;
+    window.RTCPeerConnection = class extends Native {
+      constructor(configuration?: RTCConfiguration) {
+        super(configuration);
+        made.push(this);
+      }
+    };
+    type Method = (this: RTCPeerConnection, ...args: unknown[]) => Promise<unknown>;
+    const proto = Native.prototype as unknown as { createOffer: Method };
+    const createOffer = proto.createOffer;
+    proto.createOffer = function (...args) {
+      seen.offers++;
+      return createOffer.apply(this, args);
+    };
+  });
+}
+
+/** What the page's peer connections are now (see {@link countPeers}). */
+function peersOf(page: Page): Promise<PeersSeen> {
+  return page.evaluate(() => {
+    const { made, offers } = (
+      window as unknown as { __peers: { made: RTCPeerConnection[]; offers: number } }
+    ).__peers;
+    return {
+      made: made.map((pc) => ({
+        connection: pc.connectionState,
+        localDescription: pc.localDescription?.type ?? null,
+      })),
+      offers,
+    };
+  });
+}
 
 describe("faults, as the user sees them", () => {
   it("a calls endpoint that never answers: the SDP step times out with its name, and Connect works again", async () => {
@@ -49,6 +94,41 @@ describe("faults, as the user sees them", () => {
     expect(await page.getAttribute("#state", "data-state")).toBe("idle");
     await page.unroute("**/realtimeToken");
     await connect(page);
+  });
+
+  it("a refused call: the page builds the next call's peer connection and offer at once, and the next Connect uses them", async () => {
+    const context = await app.newContext();
+    await countPeers(context);
+    const page = await app.openApp("", context);
+    // The first Connect's, made once the session code has loaded.
+    await until(
+      () => peersOf(page),
+      ({ made }) => made.length === 1 && made[0]?.localDescription === "offer",
+    );
+    await standin.fault({ route: "calls", kind: "status", status: 503, count: 1 });
+    await page.click("#connect");
+    const banner = await page.waitForSelector("#banner:not([hidden])");
+    expect(await banner.getAttribute("data-kind")).toBe("openai-call");
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+
+    // No click: the failed call's peer connection is closed and the next one is ready.
+    const ready = await until(
+      () => peersOf(page),
+      ({ made }) => made.length === 2 && made[1]?.localDescription === "offer",
+      5_000,
+    );
+    expect(ready.made[0]?.connection).toBe("closed");
+    expect(ready.offers).toBe(2);
+
+    await connect(page);
+    // The call runs on the connection prepared after the failure, not on one the click built;
+    // the third is its own successor, prepared once its session has begun.
+    const used = await until(
+      () => peersOf(page),
+      ({ made }) => made.length === 3 && made[2]?.localDescription === "offer",
+    );
+    expect(used.made.map((pc) => pc.connection)).toEqual(["closed", "connected", "new"]);
+    expect(used.offers).toBe(3);
   });
 
   it("a reload and an immediate Connect reuse the secret the page had prefetched", async () => {
