@@ -10,13 +10,13 @@
  * bounded by its own timeout; one dispatched too early to wait fails and is retried later.
  */
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
+import { brokeredSettings, HANGUP_FUNCTION, minuteStore } from "./brokered";
 import { OPENAI_API_KEY, REGION } from "./config";
 import { cloudLog, describe, type Log } from "./guards";
 import type { HangupTask } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
 import { decideDeadlineTask } from "./minutes";
 import { sleep } from "./firestoreOps";
-import { brokeredSettings, HANGUP_FUNCTION, minuteStore } from "./realtimeCall";
 import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
 
 /** The task function's timeout; it waits at most this minus a margin for an early dispatch. */

@@ -5,17 +5,13 @@
  * back. The deadline task itself is hangupTask.ts.
  *
  * This file wires; the decisions live in minutes.ts, sdp.ts and session.ts, the I/O in
- * minuteStore.ts, upstream.ts and hangupQueue.ts.
+ * minuteStore.ts, upstream.ts and hangupQueue.ts; the settings and the store it shares with
+ * the deadline task in brokered.ts.
  */
 import { createHash, createHmac } from "node:crypto";
 import { HttpsError, onCall } from "firebase-functions/v2/https";
-import {
-  CALLABLE_OPTIONS,
-  OPENAI_API_KEY,
-  readRawSettings,
-  readRawVoiceSettings,
-  REGION,
-} from "./config";
+import { brokeredSettings, type BrokeredSettings, HANGUP_FUNCTION, minuteStore } from "./brokered";
+import { CALLABLE_OPTIONS, OPENAI_API_KEY, REGION } from "./config";
 import type {
   EndRealtimeCallResponse,
   MinuteLimitDetails,
@@ -48,16 +44,8 @@ import {
   parseTokenRequest,
   type SessionChoices,
 } from "./session";
-import { resolveSettings, type Settings } from "./settings";
+import type { Settings } from "./settings";
 import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
-import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
-import type * as FirestoreModule from "firebase-admin/firestore";
-import type * as MinuteStoreModule from "./minuteStore";
-
-/** Everything a brokered callable reads from params. */
-export interface BrokeredSettings extends Settings {
-  voice: VoiceSettings;
-}
 
 /** What the brokered callables touch; tests pass fakes (test/realtimeCall.test.ts). */
 export interface BrokeredDeps {
@@ -70,8 +58,6 @@ export interface BrokeredDeps {
   log?: Log;
 }
 
-/** The name of the deadline task function (hangupTask.ts), for its queue. */
-export const HANGUP_FUNCTION = "hangUpRealtimeCall";
 const CALL = "realtimeCall";
 const END = "endRealtimeCall";
 const EVENT = "realtime_call";
@@ -469,37 +455,6 @@ export function createEndRealtimeCallHandler(deps: BrokeredDeps) {
       minutes: toVoiceMinutes(left),
     };
   };
-}
-
-/** Settings of the brokered functions; a bad param → logged with its name, `internal`. */
-export function brokeredSettings(callable: string, log: Log = cloudLog): BrokeredSettings {
-  const base = resolveSettings(readRawSettings());
-  try {
-    return { ...base, voice: resolveVoiceSettings(readRawVoiceSettings()) };
-  } catch (error) {
-    if (error instanceof VoiceConfigError) {
-      log.error(`${EVENT}_config`, { param: error.param, problem: error.message });
-      throw misconfigured(callable);
-    }
-    throw error;
-  }
-}
-
-let store: MinuteStore | undefined;
-
-/** The Firestore minute store, loaded on first use (as realtimeToken loads its store). */
-export function minuteStore(): MinuteStore {
-  if (store !== undefined) return store;
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const firestore = require("firebase-admin/firestore") as typeof FirestoreModule;
-  const gapic: unknown = firestore.v1;
-  void gapic;
-  const { createMinuteStore } = require("./minuteStore") as typeof MinuteStoreModule;
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  store = createMinuteStore(firestore.getFirestore(), {
-    timeoutMs: resolveSettings(readRawSettings()).firestoreTimeoutMs,
-  });
-  return store;
 }
 
 function deps(callable: string): BrokeredDeps {

@@ -43,6 +43,8 @@ const CALLS_PER_NETWORK = 10;
 const admin = initializeApp({ projectId: PROJECT_ID }, "brokered-admin");
 const offers: string[] = [];
 const answers: string[] = [];
+/** The uid of every user that called a brokered callable here, for {@link quiet}. */
+const callers = new Set<string>();
 afterAll(async () => {
   await clearFaults();
   await deleteApp(admin);
@@ -71,6 +73,7 @@ async function makeOffer(): Promise<string> {
 }
 
 function callable(client: Client) {
+  if (client.uid !== null) callers.add(client.uid);
   const open = httpsCallable<RealtimeCallRequest | unknown, RealtimeCallResponse>(
     client.functions,
     "realtimeCall",
@@ -108,20 +111,37 @@ async function endedOnStandin(callId: string, withinMs: number): Promise<Standin
 /**
  * Waits until no call is open on the stand-in and no call record is live: no deadline task of
  * an earlier test is still pending or retrying (the stand-in's faults are global, and a retry
- * would take the fault meant for this test).
+ * would take the fault meant for this test). Fails naming what is still open after `withinMs`.
+ *
+ * Records are read user by user (every user this file called with, and every user document):
+ * the Firestore stand-in answers collection-group queries with nothing.
  */
 async function quiet(withinMs = 60_000): Promise<void> {
   const until = Date.now() + withinMs;
-  const db = getFirestore(admin);
   for (;;) {
-    const open = (await standinState()).calls.some((c) => c.endedAt === null);
-    if (!open) {
-      const live = await db.collectionGroup("calls").where("status", "==", "live").get();
-      if (live.empty) return;
-    }
-    if (Date.now() > until) throw new Error(`calls still open after ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const open = (await standinState()).calls.filter((c) => c.endedAt === null).map((c) => c.id);
+    const live = await liveRecords();
+    if (open.length === 0 && live.length === 0) return;
+    if (Date.now() > until)
+      throw new Error(
+        `still open after ${withinMs} ms: calls on the stand-in [${open.join(", ")}], ` +
+          `live records [${live.join(", ")}]`,
+      );
+    await sleep(200);
   }
+}
+
+/** The paths of live call records, among every user this file knows of. */
+async function liveRecords(): Promise<string[]> {
+  const db = getFirestore(admin);
+  const ids = new Set([...callers].map(docId));
+  for (const user of (await db.collection("voiceUsers").get()).docs) ids.add(user.id);
+  const found = await Promise.all(
+    [...ids].map((id) =>
+      db.collection(`voiceUsers/${id}/calls`).where("status", "==", "live").get(),
+    ),
+  );
+  return found.flatMap((snapshot) => snapshot.docs.map((d) => d.ref.path));
 }
 
 async function record(uid: string, seq: number) {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HttpsError } from "firebase-functions/v2/https";
 import { describe, expect, it, vi } from "vitest";
+import type { BrokeredSettings } from "../src/brokered";
 import { StoreUnavailableError } from "../src/firestoreOps";
 import { type GuardedRequest, modeNotServed } from "../src/guards";
 import { hangupTaskId } from "../src/hangupQueue";
@@ -9,7 +10,6 @@ import { createHangupTaskHandler } from "../src/hangupTask";
 import { UpstreamError } from "../src/openai";
 import {
   type BrokeredDeps,
-  type BrokeredSettings,
   createEndRealtimeCallHandler,
   createRealtimeCallHandler,
   parseCallRequest,

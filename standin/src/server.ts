@@ -124,7 +124,9 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       // Unref'd: a held request must not keep a closing process alive.
       await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
       hanging.delete(res);
-      // The caller gave up (its timeout) or close() ended it: nothing is left to answer.
+      // The caller gave up (its timeout) or close() ended it: nothing is left to answer, and
+      // nothing happens on its behalf. Reading a body would fail here anyway, but a hang-up
+      // reads none and would still end its call.
       return gone;
     }
     if (fault.kind === "status") sendError(res, errors.forStatus(fault.status));

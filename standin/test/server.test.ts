@@ -391,6 +391,7 @@ describe("injected faults", () => {
   });
 
   it("delays: the request is served as usual after ms, and a caller that gave up opens no call", async () => {
+    const from = logs.length;
     await addFault({ route: "calls", kind: "delay", ms: 400, count: 2 });
     const sent = Date.now();
     const answered = await call(KEY);
@@ -413,7 +414,29 @@ describe("injected faults", () => {
     expect(after.calls.map((c) => c.id)).toEqual([id]);
     expect(after.requests.calls).toBe(2);
     expect(after.faults).toEqual([]);
-    expect(logs).toContain("calls: injected delay 400 ms");
+    // Gave up, not failed: reading the aborted request's body would have thrown.
+    expect(logs.slice(from)).toEqual([
+      "calls: injected delay 400 ms",
+      expect.stringMatching(/^call rtc_\w+ answered/),
+      "calls: injected delay 400 ms",
+    ]);
+  });
+
+  it("delays: a hang-up its caller gave up on ends nothing, and the next one ends the call", async () => {
+    const id = (await call(KEY)).headers.get("location")?.split("/").at(-1) ?? "";
+    const from = logs.length;
+    await addFault({ route: "hangup", kind: "delay", ms: 400 });
+    const aborted = await post(`/v1/realtime/calls/${id}/hangup`, {
+      auth: `Bearer ${KEY}`,
+      signal: AbortSignal.timeout(150),
+    }).catch((e: unknown) => e);
+    expect(aborted).toBeInstanceOf(Error);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await state()).calls[0]).toMatchObject({ id, endedAt: null, endedReason: null });
+    expect(logs.slice(from)).toEqual(["hangup: injected delay 400 ms"]);
+
+    await sdk().realtime.calls.hangup(id);
+    expect((await state()).calls[0]).toMatchObject({ id, state: "ended", endedReason: "hangup" });
   });
 
   it("answers garbage: a non-JSON page, or a body of the test's choosing", async () => {
