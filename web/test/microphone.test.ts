@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { Microphone, permissionGranted } from "../src/realtime/microphone";
+import { Microphone, MicrophonePermission } from "../src/realtime/microphone";
 import { PushToTalk } from "../src/realtime/pushToTalk";
 import type { MicState } from "../src/realtime/types";
 import { FakeSender, FakeStream, type FakeTrack, flush } from "./fakes";
@@ -189,18 +189,84 @@ describe("microphone constraints", () => {
   });
 });
 
-describe("permissionGranted", () => {
+describe("MicrophonePermission", () => {
+  const answering = (state: PermissionState | Error) => {
+    const asked: string[] = [];
+    const permissions = {
+      query: async (descriptor: { name: PermissionName }) => {
+        asked.push(descriptor.name);
+        if (state instanceof Error) throw state;
+        return { state };
+      },
+    };
+    return { permissions, asked };
+  };
+
   it("is true only for a granted microphone permission, false when it cannot tell", async () => {
-    for (const [permissions, expected] of [
-      [{ query: async () => ({ state: "granted" }) }, true],
-      [{ query: async () => ({ state: "prompt" }) }, false],
-      [{ query: async () => ({ state: "denied" }) }, false],
-      [{ query: () => Promise.reject(new TypeError("unknown permission")) }, false],
-      [undefined, false],
+    for (const [state, expected] of [
+      ["granted", true],
+      ["prompt", false],
+      ["denied", false],
+      [new TypeError("unknown permission"), false],
     ] as const) {
-      vi.stubGlobal("navigator", { permissions });
-      expect(await permissionGranted()).toBe(expected);
+      const { permissions, asked } = answering(state);
+      expect(await new MicrophonePermission(() => permissions).granted()).toBe(expected);
+      expect(asked).toEqual(["microphone"]);
     }
-    vi.unstubAllGlobals();
+    expect(await new MicrophonePermission(() => undefined).granted()).toBe(false);
+  });
+
+  it("defaults to navigator.permissions, read when first asked", async () => {
+    const { permissions, asked } = answering("granted");
+    const permission = new MicrophonePermission();
+    vi.stubGlobal("navigator", { permissions });
+    try {
+      expect(await permission.granted()).toBe(true);
+      expect(asked).toEqual(["microphone"]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("asks the browser once, then reads the status it answered with, which the browser keeps current", async () => {
+    const status: { state: PermissionState } = { state: "granted" };
+    let queries = 0;
+    const permission = new MicrophonePermission(() => ({
+      query: async () => {
+        queries++;
+        return status;
+      },
+    }));
+    const [first, second] = await Promise.all([permission.granted(), permission.granted()]);
+    expect([first, second, await permission.granted()]).toEqual([true, true, true]);
+    status.state = "denied"; // revoked in the site settings
+    expect(await permission.granted()).toBe(false);
+    status.state = "granted";
+    expect(await permission.granted()).toBe(true);
+    expect(queries).toBe(1);
+  });
+
+  it("asks again after a query that failed or found no Permissions API", async () => {
+    const answers: Array<PermissionState | Error> = [new TypeError("busy"), "granted"];
+    let queries = 0;
+    let api = false;
+    const permission = new MicrophonePermission(() =>
+      api
+        ? {
+            query: async () => {
+              queries++;
+              const answer = answers.shift() ?? "granted";
+              if (answer instanceof Error) throw answer;
+              return { state: answer };
+            },
+          }
+        : undefined,
+    );
+    expect(await permission.granted()).toBe(false);
+    api = true;
+    expect(await permission.granted()).toBe(false);
+    expect(await permission.granted()).toBe(true);
+    expect(await permission.granted()).toBe(true);
+    expect(queries).toBe(2);
   });
 });

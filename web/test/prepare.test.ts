@@ -6,14 +6,19 @@ import { TOKEN, setup } from "./harness";
 /** A preparer over fake peer connections, and every one it made. */
 function preparer(make: () => FakePeerConnection = () => new FakePeerConnection()) {
   const pcs: FakePeerConnection[] = [];
+  let permissionAsked = 0;
   const calls = new CallPreparer({
     createPeerConnection: () => {
       const pc = make();
       pcs.push(pc);
       return pc;
     },
+    microphoneGranted: async () => {
+      permissionAsked++;
+      return true;
+    },
   });
-  return { calls, pcs };
+  return { calls, pcs, permissionAsked: () => permissionAsked };
 }
 
 describe("prepareCall", () => {
@@ -55,6 +60,34 @@ describe("CallPreparer", () => {
     calls.prepare();
     await flush();
     expect(pcs).toHaveLength(2);
+  });
+
+  it("asks whether the microphone is allowed on every prepare, so a click finds the answer; disposed, nothing", async () => {
+    const { calls, permissionAsked } = preparer();
+    calls.prepare();
+    expect(permissionAsked()).toBe(1);
+    await flush();
+    calls.prepare(); // a call is ready: nothing to build, but the permission may have changed
+    expect(permissionAsked()).toBe(2);
+    calls.dispose();
+    calls.prepare();
+    expect(permissionAsked()).toBe(2);
+  });
+
+  it("prepares its call even when asking for the permission fails", async () => {
+    const pcs: FakePeerConnection[] = [];
+    const calls = new CallPreparer({
+      createPeerConnection: () => {
+        const pc = new FakePeerConnection();
+        pcs.push(pc);
+        return pc;
+      },
+      microphoneGranted: () => Promise.reject(new Error("no permissions service")),
+    });
+    calls.prepare();
+    await flush();
+    expect(calls.ready).toBe(true);
+    expect(pcs).toHaveLength(1);
   });
 
   it("hands over nothing whose peer connection closed meanwhile, and prepares again", async () => {

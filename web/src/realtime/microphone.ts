@@ -27,22 +27,66 @@ export interface MicrophoneSource {
    * `connect()` then sends the offer without waiting for the microphone to open (the answer
    * is still applied only once its track is on the call); otherwise the offer waits for it, so
    * no call is opened (and, brokered, no minutes run) while a permission prompt is showing.
-   * Defaults to the Permissions API (`navigator.permissions.query({ name: "microphone" })`);
+   * Defaults to {@link permissionGranted} (the Permissions API, asked once per page);
    * anything but `granted`, or no answer, counts as not allowed.
    */
   microphoneGranted?: () => Promise<boolean>;
 }
 
-/** The default of {@link MicrophoneSource.microphoneGranted}; false when it cannot tell. */
-export async function permissionGranted(): Promise<boolean> {
-  try {
-    const permissions = globalThis.navigator?.permissions;
-    if (!permissions) return false;
-    const status = await permissions.query({ name: "microphone" as PermissionName });
-    return status.state === "granted";
-  } catch {
-    return false;
+/** The part of `navigator.permissions` {@link MicrophonePermission} uses. */
+export interface PermissionsLike {
+  query(descriptor: { name: PermissionName }): Promise<{ readonly state: PermissionState }>;
+}
+
+/**
+ * Whether the microphone is allowed, asked of the Permissions API once and then read from the
+ * `PermissionStatus` it answered with, which the browser keeps current (a grant or a revocation
+ * in the site settings changes its `state`). The first answer is a round trip to the browser
+ * process (5–10 ms of a click in headless Chromium, bench:connect); asked ahead of the click
+ * (`CallPreparer.prepare` does), the click reads it without that wait. A failed query is asked
+ * again next time.
+ */
+export class MicrophonePermission {
+  readonly #permissions: () => PermissionsLike | undefined;
+  #status: Promise<{ readonly state: PermissionState } | null> | null = null;
+
+  /** `permissions` defaults to `navigator.permissions` (absent: never granted). */
+  constructor(permissions: () => PermissionsLike | undefined = defaultPermissions) {
+    this.#permissions = permissions;
   }
+
+  /** True only for `granted`; false for anything else, or when it cannot tell. */
+  async granted(): Promise<boolean> {
+    const status = (this.#status ??= this.#query());
+    const answer = await status;
+    if (answer === null && this.#status === status) this.#status = null;
+    return answer?.state === "granted";
+  }
+
+  async #query(): Promise<{ readonly state: PermissionState } | null> {
+    try {
+      const permissions = this.#permissions();
+      if (!permissions) return null;
+      return await permissions.query({ name: "microphone" as PermissionName });
+    } catch {
+      return null;
+    }
+  }
+}
+
+function defaultPermissions(): PermissionsLike | undefined {
+  return globalThis.navigator?.permissions;
+}
+
+/** Made on first use: a module-level `new` would keep this module in the page's first chunk. */
+let pagePermission: MicrophonePermission | undefined;
+
+/**
+ * The default of {@link MicrophoneSource.microphoneGranted}: the page's
+ * {@link MicrophonePermission}; false when it cannot tell.
+ */
+export function permissionGranted(): Promise<boolean> {
+  return (pagePermission ??= new MicrophonePermission()).granted();
 }
 
 /**

@@ -5,6 +5,7 @@
  * the microphone's track on it (`replaceTrack`) once the click has opened it.
  */
 import { EVENTS_CHANNEL, createOffer } from "./call";
+import { permissionGranted } from "./microphone";
 import type { DataChannelLike, PeerConnectionLike, RtpSenderLike } from "./types";
 
 /**
@@ -37,6 +38,11 @@ export async function prepareCall(pc: PeerConnectionLike): Promise<PreparedCall>
 export interface CallPreparerOptions {
   /** Defaults to `new RTCPeerConnection()`. */
   createPeerConnection?: () => PeerConnectionLike;
+  /**
+   * Asked on every `prepare()`, so that the click finds the answer ready: the session's
+   * `microphoneGranted`. Defaults to `permissionGranted` (asked of the browser once per page).
+   */
+  microphoneGranted?: () => Promise<boolean>;
 }
 
 type Slot =
@@ -60,10 +66,12 @@ type Slot =
  */
 export class CallPreparer {
   readonly #create: () => PeerConnectionLike;
+  readonly #microphoneGranted: () => Promise<boolean>;
   #slot: Slot = { state: "empty" };
 
   constructor(options: CallPreparerOptions = {}) {
     this.#create = options.createPeerConnection ?? (() => new RTCPeerConnection());
+    this.#microphoneGranted = options.microphoneGranted ?? permissionGranted;
   }
 
   /** Whether a prepared call is waiting to be taken. */
@@ -72,10 +80,15 @@ export class CallPreparer {
   }
 
   /**
-   * Starts preparing a call unless one is ready or on its way. Never throws: a failure leaves
-   * the slot empty (the next `connect()` builds its own, and reports the failure itself).
+   * Starts preparing a call unless one is ready or on its way, and asks whether the microphone
+   * is allowed. Never throws: a failure leaves the slot empty (the next `connect()` builds its
+   * own, and reports the failure itself).
    */
   prepare(): void {
+    if (this.#slot.state === "disposed") return;
+    // Not awaited: a connect() then reads the answer (the offer waits on it) without a round
+    // trip to the browser's permission service.
+    this.#microphoneGranted().catch(() => undefined);
     if (this.#slot.state !== "empty") return;
     let pc: PeerConnectionLike;
     try {
