@@ -258,13 +258,8 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
         if (!isAlreadyExists(error)) throw error;
       }
       if (network !== null && trying !== null) {
-        const snaps = await deadline.run(db.getAll(...guards));
-        if (snaps[0]?.get("claim") !== claim) {
-          await network.collided(trying, deadline);
-          continue;
-        }
-        // The slot landed, the call record did not (a commit that is not atomic).
-        network.held = trying;
+        const [slotSnap] = await deadline.run(db.getAll(...guards));
+        if ((await network.settle(trying, slotSnap, deadline)) === "collided") continue;
       }
       // Collided on the call record. When the counter does not know the record it collided
       // with (deleted or edited by hand), continue after the highest record instead of

@@ -17,7 +17,12 @@
  * again, and a slot edited so that the query no longer finds it is remembered as taken when it
  * collides.
  */
-import type { DocumentReference, Firestore, WriteBatch } from "firebase-admin/firestore";
+import type {
+  DocumentReference,
+  DocumentSnapshot,
+  Firestore,
+  WriteBatch,
+} from "firebase-admin/firestore";
 import { Timestamp } from "firebase-admin/firestore";
 import { type Deadline, docId } from "./firestoreOps";
 import { DAY_MS, NETWORK_WINDOW_MS, type NetworkSlot, pickNetworkSlot } from "./policy";
@@ -90,6 +95,31 @@ export class NetworkClaim {
       deleteAt: Timestamp.fromMillis(slot.windowStartMs + NETWORK_WINDOW_MS + DAY_MS),
     });
     return ref;
+  }
+
+  /**
+   * After a commit that tried `slot` failed on a `create()`, with `snap` the slot's document
+   * as it is now:
+   * - another claim's: the slot was taken, and is remembered with what else is taken
+   *   (`collided`); try another;
+   * - this claim's: the slot landed and the rest did not (a commit that is not atomic, as the
+   *   stand-in's): held from now on (`held`);
+   * - absent: the commit failed as a whole on another guard, as Firestore's atomic commits
+   *   do, so the slot is still free (`free`). Counting it as taken would refuse a network
+   *   near its allowance for a collision that was never the network's.
+   */
+  async settle(
+    slot: HeldSlot,
+    snap: DocumentSnapshot | undefined,
+    deadline: Deadline,
+  ): Promise<"collided" | "held" | "free"> {
+    if (!snap?.exists) return "free";
+    if (snap.get("claim") === this.claim) {
+      this.held = slot;
+      return "held";
+    }
+    await this.collided(slot, deadline);
+    return "collided";
   }
 
   /** The slot was taken by another caller: remember it, and learn what else is taken. */

@@ -186,17 +186,14 @@ export function createFirestoreStore(
     return ref;
   }
 
-  /** Whose `create()` failed in a commit that wrote the given guards, in order. */
-  async function collided(
-    guards: DocumentReference[],
-    claim: string,
-    deadline: Deadline,
-  ): Promise<number> {
-    const snaps = await deadline.run(db.getAll(...guards));
+  /** Whose `create()` failed in a commit that wrote guards with these snapshots, in order. */
+  function collidedAt(snaps: DocumentSnapshot[], claim: string): number {
     for (const [index, snap] of snaps.entries()) {
-      if (snap.get("claim") !== claim) return index;
+      // Only a document that is there can have failed a create(); guards before it are
+      // absent when the commit failed as a whole (atomic), or ours when it landed in part.
+      if (snap.exists && snap.get("claim") !== claim) return index;
     }
-    return guards.length;
+    return snaps.length;
   }
 
   async function refund(held: Reservation, failure: string, deadline: Deadline): Promise<void> {
@@ -277,14 +274,10 @@ export function createFirestoreStore(
         if (!isAlreadyExists(error)) throw error;
       }
 
-      const index = await collided(guards, claim, deadline);
+      const snaps = await deadline.run(db.getAll(...guards));
+      const index = collidedAt(snaps, claim);
       if (network !== null && trying !== null) {
-        if (index === 0) {
-          await network.collided(trying, deadline);
-          continue;
-        }
-        // The slot landed, the user's half did not (a commit that is not atomic).
-        network.held = trying;
+        if ((await network.settle(trying, snaps[0], deadline)) === "collided") continue;
       }
       // The user's record collided. When the user document does not know the record (deleted
       // or edited by hand), continue after the highest record instead of colliding until its TTL.

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
+import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -243,6 +243,21 @@ describe("minute store", () => {
     await store.reserve(uid, limits, 30);
     await user(uid).delete();
     expect(await store.reserve(uid, limits, 30)).toMatchObject({ ok: true, held: { seq: 3 } });
+  });
+
+  it("with atomic commits, repairs a user document that fell behind without spending its network's slots", async () => {
+    // On Firestore the slot's create() is undone with the call record's: the slot is free.
+    const store = createMinuteStore(withAtomicCommits(db), { now: clock().now });
+    const uid = `u-${randomUUID()}`;
+    await store.reserve(uid, limits, 30);
+    await store.reserve(uid, limits, 30);
+    await user(uid).delete();
+    const network = { network: `net-${randomUUID()}`, perMinute: 2 };
+    expect(await store.reserve(uid, limits, 30, network)).toMatchObject({
+      ok: true,
+      held: { seq: 3 },
+    });
+    expect(await callSlots(network.network)).toHaveLength(1);
   });
 
   it("caps by the month and names the monthly budget", async () => {

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore } from "./helpers/firestore";
+import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -315,6 +315,19 @@ describe("Firestore store", () => {
       expect(await store.reserve(request)).toMatchObject({ ok: true });
       const ids = (await mints(request.uid)).map((r) => r.id);
       expect(new Set(ids).size).toBe(3);
+    });
+
+    it("with atomic commits, repairs a user document that fell behind without spending its network's slots", async () => {
+      // On Firestore the slot's create() is undone with the user's record: the slot is free.
+      const time = clock();
+      const store = createFirestoreStore(withAtomicCommits(db), { now: time.now });
+      const request = input({ limits: { ...limits, networkPerWindow: 2 } });
+      expect((await store.reserve(request)).ok).toBe(true);
+      await db.collection(USERS).doc(docId(request.uid)).delete();
+      time.advance(60_000);
+      expect(await store.reserve(request)).toMatchObject({ ok: true });
+      expect(await slots(request.network ?? "", T0 + 60_000)).toHaveLength(1);
+      expect(new Set((await mints(request.uid)).map((r) => r.id)).size).toBe(2);
     });
 
     it("keeps a network exact and open when its slots were deleted or edited by hand", async () => {

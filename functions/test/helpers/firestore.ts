@@ -5,7 +5,12 @@
 import { createServer } from "node:net";
 import { FirestoreServer } from "@firestore-emulator/server";
 import { deleteApp, initializeApp } from "firebase-admin/app";
-import { type Firestore, getFirestore } from "firebase-admin/firestore";
+import {
+  type DocumentReference,
+  type Firestore,
+  getFirestore,
+  type WriteBatch,
+} from "firebase-admin/firestore";
 
 export interface LocalFirestore {
   db: Firestore;
@@ -26,6 +31,42 @@ export async function startLocalFirestore(projectId: string): Promise<LocalFires
       server.stop();
     },
   };
+}
+
+/**
+ * `db` with commits that fail as a whole, as Firestore's do: a batch with a `create()` whose
+ * document is already there writes nothing and fails with ALREADY_EXISTS, where the stand-in
+ * would have applied the writes before it. The check and the commit are two steps, so this is
+ * for tests with one writer at a time.
+ */
+export function withAtomicCommits(db: Firestore): Firestore {
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === "batch") return () => atomicBatch(target);
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function atomicBatch(db: Firestore): WriteBatch {
+  const batch = db.batch();
+  const creates: DocumentReference[] = [];
+  const create = batch.create.bind(batch);
+  const commit = batch.commit.bind(batch);
+  return Object.assign(batch, {
+    create(ref: DocumentReference, data: Parameters<WriteBatch["create"]>[1]) {
+      creates.push(ref);
+      return create(ref, data);
+    },
+    async commit() {
+      const found = creates.length === 0 ? [] : await db.getAll(...creates);
+      if (found.some((snap) => snap.exists)) {
+        throw Object.assign(new Error("6 ALREADY_EXISTS: entity already exists"), { code: 6 });
+      }
+      return commit();
+    },
+  });
 }
 
 function freePort(): Promise<number> {
