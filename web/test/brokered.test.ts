@@ -21,8 +21,7 @@ import {
 import { callableBrokeredCalls } from "../src/token/callable";
 import { PageHideEnd } from "../src/token/pageHideEnd";
 import { BrokeredCalls } from "../src/ui/brokeredCalls";
-import type { MinutesElements } from "../src/ui/minutes";
-import { SERVER_CHOICES, deferred, fakeCallResponse } from "./fakes";
+import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "./fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -386,9 +385,7 @@ describe("callableBrokeredCalls with the SDK's real errors", () => {
   /** The page's BrokeredCalls on the SDK's callables at `port`, with fake minutes elements. */
   function preparingAt(port: number, timeout?: number) {
     const { functions, close } = functionsAt(port);
-    const element = () =>
-      ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
-    const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
+    const elements = fakeMinutesElements();
     const calls = new BrokeredCalls({
       config: {} as AppConfig,
       firebase: {} as FirebaseServices,

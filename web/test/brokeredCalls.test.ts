@@ -12,13 +12,13 @@ import type { FirebaseServices } from "../src/firebase";
 import { PageHideEnd } from "../src/token/pageHideEnd";
 import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
-import type { MinutesElements } from "../src/ui/minutes";
 import {
   FAKE_ANSWER_SDP,
   FAKE_OFFER_SDP,
   SERVER_CHOICES,
   deferred,
   fakeCallResponse,
+  fakeMinutesElements,
   flush,
 } from "./fakes";
 
@@ -56,8 +56,7 @@ function harness(
   call: () => Promise<RealtimeCallResponse> = async () => opened(),
   prepare: () => Promise<RealtimeCallPrepared> = async () => preparedAnswer(1800),
 ) {
-  const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
-  const elements: MinutesElements = { left: element(), clock: element(), warning: element() };
+  const elements = fakeMinutesElements();
   const requests: RealtimeCallRequest[] = [];
   const ends: EndRealtimeCallRequest[] = [];
   const beacons: string[] = [];

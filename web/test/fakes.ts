@@ -21,6 +21,7 @@ import type {
   RealtimeTokenSession,
   SessionChoiceOptions,
 } from "../../functions/src/contract";
+import type { MinutesElements } from "../src/ui/minutes";
 
 type Listener = (event: never) => void;
 
@@ -374,4 +375,10 @@ export function fakeCallResponse(
     },
     ...overrides,
   };
+}
+
+/** Plain objects standing in for the minutes view's three elements (no DOM library). */
+export function fakeMinutesElements(): MinutesElements {
+  const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
+  return { left: element(), clock: element(), warning: element() };
 }

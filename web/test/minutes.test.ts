@@ -12,9 +12,9 @@ import {
   localDeadline,
   minutesLeftText,
   MinutesView,
-  type MinutesElements,
   type OpenCall,
 } from "../src/ui/minutes";
+import { fakeMinutesElements } from "./fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const MIDNIGHT = Date.parse("2026-11-11T00:00:00Z") / 1000;
@@ -37,12 +37,6 @@ function openCall(overrides: Partial<OpenCall> = {}): OpenCall {
     minutes: DAY_ONLY,
     ...overrides,
   };
-}
-
-/** Plain objects standing in for the three elements (no DOM library). */
-function fakeElements(): MinutesElements {
-  const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
-  return { left: element(), clock: element(), warning: element() };
 }
 
 describe("minute texts", () => {
@@ -202,7 +196,7 @@ describe("describeBrokeredRefusal", () => {
 
 describe("MinutesView", () => {
   it("shows minutes, and marks them while an end call is on its way", () => {
-    const els = fakeElements();
+    const els = fakeMinutesElements();
     const view = new MinutesView(els, () => NOW);
     view.renderMinutes(CAPPED, "ending");
     expect(els.left.dataset).toMatchObject({
@@ -217,7 +211,7 @@ describe("MinutesView", () => {
   });
 
   it("counts down, shows the warning in the last minute and hides both when stopped", () => {
-    const els = fakeElements();
+    const els = fakeMinutesElements();
     let now = NOW;
     const view = new MinutesView(els, () => now);
     view.startCountdown(openCall({ deadlineMs: NOW + 61_000, endsAt: 123 }));
