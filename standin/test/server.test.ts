@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RTCPeerConnection } from "werift";
 import { startStandin, type Standin, type StandinState } from "../src/server.js";
 import { CLIENT_CONFIG } from "./helpers/client.js";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts.js";
 
 const KEY = "sk-test-standin-key";
 const START = Date.parse("2026-11-23T12:00:00Z");
@@ -17,17 +18,17 @@ const peers: RTCPeerConnection[] = [];
 
 beforeAll(async () => {
   standin = await startStandin({ now: () => nowMs, log: (line) => logs.push(line) });
-});
+}, HOOK_MS);
 beforeEach(async () => {
   nowMs = START;
   await fetch(`${standin.url}/_standin/reset`, { method: "POST" });
-});
+}, HOOK_MS);
 afterEach(async () => {
   await Promise.all(peers.splice(0).map((pc) => pc.close()));
-});
+}, HOOK_MS);
 afterAll(async () => {
   await standin.close();
-});
+}, HOOK_MS);
 
 const sdk = (options: { maxRetries?: number; timeout?: number } = {}) =>
   new OpenAI({ apiKey: KEY, baseURL: standin.baseUrl, maxRetries: 0, ...options });
@@ -87,7 +88,7 @@ async function expectError(response: Response, status: number, error: Record<str
   return body.error;
 }
 
-describe("POST /v1/realtime/client_secrets", () => {
+describe("POST /v1/realtime/client_secrets", REAL_TIME, () => {
   it.each([
     ["no header", null as string | null],
     ["a client secret", "Bearer ek_abcdef123456"],
@@ -216,7 +217,7 @@ describe("POST /v1/realtime/client_secrets", () => {
   });
 });
 
-describe("POST /v1/realtime/calls", () => {
+describe("POST /v1/realtime/calls", REAL_TIME, () => {
   async function secret(seconds = 600): Promise<string> {
     const response = await mint({
       expires_after: { anchor: "created_at", seconds },
@@ -319,7 +320,7 @@ describe("POST /v1/realtime/calls", () => {
   });
 });
 
-describe("POST /v1/realtime/calls/{id}/hangup", () => {
+describe("POST /v1/realtime/calls/{id}/hangup", REAL_TIME, () => {
   it("needs the standard key, 404s unknown calls, and ends known ones", async () => {
     const created = await mint({ session: { type: "realtime" } });
     const { value } = (await created.json()) as { value: string };
@@ -344,7 +345,7 @@ describe("POST /v1/realtime/calls/{id}/hangup", () => {
   });
 });
 
-describe("injected faults", () => {
+describe("injected faults", REAL_TIME, () => {
   const addFault = (fault: object) =>
     fetch(`${standin.url}/_standin/faults`, {
       method: "POST",
@@ -469,7 +470,7 @@ describe("injected faults", () => {
   });
 });
 
-describe("everything else", () => {
+describe("everything else", REAL_TIME, () => {
   it("answers unknown and beta routes like upstream: 404 Invalid URL", async () => {
     const error = await expectError(
       await post("/v1/realtime/sessions", {
