@@ -165,6 +165,15 @@ describe("POST /v1/realtime/client_secrets", REAL_TIME, () => {
     await expectError(response, 400, { type: "invalid_request_error" });
   });
 
+  it("takes an empty body as no options, like upstream", async () => {
+    const response = await post("/v1/realtime/client_secrets", {
+      auth: `Bearer ${KEY}`,
+      type: "application/json",
+      body: "",
+    });
+    expect(response.status).toBe(200);
+  });
+
   it("mints a secret with the resolved session and a request id", async () => {
     const response = await mint({
       expires_after: { anchor: "created_at", seconds: 120 },
@@ -466,6 +475,18 @@ describe("injected faults", REAL_TIME, () => {
     await addFault({ route: "calls", kind: "hang", count: 3 });
     expect((await state()).faults).toEqual([{ route: "calls", kind: "hang", count: 3 }]);
     expect((await fetch(`${standin.url}/_standin/faults`, { method: "DELETE" })).status).toBe(200);
+    expect((await state()).faults).toEqual([]);
+  });
+
+  it("refuses control bodies that are not JSON, an empty one included", async () => {
+    for (const path of ["/_standin/faults", "/_standin/limits"])
+      for (const body of ["{", ""])
+        await expectError(await fetch(`${standin.url}${path}`, { method: "POST", body }), 400, {
+          type: "invalid_request_error",
+          code: null,
+          param: null,
+          message: expect.stringContaining("could not parse the JSON body"),
+        });
     expect((await state()).faults).toEqual([]);
   });
 });
