@@ -12,6 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { functionsRegion } from "./functions-region.js";
 import { shellQuote } from "./shell.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -34,8 +35,13 @@ function main(): number {
     const build = spawnSync("npm", ["run", "build:emulator", "-w", "web"], {
       cwd: ROOT,
       stdio: "inherit",
-      // Vite lets the environment override .env files: the page calls this project's function.
-      env: { ...process.env, VITE_FIREBASE_PROJECT_ID: project },
+      // Vite lets the environment override .env files: the page calls this project's function,
+      // in the region the emulator serves it.
+      env: {
+        ...process.env,
+        VITE_FIREBASE_PROJECT_ID: project,
+        VITE_FUNCTIONS_REGION: functionsRegion(project),
+      },
     });
     if (build.status !== 0) return build.status ?? 1;
     if (process.platform === "linux" && netns !== "off") return inNamespace(project, command);

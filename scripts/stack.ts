@@ -22,6 +22,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { functionsRegion } from "./functions-region.js";
 import { describePortHolder } from "./port-holder.js";
 import { shellQuote } from "./shell.js";
 
@@ -172,22 +173,32 @@ function run(
   return child;
 }
 
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  const emulators = FIREBASE_JSON.emulators;
-  const port = (name: string): number => {
-    const value = emulators[name]?.port;
-    if (value === undefined) throw new Error(`firebase.json has no emulators.${name}.port`);
-    return value;
-  };
-  const hosting = options.hosting;
-  const useVite = options.mode === "start" && existsSync(join(ROOT, "web", "index.html"));
+/** firebase.json's port for an emulator. */
+function port(name: string): number {
+  const value = FIREBASE_JSON.emulators[name]?.port;
+  if (value === undefined) throw new Error(`firebase.json has no emulators.${name}.port`);
+  return value;
+}
 
+/** What the services started so far add to the emulators' environment, and how to stop them. */
+interface Wiring {
+  env: NodeJS.ProcessEnv;
+  cleanups: (() => Promise<void> | void)[];
+}
+
+/** Firestore: the emulator with Java 21+, else the Node stand-in (STACK_FIRESTORE forces one). */
+function firestoreMode(): { mode: "emulator" | "standin"; forced: boolean } {
   const forced = process.env.STACK_FIRESTORE;
   if (forced !== undefined && forced !== "emulator" && forced !== "standin") {
     usage(`STACK_FIRESTORE must be "emulator" or "standin", not "${forced}"`);
   }
-  const firestoreMode = forced ?? (javaMajor() >= 21 ? "emulator" : "standin");
+  return {
+    mode: forced ?? (javaMajor() >= 21 ? "emulator" : "standin"),
+    forced: forced !== undefined,
+  };
+}
+
+async function assertPortsFree(options: Options, useVite: boolean): Promise<void> {
   const ports: [number, string][] = [
     [port("auth"), "Auth emulator"],
     [port("functions"), "Functions emulator"],
@@ -196,85 +207,93 @@ async function main(): Promise<void> {
     [port("logging"), "emulator logging"],
     [STANDIN_PORT, "OpenAI stand-in"],
   ];
-  if (hosting) ports.push([port("hosting"), "Hosting emulator"]);
+  if (options.hosting) ports.push([port("hosting"), "Hosting emulator"]);
   if (useVite) ports.push([WEB_PORT, "web dev server"]);
   for (const [p, what] of ports) await assertPortFree(p, what);
+}
 
-  say("building functions");
-  const build = spawnSync("npm", ["run", "build", "-w", "functions"], {
-    cwd: ROOT,
-    stdio: "inherit",
-  });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // The Functions emulator gives a new worker 30 s to load, then fails the request ("Failed to
-  // load function."). Measured: a cold 20-call burst of realtimeCall, whose deadline tasks start
-  // workers of their own, took longer than that on 2 loaded cores for 15 of 20 workers.
-  env.FUNCTIONS_DISCOVERY_TIMEOUT ??= "120";
-
+/**
+ * The real API when `start` finds a real key in functions/.secret.local, else the local
+ * stand-in. Returns whether it is the real API.
+ */
+async function wireOpenAi(options: Options, wiring: Wiring): Promise<boolean> {
+  const { env } = wiring;
   const key = openAiKey();
-  const realOpenAi = options.mode === "start" && key.startsWith("sk-") && key !== STANDIN_KEY;
-  if (realOpenAi) {
+  if (options.mode === "start" && key.startsWith("sk-") && key !== STANDIN_KEY) {
     say("OpenAI: the real API (api.openai.com), with the key in functions/.secret.local");
     delete env.OPENAI_BASE_URL;
     // The web app's .env.emulator points WebRTC at the stand-in; the environment wins over it.
     env.VITE_OPENAI_CALLS_URL = "https://api.openai.com/v1/realtime/calls";
-  } else {
-    const { startStandin } = await import("../standin/src/server.js");
-    const standin = await startStandin({ port: STANDIN_PORT });
-    cleanups.push(() => standin.close());
-    env.OPENAI_BASE_URL = standin.baseUrl;
-    env.STANDIN_URL = standin.url;
-    say(`OpenAI: the local stand-in at ${standin.url} (no key, no network, no cost)`);
+    return true;
   }
+  const { startStandin } = await import("../standin/src/server.js");
+  const standin = await startStandin({ port: STANDIN_PORT });
+  wiring.cleanups.push(() => standin.close());
+  env.OPENAI_BASE_URL = standin.baseUrl;
+  env.STANDIN_URL = standin.url;
+  say(`OpenAI: the local stand-in at ${standin.url} (no key, no network, no cost)`);
+  return false;
+}
 
-  const only = ["auth", "functions"];
-  if (firestoreMode === "emulator") {
-    only.push("firestore");
+/** Starts Firestore's stand-in (and its fault proxy) or names the emulator; returns the emulators to run. */
+async function wireFirestore(
+  options: Options,
+  firestore: { mode: "emulator" | "standin"; forced: boolean },
+  wiring: Wiring,
+): Promise<string[]> {
+  const { env, cleanups } = wiring;
+  if (firestore.mode === "emulator") {
     say(`Firestore: the Firestore emulator on port ${port("firestore")}`);
     if (options.firestoreFaults) say("Firestore: no fault proxy in front of the emulator");
-  } else {
-    const { startFirestoreStandin } = await import("./firestore-standin.js");
-    const firestore = await startFirestoreStandin(port("firestore"));
-    cleanups.push(() => firestore.stop());
-    env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port("firestore")}`;
-    if (options.firestoreFaults) {
-      // The functions reach Firestore through the proxy; the test's own checks go direct.
-      const { startFaultProxy } = await import("./fault-proxy.js");
-      const proxy = await startFaultProxy(env.FIRESTORE_EMULATOR_HOST);
-      cleanups.push(() => proxy.close());
-      env.FIRESTORE_DIRECT_HOST = env.FIRESTORE_EMULATOR_HOST;
-      env.FIRESTORE_EMULATOR_HOST = proxy.address;
-      env.FIRESTORE_FAULTS_URL = proxy.controlUrl;
-      say(`Firestore: functions connect through a fault proxy at ${proxy.address}`);
-    }
-    const why =
-      forced === undefined ? "the Firestore emulator needs Java 21+" : "STACK_FIRESTORE=standin";
-    say(
-      `Firestore: the Node stand-in on port ${port("firestore")} (${why}; it does not enforce ` +
-        "security rules or isolate transactions)",
-    );
+    return ["firestore"];
   }
-  if (hosting) only.push("hosting");
-
-  if (options.tasksFaults) {
-    // firebase-tools starts its Cloud Tasks emulator beside the Functions emulator.
-    const tasks = `127.0.0.1:${emulators.tasks?.port ?? TASKS_DEFAULT_PORT}`;
+  const { startFirestoreStandin } = await import("./firestore-standin.js");
+  const standin = await startFirestoreStandin(port("firestore"));
+  cleanups.push(() => standin.stop());
+  env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port("firestore")}`;
+  if (options.firestoreFaults) {
+    // The functions reach Firestore through the proxy; the test's own checks go direct.
     const { startFaultProxy } = await import("./fault-proxy.js");
-    const proxy = await startFaultProxy(tasks);
+    const proxy = await startFaultProxy(env.FIRESTORE_EMULATOR_HOST);
     cleanups.push(() => proxy.close());
-    env.STACK_TASKS_VIA = proxy.address;
-    env.NODE_OPTIONS =
-      `${env.NODE_OPTIONS ?? ""} --require ${JSON.stringify(TASKS_PRELOAD)}`.trim();
-    env.TASKS_FAULTS_URL = proxy.controlUrl;
-    say(`Cloud Tasks: functions enqueue through a fault proxy at ${proxy.address}`);
+    env.FIRESTORE_DIRECT_HOST = env.FIRESTORE_EMULATOR_HOST;
+    env.FIRESTORE_EMULATOR_HOST = proxy.address;
+    env.FIRESTORE_FAULTS_URL = proxy.controlUrl;
+    say(`Firestore: functions connect through a fault proxy at ${proxy.address}`);
   }
+  const why = firestore.forced
+    ? "STACK_FIRESTORE=standin"
+    : "the Firestore emulator needs Java 21+";
+  say(
+    `Firestore: the Node stand-in on port ${port("firestore")} (${why}; it does not enforce ` +
+      "security rules or isolate transactions)",
+  );
+  return [];
+}
 
+/** A fault proxy between the functions and the Cloud Tasks emulator. */
+async function wireTasksFaults(wiring: Wiring): Promise<void> {
+  const { env } = wiring;
+  // firebase-tools starts its Cloud Tasks emulator beside the Functions emulator.
+  const tasks = `127.0.0.1:${FIREBASE_JSON.emulators.tasks?.port ?? TASKS_DEFAULT_PORT}`;
+  const { startFaultProxy } = await import("./fault-proxy.js");
+  const proxy = await startFaultProxy(tasks);
+  wiring.cleanups.push(() => proxy.close());
+  env.STACK_TASKS_VIA = proxy.address;
+  env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --require ${JSON.stringify(TASKS_PRELOAD)}`.trim();
+  env.TASKS_FAULTS_URL = proxy.controlUrl;
+  say(`Cloud Tasks: functions enqueue through a fault proxy at ${proxy.address}`);
+}
+
+/**
+ * The children and how everything stops: the first reason to stop decides the exit code
+ * (Ctrl-C: 130), even when a child's exit, which that stop causes, asks to stop again.
+ */
+function supervise(cleanups: Wiring["cleanups"]): {
+  children: ChildProcess[];
+  stop: (code: number) => Promise<never>;
+} {
   const children: ChildProcess[] = [];
-  // The first reason to stop decides the exit code (Ctrl-C: 130), even when a child's exit,
-  // which that stop causes, asks to stop again.
   let stopping: Promise<never> | undefined;
   const stop = (code: number): Promise<never> =>
     (stopping ??= (async () => {
@@ -285,7 +304,64 @@ async function main(): Promise<void> {
     })());
   process.on("SIGINT", () => void stop(130));
   process.on("SIGTERM", () => void stop(143));
+  return { children, stop };
+}
 
+/**
+ * Prints the banner once every service answers. Ready means answering, not merely listening:
+ * the Functions emulator accepts connections well before it has loaded realtimeToken (it
+ * answers 404 until then), and a page opened in that gap would see its first call fail.
+ */
+function announceWhenReady(functionUrl: string, useVite: boolean, openAi: string): void {
+  const ready = [
+    answers(`http://127.0.0.1:${port("auth")}/`, {}, (status) => status === 200),
+    answers(functionUrl, CALLABLE_PROBE, functionAnswered),
+    ...(useVite ? [answers(`http://127.0.0.1:${WEB_PORT}/`, {}, (status) => status === 200)] : []),
+  ];
+  void Promise.all(ready).then(() => {
+    say(
+      [
+        "ready. Open the web app; Ctrl-C stops everything.",
+        useVite
+          ? `  web app    http://127.0.0.1:${WEB_PORT}`
+          : "  web app    (none: web/index.html is missing)",
+        `  function   ${functionUrl}`,
+        `  OpenAI     ${openAi}`,
+      ].join("\n"),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const useVite = options.mode === "start" && existsSync(join(ROOT, "web", "index.html"));
+  const firestore = firestoreMode();
+  await assertPortsFree(options, useVite);
+
+  say("building functions");
+  const build = spawnSync("npm", ["run", "build", "-w", "functions"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+
+  const wiring: Wiring = { env: { ...process.env }, cleanups: [] };
+  const { env } = wiring;
+  // The Functions emulator gives a new worker 30 s to load, then fails the request ("Failed to
+  // load function."). Measured: a cold 20-call burst of realtimeCall, whose deadline tasks start
+  // workers of their own, took longer than that on 2 loaded cores for 15 of 20 workers.
+  env.FUNCTIONS_DISCOVERY_TIMEOUT ??= "120";
+  // The web app and the command call the functions where the emulator serves them.
+  const region = functionsRegion(options.project);
+  env.VITE_FUNCTIONS_REGION = region;
+  env.STACK_FUNCTIONS_REGION = region;
+
+  const realOpenAi = await wireOpenAi(options, wiring);
+  const only = ["auth", "functions", ...(await wireFirestore(options, firestore, wiring))];
+  if (options.hosting) only.push("hosting");
+  if (options.tasksFaults) await wireTasksFaults(wiring);
+
+  const { children, stop } = supervise(wiring.cleanups);
   const firebase = join(ROOT, "node_modules", ".bin", "firebase");
   const common = ["--only", only.join(","), "--project", options.project];
   if (options.mode === "exec") {
@@ -298,41 +374,17 @@ async function main(): Promise<void> {
     await stop(await onExit(child));
   }
 
-  const emulatorsProcess = run(firebase, ["emulators:start", ...common], env);
-  children.push(emulatorsProcess);
+  children.push(run(firebase, ["emulators:start", ...common], env));
   if (useVite) {
-    children.push(
-      run(
-        "npm",
-        ["run", "dev", "-w", "web", "--", "--port", String(WEB_PORT), "--strictPort"],
-        env,
-      ),
-    );
+    const dev = ["run", "dev", "-w", "web", "--", "--port", String(WEB_PORT), "--strictPort"];
+    children.push(run("npm", dev, env));
   }
-  const functionUrl = `http://127.0.0.1:${port("functions")}/${options.project}/us-central1/realtimeToken`;
-  // Ready means answering, not merely listening: the Functions emulator accepts connections
-  // well before it has loaded realtimeToken (it answers 404 until then), and a page opened
-  // in that gap would see its first call fail.
-  const ready = [
-    answers(`http://127.0.0.1:${port("auth")}/`, {}, (status) => status === 200),
-    answers(functionUrl, CALLABLE_PROBE, functionAnswered),
-    ...(useVite ? [answers(`http://127.0.0.1:${WEB_PORT}/`, {}, (status) => status === 200)] : []),
-  ];
-  void Promise.all(ready).then(() => {
-    const openAi = realOpenAi
-      ? "api.openai.com, with your key"
-      : `local stand-in, ${env.STANDIN_URL}`;
-    say(
-      [
-        "ready. Open the web app; Ctrl-C stops everything.",
-        useVite
-          ? `  web app    http://127.0.0.1:${WEB_PORT}`
-          : "  web app    (none: web/index.html is missing)",
-        `  function   ${functionUrl}`,
-        `  OpenAI     ${openAi}`,
-      ].join("\n"),
-    );
-  });
+  const functionUrl = `http://127.0.0.1:${port("functions")}/${options.project}/${region}/realtimeToken`;
+  announceWhenReady(
+    functionUrl,
+    useVite,
+    realOpenAi ? "api.openai.com, with your key" : `local stand-in, ${env.STANDIN_URL}`,
+  );
   const code = await Promise.race(children.map(onExit));
   await stop(code);
 }

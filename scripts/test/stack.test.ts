@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { deleteApp, initializeApp } from "firebase/app";
@@ -16,6 +16,7 @@ import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
 import { connectFunctionsEmulator, getFunctions, httpsCallable } from "firebase/functions";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RealtimeTokenResponse } from "../../functions/src/contract.js";
+import { functionsRegion } from "../functions-region.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EMULATORS = (
@@ -43,8 +44,8 @@ interface Stack {
 
 const started: Stack[] = [];
 
-function startStack(): Stack {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start"], {
+function startStack(...args: string[]): Stack {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", ...args], {
     cwd: ROOT,
     env: { ...process.env, FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -85,9 +86,12 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 /** A first call through the Firebase JS SDK, as the web app makes it (project demo-realtime). */
-async function firstCall(): Promise<RealtimeTokenResponse> {
+async function firstCall(
+  project = "demo-realtime",
+  region = functionsRegion(project),
+): Promise<RealtimeTokenResponse> {
   const app = initializeApp(
-    { apiKey: "demo-api-key", projectId: "demo-realtime", appId: "1:000000000000:web:0000" },
+    { apiKey: "demo-api-key", projectId: project, appId: "1:000000000000:web:0000" },
     `stack-${randomUUID()}`,
   );
   try {
@@ -105,7 +109,7 @@ async function firstCall(): Promise<RealtimeTokenResponse> {
       disableWarnings: true,
     });
     await signInAnonymously(auth);
-    const functions = getFunctions(app, "us-central1");
+    const functions = getFunctions(app, region);
     connectFunctionsEmulator(functions, "127.0.0.1", EMULATORS.functions?.port ?? 5001);
     const call = httpsCallable<unknown, RealtimeTokenResponse>(functions, "realtimeToken", {
       limitedUseAppCheckTokens: true,
@@ -170,6 +174,24 @@ describe("npm start", () => {
       expect(stack.output()).toContain(`kill ${holder.pid}`);
     } finally {
       holder.kill("SIGKILL");
+    }
+  });
+
+  it("serves, awaits and names the function in the region the functions' env files give", async () => {
+    // A project of its own whose env file moves the functions out of the param's default.
+    const project = "demo-stack-region";
+    const envFile = join(ROOT, "functions", `.env.${project}`);
+    writeFileSync(envFile, 'REGION=europe-west1\nALLOWED_ORIGINS=["http://127.0.0.1:5173"]\n');
+    try {
+      expect(functionsRegion(project)).toBe("europe-west1");
+      const stack = startStack("--project", project);
+      await stack.ready;
+      expect(stack.output()).toContain(
+        `function   http://127.0.0.1:${EMULATORS.functions?.port}/${project}/europe-west1/realtimeToken`,
+      );
+      expect((await firstCall(project, "europe-west1")).token).toMatch(/^ek_/);
+    } finally {
+      rmSync(envFile, { force: true });
     }
   });
 });

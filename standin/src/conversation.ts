@@ -4,64 +4,30 @@
  * no I/O and reads no clock; the call wiring executes the returned effects (send an event,
  * start or stop the outgoing audio) and reports audio progress back.
  *
- * This module routes events and owns the conversation's state; the parts live next to it:
- * `items.ts` (the item list, truncation), `input-audio.ts` (the input buffer, turn
- * detection), `script.ts` (what to answer) and `responses.ts` (a response's events).
+ * This module routes events and owns the session and the turns; the parts live next to it:
+ * `item-events.ts` (the item verbs, over `items.ts`), `input-audio.ts` (the input buffer,
+ * turn detection), `responder.ts` (which response generates and plays, over `script.ts`,
+ * what to answer, and `responses.ts`, a response's events).
  */
 import type {
-  ConversationItem,
-  ConversationItemAdded,
-  ConversationItemDeletedEvent,
-  ConversationItemDone,
-  ConversationItemInputAudioTranscriptionCompletedEvent,
-  ConversationItemTruncatedEvent,
   InputAudioBufferClearedEvent,
-  InputAudioBufferCommittedEvent,
   InputAudioBufferSpeechStartedEvent,
   InputAudioBufferSpeechStoppedEvent,
   RealtimeClientEvent,
-  RealtimeConversationItemUserMessage,
   RealtimeError,
-  RealtimeErrorEvent,
-  RealtimeResponse,
-  RealtimeResponseCreateParams,
-  RealtimeServerEvent,
-  ResponseCreatedEvent,
   SessionCreatedEvent,
   SessionUpdatedEvent,
 } from "openai/resources/realtime/realtime";
 import { parseClientEvent, type ParsedClientEvent } from "./client-events.js";
-import { send, type Effect } from "./effects.js";
+import { invalidRequest, send, sendError, type Effect } from "./effects.js";
 import type { NewId } from "./ids.js";
 import { InputAudio, SCRIPT } from "./input-audio.js";
-import {
-  ItemStore,
-  itemRecord,
-  truncateItem,
-  truncationProblem,
-  type ItemRecord,
-  type StoredItem,
-} from "./items.js";
-import {
-  functionCallResponse,
-  inputUsage,
-  MessageResponse,
-  type ResponseSetup,
-} from "./responses.js";
-import { planAnswer } from "./script.js";
-import { mergeSession, outputModality, type Session } from "./session.js";
+import { ItemEvents } from "./item-events.js";
+import type { ItemRecord } from "./items.js";
+import { Responder } from "./responder.js";
+import { mergeSession, type Session } from "./session.js";
 
 export type { Effect } from "./effects.js";
-
-/**
- * A user audio part before its transcription: upstream sends `transcript: null` (and keeps it
- * so when transcription is off). The `openai` types say `transcript?: string`, but OpenAI's
- * own Agents SDK requires the key and rejects an item without it.
- */
-const PENDING_TRANSCRIPT = {
-  type: "input_audio",
-  transcript: null,
-} as unknown as RealtimeConversationItemUserMessage.Content;
 
 export interface ConversationOptions {
   /** The resolved session (from the client secret) the call starts with. */
@@ -79,27 +45,22 @@ export interface ConversationOptions {
 export class Conversation {
   private session: Session;
   private readonly newId: NewId;
-  private readonly responseAudioMs: number;
-  private readonly conversationId: string;
-  private readonly items = new ItemStore();
+  private readonly items: ItemEvents;
   private readonly input: InputAudio;
-  /**
-   * The spoken answer being generated; text answers and function calls complete at once, so
-   * they are never active.
-   */
-  private active: MessageResponse | undefined;
-  /** The spoken answer whose audio is playing: the active one, or one done generating. */
-  private playing: MessageResponse | undefined;
-  private lastResponseId: string | undefined;
-  /** Upstream locks the voice once the assistant has spoken. */
-  private audioProduced = false;
+  private readonly responses: Responder;
 
   constructor(options: ConversationOptions) {
     this.session = options.session;
     this.newId = options.newId;
-    this.responseAudioMs = options.responseAudioMs;
-    this.conversationId = options.newId("conv");
+    const conversationId = options.newId("conv");
+    this.items = new ItemEvents(options.newId);
     this.input = new InputAudio(options.newId);
+    this.responses = new Responder({
+      newId: options.newId,
+      conversationId,
+      items: this.items.store,
+      responseAudioMs: options.responseAudioMs,
+    });
   }
 
   /** The session as it stands after any `session.update`s. */
@@ -109,12 +70,12 @@ export class Conversation {
 
   /** The conversation's items in order, as text (the state endpoint's record). */
   get itemRecords(): ItemRecord[] {
-    return this.items.all.map(itemRecord);
+    return this.items.records;
   }
 
   /** True while a response is being generated (and cancellable). */
   get responding(): boolean {
-    return this.active !== undefined;
+    return this.responses.responding;
   }
 
   /** The greeting upstream sends as soon as the data channel opens. */
@@ -145,30 +106,21 @@ export class Conversation {
       case "session.update":
         return this.updateSession(event.session, clientEventId);
       case "conversation.item.create":
-        return this.createItem(event.item, event.previous_item_id, clientEventId);
-      case "conversation.item.retrieve": {
-        const stored = this.items.find(event.item_id);
-        if (!stored) return [this.itemNotFound("retrieve", event.item_id, clientEventId)];
-        return [
-          send({
-            type: "conversation.item.retrieved",
-            event_id: this.eventId(),
-            item: stored.item,
-          } satisfies RealtimeServerEvent.ConversationItemRetrieved),
-        ];
-      }
+        return this.items.create(event.item, event.previous_item_id, clientEventId);
+      case "conversation.item.retrieve":
+        return this.items.retrieve(event.item_id, clientEventId);
       case "conversation.item.delete":
-        if (!this.items.remove(event.item_id))
-          return [this.itemNotFound("delete", event.item_id, clientEventId)];
-        return [
-          send({
-            type: "conversation.item.deleted",
-            event_id: this.eventId(),
-            item_id: event.item_id,
-          } satisfies ConversationItemDeletedEvent),
-        ];
+        return this.items.delete(event.item_id, clientEventId);
       case "conversation.item.truncate":
-        return this.truncate(event.item_id, event.content_index, event.audio_end_ms, clientEventId);
+        return this.items.truncate(
+          {
+            itemId: event.item_id,
+            contentIndex: event.content_index,
+            audioEndMs: event.audio_end_ms,
+          },
+          this.responses.streamingItem,
+          clientEventId,
+        );
       case "input_audio_buffer.append":
         this.input.append(event.audio);
         return [];
@@ -183,38 +135,13 @@ export class Conversation {
           } satisfies InputAudioBufferClearedEvent),
         ];
       case "output_audio_buffer.clear":
-        return this.clearOutputAudio();
+        return this.responses.clearOutputAudio();
       case "response.create":
-        if (this.active)
-          return [
-            this.error({
-              type: "invalid_request_error",
-              code: "conversation_already_has_active_response",
-              message: `Conversation already has an active response in progress: ${this.active.id}. Wait until the response is finished before creating a new one.`,
-              param: null,
-              event_id: clientEventId,
-            }),
-          ];
-        return this.startResponse(event.response ?? {});
+        return this.responses.create(event.response ?? {}, this.session, clientEventId);
       case "response.cancel":
-        if (
-          !this.active ||
-          (event.response_id !== undefined && event.response_id !== this.active.id)
-        )
-          return [
-            this.error({
-              type: "invalid_request_error",
-              code: "response_cancel_not_active",
-              message: "Cancellation failed: no active response found",
-              param: null,
-              event_id: clientEventId,
-            }),
-          ];
-        return this.cancel("client_cancelled");
+        return this.responses.cancelRequested(event.response_id, clientEventId);
     }
   }
-
-  // --- session ---------------------------------------------------------------------------
 
   private updateSession(
     update: Extract<RealtimeClientEvent, { type: "session.update" }>["session"],
@@ -223,24 +150,30 @@ export class Conversation {
     if (update.type !== "realtime") return [];
     if (update.model !== undefined && update.model !== this.session.model)
       return [
-        this.error({
-          type: "invalid_request_error",
-          code: "invalid_value",
-          message: `Cannot update a session's model (it is '${this.session.model}'). Start a new session to use another model.`,
-          param: "session.model",
-          event_id: clientEventId,
-        }),
+        this.error(
+          invalidRequest(
+            "invalid_value",
+            `Cannot update a session's model (it is '${this.session.model}'). Start a new session to use another model.`,
+            "session.model",
+            clientEventId,
+          ),
+        ),
       ];
     const voice = update.audio?.output?.voice;
-    if (voice !== undefined && voice !== this.session.audio?.output?.voice && this.audioProduced)
+    if (
+      voice !== undefined &&
+      voice !== this.session.audio?.output?.voice &&
+      this.responses.hasSpoken
+    )
       return [
-        this.error({
-          type: "invalid_request_error",
-          code: "cannot_update_voice",
-          message: "Cannot update a conversation's voice if assistant audio is present.",
-          param: "session.audio.output.voice",
-          event_id: clientEventId,
-        }),
+        this.error(
+          invalidRequest(
+            "cannot_update_voice",
+            "Cannot update a conversation's voice if assistant audio is present.",
+            "session.audio.output.voice",
+            clientEventId,
+          ),
+        ),
       ];
     this.session = mergeSession(this.session, update);
     return [
@@ -251,112 +184,6 @@ export class Conversation {
       } satisfies SessionUpdatedEvent),
     ];
   }
-
-  // --- conversation items ----------------------------------------------------------------
-
-  private itemNotFound(
-    action: "retrieve" | "delete" | "truncate",
-    id: string,
-    eventId: string | null,
-  ): Effect {
-    return this.error({
-      type: "invalid_request_error",
-      code: `item_${action}_invalid_item_id`,
-      message: `Error ${action === "retrieve" ? "retrieving" : action === "delete" ? "deleting" : "truncating"} item: the item with id '${id}' does not exist.`,
-      param: "item_id",
-      event_id: eventId,
-    });
-  }
-
-  private createItem(
-    item: ConversationItem,
-    previousItemId: string | undefined,
-    clientEventId: string | null,
-  ): Effect[] {
-    const requestedId = "id" in item && typeof item.id === "string" ? item.id : undefined;
-    if (requestedId !== undefined && this.items.find(requestedId))
-      return [
-        this.error({
-          type: "invalid_request_error",
-          code: "invalid_value",
-          message: `Item with id '${requestedId}' already exists.`,
-          param: "item.id",
-          event_id: clientEventId,
-        }),
-      ];
-    const index = this.items.positionAfter(previousItemId);
-    if (index === undefined)
-      return [
-        this.error({
-          type: "invalid_request_error",
-          code: "invalid_value",
-          message: `The previous_item_id '${previousItemId}' does not exist.`,
-          param: "previous_item_id",
-          event_id: clientEventId,
-        }),
-      ];
-    const stored: StoredItem = {
-      item: {
-        ...item,
-        id: requestedId ?? this.newId("item"),
-        object: "realtime.item",
-        status: "completed",
-      } as StoredItem["item"],
-      audioMs: 0,
-    };
-    const previous = this.items.insertAt(index, stored);
-    return this.itemAddedAndDone(stored.item, previous);
-  }
-
-  private itemAddedAndDone(item: ConversationItem, previous: string | null): Effect[] {
-    return [
-      send({
-        type: "conversation.item.added",
-        event_id: this.eventId(),
-        previous_item_id: previous,
-        item,
-      } satisfies ConversationItemAdded),
-      send({
-        type: "conversation.item.done",
-        event_id: this.eventId(),
-        previous_item_id: previous,
-        item,
-      } satisfies ConversationItemDone),
-    ];
-  }
-
-  private truncate(
-    itemId: string,
-    contentIndex: number,
-    audioEndMs: number,
-    clientEventId: string | null,
-  ): Effect[] {
-    const stored = this.items.find(itemId);
-    if (!stored) return [this.itemNotFound("truncate", itemId, clientEventId)];
-    const streaming = this.playing?.stored === stored;
-    const problem = truncationProblem(stored, contentIndex, audioEndMs, streaming);
-    if (problem)
-      return [
-        this.error({
-          type: "invalid_request_error",
-          code: "invalid_value",
-          ...problem,
-          event_id: clientEventId,
-        }),
-      ];
-    truncateItem(stored, audioEndMs);
-    return [
-      send({
-        type: "conversation.item.truncated",
-        event_id: this.eventId(),
-        item_id: itemId,
-        content_index: contentIndex,
-        audio_end_ms: audioEndMs,
-      } satisfies ConversationItemTruncatedEvent),
-    ];
-  }
-
-  // --- input audio -----------------------------------------------------------------------
 
   /**
    * One received mic RTP packet: with turn detection on, it may start a user turn
@@ -375,7 +202,7 @@ export class Conversation {
           item_id: turn.itemId,
         } satisfies InputAudioBufferSpeechStartedEvent),
       ];
-      if (detection.interrupt_response !== false) out.push(...this.interruptBySpeech());
+      if (detection.interrupt_response !== false) out.push(...this.responses.interruptBySpeech());
       return out;
     }
     const out: Effect[] = [
@@ -385,9 +212,10 @@ export class Conversation {
         audio_end_ms: turn.audioEndMs,
         item_id: turn.itemId,
       } satisfies InputAudioBufferSpeechStoppedEvent),
-      ...this.commitUserAudio(turn.itemId, turn.speechMs, "speech"),
+      ...this.items.commitUserAudio(turn.itemId, turn.speechMs, "speech", this.transcribes()),
     ];
-    if (detection.create_response !== false && !this.active) out.push(...this.startResponse({}));
+    if (detection.create_response !== false && !this.responses.responding)
+      out.push(...this.responses.start({}, this.session));
     return out;
   }
 
@@ -395,113 +223,20 @@ export class Conversation {
     const ms = this.input.bufferedMs;
     if (ms < SCRIPT.minCommitMs)
       return [
-        this.error({
-          type: "invalid_request_error",
-          code: "input_audio_buffer_commit_empty",
-          message: `Error committing input audio buffer: buffer too small. Expected at least ${SCRIPT.minCommitMs}ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
-          param: null,
-          event_id: clientEventId,
-        }),
+        this.error(
+          invalidRequest(
+            "input_audio_buffer_commit_empty",
+            `Error committing input audio buffer: buffer too small. Expected at least ${SCRIPT.minCommitMs}ms of audio, but buffer only has ${ms.toFixed(2)}ms of audio.`,
+            null,
+            clientEventId,
+          ),
+        ),
       ];
-    return this.commitUserAudio(this.input.take(), ms, "audio");
+    return this.items.commitUserAudio(this.input.take(), ms, "audio", this.transcribes());
   }
 
-  private commitUserAudio(itemId: string, ms: number, what: "speech" | "audio"): Effect[] {
-    const previous = this.items.lastId();
-    const spokenText = `Placeholder transcript: ${ms} ms of ${what}.`;
-    const item: RealtimeConversationItemUserMessage & { id: string } = {
-      id: itemId,
-      object: "realtime.item",
-      type: "message",
-      role: "user",
-      status: "completed",
-      content: [PENDING_TRANSCRIPT],
-    };
-    const stored: StoredItem = { item, audioMs: 0, spokenText };
-    this.items.append(stored);
-    const out: Effect[] = [
-      send({
-        type: "input_audio_buffer.committed",
-        event_id: this.eventId(),
-        item_id: itemId,
-        previous_item_id: previous,
-      } satisfies InputAudioBufferCommittedEvent),
-      ...this.itemAddedAndDone(stored.item, previous),
-    ];
-    if (this.session.audio?.input?.transcription) {
-      item.content = [{ type: "input_audio", transcript: spokenText }];
-      out.push(
-        send({
-          type: "conversation.item.input_audio_transcription.completed",
-          event_id: this.eventId(),
-          item_id: itemId,
-          content_index: 0,
-          transcript: spokenText,
-          usage: { type: "duration", seconds: ms / 1000 },
-        } satisfies ConversationItemInputAudioTranscriptionCompletedEvent),
-      );
-    }
-    return out;
-  }
-
-  // --- responses -------------------------------------------------------------------------
-
-  private startResponse(params: RealtimeResponseCreateParams): Effect[] {
-    const modality = outputModality(params.output_modalities ?? this.session.output_modalities);
-    const inConversation = params.conversation !== "none";
-    const context: readonly StoredItem[] = params.input
-      ? params.input.map(
-          (item) =>
-            this.items.find(("id" in item && item.id) || "") ?? {
-              item: item as StoredItem["item"],
-              audioMs: 0,
-            },
-        )
-      : this.items.all;
-    const plan = planAnswer(context, params, this.session);
-    const id = this.newId("resp");
-    this.lastResponseId = id;
-    const base: RealtimeResponse & { id: string } = {
-      id,
-      object: "realtime.response",
-      status: "in_progress",
-      output: [],
-      conversation_id: inConversation ? this.conversationId : undefined,
-      output_modalities: [modality],
-      max_output_tokens: params.max_output_tokens ?? this.session.max_output_tokens ?? "inf",
-      audio: {
-        output: {
-          format: this.session.audio?.output?.format,
-          voice: this.session.audio?.output?.voice,
-        },
-      },
-      metadata: params.metadata ?? null,
-    };
-    const setup: ResponseSetup = {
-      base,
-      conversation: inConversation ? this.items : undefined,
-      previousItemId: this.items.lastId(),
-      inputUsage: inputUsage(context, this.session.instructions ?? ""),
-      newId: this.newId,
-    };
-    const out: Effect[] = [
-      send({
-        type: "response.created",
-        event_id: this.eventId(),
-        response: base,
-      } satisfies ResponseCreatedEvent),
-    ];
-    if (plan.kind === "function_call") return [...out, ...functionCallResponse(setup, plan)];
-    const response = new MessageResponse(setup, plan.text, modality, this.responseAudioMs);
-    if (modality === "audio") {
-      // Its audio takes over the output buffer from an answer still playing.
-      if (this.playing) out.push(...this.playing.replaced());
-      this.active = response;
-      this.playing = response;
-      this.audioProduced = true;
-    }
-    out.push(...response.begin());
-    return out;
+  private transcribes(): boolean {
+    return Boolean(this.session.audio?.input?.transcription);
   }
 
   /**
@@ -509,74 +244,31 @@ export class Conversation {
    * `GENERATION` in responses.ts), and the response is done once all of it is generated.
    */
   audioProgress(responseId: string, sentMs: number): Effect[] {
-    const playing = this.playing;
-    if (!playing || playing.id !== responseId) return [];
-    const out = playing.progress(sentMs);
-    if (this.active === playing && !playing.generating) this.active = undefined;
-    return out;
+    return this.responses.audioProgress(responseId, sentMs);
   }
 
   /** The outgoing audio for a response played to its end. */
   audioFinished(responseId: string): Effect[] {
-    const playing = this.playing;
-    if (!playing || playing.id !== responseId) return [];
-    this.playing = undefined;
-    if (this.active === playing) this.active = undefined;
-    return playing.playedOut();
-  }
-
-  private cancel(reason: "client_cancelled" | "turn_detected"): Effect[] {
-    const active = this.active;
-    if (!active) return [];
-    this.active = undefined;
-    if (this.playing === active) this.playing = undefined;
-    return active.cancel(reason);
-  }
-
-  /**
-   * New speech with `interrupt_response`: cancels a response being generated, or clears the
-   * audio of one that is done generating but still playing.
-   */
-  private interruptBySpeech(): Effect[] {
-    if (this.active) return this.cancel("turn_detected");
-    const playing = this.playing;
-    if (!playing) return [];
-    this.playing = undefined;
-    return playing.clearAudio();
-  }
-
-  /** `output_audio_buffer.clear`: cuts the audio; see {@link MessageResponse.clearAudio}. */
-  private clearOutputAudio(): Effect[] {
-    const playing = this.playing;
-    if (!playing)
-      return [
-        send({
-          type: "output_audio_buffer.cleared",
-          event_id: this.eventId(),
-          response_id: this.lastResponseId ?? "",
-        } satisfies RealtimeServerEvent.OutputAudioBufferCleared),
-      ];
-    this.playing = undefined;
-    if (this.active === playing) this.active = undefined;
-    return playing.clearAudio();
+    return this.responses.audioFinished(responseId);
   }
 
   /** A session-ending error, sent before the call closes at its maximum duration. */
   expire(maxSeconds: number): Effect[] {
     const minutes = maxSeconds / 60;
     return [
-      this.error({
-        type: "invalid_request_error",
-        code: "session_expired",
-        message: `Your session hit the maximum duration of ${Number.isInteger(minutes) ? `${minutes} minutes` : `${maxSeconds} seconds`}.`,
-        param: null,
-        event_id: null,
-      }),
+      this.error(
+        invalidRequest(
+          "session_expired",
+          `Your session hit the maximum duration of ${Number.isInteger(minutes) ? `${minutes} minutes` : `${maxSeconds} seconds`}.`,
+          null,
+          null,
+        ),
+      ),
     ];
   }
 
   private error(error: RealtimeError): Effect {
-    return send({ type: "error", event_id: this.eventId(), error } satisfies RealtimeErrorEvent);
+    return sendError(this.newId, error);
   }
 
   private eventId(): string {

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { errorBody, errors, type ApiError } from "./api-errors.js";
+import { errorBody, errors, fail, ok, type ApiError, type Result } from "./api-errors.js";
 import { Call, InvalidOfferError, type CallSnapshot } from "./call.js";
 import { MULTIPART, parseCallForm } from "./call-form.js";
 import {
@@ -141,14 +141,10 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     requests.clientSecrets += 1;
     if (await applyFault("client_secrets", res)) return;
     if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
-    const raw = (await readBody(req)).toString("utf8");
-    let body: unknown;
-    try {
-      body = raw.trim() === "" ? undefined : JSON.parse(raw);
-    } catch {
-      return sendError(res, errors.invalidJsonBody());
-    }
-    const parsed = parseClientSecretRequest(body);
+    // Upstream takes an empty body as no options.
+    const body = await readJson(req, { emptyIsUndefined: true });
+    if (!body.ok) return sendError(res, body.error);
+    const parsed = parseClientSecretRequest(body.value);
     if (!parsed.ok) {
       log(`client_secrets 400 ${parsed.error.code ?? ""} ${parsed.error.param ?? ""}`.trimEnd());
       return sendError(res, parsed.error);
@@ -245,13 +241,9 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   ) => {
     if (method === "GET" && path === "/_standin/state") return sendJson(res, 200, state());
     if (method === "POST" && path === "/_standin/faults") {
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req)).toString("utf8"));
-      } catch {
-        return sendError(res, errors.invalidJsonBody());
-      }
-      const fault = parseFault(body);
+      const body = await readJson(req);
+      if (!body.ok) return sendError(res, body.error);
+      const fault = parseFault(body.value);
       if (!fault.ok) return sendError(res, fault.error);
       faults.add(fault.value);
       return sendJson(res, 200, { faults: faults.list() });
@@ -268,17 +260,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       return sendJson(res, 200, { vanished: true });
     }
     if (method === "POST" && path === "/_standin/limits") {
-      let body: unknown;
-      try {
-        body = JSON.parse((await readBody(req)).toString("utf8"));
-      } catch {
-        return sendError(res, errors.invalidJsonBody());
-      }
+      const body = await readJson(req);
+      if (!body.ok) return sendError(res, body.error);
       const problem =
-        v.object(body, "", ["maxCallSeconds"], ["maxCallSeconds"]) ??
-        v.integer((body as v.JsonObject).maxCallSeconds, "maxCallSeconds", 1);
+        v.object(body.value, "", ["maxCallSeconds"], ["maxCallSeconds"]) ??
+        v.integer((body.value as v.JsonObject).maxCallSeconds, "maxCallSeconds", 1);
       if (problem) return sendError(res, problem);
-      maxCallSeconds = (body as { maxCallSeconds: number }).maxCallSeconds;
+      maxCallSeconds = (body.value as { maxCallSeconds: number }).maxCallSeconds;
       log(`limits: maxCallSeconds=${maxCallSeconds} for new calls`);
       return sendJson(res, 200, { maxCallSeconds });
     }
@@ -402,6 +390,23 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * A request's JSON body, or upstream's `invalid_json` error; `emptyIsUndefined` takes an empty
+ * body as no body. A body over the limit throws, as {@link readBody} does.
+ */
+async function readJson(
+  req: IncomingMessage,
+  options: { emptyIsUndefined?: boolean } = {},
+): Promise<Result<unknown>> {
+  const raw = (await readBody(req)).toString("utf8");
+  if (options.emptyIsUndefined && raw.trim() === "") return ok(undefined);
+  try {
+    return ok(JSON.parse(raw));
+  } catch {
+    return fail(errors.invalidJsonBody());
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -9,6 +9,7 @@ import { RTCPeerConnection } from "werift";
 import { parseCallForm } from "../src/call-form.js";
 import { startStandin, type Standin, type StandinState } from "../src/server.js";
 import { CLIENT_CONFIG, TestClient, until } from "./helpers/client.js";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts.js";
 
 const KEY = "sk-test-standin-key";
 
@@ -18,17 +19,17 @@ const peers: RTCPeerConnection[] = [];
 
 beforeAll(async () => {
   standin = await startStandin({ responseAudioMs: 600 });
-});
+}, HOOK_MS);
 beforeEach(async () => {
   await fetch(`${standin.url}/_standin/reset`, { method: "POST" });
-});
+}, HOOK_MS);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(peers.splice(0).map((pc) => pc.close()));
-});
+}, HOOK_MS);
 afterAll(async () => {
   await standin.close();
-});
+}, HOOK_MS);
 
 /** The form as the openai SDKs build it: both parts typed file parts. */
 function form(parts: { sdp?: string; session?: unknown; extra?: Record<string, string> }) {
@@ -101,7 +102,7 @@ const SESSION = {
   audio: { output: { voice: "cedar" } },
 };
 
-describe("POST /v1/realtime/calls with the multipart form", () => {
+describe("POST /v1/realtime/calls with the multipart form", REAL_TIME, () => {
   it("answers like upstream and runs the call with the posted session", async () => {
     const started = Date.now();
     const client = await brokered(SESSION, standin, {
@@ -223,7 +224,7 @@ describe("POST /v1/realtime/calls with the multipart form", () => {
   });
 });
 
-describe("how a server-posted call ends, as the state endpoint reports it", () => {
+describe("how a server-posted call ends, as the state endpoint reports it", REAL_TIME, () => {
   it("records a hang-up by the server with its time", async () => {
     const client = await brokered(SESSION);
     const before = Date.now();
@@ -277,7 +278,7 @@ describe("how a server-posted call ends, as the state endpoint reports it", () =
   });
 });
 
-describe("through the openai SDK", () => {
+describe("through the openai SDK", REAL_TIME, () => {
   it("posts the form with client.post and hangs up with client.realtime.calls.hangup", async () => {
     const sdk = new OpenAI({ apiKey: KEY, baseURL: standin.baseUrl, maxRetries: 0 });
     const client = await TestClient.connectWith(async (sdp) => {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { StandinState } from "../src/server.js";
 import { startStandin, type Standin } from "../src/server.js";
 import { CLIENT_CONFIG, TestClient, mintSecret, until } from "./helpers/client.js";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts.js";
 
 const AUDIO_MS = 1200;
 const VANISHING_CLIENT = fileURLToPath(new URL("./helpers/vanishing-client.ts", import.meta.url));
@@ -19,13 +20,13 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   standin = await startStandin({ responseAudioMs: AUDIO_MS });
-});
+}, HOOK_MS);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+}, HOOK_MS);
 afterAll(async () => {
   await standin.close();
-});
+}, HOOK_MS);
 
 async function open(session: object = { type: "realtime" }, target: Standin = standin) {
   const secret = await mintSecret(target.baseUrl, { session });
@@ -51,7 +52,7 @@ function say(client: TestClient, text: string) {
   });
 }
 
-describe("a call", () => {
+describe("a call", REAL_TIME, () => {
   it("runs a full spoken conversation with the GA event sequence and real-time audio", async () => {
     const client = await open({
       type: "realtime",
@@ -445,7 +446,7 @@ describe("a call", () => {
   }, 30_000);
 });
 
-describe("an upstream that vanishes", () => {
+describe("an upstream that vanishes", REAL_TIME, () => {
   it("stops answering without a goodbye: the client's channel stays open and hears nothing more", async () => {
     const client = await open();
     const response = await fetch(`${standin.url}/_standin/calls/${client.callId}/vanish`, {
@@ -472,7 +473,7 @@ describe("an upstream that vanishes", () => {
   });
 });
 
-describe("call limits", () => {
+describe("call limits", REAL_TIME, () => {
   it("ends calls at the maximum duration with session_expired", async () => {
     const limited = await startStandin({ maxCallSeconds: 1 });
     try {

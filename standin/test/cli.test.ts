@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { REAL_TIME } from "./helpers/timeouts.js";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 
@@ -26,7 +27,7 @@ function run(args: string[]) {
   return { child, exited, firstLine, output: () => ({ stdout, stderr }) };
 }
 
-describe("cli", () => {
+describe("cli", REAL_TIME, () => {
   it.each(["SIGTERM", "SIGINT"] as const)(
     "prints one JSON line when listening and stops cleanly on %s",
     async (signal) => {
@@ -46,7 +47,6 @@ describe("cli", () => {
       expect(stdout.trim().split("\n")).toHaveLength(1);
       expect(stderr).toContain("standin: listening on");
     },
-    20_000,
   );
 
   it("rejects bad options with exit code 2", async () => {
@@ -55,5 +55,5 @@ describe("cli", () => {
     expect(code).toBe(2);
     expect(cli.output().stderr).toContain("--response-audio-ms must be an integer");
     expect(cli.output().stdout).toBe("");
-  }, 20_000);
+  });
 });

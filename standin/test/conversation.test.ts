@@ -1,7 +1,7 @@
-import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import { describe, expect, it } from "vitest";
 import { Conversation, type Effect } from "../src/conversation.js";
 import { sequentialIds } from "../src/ids.js";
+import { events, find, types } from "./helpers/effects.js";
 import { SCRIPT } from "../src/input-audio.js";
 import { generatedMs } from "../src/responses.js";
 import { resolveSession } from "../src/session.js";
@@ -17,15 +17,6 @@ function setup(session: Omit<RealtimeSessionCreateRequest, "type"> = {}) {
   });
   conversation.start();
   return conversation;
-}
-
-const events = (effects: Effect[]) => effects.flatMap((e) => (e.kind === "send" ? [e.event] : []));
-const types = (effects: Effect[]) =>
-  effects.map((e) => (e.kind === "send" ? e.event.type : `[${e.kind}]`));
-function find<T extends RealtimeServerEvent["type"]>(effects: Effect[], type: T) {
-  const event = events(effects).find((e) => e.type === type);
-  if (!event) throw new Error(`no ${type} in ${types(effects).join(", ")}`);
-  return event as Extract<RealtimeServerEvent, { type: T }>;
 }
 
 const say = (text: string) =>

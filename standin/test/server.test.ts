@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RTCPeerConnection } from "werift";
 import { startStandin, type Standin, type StandinState } from "../src/server.js";
 import { CLIENT_CONFIG } from "./helpers/client.js";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts.js";
 
 const KEY = "sk-test-standin-key";
 const START = Date.parse("2026-11-23T12:00:00Z");
@@ -17,17 +18,17 @@ const peers: RTCPeerConnection[] = [];
 
 beforeAll(async () => {
   standin = await startStandin({ now: () => nowMs, log: (line) => logs.push(line) });
-});
+}, HOOK_MS);
 beforeEach(async () => {
   nowMs = START;
   await fetch(`${standin.url}/_standin/reset`, { method: "POST" });
-});
+}, HOOK_MS);
 afterEach(async () => {
   await Promise.all(peers.splice(0).map((pc) => pc.close()));
-});
+}, HOOK_MS);
 afterAll(async () => {
   await standin.close();
-});
+}, HOOK_MS);
 
 const sdk = (options: { maxRetries?: number; timeout?: number } = {}) =>
   new OpenAI({ apiKey: KEY, baseURL: standin.baseUrl, maxRetries: 0, ...options });
@@ -87,7 +88,7 @@ async function expectError(response: Response, status: number, error: Record<str
   return body.error;
 }
 
-describe("POST /v1/realtime/client_secrets", () => {
+describe("POST /v1/realtime/client_secrets", REAL_TIME, () => {
   it.each([
     ["no header", null as string | null],
     ["a client secret", "Bearer ek_abcdef123456"],
@@ -164,6 +165,15 @@ describe("POST /v1/realtime/client_secrets", () => {
     await expectError(response, 400, { type: "invalid_request_error" });
   });
 
+  it("takes an empty body as no options, like upstream", async () => {
+    const response = await post("/v1/realtime/client_secrets", {
+      auth: `Bearer ${KEY}`,
+      type: "application/json",
+      body: "",
+    });
+    expect(response.status).toBe(200);
+  });
+
   it("mints a secret with the resolved session and a request id", async () => {
     const response = await mint({
       expires_after: { anchor: "created_at", seconds: 120 },
@@ -216,7 +226,7 @@ describe("POST /v1/realtime/client_secrets", () => {
   });
 });
 
-describe("POST /v1/realtime/calls", () => {
+describe("POST /v1/realtime/calls", REAL_TIME, () => {
   async function secret(seconds = 600): Promise<string> {
     const response = await mint({
       expires_after: { anchor: "created_at", seconds },
@@ -319,7 +329,7 @@ describe("POST /v1/realtime/calls", () => {
   });
 });
 
-describe("POST /v1/realtime/calls/{id}/hangup", () => {
+describe("POST /v1/realtime/calls/{id}/hangup", REAL_TIME, () => {
   it("needs the standard key, 404s unknown calls, and ends known ones", async () => {
     const created = await mint({ session: { type: "realtime" } });
     const { value } = (await created.json()) as { value: string };
@@ -344,7 +354,7 @@ describe("POST /v1/realtime/calls/{id}/hangup", () => {
   });
 });
 
-describe("injected faults", () => {
+describe("injected faults", REAL_TIME, () => {
   const addFault = (fault: object) =>
     fetch(`${standin.url}/_standin/faults`, {
       method: "POST",
@@ -467,9 +477,21 @@ describe("injected faults", () => {
     expect((await fetch(`${standin.url}/_standin/faults`, { method: "DELETE" })).status).toBe(200);
     expect((await state()).faults).toEqual([]);
   });
+
+  it("refuses control bodies that are not JSON, an empty one included", async () => {
+    for (const path of ["/_standin/faults", "/_standin/limits"])
+      for (const body of ["{", ""])
+        await expectError(await fetch(`${standin.url}${path}`, { method: "POST", body }), 400, {
+          type: "invalid_request_error",
+          code: null,
+          param: null,
+          message: expect.stringContaining("could not parse the JSON body"),
+        });
+    expect((await state()).faults).toEqual([]);
+  });
 });
 
-describe("everything else", () => {
+describe("everything else", REAL_TIME, () => {
   it("answers unknown and beta routes like upstream: 404 Invalid URL", async () => {
     const error = await expectError(
       await post("/v1/realtime/sessions", {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStandin, type Standin } from "../src/server.js";
 import { fixWeriftDtlsSequenceNumbers } from "../src/werift-dtls.js";
 import { TestClient, mintSecret } from "./helpers/client.js";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts.js";
 
 /** `epoch:sequence` of every record each DTLS socket sent, one list per socket. */
 const sent: string[][] = [];
@@ -35,11 +36,11 @@ beforeAll(async () => {
   return () => {
     proto.start = start;
   };
-});
+}, HOOK_MS);
 
 afterAll(async () => {
   await standin.close();
-});
+}, HOOK_MS);
 
 /** The (epoch, sequence number) of each DTLS record in a datagram (RFC 6347 §4.1 header). */
 function recordNumbers(datagram: Buffer): string[] {
@@ -49,7 +50,7 @@ function recordNumbers(datagram: Buffer): string[] {
   return out;
 }
 
-describe("werift's DTLS record numbers", () => {
+describe("werift's DTLS record numbers", REAL_TIME, () => {
   it("the correction is installed once and reports werift's shape as known", () => {
     expect(fixWeriftDtlsSequenceNumbers()).toBe(true);
   });
