@@ -43,7 +43,7 @@ export type RuleDecision<Grant, Refused extends Refusal> =
       /** What the caller is told besides the reservation itself. */
       grant: Grant;
     }
-  | { ok: false; refusal: Refused };
+  | ({ ok: false } & Refused);
 
 /**
  * A budget's rule, pure: `now` is an argument. `State` carries at least the user's sequence

@@ -439,10 +439,7 @@ export function minuteRule(
     read: readMinuteState,
     decide(state, nowMs) {
       const decided = reserveCall(state, limits, uid, nowMs);
-      if (!decided.ok) {
-        const { reason, retryAfterSeconds } = decided;
-        return { ok: false, refusal: { reason, retryAfterSeconds } };
-      }
+      if (!decided.ok) return decided;
       const { record } = decided;
       return {
         ok: true,

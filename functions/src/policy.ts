@@ -213,10 +213,7 @@ export function mintRule(
     read: readMintState,
     decide(state, nowMs) {
       const decided = decideUserMint(state, limits, nowMs);
-      if (!decided.ok) {
-        const { reason, retryAfterSeconds } = decided;
-        return { ok: false, refusal: { reason, retryAfterSeconds } };
-      }
+      if (!decided.ok) return decided;
       const { next } = decided;
       return {
         ok: true,

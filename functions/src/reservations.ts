@@ -276,7 +276,7 @@ export function createReservationEngine(
       const decided = rule.decide(state, nowMs);
       if (!decided.ok) {
         await network?.release(deadline);
-        return { ok: false, refusal: decided.refusal, state, atMs: nowMs };
+        return { ok: false, refusal: decided, state, atMs: nowMs };
       }
 
       const batch = db.batch();
@@ -284,10 +284,7 @@ export function createReservationEngine(
       let trying: HeldSlot | null = null;
       if (network !== null && network.held === null) {
         const picked = network.pick(nowMs);
-        if (!picked.ok) {
-          const { reason, retryAfterSeconds } = picked;
-          return { ok: false, refusal: { reason, retryAfterSeconds }, state, atMs: nowMs };
-        }
+        if (!picked.ok) return { ok: false, refusal: picked, state, atMs: nowMs };
         trying = picked.slot;
         guards.push(network.writeInto(batch, trying));
       }

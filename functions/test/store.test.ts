@@ -4,11 +4,14 @@
  * limits rest on create() preconditions, not on isolation.
  */
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { deleteApp, initializeApp } from "firebase-admin/app";
-import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
+import {
+  type LocalFirestore,
+  startHungFirestore,
+  startLocalFirestore,
+  withAtomicCommits,
+} from "./helpers/firestore";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -395,18 +398,9 @@ describe("Firestore store", () => {
     });
 
     it("gives up within its deadline when Firestore does not answer", async () => {
-      const silent = createServer(() => {});
-      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-      const address = silent.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      const hungApp = initializeApp({ projectId: "demo-store-test" }, `hung-${randomUUID()}`);
-      // The SDK reads the emulator address when the instance is made.
-      const direct = process.env.FIRESTORE_EMULATOR_HOST;
-      process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
-      const hung = getFirestore(hungApp);
-      process.env.FIRESTORE_EMULATOR_HOST = direct;
+      const hung = await startHungFirestore("demo-store-test");
       try {
-        const store = createFirestoreStore(hung, { now: clock().now, timeoutMs: 300 });
+        const store = createFirestoreStore(hung.db, { now: clock().now, timeoutMs: 300 });
         const started = Date.now();
         await expect(
           Promise.race([
@@ -416,8 +410,7 @@ describe("Firestore store", () => {
         ).rejects.toThrow(/Firestore/);
         expect(Date.now() - started).toBeLessThan(2_000);
       } finally {
-        silent.close();
-        await deleteApp(hungApp);
+        await hung.stop();
       }
     });
 

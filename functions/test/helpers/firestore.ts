@@ -4,6 +4,7 @@
  */
 import { createServer } from "node:net";
 import { FirestoreServer } from "@firestore-emulator/server";
+import { randomUUID } from "node:crypto";
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import {
   type DocumentReference,
@@ -29,6 +30,30 @@ export async function startLocalFirestore(projectId: string): Promise<LocalFires
     async stop() {
       await deleteApp(app);
       server.stop();
+    },
+  };
+}
+
+/**
+ * A Firestore client whose server accepts connections and never answers, for deadline tests.
+ * The SDK reads the emulator address when the instance is made, so the address is swapped
+ * only for that moment.
+ */
+export async function startHungFirestore(projectId: string): Promise<LocalFirestore> {
+  const silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const address = silent.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const app = initializeApp({ projectId }, `hung-${randomUUID()}`);
+  const direct = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
+  const db = getFirestore(app);
+  process.env.FIRESTORE_EMULATOR_HOST = direct;
+  return {
+    db,
+    async stop() {
+      silent.close();
+      await deleteApp(app);
     },
   };
 }
