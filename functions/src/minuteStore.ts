@@ -32,6 +32,7 @@ import {
   type EndedBy,
   failRecord,
   type LiveCall,
+  type MinuteGrant,
   type MinuteLimitReason,
   type MinuteLimits,
   minuteRefund,
@@ -44,7 +45,12 @@ import {
 } from "./minutes";
 import type { HeldSlot } from "./networkSlots";
 import { DAY_MS } from "./policy";
-import { createReservationEngine, type RecordRef } from "./reservations";
+import {
+  createReservationEngine,
+  type Held,
+  type RecordRef,
+  type Settlement,
+} from "./reservations";
 
 export const VOICE_USERS = "voiceUsers";
 
@@ -126,6 +132,28 @@ function recordDeleteAt(record: CallRecord & { deleteAtMs?: number }): number {
   return record.deleteAtMs ?? record.reservedAtMs + 31 * DAY_MS;
 }
 
+/**
+ * A slice handed back because upstream never opened its call: its record `failed`, the whole
+ * slice back, its network slot deleted (a call never opened does not count for its network).
+ */
+function failed(held: HeldCall, failure: string, atMs: number): Settlement | undefined {
+  const transition = failRecord(reservedRecord(held), failure);
+  if (!transition.changed) return undefined;
+  return {
+    outcome: { status: "failed", failure },
+    atMs,
+    deleteAtMs: held.deleteAtMs,
+    record: transition.record,
+    stampRecord: "refundedAt",
+    user: minuteRefund(held, transition.refundSeconds),
+    releaseSlot: held.slot ?? null,
+  };
+}
+
+function heldCall({ grant, ...held }: Held<MinuteGrant>): HeldCall {
+  return { ...held, reservedSeconds: grant.reservedSeconds };
+}
+
 /** A {@link MinuteStore} on Firestore (or its emulator, or the stand-in). */
 export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {}): MinuteStore {
   const engine = createReservationEngine(
@@ -188,6 +216,8 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
             network === null ? null : { network: network.network, perWindow: network.perMinute },
           retentionDays,
           rule: minuteRule(uid, limits),
+          // Answered as a failure, so no call was opened with it: the whole slice goes back.
+          abandoned: (held, atMs) => failed(heldCall(held), "store-unavailable", atMs),
         },
         engine.deadline("the call reservation"),
       );
@@ -198,12 +228,7 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
           remaining: remaining(result.state, limits, result.atMs),
         };
       }
-      const { grant, ...held } = result.held;
-      return {
-        ok: true,
-        held: { ...held, reservedSeconds: grant.reservedSeconds },
-        remaining: grant.remaining,
-      };
+      return { ok: true, held: heldCall(result.held), remaining: result.held.grant.remaining };
     },
 
     async start(live) {
@@ -211,22 +236,9 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
     },
 
     async fail(held, failure) {
-      const transition = failRecord(reservedRecord(held), failure);
-      if (!transition.changed) return "already";
-      const settled = await engine.settle(
-        held,
-        {
-          outcome: { status: "failed", failure },
-          atMs: engine.now(),
-          deleteAtMs: held.deleteAtMs,
-          record: transition.record,
-          stampRecord: "refundedAt",
-          user: minuteRefund(held, transition.refundSeconds),
-          // The call never opened, so it does not count against its network either.
-          releaseSlot: held.slot ?? null,
-        },
-        engine.deadline("the call refund"),
-      );
+      const settlement = failed(held, failure, engine.now());
+      if (settlement === undefined) return "already";
+      const settled = await engine.settle(held, settlement, engine.deadline("the call refund"));
       return settled === "settled" ? "failed" : "already";
     },
 

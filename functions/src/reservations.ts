@@ -32,8 +32,12 @@
  *
  * Deadlines: every engine call runs under a {@link Deadline} (FIRESTORE_TIMEOUT_MS); past it
  * the call fails with `StoreUnavailableError`. A write abandoned that way may still land later
- * (the Firestore client retries it): a reservation landing late stays charged like one whose
- * refund never landed; a settlement landing late hands the charge back after all.
+ * (the Firestore client retries it). A settlement landing late hands the charge back after all.
+ * A reservation landing late was answered as a failure, so nothing was bought with it: the
+ * engine watches its commit and, once it lands, settles it as the budget's `abandoned` says
+ * (refunded, slot handed back). That runs after the caller was answered, on an instance that
+ * may be throttled or gone by then (Cloud Functions); a reservation it does not reach stays
+ * charged, as one whose refund never landed.
  */
 import { randomUUID } from "node:crypto";
 import type {
@@ -53,6 +57,7 @@ import {
   seqId,
   sleep,
   type StoreOptions,
+  StoreUnavailableError,
 } from "./firestoreOps";
 import {
   type HeldSlot,
@@ -90,6 +95,11 @@ export interface ReserveRequest<S extends { seq: number }, G, R extends Refusal>
   /** Days the record (and its outcome) are kept. */
   retentionDays: number;
   rule: ReservationRule<S, G, R>;
+  /**
+   * The settlement of this reservation if its commit lands only after the caller was told it
+   * failed (past its deadline). Without it, such a reservation stays charged.
+   */
+  abandoned?: (held: Held<G>, nowMs: number) => Settlement | undefined;
 }
 
 /** A reservation that committed. */
@@ -299,11 +309,16 @@ export function createReservationEngine(
           claim,
         }),
       );
+      const held = { uid, seq: decided.seq, reservedAtMs: nowMs, deleteAtMs, slot };
+      const commit = batch.commit();
       try {
-        await deadline.run(batch.commit());
-        const held = { uid, seq: decided.seq, reservedAtMs: nowMs, deleteAtMs, slot };
+        await deadline.run(commit);
         return { ok: true, held: { ...held, grant: decided.grant } };
       } catch (error) {
+        const { abandoned } = request;
+        if (error instanceof StoreUnavailableError && abandoned !== undefined) {
+          settleOnceLanded(commit, held, () => abandoned({ ...held, grant: decided.grant }, now()));
+        }
         if (!isAlreadyExists(error)) throw error;
       }
 
@@ -355,6 +370,22 @@ export function createReservationEngine(
       if (!isAlreadyExists(error)) throw error;
       return "already";
     }
+  }
+
+  /** Settles a reservation given up at its deadline if its commit still lands. */
+  function settleOnceLanded(
+    commit: Promise<unknown>,
+    ref: RecordRef,
+    settlement: () => Settlement | undefined,
+  ): void {
+    commit
+      .then(() => {
+        const late = settlement();
+        const deadline = new Deadline(timeoutMs, "the settlement of a late reservation");
+        return late === undefined ? undefined : settle(ref, late, deadline);
+      })
+      // Nobody waits for this any more: a reservation left unsettled stays charged.
+      .catch(() => {});
   }
 
   async function data(ref: DocumentReference, deadline: Deadline): Promise<Fields | undefined> {

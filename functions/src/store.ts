@@ -37,7 +37,7 @@ import type { LimitReason } from "./contract";
 import type { StoreOptions } from "./firestoreOps";
 import type { HeldSlot } from "./networkSlots";
 import { type Limits, mintRefund, mintRule } from "./policy";
-import { createReservationEngine } from "./reservations";
+import { createReservationEngine, type Settlement } from "./reservations";
 
 export const USERS = "realtimeTokenUsers";
 
@@ -82,6 +82,22 @@ export interface MintStore {
 /** Options of {@link createFirestoreStore}; `maxRounds` bounds the burst one network absorbs. */
 export type FirestoreStoreOptions = StoreOptions;
 
+/** Why a reservation answered as failed, whose commit landed past its deadline, is refunded. */
+const LATE = "store-unavailable";
+
+/** A mint handed back: its record `failed`, a mint off its day, its slot deleted. */
+function refunded(mint: Omit<Reservation, "remaining">, failure: string, atMs: number): Settlement {
+  return {
+    outcome: { status: "refunded", failure },
+    atMs,
+    deleteAtMs: mint.deleteAtMs,
+    record: { status: "failed", failure },
+    stampRecord: "refundedAt",
+    user: mintRefund(mint),
+    releaseSlot: mint.slot,
+  };
+}
+
 /** A {@link MintStore} on Firestore (or its emulator, or the stand-in). */
 export function createFirestoreStore(
   db: Firestore,
@@ -101,6 +117,7 @@ export function createFirestoreStore(
           network: network === null ? null : { network, perWindow: limits.networkPerWindow },
           retentionDays: audit.retentionDays,
           rule: mintRule(uid, limits, { model: audit.model, ttlSeconds: audit.ttlSeconds }),
+          abandoned: (held, atMs) => refunded(held, LATE, atMs),
         },
         engine.deadline("the reservation"),
       );
@@ -109,19 +126,8 @@ export function createFirestoreStore(
       return { ok: true, reservation: { ...held, remaining: grant.remaining } };
     },
     async refund(held, failure) {
-      await engine.settle(
-        { uid: held.uid, seq: held.seq },
-        {
-          outcome: { status: "refunded", failure },
-          atMs: engine.now(),
-          deleteAtMs: held.deleteAtMs,
-          record: { status: "failed", failure },
-          stampRecord: "refundedAt",
-          user: mintRefund(held),
-          releaseSlot: held.slot,
-        },
-        engine.deadline("the refund"),
-      );
+      const deadline = engine.deadline("the refund");
+      await engine.settle(held, refunded(held, failure, engine.now()), deadline);
     },
   };
 }

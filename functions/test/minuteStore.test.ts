@@ -7,10 +7,12 @@ import { randomUUID } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  eventually,
   type LocalFirestore,
   startHungFirestore,
   startLocalFirestore,
   withAtomicCommits,
+  withLateCommits,
 } from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
@@ -324,4 +326,23 @@ describe("minute store", () => {
       }
     });
   });
+
+  it("refunds a reservation answered as unavailable whose commit landed after its deadline", async () => {
+    // Issue 19, item 8: such a record stayed `reserved`, its slice charged and its slot taken.
+    const store = createMinuteStore(withLateCommits(db, 600), { now: clock().now, timeoutMs: 300 });
+    const uid = `u-${randomUUID()}`;
+    const network = { network: `net-${randomUUID()}`, perMinute: 2 };
+    await expect(store.reserve(uid, limits, 30, network)).rejects.toThrow(/call reservation/);
+    const [record] = await eventually(
+      () => calls(uid),
+      (records) => records[0]?.status === "failed",
+    );
+    expect(record).toMatchObject({ status: "failed", failure: "store-unavailable", seq: 1 });
+    expect((await user(uid).get()).data()).toMatchObject({ seq: 1, d20261130: 0, m202611: 0 });
+    expect(await callSlots(network.network)).toEqual([]);
+    expect(await store.end({ uid, seq: 1 }, "deadline")).toEqual({
+      kind: "already",
+      status: "failed",
+    });
+  }, 20_000);
 });

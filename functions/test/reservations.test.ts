@@ -6,9 +6,15 @@
 import { randomUUID } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
+import {
+  eventually,
+  type LocalFirestore,
+  startLocalFirestore,
+  withAtomicCommits,
+  withLateCommits,
+} from "./helpers/firestore";
 import { counterValue, type Fields, type ReservationRule, wholeNumber } from "../src/budget";
-import { docId, seqId } from "../src/firestoreOps";
+import { docId, seqId, StoreUnavailableError } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
 import { type BudgetLayout, createReservationEngine, type Held } from "../src/reservations";
 
@@ -159,7 +165,8 @@ describe("reservation engine", () => {
     expect(results.filter((r) => r.ok).map((r) => r.ok && r.held.seq)).toHaveLength(3);
     expect((await userDoc(uid).get()).get("used")).toBe(3);
     expect((await userDoc(uid).collection(LAYOUT.records).get()).size).toBe(3);
-  });
+    // Real sockets and back-off: room for a loaded machine.
+  }, 20_000);
 
   describe("a commit that landed in part (the stand-in's non-atomic commits)", () => {
     /** A record the user's document does not know of: the document fell behind it. */
@@ -279,4 +286,40 @@ describe("reservation engine", () => {
       undefined,
     );
   });
+
+  it("settles a reservation given up at its deadline once its commit lands after all", async () => {
+    const reservations = createReservationEngine(withLateCommits(db, 600), LAYOUT, {
+      now: () => T0,
+      timeoutMs: 300,
+    });
+    const uid = `u-${randomUUID()}`;
+    const network = `net-${randomUUID()}`;
+    await expect(
+      reservations.reserve(
+        {
+          uid,
+          network: { network, perWindow: 5 },
+          retentionDays: 30,
+          rule: unitRule(uid, 5),
+          abandoned: (late, atMs) => ({
+            outcome: { status: "refunded", failure: "late" },
+            atMs,
+            deleteAtMs: late.deleteAtMs,
+            record: { status: "failed" },
+            user: { add: { used: -1 } },
+            releaseSlot: late.slot,
+          }),
+        },
+        reservations.deadline("the test"),
+      ),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    // The commit lands 600 ms after it was sent; then the engine hands it back.
+    const record = await eventually(
+      async () => (await recordDoc(uid, 1).get()).data(),
+      (data) => data?.status === "failed",
+    );
+    expect(record).toMatchObject({ status: "failed" });
+    expect((await userDoc(uid).get()).get("used")).toBe(0);
+    expect(await slotsOf(network)).toEqual([]);
+  }, 20_000);
 });

@@ -7,10 +7,12 @@ import { randomUUID } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  eventually,
   type LocalFirestore,
   startHungFirestore,
   startLocalFirestore,
   withAtomicCommits,
+  withLateCommits,
 } from "./helpers/firestore";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
@@ -413,6 +415,25 @@ describe("Firestore store", () => {
         await hung.stop();
       }
     });
+
+    it("refunds a mint answered as unavailable whose commit landed after its deadline", async () => {
+      const time = clock();
+      const late = createFirestoreStore(withLateCommits(db, 600), {
+        now: time.now,
+        timeoutMs: 300,
+      });
+      const request = input();
+      await expect(late.reserve(request)).rejects.toThrow(/Firestore/);
+      await eventually(
+        () => mints(request.uid),
+        (records) => records[0]?.status === "failed",
+      );
+      expect((await db.collection(USERS).doc(request.uid).get()).get("d20261123")).toBe(0);
+      expect(await slots(request.network ?? "")).toEqual([]);
+      // No secret was returned for it: the user may mint again at once, the quota whole.
+      time.advance(100);
+      expect(await reserved(late.reserve(request))).toMatchObject({ seq: 2, remaining: 2 });
+    }, 20_000);
 
     it("refunds a reservation once, however many times it is asked", async () => {
       const time = clock();

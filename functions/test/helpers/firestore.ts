@@ -94,6 +94,46 @@ function atomicBatch(db: Firestore): WriteBatch {
   });
 }
 
+/**
+ * `db` whose next `count` commits land only `delayMs` after they are sent, as a commit the
+ * Firestore client retried past its caller's deadline does. Later commits go at once.
+ */
+export function withLateCommits(db: Firestore, delayMs: number, count = 1): Firestore {
+  let late = count;
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === "batch") {
+        return () => {
+          const batch = target.batch();
+          if (late <= 0) return batch;
+          late -= 1;
+          const commit = batch.commit.bind(batch);
+          return Object.assign(batch, {
+            commit: () => new Promise((resolve) => setTimeout(resolve, delayMs)).then(commit),
+          });
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Polls `check` until it holds or `withinMs` passes (then fails with the last value seen). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  withinMs = 10_000,
+): Promise<T> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > until) throw new Error(`not reached: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
