@@ -134,5 +134,5 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Where the day's counter of a budget is kept (policy.ts); named here too for older imports. */
+/** The day's counter field (policy.ts), still importable from here as the e2e tests do. */
 export { dayField } from "./policy";
