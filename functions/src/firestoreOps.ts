@@ -1,14 +1,13 @@
 /**
- * The Firestore mechanics every store here shares: document ids any uid can safely become,
- * deadlines on every operation, and the `create()` guards that keep counts exact without
- * transaction isolation or atomic commits (see store.ts for the scheme).
+ * The Firestore mechanics the reservation engine (reservations.ts) and its stores share:
+ * document ids any uid can safely become, deadlines on every operation, and the `create()`
+ * guards that keep counts exact without transaction isolation or atomic commits.
  *
  * Only the types of firebase-admin/firestore are imported here; values (FieldValue) are
  * loaded by the store that needs them, so that a cold start pays for Firestore only when used.
  */
 import { createHash } from "node:crypto";
 import type { CollectionReference, DocumentData } from "firebase-admin/firestore";
-import { utcDay } from "./policy";
 
 /** gRPC status of a failed `create()` precondition. */
 const ALREADY_EXISTS = 6;
@@ -47,7 +46,7 @@ export function seqId(seq: number): string {
   return String(seq).padStart(12, "0");
 }
 
-/** Options of the Firestore stores (store.ts, minuteStore.ts). */
+/** Options of the reservation engine and its stores (store.ts, minuteStore.ts). */
 export interface StoreOptions {
   now?: () => number;
   /** Spreads concurrent callers over a network's free slots and jitters retries (tests pin it). */
@@ -131,29 +130,9 @@ export async function highestSeq(
   return Math.max(0, ...snap.docs.map((doc) => Number(doc.id)).filter(Number.isSafeInteger));
 }
 
-/** A non-negative safe integer, or undefined for anything else a document might hold. */
-export function wholeNumber(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** A finite number, or undefined. */
-export function finiteNumber(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A per-day counter field of a limit document: `d` and the UTC day's digits of `ms`. */
-export function dayField(ms: number): string {
-  return `d${utcDay(ms).replaceAll("-", "")}`;
-}
-
-/**
- * What a counter field holds, read defensively: a whole number of at least 0 (refunds may
- * briefly take a counter below zero; a hand-edited value that is no integer counts as 0).
- */
-export function counterValue(value: unknown): number {
-  return typeof value === "number" && Number.isSafeInteger(value) ? Math.max(0, value) : 0;
-}
+/** The day's counter field (policy.ts), still importable from here as the e2e tests do. */
+export { dayField } from "./policy";

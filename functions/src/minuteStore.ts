@@ -1,10 +1,11 @@
 /**
  * Firestore side of brokered calls: reserve a call's slice of the voice-minute budget, mark
  * the call live, hand the slice back when upstream never opened it, and end it (refunding the
- * unused seconds). The decisions are minutes.ts's; this module only reads, writes and guards.
+ * unused seconds). The decisions are minutes.ts's ({@link minuteRule}, the record's
+ * transitions); the mechanics (guards, collisions, repair, settlement once, deadlines) are the
+ * reservation engine's (reservations.ts). This module says what a call's documents hold.
  *
- * Layout (clients can read and write none of it; see firestore.rules). Ids come from
- * {@link docId} and {@link seqId}:
+ * Layout (clients can read and write none of it; see firestore.rules):
  * - `voiceUsers/{uid}`: the call sequence (`seq`) and seconds charged per UTC day
  *   (`d20261130`) and per UTC month (`m202611`)
  * - `voiceUsers/{uid}/calls/{seq}`: the call record: uid, status (`reserved` → `live` →
@@ -17,56 +18,39 @@
  *   (networkSlots.ts, the same claim as mints' but its own allowance, IP_CALLS_PER_MINUTE):
  *   `create()`d first in the reservation's commit, deleted when upstream never opened the call
  *
- * Every document carries `deleteAt` for Firestore's TTL (firestore.indexes.json).
- *
- * Exactness rests on the same two things as the mint store (store.ts): a reservation
- * `create()`s its call record under the next sequence number, first in its commit, so two
- * reservations decided from the same state collide there and only one commits; and counts
- * change by increments only (a reservation adds its slice to today's and this month's
- * counters, a refund subtracts from the counters its reservation added to). A user document
- * whose `seq` fell behind its records (deleted or edited by hand) is repaired on the collision
- * it causes, from the highest record id.
- *
- * Deadlines: every call has one (FIRESTORE_TIMEOUT_MS) and then fails with
- * `StoreUnavailableError`. A reservation whose handler stopped before marking the call live
- * or failed stays charged: the user loses that slice, as when a page never says goodbye.
+ * A reservation whose handler stopped before marking the call live or failed stays charged:
+ * the user loses that slice, as when a page never says goodbye.
  */
-import { randomUUID } from "node:crypto";
-import type { DocumentReference, DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import {
-  counterValue,
-  dayField,
-  Deadline,
-  docId,
-  finiteNumber,
-  highestSeq,
-  isAlreadyExists,
-  seqId,
-  sleep,
-  type StoreOptions,
-  wholeNumber,
-} from "./firestoreOps";
+import type { Firestore } from "firebase-admin/firestore";
+import { Timestamp } from "firebase-admin/firestore";
+import { finiteNumber, wholeNumber } from "./budget";
+import type { StoreOptions } from "./firestoreOps";
 import {
   type CallRecord,
   type Charge,
-  type LiveCall,
-  endCall,
+  endRecord,
   type EndedBy,
-  failCall,
+  failRecord,
+  type LiveCall,
+  type MinuteGrant,
   type MinuteLimitReason,
   type MinuteLimits,
-  type MinuteState,
+  minuteRefund,
+  minuteRule,
+  readMinuteState,
   remaining,
   type Remaining,
-  reserveCall,
   reservedRecord,
   startCall,
-  utcDay,
-  utcMonth,
 } from "./minutes";
-import { type HeldSlot, NetworkClaim, releaseSlotInto, slotRef } from "./networkSlots";
+import type { HeldSlot } from "./networkSlots";
 import { DAY_MS } from "./policy";
+import {
+  createReservationEngine,
+  type Held,
+  type RecordRef,
+  type Settlement,
+} from "./reservations";
 
 export const VOICE_USERS = "voiceUsers";
 
@@ -143,272 +127,138 @@ export interface MinuteStore {
 /** Options of {@link createMinuteStore}. */
 export type MinuteStoreOptions = StoreOptions;
 
-/** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
-export function minuteMonthField(ms: number): string {
-  return `m${utcMonth(ms).replace("-", "")}`;
+/** When a record's TTL deletes it: its own `deleteAt`, else a month after its reservation. */
+function recordDeleteAt(record: CallRecord & { deleteAtMs?: number }): number {
+  return record.deleteAtMs ?? record.reservedAtMs + 31 * DAY_MS;
+}
+
+/**
+ * A slice handed back because upstream never opened its call: its record `failed`, the whole
+ * slice back, its network slot deleted (a call never opened does not count for its network).
+ */
+function failed(held: HeldCall, failure: string, atMs: number): Settlement | undefined {
+  const transition = failRecord(reservedRecord(held), failure);
+  if (!transition.changed) return undefined;
+  return {
+    outcome: { status: "failed", failure },
+    atMs,
+    deleteAtMs: held.deleteAtMs,
+    record: transition.record,
+    stampRecord: "refundedAt",
+    user: minuteRefund(held, transition.refundSeconds),
+    releaseSlot: held.slot ?? null,
+  };
+}
+
+function heldCall({ grant, ...held }: Held<MinuteGrant>): HeldCall {
+  return { ...held, reservedSeconds: grant.reservedSeconds };
 }
 
 /** A {@link MinuteStore} on Firestore (or its emulator, or the stand-in). */
 export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {}): MinuteStore {
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
-  const maxRounds = options.maxRounds ?? 100;
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const userRef = (uid: string) => db.collection(VOICE_USERS).doc(docId(uid));
-  const callRef = (uid: string, seq: number) => userRef(uid).collection("calls").doc(seqId(seq));
-  const outcomeRef = (uid: string, seq: number) =>
-    userRef(uid).collection("callOutcomes").doc(seqId(seq));
-  const at = (ms: number) => Timestamp.fromMillis(ms);
-
-  function readState(snap: DocumentSnapshot | undefined, nowMs: number): MinuteState {
-    const data = snap?.data() ?? {};
-    return {
-      seq: wholeNumber(data.seq) ?? 0,
-      day: utcDay(nowMs),
-      daySeconds: counterValue(data[dayField(nowMs)]),
-      month: utcMonth(nowMs),
-      monthSeconds: counterValue(data[minuteMonthField(nowMs)]),
-    };
-  }
-
-  /** Subtracts `seconds` from the day and month a charge was made in. */
-  function refundFields(charge: Charge, seconds: number): Record<string, FieldValue> {
-    if (seconds <= 0) return {};
-    return {
-      [dayField(charge.reservedAtMs)]: FieldValue.increment(-seconds),
-      [minuteMonthField(charge.reservedAtMs)]: FieldValue.increment(-seconds),
-    };
-  }
-
-  async function reserve(
-    uid: string,
-    limits: MinuteLimits,
-    retentionDays: number,
-    callNetwork: CallNetwork | null,
-    deadline: Deadline,
-  ): Promise<ReserveCallResult> {
-    const claim = randomUUID();
-    let floor = 0;
-    const network =
-      callNetwork === null
-        ? null
-        : new NetworkClaim(db, "call", callNetwork.network, callNetwork.perMinute, claim, random);
-    for (let round = 1; round <= maxRounds; round++) {
-      const nowMs = now();
-      const snap = await deadline.run(userRef(uid).get());
-      const stored = readState(snap, nowMs);
-      const state = { ...stored, seq: Math.max(stored.seq, floor) };
-      const decided = reserveCall(state, limits, uid, nowMs);
-      if (!decided.ok) {
-        await network?.release(deadline);
-        return { ...decided, remaining: remaining(state, limits, nowMs) };
-      }
-      const { record } = decided;
-      const deleteAtMs = nowMs + retentionDays * DAY_MS;
-      const batch = db.batch();
-      const guards: DocumentReference[] = [];
-      let trying: HeldSlot | null = null;
-      if (network !== null && network.held === null) {
-        const picked = network.pick(nowMs);
-        if (!picked.ok) return { ...picked, remaining: remaining(state, limits, nowMs) };
-        trying = picked.slot;
-        // First in the commit: a network at its allowance stops here and leaves nothing behind.
-        guards.push(network.writeInto(batch, trying));
-      }
-      const slot = trying ?? network?.held ?? null;
-      // Next: the guard that lets one of two same-state reservations through.
-      const callDoc = callRef(uid, record.seq);
-      guards.push(callDoc);
-      batch.create(callDoc, {
-        ...record,
-        claim,
-        network: callNetwork?.network ?? null,
-        networkSlot: slot === null ? null : slotRef(db, slot).path,
-        createdAt: at(nowMs),
-        deleteAt: at(deleteAtMs),
-      });
-      batch.set(
-        userRef(uid),
-        {
-          uid,
-          seq: record.seq,
-          [dayField(nowMs)]: FieldValue.increment(record.reservedSeconds),
-          [minuteMonthField(nowMs)]: FieldValue.increment(record.reservedSeconds),
-          updatedAt: at(nowMs),
-          // Outlives its call records, so its sequence never restarts under records still kept.
-          deleteAt: at(deleteAtMs + DAY_MS),
-        },
-        { merge: true },
-      );
-      try {
-        await deadline.run(batch.commit());
-        return {
-          ok: true,
-          held: {
-            uid,
-            seq: record.seq,
-            reservedAtMs: nowMs,
-            reservedSeconds: record.reservedSeconds,
-            deleteAtMs,
-            slot,
-          },
-          remaining: remaining(decided.next, limits, nowMs),
-        };
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-      }
-      if (network !== null && trying !== null) {
-        const [slotSnap] = await deadline.run(db.getAll(...guards));
-        if ((await network.settle(trying, slotSnap, deadline)) === "collided") continue;
-      }
-      // Collided on the call record. When the counter does not know the record it collided
-      // with (deleted or edited by hand), continue after the highest record instead of
-      // colliding until its TTL.
-      const counter = await deadline.run(userRef(uid).get());
-      if ((wholeNumber(counter.get("seq")) ?? 0) < record.seq) {
-        floor = await highestSeq(userRef(uid).collection("calls"), deadline);
-        continue;
-      }
-      await sleep(random() * 10 * Math.min(round, 5));
-    }
-    await network?.release(deadline);
-    throw new Error(`call reservation still contended after ${maxRounds} rounds`);
-  }
-
-  async function getCall(
-    uid: string,
-    seq: number,
-    deadline: Deadline,
-  ): Promise<CallRecord | undefined> {
-    const snap = await deadline.run(callRef(uid, seq).get());
-    return snap.exists ? readRecord(snap.data() ?? {}) : undefined;
-  }
+  const engine = createReservationEngine(
+    db,
+    { users: VOICE_USERS, records: "calls", outcomes: "callOutcomes", scope: "call" },
+    options,
+  );
+  const stored = (data: Record<string, unknown> | undefined) =>
+    data === undefined ? undefined : readRecord(data);
 
   async function end(
-    ref: { uid: string; seq: number },
+    ref: RecordRef,
     endedBy: EndedBy,
     options: { endedAtMs?: number; fallback?: { callId: string; deadlineMs: number } },
-    deadline: Deadline,
   ): Promise<CallOutcome> {
-    const record = await getCall(ref.uid, ref.seq, deadline);
+    const deadline = engine.deadline("the call end");
+    const record = stored(await engine.record(ref, deadline));
     if (record === undefined) return { kind: "missing" };
     if (record.status === "ended" || record.status === "failed")
       return { kind: "already", status: record.status };
-    const endedAtMs = options.endedAtMs ?? now();
-    let live: Extract<CallRecord, { status: "live" }>;
-    if (record.status === "live") live = record;
-    else {
-      // Never marked live: count it from its reservation, its whole slice used.
-      const fallback = options.fallback;
-      live = {
-        ...startCall(record, fallback?.callId ?? "", record.reservedAtMs),
-        ...(fallback !== undefined ? { deadlineMs: fallback.deadlineMs } : {}),
-      };
-    }
-    const transition = endCall(
-      { seq: ref.seq, day: "", daySeconds: 0, month: "", monthSeconds: 0 },
+    const endedAtMs = options.endedAtMs ?? engine.now();
+    // Never marked live: count it from its reservation, its whole slice used.
+    const fallback = options.fallback;
+    const live: LiveCall =
+      record.status === "live"
+        ? record
+        : {
+            ...startCall(record, fallback?.callId ?? "", record.reservedAtMs),
+            ...(fallback !== undefined ? { deadlineMs: fallback.deadlineMs } : {}),
+          };
+    const transition = endRecord(
       live,
       record.status === "live" ? endedAtMs : live.startedAtMs + live.reservedSeconds * 1000,
       endedBy,
     );
     if (!transition.changed) return { kind: "already", status: "ended" };
     const ended = { ...transition.record, endedAtMs };
-    const batch = db.batch();
-    batch.create(outcomeRef(ref.uid, ref.seq), {
-      status: "ended",
-      endedBy,
-      at: at(endedAtMs),
-      deleteAt: at(recordDeleteAt(record)),
-    });
-    batch.set(callRef(ref.uid, ref.seq), ended, { merge: true });
-    const refund = refundFields(ended, ended.unusedSeconds);
-    if (Object.keys(refund).length > 0) batch.set(userRef(ref.uid), refund, { merge: true });
-    try {
-      await deadline.run(batch.commit());
-      return { kind: "ended", record: ended };
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      const outcome = await deadline.run(outcomeRef(ref.uid, ref.seq).get());
-      return { kind: "already", status: outcome.get("status") === "failed" ? "failed" : "ended" };
-    }
-  }
-
-  /** When a record's TTL deletes it: its own `deleteAt`, else a month after its reservation. */
-  function recordDeleteAt(record: CallRecord & { deleteAtMs?: number }): number {
-    return record.deleteAtMs ?? record.reservedAtMs + 31 * DAY_MS;
+    const settled = await engine.settle(
+      ref,
+      {
+        outcome: { status: "ended", endedBy },
+        atMs: endedAtMs,
+        deleteAtMs: recordDeleteAt(record),
+        record: ended,
+        user: minuteRefund(ended, transition.refundSeconds),
+      },
+      deadline,
+    );
+    if (settled === "settled") return { kind: "ended", record: ended };
+    const outcome = await engine.outcome(ref, deadline);
+    return { kind: "already", status: outcome?.status === "failed" ? "failed" : "ended" };
   }
 
   return {
-    reserve(uid, limits, retentionDays, network = null) {
-      return reserve(
-        uid,
-        limits,
-        retentionDays,
-        network,
-        new Deadline(timeoutMs, "the call reservation"),
+    async reserve(uid, limits, retentionDays, network = null) {
+      const result = await engine.reserve(
+        {
+          uid,
+          network:
+            network === null ? null : { network: network.network, perWindow: network.perMinute },
+          retentionDays,
+          rule: minuteRule(uid, limits),
+          // Answered as a failure, so no call was opened with it: the whole slice goes back.
+          abandoned: (held, atMs) => failed(heldCall(held), "store-unavailable", atMs),
+        },
+        engine.deadline("the call reservation"),
       );
+      if (!result.ok) {
+        return {
+          ok: false,
+          ...result.refusal,
+          remaining: remaining(result.state, limits, result.atMs),
+        };
+      }
+      return { ok: true, held: heldCall(result.held), remaining: result.held.grant.remaining };
     },
 
     async start(live) {
-      const deadline = new Deadline(timeoutMs, "the call start");
-      await deadline.run(callRef(live.uid, live.seq).set(live, { merge: true }));
+      await engine.updateRecord(live, live, engine.deadline("the call start"));
     },
 
     async fail(held, failure) {
-      const deadline = new Deadline(timeoutMs, "the call refund");
-      const transition = failCall(
-        { seq: held.seq, day: "", daySeconds: 0, month: "", monthSeconds: 0 },
-        reservedRecord(held),
-        failure,
-      );
-      if (!transition.changed) return "already";
-      const nowMs = now();
-      const batch = db.batch();
-      batch.create(outcomeRef(held.uid, held.seq), {
-        status: "failed",
-        failure,
-        at: at(nowMs),
-        deleteAt: at(held.deleteAtMs),
-      });
-      batch.set(
-        callRef(held.uid, held.seq),
-        { ...transition.record, refundedAt: at(nowMs) },
-        { merge: true },
-      );
-      batch.set(userRef(held.uid), refundFields(held, held.reservedSeconds), { merge: true });
-      // The call never opened, so it does not count against its network either.
-      if (held.slot) releaseSlotInto(db, batch, held.slot);
-      try {
-        await deadline.run(batch.commit());
-        return "failed";
-      } catch (error) {
-        if (!isAlreadyExists(error)) throw error;
-        return "already";
-      }
+      const settlement = failed(held, failure, engine.now());
+      if (settlement === undefined) return "already";
+      const settled = await engine.settle(held, settlement, engine.deadline("the call refund"));
+      return settled === "settled" ? "failed" : "already";
     },
 
     end(ref, endedBy, endOptions = {}) {
-      return end(ref, endedBy, endOptions, new Deadline(timeoutMs, "the call end"));
+      return end(ref, endedBy, endOptions);
     },
 
     async findCall(uid, callId) {
-      const deadline = new Deadline(timeoutMs, "the call lookup");
-      const snap = await deadline.run(
-        userRef(uid).collection("calls").where("callId", "==", callId).limit(1).get(),
-      );
-      const doc = snap.docs[0];
-      return doc === undefined ? undefined : readRecord(doc.data());
+      const deadline = engine.deadline("the call lookup");
+      return stored(await engine.findRecord(uid, "callId", callId, deadline));
     },
 
-    getCall(uid, seq) {
-      return getCall(uid, seq, new Deadline(timeoutMs, "the call lookup"));
+    async getCall(uid, seq) {
+      return stored(await engine.record({ uid, seq }, engine.deadline("the call lookup")));
     },
 
     async remaining(uid, limits) {
-      const deadline = new Deadline(timeoutMs, "the minute lookup");
-      const nowMs = now();
-      const snap = await deadline.run(userRef(uid).get());
-      return remaining(readState(snap, nowMs), limits, nowMs);
+      const deadline = engine.deadline("the minute lookup");
+      const { state, atMs } = await engine.state(uid, readMinuteState, deadline);
+      return remaining(state, limits, atMs);
     },
   };
 }

@@ -9,15 +9,20 @@
  * same day and month, unless they are already over. The deadline task hangs the call up when
  * the slice runs out.
  *
- * Exactness, as for mints (policy.ts, store.ts): each reservation advances `seq`, and the store
- * `create()`s the call's record under that number in the same transaction. Two reservations
- * decided from the same state collide on that document and only one commits, even where
- * transactions are not isolated. Refunds are idempotent because they are driven by the call
- * record's own transition to `ended` (see {@link endCall}).
+ * Exactness, as for mints (policy.ts): each reservation advances `seq`, and the reservation
+ * engine (reservations.ts) `create()`s the call's record under that number in the same commit.
+ * Two reservations decided from the same state collide on that document and only one commits,
+ * even where transactions are not isolated. Refunds are idempotent because they are driven by
+ * the call record's own transition to `ended` or `failed` (see {@link endRecord}).
+ *
+ * {@link minuteRule} is what the engine runs for a call: which fields of the user's document
+ * (`voiceUsers/{uid}`) hold this state, and what a reservation and a refund change there.
  */
 
+import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
+import { counterValue, wholeNumber } from "./budget";
 import type { MinuteLimitReason, SliceLimit } from "./contract";
-import { DAY_MS } from "./policy";
+import { DAY_MS, dayField } from "./policy";
 
 /** The budget, in seconds. */
 export interface MinuteLimits {
@@ -289,27 +294,24 @@ export function refundSeconds(state: MinuteState, charge: Charge, seconds: numbe
 export type Transition<R extends CallRecord> =
   { changed: true; state: MinuteState; record: R } | { changed: false };
 
+/** A record's own transition, and the seconds it hands back to the day and month charged. */
+export type RecordTransition<R extends CallRecord> =
+  { changed: true; record: R; refundSeconds: number } | { changed: false };
+
 /**
  * Upstream never opened the call: the whole slice goes back. Only a `reserved` record can
  * fail; anything else is left alone (`changed: false`), so a retried refund cannot pay twice.
  */
-export function failCall(
-  state: MinuteState,
+export function failRecord(
   record: CallRecord,
   failure: string,
-): Transition<Extract<CallRecord, { status: "failed" }>> {
+): RecordTransition<Extract<CallRecord, { status: "failed" }>> {
   if (record.status !== "reserved") return { changed: false };
+  const { uid, seq, reservedAtMs, reservedSeconds } = record;
   return {
     changed: true,
-    state: refundSeconds(state, record, record.reservedSeconds),
-    record: {
-      status: "failed",
-      uid: record.uid,
-      seq: record.seq,
-      reservedAtMs: record.reservedAtMs,
-      reservedSeconds: record.reservedSeconds,
-      failure,
-    },
+    refundSeconds: reservedSeconds,
+    record: { status: "failed", uid, seq, reservedAtMs, reservedSeconds, failure },
   };
 }
 
@@ -318,19 +320,17 @@ export function failCall(
  * ended or failed one is left alone (`changed: false`), so the end-call callable and the
  * deadline task may both run, in either order, and the user is refunded at most once.
  */
-export function endCall(
-  state: MinuteState,
+export function endRecord(
   record: CallRecord,
   endedAtMs: number,
   endedBy: EndedBy,
-): Transition<Extract<CallRecord, { status: "ended" }>> {
+): RecordTransition<Extract<CallRecord, { status: "ended" }>> {
   if (record.status !== "live") return { changed: false };
   const used = usedSeconds(record.startedAtMs, endedAtMs, record.reservedSeconds);
   const unused = record.reservedSeconds - used;
-  const next = refundSeconds(state, record, unused);
   return {
     changed: true,
-    state: next,
+    refundSeconds: unused,
     record: {
       ...record,
       status: "ended",
@@ -340,6 +340,35 @@ export function endCall(
       unusedSeconds: unused,
     },
   };
+}
+
+/** {@link failRecord}, with the refund applied to a user's state. */
+export function failCall(
+  state: MinuteState,
+  record: CallRecord,
+  failure: string,
+): Transition<Extract<CallRecord, { status: "failed" }>> {
+  return applied(state, record, failRecord(record, failure));
+}
+
+/** {@link endRecord}, with the refund applied to a user's state. */
+export function endCall(
+  state: MinuteState,
+  record: CallRecord,
+  endedAtMs: number,
+  endedBy: EndedBy,
+): Transition<Extract<CallRecord, { status: "ended" }>> {
+  return applied(state, record, endRecord(record, endedAtMs, endedBy));
+}
+
+function applied<R extends CallRecord>(
+  state: MinuteState,
+  charge: Charge,
+  transition: RecordTransition<R>,
+): Transition<R> {
+  if (!transition.changed) return { changed: false };
+  const next = refundSeconds(state, charge, transition.refundSeconds);
+  return { changed: true, state: next, record: transition.record };
 }
 
 /** What the deadline task does with a call. */
@@ -373,4 +402,71 @@ export function decideDeadlineTask(
   if (early <= 0) return { action: "hang-up" };
   if (early <= maxWaitMs) return { action: "wait", ms: early };
   return { action: "retry-later", inMs: early };
+}
+
+/** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
+export function minuteMonthField(ms: number): string {
+  return `m${utcMonth(ms).replace("-", "")}`;
+}
+
+/**
+ * The minute state in a user document (`seq`, seconds per UTC day `d20261130` and per UTC
+ * month `m202611`), read defensively: a hand-edited value counts as nothing charged.
+ */
+export function readMinuteState(data: Fields, nowMs: number): MinuteState {
+  return {
+    seq: wholeNumber(data.seq) ?? 0,
+    day: utcDay(nowMs),
+    daySeconds: counterValue(data[dayField(nowMs)]),
+    month: utcMonth(nowMs),
+    monthSeconds: counterValue(data[minuteMonthField(nowMs)]),
+  };
+}
+
+/** What the caller learns of a reserved slice. */
+export interface MinuteGrant {
+  reservedSeconds: number;
+  /** What is left right after this reservation. */
+  remaining: Remaining;
+}
+
+/** The minute budget as the reservation engine runs it: one call's slice for `uid`. */
+export function minuteRule(
+  uid: string,
+  limits: MinuteLimits,
+): ReservationRule<MinuteState, MinuteGrant, Refusal<MinuteLimitReason>> {
+  return {
+    read: readMinuteState,
+    decide(state, nowMs) {
+      const decided = reserveCall(state, limits, uid, nowMs);
+      if (!decided.ok) return decided;
+      const { record } = decided;
+      return {
+        ok: true,
+        seq: record.seq,
+        record,
+        user: { add: minuteCharge(record, record.reservedSeconds) },
+        grant: {
+          reservedSeconds: record.reservedSeconds,
+          remaining: remaining(decided.next, limits, nowMs),
+        },
+      };
+    },
+  };
+}
+
+/** Adds `seconds` to the day and month of a charge (negative: hands them back). */
+function minuteCharge(charge: Charge, seconds: number): Record<string, number> {
+  return {
+    [dayField(charge.reservedAtMs)]: seconds,
+    [minuteMonthField(charge.reservedAtMs)]: seconds,
+  };
+}
+
+/**
+ * What handing `seconds` of a charge back changes in its user's document: the day and month it
+ * was charged to (a day already over keeps its count in effect: nothing reads it any more).
+ */
+export function minuteRefund(charge: Charge, seconds: number): UserChange {
+  return seconds > 0 ? { add: minuteCharge(charge, -seconds) } : {};
 }

@@ -1,7 +1,8 @@
 /**
- * The per-network limit, shared by mints (store.ts) and brokered calls (minuteStore.ts): each
- * accepted request from a client network claims one numbered slot of the current minute with a
- * `create()` in its reservation's commit, and a refund deletes that slot again.
+ * The per-network limit of the reservation engine (reservations.ts), for mints and brokered
+ * calls alike, each with its own allowance: each accepted request from a client network claims
+ * one numbered slot of the current minute with a `create()` in its reservation's commit, and a
+ * refund deletes that slot again.
  *
  * Layout: `networkWindows/{scope}-{window}/slots/{networkHash}-{k}`, where `window` is the
  * epoch minute and `k` runs from 1 to the allowance. A slot records its network, `k`, the

@@ -1,5 +1,6 @@
 /**
- * Rate-limit and quota decisions. Pure: state in, decision and next state out, `now` passed in.
+ * The mint budget's rule, and the time and network-slot decisions both budgets share. Pure:
+ * state in, decision and next state out, `now` passed in.
  *
  * Each accepted mint also advances a sequence number (`seq`) whose next value the store claims
  * with a `create()`; two callers that decided from the same state therefore collide on that
@@ -7,7 +8,12 @@
  * each claimed by one `create()`. That keeps the limits exact without transaction isolation.
  * Refunds are increments (and slot deletions) the store applies; nothing here computes a state
  * to write back.
+ *
+ * {@link mintRule} is what the reservation engine (reservations.ts) runs for a mint: which
+ * fields of the user's document hold this state, and what a mint and its refund change there.
  */
+import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
+import { counterValue, finiteNumber, wholeNumber } from "./budget";
 import type { LimitReason } from "./contract";
 
 /** One UTC day in milliseconds: quotas reset and records expire on this unit. */
@@ -168,4 +174,65 @@ export function pickNetworkSlot(
 export function boundTtlSeconds(seconds: number): number {
   if (!Number.isFinite(seconds)) return MIN_TTL_SECONDS;
   return Math.min(MAX_TTL_SECONDS, Math.max(MIN_TTL_SECONDS, Math.round(seconds)));
+}
+
+/** A per-day counter field of a user document: `d` and the UTC day's digits of `ms`. */
+export function dayField(ms: number): string {
+  return `d${utcDay(ms).replaceAll("-", "")}`;
+}
+
+/**
+ * The mint state in a user document (`seq`, the latest mint `lastSeq`/`lastMintMs`/`prevMintMs`,
+ * the latest refund `refundedSeq`, one counter per UTC day), read defensively: a hand-edited or
+ * older document must not break minting.
+ */
+export function readMintState(data: Fields, nowMs: number): UserLimitState {
+  const lastSeq = wholeNumber(data.lastSeq);
+  const lastMintMs = finiteNumber(data.lastMintMs) ?? null;
+  const refunded = lastSeq !== undefined && wholeNumber(data.refundedSeq) === lastSeq;
+  return {
+    seq: wholeNumber(data.seq) ?? 0,
+    lastMintMs: refunded ? (finiteNumber(data.prevMintMs) ?? null) : lastMintMs,
+    dayCount: counterValue(data[dayField(nowMs)]),
+  };
+}
+
+/** What the caller learns of an accepted mint. */
+export interface MintGrant {
+  /** Mints left today after this one. */
+  remaining: number;
+}
+
+/** The mint budget as the reservation engine runs it: one mint of `audit.model` for `uid`. */
+export function mintRule(
+  uid: string,
+  limits: Limits,
+  audit: { model: string; ttlSeconds: number },
+): ReservationRule<UserLimitState, MintGrant, Refusal<LimitReason>> {
+  return {
+    read: readMintState,
+    decide(state, nowMs) {
+      const decided = decideUserMint(state, limits, nowMs);
+      if (!decided.ok) return decided;
+      const { next } = decided;
+      return {
+        ok: true,
+        seq: next.seq,
+        record: { uid, seq: next.seq, status: "reserved", ...audit },
+        user: {
+          set: { lastSeq: next.seq, lastMintMs: next.reservedAtMs, prevMintMs: next.prevMintMs },
+          add: { [dayField(next.reservedAtMs)]: 1 },
+        },
+        grant: { remaining: Math.max(0, limits.userDailyQuota - next.dayCount) },
+      };
+    },
+  };
+}
+
+/**
+ * What a mint's refund changes in its user's document: one off the day it was charged to, and
+ * `refundedSeq`, which hands its interval back when it is still the latest mint.
+ */
+export function mintRefund(mint: { seq: number; reservedAtMs: number }): UserChange {
+  return { set: { refundedSeq: mint.seq }, add: { [dayField(mint.reservedAtMs)]: -1 } };
 }

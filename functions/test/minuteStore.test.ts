@@ -6,7 +6,14 @@
 import { randomUUID } from "node:crypto";
 import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
+import {
+  eventually,
+  type LocalFirestore,
+  startHungFirestore,
+  startLocalFirestore,
+  withAtomicCommits,
+  withLateCommits,
+} from "./helpers/firestore";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -275,4 +282,67 @@ describe("minute store", () => {
       remaining: { monthSeconds: 0 },
     });
   });
+
+  // The faults the mint store is tested under, on the same engine (reservations.ts).
+  describe("under the mint store's faults", () => {
+    it("keeps counting after the user document's seq was edited by hand", async () => {
+      const store = createMinuteStore(db, { now: clock().now });
+      const uid = `u-${randomUUID()}`;
+      await store.reserve(uid, limits, 30);
+      await user(uid).set({ seq: "seven" }, { merge: true });
+      expect(await store.reserve(uid, limits, 30)).toMatchObject({ ok: true, held: { seq: 2 } });
+      expect((await calls(uid)).map((c) => c.seq)).toEqual([1, 2]);
+    });
+
+    it("charges one user calling from two networks at once exactly once per slice", async () => {
+      const store = createMinuteStore(db, { now: clock().now });
+      const uid = `u-${randomUUID()}`;
+      const nets = [`net-${randomUUID()}`, `net-${randomUUID()}`];
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.reserve(uid, limits, 30, { network: nets[i % 2] ?? "", perMinute: 10 }),
+        ),
+      );
+      const granted = results.filter((r) => r.ok);
+      expect(granted).toHaveLength(5);
+      let slotsCharged = 0;
+      for (const net of nets) slotsCharged += (await callSlots(net)).length;
+      expect(slotsCharged).toBe(5);
+      expect((await user(uid).get()).get("d20261130")).toBe(300);
+    });
+
+    it("gives up within its deadline when Firestore does not answer", async () => {
+      const hung = await startHungFirestore("demo-minute-store-test");
+      try {
+        const store = createMinuteStore(hung.db, { now: clock().now, timeoutMs: 300 });
+        const started = Date.now();
+        await expect(store.reserve(`u-${randomUUID()}`, limits, 30)).rejects.toThrow(
+          /Firestore did not answer the call reservation/,
+        );
+        await expect(store.remaining(`u-${randomUUID()}`, limits)).rejects.toThrow(/Firestore/);
+        expect(Date.now() - started).toBeLessThan(2_000);
+      } finally {
+        await hung.stop();
+      }
+    });
+  });
+
+  it("refunds a reservation answered as unavailable whose commit landed after its deadline", async () => {
+    // Issue 19, item 8: such a record stayed `reserved`, its slice charged and its slot taken.
+    const store = createMinuteStore(withLateCommits(db, 600), { now: clock().now, timeoutMs: 300 });
+    const uid = `u-${randomUUID()}`;
+    const network = { network: `net-${randomUUID()}`, perMinute: 2 };
+    await expect(store.reserve(uid, limits, 30, network)).rejects.toThrow(/call reservation/);
+    const [record] = await eventually(
+      () => calls(uid),
+      (records) => records[0]?.status === "failed",
+    );
+    expect(record).toMatchObject({ status: "failed", failure: "store-unavailable", seq: 1 });
+    expect((await user(uid).get()).data()).toMatchObject({ seq: 1, d20261130: 0, m202611: 0 });
+    expect(await callSlots(network.network)).toEqual([]);
+    expect(await store.end({ uid, seq: 1 }, "deadline")).toEqual({
+      kind: "already",
+      status: "failed",
+    });
+  }, 20_000);
 });

@@ -3,11 +3,16 @@ import {
   type CallRecord,
   decideDeadlineTask,
   endCall,
+  endRecord,
   failCall,
+  failRecord,
   type MinuteLimits,
   type MinuteState,
+  minuteRefund,
+  minuteRule,
   nextUtcDayMs,
   nextUtcMonthMs,
+  readMinuteState,
   refundSeconds,
   remaining,
   reserveCall,
@@ -529,3 +534,56 @@ function phases(record: CallRecord): string {
   return record.failure;
 }
 void phases;
+
+describe("the minute budget's documents", () => {
+  const NOW = at("2026-11-30T12:00:00Z");
+
+  it("reads a user document defensively: a hand edit counts as nothing charged", () => {
+    expect(readMinuteState({ seq: 2, d20261130: 120, m202611: 300 }, NOW)).toEqual({
+      seq: 2,
+      day: "2026-11-30",
+      daySeconds: 120,
+      month: "2026-11",
+      monthSeconds: 300,
+    });
+    expect(readMinuteState({ seq: "x", d20261130: "junk" }, NOW)).toMatchObject({
+      seq: 0,
+      daySeconds: 0,
+    });
+  });
+
+  it("charges a slice to the day and month by increment, and says what is left", () => {
+    const decided = minuteRule("u1", LIMITS).decide(readMinuteState({ seq: 1 }, NOW), NOW);
+    expect(decided).toEqual({
+      ok: true,
+      seq: 2,
+      record: { status: "reserved", uid: "u1", seq: 2, reservedAtMs: NOW, reservedSeconds: 240 },
+      user: { add: { d20261130: 240, m202611: 240 } },
+      grant: {
+        reservedSeconds: 240,
+        remaining: expect.objectContaining({ daySeconds: 360, monthSeconds: 2760 }),
+      },
+    });
+  });
+
+  it("hands seconds back to the day and month charged, and nothing for none", () => {
+    const charge = { seq: 1, reservedAtMs: at("2026-10-31T23:59:00Z"), reservedSeconds: 60 };
+    expect(minuteRefund(charge, 45)).toEqual({ add: { d20261031: -45, m202610: -45 } });
+    expect(minuteRefund(charge, 0)).toEqual({});
+  });
+
+  it("transitions a record without a state: what goes back, once", () => {
+    const reserved = reserve(undefined, LIMITS, NOW).record;
+    expect(failRecord(reserved, "unavailable")).toMatchObject({
+      changed: true,
+      refundSeconds: 240,
+      record: { status: "failed", failure: "unavailable" },
+    });
+    const live = startCall(reserved, "rtc_1", NOW);
+    expect(failRecord(live, "late")).toEqual({ changed: false });
+    const ended = endRecord(live, NOW + 10_500, "user");
+    expect(ended).toMatchObject({ changed: true, refundSeconds: 229, record: { usedSeconds: 11 } });
+    if (!ended.changed) throw new Error("not ended");
+    expect(endRecord(ended.record, NOW + 20_000, "deadline")).toEqual({ changed: false });
+  });
+});

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
   boundTtlSeconds,
+  dayField,
   decideUserMint,
   type Limits,
   MAX_CLOCK_SKEW_MS,
+  mintRefund,
+  mintRule,
   nextUtcMidnightMs,
   pickNetworkSlot,
+  readMintState,
   utcDay,
 } from "../src/policy";
 
@@ -151,5 +155,51 @@ describe("boundTtlSeconds", () => {
     [Number.NaN, 10],
   ])("%s -> %s", (input, expected) => {
     expect(boundTtlSeconds(input)).toBe(expected);
+  });
+});
+
+describe("the mint budget's documents", () => {
+  const audit = { model: "gpt-realtime-2", ttlSeconds: 120 };
+
+  it("reads a user document defensively, the interval handed back by a refund of the latest mint", () => {
+    expect(readMintState({}, T0)).toEqual({ seq: 0, lastMintMs: null, dayCount: 0 });
+    const doc = {
+      seq: 3,
+      lastSeq: 3,
+      lastMintMs: T0 - 1_000,
+      prevMintMs: T0 - 9_000,
+      d20261123: 2,
+    };
+    expect(readMintState(doc, T0)).toEqual({ seq: 3, lastMintMs: T0 - 1_000, dayCount: 2 });
+    expect(readMintState({ ...doc, refundedSeq: 3 }, T0)).toMatchObject({ lastMintMs: T0 - 9_000 });
+    expect(readMintState({ seq: "seven", lastMintMs: "x", d20261123: "junk" }, T0)).toEqual({
+      seq: 0,
+      lastMintMs: null,
+      dayCount: 0,
+    });
+  });
+
+  it("charges a mint to today's counter by increment and records what was asked", () => {
+    const rule = mintRule("u1", limits, audit);
+    expect(rule.decide({ seq: 1, lastMintMs: null, dayCount: 1 }, T0)).toEqual({
+      ok: true,
+      seq: 2,
+      record: { uid: "u1", seq: 2, status: "reserved", model: "gpt-realtime-2", ttlSeconds: 120 },
+      user: { set: { lastSeq: 2, lastMintMs: T0, prevMintMs: null }, add: { d20261123: 1 } },
+      grant: { remaining: 1 },
+    });
+    expect(rule.decide({ seq: 1, lastMintMs: T0, dayCount: 1 }, T0 + 1)).toEqual({
+      ok: false,
+      reason: "user-interval",
+      retryAfterSeconds: 5,
+    });
+  });
+
+  it("refunds a mint on the day it was charged to, whatever day it is now", () => {
+    expect(mintRefund({ seq: 4, reservedAtMs: T0 })).toEqual({
+      set: { refundedSeq: 4 },
+      add: { [dayField(T0)]: -1 },
+    });
+    expect(dayField(T0)).toBe("d20261123");
   });
 });

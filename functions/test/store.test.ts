@@ -4,11 +4,16 @@
  * limits rest on create() preconditions, not on isolation.
  */
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { deleteApp, initializeApp } from "firebase-admin/app";
-import { type Firestore, getFirestore, Timestamp } from "firebase-admin/firestore";
+import { type Firestore, Timestamp } from "firebase-admin/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalFirestore, startLocalFirestore, withAtomicCommits } from "./helpers/firestore";
+import {
+  eventually,
+  type LocalFirestore,
+  startHungFirestore,
+  startLocalFirestore,
+  withAtomicCommits,
+  withLateCommits,
+} from "./helpers/firestore";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -395,18 +400,9 @@ describe("Firestore store", () => {
     });
 
     it("gives up within its deadline when Firestore does not answer", async () => {
-      const silent = createServer(() => {});
-      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-      const address = silent.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      const hungApp = initializeApp({ projectId: "demo-store-test" }, `hung-${randomUUID()}`);
-      // The SDK reads the emulator address when the instance is made.
-      const direct = process.env.FIRESTORE_EMULATOR_HOST;
-      process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
-      const hung = getFirestore(hungApp);
-      process.env.FIRESTORE_EMULATOR_HOST = direct;
+      const hung = await startHungFirestore("demo-store-test");
       try {
-        const store = createFirestoreStore(hung, { now: clock().now, timeoutMs: 300 });
+        const store = createFirestoreStore(hung.db, { now: clock().now, timeoutMs: 300 });
         const started = Date.now();
         await expect(
           Promise.race([
@@ -416,10 +412,28 @@ describe("Firestore store", () => {
         ).rejects.toThrow(/Firestore/);
         expect(Date.now() - started).toBeLessThan(2_000);
       } finally {
-        silent.close();
-        await deleteApp(hungApp);
+        await hung.stop();
       }
     });
+
+    it("refunds a mint answered as unavailable whose commit landed after its deadline", async () => {
+      const time = clock();
+      const late = createFirestoreStore(withLateCommits(db, 600), {
+        now: time.now,
+        timeoutMs: 300,
+      });
+      const request = input();
+      await expect(late.reserve(request)).rejects.toThrow(/Firestore/);
+      await eventually(
+        () => mints(request.uid),
+        (records) => records[0]?.status === "failed",
+      );
+      expect((await db.collection(USERS).doc(request.uid).get()).get("d20261123")).toBe(0);
+      expect(await slots(request.network ?? "")).toEqual([]);
+      // No secret was returned for it: the user may mint again at once, the quota whole.
+      time.advance(100);
+      expect(await reserved(late.reserve(request))).toMatchObject({ seq: 2, remaining: 2 });
+    }, 20_000);
 
     it("refunds a reservation once, however many times it is asked", async () => {
       const time = clock();

@@ -4,6 +4,7 @@
  */
 import { createServer } from "node:net";
 import { FirestoreServer } from "@firestore-emulator/server";
+import { randomUUID } from "node:crypto";
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import {
   type DocumentReference,
@@ -29,6 +30,30 @@ export async function startLocalFirestore(projectId: string): Promise<LocalFires
     async stop() {
       await deleteApp(app);
       server.stop();
+    },
+  };
+}
+
+/**
+ * A Firestore client whose server accepts connections and never answers, for deadline tests.
+ * The SDK reads the emulator address when the instance is made, so the address is swapped
+ * only for that moment.
+ */
+export async function startHungFirestore(projectId: string): Promise<LocalFirestore> {
+  const silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const address = silent.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const app = initializeApp({ projectId }, `hung-${randomUUID()}`);
+  const direct = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${port}`;
+  const db = getFirestore(app);
+  process.env.FIRESTORE_EMULATOR_HOST = direct;
+  return {
+    db,
+    async stop() {
+      silent.close();
+      await deleteApp(app);
     },
   };
 }
@@ -67,6 +92,46 @@ function atomicBatch(db: Firestore): WriteBatch {
       return commit();
     },
   });
+}
+
+/**
+ * `db` whose next `count` commits land only `delayMs` after they are sent, as a commit the
+ * Firestore client retried past its caller's deadline does. Later commits go at once.
+ */
+export function withLateCommits(db: Firestore, delayMs: number, count = 1): Firestore {
+  let late = count;
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === "batch") {
+        return () => {
+          const batch = target.batch();
+          if (late <= 0) return batch;
+          late -= 1;
+          const commit = batch.commit.bind(batch);
+          return Object.assign(batch, {
+            commit: () => new Promise((resolve) => setTimeout(resolve, delayMs)).then(commit),
+          });
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Polls `check` until it holds or `withinMs` passes (then fails with the last value seen). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  withinMs = 10_000,
+): Promise<T> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > until) throw new Error(`not reached: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function freePort(): Promise<number> {
