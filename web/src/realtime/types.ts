@@ -1,10 +1,10 @@
 import type {
   RealtimeClientEvent,
   RealtimeError,
-  RealtimeServerEvent,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
+import type { OpenAIServerEvent } from "./protocol/openai/parse";
 import type { ConnectTimings } from "./timings";
 
 /*
@@ -220,8 +220,11 @@ export type SessionProblem =
 /** Events of {@link RealtimeSession}, with their payloads. */
 export interface RealtimeSessionEventMap {
   state: RealtimeSessionState;
-  /** Every server event, parsed. */
-  server: RealtimeServerEvent;
+  /**
+   * Every server event the protocol acts on, checked against its schema (the fields it
+   * reads, typed as the `openai` package types them). Events of other types are not emitted.
+   */
+  server: OpenAIServerEvent;
   /** Every client event, when it is written to the channel. */
   sent: RealtimeClientEvent;
   conversation: readonly ConversationEntry[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseResponseDone, parseServerEvent } from "../src/realtime/parse";
+import { parseResponseDone, parseServerEvent } from "../../../src/realtime/protocol/openai/parse";
 
 describe("parseServerEvent", () => {
   it("reads the envelope without throwing", () => {
