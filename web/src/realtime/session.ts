@@ -3,7 +3,7 @@ import { DEFAULT_DEADLINES, closedBeforeOpen, type ConnectDeadlines } from "./ca
 import { asConnectError, runConnect } from "./connect";
 import { ConversationLog } from "./conversation";
 import { Emitter, type Listener } from "./emitter";
-import { isRecord, messageOf } from "./errors";
+import { messageOf } from "./errors";
 import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
 import { IceWatch, LinkWatch } from "./liveness";
 import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
@@ -13,7 +13,7 @@ import type { OpenAIServerEvent, OpenAIServerEventType } from "./protocol/openai
 import { OpenAIRealtimeProtocol } from "./protocol/openai/protocol";
 import { RemoteAudio } from "./remoteAudio";
 import { ToolRunner } from "./tools";
-import { WebRtcTransport } from "./transport/webrtc";
+import { WebRtcTransport, audioBytes, type AudioBytes } from "./transport/webrtc";
 import type {
   AudioSinkLike,
   Clock,
@@ -25,9 +25,9 @@ import type {
   MicState,
   MuteStrategy,
   PeerConnectionLike,
-  RealtimeSessionEventMap,
   RealtimeSessionState,
   RealtimeTool,
+  SessionProblem,
   SessionUpdate,
   SpeakingState,
   UsageTotals,
@@ -67,6 +67,30 @@ export interface RealtimeSessionBaseOptions extends MicrophoneSource {
  */
 export type RealtimeSessionOptions = RealtimeSessionBaseOptions &
   ({ exchange: SdpExchange } | ({ exchange?: undefined } & SecretExchangeOptions));
+
+/** Events of {@link RealtimeSession}, with their payloads. */
+export interface RealtimeSessionEventMap {
+  state: RealtimeSessionState;
+  /**
+   * Every server event the protocol acts on, checked against its schema (the fields it
+   * reads, typed as the `openai` package types them). Events of other types are not emitted.
+   */
+  server: OpenAIServerEvent;
+  /** Every client event, when it is written to the channel. */
+  sent: RealtimeClientEvent;
+  conversation: readonly ConversationEntry[];
+  speaking: SpeakingState;
+  mic: MicState;
+  usage: UsageTotals;
+  timings: ConnectTimings;
+  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
+  link: LinkState;
+  problem: SessionProblem;
+  /** The microphone stream, once acquired (for level meters). */
+  "local-stream": MediaStreamLike;
+  /** The assistant's audio stream, once it arrives. */
+  "remote-stream": MediaStreamLike;
+}
 
 /**
  * What exists in each phase of the session's life; nothing outlives its phase. Client events
@@ -183,18 +207,7 @@ export class RealtimeSession {
 
   /** The current lifecycle state. */
   get state(): RealtimeSessionState {
-    const phase = this.#phase;
-    switch (phase.name) {
-      case "idle":
-        return { status: "idle" };
-      case "opening":
-      case "connecting":
-        return { status: "connecting" };
-      case "connected":
-        return { status: "connected", callId: phase.transport.callId };
-      case "closed":
-        return { status: "closed", reason: phase.reason };
-    }
+    return stateOf(this.#phase);
   }
 
   /** The call id from the `Location` of the SDP answer (`rtc_…`), once known. */
@@ -374,20 +387,9 @@ export class RealtimeSession {
   }
 
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
-  async getStats(): Promise<{ inboundAudioBytes: number; outboundAudioBytes: number }> {
-    const totals = { inboundAudioBytes: 0, outboundAudioBytes: 0 };
+  async getStats(): Promise<AudioBytes> {
     const pending = this.#transport()?.getStats();
-    if (!pending) return totals;
-    const report = await pending;
-    report.forEach((stat) => {
-      if (!isRecord(stat) || stat.kind !== "audio") return;
-      if (stat.type === "inbound-rtp" && typeof stat.bytesReceived === "number") {
-        totals.inboundAudioBytes += stat.bytesReceived;
-      } else if (stat.type === "outbound-rtp" && typeof stat.bytesSent === "number") {
-        totals.outboundAudioBytes += stat.bytesSent;
-      }
-    });
-    return totals;
+    return audioBytes(pending ? await pending : new Map());
   }
 
   /**
@@ -525,6 +527,20 @@ const systemClock: Clock = {
   clearTimeout: (handle) =>
     globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 };
+
+function stateOf(phase: Phase): RealtimeSessionState {
+  switch (phase.name) {
+    case "idle":
+      return { status: "idle" };
+    case "opening":
+    case "connecting":
+      return { status: "connecting" };
+    case "connected":
+      return { status: "connected", callId: phase.transport.callId };
+    case "closed":
+      return { status: "closed", reason: phase.reason };
+  }
+}
 
 function isOfType<T extends OpenAIServerEventType>(
   event: OpenAIServerEvent,

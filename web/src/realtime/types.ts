@@ -1,11 +1,8 @@
 import type {
-  RealtimeClientEvent,
   RealtimeError,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
-import type { OpenAIServerEvent } from "./protocol/openai/parse";
-import type { ConnectTimings } from "./timings";
 
 /*
  * The narrow slices of the WebRTC and media APIs the session uses. The browser's own
@@ -216,27 +213,3 @@ export type SessionProblem =
   | { source: "protocol"; message: string; raw: unknown }
   /** Remote audio could not start (autoplay policy); call `audioElement.play()` on a click. */
   | { source: "audio"; message: string };
-
-/** Events of {@link RealtimeSession}, with their payloads. */
-export interface RealtimeSessionEventMap {
-  state: RealtimeSessionState;
-  /**
-   * Every server event the protocol acts on, checked against its schema (the fields it
-   * reads, typed as the `openai` package types them). Events of other types are not emitted.
-   */
-  server: OpenAIServerEvent;
-  /** Every client event, when it is written to the channel. */
-  sent: RealtimeClientEvent;
-  conversation: readonly ConversationEntry[];
-  speaking: SpeakingState;
-  mic: MicState;
-  usage: UsageTotals;
-  timings: ConnectTimings;
-  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
-  link: LinkState;
-  problem: SessionProblem;
-  /** The microphone stream, once acquired (for level meters). */
-  "local-stream": MediaStreamLike;
-  /** The assistant's audio stream, once it arrives. */
-  "remote-stream": MediaStreamLike;
-}

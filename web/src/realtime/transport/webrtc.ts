@@ -1,5 +1,5 @@
 import { EVENTS_CHANNEL, createOffer } from "../call";
-import { RealtimeConnectError, messageOf } from "../errors";
+import { RealtimeConnectError, isRecord, messageOf } from "../errors";
 import type { PreparedCall } from "../prepare";
 import type { DataChannelLike, MediaStreamLike, PeerConnectionLike, RtpSenderLike } from "../types";
 import type { EventTransport, TransportHandlers } from "./transport";
@@ -134,4 +134,24 @@ export class WebRtcTransport implements EventTransport {
       // Already closed.
     }
   }
+}
+
+/** Bytes of audio received and sent over a call. */
+export interface AudioBytes {
+  inboundAudioBytes: number;
+  outboundAudioBytes: number;
+}
+
+/** Sums the audio RTP streams' byte counters of a statistics report. */
+export function audioBytes(report: ReadonlyMap<string, unknown>): AudioBytes {
+  const totals = { inboundAudioBytes: 0, outboundAudioBytes: 0 };
+  report.forEach((stat) => {
+    if (!isRecord(stat) || stat.kind !== "audio") return;
+    if (stat.type === "inbound-rtp" && typeof stat.bytesReceived === "number") {
+      totals.inboundAudioBytes += stat.bytesReceived;
+    } else if (stat.type === "outbound-rtp" && typeof stat.bytesSent === "number") {
+      totals.outboundAudioBytes += stat.bytesSent;
+    }
+  });
+  return totals;
 }
