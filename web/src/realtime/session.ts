@@ -13,6 +13,7 @@ import type { OpenAIServerEvent, OpenAIServerEventType } from "./protocol/openai
 import { OpenAIRealtimeProtocol } from "./protocol/openai/protocol";
 import { RemoteAudio } from "./remoteAudio";
 import { ToolRunner } from "./tools";
+import type { EventTransport } from "./transport/transport";
 import { WebRtcTransport, audioBytes, type AudioBytes } from "./transport/webrtc";
 import type {
   AudioSinkLike,
@@ -103,10 +104,10 @@ type Phase =
   | {
       name: "connecting";
       attempt: Attempt;
-      transport: WebRtcTransport;
+      transport: EventTransport;
       queue: RealtimeClientEvent[];
     }
-  | { name: "connected"; transport: WebRtcTransport }
+  | { name: "connected"; transport: EventTransport }
   | { name: "closed"; reason: CloseReason };
 
 /** One `connect()`: aborting it rejects every step still running (and clears its timer). */
@@ -437,7 +438,7 @@ export class RealtimeSession {
     return transport;
   }
 
-  #transport(): WebRtcTransport | null {
+  #transport(): EventTransport | null {
     const phase = this.#phase;
     return "transport" in phase ? phase.transport : null;
   }
@@ -454,7 +455,7 @@ export class RealtimeSession {
     phase.attempt.markOpened();
   }
 
-  #write(transport: WebRtcTransport, event: RealtimeClientEvent): void {
+  #write(transport: EventTransport, event: RealtimeClientEvent): void {
     try {
       transport.send(JSON.stringify(event));
     } catch (error) {

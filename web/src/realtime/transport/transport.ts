@@ -14,10 +14,17 @@ export interface TransportHandlers {
   onMessage(data: unknown): void;
 }
 
-/** An event channel to the model's server, whatever carries it. */
+/**
+ * An event channel to the model's server, whatever carries it: all a session needs of its
+ * transport once connected. How it is opened is the transport's own (see `webrtc.ts`).
+ */
 export interface EventTransport {
   /** Whether a message sent now goes out. */
   readonly isOpen: boolean;
+  /** The server's id of the call, once known. */
+  readonly callId: string | null;
+  /** The connection's statistics, or undefined when there is nothing to ask. */
+  getStats(): Promise<ReadonlyMap<string, unknown>> | undefined;
   /** Writes one message; throws when the channel refuses it. */
   send(text: string): void;
   /** Closes the channel and everything beneath it. Safe to call again. */
