@@ -1,3 +1,4 @@
+import { isRecord } from "./errors";
 import type { Clock, TimerHandle } from "./types";
 
 /**
@@ -195,10 +196,6 @@ export function playedOutMs(report: ReadonlyMap<string, unknown>): number | null
 
 /** Opus always runs a 48 kHz RTP clock, and it is the only codec the Realtime API sends. */
 const OPUS_CLOCK_RATE = 48_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
 
 /**
  * The `audio_end_ms` for `conversation.item.truncate`: whole milliseconds of the item's audio

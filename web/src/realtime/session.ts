@@ -1,46 +1,34 @@
-import type {
-  ConversationItem,
-  RealtimeClientEvent,
-  RealtimeServerEvent,
-} from "openai/resources/realtime/realtime";
-import {
-  DEFAULT_DEADLINES,
-  EVENTS_CHANNEL,
-  closedBeforeOpen,
-  createOffer,
-  withDeadline,
-  type ConnectDeadlines,
-} from "./call";
-import { ConversationLog, EMPTY_USAGE, addUsage } from "./conversation";
+import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
+import { DEFAULT_DEADLINES, closedBeforeOpen, type ConnectDeadlines } from "./call";
+import { asConnectError, runConnect } from "./connect";
+import { ConversationLog } from "./conversation";
 import { Emitter, type Listener } from "./emitter";
-import { RealtimeConnectError, isRecord, messageOf } from "./errors";
+import { messageOf } from "./errors";
 import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
-import { IceWatch, LinkWatch, serverLimitReason } from "./liveness";
-import {
-  Microphone,
-  permissionGranted,
-  resolveMuteStrategy,
-  type MicrophoneSource,
-} from "./microphone";
-import { parseResponseDone, parseServerEvent } from "./parse";
+import { IceWatch, LinkWatch } from "./liveness";
+import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
+import { ResponseTracker } from "./playback";
 import type { PreparedCall } from "./prepare";
-import { ResponseTracker, playedMs } from "./playback";
+import type { OpenAIServerEvent, OpenAIServerEventType } from "./protocol/openai/parse";
+import { OpenAIRealtimeProtocol } from "./protocol/openai/protocol";
+import { RemoteAudio } from "./remoteAudio";
 import { ToolRunner } from "./tools";
+import type { EventTransport } from "./transport/transport";
+import { WebRtcTransport, audioBytes, type AudioBytes } from "./transport/webrtc";
 import type {
   AudioSinkLike,
   Clock,
   CloseReason,
   ConnectTimings,
   ConversationEntry,
-  DataChannelLike,
   LinkState,
   MediaStreamLike,
   MicState,
   MuteStrategy,
   PeerConnectionLike,
-  RealtimeSessionEventMap,
   RealtimeSessionState,
   RealtimeTool,
+  SessionProblem,
   SessionUpdate,
   SpeakingState,
   UsageTotals,
@@ -81,26 +69,51 @@ export interface RealtimeSessionBaseOptions extends MicrophoneSource {
 export type RealtimeSessionOptions = RealtimeSessionBaseOptions &
   ({ exchange: SdpExchange } | ({ exchange?: undefined } & SecretExchangeOptions));
 
-/** What exists in each phase of the session's life; nothing outlives its phase. */
+/** Events of {@link RealtimeSession}, with their payloads. */
+export interface RealtimeSessionEventMap {
+  state: RealtimeSessionState;
+  /**
+   * Every server event the protocol acts on, checked against its schema (the fields it
+   * reads, typed as the `openai` package types them). Events of other types are not emitted.
+   */
+  server: OpenAIServerEvent;
+  /** Every client event, when it is written to the channel. */
+  sent: RealtimeClientEvent;
+  conversation: readonly ConversationEntry[];
+  speaking: SpeakingState;
+  mic: MicState;
+  usage: UsageTotals;
+  timings: ConnectTimings;
+  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
+  link: LinkState;
+  problem: SessionProblem;
+  /** The microphone stream, once acquired (for level meters). */
+  "local-stream": MediaStreamLike;
+  /** The assistant's audio stream, once it arrives. */
+  "remote-stream": MediaStreamLike;
+}
+
+/**
+ * What exists in each phase of the session's life; nothing outlives its phase. Client events
+ * sent before the channel opens wait in the phase's queue.
+ */
 type Phase =
-  | { name: "idle" }
+  | { name: "idle"; queue: RealtimeClientEvent[] }
   /** `connect()` has asked for the microphone and the secret; no peer connection yet. */
-  | { name: "opening"; attempt: Attempt }
+  | { name: "opening"; attempt: Attempt; queue: RealtimeClientEvent[] }
   | {
       name: "connecting";
       attempt: Attempt;
-      pc: PeerConnectionLike;
-      channel: DataChannelLike;
-      callId: string | null;
+      transport: EventTransport;
+      queue: RealtimeClientEvent[];
     }
-  | { name: "connected"; pc: PeerConnectionLike; channel: DataChannelLike; callId: string | null }
+  | { name: "connected"; transport: EventTransport }
   | { name: "closed"; reason: CloseReason };
 
 /** One `connect()`: aborting it rejects every step still running (and clears its timer). */
 interface Attempt {
   abort: AbortController;
-  /** Settles when the event channel opens. */
-  opened: Promise<void>;
+  /** Settles the promise `connect()` waits on for the event channel. */
   markOpened: () => void;
 }
 
@@ -111,11 +124,13 @@ interface Attempt {
  * browser API it uses is injectable, the SDP exchange included. A session is used once;
  * create a new one to reconnect.
  *
- * The session sequences `connect()` (every step under a deadline), owns the peer connection
- * and the event channel, and routes each server event to the part that keeps its state: the
- * conversation log (`conversation.ts`), the tool runner (`tools.ts`), the response and
- * playback tracker behind `interrupt()` (`playback.ts`), the microphone (`microphone.ts`) and
- * the ICE and link watches (`liveness.ts`).
+ * The session composes the parts: `connect()` runs its steps (`connect.ts`) and adopts the
+ * transport (`transport/webrtc.ts`: the peer connection and the event channel); the protocol
+ * (`protocol/openai/`) checks each server event and routes it to the unit that keeps its
+ * state: the conversation log (`conversation.ts`), the tool runner (`tools.ts`), the response
+ * and playback tracker behind `interrupt()` (`playback.ts`); the microphone
+ * (`microphone.ts`), the assistant's audio (`remoteAudio.ts`) and the ICE and link watches
+ * (`liveness.ts`) hang off the transport.
  *
  * @example
  * ```ts
@@ -135,22 +150,18 @@ export class RealtimeSession {
   readonly #log: ConversationLog;
   readonly #tools: ToolRunner;
   readonly #responses: ResponseTracker;
+  readonly #protocol: OpenAIRealtimeProtocol;
   readonly #microphone: Microphone;
+  readonly #audio: RemoteAudio;
   readonly #ice: IceWatch;
   readonly #link: LinkWatch;
 
-  #phase: Phase = { name: "idle" };
-  #state: RealtimeSessionState = { status: "idle" };
-  #audioAttached = false;
-  #queue: RealtimeClientEvent[] = [];
+  #phase: Phase = { name: "idle", queue: [] };
   #timings: ConnectTimings = {};
   /** When `connect()` was called, on the session's clock; timings are relative to it. */
   #connectStartedAt = 0;
-  #usage: UsageTotals = { ...EMPTY_USAGE };
   #speaking: SpeakingState = { user: false, assistant: false };
   #linkState: LinkState = { stalled: false };
-  /** Ids of items this session created with an id of its own (a replayed conversation). */
-  readonly #ownItemIds = new Set<string>();
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
@@ -160,12 +171,7 @@ export class RealtimeSession {
     // Truncations are bounded by the audio the receiver actually played out (playback.ts).
     this.#responses = new ResponseTracker({
       clock: this.#clock,
-      stats: () => {
-        const phase = this.#phase;
-        return phase.name === "connecting" || phase.name === "connected"
-          ? phase.pc.getStats()
-          : undefined;
-      },
+      stats: () => this.#transport()?.getStats(),
     });
     this.#log = new ConversationLog((entries) => this.#events.emit("conversation", entries));
     this.#tools = new ToolRunner({
@@ -174,11 +180,16 @@ export class RealtimeSession {
       send: (event) => this.send(event),
       isClosed: () => this.#phase.name === "closed",
     });
+    this.#protocol = this.#openAIProtocol();
     this.#microphone = new Microphone({
       strategy: resolveMuteStrategy(options.muteStrategy ?? "auto", options.isAndroid),
       onChange: (mic) => this.#events.emit("mic", mic),
       onProblem: (message) =>
         this.#events.emit("problem", { source: "protocol", message, raw: null }),
+    });
+    this.#audio = new RemoteAudio(options.audioElement, {
+      onStream: (stream) => this.#events.emit("remote-stream", stream),
+      onBlocked: (message) => this.#events.emit("problem", { source: "audio", message }),
     });
     this.#ice = new IceWatch({
       onLost: (reason) => this.#lost(reason),
@@ -197,13 +208,12 @@ export class RealtimeSession {
 
   /** The current lifecycle state. */
   get state(): RealtimeSessionState {
-    return this.#state;
+    return stateOf(this.#phase);
   }
 
   /** The call id from the `Location` of the SDP answer (`rtc_…`), once known. */
   get callId(): string | null {
-    const phase = this.#phase;
-    return phase.name === "connecting" || phase.name === "connected" ? phase.callId : null;
+    return this.#transport()?.callId ?? null;
   }
 
   /** Whether anything is arriving from the server (see {@link LinkState}). */
@@ -218,7 +228,7 @@ export class RealtimeSession {
 
   /** Token usage summed over every completed response. */
   get usage(): UsageTotals {
-    return { ...this.#usage };
+    return this.#protocol.usage;
   }
 
   get speaking(): SpeakingState {
@@ -253,141 +263,50 @@ export class RealtimeSession {
   }
 
   /** Subscribes to one server event type, with the payload narrowed to it. */
-  onServerEvent<T extends RealtimeServerEvent["type"]>(
+  onServerEvent<T extends OpenAIServerEventType>(
     type: T,
-    listener: Listener<Extract<RealtimeServerEvent, { type: T }>>,
+    listener: Listener<Extract<OpenAIServerEvent, { type: T }>>,
   ): () => void {
     return this.#events.on("server", (event) => {
-      if (event.type === type) listener(event as Extract<RealtimeServerEvent, { type: T }>);
+      if (isOfType(event, type)) listener(event);
     });
   }
 
   /**
-   * Opens the call: the microphone, the exchange's `prepare` (the secret) and the SDP offer
-   * are prepared in parallel (the first two are asked for before the peer connection is
-   * built; a `preparedCall` made before `connect()` brings its offer ready), the offer goes
-   * through the exchange once all three are in hand (without waiting for the microphone when
-   * it is already allowed: `microphoneGranted`; its track then joins before the answer is
-   * applied), and the promise
-   * resolves once the event channel is open. Every step runs under its deadline
-   * (`deadlines`). On failure the session is `closed` and the promise rejects with a
-   * {@link RealtimeConnectError} whose `stage` says which step failed and `failure` what
-   * went wrong.
+   * Opens the call (the steps and their deadlines: `connect.ts`); the promise resolves once
+   * the event channel is open. On failure the session is `closed` and the promise rejects
+   * with a {@link RealtimeConnectError} whose `stage` says which step failed and `failure`
+   * what went wrong.
    */
   async connect(): Promise<void> {
-    if (this.#phase.name !== "idle") {
-      throw new Error(`connect() needs an idle session; this one is ${this.#state.status}.`);
+    const idle = this.#phase;
+    if (idle.name !== "idle") {
+      throw new Error(`connect() needs an idle session; this one is ${this.state.status}.`);
     }
     let markOpened!: () => void;
     const opened = new Promise<void>((resolve) => (markOpened = resolve));
     this.#connectStartedAt = this.#clock.now();
-    const attempt: Attempt = {
-      abort: new AbortController(),
-      opened,
-      markOpened,
-    };
+    const attempt: Attempt = { abort: new AbortController(), markOpened };
     const { signal } = attempt.abort;
-    const deadlines = this.#deadlines;
-    const step = <T>(
-      name: keyof ConnectDeadlines,
-      work: (signal: AbortSignal) => Promise<T>,
-    ): Promise<T> => withDeadline(name, deadlines[name], this.#clock, signal, work);
-    this.#phase = { name: "opening", attempt };
-    this.#setState({ status: "connecting" });
-    // The microphone (a device to open, maybe a permission prompt) and the secret (a round
-    // trip to the backend unless cached) are the slow steps and run outside this thread:
-    // ask for both first, then build the peer connection and the offer while they run.
-    const microphone = step("microphone", () =>
-      this.#microphone.acquire(this.#options, () => this.#mark("microphone")),
-    );
-    // A microphone already allowed opens without a prompt, so the offer need not wait for it.
-    const source = this.#options;
-    const granted = source.mediaStream
-      ? Promise.resolve(false)
-      : Promise.resolve()
-          .then(() => (source.microphoneGranted ?? permissionGranted)())
-          .catch(() => false);
-    const prepare = this.#exchange.prepare?.bind(this.#exchange);
-    const prepared = step("token", async (stepSignal) => {
-      try {
-        await prepare?.(stepSignal);
-      } catch (error) {
-        throw asConnectError(error, "token", "token");
-      }
-      this.#mark("token");
-    });
-    // Awaited below; if building the peer connection throws first, these must not surface
-    // as unhandled rejections (a microphone that arrives after the close is stopped).
-    microphone.catch(() => undefined);
-    prepared.catch(() => undefined);
+    this.#phase = { name: "opening", attempt, queue: idle.queue };
+    this.#emitState();
     try {
-      // A call prepared before the click is adopted as it is; else one is built here. Either
-      // way the transceiver has no track yet: the offer does not need one, so it is ready
-      // while the microphone permission prompt is still open.
-      const ahead = this.#options.preparedCall?.() ?? null;
-      const pc = ahead ? this.#watchPeer(ahead.pc) : this.#createPeerConnection();
-      const sender = ahead?.sender ?? pc.addTransceiver("audio", { direction: "sendrecv" }).sender;
-      const channel = this.#wireChannel(ahead?.channel ?? pc.createDataChannel(EVENTS_CHANNEL));
-      this.#phase = { name: "connecting", attempt, pc, channel, callId: null };
-      const offer = ahead
-        ? Promise.resolve(ahead.offer).finally(() => this.#mark("offer"))
-        : step("offer", async () => {
-            const sdp = await createOffer(pc);
-            this.#mark("offer");
-            return sdp;
-          });
-
-      // The offer goes once the microphone is open, or at once when it is allowed already:
-      // never while a permission prompt is showing (a brokered call's minutes would run).
-      const microphoneClear = Promise.race([
-        microphone,
-        granted.then((allowed) => (allowed ? null : microphone)),
-      ]);
-      const [, , offerSdp] = await Promise.all([microphoneClear, prepared, offer]);
-      // The transceiver is already sendrecv, so putting the track on it needs no new offer:
-      // it runs alongside the SDP exchange instead of before it.
-      const sending = microphone.then((stream) => {
-        signal.throwIfAborted();
-        this.#microphone.attach(stream);
-        this.#events.emit("local-stream", stream);
-        return this.#microphone.send(sender);
+      const transport = await runConnect({
+        source: this.#options,
+        preparedCall: this.#options.preparedCall,
+        exchange: this.#exchange,
+        microphone: this.#microphone,
+        clock: this.#clock,
+        deadlines: this.#deadlines,
+        signal,
+        opened,
+        mark: (step) => this.#mark(step),
+        openTransport: (prepared) => this.#openTransport(attempt, prepared),
+        onLocalStream: (stream) => this.#events.emit("local-stream", stream),
       });
-      sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
-      await step("sdp", async (stepSignal) => {
-        let result;
-        this.#mark("offerSent");
-        try {
-          result = await this.#exchange.exchangeOffer(offerSdp, stepSignal);
-        } catch (error) {
-          throw asConnectError(error, "sdp", "rejected");
-        }
-        // An exchange may finish after the attempt was abandoned: nothing of it is applied then.
-        stepSignal.throwIfAborted();
-        if (this.#phase.name === "connecting") {
-          this.#phase = { ...this.#phase, callId: result.callId };
-        }
-        this.#mark("sdpAnswer");
-        await sending;
-        stepSignal.throwIfAborted();
-        this.#microphone.goLive();
-        try {
-          await pc.setRemoteDescription({ type: "answer", sdp: result.answer });
-        } catch (error) {
-          throw new RealtimeConnectError(
-            "sdp",
-            "invalid-answer",
-            `The SDP answer was rejected: ${messageOf(error)}`,
-            { cause: error },
-          );
-        }
-      });
-      await step("channel", () => attempt.opened);
-      // The channel's open event may have been the moment someone disposed the session.
-      if (signal.aborted) throw signal.reason;
-      const callId = this.callId;
-      this.#phase = { name: "connected", pc, channel, callId };
-      this.#link.start(pc);
-      this.#setState({ status: "connected", callId });
+      this.#phase = { name: "connected", transport };
+      this.#link.start(transport.peer);
+      this.#emitState();
     } catch (error) {
       const connectError = asConnectError(error, "channel", "connection");
       // Closing aborts the attempt: not aborted means nothing has closed the session yet.
@@ -405,13 +324,11 @@ export class RealtimeSession {
   send(event: RealtimeClientEvent): boolean {
     const phase = this.#phase;
     if (phase.name === "closed") return false;
-    if (event.type === "conversation.item.create" && event.item.id) {
-      this.#ownItemIds.add(event.item.id);
-    }
-    if ("channel" in phase && phase.channel.readyState === "open") {
-      this.#write(phase.channel, event);
-    } else {
-      this.#queue.push(event);
+    this.#protocol.sending(event);
+    if ("transport" in phase && phase.transport.isOpen) {
+      this.#write(phase.transport, event);
+    } else if ("queue" in phase) {
+      phase.queue.push(event);
     }
     return true;
   }
@@ -424,12 +341,7 @@ export class RealtimeSession {
     const trimmed = text.trim();
     if (trimmed === "" || this.#phase.name === "closed") return false;
     this.interrupt();
-    this.#log.addTyped(trimmed);
-    this.send({
-      type: "conversation.item.create",
-      item: { type: "message", role: "user", content: [{ type: "input_text", text: trimmed }] },
-    });
-    this.send({ type: "response.create" });
+    for (const event of this.#protocol.typed(trimmed)) this.send(event);
     return true;
   }
 
@@ -444,9 +356,9 @@ export class RealtimeSession {
    */
   registerTool(tool: RealtimeTool): () => void {
     const remove = this.#tools.register(tool);
-    if (this.#state.status === "connected") this.#sendTools();
+    if (this.#phase.name === "connected") this.send(this.#protocol.toolsUpdate());
     return () => {
-      if (remove() && this.#state.status === "connected") this.#sendTools();
+      if (remove() && this.#phase.name === "connected") this.send(this.#protocol.toolsUpdate());
     };
   }
 
@@ -457,27 +369,8 @@ export class RealtimeSession {
    * there was nothing to interrupt.
    */
   interrupt(): boolean {
-    if (this.#state.status !== "connected") return false;
-    const inFlight = this.#responses.inFlight;
-    const playback = this.#responses.playback;
-    if (!inFlight && !playback) return false;
-    if (inFlight) this.send({ type: "response.cancel", event_id: this.#responses.cancelSent() });
-    this.send({ type: "output_audio_buffer.clear" });
-    if (playback) {
-      const played = playedMs(playback, this.#clock.now());
-      if (playback.itemId) {
-        this.send({
-          type: "conversation.item.truncate",
-          item_id: playback.itemId,
-          content_index: 0,
-          audio_end_ms: played,
-        });
-        this.#log.markInterrupted(playback.itemId);
-      }
-      this.#responses.audioEnded();
-      this.#setSpeaking({ assistant: false });
-    }
-    return true;
+    if (this.#phase.name !== "connected") return false;
+    return this.#protocol.interrupt((event) => this.send(event));
   }
 
   /** Mutes or unmutes the microphone (the track keeps running; silence is sent). */
@@ -495,20 +388,9 @@ export class RealtimeSession {
   }
 
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
-  async getStats(): Promise<{ inboundAudioBytes: number; outboundAudioBytes: number }> {
-    const totals = { inboundAudioBytes: 0, outboundAudioBytes: 0 };
-    const phase = this.#phase;
-    if (phase.name !== "connecting" && phase.name !== "connected") return totals;
-    const report = await phase.pc.getStats();
-    report.forEach((stat) => {
-      if (!isRecord(stat) || stat.kind !== "audio") return;
-      if (stat.type === "inbound-rtp" && typeof stat.bytesReceived === "number") {
-        totals.inboundAudioBytes += stat.bytesReceived;
-      } else if (stat.type === "outbound-rtp" && typeof stat.bytesSent === "number") {
-        totals.outboundAudioBytes += stat.bytesSent;
-      }
-    });
-    return totals;
+  async getStats(): Promise<AudioBytes> {
+    const pending = this.#transport()?.getStats();
+    return audioBytes(pending ? await pending : new Map());
   }
 
   /**
@@ -519,62 +401,63 @@ export class RealtimeSession {
     this.#close({ kind: "client" });
   }
 
-  // ---- connect steps -------------------------------------------------------------------
+  // ---- composition ---------------------------------------------------------------------
 
-  #createPeerConnection(): PeerConnectionLike {
-    const factory: () => PeerConnectionLike =
+  #openAIProtocol(): OpenAIRealtimeProtocol {
+    return new OpenAIRealtimeProtocol({
+      log: this.#log,
+      tools: this.#tools,
+      responses: this.#responses,
+      clock: this.#clock,
+      session: this.#options.session,
+      setSpeaking: (change) => this.#setSpeaking(change),
+      mark: (step) => this.#mark(step),
+      lost: (reason) => this.#lost(reason),
+      problem: (problem) => this.#events.emit("problem", problem),
+      server: (event) => this.#events.emit("server", event),
+      usage: (totals) => this.#events.emit("usage", totals),
+    });
+  }
+
+  /** Builds the call's transport; the session is `connecting` from now on. */
+  #openTransport(attempt: Attempt, prepared: PreparedCall | null): WebRtcTransport {
+    const createPeerConnection: () => PeerConnectionLike =
       this.#options.createPeerConnection ?? (() => new RTCPeerConnection());
-    return this.#watchPeer(factory());
+    const transport = new WebRtcTransport({
+      prepared,
+      createPeerConnection,
+      onOpen: () => this.#onOpen(),
+      onClose: () => this.#lost({ kind: "channel-closed" }),
+      onMessage: (data) => this.#protocol.receive(data),
+      onRemoteStream: (stream) => this.#audio.play(stream),
+    });
+    this.#ice.watch(transport.peer);
+    const phase = this.#phase;
+    const queue = phase.name === "opening" ? phase.queue : [];
+    this.#phase = { name: "connecting", attempt, transport, queue };
+    return transport;
   }
 
-  #watchPeer(pc: PeerConnectionLike): PeerConnectionLike {
-    this.#ice.watch(pc);
-    pc.addEventListener("track", (event) => this.#onRemoteStream(event.streams[0]));
-    return pc;
-  }
-
-  #wireChannel(channel: DataChannelLike): DataChannelLike {
-    channel.addEventListener("open", () => this.#onChannelOpen(channel));
-    channel.addEventListener("close", () => this.#lost({ kind: "channel-closed" }));
-    channel.addEventListener("message", (event) => this.#onMessage(event.data));
-    return channel;
+  #transport(): EventTransport | null {
+    const phase = this.#phase;
+    return "transport" in phase ? phase.transport : null;
   }
 
   // ---- channel -------------------------------------------------------------------------
 
-  #onChannelOpen(channel: DataChannelLike): void {
+  #onOpen(): void {
     const phase = this.#phase;
     if (phase.name !== "connecting") return;
     this.#mark("channelOpen");
-    // The tools go first so that nothing queued can start a response without them.
-    if (this.#tools.size > 0 || this.#options.session) {
-      this.#write(channel, {
-        type: "session.update",
-        session: {
-          type: "realtime",
-          ...this.#options.session,
-          ...(this.#tools.size > 0
-            ? { tools: this.#tools.definitions(), tool_choice: "auto" }
-            : {}),
-        },
-      });
-    }
-    const queued = this.#queue;
-    this.#queue = [];
-    for (const event of queued) this.#write(channel, event);
+    const opening = this.#protocol.opening();
+    if (opening) this.#write(phase.transport, opening);
+    for (const event of phase.queue.splice(0)) this.#write(phase.transport, event);
     phase.attempt.markOpened();
   }
 
-  #sendTools(): void {
-    this.send({
-      type: "session.update",
-      session: { type: "realtime", tools: this.#tools.definitions(), tool_choice: "auto" },
-    });
-  }
-
-  #write(channel: DataChannelLike, event: RealtimeClientEvent): void {
+  #write(transport: EventTransport, event: RealtimeClientEvent): void {
     try {
-      channel.send(JSON.stringify(event));
+      transport.send(JSON.stringify(event));
     } catch (error) {
       this.#events.emit("problem", {
         source: "protocol",
@@ -586,164 +469,7 @@ export class RealtimeSession {
     this.#events.emit("sent", event);
   }
 
-  #onMessage(data: unknown): void {
-    if (this.#phase.name === "closed") return;
-    const parsed = parseServerEvent(data);
-    if (!parsed.ok) {
-      this.#events.emit("problem", {
-        source: "protocol",
-        message: parsed.message,
-        raw: parsed.raw,
-      });
-      return;
-    }
-    try {
-      this.#handle(parsed.event);
-    } catch (error) {
-      // A malformed known event must not take the session down with it.
-      this.#events.emit("problem", {
-        source: "protocol",
-        message: `Could not handle ${parsed.event.type}: ${messageOf(error)}`,
-        raw: parsed.event,
-      });
-    }
-    this.#events.emit("server", parsed.event);
-  }
-
-  /** Routes each server event to the part of the session that keeps its state. */
-  #handle(event: RealtimeServerEvent): void {
-    switch (event.type) {
-      case "session.created":
-        this.#mark("sessionCreated");
-        break;
-      case "error": {
-        // A cancel that crossed its response's end: expected, not a problem to report.
-        if (this.#responses.cancelRaced(event.error)) break;
-        const limit = serverLimitReason(event.error);
-        if (limit) {
-          this.#lost(limit);
-        } else {
-          this.#events.emit("problem", { source: "server", error: event.error });
-        }
-        break;
-      }
-      case "input_audio_buffer.speech_started":
-        this.#setSpeaking({ user: true });
-        break;
-      case "input_audio_buffer.speech_stopped":
-      case "input_audio_buffer.timeout_triggered":
-        this.#setSpeaking({ user: false });
-        break;
-      case "conversation.item.added":
-        this.#onItemAdded(event.item);
-        break;
-      case "conversation.item.input_audio_transcription.delta":
-        this.#log.appendUserTranscript(event.item_id, event.delta ?? "");
-        break;
-      case "conversation.item.input_audio_transcription.completed":
-        this.#log.finishUserTranscript(event.item_id, event.transcript, "done");
-        break;
-      case "conversation.item.input_audio_transcription.failed":
-        this.#log.finishUserTranscript(event.item_id, null, "failed");
-        break;
-      case "response.created":
-        if (event.response.id) this.#responses.responseCreated(event.response.id);
-        break;
-      case "response.output_item.added": {
-        const { item } = event;
-        if (item.type === "message" && item.role === "assistant" && item.id) {
-          this.#responses.messageAdded(event.response_id, item.id);
-          this.#log.startAssistant(item.id);
-        }
-        break;
-      }
-      case "response.output_audio_transcript.delta":
-      case "response.output_text.delta":
-        this.#log.appendAssistant(event.item_id, event.delta);
-        break;
-      case "response.output_audio_transcript.done":
-        this.#log.finishAssistant(event.item_id, event.transcript);
-        break;
-      case "response.output_text.done":
-        this.#log.finishAssistant(event.item_id, event.text);
-        break;
-      case "response.function_call_arguments.done":
-        this.#tools.run(event.response_id, event.call_id, event.name, event.arguments);
-        break;
-      case "response.output_item.done":
-        if (event.item.type === "function_call") {
-          const { call_id, name, arguments: args } = event.item;
-          if (call_id && name) this.#tools.run(event.response_id, call_id, name, args ?? "");
-        }
-        break;
-      case "response.done":
-        this.#onResponseDone(event);
-        break;
-      case "output_audio_buffer.started":
-        this.#responses.audioStarted(event.response_id, this.#clock.now());
-        this.#setSpeaking({ assistant: true });
-        break;
-      case "output_audio_buffer.stopped":
-      case "output_audio_buffer.cleared":
-        this.#responses.audioEnded();
-        this.#setSpeaking({ assistant: false });
-        break;
-      case "conversation.item.truncated":
-        this.#log.markInterrupted(event.item_id);
-        break;
-      default:
-        break;
-    }
-  }
-
-  #onItemAdded(item: ConversationItem): void {
-    if (item.type !== "message" || item.role !== "user" || !item.id) return;
-    // The echo of an item sent with its own id (a replay after a reconnect) is neither a
-    // typed message waiting for its id nor a new spoken turn.
-    if (this.#ownItemIds.has(item.id)) return;
-    const first = item.content[0];
-    if (first?.type === "input_text") {
-      // The server's copy of a typed message: adopt its id so later events can find it.
-      this.#log.adoptTextId(item.id);
-    } else if (first?.type === "input_audio") {
-      this.#log.startVoice(item.id);
-    }
-  }
-
-  #onResponseDone(event: Extract<RealtimeServerEvent, { type: "response.done" }>): void {
-    const done = parseResponseDone(event.response);
-    if (done.id) this.#responses.responseDone(done.id);
-    const usage = addUsage(this.#usage, done.usage);
-    if (usage) {
-      this.#usage = usage;
-      this.#events.emit("usage", this.usage);
-    }
-    if (done.error) this.#events.emit("problem", { source: "server", error: done.error });
-    if (!done.id) return;
-    // A turn whose transcript never finished (cancelled, cut off) must not stay open.
-    const settled = done.status === "completed" ? "done" : "interrupted";
-    for (const id of done.messageIds) this.#log.settleAssistant(id, settled);
-    // A call seen only here (its argument events lost) still deserves an answer.
-    for (const call of done.calls) this.#tools.run(done.id, call.callId, call.name, call.arguments);
-    this.#tools.responseDone(done.id, done.status);
-  }
-
-  // ---- audio ---------------------------------------------------------------------------
-
-  #onRemoteStream(stream: MediaStreamLike | undefined): void {
-    if (!stream || this.#phase.name === "closed") return;
-    this.#events.emit("remote-stream", stream);
-    const sink = this.#options.audioElement;
-    if (!sink) return;
-    sink.srcObject = stream;
-    this.#audioAttached = true;
-    sink.play().catch((error: unknown) => {
-      this.#events.emit("problem", {
-        source: "audio",
-        message: `The browser blocked audio playback: ${messageOf(error)}`,
-      });
-    });
-  }
+  // ---- lifecycle -----------------------------------------------------------------------
 
   #setSpeaking(change: Partial<SpeakingState>): void {
     const next = { ...this.#speaking, ...change };
@@ -753,11 +479,8 @@ export class RealtimeSession {
     if (change.assistant !== undefined) this.#microphone.setAssistantSpeaking(next.assistant);
   }
 
-  // ---- lifecycle -----------------------------------------------------------------------
-
-  #setState(state: RealtimeSessionState): void {
-    this.#state = state;
-    this.#events.emit("state", state);
+  #emitState(): void {
+    this.#events.emit("state", this.state);
   }
 
   #mark(step: keyof ConnectTimings): void {
@@ -785,35 +508,17 @@ export class RealtimeSession {
     this.#link.stop();
     // Rejects every connect step still running, clearing its deadline.
     if ("attempt" in phase) phase.attempt.abort.abort(closedBeforeOpen(reason));
-    this.#queue = [];
-    if ("pc" in phase) {
-      try {
-        phase.channel.close();
-      } catch {
-        // Already closed.
-      }
-      try {
-        phase.pc.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    if ("transport" in phase) phase.transport.close();
     this.#microphone.release();
-    if (this.#audioAttached && this.#options.audioElement) {
-      this.#options.audioElement.srcObject = null;
-      this.#audioAttached = false;
-    }
-    this.#responses.clear();
-    this.#tools.clear();
-    // Typed messages the server never acknowledged did not arrive, whatever the channel took.
-    this.#log.failUnsent();
+    this.#audio.release();
+    this.#protocol.close();
     this.#setSpeaking({ user: false, assistant: false });
     this.#microphone.reportOffline();
     if (this.#linkState.stalled) {
       this.#linkState = { stalled: false };
       this.#events.emit("link", this.link);
     }
-    this.#setState({ status: "closed", reason });
+    this.#emitState();
   }
 }
 
@@ -824,12 +529,23 @@ const systemClock: Clock = {
     globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 };
 
-/** `error` as a {@link RealtimeConnectError}, wrapping anything else at `stage`. */
-function asConnectError(
-  error: unknown,
-  stage: RealtimeConnectError["stage"],
-  failure: RealtimeConnectError["failure"],
-): RealtimeConnectError {
-  if (error instanceof RealtimeConnectError) return error;
-  return new RealtimeConnectError(stage, failure, messageOf(error), { cause: error });
+function stateOf(phase: Phase): RealtimeSessionState {
+  switch (phase.name) {
+    case "idle":
+      return { status: "idle" };
+    case "opening":
+    case "connecting":
+      return { status: "connecting" };
+    case "connected":
+      return { status: "connected", callId: phase.transport.callId };
+    case "closed":
+      return { status: "closed", reason: phase.reason };
+  }
+}
+
+function isOfType<T extends OpenAIServerEventType>(
+  event: OpenAIServerEvent,
+  type: T,
+): event is Extract<OpenAIServerEvent, { type: T }> {
+  return event.type === type;
 }

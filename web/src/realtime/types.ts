@@ -1,11 +1,8 @@
 import type {
-  RealtimeClientEvent,
   RealtimeError,
-  RealtimeServerEvent,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
-import type { ConnectTimings } from "./timings";
 
 /*
  * The narrow slices of the WebRTC and media APIs the session uses. The browser's own
@@ -216,24 +213,3 @@ export type SessionProblem =
   | { source: "protocol"; message: string; raw: unknown }
   /** Remote audio could not start (autoplay policy); call `audioElement.play()` on a click. */
   | { source: "audio"; message: string };
-
-/** Events of {@link RealtimeSession}, with their payloads. */
-export interface RealtimeSessionEventMap {
-  state: RealtimeSessionState;
-  /** Every server event, parsed. */
-  server: RealtimeServerEvent;
-  /** Every client event, when it is written to the channel. */
-  sent: RealtimeClientEvent;
-  conversation: readonly ConversationEntry[];
-  speaking: SpeakingState;
-  mic: MicState;
-  usage: UsageTotals;
-  timings: ConnectTimings;
-  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
-  link: LinkState;
-  problem: SessionProblem;
-  /** The microphone stream, once acquired (for level meters). */
-  "local-stream": MediaStreamLike;
-  /** The assistant's audio stream, once it arrives. */
-  "remote-stream": MediaStreamLike;
-}
