@@ -3,7 +3,12 @@
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
 import { errorCode } from "../firebase";
-import { isSecretRejected, type RealtimeConnectError, type ConnectFailure } from "../realtime";
+import {
+  isSecretRejected,
+  type ConnectFailure,
+  type RealtimeConnectError,
+  type SessionProblem,
+} from "../realtime";
 import { TokenError } from "../token";
 
 /** What a banner offers besides dismissing it. */
@@ -121,5 +126,36 @@ export function describeAuthError(error: unknown): BannerContent | null {
         message: `Sign-in failed${code ? ` (${code})` : ""}. Try again.`,
         action: "sign-in",
       };
+  }
+}
+
+/** The banner when the session code could not be loaded; the next Connect tries again. */
+export const APP_LOAD_FAILED: BannerContent = {
+  kind: "app-load",
+  message: "Part of the app could not be loaded. Check your connection and reload.",
+  action: "reload",
+};
+
+/**
+ * The banner for a problem a running session reported; null for one the user cannot act on
+ * (a protocol slip: logged only). A refusal by the autoplay policy shows the tap control
+ * instead; `audio` is any other playback failure.
+ */
+export function describeProblem(problem: SessionProblem): BannerContent | null {
+  switch (problem.source) {
+    case "server":
+      return {
+        kind: "openai-error",
+        message: `OpenAI reported a problem: ${problem.error.message}`,
+        action: null,
+      };
+    case "audio":
+      return {
+        kind: "autoplay",
+        message: "The assistant's audio could not be played. Press Enable audio to try again.",
+        action: "enable-audio",
+      };
+    case "protocol":
+      return null;
   }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
-import { TokenError } from "../src/token/errors";
-import { formatBytes, formatCount } from "../src/ui/dom";
-import { describeAuthError, describeConnectError } from "../src/ui/messages";
-import { createLocalTimeTool } from "../src/ui/tools";
+import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
+import { TokenError } from "../../src/token/errors";
+import { formatBytes, formatCount } from "../../src/ui/dom";
+import { describeAuthError, describeConnectError } from "../../src/ui/messages";
+import { createLocalTimeTool } from "../../src/ui/tools";
 
 describe("get_local_time", () => {
   it("answers with the device's time in its zone", async () => {
