@@ -32,23 +32,23 @@ type CostView = InstanceType<Live["CostView"]>;
 type Reconnector = InstanceType<Live["Reconnector"]>;
 type CallPreparer = InstanceType<Live["CallPreparer"]>;
 
-/** The views a call renders into. */
+/** The views a call renders into (what the controller uses of each). */
 export interface CallViews {
-  panel: CallPanel;
-  banner: BannerView;
-  audio: AudioView;
-  meter: MicLevelMeter;
-  transcript: TranscriptView;
-  usage: UsageView;
-  details: DetailsView;
-  messages: MessageForm;
+  panel: Pick<CallPanel, "render" | "renderMic" | "renderSpeaking">;
+  banner: Pick<BannerView, "show" | "hide">;
+  audio: Pick<AudioView, "unlock" | "sink" | "paused" | "setBusy">;
+  meter: Pick<MicLevelMeter, "prepare" | "attach" | "detach" | "renderLive">;
+  transcript: Pick<TranscriptView, "render">;
+  usage: Pick<UsageView, "render" | "costCells">;
+  details: Pick<DetailsView, "renderCallId" | "renderSessionId" | "renderTimings" | "renderBytes">;
+  messages: Pick<MessageForm, "setEnabled">;
 }
 
 /** What {@link CallController} works with. */
 export interface CallControllerOptions {
   mode: CallMode;
   live: LiveLoader;
-  choices: SessionChoices;
+  choices: Pick<SessionChoices, "request" | "setBusy" | "pushToTalk" | "bindTalk">;
   views: CallViews;
   /** Connect once signed in, without a click (`?connect=load`, emulator builds only). */
   connectOnLoad?: boolean;
@@ -67,7 +67,7 @@ type Conversation = { phase: "none" } | OpenConversation;
 export class CallController {
   readonly #mode: CallMode;
   readonly #live: LiveLoader;
-  readonly #choices: SessionChoices;
+  readonly #choices: CallControllerOptions["choices"];
   readonly #views: CallViews;
   readonly #tool = createLocalTimeTool();
   #connectOnLoad: boolean;
