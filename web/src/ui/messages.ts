@@ -6,17 +6,56 @@ import { errorCode } from "../firebase";
 import {
   isSecretRejected,
   type ConnectFailure,
+  type ConnectStage,
   type RealtimeConnectError,
   type SessionProblem,
 } from "../realtime";
-import { TokenError } from "../token";
+import { TokenError, type TokenErrorKind } from "../token";
 
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;
 
-/** A banner's content. `kind` is also exposed as `data-kind` for tests. */
+/** Kinds of the connect advice ({@link describeConnectError}). */
+type ConnectAdviceKind =
+  | "token-unknown"
+  | "microphone"
+  | "timeout"
+  | "network"
+  | "openai-rejected"
+  | "openai-call"
+  | "webrtc"
+  | "minutes"
+  | "rate-limited"
+  | "misconfigured"
+  | "app-check"
+  | "unavailable";
+
+/** What a banner is about; `#banner[data-kind]`, which the end-to-end tests read. */
+export type BannerKind =
+  | Exclude<ConnectAdviceKind, "timeout">
+  | `timeout-${ConnectStage}`
+  | `token-${TokenErrorKind}`
+  | "auth-popup-blocked"
+  | "auth-disabled"
+  | "auth-guest-disabled"
+  | "auth-network"
+  | "auth-failed"
+  | "app-load"
+  | "openai-error"
+  | "autoplay"
+  | "reconnect-failed"
+  | "end-call-failed"
+  | "ended-call-limit"
+  | "ended-daily-minutes"
+  | "ended-monthly-minutes"
+  | "refused-daily-minutes"
+  | "refused-monthly-minutes"
+  | "refused-ip-rate"
+  | "mode-not-served";
+
+/** A banner's content. */
 export interface BannerContent {
-  kind: string;
+  kind: BannerKind;
   message: string;
   action: BannerAction;
 }
@@ -53,7 +92,10 @@ const CHECK_NETWORK = "Check your network and press Connect to try again.";
 const CHECK_MIC = "Check that a microphone is connected and free, then press Connect.";
 
 /** Banner kind and advice per failure; `secret` is a rejected secret. */
-const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [string, string]> = {
+const CONNECT_ADVICE: Record<
+  Exclude<ConnectFailure, "aborted"> | "secret",
+  [ConnectAdviceKind, string]
+> = {
   token: ["token-unknown", "Try again."],
   denied: [
     "microphone",

@@ -87,8 +87,8 @@ function harness(
       fetch: fakeFetch(),
     }),
     describeConnectError: (error) => ({
-      kind: `failed-${error.failure}`,
-      message: "",
+      kind: "network",
+      message: `failed: ${error.failure}`,
       action: null,
     }),
     closed: () => null,
@@ -213,7 +213,7 @@ describe("CallController", () => {
     t.calls.start();
     t.calls.signedIn(true);
     await t.calls.connect();
-    expect(t.seen.banners.at(-1)).toMatchObject({ kind: "failed-token" });
+    expect(t.seen.banners.at(-1)).toMatchObject({ message: "failed: token" });
     expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true });
   });
 
