@@ -8,6 +8,7 @@ import type { AuthView } from "../ui/auth";
 import type { BannerView } from "../ui/banner";
 import { describeAuthError } from "../ui/messages";
 
+/** Keeps the signed-in user, signs a guest in when nobody is, renders the account corner. */
 export class AuthController {
   readonly #auth: FirebaseServices["auth"];
   readonly #view: AuthView;

@@ -27,6 +27,7 @@ export interface BrokeredModeOptions {
   notice: (banner: BannerContent) => void;
 }
 
+/** The {@link CallMode} of calls brokered by `realtimeCall`, counted in voice minutes. */
 export class BrokeredMode implements CallMode {
   readonly kind = "brokered";
   readonly #o: BrokeredModeOptions;

@@ -64,6 +64,7 @@ interface OpenConversation {
 /** The page's conversation: none yet, or an open one. */
 type Conversation = { phase: "none" } | OpenConversation;
 
+/** The page's calls: one conversation at a time, rendered into {@link CallViews}. */
 export class CallController {
   readonly #mode: CallMode;
   readonly #live: LiveLoader;

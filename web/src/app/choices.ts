@@ -8,6 +8,7 @@ import { TalkControls, type CreateTalkButton, type TalkBinding } from "../ui/tal
 import type { VoicePicker } from "../ui/voicePicker";
 import type { ServerOffer } from "./mode";
 
+/** The voice picker and the talk controls as one set of choices for the next call. */
 export class SessionChoices {
   readonly #voice: VoicePicker;
   readonly #talk: TalkControls;

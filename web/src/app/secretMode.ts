@@ -2,6 +2,7 @@
  * Secret mode: the page fetches an ephemeral secret from `realtimeToken` (cached, prefetched,
  * shared across tabs by CachedTokenProvider) and sends its offer to OpenAI itself.
  */
+import type { RealtimeTokenRequest } from "../../../functions/src/contract";
 import type { TokenPrefetch } from "../config";
 import { isSecretRejected, type CloseReason, type RealtimeConnectError } from "../realtime";
 import type { CachedTokenProvider } from "../token";
@@ -10,7 +11,6 @@ import { describeConnectError } from "../ui/messages";
 import type { SessionChoices } from "./choices";
 import type { LiveModule } from "./liveLoader";
 import type { CallConnection, CallHooks, CallMode, PrefetchTrigger } from "./mode";
-import type { RealtimeTokenRequest } from "../../../functions/src/contract";
 
 /** What {@link SecretMode} works with. */
 export interface SecretModeOptions {
@@ -24,6 +24,7 @@ export interface SecretModeOptions {
   details: Pick<DetailsView, "renderModel" | "renderQuota" | "renderTokenStats">;
 }
 
+/** The {@link CallMode} of calls opened with an ephemeral secret. */
 export class SecretMode implements CallMode {
   readonly kind = "secret";
   readonly #o: SecretModeOptions;

@@ -5,6 +5,7 @@
 import { AudioUnlock, type AudioPlayback, type AudioSinkLike } from "../realtime";
 import { byId, setHidden } from "./dom";
 
+/** The `#remote-audio` element behind an {@link AudioUnlock}, and `#tap-to-hear`. */
 export class AudioView {
   readonly #audio = byId("remote-audio", HTMLAudioElement);
   readonly #tap = byId("tap-to-hear", HTMLButtonElement);

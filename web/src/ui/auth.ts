@@ -15,6 +15,7 @@ export interface AuthIntents {
   signOut(): void;
 }
 
+/** Renders {@link AuthViewState}; reports the sign-in and sign-out presses. */
 export class AuthView {
   readonly #els = {
     status: byId("auth-status", HTMLElement),

@@ -31,6 +31,7 @@ export function isBusy(view: StateView): boolean {
   return view.ui === "connecting" || view.ui === "connected" || view.ui === "reconnecting";
 }
 
+/** Renders {@link CallPanelState}, the mic and the speakers; reports {@link CallIntents}. */
 export class CallPanel {
   readonly #els = {
     state: byId("state", HTMLElement),

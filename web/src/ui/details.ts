@@ -11,6 +11,7 @@ export type SessionIdView =
   /** `audio`: whether the assistant could already be heard when the session began. */
   | { status: "created"; id: string; audio: "paused" | "playing" };
 
+/** Renders what it is given into the budget row and the connection details. */
 export class DetailsView {
   readonly #els = {
     quotaRow: byId("quota-row", HTMLDivElement),

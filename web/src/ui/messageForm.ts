@@ -1,6 +1,7 @@
 /** The message box under the conversation: typed text goes to the running session. */
 import { byId } from "./dom";
 
+/** `#text-form`: reports each submitted text; enabled while connected. */
 export class MessageForm {
   readonly #els = {
     form: byId("text-form", HTMLFormElement),

@@ -2,6 +2,7 @@
 import type { UsageTotals } from "../realtime";
 import { byId, formatCount } from "./dom";
 
+/** Renders a call's {@link UsageTotals}. */
 export class UsageView {
   readonly #els = {
     responses: byId("usage-responses", HTMLElement),

@@ -1,6 +1,7 @@
 /** The voice picker: "Default (…)" and the voices the server accepts. */
 import { byId } from "./dom";
 
+/** `#voice`: renders the voices on offer; reports a pick. */
 export class VoicePicker {
   readonly #select = byId("voice", HTMLSelectElement);
   #defaultVoice: string | null = null;
