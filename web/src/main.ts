@@ -1,8 +1,31 @@
+/*
+ * The page's one composition root: reads the configuration, builds the Firebase services,
+ * the call mode (secret or brokered, chosen here and nowhere else), the views and the
+ * controllers, and wires them together.
+ */
 import "./styles.css";
-import { getConfig, queryOverrides } from "./config";
-import { initFirebase } from "./firebase";
+import { AuthController } from "./app/auth";
+import { BrokeredMode } from "./app/brokeredMode";
+import { CallController } from "./app/callController";
+import { SessionChoices } from "./app/choices";
+import { LiveLoader } from "./app/liveLoader";
+import type { CallMode } from "./app/mode";
+import { SecretMode } from "./app/secretMode";
+import { getConfig, queryOverrides, type AppConfig } from "./config";
+import { initFirebase, type FirebaseServices } from "./firebase";
 import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
-import { VoiceApp } from "./ui/app";
+import { AudioView } from "./ui/audio";
+import { AuthView } from "./ui/auth";
+import { BannerView } from "./ui/banner";
+import { CallPanel } from "./ui/callPanel";
+import { DetailsView } from "./ui/details";
+import { byId } from "./ui/dom";
+import { APP_LOAD_FAILED } from "./ui/messages";
+import { MessageForm } from "./ui/messageForm";
+import { MicLevelMeter } from "./ui/meter";
+import { TranscriptView } from "./ui/transcript";
+import { UsageView } from "./ui/usage";
+import { VoicePicker } from "./ui/voicePicker";
 
 function main(): void {
   // vite.config.ts validated the configuration when it built this page.
@@ -15,6 +38,100 @@ function main(): void {
   );
   config = { ...config, tokenPrefetch, mode };
   const firebase = initFirebase(config, { appCheck });
+
+  const banner = new BannerView();
+  const details = new DetailsView();
+  const authView = new AuthView();
+  const auth = new AuthController(firebase.auth, authView, banner);
+  const choices = new SessionChoices(new VoicePicker(), talk);
+  const live = new LiveLoader(() => banner.show(APP_LOAD_FAILED));
+  const callMode = createMode(config, firebase, { auth, live, choices, details, banner });
+  details.showBudgetOf(callMode.kind);
+
+  const panel = new CallPanel();
+  const audio = new AudioView();
+  const messages = new MessageForm();
+  const calls = new CallController({
+    mode: callMode,
+    live,
+    choices,
+    connectOnLoad,
+    views: {
+      panel,
+      banner,
+      audio,
+      messages,
+      details,
+      meter: new MicLevelMeter(byId("mic-level", HTMLDivElement)),
+      transcript: new TranscriptView(
+        byId("transcript", HTMLOListElement),
+        byId("transcript-empty", HTMLParagraphElement),
+      ),
+      usage: new UsageView(),
+    },
+  });
+
+  panel.listen({
+    connect: () => void calls.connect(),
+    disconnect: () => calls.disconnect(),
+    toggleMute: () => calls.toggleMute(),
+    interrupt: () => calls.interrupt(),
+    connectIntent: () => callMode.prefetch("intent"),
+  });
+  messages.listen((text) => calls.sendText(text));
+  choices.onChange(() => callMode.prefetch("choice"));
+  authView.listen({
+    signInWithGoogle: () => void auth.signInWithGoogle(),
+    signOut: () => {
+      calls.disconnect();
+      void auth.signOut();
+    },
+  });
+  banner.listen((action) => {
+    switch (action) {
+      case "retry":
+        return void calls.connect();
+      case "reload":
+        return location.reload();
+      case "sign-in":
+        return auth.signInAgain();
+      case "enable-audio":
+        return void audio.play();
+    }
+  });
+  window.addEventListener("pagehide", () => calls.pageHide());
+
+  calls.start();
+  auth.start((signedIn, changed) => {
+    if (changed) callMode.userChanged();
+    calls.signedIn(signedIn);
+  });
+}
+
+/** The call mode the configuration names: the only place that tells the two apart. */
+function createMode(
+  config: AppConfig,
+  firebase: FirebaseServices,
+  parts: {
+    auth: AuthController;
+    live: LiveLoader;
+    choices: SessionChoices;
+    details: DetailsView;
+    banner: BannerView;
+  },
+): CallMode {
+  const { auth, live, choices, details, banner } = parts;
+  if (config.mode === "brokered") {
+    return new BrokeredMode({
+      config,
+      firebase,
+      live,
+      choices,
+      details,
+      uid: () => auth.uid,
+      notice: (content) => banner.show(content),
+    });
+  }
   const tokens = new CachedTokenProvider({
     fetchToken: callableTokenFetcher(firebase.functions),
     isSignedIn: () => firebase.auth.currentUser !== null,
@@ -27,7 +144,14 @@ function main(): void {
     // secret waits out the rest of it instead of failing.
     waitForIntervalSeconds: 6,
   });
-  new VoiceApp({ config, firebase, tokens, connectOnLoad, talk }).start();
+  return new SecretMode({
+    tokens,
+    prefetch: config.tokenPrefetch,
+    callsUrl: config.openaiCallsUrl,
+    signedIn: () => auth.uid !== null,
+    choices,
+    details,
+  });
 }
 
 main();

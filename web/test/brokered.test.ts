@@ -20,7 +20,7 @@ import {
 } from "../src/token/brokered";
 import { callableBrokeredCalls } from "../src/token/callable";
 import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls } from "../src/ui/brokeredCalls";
+import { BrokeredCalls } from "../src/app/brokeredCalls";
 import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "./fakes";
 
 const OFFER =

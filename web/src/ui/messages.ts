@@ -3,15 +3,59 @@
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
 import { errorCode } from "../firebase";
-import { isSecretRejected, type RealtimeConnectError, type ConnectFailure } from "../realtime";
-import { TokenError } from "../token";
+import {
+  isSecretRejected,
+  type ConnectFailure,
+  type ConnectStage,
+  type RealtimeConnectError,
+  type SessionProblem,
+} from "../realtime";
+import { TokenError, type TokenErrorKind } from "../token";
 
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;
 
-/** A banner's content. `kind` is also exposed as `data-kind` for tests. */
+/** Kinds of the connect advice ({@link describeConnectError}). */
+type ConnectAdviceKind =
+  | "token-unknown"
+  | "microphone"
+  | "timeout"
+  | "network"
+  | "openai-rejected"
+  | "openai-call"
+  | "webrtc"
+  | "minutes"
+  | "rate-limited"
+  | "misconfigured"
+  | "app-check"
+  | "unavailable";
+
+/** What a banner is about; `#banner[data-kind]`, which the end-to-end tests read. */
+export type BannerKind =
+  | Exclude<ConnectAdviceKind, "timeout">
+  | `timeout-${ConnectStage}`
+  | `token-${TokenErrorKind}`
+  | "auth-popup-blocked"
+  | "auth-disabled"
+  | "auth-guest-disabled"
+  | "auth-network"
+  | "auth-failed"
+  | "app-load"
+  | "openai-error"
+  | "autoplay"
+  | "reconnect-failed"
+  | "end-call-failed"
+  | "ended-call-limit"
+  | "ended-daily-minutes"
+  | "ended-monthly-minutes"
+  | "refused-daily-minutes"
+  | "refused-monthly-minutes"
+  | "refused-ip-rate"
+  | "mode-not-served";
+
+/** A banner's content. */
 export interface BannerContent {
-  kind: string;
+  kind: BannerKind;
   message: string;
   action: BannerAction;
 }
@@ -48,7 +92,10 @@ const CHECK_NETWORK = "Check your network and press Connect to try again.";
 const CHECK_MIC = "Check that a microphone is connected and free, then press Connect.";
 
 /** Banner kind and advice per failure; `secret` is a rejected secret. */
-const CONNECT_ADVICE: Record<Exclude<ConnectFailure, "aborted"> | "secret", [string, string]> = {
+const CONNECT_ADVICE: Record<
+  Exclude<ConnectFailure, "aborted"> | "secret",
+  [ConnectAdviceKind, string]
+> = {
   token: ["token-unknown", "Try again."],
   denied: [
     "microphone",
@@ -121,5 +168,36 @@ export function describeAuthError(error: unknown): BannerContent | null {
         message: `Sign-in failed${code ? ` (${code})` : ""}. Try again.`,
         action: "sign-in",
       };
+  }
+}
+
+/** The banner when the session code could not be loaded; the next Connect tries again. */
+export const APP_LOAD_FAILED: BannerContent = {
+  kind: "app-load",
+  message: "Part of the app could not be loaded. Check your connection and reload.",
+  action: "reload",
+};
+
+/**
+ * The banner for a problem a running session reported; null for one the user cannot act on
+ * (a protocol slip: logged only). A refusal by the autoplay policy shows the tap control
+ * instead; `audio` is any other playback failure.
+ */
+export function describeProblem(problem: SessionProblem): BannerContent | null {
+  switch (problem.source) {
+    case "server":
+      return {
+        kind: "openai-error",
+        message: `OpenAI reported a problem: ${problem.error.message}`,
+        action: null,
+      };
+    case "audio":
+      return {
+        kind: "autoplay",
+        message: "The assistant's audio could not be played. Press Enable audio to try again.",
+        action: "enable-audio",
+      };
+    case "protocol":
+      return null;
   }
 }

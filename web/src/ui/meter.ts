@@ -42,6 +42,11 @@ export class MicLevelMeter {
     this.#frame = requestAnimationFrame(tick);
   }
 
+  /** Whether the microphone sends (`data-live`): false while muted or not held. */
+  renderLive(live: boolean): void {
+    this.#element.dataset.live = String(live);
+  }
+
   detach(): void {
     cancelAnimationFrame(this.#frame);
     this.#source?.disconnect();

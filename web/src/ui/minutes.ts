@@ -6,7 +6,9 @@
  */
 import type { SliceLimit, VoiceMinutes } from "../../../functions/src/contract";
 import type { CloseReason, RealtimeConnectError } from "../realtime";
-import { BrokeredCallError, formatWait } from "../token";
+import { formatDuration } from "../duration";
+import { BrokeredCallError } from "../token";
+import { byId } from "./dom";
 import type { BannerContent } from "./messages";
 
 /** The warning shows this long before the server hangs up. */
@@ -56,32 +58,12 @@ export function countdown(deadlineMs: number, nowMs: number): Countdown {
   return { phase: secondsLeft <= WARNING_SECONDS ? "warning" : "running", secondsLeft };
 }
 
-/** `m:ss`, or `h:mm:ss` from an hour. */
-export function formatClock(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const pad = (n: number) => String(n).padStart(2, "0");
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  return hours > 0 ? `${hours}:${pad(minutes)}:${pad(s % 60)}` : `${minutes}:${pad(s % 60)}`;
-}
-
-/** `12 min 30 s`, `45 s`, `2 h 5 min`: an amount of voice time. */
-export function formatVoiceTime(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 60) return `${s} s`;
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  if (hours > 0) return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
-  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
-}
-
 /** "12 min 30 s today", plus " · 2 h this month" when there is a monthly cap. */
 export function minutesLeftText(minutes: VoiceMinutes): string {
-  const day = `${formatVoiceTime(minutes.daySeconds)} today`;
+  const day = `${formatDuration(minutes.daySeconds, "amount")} today`;
   return minutes.monthSeconds === null
     ? day
-    : `${day} · ${formatVoiceTime(minutes.monthSeconds)} this month`;
+    : `${day} · ${formatDuration(minutes.monthSeconds, "amount")} this month`;
 }
 
 /** Whole seconds from `nowMs` to `atUnixSeconds`, at least 1. */
@@ -102,7 +84,7 @@ function comesBack(
   const when = reason === "daily-minutes" ? "midnight UTC" : "the 1st of the month, UTC";
   return wait === undefined
     ? `They come back at ${when}.`
-    : `They come back in ${formatWait(wait)} (${when}).`;
+    : `They come back in ${formatDuration(wait, "wait")} (${when}).`;
 }
 
 /**
@@ -126,7 +108,7 @@ export function describeServerEnd(call: OpenCall, nowMs: number): BannerContent 
       return {
         kind: "ended-call-limit",
         message:
-          `The call reached its ${formatVoiceTime(call.sliceSeconds)} limit, so the server ended ` +
+          `The call reached its ${formatDuration(call.sliceSeconds, "amount")} limit, so the server ended ` +
           `it. You have ${minutesLeftText(call.minutes)} left; press Connect to start a new call.`,
         action: "retry",
       };
@@ -196,13 +178,14 @@ export interface MinutesElements {
   warning: HTMLElement;
 }
 
-/** Renders minutes left and the countdown; `now` and the timer are injectable for tests. */
+/** Renders minutes left and the countdown. */
 export class MinutesView {
   readonly #els: MinutesElements;
   readonly #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(els: MinutesElements, now: () => number = Date.now) {
+  /** `now` is the wall clock of the call it counts down (BrokeredCalls passes its own). */
+  constructor(els: MinutesElements, now: () => number) {
     this.#els = els;
     this.#now = now;
   }
@@ -249,8 +232,17 @@ export class MinutesView {
     clock.dataset.phase = state.phase;
     clock.dataset.secondsLeft = String(state.secondsLeft);
     clock.textContent =
-      state.phase === "ended" ? "Ending…" : `${formatClock(state.secondsLeft)} left`;
+      state.phase === "ended" ? "Ending…" : `${formatDuration(state.secondsLeft, "clock")} left`;
     // A fixed sentence (index.html), announced once when shown rather than every second.
     warning.hidden = state.phase !== "warning";
   }
+}
+
+/** The minutes view's elements in `index.html`. */
+export function minutesElements(): MinutesElements {
+  return {
+    left: byId("minutes-left", HTMLElement),
+    clock: byId("call-clock", HTMLElement),
+    warning: byId("call-warning", HTMLElement),
+  };
 }

@@ -8,8 +8,8 @@ import {
   talkRequest,
   TURN_DETECTION_LABELS,
   type TalkSelection,
-} from "../src/ui/talkChoices";
-import { SERVER_CHOICES } from "./fakes";
+} from "../../src/ui/talkChoices";
+import { SERVER_CHOICES } from "../fakes";
 
 const DEFAULTS = SERVER_CHOICES.defaults; // semantic_vad, eagerness auto, near_field
 const SERVER_VAD_DEFAULTS = { ...DEFAULTS, turnDetection: "server_vad" as const };

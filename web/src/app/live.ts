@@ -1,10 +1,11 @@
 /*
  * The part of the app loaded after first paint: the realtime session and what only a running
- * session needs. `app.ts` starts importing it as soon as the page has loaded, so Connect does
- * not wait for it.
+ * session needs. The page starts importing it as soon as it has loaded (LiveLoader), so
+ * Connect does not wait for it.
  */
 export { CallPreparer, classifyDrop, RealtimeSession, Reconnector } from "../realtime";
 export { tokenDropClass } from "../token";
-export { CostView } from "./costView";
+export { CostView } from "../ui/costView";
+export { minutesElements } from "../ui/minutes";
+export { TalkButton } from "../ui/talkButton";
 export { BrokeredCalls } from "./brokeredCalls";
-export { TalkButton } from "./talkButton";

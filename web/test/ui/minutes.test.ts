@@ -1,20 +1,19 @@
 import { describe, expect, it } from "vitest";
-import type { VoiceMinutes } from "../../functions/src/contract";
-import { RealtimeConnectError } from "../src/realtime/errors";
-import { toBrokeredConnectError } from "../src/token/brokered";
+import type { VoiceMinutes } from "../../../functions/src/contract";
+import { RealtimeConnectError } from "../../src/realtime/errors";
+import { toBrokeredConnectError } from "../../src/token/brokered";
 import {
   countdown,
   describeBrokeredRefusal,
   describeServerEnd,
   endedByDeadline,
-  formatClock,
-  formatVoiceTime,
   localDeadline,
   minutesLeftText,
   MinutesView,
   type OpenCall,
-} from "../src/ui/minutes";
-import { fakeMinutesElements } from "./fakes";
+} from "../../src/ui/minutes";
+import { formatDuration } from "../../src/duration";
+import { fakeMinutesElements } from "../fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const MIDNIGHT = Date.parse("2026-11-11T00:00:00Z") / 1000;
@@ -41,13 +40,13 @@ function openCall(overrides: Partial<OpenCall> = {}): OpenCall {
 
 describe("minute texts", () => {
   it("formats voice time and the countdown clock", () => {
-    expect(formatVoiceTime(45)).toBe("45 s");
-    expect(formatVoiceTime(750)).toBe("12 min 30 s");
-    expect(formatVoiceTime(600)).toBe("10 min");
-    expect(formatVoiceTime(7500)).toBe("2 h 5 min");
-    expect(formatVoiceTime(-3)).toBe("0 s");
-    expect(formatClock(65)).toBe("1:05");
-    expect(formatClock(3725)).toBe("1:02:05");
+    expect(formatDuration(45, "amount")).toBe("45 s");
+    expect(formatDuration(750, "amount")).toBe("12 min 30 s");
+    expect(formatDuration(600, "amount")).toBe("10 min");
+    expect(formatDuration(7500, "amount")).toBe("2 h 5 min");
+    expect(formatDuration(-3, "amount")).toBe("0 s");
+    expect(formatDuration(65, "clock")).toBe("1:05");
+    expect(formatDuration(3725, "clock")).toBe("1:02:05");
   });
 
   it("shows this month's minutes only when there is a monthly cap", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addCost, NO_COST, priceResponse } from "../src/realtime/cost";
-import { costText } from "../src/ui/costView";
+import { addCost, NO_COST, priceResponse } from "../../src/realtime/cost";
+import { costText } from "../../src/ui/costView";
 
 /** 1,000 text tokens in and 500 audio tokens out, nothing cached. */
 const USAGE = {

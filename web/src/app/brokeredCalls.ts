@@ -25,7 +25,7 @@ import {
   type BrokeredCallables,
   type BrokeredCallOpened,
 } from "../token";
-import type { BannerContent } from "./messages";
+import type { BannerContent } from "../ui/messages";
 import {
   describeBrokeredRefusal,
   describeServerEnd,
@@ -34,7 +34,7 @@ import {
   MinutesView,
   type MinutesElements,
   type OpenCall,
-} from "./minutes";
+} from "../ui/minutes";
 
 /** What {@link BrokeredCalls} needs; the callables and the clock are injectable. */
 export interface BrokeredCallsOptions {

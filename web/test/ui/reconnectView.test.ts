@@ -1,8 +1,8 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
-import { toBrokeredConnectError } from "../src/token/brokered";
-import { describeGiveUp, stateView } from "../src/ui/reconnectView";
+import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
+import { toBrokeredConnectError } from "../../src/token/brokered";
+import { describeGiveUp, stateView } from "../../src/ui/reconnectView";
 
 describe("stateView", () => {
   it("counts the tries while reconnecting and names the drop", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RealtimeCallError, RealtimeConnectError } from "../src/realtime/errors";
-import { TokenError } from "../src/token/errors";
-import { formatBytes, formatCount } from "../src/ui/dom";
-import { describeAuthError, describeConnectError } from "../src/ui/messages";
-import { createLocalTimeTool } from "../src/ui/tools";
+import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
+import { TokenError } from "../../src/token/errors";
+import { formatBytes, formatCount } from "../../src/ui/dom";
+import { describeAuthError, describeConnectError, describeProblem } from "../../src/ui/messages";
+import { createLocalTimeTool } from "../../src/ui/tools";
 
 describe("get_local_time", () => {
   it("answers with the device's time in its zone", async () => {
@@ -92,5 +92,25 @@ describe("formatCount and formatBytes", () => {
     expect(formatCount(1234567)).toBe("1,234,567");
     expect(formatBytes(2048)).toBe("2 KB");
     expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");
+  });
+});
+
+describe("describeProblem", () => {
+  it("reports OpenAI's errors and a failed playback, and keeps protocol slips off the banner", () => {
+    expect(
+      describeProblem({
+        source: "server",
+        error: { type: "invalid_request_error", message: "Bad item" },
+      } as Parameters<typeof describeProblem>[0]),
+    ).toEqual({
+      kind: "openai-error",
+      message: "OpenAI reported a problem: Bad item",
+      action: null,
+    });
+    expect(describeProblem({ source: "audio", message: "NotSupportedError" })).toMatchObject({
+      kind: "autoplay",
+      action: "enable-audio",
+    });
+    expect(describeProblem({ source: "protocol", message: "unparsable", raw: "{" })).toBeNull();
   });
 });

@@ -6,12 +6,12 @@ import type {
   RealtimeCallRequest,
   RealtimeCallResponse,
   VoiceMinutes,
-} from "../../functions/src/contract";
-import type { AppConfig } from "../src/config";
-import type { FirebaseServices } from "../src/firebase";
-import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../src/ui/brokeredCalls";
-import type { BannerContent } from "../src/ui/messages";
+} from "../../../functions/src/contract";
+import type { AppConfig } from "../../src/config";
+import type { FirebaseServices } from "../../src/firebase";
+import { PageHideEnd } from "../../src/token/pageHideEnd";
+import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../../src/app/brokeredCalls";
+import type { BannerContent } from "../../src/ui/messages";
 import {
   FAKE_ANSWER_SDP,
   FAKE_OFFER_SDP,
@@ -20,7 +20,7 @@ import {
   fakeCallResponse,
   fakeMinutesElements,
   flush,
-} from "./fakes";
+} from "../fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const minutes = (daySeconds: number): VoiceMinutes => ({

@@ -1,0 +1,127 @@
+/*
+ * Brokered mode: each call's SDP exchange goes through our `realtimeCall` function, which
+ * counts the user's voice minutes; BrokeredCalls (loaded with the session code) keeps the
+ * open call.
+ */
+import type { RealtimeTokenRequest } from "../../../functions/src/contract";
+import type { AppConfig } from "../config";
+import type { FirebaseServices } from "../firebase";
+import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";
+import type { DetailsView } from "../ui/details";
+import { describeConnectError, type BannerContent } from "../ui/messages";
+import type { BrokeredCalls } from "./brokeredCalls";
+import type { SessionChoices } from "./choices";
+import type { LiveLoader, LiveModule } from "./liveLoader";
+import type { CallConnection, CallHooks, CallMode, PrefetchTrigger } from "./mode";
+
+/** What {@link BrokeredMode} works with. */
+export interface BrokeredModeOptions {
+  config: AppConfig;
+  firebase: FirebaseServices;
+  live: LiveLoader;
+  /** The signed-in user's uid, or null. */
+  uid: () => string | null;
+  choices: Pick<SessionChoices, "request" | "show">;
+  details: Pick<DetailsView, "renderModel">;
+  /** A notice that arrives later than the event that caused it (an end call that failed). */
+  notice: (banner: BannerContent) => void;
+}
+
+/** The {@link CallMode} of calls brokered by `realtimeCall`, counted in voice minutes. */
+export class BrokeredMode implements CallMode {
+  readonly kind = "brokered";
+  readonly #o: BrokeredModeOptions;
+  /** Made with the first prepare or call (its code loads with the session's). */
+  #calls: BrokeredCalls | null = null;
+  /** How the last close is classified for reconnecting, when this mode knows better. */
+  #drop: { reason: CloseReason; drop: DropClass } | null = null;
+
+  constructor(options: BrokeredModeOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Signed in, before the first Connect: shows the user's minutes and fills the pickers; the
+   * same request readies the click's `realtimeCall` (BrokeredCalls.prepare). A changed choice
+   * needs nothing: brokered calls need no secret.
+   */
+  prefetch(trigger: PrefetchTrigger): void {
+    const uid = this.#o.uid();
+    if (trigger === "choice" || uid === null) return;
+    void this.#o.live.load().then(async (live) => {
+      if (!live) return;
+      const prepared = await this.#brokered(live).prepare(uid);
+      if (prepared === null || this.#o.uid() !== uid) return;
+      this.#o.details.renderModel(prepared.model);
+      this.#o.choices.show({
+        choices: prepared.choices,
+        ...(this.#o.choices.request().voice
+          ? {}
+          : { defaultVoice: prepared.choices.defaults.voice }),
+      });
+    });
+  }
+
+  connection(live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection {
+    const exchange = this.#brokered(live).exchange(request, (opened) => {
+      hooks.resolved(opened.model, opened.session);
+      this.#o.details.renderModel(opened.model);
+      this.#o.choices.show({
+        choices: opened.choices,
+        ...(request.voice ? {} : { defaultVoice: opened.session.voice }),
+      });
+    });
+    return { exchange };
+  }
+
+  /** A brokered refusal's banner (out of minutes, not served), else the generic one. */
+  describeConnectError(error: RealtimeConnectError): BannerContent | null {
+    return this.#calls?.describeConnectError(error) ?? describeConnectError(error);
+  }
+
+  /**
+   * Ends the call on the server (before a reconnect reserves the next one). A call the server
+   * hung up at its deadline, or one the user's Disconnect is hanging up, is not reconnected.
+   */
+  closed(reason: CloseReason): BannerContent | null {
+    const closed = this.#calls?.closed(reason);
+    if (closed?.byUser || closed?.banner) {
+      this.#drop = { reason, drop: closed.byUser ? { kind: "user" } : { kind: "ended" } };
+    }
+    return closed?.banner ?? null;
+  }
+
+  classify(live: LiveModule, reason: CloseReason): DropClass {
+    return this.#drop?.reason === reason
+      ? this.#drop.drop
+      : live.classifyDrop(reason, live.tokenDropClass);
+  }
+
+  /**
+   * The server hangs up first, so upstream ends the call and the refund is exact; the close
+   * that follows is the user's (BrokeredCalls.closed), so it is not reconnected. A second
+   * press does not wait: no call is open then.
+   */
+  hangUp(mute: () => void, stop: () => void): boolean {
+    const calls = this.#calls;
+    if (!calls?.hasOpenCall) return false;
+    mute();
+    void calls.hangUp(stop);
+    return true;
+  }
+
+  userChanged(): void {}
+
+  pageHide(): void {
+    this.#calls?.pageHide();
+  }
+
+  #brokered(live: LiveModule): BrokeredCalls {
+    return (this.#calls ??= new live.BrokeredCalls({
+      config: this.#o.config,
+      firebase: this.#o.firebase,
+      elements: live.minutesElements(),
+      onNotice: this.#o.notice,
+    }));
+  }
+}

@@ -1,0 +1,66 @@
+/*
+ * How a call reaches OpenAI, chosen once in main.ts: with an ephemeral secret the page fetches
+ * (secretMode.ts), or through our `realtimeCall` function, which also counts voice minutes
+ * (brokeredMode.ts). The rest of the app talks to this interface only.
+ */
+import type {
+  RealtimeTokenRequest,
+  RealtimeTokenSession,
+  SessionChoiceOptions,
+} from "../../../functions/src/contract";
+import type {
+  CloseReason,
+  DropClass,
+  RealtimeConnectError,
+  SdpExchange,
+  SecretExchangeOptions,
+} from "../realtime";
+import type { BannerContent } from "../ui/messages";
+import type { LiveModule } from "./liveLoader";
+
+/** What may fetch ahead: the page loaded signed in, a pointer on Connect, a changed choice. */
+export type PrefetchTrigger = "load" | "intent" | "choice";
+
+/** What the server offers the user: from a mint, a brokered call or its prepare. */
+export interface ServerOffer {
+  choices: SessionChoiceOptions;
+  /** The voice a request without one gets; absent when the request named a voice. */
+  defaultVoice?: string;
+}
+
+/** What a call's mode tells the page about one call while it opens. */
+export interface CallHooks {
+  /** The model and the session the server set up for this call, before it goes live. */
+  resolved(model: string, session: RealtimeTokenSession): void;
+}
+
+/** How one call's session reaches OpenAI: our SDP exchange, or a secret for OpenAI's own. */
+export type CallConnection =
+  { exchange: SdpExchange } | ({ exchange?: undefined } & SecretExchangeOptions);
+
+/** The one place that knows which mode the page runs in. */
+export interface CallMode {
+  readonly kind: "secret" | "brokered";
+  /** Fetches ahead of a click what the `trigger` calls for (a secret, or the user's minutes). */
+  prefetch(trigger: PrefetchTrigger): void;
+  /** The connection of one call with the user's `request`. */
+  connection(live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection;
+  /** The banner for a failed connect. */
+  describeConnectError(error: RealtimeConnectError): BannerContent | null;
+  /**
+   * A call's session closed with `reason`: what the mode must do about it (forget a rejected
+   * secret, end a brokered call on the server), and the banner that explains it, if any.
+   */
+  closed(reason: CloseReason, request: RealtimeTokenRequest): BannerContent | null;
+  /** Whether the conversation should reopen a call that closed with `reason`. */
+  classify(live: LiveModule, reason: CloseReason): DropClass;
+  /**
+   * Disconnect: true when the mode hangs the call up itself (`mute` first), calling `stop`
+   * once the server has; false when the page just stops.
+   */
+  hangUp(mute: () => void, stop: () => void): boolean;
+  /** The signed-in user changed: what was fetched for the last one is not theirs. */
+  userChanged(): void;
+  /** The page is going away. */
+  pageHide(): void;
+}

@@ -1,0 +1,188 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type {
+  EndRealtimeCallResponse,
+  RealtimeCallPrepared,
+  RealtimeTokenRequest,
+} from "../../../functions/src/contract";
+import { BrokeredCalls, type BrokeredCallsOptions } from "../../src/app/brokeredCalls";
+import { BrokeredMode } from "../../src/app/brokeredMode";
+import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
+import type { ServerOffer } from "../../src/app/mode";
+import type { AppConfig } from "../../src/config";
+import type { FirebaseServices } from "../../src/firebase";
+import { classifyDrop } from "../../src/realtime/reconnect";
+import { PageHideEnd } from "../../src/token/pageHideEnd";
+import { tokenDropClass } from "../../src/token/reconnect";
+import type { BannerContent } from "../../src/ui/messages";
+import {
+  FAKE_OFFER_SDP,
+  SERVER_CHOICES,
+  deferred,
+  fakeCallResponse,
+  fakeMinutesElements,
+  flush,
+} from "../fakes";
+
+const NOW = Date.parse("2026-11-10T21:00:00Z");
+const MINUTES = {
+  daySeconds: 1800,
+  dayResetsAt: Date.parse("2026-11-11T00:00:00Z") / 1000,
+  monthSeconds: null,
+  monthResetsAt: null,
+};
+const made: BrokeredCalls[] = [];
+
+/** A BrokeredMode whose session code is BrokeredCalls on hand-written callables. */
+function harness(options: { request?: RealtimeTokenRequest; uid?: string | null } = {}) {
+  const clock = { now: NOW, uid: options.uid === undefined ? "u1" : options.uid };
+  const ending = deferred<EndRealtimeCallResponse>();
+  let prepares = 0;
+  const prepared: RealtimeCallPrepared = {
+    prepared: true,
+    minutes: MINUTES,
+    maxCallSeconds: 12,
+    model: "gpt-realtime-2",
+    choices: SERVER_CHOICES,
+  };
+  class TestCalls extends BrokeredCalls {
+    constructor(base: BrokeredCallsOptions) {
+      super({
+        ...base,
+        calls: {
+          call: async () =>
+            fakeCallResponse({ endsAt: NOW + 12_000, sliceSeconds: 12, minutes: MINUTES }),
+          end: () => ending.promise,
+          prepare: async () => {
+            prepares++;
+            return prepared;
+          },
+        },
+        pageHide: new PageHideEnd({
+          url: "http://127.0.0.1:5001/p/r/endRealtimeCall",
+          idToken: async () => "id",
+          appCheckToken: async () => null,
+          fetch: async () => {},
+        }),
+        now: () => clock.now,
+      });
+      made.push(this);
+    }
+  }
+  const live = {
+    BrokeredCalls: TestCalls,
+    minutesElements: fakeMinutesElements,
+    classifyDrop,
+    tokenDropClass,
+  } as unknown as LiveModule;
+  const offers: ServerOffer[] = [];
+  const models: string[] = [];
+  const notices: BannerContent[] = [];
+  const mode = new BrokeredMode({
+    config: {} as AppConfig,
+    firebase: {} as FirebaseServices,
+    live: new LiveLoader(
+      () => {},
+      async () => live,
+    ),
+    uid: () => clock.uid,
+    choices: { request: () => options.request ?? {}, show: (offer) => offers.push(offer) },
+    details: { renderModel: (model) => models.push(model) },
+    notice: (banner) => notices.push(banner),
+  });
+  return { mode, live, clock, offers, models, notices, ending, prepares: () => prepares };
+}
+
+afterEach(() => {
+  for (const calls of made.splice(0)) calls.pageHide();
+});
+
+describe("BrokeredMode", () => {
+  it("shows the user's minutes, model and choices ahead of the first call, not on a choice", async () => {
+    const t = harness();
+    t.mode.prefetch("choice");
+    await flush();
+    expect(t.prepares()).toBe(0);
+    t.mode.prefetch("load");
+    await flush();
+    expect(t.prepares()).toBe(1);
+    expect(t.models).toEqual(["gpt-realtime-2"]);
+    expect(t.offers).toEqual([{ choices: SERVER_CHOICES, defaultVoice: "marin" }]);
+
+    const voiced = harness({ request: { voice: "cedar" } });
+    voiced.mode.prefetch("intent");
+    await flush();
+    expect(voiced.offers).toEqual([{ choices: SERVER_CHOICES }]);
+  });
+
+  it("fetches nothing signed out, and shows nothing for a user who left meanwhile", async () => {
+    const signedOut = harness({ uid: null });
+    signedOut.mode.prefetch("load");
+    await flush();
+    expect(signedOut.prepares()).toBe(0);
+
+    const t = harness();
+    t.mode.prefetch("load");
+    t.clock.uid = "u2";
+    await flush();
+    expect(t.prepares()).toBe(1);
+    expect(t.offers).toEqual([]);
+  });
+
+  it("opens calls through the broker and tells the page what the server set up", async () => {
+    const t = harness();
+    const resolved: string[] = [];
+    const connection = t.mode.connection(
+      t.live,
+      {},
+      {
+        resolved: (model, session) => resolved.push(`${model}:${session.voice}`),
+      },
+    );
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    await flush();
+    expect(resolved).toEqual(["gpt-realtime:marin"]);
+    expect(t.models).toEqual(["gpt-realtime"]);
+    expect(t.offers).toEqual([{ choices: SERVER_CHOICES, defaultVoice: "marin" }]);
+  });
+
+  it("explains a close at the deadline and does not reconnect it; other losses reconnect", async () => {
+    const t = harness();
+    const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    t.clock.now = NOW + 12_000;
+    const reason = { kind: "channel-closed" } as const;
+    expect(t.mode.closed(reason)).toMatchObject({ kind: "ended-call-limit" });
+    expect(t.mode.classify(t.live, reason)).toEqual({ kind: "ended" });
+    expect(t.mode.classify(t.live, { kind: "channel-closed" })).toEqual({ kind: "transient" });
+  });
+
+  it("hangs an open call up on the server before the page stops; without one, the page stops", async () => {
+    const t = harness();
+    const steps: string[] = [];
+    expect(
+      t.mode.hangUp(
+        () => steps.push("mute"),
+        () => steps.push("stop"),
+      ),
+    ).toBe(false);
+    const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    expect(
+      t.mode.hangUp(
+        () => steps.push("mute"),
+        () => steps.push("stop"),
+      ),
+    ).toBe(true);
+    expect(steps).toEqual(["mute"]);
+    // A close while the server hangs up is the user's: no banner, not reconnected.
+    const reason = { kind: "channel-closed" } as const;
+    expect(t.mode.closed(reason)).toBeNull();
+    expect(t.mode.classify(t.live, reason)).toEqual({ kind: "user" });
+    t.ending.resolve({ outcome: "ended", usedSeconds: 3, minutes: MINUTES });
+    await flush();
+    expect(steps).toEqual(["mute", "stop"]);
+  });
+});

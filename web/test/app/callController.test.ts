@@ -1,0 +1,233 @@
+import { describe, expect, it } from "vitest";
+import { CallController, type CallViews } from "../../src/app/callController";
+import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
+import type { CallMode, PrefetchTrigger } from "../../src/app/mode";
+import {
+  RealtimeSession,
+  Reconnector,
+  classifyDrop,
+  type RealtimeSessionOptions,
+} from "../../src/realtime";
+import { tokenDropClass } from "../../src/token";
+import { CostView } from "../../src/ui/costView";
+import type { BannerContent } from "../../src/ui/messages";
+import type { CallPanelState } from "../../src/ui/callPanel";
+import type { TalkBinding } from "../../src/ui/talkControls";
+import {
+  FakeAudioElement,
+  FakeClock,
+  FakePeerConnection,
+  FakeStream,
+  fakeFetch,
+  flush,
+} from "../fakes";
+
+const cell = () => ({ dataset: {}, textContent: "" }) as unknown as HTMLElement;
+
+/**
+ * A CallController on recording views, a mode that fetches a fixed secret, and session code
+ * whose sessions run on the fake peer connection, microphone and clock.
+ */
+function harness(
+  options: { failToken?: boolean; hangsUp?: boolean; connectOnLoad?: boolean } = {},
+) {
+  const pcs: FakePeerConnection[] = [];
+  const clock = new FakeClock();
+  class TestSession extends RealtimeSession {
+    constructor(sessionOptions: RealtimeSessionOptions) {
+      super({
+        ...sessionOptions,
+        createPeerConnection: () => {
+          const pc = new FakePeerConnection();
+          pcs.push(pc);
+          return pc;
+        },
+        getUserMedia: async () => new FakeStream(),
+        clock,
+        isAndroid: false,
+      });
+    }
+  }
+  class NoPreparer {
+    prepare(): void {}
+    take(): null {
+      return null;
+    }
+    dispose(): void {}
+  }
+  const live = {
+    RealtimeSession: TestSession,
+    Reconnector,
+    CallPreparer: NoPreparer,
+    CostView,
+    classifyDrop,
+    tokenDropClass,
+  } as unknown as LiveModule;
+
+  const seen = {
+    prefetches: [] as PrefetchTrigger[],
+    hangUps: 0,
+    panels: [] as CallPanelState[],
+    banners: [] as Array<BannerContent | "hidden">,
+    callIds: [] as Array<string | null>,
+    unlocks: 0,
+    prepares: 0,
+    busy: [] as boolean[],
+    textEnabled: [] as boolean[],
+  };
+  const mode: CallMode = {
+    kind: "secret",
+    prefetch: (trigger) => void seen.prefetches.push(trigger),
+    connection: () => ({
+      getToken: async () => {
+        if (options.failToken) throw new Error("no secret today");
+        return "ek_test";
+      },
+      callsUrl: "http://127.0.0.1:8790/v1/realtime/calls",
+      fetch: fakeFetch(),
+    }),
+    describeConnectError: (error) => ({
+      kind: "network",
+      message: `failed: ${error.failure}`,
+      action: null,
+    }),
+    closed: () => null,
+    classify: (_live, reason) => classifyDrop(reason),
+    hangUp: (mute, stop) => {
+      seen.hangUps++;
+      if (!options.hangsUp) return false;
+      mute();
+      stop();
+      return true;
+    },
+    userChanged: () => {},
+    pageHide: () => {},
+  };
+  const binding: TalkBinding = { attach: () => {}, resolved: () => {}, dispose: () => {} };
+  const views: CallViews = {
+    panel: {
+      render: (state) => void seen.panels.push(state),
+      renderMic: () => {},
+      renderSpeaking: () => {},
+    },
+    banner: {
+      show: (content) => void (content && seen.banners.push(content)),
+      hide: () => void seen.banners.push("hidden"),
+    },
+    audio: {
+      unlock: async () => {
+        seen.unlocks++;
+        return { status: "playing" };
+      },
+      sink: () => new FakeAudioElement(),
+      paused: false,
+      setBusy: () => {},
+    },
+    meter: {
+      prepare: () => void seen.prepares++,
+      attach: () => {},
+      detach: () => {},
+      renderLive: () => {},
+    },
+    transcript: { render: () => {} },
+    usage: { render: () => {}, costCells: { call: cell(), page: cell() } },
+    details: {
+      renderCallId: (callId) => void seen.callIds.push(callId),
+      renderSessionId: () => {},
+      renderTimings: () => {},
+      renderBytes: () => {},
+    },
+    messages: { setEnabled: (enabled) => void seen.textEnabled.push(enabled) },
+  };
+  const calls = new CallController({
+    mode,
+    live: new LiveLoader(
+      () => {},
+      async () => live,
+    ),
+    choices: {
+      request: () => ({}),
+      setBusy: (busy) => void seen.busy.push(busy),
+      pushToTalk: false,
+      bindTalk: () => binding,
+    },
+    views,
+    connectOnLoad: options.connectOnLoad ?? false,
+  });
+  const last = () => seen.panels.at(-1);
+  /** Connects: the secret's exchange, then the event channel opens. */
+  const connect = async () => {
+    const connecting = calls.connect();
+    for (let i = 0; i < 5 && pcs.length === 0; i++) await flush();
+    await flush();
+    pcs.at(-1)?.channel.open();
+    await connecting;
+  };
+  return { calls, seen, last, connect, pcs };
+}
+
+describe("CallController", () => {
+  it("offers Connect only once signed in, and fetches ahead then", async () => {
+    const t = harness();
+    t.calls.start();
+    expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: false });
+    await t.calls.connect();
+    expect(t.pcs).toHaveLength(0);
+    t.calls.signedIn(true);
+    expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true });
+    expect(t.seen.prefetches).toEqual(["load"]);
+  });
+
+  it("connects: the call's state, id and controls follow the session", async () => {
+    const t = harness();
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.connect();
+    expect(t.last()).toMatchObject({ view: { ui: "connected" }, link: "ok" });
+    expect(t.seen.callIds.at(-1)).toBe("rtc_test123");
+    expect(t.seen.textEnabled.at(-1)).toBe(true);
+    expect(t.seen.busy.at(-1)).toBe(true);
+    expect(t.seen.banners).toEqual(["hidden"]);
+    expect(t.seen.prepares).toBe(1);
+    expect(t.seen.unlocks).toBe(1);
+    expect(t.calls.sendText("hello")).toBe(true);
+  });
+
+  it("disconnects through the mode's hang-up when it has one, else stops at once", async () => {
+    for (const hangsUp of [false, true]) {
+      const t = harness({ hangsUp });
+      t.calls.start();
+      t.calls.signedIn(true);
+      await t.connect();
+      t.calls.disconnect();
+      await flush();
+      expect(t.seen.hangUps).toBe(1);
+      expect(t.last()).toMatchObject({ view: { ui: "idle" } });
+      expect(t.seen.textEnabled.at(-1)).toBe(false);
+      expect(t.calls.sendText("hello")).toBe(false);
+    }
+  });
+
+  it("shows the mode's banner for a failed connect and stays ready for the next", async () => {
+    const t = harness({ failToken: true });
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.calls.connect();
+    expect(t.seen.banners.at(-1)).toMatchObject({ message: "failed: token" });
+    expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true });
+  });
+
+  it("connects once on sign-in when asked to (?connect=load)", async () => {
+    const t = harness({ connectOnLoad: true });
+    t.calls.start();
+    t.calls.signedIn(true);
+    for (let i = 0; i < 5 && t.pcs.length === 0; i++) await flush();
+    await flush();
+    t.pcs[0]?.channel.open();
+    await flush();
+    expect(t.last()).toMatchObject({ view: { ui: "connected" } });
+    t.calls.signedIn(true);
+    await flush();
+    expect(t.pcs).toHaveLength(1);
+  });
+});
