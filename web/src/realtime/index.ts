@@ -5,11 +5,12 @@
  * `valibot`. Everything else is reached by its module (tests do).
  */
 export { RealtimeSession } from "./session";
+export type { RealtimeSessionOptions } from "./session";
 export { CallPreparer } from "./prepare";
 export { DEFAULT_CALLS_URL } from "./exchange";
-export type { SdpExchange } from "./exchange";
+export type { SdpExchange, SecretExchangeOptions } from "./exchange";
 export { RealtimeConnectError, isRecord, isSecretRejected } from "./errors";
-export type { ConnectFailure } from "./errors";
+export type { ConnectFailure, ConnectStage } from "./errors";
 export { addCost, costFigure, formatCost, NO_COST, priceResponse } from "./cost";
 export type { CostFigure, CostTotals } from "./cost";
 export { classifyDrop } from "./reconnect";
