@@ -14,33 +14,13 @@ import {
   createEndRealtimeCallHandler,
   createRealtimeCallHandler,
 } from "../src/realtimeCall";
-import { ConfigError, resolveSettings, type Settings } from "../src/settings";
+import { ConfigError, type Settings } from "../src/settings";
+import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 import type { RealtimeCallPrepared, RealtimeCallResponse } from "../src/contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
-const settings: Settings = resolveSettings({
-  USER_MIN_INTERVAL_SECONDS: 5,
-  USER_DAILY_QUOTA: 10,
-  IP_MINTS_PER_MINUTE: 30,
-  CLIENT_SECRET_TTL_SECONDS: 120,
-  OPENAI_TIMEOUT_MS: 10_000,
-  FIRESTORE_TIMEOUT_MS: 5_000,
-  AUDIT_RETENTION_DAYS: 30,
-  APP_CHECK_REPLAY_PROTECTION: true,
-  ALLOWED_VOICES: "marin,cedar",
-  DEFAULT_VOICE: "marin",
-  ALLOWED_LANGUAGES: "en,de",
-  REALTIME_MODEL: "gpt-realtime-2",
-  REALTIME_INSTRUCTIONS: "Be brief.",
-  TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe",
-  ALLOWED_NOISE_REDUCTIONS: "near_field,far_field,off",
-  DEFAULT_NOISE_REDUCTION: "near_field",
-  ALLOWED_TURN_DETECTIONS: "server_vad,semantic_vad,push_to_talk",
-  DEFAULT_TURN_DETECTION: "semantic_vad",
-  ALLOWED_VAD_EAGERNESS: "low,medium,high,auto",
-  DEFAULT_VAD_EAGERNESS: "auto",
-});
+const settings: Settings = unitSettings;
 const offer = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
 
 // ---- The handlers, with hand-written fakes (test/helpers/brokered.ts) ----
@@ -358,6 +338,13 @@ describe("realtimeCall: upstream failures refund the slice", () => {
     [
       "a rejected key",
       new UpstreamError("auth", "bad key", { status: 401 }),
+      "internal",
+      undefined,
+    ],
+    // As for realtimeToken: a refused session or offer is a misconfiguration, not retryable.
+    [
+      "a rejected request",
+      new UpstreamError("rejected", "OpenAI answered 400: bad model", { status: 400 }),
       "internal",
       undefined,
     ],
