@@ -7,10 +7,12 @@
  * discovery touches no Firestore, and a cold instance pays for the client only when used.
  */
 import { readRawSettings, readRawVoiceSettings } from "./config";
-import { cloudLog, type Log, misconfigured } from "./guards";
+import type { Log } from "./guards";
+import type { HangupQueue } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
 import { resolveSettings, type Settings } from "./settings";
-import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
+import type { BrokeredUpstream } from "./upstream";
+import { resolveVoiceSettings, type VoiceSettings } from "./voiceSettings";
 import type * as FirestoreModule from "firebase-admin/firestore";
 import type * as MinuteStoreModule from "./minuteStore";
 
@@ -22,19 +24,27 @@ export interface BrokeredSettings extends Settings {
 /** The name of the deadline task function (hangupTask.ts), for its queue. */
 export const HANGUP_FUNCTION = "hangUpRealtimeCall";
 
-/** Settings of the brokered functions; a bad param → logged with its name, `internal`. */
-export function brokeredSettings(callable: string, log: Log = cloudLog): BrokeredSettings {
-  const base = resolveSettings(readRawSettings());
-  try {
-    return { ...base, voice: resolveVoiceSettings(readRawVoiceSettings()) };
-  } catch (error) {
-    if (error instanceof VoiceConfigError) {
-      log.error("realtime_call_config", { param: error.param, problem: error.message });
-      throw misconfigured(callable);
-    }
-    throw error;
-  }
+/** Settings of the brokered functions. Throws a `ConfigError` naming a bad param. */
+export function brokeredSettings(): BrokeredSettings {
+  return {
+    ...resolveSettings(readRawSettings()),
+    voice: resolveVoiceSettings(readRawVoiceSettings()),
+  };
 }
+
+/** What the brokered callables touch; tests pass fakes (test/realtimeCall.test.ts). */
+export interface BrokeredDeps {
+  settings: () => BrokeredSettings;
+  apiKey: () => string;
+  store: () => MinuteStore;
+  upstream: (apiKey: string) => BrokeredUpstream;
+  queue: () => HangupQueue;
+  now?: () => number;
+  log?: Log;
+}
+
+/** {@link BrokeredDeps} with the defaults filled in, as the callables' steps take them. */
+export type BrokeredWorld = Required<BrokeredDeps>;
 
 let store: MinuteStore | undefined;
 

@@ -1,17 +1,14 @@
 /**
- * The checks every callable of this backend runs before it does anything, and the mapping of
- * what can go wrong to `HttpsError`s: a signed-in uid, App Check with replay protection,
- * settings (a bad param → `internal`, named in the log only), request parsing
- * (→ `invalid-argument` naming the field), the OpenAI key, the caller's hashed network, and a
- * store outage (→ `unavailable`).
+ * The checks every callable of this backend runs before it does anything: a signed-in uid,
+ * App Check with replay protection, settings (a bad param is `misconfigured`, named in the log
+ * only), request parsing (`bad-input` naming the field), the OpenAI key and the caller's hashed
+ * network. What fails is a `Failure` (failure.ts); `httpsErrors.ts` says what the client sees.
  */
 import { logger } from "firebase-functions";
-import { HttpsError } from "firebase-functions/v2/https";
-import type { ModeNotServedDetails, RealtimeMode } from "./contract";
+import { ConfigError } from "./configError";
+import { CallableFailure, fail, type StoreStage } from "./failure";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
 import { redactCredentials, redactSdp } from "./redact";
-import { ConfigError } from "./settings";
-import type { VoiceSettings } from "./voiceSettings";
 
 /** The parts of a callable request the guards read. */
 export interface GuardedRequest {
@@ -51,35 +48,24 @@ export interface Admitted<S, T> {
   network: string | null;
 }
 
-/** Runs every guard, in the order that charges and reveals the least. Throws `HttpsError`. */
+/** Runs every guard, in the order that charges and reveals the least. Throws {@link CallableFailure}. */
 export function admit<S extends { replayProtection: boolean }, T>(
   request: GuardedRequest,
   deps: GuardDeps<S, T>,
 ): Admitted<S, T> {
   const uid = request.auth?.uid;
   // The emulator decodes but does not verify ID tokens: a forged one arrives without a uid.
-  if (typeof uid !== "string" || uid === "") {
-    throw new HttpsError("unauthenticated", `Sign in before calling ${deps.callable}.`);
-  }
+  if (typeof uid !== "string" || uid === "") fail({ kind: "signed-out", callable: deps.callable });
 
-  const settings = loadSettings(deps);
-  if (request.app === undefined) {
-    // enforceAppCheck rejects this before the handler runs; kept in case it is turned off.
-    throw new HttpsError("unauthenticated", "This call needs an App Check token.");
-  }
+  const settings = readConfig(deps, deps.settings);
+  // enforceAppCheck rejects this before the handler runs; kept in case it is turned off.
+  if (request.app === undefined) fail({ kind: "app-check-missing" });
   // consumeAppCheckToken only marks a replay; rejecting it is the handler's job.
-  if (settings.replayProtection && request.app.alreadyConsumed === true) {
-    throw new HttpsError(
-      "permission-denied",
-      `This App Check token was already used. Call ${deps.callable} with ` +
-        "{ limitedUseAppCheckTokens: true } so each call gets a fresh one.",
-    );
-  }
+  if (settings.replayProtection && request.app.alreadyConsumed === true)
+    fail({ kind: "app-check-replayed", callable: deps.callable });
 
   const parsed = deps.parse(request.data, settings);
-  if (!parsed.ok) {
-    throw new HttpsError("invalid-argument", parsed.message, { field: parsed.field });
-  }
+  if (!parsed.ok) fail({ kind: "bad-input", field: parsed.field, message: parsed.message });
 
   const apiKey = deps.apiKey();
   if (apiKey === "") {
@@ -87,7 +73,7 @@ export function admit<S extends { replayProtection: boolean }, T>(
       param: "OPENAI_API_KEY",
       problem: "empty; set it with `firebase functions:secrets:set OPENAI_API_KEY`",
     });
-    throw misconfigured(deps.callable);
+    fail({ kind: "misconfigured", callable: deps.callable });
   }
 
   const address = clientAddress(request.rawRequest);
@@ -95,60 +81,35 @@ export function admit<S extends { replayProtection: boolean }, T>(
   return { uid, settings, input: parsed.value, apiKey, network };
 }
 
-function loadSettings<S extends { replayProtection: boolean }, T>(deps: GuardDeps<S, T>): S {
+/**
+ * `read()`, with a {@link ConfigError} logged under `<event>_config` with its param and
+ * turned into the `misconfigured` failure, which names no setting.
+ */
+export function readConfig<R>(
+  where: { callable: string; event: string; log: Log },
+  read: () => R,
+): R {
   try {
-    return deps.settings();
+    return read();
   } catch (error) {
     if (error instanceof ConfigError) {
-      deps.log.error(`${deps.event}_config`, { param: error.param, problem: error.message });
-      throw misconfigured(deps.callable);
+      where.log.error(`${where.event}_config`, { param: error.param, problem: error.message });
+      fail({ kind: "misconfigured", callable: where.callable });
     }
     throw error;
   }
 }
 
-/** The modes a backend serves, for the refusal of one it does not. */
-export function servedModes(voice: VoiceSettings): RealtimeMode[] {
-  return [
-    ...(voice.serveSecret ? (["secret"] as const) : []),
-    ...(voice.serveBrokered ? (["brokered"] as const) : []),
-  ];
-}
-
-/** `failed-precondition` for a callable whose mode the backend does not serve. */
-export function modeNotServed(callable: string, voice: VoiceSettings): HttpsError {
-  const served = servedModes(voice);
-  const details: ModeNotServedDetails = { reason: "mode-not-served", served };
-  const instead =
-    served.includes("brokered") && callable === "realtimeToken"
-      ? ` Call realtimeCall with your SDP offer instead: this backend opens calls itself and ` +
-        "counts voice minutes, so it does not hand out client secrets."
-      : " Call realtimeToken instead and open the call with its client secret.";
-  return new HttpsError(
-    "failed-precondition",
-    `${callable} is not served here (REALTIME_MODES serves ${served.join(" and ")}).${instead}`,
-    details,
-  );
-}
-
-/** A misconfiguration the caller cannot fix; the log says what it is. */
-export function misconfigured(callable: string): HttpsError {
-  return new HttpsError(
-    "internal",
-    `The ${callable} service is misconfigured. Its logs name the setting to fix.`,
-  );
-}
-
-/** Logs a store failure (an outage, a timeout, anything it threw) and answers `unavailable`. */
+/** Logs a store failure (an outage, a timeout, anything it threw) as `<event>_store_failed`. */
 export function storeUnavailable(
   log: Log,
   event: string,
   fields: Record<string, unknown>,
   error: unknown,
-  message = "Could not check your usage limits. Try again shortly.",
-): HttpsError {
+  stage: StoreStage = "limits",
+): CallableFailure {
   log.error(`${event}_store_failed`, { ...fields, error: describe(error) });
-  return new HttpsError("unavailable", message);
+  return new CallableFailure({ kind: "store-unavailable", stage });
 }
 
 /**

@@ -10,7 +10,7 @@
  * bounded by its own timeout; one dispatched too early to wait fails and is retried later.
  */
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
-import { brokeredSettings, HANGUP_FUNCTION, minuteStore } from "./brokered";
+import { brokeredSettings, minuteStore } from "./brokered";
 import { OPENAI_API_KEY, REGION } from "./config";
 import { cloudLog, describe, type Log } from "./guards";
 import type { HangupTask } from "./hangupQueue";
@@ -118,7 +118,7 @@ export function createHangupTaskHandler(deps: TaskDeps) {
 const handler = createHangupTaskHandler({
   store: minuteStore,
   upstream: () => createOpenAiRealtimeUpstream({ apiKey: OPENAI_API_KEY.value().trim() }),
-  timeoutMs: () => brokeredSettings(HANGUP_FUNCTION).timeoutMs,
+  timeoutMs: () => brokeredSettings().timeoutMs,
 });
 
 export const hangUpRealtimeCall = onTaskDispatched(

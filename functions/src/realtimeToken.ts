@@ -2,31 +2,24 @@
  * The `realtimeToken` callable: a signed-in user with a valid App Check token gets a
  * short-lived OpenAI Realtime client secret, within per-user, per-network and daily limits.
  *
- * This file wires; the decisions live in policy.ts, session.ts and settings.ts, the I/O in
- * store.ts and openai.ts.
+ * This file wires the mint step (tokenMint.ts) into the callable pipeline (pipeline.ts:
+ * guards, mode, one error exit); the decisions live in policy.ts, session.ts and settings.ts,
+ * the I/O in store.ts and openai.ts.
  */
-import { HttpsError, onCall } from "firebase-functions/v2/https";
+import { onCall } from "firebase-functions/v2/https";
 import { CALLABLE_OPTIONS, OPENAI_API_KEY, readRawSettings, readRawVoiceSettings } from "./config";
-import type { RateLimitDetails, RealtimeTokenResponse } from "./contract";
-import {
-  admit,
-  cloudLog,
-  describe,
-  type GuardedRequest,
-  type Log,
-  misconfigured,
-  modeNotServed,
-  storeUnavailable,
-} from "./guards";
-import { createOpenAiMinter, type MintedSecret, type Minter, UpstreamError } from "./openai";
-import { nextUtcMidnightMs } from "./policy";
+import type { RealtimeTokenResponse } from "./contract";
+import { cloudLog, type GuardedRequest, type Log } from "./guards";
+import { createOpenAiMinter, type Minter } from "./openai";
+import { callablePipeline } from "./pipeline";
 import { cachedPreflight } from "./preflight";
-import { buildSessionConfig, describeChoices, describeSession, parseTokenRequest } from "./session";
+import { parseTokenRequest } from "./session";
+import { mintSecret } from "./tokenMint";
 import { resolveSettings, type Settings } from "./settings";
-import { resolveVoiceSettings, VoiceConfigError, type VoiceSettings } from "./voiceSettings";
+import { resolveVoiceSettings, type VoiceSettings } from "./voiceSettings";
 import type * as FirestoreModule from "firebase-admin/firestore";
 import type * as StoreModule from "./store";
-import type { MintStore, Reservation } from "./store";
+import type { MintStore } from "./store";
 
 export type { Log } from "./guards";
 
@@ -51,145 +44,23 @@ const CALLABLE = "realtimeToken";
 const EVENT = "realtime_token";
 
 /** Builds the handler. Everything it touches is injected, so tests can pass fakes. */
-export function createRealtimeTokenHandler(deps: HandlerDeps) {
+export function createRealtimeTokenHandler(
+  deps: HandlerDeps,
+): (request: TokenRequest) => Promise<RealtimeTokenResponse> {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? cloudLog;
-
-  return async function handleRealtimeToken(request: TokenRequest): Promise<RealtimeTokenResponse> {
-    const started = now();
-    const { uid, settings, input, apiKey, network } = admit(request, {
-      callable: CALLABLE,
-      event: EVENT,
-      settings: deps.settings,
-      apiKey: deps.apiKey,
-      parse: (data, s: Settings) => parseTokenRequest(data, s.choices),
-      log,
-    });
-    const voice = deps.modes?.();
-    if (voice !== undefined && !voice.serveSecret) {
-      log.info(`${EVENT}_mode_refused`, { uid });
-      throw modeNotServed(CALLABLE, voice);
-    }
-    const store = deps.store();
-
-    let reserved;
-    try {
-      reserved = await store.reserve({
-        uid,
-        network,
-        limits: settings.limits,
-        audit: {
-          model: settings.server.model,
-          ttlSeconds: settings.ttlSeconds,
-          retentionDays: settings.retentionDays,
-        },
-      });
-    } catch (error) {
-      throw storeUnavailable(log, EVENT, { uid, stage: "reserve" }, error);
-    }
-    if (!reserved.ok) {
-      const details: RateLimitDetails = {
-        reason: reserved.reason,
-        retryAfterSeconds: reserved.retryAfterSeconds,
-      };
-      log.info(`${EVENT}_limited`, { uid, network, ...details });
-      throw new HttpsError("resource-exhausted", limitMessage(details), details);
-    }
-    const { reservation } = reserved;
-
-    let minted: MintedSecret;
-    try {
-      minted = await deps.mint({
-        apiKey,
-        ttlSeconds: settings.ttlSeconds,
-        timeoutMs: settings.timeoutMs,
-        session: buildSessionConfig(input, settings.server),
-      });
-    } catch (error) {
-      const upstream = error instanceof UpstreamError ? error : undefined;
-      log.error(`${EVENT}_mint_failed`, {
-        uid,
-        kind: upstream?.kind ?? "unknown",
-        status: upstream?.details.status,
-        requestId: upstream?.details.requestId,
-        code: upstream?.details.code,
-        error: describe(error),
-      });
-      await refund(store, reservation, upstream?.kind ?? "unknown", log);
-      throw upstreamHttpsError(upstream);
-    }
-
-    // Nothing more is written: the reservation's record (`reserved`) already says what a
-    // returned secret means (see store.ts), and a write sent with the answer is not reliable.
-    log.info(`${EVENT}_minted`, {
-      uid,
-      network,
-      model: minted.model,
-      expiresAt: minted.expiresAt,
-      remaining: reservation.remaining,
-      requestId: minted.requestId,
-      latencyMs: now() - started,
-    });
-    return {
-      token: minted.value,
-      expiresAt: minted.expiresAt,
-      model: minted.model,
-      session: describeSession(input, settings.server),
-      quota: {
-        limit: settings.limits.userDailyQuota,
-        remaining: reservation.remaining,
-        resetsAt: Math.floor(nextUtcMidnightMs(reservation.reservedAtMs) / 1000),
-      },
-      choices: describeChoices(settings.choices),
-    };
-  };
-}
-
-/**
- * Hands a reservation back. If that fails the mint stays charged (logged): the limits never
- * count fewer mints than secrets returned.
- */
-async function refund(store: MintStore, reservation: Reservation, failure: string, log: Log) {
-  try {
-    await store.refund(reservation, failure);
-  } catch (error) {
-    log.error(`${EVENT}_store_failed`, {
-      uid: reservation.uid,
-      stage: "refund",
-      seq: reservation.seq,
-      error: describe(error),
-    });
-  }
-}
-
-function limitMessage({ reason, retryAfterSeconds }: RateLimitDetails): string {
-  switch (reason) {
-    case "user-interval":
-      return `You are requesting tokens too fast. Try again in ${retryAfterSeconds} s.`;
-    case "daily-quota":
-      return `You have used today's realtime quota. It resets at midnight UTC, in ${retryAfterSeconds} s.`;
-    case "ip-rate":
-      return `Too many requests from your network. Try again in ${retryAfterSeconds} s.`;
-    case "upstream-rate":
-      return `OpenAI is rate limiting this app. Try again in ${retryAfterSeconds} s.`;
-  }
-}
-
-function upstreamHttpsError(error: UpstreamError | undefined): HttpsError {
-  switch (error?.kind) {
-    case "rate": {
-      const details: RateLimitDetails = {
-        reason: "upstream-rate",
-        retryAfterSeconds: error.details.retryAfterSeconds ?? 10,
-      };
-      return new HttpsError("resource-exhausted", limitMessage(details), details);
-    }
-    case "auth":
-    case "rejected":
-      return misconfigured(CALLABLE);
-    default:
-      return new HttpsError("unavailable", "OpenAI is not available right now. Try again shortly.");
-  }
+  return callablePipeline({
+    callable: CALLABLE,
+    event: EVENT,
+    settings: deps.settings,
+    apiKey: deps.apiKey,
+    parse: (data, s: Settings) => parseTokenRequest(data, s.choices),
+    mode: "secret",
+    modes: () => deps.modes?.(),
+    log,
+    run: (admitted) =>
+      mintSecret(admitted, deps.store(), deps.mint, { now, log, callable: CALLABLE, event: EVENT }),
+  });
 }
 
 let store: MintStore | undefined;
@@ -202,17 +73,7 @@ const handler = createRealtimeTokenHandler({
   store: () => (store ??= loadStore()),
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   mint: createOpenAiMinter(),
-  modes: () => {
-    try {
-      return resolveVoiceSettings(readRawVoiceSettings());
-    } catch (error) {
-      if (error instanceof VoiceConfigError) {
-        cloudLog.error(`${EVENT}_config`, { param: error.param, problem: error.message });
-        throw misconfigured(CALLABLE);
-      }
-      throw error;
-    }
-  },
+  modes: () => resolveVoiceSettings(readRawVoiceSettings()),
 });
 
 function loadStore(): MintStore {

@@ -2,6 +2,7 @@
  * The handler's settings: params read at call time and checked, so that a misconfiguration
  * fails loudly with the param's name instead of minting something odd.
  */
+import { ConfigError } from "./configError";
 import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "./contract";
 import type { Limits } from "./policy";
 import { boundTtlSeconds } from "./policy";
@@ -48,20 +49,11 @@ export interface RawSettings {
   DEFAULT_VAD_EAGERNESS: string;
 }
 
+export { ConfigError };
+
 type StringParam = {
   [K in keyof RawSettings]: RawSettings[K] extends string ? K : never;
 }[keyof RawSettings];
-
-/** A param holds a value the function cannot work with. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  constructor(
-    readonly param: keyof RawSettings,
-    message: string,
-  ) {
-    super(`${param}: ${message}`);
-  }
-}
 
 function nonNegativeInt(raw: RawSettings, param: keyof RawSettings, min = 0): number {
   const value = raw[param];

@@ -3,6 +3,7 @@
  * voice-minute budget and the per-network call rate. Params are read at call time (`readRawVoiceSettings` in config.ts) and
  * checked here, so a misconfiguration fails loudly with the param's name.
  */
+import { ConfigError } from "./configError";
 import type { MinuteLimits } from "./minutes";
 
 /** What the backend serves: `secret` (mint `ek_` secrets), `brokered` (post the offer itself). */
@@ -31,16 +32,9 @@ export interface RawVoiceSettings {
   IP_CALLS_PER_MINUTE: number;
 }
 
-/** A voice param holds a value the function cannot work with. */
-export class VoiceConfigError extends Error {
-  override readonly name = "VoiceConfigError";
-  constructor(
-    readonly param: keyof RawVoiceSettings,
-    message: string,
-  ) {
-    super(`${param}: ${message}`);
-  }
-}
+/** A voice param holds a value the function cannot work with: a {@link ConfigError}. */
+export const VoiceConfigError = ConfigError;
+export type VoiceConfigError = ConfigError<keyof RawVoiceSettings>;
 
 function integer(
   raw: RawVoiceSettings,
@@ -51,7 +45,7 @@ function integer(
   const value = raw[param];
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new VoiceConfigError(param, `must be an integer ${range}, got ${String(value)}`);
+    throw new ConfigError(param, `must be an integer ${range}, got ${String(value)}`);
   }
   return value;
 }
@@ -60,7 +54,7 @@ function integer(
 export function resolveVoiceSettings(raw: RawVoiceSettings): VoiceSettings {
   const modes = raw.REALTIME_MODES.trim().toLowerCase();
   if (!(REALTIME_MODE_VALUES as readonly string[]).includes(modes)) {
-    throw new VoiceConfigError(
+    throw new ConfigError(
       "REALTIME_MODES",
       `must be one of ${REALTIME_MODE_VALUES.join(", ")}, got "${raw.REALTIME_MODES}"`,
     );

@@ -20,7 +20,7 @@ import type {
   RealtimeCallResponse,
 } from "../src/contract";
 import { docId, seqId } from "../src/firestoreOps";
-import { safetyIdentifier } from "../src/realtimeCall";
+import { safetyIdentifier } from "../src/callRequests";
 import {
   callError,
   type Client,

@@ -4,7 +4,8 @@ import { HttpsError } from "firebase-functions/v2/https";
 import { describe, expect, it, vi } from "vitest";
 import type { BrokeredSettings } from "../src/brokered";
 import { StoreUnavailableError } from "../src/firestoreOps";
-import { type GuardedRequest, modeNotServed } from "../src/guards";
+import { safetyIdentifier } from "../src/callRequests";
+import type { GuardedRequest } from "../src/guards";
 import { hangupTaskId } from "../src/hangupQueue";
 import { createHangupTaskHandler } from "../src/hangupTask";
 import { UpstreamError } from "../src/openai";
@@ -12,117 +13,15 @@ import {
   type BrokeredDeps,
   createEndRealtimeCallHandler,
   createRealtimeCallHandler,
-  parseCallRequest,
-  safetyIdentifier,
-  toVoiceMinutes,
 } from "../src/realtimeCall";
-import { ConfigError, resolveSettings, type Settings } from "../src/settings";
+import { ConfigError, type Settings } from "../src/settings";
+import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 import type { RealtimeCallPrepared, RealtimeCallResponse } from "../src/contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
-const settings: Settings = resolveSettings({
-  USER_MIN_INTERVAL_SECONDS: 5,
-  USER_DAILY_QUOTA: 10,
-  IP_MINTS_PER_MINUTE: 30,
-  CLIENT_SECRET_TTL_SECONDS: 120,
-  OPENAI_TIMEOUT_MS: 10_000,
-  FIRESTORE_TIMEOUT_MS: 5_000,
-  AUDIT_RETENTION_DAYS: 30,
-  APP_CHECK_REPLAY_PROTECTION: true,
-  ALLOWED_VOICES: "marin,cedar",
-  DEFAULT_VOICE: "marin",
-  ALLOWED_LANGUAGES: "en,de",
-  REALTIME_MODEL: "gpt-realtime-2",
-  REALTIME_INSTRUCTIONS: "Be brief.",
-  TRANSCRIPTION_MODEL: "gpt-4o-mini-transcribe",
-  ALLOWED_NOISE_REDUCTIONS: "near_field,far_field,off",
-  DEFAULT_NOISE_REDUCTION: "near_field",
-  ALLOWED_TURN_DETECTIONS: "server_vad,semantic_vad,push_to_talk",
-  DEFAULT_TURN_DETECTION: "semantic_vad",
-  ALLOWED_VAD_EAGERNESS: "low,medium,high,auto",
-  DEFAULT_VAD_EAGERNESS: "auto",
-});
+const settings: Settings = unitSettings;
 const offer = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
-
-describe("parseCallRequest", () => {
-  it("splits the offer from the allowlisted choices", () => {
-    const parsed = parseCallRequest({ offer, voice: "cedar" }, settings);
-    expect(parsed).toMatchObject({ ok: true, value: { offer, choices: { voice: "cedar" } } });
-  });
-
-  it("names the offer when it is missing or wrong, and other fields as the allowlist does", () => {
-    expect(parseCallRequest({ voice: "cedar" }, settings)).toMatchObject({
-      ok: false,
-      field: "offer",
-    });
-    expect(
-      parseCallRequest({ offer: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n" }, settings),
-    ).toMatchObject({
-      ok: false,
-      field: "offer",
-      message: expect.stringContaining("no audio section"),
-    });
-    expect(parseCallRequest({ offer, voice: "nope" }, settings)).toMatchObject({
-      ok: false,
-      field: "voice",
-    });
-    expect(parseCallRequest([offer], settings)).toMatchObject({ ok: false, field: "(request)" });
-  });
-
-  it("takes { prepare: true } alone as a prepare request, and names what else is wrong", () => {
-    expect(parseCallRequest({ prepare: true }, settings)).toEqual({
-      ok: true,
-      value: { kind: "prepare" },
-    });
-    expect(parseCallRequest({ prepare: "yes" }, settings)).toMatchObject({
-      ok: false,
-      field: "prepare",
-      message: expect.stringContaining("prepare must be true"),
-    });
-    // An offer beside prepare would be a call the page thinks it did not open.
-    expect(parseCallRequest({ prepare: true, offer }, settings)).toMatchObject({
-      ok: false,
-      field: "offer",
-      message: expect.stringContaining("carries nothing else"),
-    });
-  });
-});
-
-describe("brokered helpers", () => {
-  it("derives a stable safety identifier that is neither the uid nor computable without the key", () => {
-    const id = safetyIdentifier("uid-1", "sk-a");
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(safetyIdentifier("uid-1", "sk-a")).toBe(id);
-    expect(safetyIdentifier("uid-1", "sk-b")).not.toBe(id);
-    expect(safetyIdentifier("uid-2", "sk-a")).not.toBe(id);
-  });
-
-  it("refuses a mode that is not served with failed-precondition and what is served", () => {
-    const voice = resolveVoiceSettings({
-      REALTIME_MODES: "brokered",
-      DAILY_VOICE_MINUTES: 1,
-      MONTHLY_VOICE_MINUTES: 0,
-      MAX_CALL_SECONDS: 4,
-      IP_CALLS_PER_MINUTE: 30,
-    });
-    const error = modeNotServed("realtimeToken", voice);
-    expect(error.code).toBe("failed-precondition");
-    expect(error.details).toEqual({ reason: "mode-not-served", served: ["brokered"] });
-    expect(error.message).toContain("realtimeCall");
-  });
-
-  it("puts remaining seconds on the wire in unix seconds", () => {
-    expect(
-      toVoiceMinutes({
-        daySeconds: 10,
-        dayResetsAtMs: 86_400_000,
-        monthSeconds: null,
-        monthResetsAtMs: null,
-      }),
-    ).toEqual({ daySeconds: 10, dayResetsAt: 86_400, monthSeconds: null, monthResetsAt: null });
-  });
-});
 
 // ---- The handlers, with hand-written fakes (test/helpers/brokered.ts) ----
 
@@ -439,6 +338,13 @@ describe("realtimeCall: upstream failures refund the slice", () => {
     [
       "a rejected key",
       new UpstreamError("auth", "bad key", { status: 401 }),
+      "internal",
+      undefined,
+    ],
+    // As for realtimeToken: a refused session or offer is a misconfiguration, not retryable.
+    [
+      "a rejected request",
+      new UpstreamError("rejected", "OpenAI answered 400: bad model", { status: 400 }),
       "internal",
       undefined,
     ],

@@ -1,0 +1,185 @@
+/**
+ * `realtimeCall`'s step for an offer: reserve a slice of the caller's minutes, post the offer
+ * upstream with the server's key and session, then record the call as live and schedule its
+ * hang-up at the deadline. Whatever fails after the reservation hands the slice back, and a
+ * call that upstream opened but nobody could end is hung up before the failure is answered.
+ */
+import type { BrokeredSettings, BrokeredWorld } from "./brokered";
+import { type CallInput, safetyIdentifier, toVoiceMinutes } from "./callRequests";
+import type { RealtimeCallResponse } from "./contract";
+import { fail, type Refusal, upstreamFailure } from "./failure";
+import { type Admitted, describe, storeUnavailable } from "./guards";
+import { enqueueHangup } from "./hangupQueue";
+import type { HeldCall, MinuteStore } from "./minuteStore";
+import { type LiveCall, liveCall, type Remaining, sliceLimitedBy } from "./minutes";
+import { bestEffort, logUpstreamFailure } from "./pipeline";
+import { buildSessionConfig, describeChoices, describeSession } from "./session";
+import type { BrokeredUpstream, CreatedCall } from "./upstream";
+
+type OpenInput = Extract<CallInput, { kind: "open" }>;
+type Opening = Admitted<BrokeredSettings, OpenInput>;
+
+/** What each stage of an opening call knows, for its log entries and its clean-up. */
+interface Context {
+  world: BrokeredWorld;
+  event: string;
+  callable: string;
+  store: MinuteStore;
+}
+
+/** Opens the admitted caller's call. */
+export async function openCall(
+  opening: Opening,
+  world: BrokeredWorld,
+  names: { callable: string; event: string },
+): Promise<RealtimeCallResponse> {
+  const { uid, settings, input, network } = opening;
+  const { now, log } = world;
+  const started = now();
+  const context: Context = { world, ...names, store: world.store() };
+  const { held, remaining } = await reserveSlice(opening, context);
+  const reservedAt = now();
+  const upstream = world.upstream(opening.apiKey);
+  const created = await createCall(opening, held, upstream, context);
+  const answeredAt = now();
+  const live = await goLive(opening, held, created.callId, upstream, context);
+
+  log.info(`${names.event}_opened`, {
+    uid,
+    network,
+    seq: held.seq,
+    callId: created.callId,
+    sliceSeconds: held.reservedSeconds,
+    deadlineMs: live.deadlineMs,
+    requestId: created.requestId,
+    latencyMs: now() - started,
+    // Where the wait went: the reservation, upstream's answer, the start write and enqueue.
+    stagesMs: {
+      reserve: reservedAt - started,
+      upstream: answeredAt - reservedAt,
+      live: now() - answeredAt,
+    },
+  });
+  return {
+    answer: created.answer,
+    callId: created.callId,
+    endsAt: live.deadlineMs,
+    sliceSeconds: held.reservedSeconds,
+    model: settings.server.model,
+    session: describeSession(input.choices, settings.server),
+    minutes: toVoiceMinutes(remaining),
+    limitedBy: sliceLimitedBy(remaining),
+    choices: describeChoices(settings.choices),
+  };
+}
+
+/** Holds the call's slice, or fails with the refusal (and the minutes left). */
+async function reserveSlice(
+  { uid, settings, network }: Opening,
+  { store, world, event }: Context,
+): Promise<{ held: HeldCall; remaining: Remaining }> {
+  const perNetwork =
+    network === null ? null : { network, perMinute: settings.voice.callsPerNetworkPerMinute };
+  const reserved = await store
+    .reserve(uid, settings.voice.limits, settings.retentionDays, perNetwork)
+    .catch((error: unknown) => {
+      throw storeUnavailable(world.log, event, { uid, stage: "reserve" }, error);
+    });
+  if (!reserved.ok) {
+    const { reason, retryAfterSeconds } = reserved;
+    world.log.info(`${event}_limited`, { uid, network, reason, retryAfterSeconds });
+    const refusal: Refusal =
+      reason === "ip-rate"
+        ? { reason, counted: "calls", retryAfterSeconds }
+        : { reason, retryAfterSeconds };
+    fail({ kind: "refused", refusal, minutes: toVoiceMinutes(reserved.remaining) });
+  }
+  return { held: reserved.held, remaining: reserved.remaining };
+}
+
+/** Posts the offer upstream; on failure hands the slice back. */
+async function createCall(
+  { uid, settings, input, apiKey }: Opening,
+  held: HeldCall,
+  upstream: BrokeredUpstream,
+  { store, world, event, callable }: Context,
+): Promise<CreatedCall> {
+  try {
+    return await upstream.createCall({
+      sdp: input.offer,
+      session: buildSessionConfig(input.choices, settings.server),
+      safetyIdentifier: safetyIdentifier(uid, apiKey),
+      deadline: world.now() + settings.timeoutMs,
+    });
+  } catch (error) {
+    const kind = logUpstreamFailure(
+      world.log,
+      `${event}_upstream_failed`,
+      { uid, seq: held.seq },
+      error,
+    );
+    await refund(store, held, kind, { world, event });
+    fail(upstreamFailure(callable, error));
+  }
+}
+
+/**
+ * Writes the live record and enqueues the deadline task. Both need only the call id and the
+ * deadline, which are known now: they go out together, and the answer waits for the slower.
+ * Without either the call is hung up and its slice handed back.
+ */
+async function goLive(
+  { uid, settings }: Opening,
+  held: HeldCall,
+  callId: string,
+  upstream: BrokeredUpstream,
+  { store, world, event }: Context,
+): Promise<LiveCall> {
+  const { log, now } = world;
+  const live = liveCall(held, callId, now());
+  const task = { uid, seq: held.seq, callId, deadlineMs: live.deadlineMs };
+  const [started, enqueued] = await Promise.allSettled([
+    store.start(live),
+    enqueueHangup(world.queue(), task, { timeoutMs: settings.firestoreTimeoutMs }),
+  ]);
+  if (enqueued.status === "rejected")
+    log.error(`${event}_enqueue_failed`, {
+      uid,
+      seq: held.seq,
+      callId,
+      error: describe(enqueued.reason),
+    });
+  if (started.status === "fulfilled" && enqueued.status === "fulfilled") return live;
+
+  // A call the page will never get.
+  await bestEffort(log, `${event}_hangup_failed`, { uid, callId, stage: "abort" }, () =>
+    upstream.hangup(callId, { deadline: now() + settings.timeoutMs }),
+  );
+  if (started.status === "rejected") {
+    // Without a live record nobody could end this call or refund it. A task that did get
+    // enqueued finds the record failed (or, if even the refund failed, still reserved, and
+    // then hangs up a call that is already over and charges nothing more).
+    await refund(store, held, "store-unavailable", { world, event });
+    throw storeUnavailable(log, event, { uid, seq: held.seq, stage: "start" }, started.reason);
+  }
+  // No task would end the call at its deadline: never hand out an unbounded call.
+  await bestEffort(log, `${event}_store_failed`, { uid, seq: held.seq, stage: "refund" }, () =>
+    store.end({ uid, seq: held.seq }, "server", { endedAtMs: live.startedAtMs }),
+  );
+  fail({ kind: "call-not-scheduled" });
+}
+
+/** Hands a slice back; if that fails the charge stays (logged), never a double refund. */
+function refund(
+  store: MinuteStore,
+  held: HeldCall,
+  failure: string,
+  { world, event }: Pick<Context, "world" | "event">,
+): Promise<boolean> {
+  return bestEffort(
+    world.log,
+    `${event}_store_failed`,
+    { uid: held.uid, seq: held.seq, stage: "refund" },
+    () => store.fail(held, failure),
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * The one exit of every callable: a {@link Failure} becomes the `HttpsError` the client sees
+ * (code, text, details). Nothing else in functions/src constructs an `HttpsError`.
+ *
+ * Details carry what a client acts on (a refusal's reason and wait, the field to fix, the
+ * modes served) and nothing that is not already the caller's: no key, secret, SDP, setting
+ * name or upstream message.
+ */
+import { HttpsError } from "firebase-functions/v2/https";
+import type { InvalidArgumentDetails, ModeNotServedDetails } from "./contract";
+import { CallableFailure, type Failure, type StoreStage } from "./failure";
+import { refusalMessage } from "./refusalMessage";
+
+const STORE_TEXT: Record<StoreStage, string> = {
+  limits: "Could not check your usage limits. Try again shortly.",
+  "find-call": "Could not end the call. Try again shortly.",
+  "end-call":
+    "The call is over, but its unused minutes could not be handed back yet. Try again shortly.",
+};
+
+/** The `HttpsError` of `failure`. */
+export function toHttpsError(failure: Failure): HttpsError {
+  switch (failure.kind) {
+    case "signed-out":
+      return new HttpsError("unauthenticated", `Sign in before calling ${failure.callable}.`);
+    case "app-check-missing":
+      return new HttpsError("unauthenticated", "This call needs an App Check token.");
+    case "app-check-replayed":
+      return new HttpsError(
+        "permission-denied",
+        `This App Check token was already used. Call ${failure.callable} with ` +
+          "{ limitedUseAppCheckTokens: true } so each call gets a fresh one.",
+      );
+    case "bad-input": {
+      const details: InvalidArgumentDetails = { field: failure.field };
+      return new HttpsError("invalid-argument", failure.message, details);
+    }
+    case "mode-not-served":
+      return modeNotServedError(failure.callable, failure.served);
+    case "refused": {
+      const { reason, retryAfterSeconds } = failure.refusal;
+      return new HttpsError("resource-exhausted", refusalMessage(failure.refusal), {
+        reason,
+        retryAfterSeconds,
+        ...(failure.minutes !== undefined ? { minutes: failure.minutes } : {}),
+      });
+    }
+    case "misconfigured":
+      return new HttpsError(
+        "internal",
+        `The ${failure.callable} service is misconfigured. Its logs name the setting to fix.`,
+      );
+    case "store-unavailable":
+      return new HttpsError("unavailable", STORE_TEXT[failure.stage]);
+    case "upstream-unavailable":
+      return new HttpsError("unavailable", "OpenAI is not available right now. Try again shortly.");
+    case "call-not-found":
+      return new HttpsError("not-found", `You have no call with the id ${failure.callId}.`);
+    case "call-not-scheduled":
+      return new HttpsError(
+        "unavailable",
+        "Could not schedule the end of your call, so it was not opened. Try again shortly.",
+      );
+    case "hangup-failed":
+      return new HttpsError(
+        "unavailable",
+        "Could not end the call upstream; it still ends at its deadline. Try again shortly.",
+      );
+  }
+}
+
+function modeNotServedError(callable: string, served: ModeNotServedDetails["served"]) {
+  const details: ModeNotServedDetails = { reason: "mode-not-served", served };
+  const instead =
+    served.includes("brokered") && callable === "realtimeToken"
+      ? ` Call realtimeCall with your SDP offer instead: this backend opens calls itself and ` +
+        "counts voice minutes, so it does not hand out client secrets."
+      : " Call realtimeToken instead and open the call with its client secret.";
+  return new HttpsError(
+    "failed-precondition",
+    `${callable} is not served here (REALTIME_MODES serves ${served.join(" and ")}).${instead}`,
+    details,
+  );
+}
+
+/**
+ * What a callable throws for `error`: the `HttpsError` of a {@link CallableFailure}, anything
+ * else unchanged (the SDK answers `internal` without revealing it).
+ */
+export function exitError(error: unknown): unknown {
+  return error instanceof CallableFailure ? toHttpsError(error.failure) : error;
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { servedModes, UPSTREAM_RETRY_SECONDS, upstreamFailure } from "../src/failure";
+import { UpstreamError } from "../src/openai";
+
+describe("upstreamFailure", () => {
+  it.each([
+    [new UpstreamError("auth", "401"), { kind: "misconfigured", callable: "realtimeCall" }],
+    // Retrying a refused session or offer cannot help: misconfigured, never unavailable.
+    [
+      new UpstreamError("rejected", "400 bad model"),
+      { kind: "misconfigured", callable: "realtimeCall" },
+    ],
+    [
+      new UpstreamError("rate", "429", { retryAfterSeconds: 3 }),
+      { kind: "refused", refusal: { reason: "upstream-rate", retryAfterSeconds: 3 } },
+    ],
+    [
+      new UpstreamError("rate", "429 without Retry-After"),
+      {
+        kind: "refused",
+        refusal: { reason: "upstream-rate", retryAfterSeconds: UPSTREAM_RETRY_SECONDS },
+      },
+    ],
+    [
+      new UpstreamError("unavailable", "503"),
+      { kind: "upstream-unavailable", failure: "unavailable" },
+    ],
+    [
+      new UpstreamError("malformed", "no Location"),
+      { kind: "upstream-unavailable", failure: "malformed" },
+    ],
+    [new TypeError("fetch failed"), { kind: "upstream-unavailable", failure: "unknown" }],
+  ])("classifies %s", (error, failure) => {
+    expect(upstreamFailure("realtimeCall", error)).toEqual(failure);
+  });
+});
+
+describe("servedModes", () => {
+  it("lists what REALTIME_MODES serves", () => {
+    const voice = {
+      limits: { dailySeconds: 60, monthlySeconds: 0, maxCallSeconds: 60 },
+      callsPerNetworkPerMinute: 1,
+    };
+    expect(servedModes({ ...voice, serveSecret: true, serveBrokered: true })).toEqual([
+      "secret",
+      "brokered",
+    ]);
+    expect(servedModes({ ...voice, serveSecret: false, serveBrokered: true })).toEqual([
+      "brokered",
+    ]);
+  });
+});

@@ -1,0 +1,169 @@
+import { HttpsError } from "firebase-functions/v2/https";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../src/configError";
+import { fail } from "../src/failure";
+import type { GuardedRequest } from "../src/guards";
+import { UpstreamError } from "../src/openai";
+import {
+  bestEffort,
+  callablePipeline,
+  type CallableSpec,
+  logUpstreamFailure,
+} from "../src/pipeline";
+import type { VoiceSettings } from "../src/voiceSettings";
+import { FakeLog } from "./helpers/brokered";
+
+type S = { replayProtection: boolean };
+const KEY = "sk-pipeline-test-key-0123456789";
+const VOICE: VoiceSettings = {
+  serveSecret: false,
+  serveBrokered: true,
+  limits: { dailySeconds: 60, monthlySeconds: 0, maxCallSeconds: 60 },
+  callsPerNetworkPerMinute: 1,
+};
+
+function spec(overrides: Partial<CallableSpec<S, string, string>> = {}) {
+  const log = new FakeLog();
+  const ran: string[] = [];
+  const full: CallableSpec<S, string, string> = {
+    callable: "demoCall",
+    event: "demo",
+    settings: () => ({ replayProtection: true }),
+    apiKey: () => KEY,
+    parse: (data) =>
+      typeof data === "string"
+        ? { ok: true, value: data }
+        : { ok: false, field: "(request)", message: "Send a string." },
+    mode: "brokered",
+    modes: () => VOICE,
+    log,
+    run: async ({ input, uid }) => {
+      ran.push(input);
+      return `${uid}:${input}`;
+    },
+    ...overrides,
+  };
+  return { handler: callablePipeline(full), log, ran };
+}
+
+function request(data: unknown, uid = "u1"): GuardedRequest {
+  return {
+    data,
+    auth: { uid },
+    app: { alreadyConsumed: false },
+    rawRequest: { headers: { "x-forwarded-for": "203.0.113.9" } },
+  };
+}
+
+async function thrown(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("callablePipeline", () => {
+  it("runs the step of an admitted request with its parsed input", async () => {
+    const { handler, ran } = spec();
+    await expect(handler(request("hi"))).resolves.toBe("u1:hi");
+    expect(ran).toEqual(["hi"]);
+  });
+
+  it("answers every failure of the guards and the step through the one exit", async () => {
+    const { handler, ran } = spec({
+      run: async () => fail({ kind: "call-not-found", callId: "rtc_9" }),
+    });
+    const bad = await thrown(handler(request(42)));
+    expect(bad).toBeInstanceOf(HttpsError);
+    expect(bad).toMatchObject({ code: "invalid-argument", details: { field: "(request)" } });
+    expect(await thrown(handler(request("x", "")))).toMatchObject({ code: "unauthenticated" });
+    expect(await thrown(handler(request("x")))).toMatchObject({ code: "not-found" });
+    expect(ran).toEqual([]);
+  });
+
+  it("refuses a mode the backend does not serve, logs it, and never runs the step", async () => {
+    const { handler, log, ran } = spec({ mode: "secret" });
+    expect(await thrown(handler(request("x")))).toMatchObject({
+      code: "failed-precondition",
+      details: { reason: "mode-not-served", served: ["brokered"] },
+    });
+    expect(log.entries).toContainEqual(
+      expect.objectContaining({ message: "demo_mode_refused", fields: { uid: "u1" } }),
+    );
+    expect(ran).toEqual([]);
+  });
+
+  it("serves every mode when no modes are configured", async () => {
+    const { handler } = spec({ mode: "secret", modes: () => undefined });
+    await expect(handler(request("x"))).resolves.toBe("u1:x");
+  });
+
+  it("turns a bad setting, read by the guards or the mode check, into misconfigured", async () => {
+    for (const broken of [
+      spec({
+        settings: () => {
+          throw new ConfigError("OPENAI_TIMEOUT_MS", "must be an integer >= 100, got 5");
+        },
+      }),
+      spec({
+        modes: () => {
+          throw new ConfigError("REALTIME_MODES", 'must be one of secret, brokered, both, got "x"');
+        },
+      }),
+    ]) {
+      const error = await thrown(broken.handler(request("x")));
+      expect(error).toMatchObject({ code: "internal" });
+      expect((error as HttpsError).message).toMatch(/demoCall service is misconfigured/);
+      expect((error as HttpsError).message).not.toMatch(/OPENAI_TIMEOUT_MS|REALTIME_MODES/);
+      expect(broken.log.entries[0]?.message).toBe("demo_config");
+      expect(broken.ran).toEqual([]);
+    }
+  });
+
+  it("lets an error that is no Failure through unchanged (the SDK answers internal)", async () => {
+    const bug = new TypeError("a bug");
+    const { handler } = spec({ run: () => Promise.reject(bug) });
+    expect(await thrown(handler(request("x")))).toBe(bug);
+  });
+});
+
+describe("bestEffort", () => {
+  it("reports success, and logs a failing step without throwing", async () => {
+    const log = new FakeLog();
+    await expect(
+      bestEffort(log, "demo_store_failed", { stage: "refund" }, async () => 1),
+    ).resolves.toBe(true);
+    expect(log.entries).toEqual([]);
+    const failed = await bestEffort(log, "demo_store_failed", { stage: "refund" }, () =>
+      Promise.reject(new Error(`down near ${KEY}`)),
+    );
+    expect(failed).toBe(false);
+    expect(log.entries[0]).toMatchObject({
+      message: "demo_store_failed",
+      fields: { stage: "refund", error: expect.stringContaining("down near") },
+    });
+    expect(JSON.stringify(log.entries)).not.toContain(KEY);
+  });
+});
+
+describe("logUpstreamFailure", () => {
+  it("logs the kind, status and request id, and returns the kind", () => {
+    const log = new FakeLog();
+    const error = new UpstreamError("rate", "429", {
+      status: 429,
+      requestId: "req_1",
+      code: "rate",
+    });
+    expect(logUpstreamFailure(log, "demo_upstream_failed", { uid: "u1" }, error)).toBe("rate");
+    expect(log.entries[0]?.fields).toMatchObject({
+      uid: "u1",
+      kind: "rate",
+      status: 429,
+      requestId: "req_1",
+      code: "rate",
+    });
+    expect(logUpstreamFailure(log, "demo_upstream_failed", {}, new Error("x"))).toBe("unknown");
+  });
+});
