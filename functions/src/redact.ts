@@ -7,12 +7,18 @@ export function redactCredentials(text: string): string {
 }
 
 /**
- * Removes SDP from text bound for a log: from a description's `v=0` line to the end, and any
- * stray ICE credential or DTLS fingerprint line. An upstream error may quote the offer it
- * refused, and a description's ICE password and fingerprint are what a peer needs to join it.
+ * Removes SDP from text bound for a log or an error message: from the first line that starts a
+ * description (`v=`, `o=`, `m=`) to the end, and any stray candidate, ICE credential, DTLS
+ * fingerprint or bundle line. An upstream error may quote the offer it refused, and a
+ * description's ICE password and fingerprint are what a peer needs to join it.
  */
 export function redactSdp(text: string): string {
   return text
-    .replace(/v=0\r?\n[\s\S]*/, "[sdp redacted]")
-    .replace(/a=(?:ice-pwd|ice-ufrag|fingerprint):[^\r\n"]*/g, "[sdp redacted]");
+    .replace(/(?:v=0|\bo=\S|\bm=(?:audio|video|application))[\s\S]*/, "[sdp redacted]")
+    .replace(/\ba=(?:candidate|fingerprint|ice-|setup|group|mid)[^\r\n"]*/g, "[sdp redacted]");
+}
+
+/** Bounds text bound for a log or an error message to `max` characters (and an ellipsis). */
+export function clip(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

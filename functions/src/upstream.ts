@@ -14,6 +14,7 @@
  */
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
 import { loadSdk, toUpstreamError, UpstreamError } from "./openai";
+import { clip, redactSdp } from "./redact";
 
 /** What opening a brokered call takes. */
 export interface CreateCallInput<Session> {
@@ -209,18 +210,13 @@ function classify(error: unknown, what: string, signal: AbortSignal): UpstreamEr
     return timedOut(what);
   if (error instanceof APIError && error.status !== undefined) {
     const classified = toUpstreamError(error);
-    return new UpstreamError(classified.kind, redactSdp(classified.message), classified.details);
+    return new UpstreamError(
+      classified.kind,
+      clip(redactSdp(classified.message)),
+      classified.details,
+    );
   }
   if (error instanceof UpstreamError) return error;
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new UpstreamError("unavailable", redactSdp(`${what} failed: ${detail}`));
-}
-
-/** Cuts a message at the first thing that looks like an SDP line, and bounds its length. */
-export function redactSdp(text: string): string {
-  const sdpAt = text.search(
-    /v=0|\bo=\S|\bm=(?:audio|video|application)|\ba=(?:candidate|fingerprint|ice-|setup|group|mid)/,
-  );
-  const cut = sdpAt === -1 ? text : `${text.slice(0, sdpAt)} [SDP redacted]`;
-  return cut.length > 300 ? `${cut.slice(0, 300)}…` : cut;
+  return new UpstreamError("unavailable", clip(redactSdp(`${what} failed: ${detail}`)));
 }

@@ -2,12 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UpstreamError } from "../src/openai";
-import {
-  callIdFromLocation,
-  checkAnswer,
-  createOpenAiRealtimeUpstream,
-  redactSdp,
-} from "../src/upstream";
+import { callIdFromLocation, checkAnswer, createOpenAiRealtimeUpstream } from "../src/upstream";
 import {
   addFault,
   resetStandin,
@@ -360,13 +355,5 @@ describe("callIdFromLocation", () => {
     [`/v1/realtime/calls/${"a".repeat(129)}`, null],
   ])("%s → %s", (location, id) => {
     expect(callIdFromLocation(location)).toBe(id);
-  });
-});
-
-describe("redactSdp", () => {
-  it("cuts at the first SDP-looking text and bounds the length", () => {
-    expect(redactSdp(`bad offer: ${OFFER}`)).toBe("bad offer:  [SDP redacted]");
-    expect(redactSdp("no sdp here")).toBe("no sdp here");
-    expect(redactSdp("x".repeat(500))).toHaveLength(301);
   });
 });
