@@ -44,7 +44,7 @@ import {
   startCall,
 } from "./minutes";
 import type { HeldSlot } from "./networkSlots";
-import { DAY_MS } from "./policy";
+import { DAY_MS } from "./calendar";
 import {
   createReservationEngine,
   type Held,

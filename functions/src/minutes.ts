@@ -22,7 +22,8 @@
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, wholeNumber } from "./budget";
 import type { MinuteLimitReason, SliceLimit } from "./contract";
-import { DAY_MS, dayField } from "./policy";
+import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
+import { dayField } from "./policy";
 
 /** The budget, in seconds. */
 export interface MinuteLimits {
@@ -116,31 +117,6 @@ export interface Remaining {
   monthSeconds: number | null;
   /** Start of the next UTC month (unix ms), or null without a monthly cap. */
   monthResetsAtMs: number | null;
-}
-
-/** The UTC calendar day of `nowMs`, as `YYYY-MM-DD`. */
-export function utcDay(nowMs: number): string {
-  return new Date(nowMs).toISOString().slice(0, 10);
-}
-
-/** The UTC calendar month of `nowMs`, as `YYYY-MM`. */
-export function utcMonth(nowMs: number): string {
-  return new Date(nowMs).toISOString().slice(0, 7);
-}
-
-/** The first millisecond of the UTC day after `nowMs`. */
-export function nextUtcDayMs(nowMs: number): number {
-  return (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS;
-}
-
-/** The first millisecond of the UTC month after `nowMs`. */
-export function nextUtcMonthMs(nowMs: number): number {
-  const date = new Date(nowMs);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
-}
-
-function secondsUntil(targetMs: number, nowMs: number): number {
-  return Math.max(1, Math.ceil((targetMs - nowMs) / 1000));
 }
 
 /** The state as of `nowMs`: counters of a past day or month read as zero. */

@@ -26,7 +26,8 @@ import type {
 } from "firebase-admin/firestore";
 import { Timestamp } from "firebase-admin/firestore";
 import { type Deadline, docId } from "./firestoreOps";
-import { DAY_MS, NETWORK_WINDOW_MS, type NetworkSlot, pickNetworkSlot } from "./policy";
+import { DAY_MS } from "./calendar";
+import { NETWORK_WINDOW_MS, type NetworkSlot, pickNetworkSlot } from "./policy";
 
 export const NETWORK_WINDOWS = "networkWindows";
 

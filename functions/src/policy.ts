@@ -14,10 +14,8 @@
  */
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, finiteNumber, wholeNumber } from "./budget";
+import { nextUtcDayMs, secondsUntil, utcDay } from "./calendar";
 import type { LimitReason } from "./contract";
-
-/** One UTC day in milliseconds: quotas reset and records expire on this unit. */
-export const DAY_MS = 86_400_000;
 
 /** The network window is a fixed, epoch-aligned minute. */
 export const NETWORK_WINDOW_MS = 60_000;
@@ -77,23 +75,9 @@ export type Decision<S> =
  */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
-/** The UTC calendar day of `nowMs`, as `YYYY-MM-DD`. */
-export function utcDay(nowMs: number): string {
-  return new Date(nowMs).toISOString().slice(0, 10);
-}
-
-/** The first millisecond of the UTC day after `nowMs`: when daily quotas reset. */
-export function nextUtcMidnightMs(nowMs: number): number {
-  return (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS;
-}
-
 /** The start of the network window holding `nowMs`. */
 export function networkWindowStartMs(nowMs: number): number {
   return Math.floor(nowMs / NETWORK_WINDOW_MS) * NETWORK_WINDOW_MS;
-}
-
-function secondsUntil(targetMs: number, nowMs: number): number {
-  return Math.max(1, Math.ceil((targetMs - nowMs) / 1000));
 }
 
 /** Whether a user may mint now, and what the mint takes if so. */
@@ -122,7 +106,7 @@ export function decideUserMint(
     return {
       ok: false,
       reason: "daily-quota",
-      retryAfterSeconds: secondsUntil(nextUtcMidnightMs(nowMs), nowMs),
+      retryAfterSeconds: secondsUntil(nextUtcDayMs(nowMs), nowMs),
     };
   }
   return {

@@ -66,7 +66,7 @@ import {
   releaseSlotInto,
   slotRef,
 } from "./networkSlots";
-import { DAY_MS } from "./policy";
+import { DAY_MS } from "./calendar";
 
 /** Where one budget keeps its documents. */
 export interface BudgetLayout {

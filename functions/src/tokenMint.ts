@@ -9,7 +9,7 @@ import { fail, type Refusal, upstreamFailure } from "./failure";
 import { type Admitted, type Log, storeUnavailable } from "./guards";
 import type { MintedSecret, Minter } from "./openai";
 import { bestEffort, logUpstreamFailure } from "./pipeline";
-import { nextUtcMidnightMs } from "./policy";
+import { nextUtcDayMs } from "./calendar";
 import {
   buildSessionConfig,
   describeChoices,
@@ -92,7 +92,7 @@ export async function mintSecret(
     quota: {
       limit: settings.limits.userDailyQuota,
       remaining: reservation.remaining,
-      resetsAt: Math.floor(nextUtcMidnightMs(reservation.reservedAtMs) / 1000),
+      resetsAt: Math.floor(nextUtcDayMs(reservation.reservedAtMs) / 1000),
     },
     choices: describeChoices(settings.choices),
   };

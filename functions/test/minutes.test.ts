@@ -10,8 +10,6 @@ import {
   type MinuteState,
   minuteRefund,
   minuteRule,
-  nextUtcDayMs,
-  nextUtcMonthMs,
   readMinuteState,
   refundSeconds,
   remaining,
@@ -19,8 +17,6 @@ import {
   sliceLimitedBy,
   startCall,
   usedSeconds,
-  utcDay,
-  utcMonth,
 } from "../src/minutes";
 
 const at = (iso: string) => Date.parse(iso);
@@ -53,65 +49,6 @@ function spend(
   }
   return s;
 }
-
-describe("calendar helpers", () => {
-  it.each([
-    [
-      "2026-11-30T23:59:59.999Z",
-      "2026-11-30",
-      "2026-11",
-      "2026-12-01T00:00:00.000Z",
-      "2026-12-01T00:00:00.000Z",
-    ],
-    [
-      "2026-12-31T23:59:59.999Z",
-      "2026-12-31",
-      "2026-12",
-      "2027-01-01T00:00:00.000Z",
-      "2027-01-01T00:00:00.000Z",
-    ],
-    [
-      "2028-02-28T12:00:00.000Z",
-      "2028-02-28",
-      "2028-02",
-      "2028-02-29T00:00:00.000Z",
-      "2028-03-01T00:00:00.000Z",
-    ],
-    [
-      "2028-02-29T23:00:00.000Z",
-      "2028-02-29",
-      "2028-02",
-      "2028-03-01T00:00:00.000Z",
-      "2028-03-01T00:00:00.000Z",
-    ],
-    [
-      "2027-02-28T23:00:00.000Z",
-      "2027-02-28",
-      "2027-02",
-      "2027-03-01T00:00:00.000Z",
-      "2027-03-01T00:00:00.000Z",
-    ],
-    [
-      "2026-01-31T00:00:00.000Z",
-      "2026-01-31",
-      "2026-01",
-      "2026-02-01T00:00:00.000Z",
-      "2026-02-01T00:00:00.000Z",
-    ],
-    [
-      "2026-04-30T10:00:00.000Z",
-      "2026-04-30",
-      "2026-04",
-      "2026-05-01T00:00:00.000Z",
-      "2026-05-01T00:00:00.000Z",
-    ],
-  ])("%s: day %s, month %s, next day %s, next month %s", (now, day, month, nextDay, nextMonth) => {
-    expect(utcDay(at(now))).toBe(day);
-    expect(utcMonth(at(now))).toBe(month);
-    expect(new Date(nextUtcDayMs(at(now))).toISOString()).toBe(nextDay);
-    expect(new Date(nextUtcMonthMs(at(now))).toISOString()).toBe(nextMonth);
-  });
-});
 
 describe("reserveCall", () => {
   const NOW = at("2026-11-10T12:00:00Z");

@@ -7,10 +7,8 @@ import {
   MAX_CLOCK_SKEW_MS,
   mintRefund,
   mintRule,
-  nextUtcMidnightMs,
   pickNetworkSlot,
   readMintState,
-  utcDay,
 } from "../src/policy";
 
 const limits: Limits = { userMinIntervalMs: 5_000, userDailyQuota: 3, networkPerWindow: 2 };
@@ -131,14 +129,6 @@ describe("pickNetworkSlot", () => {
       ok: true,
       next: { k: 1 },
     });
-  });
-});
-
-describe("time helpers", () => {
-  it("name the UTC day and its end", () => {
-    expect(utcDay(Date.UTC(2026, 0, 1, 0, 0, 0))).toBe("2026-01-01");
-    expect(utcDay(Date.UTC(2025, 11, 31, 23, 59, 59, 999))).toBe("2025-12-31");
-    expect(nextUtcMidnightMs(Date.UTC(2026, 1, 28, 13))).toBe(Date.UTC(2026, 2, 1));
   });
 });
 

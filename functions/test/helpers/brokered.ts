@@ -19,8 +19,8 @@ import {
   type Remaining,
   reserveCall,
   startCall,
-  utcDay,
 } from "../../src/minutes";
+import { utcDay } from "../../src/calendar";
 import type {
   BrokeredUpstream,
   CreateCallInput,
