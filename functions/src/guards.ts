@@ -7,7 +7,7 @@
  */
 import { logger } from "firebase-functions";
 import { HttpsError } from "firebase-functions/v2/https";
-import type { ModeNotServedDetails, RealtimeMode } from "./contract";
+import type { ModeNotServedDetails, RealtimeMode } from "voice-contract";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
 import { redactCredentials, redactSdp } from "./redact";
 import { ConfigError } from "./settings";

@@ -16,7 +16,7 @@
  * record's own transition to `ended` (see {@link endCall}).
  */
 
-import type { MinuteLimitReason, SliceLimit } from "./contract";
+import type { MinuteLimitReason, SliceLimit } from "voice-contract";
 import { DAY_MS } from "./policy";
 
 /** The budget, in seconds. */

@@ -8,7 +8,7 @@
  * Refunds are increments (and slot deletions) the store applies; nothing here computes a state
  * to write back.
  */
-import type { LimitReason } from "./contract";
+import type { LimitReason } from "voice-contract";
 
 /** One UTC day in milliseconds: quotas reset and records expire on this unit. */
 export const DAY_MS = 86_400_000;

@@ -18,7 +18,7 @@ import type {
   RealtimeCallPrepared,
   RealtimeCallResponse,
   VoiceMinutes,
-} from "./contract";
+} from "voice-contract";
 import {
   admit,
   type Admitted,
@@ -133,9 +133,9 @@ export function safetyIdentifier(uid: string, apiKey: string): string {
 export function toVoiceMinutes(left: Remaining): VoiceMinutes {
   return {
     daySeconds: left.daySeconds,
-    dayResetsAt: Math.floor(left.dayResetsAtMs / 1000),
+    dayResetsAtMs: left.dayResetsAtMs,
     monthSeconds: left.monthSeconds,
-    monthResetsAt: left.monthResetsAtMs === null ? null : Math.floor(left.monthResetsAtMs / 1000),
+    monthResetsAtMs: left.monthResetsAtMs,
   };
 }
 
@@ -367,7 +367,7 @@ export function createRealtimeCallHandler(deps: BrokeredDeps) {
     return {
       answer: created.answer,
       callId,
-      endsAt: live.deadlineMs,
+      endsAtMs: live.deadlineMs,
       sliceSeconds: held.reservedSeconds,
       model: settings.server.model,
       session: describeSession(input.choices, settings.server),

@@ -7,7 +7,7 @@
  */
 import { HttpsError, onCall } from "firebase-functions/v2/https";
 import { CALLABLE_OPTIONS, OPENAI_API_KEY, readRawSettings, readRawVoiceSettings } from "./config";
-import type { RateLimitDetails, RealtimeTokenResponse } from "./contract";
+import type { RateLimitDetails, RealtimeTokenResponse } from "voice-contract";
 import {
   admit,
   cloudLog,
@@ -132,13 +132,13 @@ export function createRealtimeTokenHandler(deps: HandlerDeps) {
     });
     return {
       token: minted.value,
-      expiresAt: minted.expiresAt,
+      expiresAtMs: minted.expiresAt * 1000,
       model: minted.model,
       session: describeSession(input, settings.server),
       quota: {
         limit: settings.limits.userDailyQuota,
         remaining: reservation.remaining,
-        resetsAt: Math.floor(nextUtcMidnightMs(reservation.reservedAtMs) / 1000),
+        resetsAtMs: nextUtcMidnightMs(reservation.reservedAtMs),
       },
       choices: describeChoices(settings.choices),
     };

@@ -2,7 +2,7 @@
  * The handler's settings: params read at call time and checked, so that a misconfiguration
  * fails loudly with the param's name instead of minting something odd.
  */
-import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "./contract";
+import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "voice-contract";
 import type { Limits } from "./policy";
 import { boundTtlSeconds } from "./policy";
 import type { ServerSessionConfig, SessionChoicesPolicy } from "./session";

@@ -60,7 +60,7 @@ import type {
   WriteBatch,
 } from "firebase-admin/firestore";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import type { LimitReason } from "./contract";
+import type { LimitReason } from "voice-contract";
 import {
   counterValue,
   dayField,

@@ -18,7 +18,7 @@ import {
 } from "../src/realtimeCall";
 import { ConfigError, resolveSettings, type Settings } from "../src/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
-import type { RealtimeCallPrepared, RealtimeCallResponse } from "../src/contract";
+import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
 const settings: Settings = resolveSettings({
@@ -112,7 +112,7 @@ describe("brokered helpers", () => {
     expect(error.message).toContain("realtimeCall");
   });
 
-  it("puts remaining seconds on the wire in unix seconds", () => {
+  it("puts remaining seconds on the wire with their resets in epoch ms", () => {
     expect(
       toVoiceMinutes({
         daySeconds: 10,
@@ -120,7 +120,12 @@ describe("brokered helpers", () => {
         monthSeconds: null,
         monthResetsAtMs: null,
       }),
-    ).toEqual({ daySeconds: 10, dayResetsAt: 86_400, monthSeconds: null, monthResetsAt: null });
+    ).toEqual({
+      daySeconds: 10,
+      dayResetsAtMs: 86_400_000,
+      monthSeconds: null,
+      monthResetsAtMs: null,
+    });
   });
 });
 
@@ -302,8 +307,8 @@ describe("realtimeCall: prepare", () => {
       minutes: {
         daySeconds: 60,
         monthSeconds: null,
-        dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S,
-        monthResetsAt: null,
+        dayResetsAtMs: NOW + TO_MIDNIGHT_S * 1000,
+        monthResetsAtMs: null,
       },
       maxCallSeconds: 40,
       model: "gpt-realtime-2",
@@ -351,11 +356,11 @@ describe("realtimeCall: the minute budget", () => {
     expect(result).toMatchObject({
       answer: ANSWER_SDP,
       callId: "rtc_fake1",
-      endsAt: NOW + 40_000,
+      endsAtMs: NOW + 40_000,
       sliceSeconds: 40,
       model: "gpt-realtime-2",
       session: { voice: "cedar", language: "de" },
-      minutes: { daySeconds: 20, monthSeconds: null, dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S },
+      minutes: { daySeconds: 20, monthSeconds: null, dayResetsAtMs: NOW + TO_MIDNIGHT_S * 1000 },
     });
     expect(w.upstream.created[0]).toMatchObject({
       sdp: offer,
@@ -500,13 +505,13 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
     release();
     const result = await opening;
-    expect(result.endsAt).toBe(NOW + 40_000);
-    expect(w.queue.tasks[0]?.data.deadlineMs).toBe(result.endsAt);
+    expect(result.endsAtMs).toBe(NOW + 40_000);
+    expect(w.queue.tasks[0]?.data.deadlineMs).toBe(result.endsAtMs);
     expect(w.store.recordsOf("u1")[0]).toMatchObject({
       status: "live",
       callId: "rtc_fake1",
       startedAtMs: NOW,
-      deadlineMs: result.endsAt,
+      deadlineMs: result.endsAtMs,
     });
     expect(w.log.entries).toContainEqual(
       expect.objectContaining({

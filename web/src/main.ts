@@ -1,5 +1,6 @@
 import "./styles.css";
-import { getConfig, queryOverrides } from "./config";
+import { getConfig } from "./config";
+import { queryOverrides } from "./queryOverrides";
 import { initFirebase } from "./firebase";
 import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
 import { VoiceApp } from "./ui/app";

@@ -1,6 +1,6 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import type { RealtimeCallResponse } from "../../functions/src/contract";
+import type { RealtimeCallResponse } from "voice-contract";
 import { RealtimeConnectError } from "../src/realtime/errors";
 import type { SdpExchange } from "../src/realtime/exchange";
 import { classifyDrop, type ReconnectPolicy } from "../src/realtime/reconnect";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { deleteApp, initializeApp } from "firebase/app";
 import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../functions/src/contract";
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
 import { TokenError, formatWait, toTokenError } from "../src/token/errors";
 import { callableTokenFetcher } from "../src/token/callable";
 import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
@@ -12,13 +12,13 @@ import { SERVER_CHOICES, SERVER_SESSION, deferred } from "./fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
-function response(n: number, expiresAt: number, voice = "marin"): RealtimeTokenResponse {
+function response(n: number, expiresAtSeconds: number, voice = "marin"): RealtimeTokenResponse {
   return {
     token: `ek_${n}`,
-    expiresAt,
+    expiresAtMs: expiresAtSeconds * 1000,
     model: "gpt-realtime-2",
     session: { ...SERVER_SESSION, voice },
-    quota: { limit: 50, remaining: 50 - n, resetsAt: NOW / 1000 + 3600 },
+    quota: { limit: 50, remaining: 50 - n, resetsAtMs: NOW + 3_600_000 },
     choices: SERVER_CHOICES,
   };
 }
@@ -187,8 +187,8 @@ describe("CachedTokenProvider", () => {
       now: () => NOW,
     });
     await expect(provider.get()).rejects.toMatchObject({ kind: "misconfigured" });
-    expect(() => parseTokenResponse({ token: "ek_1", expiresAt: "soon" })).toThrow(/expiresAt/);
-    expect(() => parseTokenResponse({ token: "", expiresAt: 1 })).toThrow(/no token/);
+    expect(() => parseTokenResponse({ token: "ek_1", expiresAtMs: "soon" })).toThrow(/expiresAt/);
+    expect(() => parseTokenResponse({ token: "", expiresAtMs: 1 })).toThrow(/no token/);
     expect(() => parseTokenResponse(null)).toThrow(/not an object/);
   });
 });

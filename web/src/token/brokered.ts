@@ -10,9 +10,9 @@ import type {
   RealtimeCallRequest,
   RealtimeCallResponse,
   RealtimeMode,
-  RealtimeTokenRequest,
+  CallChoices,
   VoiceMinutes,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import { RealtimeConnectError, type ConnectFailure } from "../realtime/errors";
 import type { SdpExchange } from "../realtime/exchange";
 
@@ -30,8 +30,8 @@ export interface BrokeredExchangeOptions {
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
   /** The session choices sent with every offer. */
-  choices?: RealtimeTokenRequest;
-  /** Told when a call opened: its id, deadline (`endsAt`), slice and remaining minutes. */
+  choices?: CallChoices;
+  /** Told when a call opened: its id, deadline (`endsAtMs`), slice and remaining minutes. */
   onOpened?: (opened: BrokeredCallOpened) => void;
 }
 
@@ -238,13 +238,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function isVoiceMinutes(value: unknown): value is VoiceMinutes {
   if (!isObject(value)) return false;
-  const { daySeconds, dayResetsAt, monthSeconds, monthResetsAt } = value;
+  const { daySeconds, dayResetsAtMs, monthSeconds, monthResetsAtMs } = value;
   const orNull = (v: unknown) => v === null || typeof v === "number";
   return (
     typeof daySeconds === "number" &&
-    typeof dayResetsAt === "number" &&
+    typeof dayResetsAtMs === "number" &&
     orNull(monthSeconds) &&
-    orNull(monthResetsAt)
+    orNull(monthResetsAtMs)
   );
 }
 

@@ -8,7 +8,7 @@ import type {
   RealtimeCallResponse,
   RealtimeTokenRequest,
   RealtimeTokenResponse,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import type { BrokeredExchangeOptions } from "./brokered";
 import type { TokenFetcher } from "./provider";
 

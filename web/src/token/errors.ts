@@ -1,4 +1,4 @@
-import { LIMIT_REASONS, type LimitReason } from "../../../functions/src/contract";
+import { LIMIT_REASONS, type LimitReason } from "voice-contract";
 
 /** What went wrong getting a client secret, in terms of what the user can do about it. */
 export type TokenErrorKind =

@@ -1,4 +1,4 @@
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
 import { TokenError, toTokenError } from "./errors";
 import type { SharedSecrets } from "./shared";
 
@@ -28,7 +28,7 @@ export interface TokenGrant {
 /** Options of {@link CachedTokenProvider}. */
 export interface CachedTokenProviderOptions {
   fetchToken: TokenFetcher;
-  /** Wall-clock milliseconds (compared with the server's `expiresAt`). Default `Date.now`. */
+  /** Wall-clock milliseconds (compared with the server's `expiresAtMs`). Default `Date.now`. */
   now?: () => number;
   /** A secret is not handed out within this many ms of its expiry. Default 10 000. */
   expirySkewMs?: number;
@@ -213,11 +213,11 @@ export class CachedTokenProvider {
   }
 
   #usable(response: RealtimeTokenResponse): boolean {
-    return response.expiresAt * 1000 - this.#skewMs > this.#now();
+    return response.expiresAtMs - this.#skewMs > this.#now();
   }
 
   #remember(key: string, request: RealtimeTokenRequest, response: RealtimeTokenResponse): void {
-    this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
+    this.#cache.set(key, { response, expiresAtMs: response.expiresAtMs });
     this.#latest = response;
     for (const listener of this.#listeners) listener(response, request);
   }
@@ -249,8 +249,8 @@ export function parseTokenResponse(data: unknown): RealtimeTokenResponse {
   if (typeof data !== "object" || data === null) throw fail("not an object");
   const record = data as Record<string, unknown>;
   if (typeof record.token !== "string" || record.token === "") throw fail("no token");
-  if (typeof record.expiresAt !== "number" || !Number.isFinite(record.expiresAt)) {
-    throw fail("no expiresAt");
+  if (typeof record.expiresAtMs !== "number" || !Number.isFinite(record.expiresAtMs)) {
+    throw fail("no expiresAtMs");
   }
   return data as RealtimeTokenResponse;
 }

@@ -1,4 +1,4 @@
-import type { RealtimeTokenResponse } from "../../../functions/src/contract";
+import type { RealtimeTokenResponse } from "voice-contract";
 
 /**
  * Secrets shared between the tabs (and reloads) of one user, so that a second tab or a

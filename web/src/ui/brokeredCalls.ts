@@ -9,9 +9,9 @@ import { getLimitedUseToken } from "firebase/app-check";
 import type {
   EndRealtimeCallResponse,
   RealtimeCallPrepared,
-  RealtimeTokenRequest,
+  CallChoices,
   VoiceMinutes,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { CloseReason, RealtimeConnectError, SdpExchange } from "../realtime";
@@ -139,10 +139,7 @@ export class BrokeredCalls {
    * `onOpened`, told what the server opened: the session as configured, the choices it
    * accepts) follows in the next task, and not at all if the call closed meanwhile.
    */
-  exchange(
-    choices: RealtimeTokenRequest,
-    onOpened?: (opened: BrokeredCallOpened) => void,
-  ): SdpExchange {
+  exchange(choices: CallChoices, onOpened?: (opened: BrokeredCallOpened) => void): SdpExchange {
     return brokeredExchange({
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
@@ -161,7 +158,7 @@ export class BrokeredCalls {
       onOpened: (opened) => {
         const call: OpenCall = {
           callId: opened.callId,
-          endsAt: opened.endsAt,
+          endsAtMs: opened.endsAtMs,
           deadlineMs: localDeadline(opened, this.#now()),
           sliceSeconds: opened.sliceSeconds,
           limitedBy: opened.limitedBy,
@@ -351,7 +348,7 @@ export class BrokeredCalls {
 function isMinutes(value: unknown): value is VoiceMinutes {
   if (typeof value !== "object" || value === null) return false;
   const minutes = value as Partial<VoiceMinutes>;
-  return typeof minutes.daySeconds === "number" && typeof minutes.dayResetsAt === "number";
+  return typeof minutes.daySeconds === "number" && typeof minutes.dayResetsAtMs === "number";
 }
 
 /** The end-call result, checked; null when it is not one. */

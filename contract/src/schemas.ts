@@ -1,0 +1,106 @@
+/**
+ * The callables' results as schemas, for checking them where they cross the network into the
+ * client. Each schema's output is exactly its interface (test/schemas.test.ts checks it), so
+ * a checked result needs no cast.
+ */
+import * as v from "valibot";
+import type {
+  EndRealtimeCallResponse,
+  RealtimeCallPrepared,
+  RealtimeCallResponse,
+  VoiceMinutes,
+} from "./call.js";
+import {
+  NOISE_REDUCTIONS,
+  OUTPUT_MODALITIES,
+  TURN_DETECTIONS,
+  VAD_EAGERNESS,
+  type CallSession,
+  type SessionChoiceOptions,
+} from "./choices.js";
+import type { RealtimeTokenResponse } from "./token.js";
+
+const finite = v.pipe(v.number(), v.finite());
+const count = v.pipe(v.number(), v.finite(), v.minValue(0));
+
+export const VoiceMinutesSchema = v.object({
+  daySeconds: count,
+  dayResetsAtMs: finite,
+  monthSeconds: v.nullable(count),
+  monthResetsAtMs: v.nullable(finite),
+}) satisfies v.GenericSchema<unknown, VoiceMinutes>;
+
+export const CallSessionSchema = v.object({
+  voice: v.string(),
+  outputModality: v.picklist(OUTPUT_MODALITIES),
+  language: v.nullable(v.string()),
+  transcription: v.boolean(),
+  noiseReduction: v.picklist(NOISE_REDUCTIONS),
+  turnDetection: v.picklist(TURN_DETECTIONS),
+  eagerness: v.nullable(v.picklist(VAD_EAGERNESS)),
+}) satisfies v.GenericSchema<unknown, CallSession>;
+
+export const SessionChoiceOptionsSchema = v.object({
+  voices: v.array(v.string()),
+  languages: v.array(v.string()),
+  outputModalities: v.array(v.picklist(OUTPUT_MODALITIES)),
+  noiseReductions: v.array(v.picklist(NOISE_REDUCTIONS)),
+  turnDetections: v.array(v.picklist(TURN_DETECTIONS)),
+  eagerness: v.array(v.picklist(VAD_EAGERNESS)),
+  defaults: v.object({
+    voice: v.string(),
+    noiseReduction: v.picklist(NOISE_REDUCTIONS),
+    turnDetection: v.picklist(TURN_DETECTIONS),
+    eagerness: v.picklist(VAD_EAGERNESS),
+  }),
+}) satisfies v.GenericSchema<unknown, SessionChoiceOptions>;
+
+export const RealtimeTokenResponseSchema = v.object({
+  token: v.pipe(v.string(), v.nonEmpty()),
+  expiresAtMs: finite,
+  model: v.string(),
+  session: CallSessionSchema,
+  quota: v.object({ limit: count, remaining: count, resetsAtMs: finite }),
+  choices: SessionChoiceOptionsSchema,
+}) satisfies v.GenericSchema<unknown, RealtimeTokenResponse>;
+
+export const RealtimeCallResponseSchema = v.object({
+  answer: v.pipe(v.string(), v.startsWith("v=")),
+  callId: v.pipe(v.string(), v.nonEmpty()),
+  endsAtMs: finite,
+  sliceSeconds: count,
+  model: v.string(),
+  session: CallSessionSchema,
+  minutes: VoiceMinutesSchema,
+  limitedBy: v.picklist(["call", "daily-minutes", "monthly-minutes"]),
+  choices: SessionChoiceOptionsSchema,
+}) satisfies v.GenericSchema<unknown, RealtimeCallResponse>;
+
+export const RealtimeCallPreparedSchema = v.object({
+  prepared: v.literal(true),
+  minutes: VoiceMinutesSchema,
+  maxCallSeconds: count,
+  model: v.string(),
+  choices: SessionChoiceOptionsSchema,
+}) satisfies v.GenericSchema<unknown, RealtimeCallPrepared>;
+
+export const EndRealtimeCallResponseSchema = v.object({
+  outcome: v.picklist(["ended", "already-ended"]),
+  usedSeconds: v.nullable(count),
+  minutes: VoiceMinutesSchema,
+}) satisfies v.GenericSchema<unknown, EndRealtimeCallResponse>;
+
+/** A result checked against its schema: the value, or what was wrong with it. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/**
+ * Checks `data` against `schema`. `problem` names the first field that is missing or wrong
+ * (`no token`, `no minutes.daySeconds`), or says `not an object`; never a value, so no secret
+ * or SDP reaches a message.
+ */
+export function checkResponse<T>(schema: v.GenericSchema<unknown, T>, data: unknown): Checked<T> {
+  const result = v.safeParse(schema, data);
+  if (result.success) return { ok: true, value: result.output };
+  const path = v.getDotPath(result.issues[0]);
+  return { ok: false, problem: path === null || path === "" ? "not an object" : `no ${path}` };
+}
