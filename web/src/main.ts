@@ -2,7 +2,7 @@ import "./styles.css";
 import { getConfig } from "./config";
 import { queryOverrides } from "./queryOverrides";
 import { initFirebase } from "./firebase";
-import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./token";
+import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./backend";
 import { VoiceApp } from "./ui/app";
 
 function main(): void {

@@ -9,7 +9,7 @@ import type {
 } from "voice-contract";
 import type { AppConfig } from "../src/config";
 import type { FirebaseServices } from "../src/firebase";
-import { PageHideEnd } from "../src/token/pageHideEnd";
+import { PageHideEnd } from "../src/backend/pageHideEnd";
 import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../src/ui/brokeredCalls";
 import type { BannerContent } from "../src/ui/messages";
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { VoiceMinutes } from "voice-contract";
 import { RealtimeConnectError } from "../src/realtime/errors";
-import { toBrokeredConnectError } from "../src/token/brokered";
+import { toBrokeredConnectError } from "../src/backend/brokered";
 import {
   countdown,
   describeBrokeredRefusal,

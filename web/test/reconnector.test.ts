@@ -11,7 +11,7 @@ import {
 } from "../src/realtime/reconnector";
 import { RealtimeSession, type RealtimeSessionOptions } from "../src/realtime/session";
 import type { ConversationEntry } from "../src/realtime/types";
-import { brokeredExchange } from "../src/token/brokered";
+import { brokeredExchange } from "../src/backend/brokered";
 import {
   FAKE_ANSWER_SDP,
   FakeClock,

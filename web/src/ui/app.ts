@@ -20,7 +20,7 @@ import {
   type SpeakingState,
   type UsageTotals,
 } from "../realtime";
-import type { CachedTokenProvider } from "../token";
+import type { CachedTokenProvider } from "../backend";
 import { byId, formatBytes, formatCount, setHidden } from "./dom";
 import {
   describeAuthError,

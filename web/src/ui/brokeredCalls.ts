@@ -6,11 +6,15 @@
  * ended it. Loaded with the session code (live.ts).
  */
 import { getLimitedUseToken } from "firebase/app-check";
-import type {
-  EndRealtimeCallResponse,
-  RealtimeCallPrepared,
-  CallChoices,
-  VoiceMinutes,
+import {
+  checkResponse,
+  END_REALTIME_CALL_FUNCTION,
+  EndRealtimeCallResponseSchema,
+  RealtimeCallPreparedSchema,
+  type CallChoices,
+  type EndRealtimeCallResponse,
+  type RealtimeCallPrepared,
+  type VoiceMinutes,
 } from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
@@ -20,11 +24,10 @@ import {
   brokeredExchange,
   callableBrokeredCalls,
   callableUrl,
-  END_REALTIME_CALL_FUNCTION,
   PageHideEnd,
   type BrokeredCallables,
   type BrokeredCallOpened,
-} from "../token";
+} from "../backend";
 import type { BannerContent } from "./messages";
 import {
   describeBrokeredRefusal,
@@ -345,40 +348,14 @@ export class BrokeredCalls {
   }
 }
 
-function isMinutes(value: unknown): value is VoiceMinutes {
-  if (typeof value !== "object" || value === null) return false;
-  const minutes = value as Partial<VoiceMinutes>;
-  return typeof minutes.daySeconds === "number" && typeof minutes.dayResetsAtMs === "number";
-}
-
 /** The end-call result, checked; null when it is not one. */
 function parseEndResponse(value: unknown): EndRealtimeCallResponse | null {
-  if (typeof value !== "object" || value === null) return null;
-  const record = value as Partial<EndRealtimeCallResponse>;
-  if (
-    (record.outcome !== "ended" && record.outcome !== "already-ended") ||
-    !isMinutes(record.minutes)
-  ) {
-    return null;
-  }
-  return record as EndRealtimeCallResponse;
+  const checked = checkResponse(EndRealtimeCallResponseSchema, value);
+  return checked.ok ? checked.value : null;
 }
 
 /** The prepare result, checked; null when it is not one. */
 function parsePrepared(value: unknown): RealtimeCallPrepared | null {
-  if (typeof value !== "object" || value === null) return null;
-  const record = value as Partial<RealtimeCallPrepared>;
-  const choices = record.choices;
-  if (
-    record.prepared !== true ||
-    !isMinutes(record.minutes) ||
-    typeof record.model !== "string" ||
-    typeof choices !== "object" ||
-    choices === null ||
-    !Array.isArray(choices.voices) ||
-    typeof choices.defaults?.voice !== "string"
-  ) {
-    return null;
-  }
-  return record as RealtimeCallPrepared;
+  const checked = checkResponse(RealtimeCallPreparedSchema, value);
+  return checked.ok ? checked.value : null;
 }

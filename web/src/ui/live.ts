@@ -4,7 +4,7 @@
  * not wait for it.
  */
 export { CallPreparer, classifyDrop, RealtimeSession, Reconnector } from "../realtime";
-export { tokenDropClass } from "../token";
+export { tokenDropClass } from "../backend";
 export { CostView } from "./costView";
 export { BrokeredCalls } from "./brokeredCalls";
 export { TalkButton } from "./talkButton";

@@ -4,7 +4,7 @@
  */
 import { errorCode } from "../firebase";
 import { isSecretRejected, type RealtimeConnectError, type ConnectFailure } from "../realtime";
-import { TokenError } from "../token";
+import { TokenError } from "../backend";
 
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;

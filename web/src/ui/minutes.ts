@@ -4,9 +4,9 @@
  * ended or was refused. The functions are pure (time passed in); MinutesView renders them.
  * Loaded with the session code (live.ts), and only used in brokered mode.
  */
-import type { SliceLimit, VoiceMinutes } from "voice-contract";
+import { formatWait, type SliceLimit, type VoiceMinutes } from "voice-contract";
 import type { CloseReason, RealtimeConnectError } from "../realtime";
-import { BrokeredCallError, formatWait } from "../token";
+import { BrokeredCallError } from "../backend";
 import type { BannerContent } from "./messages";
 
 /** The warning shows this long before the server hangs up. */

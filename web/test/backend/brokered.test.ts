@@ -9,19 +9,19 @@ import type {
   RealtimeCallRequest,
   RealtimeCallResponse,
 } from "voice-contract";
-import type { AppConfig } from "../src/config";
-import type { FirebaseServices } from "../src/firebase";
-import { RealtimeConnectError } from "../src/realtime/errors";
+import type { AppConfig } from "../../src/config";
+import type { FirebaseServices } from "../../src/firebase";
+import { RealtimeConnectError } from "../../src/realtime/errors";
 import {
   BrokeredCallError,
   brokeredExchange,
   toBrokeredConnectError,
   type BrokeredCallOpened,
-} from "../src/token/brokered";
-import { callableBrokeredCalls } from "../src/token/callable";
-import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls } from "../src/ui/brokeredCalls";
-import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "./fakes";
+} from "../../src/backend/brokered";
+import { callableBrokeredCalls } from "../../src/backend/callable";
+import { PageHideEnd } from "../../src/backend/pageHideEnd";
+import { BrokeredCalls } from "../../src/ui/brokeredCalls";
+import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "../fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";

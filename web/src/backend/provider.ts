@@ -1,4 +1,9 @@
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
+import {
+  checkResponse,
+  RealtimeTokenResponseSchema,
+  type RealtimeTokenRequest,
+  type RealtimeTokenResponse,
+} from "voice-contract";
 import { TokenError, toTokenError } from "./errors";
 import type { SharedSecrets } from "./shared";
 
@@ -236,21 +241,15 @@ export function requestKey(request: RealtimeTokenRequest): string {
 }
 
 /**
- * Checks the fields the client relies on. The callable's data crosses a network boundary,
- * so it is validated rather than trusted to match the type.
+ * Checks a `realtimeToken` result against its schema: the callable's data crosses a network
+ * boundary, so it is validated rather than trusted to match the type.
  */
 export function parseTokenResponse(data: unknown): RealtimeTokenResponse {
-  const fail = (what: string) =>
-    new TokenError(
-      "misconfigured",
-      `The token service sent an unexpected answer (${what}). If you run this app, check that the web client and the function are the same version.`,
-      { code: "invalid-response" },
-    );
-  if (typeof data !== "object" || data === null) throw fail("not an object");
-  const record = data as Record<string, unknown>;
-  if (typeof record.token !== "string" || record.token === "") throw fail("no token");
-  if (typeof record.expiresAtMs !== "number" || !Number.isFinite(record.expiresAtMs)) {
-    throw fail("no expiresAtMs");
-  }
-  return data as RealtimeTokenResponse;
+  const checked = checkResponse(RealtimeTokenResponseSchema, data);
+  if (checked.ok) return checked.value;
+  throw new TokenError(
+    "misconfigured",
+    `The token service sent an unexpected answer (${checked.problem}). If you run this app, check that the web client and the function are the same version.`,
+    { code: "invalid-response" },
+  );
 }

@@ -3,12 +3,12 @@ import type { AddressInfo } from "node:net";
 import { deleteApp, initializeApp } from "firebase/app";
 import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
-import { TokenError, formatWait, toTokenError } from "../src/token/errors";
-import { callableTokenFetcher } from "../src/token/callable";
-import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
-import { browserSharedSecrets } from "../src/token/shared";
-import { SERVER_CHOICES, SERVER_SESSION, deferred } from "./fakes";
+import { formatWait, type RealtimeTokenRequest, type RealtimeTokenResponse } from "voice-contract";
+import { TokenError, toTokenError } from "../../src/backend/errors";
+import { callableTokenFetcher } from "../../src/backend/callable";
+import { CachedTokenProvider, parseTokenResponse, requestKey } from "../../src/backend/provider";
+import { browserSharedSecrets } from "../../src/backend/shared";
+import { SERVER_CHOICES, SERVER_SESSION, deferred } from "../fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
@@ -226,7 +226,7 @@ describe("toTokenError", () => {
         retryAfterSeconds: 3 * 3600 + 5 * 60,
       }),
       { kind: "daily-quota" },
-      /today's voice sessions\. Your quota resets in 3 h 5 min\./,
+      /today's realtime quota\. It resets at midnight UTC, in 3 h 5 min\./,
     ],
     [
       "not signed in",
