@@ -7,6 +7,7 @@
  * end in `Seconds`.
  */
 export * from "./call.js";
+export * from "./callSchemas.js";
 export * from "./choices.js";
 export * from "./record.js";
 export * from "./refusals.js";

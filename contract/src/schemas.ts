@@ -1,15 +1,11 @@
 /**
  * The callables' results as schemas, for checking them where they cross the network into the
  * client. Each schema's output is exactly its interface (test/schemas.test.ts checks it), so
- * a checked result needs no cast.
+ * a checked result needs no cast. The brokered calls' schemas are in callSchemas.ts, so that a
+ * page that only mints does not load them.
  */
 import * as v from "valibot";
-import type {
-  EndRealtimeCallResponse,
-  RealtimeCallPrepared,
-  RealtimeCallResponse,
-  VoiceMinutes,
-} from "./call.js";
+import type { VoiceMinutes } from "./call.js";
 import {
   NOISE_REDUCTIONS,
   OUTPUT_MODALITIES,
@@ -20,8 +16,10 @@ import {
 } from "./choices.js";
 import type { RealtimeTokenResponse } from "./token.js";
 
-const finite = v.pipe(v.number(), v.finite());
-const count = v.pipe(v.number(), v.finite(), v.minValue(0));
+/** An instant (epoch ms) or any other finite number. */
+export const finite = v.pipe(v.number(), v.finite());
+/** A duration or a count: finite, not negative. */
+export const count = v.pipe(v.number(), v.finite(), v.minValue(0));
 
 export const VoiceMinutesSchema = v.object({
   daySeconds: count,
@@ -63,32 +61,6 @@ export const RealtimeTokenResponseSchema = v.object({
   quota: v.object({ limit: count, remaining: count, resetsAtMs: finite }),
   choices: SessionChoiceOptionsSchema,
 }) satisfies v.GenericSchema<unknown, RealtimeTokenResponse>;
-
-export const RealtimeCallResponseSchema = v.object({
-  answer: v.pipe(v.string(), v.startsWith("v=")),
-  callId: v.pipe(v.string(), v.nonEmpty()),
-  endsAtMs: finite,
-  sliceSeconds: count,
-  model: v.string(),
-  session: CallSessionSchema,
-  minutes: VoiceMinutesSchema,
-  limitedBy: v.picklist(["call", "daily-minutes", "monthly-minutes"]),
-  choices: SessionChoiceOptionsSchema,
-}) satisfies v.GenericSchema<unknown, RealtimeCallResponse>;
-
-export const RealtimeCallPreparedSchema = v.object({
-  prepared: v.literal(true),
-  minutes: VoiceMinutesSchema,
-  maxCallSeconds: count,
-  model: v.string(),
-  choices: SessionChoiceOptionsSchema,
-}) satisfies v.GenericSchema<unknown, RealtimeCallPrepared>;
-
-export const EndRealtimeCallResponseSchema = v.object({
-  outcome: v.picklist(["ended", "already-ended"]),
-  usedSeconds: v.nullable(count),
-  minutes: VoiceMinutesSchema,
-}) satisfies v.GenericSchema<unknown, EndRealtimeCallResponse>;
 
 /** A result checked against its schema: the value, or what was wrong with it. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string };

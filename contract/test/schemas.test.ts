@@ -10,9 +10,8 @@ import {
   EndRealtimeCallResponseSchema,
   RealtimeCallPreparedSchema,
   RealtimeCallResponseSchema,
-  RealtimeTokenResponseSchema,
-  checkResponse,
-} from "../src/schemas.js";
+} from "../src/callSchemas.js";
+import { RealtimeTokenResponseSchema, checkResponse } from "../src/schemas.js";
 import type { RealtimeTokenResponse } from "../src/token.js";
 
 const CHOICES: SessionChoiceOptions = {
