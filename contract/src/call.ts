@@ -3,7 +3,7 @@
  * key and counts voice minutes (its `prepare` verb opens nothing), `endRealtimeCall` hangs up.
  */
 import type { CallChoices, CallSession, SessionChoiceOptions } from "./choices.js";
-import type { MinuteLimitReason } from "./refusals.js";
+import type { SliceLimit, VoiceMinutes } from "./minutes.js";
 
 /** The brokered callables' names (see `functions/src/index.ts`). */
 export const REALTIME_CALL_FUNCTION = "realtimeCall";
@@ -17,24 +17,6 @@ export interface RealtimeCallRequest extends CallChoices {
   /** `RTCPeerConnection.localDescription.sdp` after `setLocalDescription(createOffer())`. */
   offer: string;
 }
-
-/** The caller's voice minutes, in seconds, with when each budget comes back. */
-export interface VoiceMinutes {
-  /** Seconds left today (after this call's slice, in a `realtimeCall` result). */
-  daySeconds: number;
-  /** Start of the next UTC day (epoch ms). */
-  dayResetsAtMs: number;
-  /** Seconds left this month, or null when there is no monthly cap. */
-  monthSeconds: number | null;
-  /** Start of the next UTC month (epoch ms), or null without a monthly cap. */
-  monthResetsAtMs: number | null;
-}
-
-/**
- * What set a brokered call's slice: the longest single call, or the daily or monthly budget
- * that the slice spends to zero.
- */
-export type SliceLimit = "call" | MinuteLimitReason;
 
 /** A successful `realtimeCall` result. */
 export interface RealtimeCallResponse {

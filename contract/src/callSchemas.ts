@@ -1,5 +1,6 @@
 /** The brokered callables' results as schemas (see schemas.ts). */
 import * as v from "valibot";
+import { MINUTE_LIMIT_REASONS } from "./minutes.js";
 import type {
   EndRealtimeCallResponse,
   RealtimeCallPrepared,
@@ -21,7 +22,7 @@ export const RealtimeCallResponseSchema = v.object({
   model: v.string(),
   session: CallSessionSchema,
   minutes: VoiceMinutesSchema,
-  limitedBy: v.picklist(["call", "daily-minutes", "monthly-minutes"]),
+  limitedBy: v.picklist(["call", ...MINUTE_LIMIT_REASONS]),
   choices: SessionChoiceOptionsSchema,
 }) satisfies v.GenericSchema<unknown, RealtimeCallResponse>;
 

@@ -9,6 +9,7 @@
 export * from "./call.js";
 export * from "./callSchemas.js";
 export * from "./choices.js";
+export * from "./minutes.js";
 export * from "./record.js";
 export * from "./refusals.js";
 export * from "./schemas.js";

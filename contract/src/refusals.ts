@@ -2,8 +2,8 @@
  * Why a callable refused, as its error's `details`, and the one user-facing text of each
  * refusal reason, shown by the client and sent by the server as the error's message.
  */
-import type { VoiceMinutes } from "./call.js";
 import type { RealtimeMode } from "./choices.js";
+import { MINUTE_LIMIT_REASONS, type VoiceMinutes } from "./minutes.js";
 
 /**
  * Why a mint was rate limited; `details.reason` of a `realtimeToken` `resource-exhausted`:
@@ -14,13 +14,6 @@ import type { RealtimeMode } from "./choices.js";
  */
 export const LIMIT_REASONS = ["user-interval", "daily-quota", "ip-rate", "upstream-rate"] as const;
 export type LimitReason = (typeof LIMIT_REASONS)[number];
-
-/**
- * Why a brokered call was refused or ended by the budget: today's (`daily-minutes`) or this
- * month's (`monthly-minutes`) voice minutes are spent.
- */
-export const MINUTE_LIMIT_REASONS = ["daily-minutes", "monthly-minutes"] as const;
-export type MinuteLimitReason = (typeof MINUTE_LIMIT_REASONS)[number];
 
 /**
  * `details.reason` of a `realtimeCall` `resource-exhausted`: a spent budget, too many calls

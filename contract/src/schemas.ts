@@ -5,7 +5,7 @@
  * page that only mints does not load them.
  */
 import * as v from "valibot";
-import type { VoiceMinutes } from "./call.js";
+import type { VoiceMinutes } from "./minutes.js";
 import {
   NOISE_REDUCTIONS,
   OUTPUT_MODALITIES,
