@@ -4,6 +4,7 @@
  * The callables are injected as plain functions; realtime/ stays free of Firebase.
  */
 import {
+  CALL_LIMIT_REASONS,
   checkResponse,
   refusalMessage,
   RealtimeCallResponseSchema,
@@ -180,7 +181,7 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
           ...known,
         });
       }
-      const refusal = refusalOf(failure);
+      const refusal = refusalOf(failure, CALL_LIMIT_REASONS);
       return fail(
         "rate-limited",
         refusal?.reason === "upstream-rate"

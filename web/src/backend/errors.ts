@@ -1,5 +1,4 @@
 import {
-  CALL_LIMIT_REASONS,
   isRecord,
   LIMIT_REASONS,
   REALTIME_MODES,
@@ -121,11 +120,14 @@ export function readCallableError(error: unknown): CallableFailure {
   return failure;
 }
 
-/** The refusal a `resource-exhausted` failure names, when it names a known reason and a wait. */
-export function refusalOf(
+/**
+ * The refusal a `resource-exhausted` failure names, when it names one of `reasons` (those of
+ * the callable that refused) and a wait.
+ */
+export function refusalOf<R extends RefusalReason>(
   failure: CallableFailure,
-  reasons: readonly RefusalReason[] = [...LIMIT_REASONS, ...CALL_LIMIT_REASONS],
-): Refusal | undefined {
+  reasons: readonly R[],
+): (Refusal & { reason: R }) | undefined {
   const reason = reasons.find((known) => known === failure.reason);
   const retryAfterSeconds = failure.retryAfterSeconds;
   return reason === undefined || retryAfterSeconds === undefined
@@ -157,7 +159,7 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
           options,
         );
       }
-      const reason = refusal.reason as LimitReason;
+      const { reason } = refusal;
       return new TokenError(
         reason === "daily-quota" ? "daily-quota" : "rate-limited",
         refusalMessage(refusal),

@@ -1,5 +1,6 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
+import { CALL_LIMIT_REASONS, LIMIT_REASONS } from "voice-contract";
 import { readCallableError, refusalOf } from "../../src/backend/errors";
 
 describe("readCallableError", () => {
@@ -77,9 +78,13 @@ describe("refusalOf", () => {
     const failure = readCallableError(
       new FunctionsError("resource-exhausted", "x", { reason: "ip-rate", retryAfterSeconds: 9 }),
     );
-    expect(refusalOf(failure)).toEqual({ reason: "ip-rate", retryAfterSeconds: 9 });
+    expect(refusalOf(failure, LIMIT_REASONS)).toEqual({ reason: "ip-rate", retryAfterSeconds: 9 });
+    expect(refusalOf(failure, CALL_LIMIT_REASONS)).toEqual({
+      reason: "ip-rate",
+      retryAfterSeconds: 9,
+    });
     expect(refusalOf(failure, ["daily-quota"])).toBeUndefined();
-    expect(refusalOf({ ...failure, retryAfterSeconds: undefined })).toBeUndefined();
-    expect(refusalOf({ ...failure, reason: "bored" })).toBeUndefined();
+    expect(refusalOf({ ...failure, retryAfterSeconds: undefined }, LIMIT_REASONS)).toBeUndefined();
+    expect(refusalOf({ ...failure, reason: "bored" }, LIMIT_REASONS)).toBeUndefined();
   });
 });
