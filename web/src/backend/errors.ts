@@ -1,4 +1,5 @@
 import {
+  checkResponse,
   isRecord,
   LIMIT_REASONS,
   REALTIME_MODES,
@@ -10,7 +11,6 @@ import {
   type RefusalReason,
   type VoiceMinutes,
 } from "voice-contract";
-import { is } from "valibot";
 
 /** What went wrong getting a client secret, in terms of what the user can do about it. */
 export type TokenErrorKind =
@@ -116,7 +116,8 @@ export function readCallableError(error: unknown): CallableFailure {
       (REALTIME_MODES as readonly unknown[]).includes(mode),
     );
   }
-  if (is(VoiceMinutesSchema, details.minutes)) failure.minutes = details.minutes;
+  const minutes = checkResponse(VoiceMinutesSchema, details.minutes);
+  if (minutes.ok) failure.minutes = minutes.value;
   return failure;
 }
 
