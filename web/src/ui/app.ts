@@ -1,5 +1,9 @@
 import { onAuthStateChanged, type User } from "firebase/auth";
-import type { CallChoices, RealtimeTokenResponse, SessionChoiceOptions } from "voice-contract";
+import type {
+  RealtimeTokenRequest,
+  RealtimeTokenResponse,
+  SessionChoiceOptions,
+} from "voice-contract";
 import type { AppConfig } from "../config";
 import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } from "../firebase";
 import {
@@ -235,7 +239,7 @@ export class VoiceApp {
   // ---- tokens --------------------------------------------------------------------------
 
   /** The user's choices, sent with the mint (and the same in a brokered `realtimeCall`). */
-  #tokenRequest(): CallChoices {
+  #tokenRequest(): RealtimeTokenRequest {
     const voice = this.#els.voice.value;
     return { ...(voice ? { voice } : {}), ...this.#talk.request() };
   }
@@ -267,7 +271,11 @@ export class VoiceApp {
     });
   }
 
-  async #getToken(request: CallChoices, cost: Live.CostView, talk: TalkBinding): Promise<string> {
+  async #getToken(
+    request: RealtimeTokenRequest,
+    cost: Live.CostView,
+    talk: TalkBinding,
+  ): Promise<string> {
     try {
       const { response, source } = await this.#deps.tokens.get(request);
       this.#els.tokenSource.textContent = source;
@@ -280,7 +288,7 @@ export class VoiceApp {
     }
   }
 
-  #onTokenResponse(response: RealtimeTokenResponse, request: CallChoices): void {
+  #onTokenResponse(response: RealtimeTokenResponse, request: RealtimeTokenRequest): void {
     this.#renderChoices(response.choices, request, response.session.voice);
     const { remaining, limit } = response.quota;
     this.#els.quota.textContent = `${formatCount(remaining)} of ${formatCount(limit)}`;
@@ -289,7 +297,11 @@ export class VoiceApp {
   }
 
   /** The pickers, from what the server accepts (a mint's or a brokered call's `choices`). */
-  #renderChoices(choices: SessionChoiceOptions, request: CallChoices, voice: string): void {
+  #renderChoices(
+    choices: SessionChoiceOptions,
+    request: RealtimeTokenRequest,
+    voice: string,
+  ): void {
     if (!request.voice) this.#defaultVoice = voice;
     this.#renderVoices(choices.voices);
     this.#talk.renderChoices(choices);
@@ -415,7 +427,7 @@ export class VoiceApp {
    * One call's session, wired to the page: the conversation calls this for its first call
    * and for every reconnect (each reconnect is a new call, priced as one).
    */
-  #createSession(live: LiveModule, request: CallChoices, cost: Live.CostView) {
+  #createSession(live: LiveModule, request: RealtimeTokenRequest, cost: Live.CostView) {
     cost.startCall(null);
     const talk = this.#talk.bind((button, on) => new live.TalkButton(button, on));
     const exchange =
