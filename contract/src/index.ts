@@ -12,5 +12,12 @@ export * from "./choices.js";
 export * from "./minutes.js";
 export * from "./record.js";
 export * from "./refusals.js";
-export * from "./schemas.js";
+export {
+  CallSessionSchema,
+  checkResponse,
+  RealtimeTokenResponseSchema,
+  SessionChoiceOptionsSchema,
+  VoiceMinutesSchema,
+  type Checked,
+} from "./schemas.js";
 export * from "./token.js";
