@@ -4,7 +4,7 @@
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
 import { toVoiceMinutes } from "./callRequests";
-import type { EndRealtimeCallResponse } from "./contract";
+import type { EndRealtimeCallResponse } from "voice-contract";
 import { fail } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import type { CallOutcome } from "./minuteStore";

@@ -6,8 +6,8 @@
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
 import { type CallInput, safetyIdentifier, toVoiceMinutes } from "./callRequests";
-import type { RealtimeCallResponse } from "./contract";
-import { fail, type Refusal, upstreamFailure } from "./failure";
+import type { RealtimeCallResponse } from "voice-contract";
+import { fail, upstreamFailure } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import { enqueueHangup } from "./hangupQueue";
 import type { HeldCall, MinuteStore } from "./minuteStore";
@@ -63,7 +63,7 @@ export async function openCall(
   return {
     answer: created.answer,
     callId: created.callId,
-    endsAt: live.deadlineMs,
+    endsAtMs: live.deadlineMs,
     sliceSeconds: held.reservedSeconds,
     model: settings.server.model,
     session: describeSession(input.choices, settings.server),
@@ -88,11 +88,11 @@ async function reserveSlice(
   if (!reserved.ok) {
     const { reason, retryAfterSeconds } = reserved;
     world.log.info(`${event}_limited`, { uid, network, reason, retryAfterSeconds });
-    const refusal: Refusal =
-      reason === "ip-rate"
-        ? { reason, counted: "calls", retryAfterSeconds }
-        : { reason, retryAfterSeconds };
-    fail({ kind: "refused", refusal, minutes: toVoiceMinutes(reserved.remaining) });
+    fail({
+      kind: "refused",
+      refusal: { reason, retryAfterSeconds },
+      minutes: toVoiceMinutes(reserved.remaining),
+    });
   }
   return { held: reserved.held, remaining: reserved.remaining };
 }

@@ -6,7 +6,7 @@
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
 import { toVoiceMinutes } from "./callRequests";
-import type { RealtimeCallPrepared } from "./contract";
+import type { RealtimeCallPrepared } from "voice-contract";
 import { storeUnavailable } from "./guards";
 import { describeChoices } from "./session";
 

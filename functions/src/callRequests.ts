@@ -4,7 +4,7 @@
  * the caller's safety identifier, and remaining minutes in the contract's units.
  */
 import { createHash, createHmac } from "node:crypto";
-import type { VoiceMinutes } from "./contract";
+import type { VoiceMinutes } from "voice-contract";
 import type { ParseResult } from "./guards";
 import type { Remaining } from "./minutes";
 import { checkOffer } from "./sdp";
@@ -83,8 +83,8 @@ export function safetyIdentifier(uid: string, apiKey: string): string {
 export function toVoiceMinutes(left: Remaining): VoiceMinutes {
   return {
     daySeconds: left.daySeconds,
-    dayResetsAt: Math.floor(left.dayResetsAtMs / 1000),
+    dayResetsAtMs: left.dayResetsAtMs,
     monthSeconds: left.monthSeconds,
-    monthResetsAt: left.monthResetsAtMs === null ? null : Math.floor(left.monthResetsAtMs / 1000),
+    monthResetsAtMs: left.monthResetsAtMs,
   };
 }

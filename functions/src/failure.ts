@@ -3,19 +3,9 @@
  * handlers decide which failure happened; `httpsErrors.ts` alone turns a failure into the
  * `HttpsError` the client sees, so that a kind always gets the same code, text and details.
  */
-import type { MinuteLimitReason, RealtimeMode, VoiceMinutes } from "./contract";
+import type { RealtimeMode, Refusal, VoiceMinutes } from "voice-contract";
 import { UpstreamError, type UpstreamFailure } from "./openai";
 import type { VoiceSettings } from "./voiceSettings";
-
-/**
- * Why a budget said no, with when it says yes again. `ip-rate` says what was counted per
- * network: mints (`realtimeToken`) or calls (`realtimeCall`).
- */
-export type Refusal =
-  | { reason: "user-interval" | "daily-quota"; retryAfterSeconds: number }
-  | { reason: MinuteLimitReason; retryAfterSeconds: number }
-  | { reason: "ip-rate"; counted: "mints" | "calls"; retryAfterSeconds: number }
-  | { reason: "upstream-rate"; retryAfterSeconds: number };
 
 /** While reading or writing what the store was unavailable, which decides the text. */
 export type StoreStage = "limits" | "find-call" | "end-call";

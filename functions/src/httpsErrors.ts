@@ -7,9 +7,12 @@
  * name or upstream message.
  */
 import { HttpsError } from "firebase-functions/v2/https";
-import type { InvalidArgumentDetails, ModeNotServedDetails } from "./contract";
+import {
+  type InvalidArgumentDetails,
+  type ModeNotServedDetails,
+  refusalMessage,
+} from "voice-contract";
 import { CallableFailure, type Failure, type StoreStage } from "./failure";
-import { refusalMessage } from "./refusalMessage";
 
 const STORE_TEXT: Record<StoreStage, string> = {
   limits: "Could not check your usage limits. Try again shortly.",

@@ -7,7 +7,7 @@
  * none of the brokered-call modules, and the reverse.
  */
 import { getApps, initializeApp } from "firebase-admin/app";
-import type * as BenchBaseline from "./benchBaseline";
+import type * as BenchBaseline from "../bench/benchBaseline";
 import type * as HangupTask from "./hangupTask";
 import type * as RealtimeCall from "./realtimeCall";
 import type * as RealtimeToken from "./realtimeToken";

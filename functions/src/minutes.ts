@@ -21,7 +21,7 @@
 
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, wholeNumber } from "./budget";
-import type { MinuteLimitReason, SliceLimit } from "./contract";
+import type { MinuteLimitReason, SliceLimit } from "voice-contract";
 import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
 import { dayField } from "./policy";
 

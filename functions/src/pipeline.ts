@@ -2,7 +2,7 @@
  * The one sequence of every callable: the guards (guards.ts), the mode check, the callable's
  * own step, and the one exit (httpsErrors.ts). A callable module writes only its step.
  */
-import type { RealtimeMode } from "./contract";
+import type { RealtimeMode } from "voice-contract";
 import { fail, modeNotServed } from "./failure";
 import {
   admit,

@@ -15,7 +15,7 @@
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, finiteNumber, wholeNumber } from "./budget";
 import { nextUtcDayMs, secondsUntil, utcDay } from "./calendar";
-import type { LimitReason } from "./contract";
+import type { LimitReason } from "voice-contract";
 
 /** The network window is a fixed, epoch-aligned minute. */
 export const NETWORK_WINDOW_MS = 60_000;

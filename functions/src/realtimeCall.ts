@@ -26,7 +26,7 @@ import type {
   EndRealtimeCallResponse,
   RealtimeCallPrepared,
   RealtimeCallResponse,
-} from "./contract";
+} from "voice-contract";
 import { cloudLog, type GuardedRequest } from "./guards";
 import { hangupQueue } from "./hangupQueue";
 import { callablePipeline } from "./pipeline";

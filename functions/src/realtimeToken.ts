@@ -8,7 +8,7 @@
  */
 import { onCall } from "firebase-functions/v2/https";
 import { CALLABLE_OPTIONS, OPENAI_API_KEY, readRawSettings, readRawVoiceSettings } from "./config";
-import type { RealtimeTokenResponse } from "./contract";
+import type { RealtimeTokenResponse } from "voice-contract";
 import { cloudLog, type GuardedRequest, type Log } from "./guards";
 import { createOpenAiMinter, type Minter } from "./openai";
 import { callablePipeline } from "./pipeline";

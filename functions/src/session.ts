@@ -1,7 +1,7 @@
 /**
  * The session allowlist: what a client may choose, and the session config sent to OpenAI.
  *
- * Pure. Everything not listed in {@link RealtimeTokenRequest} is server configuration.
+ * Pure. Everything not listed in {@link CallChoices} is server configuration.
  * The config attached to a client secret is a default, not a lock: whoever holds the secret
  * can still change instructions, tools or voice (before the first audio) with `session.update`
  * over the data channel. Only the model is fixed.
@@ -12,12 +12,12 @@ import {
   OUTPUT_MODALITIES,
   type NoiseReduction,
   type OutputModality,
-  type RealtimeTokenRequest,
-  type RealtimeTokenSession,
+  type CallChoices,
+  type CallSession,
   type SessionChoiceOptions,
   type TurnDetection,
   type VadEagerness,
-} from "./contract";
+} from "voice-contract";
 
 /** Largest accepted request payload, as JSON. The real choices fit in well under 200 bytes. */
 export const MAX_REQUEST_BYTES = 1024;
@@ -29,7 +29,7 @@ const REQUEST_FIELDS = [
   "noiseReduction",
   "turnDetection",
   "eagerness",
-] as const satisfies ReadonlyArray<keyof RealtimeTokenRequest>;
+] as const satisfies ReadonlyArray<keyof CallChoices>;
 
 /** The server side of the allowlist. */
 export interface SessionChoicesPolicy {
@@ -283,9 +283,6 @@ export function describeChoices(policy: SessionChoicesPolicy): SessionChoiceOpti
 }
 
 /** What the client is told about the session it chose. */
-export function describeSession(
-  choices: SessionChoices,
-  server: ServerSessionConfig,
-): RealtimeTokenSession {
+export function describeSession(choices: SessionChoices, server: ServerSessionConfig): CallSession {
   return { ...choices, transcription: server.transcriptionModel !== "" };
 }

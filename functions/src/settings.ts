@@ -3,7 +3,7 @@
  * fails loudly with the param's name instead of minting something odd.
  */
 import { ConfigError } from "./configError";
-import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "./contract";
+import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "voice-contract";
 import type { Limits } from "./policy";
 import { boundTtlSeconds } from "./policy";
 import type { ServerSessionConfig, SessionChoicesPolicy } from "./session";

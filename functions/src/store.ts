@@ -33,7 +33,7 @@
  * `realtime_token_store_failed` (stage `refund`).
  */
 import type { Firestore } from "firebase-admin/firestore";
-import type { LimitReason } from "./contract";
+import type { LimitReason } from "voice-contract";
 import type { StoreOptions } from "./firestoreOps";
 import type { HeldSlot } from "./networkSlots";
 import { type Limits, mintRefund, mintRule } from "./policy";

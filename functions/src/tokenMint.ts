@@ -4,8 +4,8 @@
  * fails (a failed refund leaves it charged: the limits never count fewer mints than secrets
  * returned).
  */
-import type { LimitReason, RealtimeTokenResponse } from "./contract";
-import { fail, type Refusal, upstreamFailure } from "./failure";
+import type { RealtimeTokenResponse } from "voice-contract";
+import { fail, upstreamFailure } from "./failure";
 import { type Admitted, type Log, storeUnavailable } from "./guards";
 import type { MintedSecret, Minter } from "./openai";
 import { bestEffort, logUpstreamFailure } from "./pipeline";
@@ -48,7 +48,7 @@ export async function mintSecret(
   if (!reserved.ok) {
     const { reason, retryAfterSeconds } = reserved;
     log.info(`${event}_limited`, { uid, network, reason, retryAfterSeconds });
-    fail({ kind: "refused", refusal: mintRefusal(reason, retryAfterSeconds) });
+    fail({ kind: "refused", refusal: { reason, retryAfterSeconds } });
   }
   const { reservation } = reserved;
 
@@ -79,28 +79,21 @@ export async function mintSecret(
     uid,
     network,
     model: minted.model,
-    expiresAt: minted.expiresAt,
+    expiresAtMs: minted.expiresAt * 1000,
     remaining: reservation.remaining,
     requestId: minted.requestId,
     latencyMs: now() - started,
   });
   return {
     token: minted.value,
-    expiresAt: minted.expiresAt,
+    expiresAtMs: minted.expiresAt * 1000,
     model: minted.model,
     session: describeSession(input, settings.server),
     quota: {
       limit: settings.limits.userDailyQuota,
       remaining: reservation.remaining,
-      resetsAt: Math.floor(nextUtcDayMs(reservation.reservedAtMs) / 1000),
+      resetsAtMs: nextUtcDayMs(reservation.reservedAtMs),
     },
     choices: describeChoices(settings.choices),
   };
-}
-
-/** The refusal of a mint budget's `reason`. */
-function mintRefusal(reason: LimitReason, retryAfterSeconds: number): Refusal {
-  return reason === "ip-rate"
-    ? { reason, counted: "mints", retryAfterSeconds }
-    : { reason, retryAfterSeconds };
 }

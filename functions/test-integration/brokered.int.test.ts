@@ -18,7 +18,7 @@ import type {
   RealtimeCallPrepared,
   RealtimeCallRequest,
   RealtimeCallResponse,
-} from "../src/contract";
+} from "voice-contract";
 import { docId, seqId } from "../src/firestoreOps";
 import { safetyIdentifier } from "../src/callRequests";
 import {
@@ -160,8 +160,8 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(result.callId).toMatch(/^rtc_/);
     expect(result.sliceSeconds).toBe(SLICE_SECONDS);
     expect(result.limitedBy).toBe("call");
-    expect(result.endsAt).toBeGreaterThanOrEqual(before + SLICE_SECONDS * 1000);
-    expect(result.endsAt).toBeLessThanOrEqual(Date.now() + SLICE_SECONDS * 1000);
+    expect(result.endsAtMs).toBeGreaterThanOrEqual(before + SLICE_SECONDS * 1000);
+    expect(result.endsAtMs).toBeLessThanOrEqual(Date.now() + SLICE_SECONDS * 1000);
     expect(result.minutes).toMatchObject({
       daySeconds: DAY_SECONDS - SLICE_SECONDS,
       monthSeconds: null,
@@ -185,7 +185,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       status: "live",
       callId: result.callId,
       reservedSeconds: SLICE_SECONDS,
-      deadlineMs: result.endsAt,
+      deadlineMs: result.endsAtMs,
     });
   });
 
@@ -301,7 +301,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       const opened = await calls.open();
       const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 10_000);
       expect(ended.endedReason).toBe("hangup");
-      late.push((ended.endedAt ?? 0) - opened.endsAt);
+      late.push((ended.endedAt ?? 0) - opened.endsAtMs);
     }
     console.log(`deadline hang-up lateness (ms): ${late.join(", ")}`);
     for (const ms of late) {
@@ -467,7 +467,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       await injectFault({ kind: "status", status: 500 }, 2, "hangup");
       const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 30_000);
       expect(ended.endedReason).toBe("hangup");
-      expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(opened.endsAt);
+      expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(opened.endsAtMs);
       await new Promise((resolve) => setTimeout(resolve, 500));
       if (client.uid === null) throw new Error("no uid");
       expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "deadline" });
@@ -525,7 +525,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
           expect(next.minutes.daySeconds).toBe(DAY_SECONDS - 2 * SLICE_SECONDS);
           const ended = await endedOnStandin(next.callId, SLICE_SECONDS * 1000 + 30_000);
           expect(ended.endedReason).toBe("hangup");
-          expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(next.endsAt);
+          expect(ended.endedAt ?? 0).toBeGreaterThanOrEqual(next.endsAtMs);
         });
       }
     },

@@ -6,7 +6,7 @@
 import { httpsCallable } from "firebase/functions";
 import { RTCPeerConnection } from "werift";
 import { describe, expect, it } from "vitest";
-import type { ModeNotServedDetails, RealtimeCallResponse } from "../src/contract";
+import type { ModeNotServedDetails, RealtimeCallResponse } from "voice-contract";
 import { callError, newClient, PROJECT_ID, standinState } from "./harness";
 
 describe.runIf(PROJECT_ID === "demo-realtime-brokered")("a brokered-only backend", () => {

@@ -14,7 +14,7 @@ import { getAuth } from "firebase-admin/auth";
 import { type Firestore, getFirestore } from "firebase-admin/firestore";
 import type { FunctionsError } from "firebase/functions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { RealtimeTokenResponse } from "../src/contract";
+import type { RealtimeTokenResponse } from "voice-contract";
 import { docId } from "../src/firestoreOps";
 import {
   callError,

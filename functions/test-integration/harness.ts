@@ -20,7 +20,7 @@ import {
   getFunctions,
   httpsCallable,
 } from "firebase/functions";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../src/contract";
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
 
 const FIREBASE_JSON = JSON.parse(
   readFileSync(join(__dirname, "..", "..", "firebase.json"), "utf8"),

@@ -66,7 +66,7 @@ describe("brokered helpers", () => {
     expect(safetyIdentifier("uid-2", "sk-a")).not.toBe(id);
   });
 
-  it("puts remaining seconds on the wire in unix seconds", () => {
+  it("puts remaining seconds on the wire with their resets in epoch ms", () => {
     expect(
       toVoiceMinutes({
         daySeconds: 10,
@@ -74,7 +74,12 @@ describe("brokered helpers", () => {
         monthSeconds: null,
         monthResetsAtMs: null,
       }),
-    ).toEqual({ daySeconds: 10, dayResetsAt: 86_400, monthSeconds: null, monthResetsAt: null });
+    ).toEqual({
+      daySeconds: 10,
+      dayResetsAtMs: 86_400_000,
+      monthSeconds: null,
+      monthResetsAtMs: null,
+    });
   });
 });
 

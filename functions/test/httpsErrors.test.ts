@@ -4,7 +4,12 @@ import { CallableFailure, type Failure, modeNotServed } from "../src/failure";
 import { exitError, toHttpsError } from "../src/httpsErrors";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 
-const MINUTES = { daySeconds: 0, dayResetsAt: 86_400, monthSeconds: null, monthResetsAt: null };
+const MINUTES = {
+  daySeconds: 0,
+  dayResetsAtMs: 86_400_000,
+  monthSeconds: null,
+  monthResetsAtMs: null,
+};
 
 /** Every kind of the union, with the code, text and details the client must see. */
 const CASES: [Failure, string, RegExp, unknown][] = [
@@ -42,7 +47,7 @@ const CASES: [Failure, string, RegExp, unknown][] = [
   [
     {
       kind: "refused",
-      refusal: { reason: "ip-rate", counted: "calls", retryAfterSeconds: 5 },
+      refusal: { reason: "ip-rate", retryAfterSeconds: 5 },
       minutes: MINUTES,
     },
     "resource-exhausted",
@@ -124,16 +129,15 @@ describe("toHttpsError", () => {
   });
 
   it("puts nothing in details beyond what the client acts on", () => {
-    // A refusal's discriminant for the text (what was counted) stays on the server.
     const error = toHttpsError({
       kind: "refused",
-      refusal: { reason: "ip-rate", counted: "mints", retryAfterSeconds: 9 },
+      refusal: { reason: "ip-rate", retryAfterSeconds: 9 },
     });
     expect(error.details).toEqual({ reason: "ip-rate", retryAfterSeconds: 9 });
     for (const [failure] of CASES) {
       const { details } = toHttpsError(failure);
       const text = JSON.stringify(details ?? {});
-      expect(text).not.toMatch(/sk-|ek_|v=0|OPENAI_API_KEY|counted/);
+      expect(text).not.toMatch(/sk-|ek_|v=0|OPENAI_API_KEY/);
     }
   });
 

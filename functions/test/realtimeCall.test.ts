@@ -17,7 +17,7 @@ import {
 import { ConfigError, type Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
-import type { RealtimeCallPrepared, RealtimeCallResponse } from "../src/contract";
+import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
 const settings: Settings = unitSettings;
@@ -201,8 +201,8 @@ describe("realtimeCall: prepare", () => {
       minutes: {
         daySeconds: 60,
         monthSeconds: null,
-        dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S,
-        monthResetsAt: null,
+        dayResetsAtMs: NOW + TO_MIDNIGHT_S * 1000,
+        monthResetsAtMs: null,
       },
       maxCallSeconds: 40,
       model: "gpt-realtime-2",
@@ -250,11 +250,11 @@ describe("realtimeCall: the minute budget", () => {
     expect(result).toMatchObject({
       answer: ANSWER_SDP,
       callId: "rtc_fake1",
-      endsAt: NOW + 40_000,
+      endsAtMs: NOW + 40_000,
       sliceSeconds: 40,
       model: "gpt-realtime-2",
       session: { voice: "cedar", language: "de" },
-      minutes: { daySeconds: 20, monthSeconds: null, dayResetsAt: NOW / 1000 + TO_MIDNIGHT_S },
+      minutes: { daySeconds: 20, monthSeconds: null, dayResetsAtMs: NOW + TO_MIDNIGHT_S * 1000 },
     });
     expect(w.upstream.created[0]).toMatchObject({
       sdp: offer,
@@ -406,13 +406,13 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
     release();
     const result = await opening;
-    expect(result.endsAt).toBe(NOW + 40_000);
-    expect(w.queue.tasks[0]?.data.deadlineMs).toBe(result.endsAt);
+    expect(result.endsAtMs).toBe(NOW + 40_000);
+    expect(w.queue.tasks[0]?.data.deadlineMs).toBe(result.endsAtMs);
     expect(w.store.recordsOf("u1")[0]).toMatchObject({
       status: "live",
       callId: "rtc_fake1",
       startedAtMs: NOW,
-      deadlineMs: result.endsAt,
+      deadlineMs: result.endsAtMs,
     });
     expect(w.log.entries).toContainEqual(
       expect.objectContaining({

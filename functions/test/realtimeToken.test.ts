@@ -124,7 +124,7 @@ describe("realtimeToken handler", () => {
     const result = await handler(call({ data: { voice: "cedar", language: "de" } }));
     expect(result).toEqual({
       token: SECRET,
-      expiresAt: NOW / 1000 + 120,
+      expiresAtMs: NOW + 120_000,
       model: "gpt-realtime-2",
       session: {
         voice: "cedar",
@@ -135,7 +135,7 @@ describe("realtimeToken handler", () => {
         turnDetection: "semantic_vad",
         eagerness: "auto",
       },
-      quota: { limit: 10, remaining: 9, resetsAt: Date.UTC(2026, 10, 24) / 1000 },
+      quota: { limit: 10, remaining: 9, resetsAtMs: Date.UTC(2026, 10, 24) },
       choices: {
         voices: ["marin", "cedar"],
         languages: ["en", "de"],

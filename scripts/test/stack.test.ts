@@ -15,7 +15,7 @@ import { CustomProvider, initializeAppCheck } from "firebase/app-check";
 import { connectAuthEmulator, getAuth, signInAnonymously } from "firebase/auth";
 import { connectFunctionsEmulator, getFunctions, httpsCallable } from "firebase/functions";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RealtimeTokenResponse } from "../../functions/src/contract.js";
+import type { RealtimeTokenResponse } from "voice-contract";
 import { functionsRegion } from "../functions-region.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");

@@ -39,7 +39,7 @@ export interface FirebaseServices {
  * token locally: the debug and reCAPTCHA providers must reach Google, and the Functions
  * emulator decodes App Check tokens without verifying them. In production App Check uses
  * reCAPTCHA Enterprise, and the token callable asks for limited-use tokens (see
- * `token/callable.ts`), which the function consumes.
+ * `backend/callable.ts`), which the function consumes.
  */
 export function initFirebase(
   config: AppConfig,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULT_OPENAI_CALLS_URL, parseConfig, queryOverrides } from "../src/config";
+import { ConfigError, DEFAULT_OPENAI_CALLS_URL, parseConfig } from "../src/config";
 
 const production = {
   VITE_FIREBASE_API_KEY: "AIza-key",
@@ -98,68 +98,5 @@ describe("parseConfig", () => {
     const config = parseConfig(env);
     expect(config.firebase.projectId).toBe("demo-realtime");
     expect(config.emulators).not.toBeNull();
-  });
-});
-
-describe("queryOverrides", () => {
-  it("lets an emulator build turn App Check off and pick the prefetch mode", () => {
-    const config = parseConfig(emulator);
-    expect(queryOverrides(config, "")).toEqual({
-      appCheck: true,
-      tokenPrefetch: "load",
-      connectOnLoad: false,
-      mode: "secret",
-    });
-    expect(queryOverrides(config, "?appCheck=off")).toEqual({
-      appCheck: false,
-      tokenPrefetch: "load",
-      connectOnLoad: false,
-      mode: "secret",
-    });
-    expect(queryOverrides(config, "?connect=load").connectOnLoad).toBe(true);
-    for (const mode of ["off", "load", "intent"] as const) {
-      expect(queryOverrides(config, `?prefetch=${mode}`).tokenPrefetch).toBe(mode);
-    }
-    expect(
-      queryOverrides(parseConfig({ ...emulator, VITE_TOKEN_PREFETCH: "off" }), "?prefetch=load"),
-    ).toEqual({ appCheck: true, tokenPrefetch: "load", connectOnLoad: false, mode: "secret" });
-    expect(queryOverrides(config, "?mode=brokered").mode).toBe("brokered");
-    const brokered = parseConfig({ ...emulator, VITE_REALTIME_MODE: "brokered" });
-    expect(queryOverrides(brokered, "?mode=secret").mode).toBe("secret");
-  });
-
-  it("preselects the turn-taking and noise pickers, ignoring values the contract does not know", () => {
-    const config = parseConfig(emulator);
-    expect(
-      queryOverrides(config, "?turnDetection=semantic_vad&eagerness=high&noiseReduction=off").talk,
-    ).toEqual({ turnDetection: "semantic_vad", eagerness: "high", noiseReduction: "off" });
-    expect(queryOverrides(config, "?turnDetection=push_to_talk&eagerness=fast").talk).toEqual({
-      turnDetection: "push_to_talk",
-    });
-    expect(queryOverrides(config, "?turnDetection=vad")).not.toHaveProperty("talk");
-    const production_ = parseConfig(production);
-    expect(queryOverrides(production_, "?turnDetection=push_to_talk")).not.toHaveProperty("talk");
-  });
-
-  it("ignores unknown values", () => {
-    const config = parseConfig(emulator);
-    expect(queryOverrides(config, "?prefetch=always&appCheck=no&connect=now&mode=both")).toEqual({
-      appCheck: true,
-      tokenPrefetch: "load",
-      connectOnLoad: false,
-      mode: "secret",
-    });
-  });
-
-  it("is never active in a production build", () => {
-    const config = parseConfig({ ...production, VITE_TOKEN_PREFETCH: "intent" });
-    expect(queryOverrides(config, "?appCheck=off&prefetch=off&connect=load&mode=brokered")).toEqual(
-      {
-        appCheck: true,
-        tokenPrefetch: "intent",
-        connectOnLoad: false,
-        mode: "secret",
-      },
-    );
   });
 });

@@ -16,11 +16,7 @@ import type {
   TimerHandle,
   TrackEventLike,
 } from "../src/realtime/types";
-import type {
-  RealtimeCallResponse,
-  RealtimeTokenSession,
-  SessionChoiceOptions,
-} from "../../functions/src/contract";
+import type { RealtimeCallResponse, CallSession, SessionChoiceOptions } from "voice-contract";
 import type { MinutesElements } from "../src/ui/minutes";
 
 type Listener = (event: never) => void;
@@ -344,7 +340,7 @@ export const SERVER_CHOICES: SessionChoiceOptions = {
 };
 
 /** The session the server describes for the default choices (a mint's or a call's `session`). */
-export const SERVER_SESSION: RealtimeTokenSession = {
+export const SERVER_SESSION: CallSession = {
   voice: "marin",
   outputModality: "audio",
   language: null,
@@ -361,7 +357,7 @@ export function fakeCallResponse(
   return {
     answer: FAKE_ANSWER_SDP,
     callId: "rtc_1",
-    endsAt: 1_780_000_000_000,
+    endsAtMs: 1_780_000_000_000,
     sliceSeconds: 300,
     limitedBy: "call",
     choices: SERVER_CHOICES,
@@ -369,9 +365,9 @@ export function fakeCallResponse(
     session: { ...SERVER_SESSION },
     minutes: {
       daySeconds: 900,
-      dayResetsAt: 1_780_012_800,
+      dayResetsAtMs: 1_780_012_800_000,
       monthSeconds: null,
-      monthResetsAt: null,
+      monthResetsAtMs: null,
     },
     ...overrides,
   };

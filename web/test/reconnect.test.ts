@@ -11,9 +11,9 @@ import {
 } from "../src/realtime/reconnect";
 import type { ConnectFailure, ConnectStage } from "../src/realtime/errors";
 import type { CloseReason } from "../src/realtime/types";
-import { toBrokeredConnectError } from "../src/token/brokered";
-import { toTokenError } from "../src/token/errors";
-import { tokenDropClass } from "../src/token/reconnect";
+import { toBrokeredConnectError } from "../src/backend/brokered";
+import { toTokenError } from "../src/backend/errors";
+import { tokenDropClass } from "../src/backend/reconnect";
 
 const policy: ReconnectPolicy = { maxTries: 4, baseDelayMs: 1000, maxDelayMs: 6000 };
 const low = () => 0;

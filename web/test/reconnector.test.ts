@@ -1,6 +1,6 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import type { RealtimeCallResponse } from "../../functions/src/contract";
+import type { RealtimeCallResponse } from "voice-contract";
 import { RealtimeConnectError } from "../src/realtime/errors";
 import type { SdpExchange } from "../src/realtime/exchange";
 import { classifyDrop, type ReconnectPolicy } from "../src/realtime/reconnect";
@@ -11,7 +11,7 @@ import {
 } from "../src/realtime/reconnector";
 import { RealtimeSession, type RealtimeSessionOptions } from "../src/realtime/session";
 import type { ConversationEntry } from "../src/realtime/types";
-import { brokeredExchange } from "../src/token/brokered";
+import { brokeredExchange } from "../src/backend/brokered";
 import {
   FAKE_ANSWER_SDP,
   FakeClock,

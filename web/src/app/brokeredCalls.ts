@@ -6,12 +6,16 @@
  * ended it. Loaded with the session code (live.ts).
  */
 import { getLimitedUseToken } from "firebase/app-check";
-import type {
-  EndRealtimeCallResponse,
-  RealtimeCallPrepared,
-  RealtimeTokenRequest,
-  VoiceMinutes,
-} from "../../../functions/src/contract";
+import {
+  checkResponse,
+  END_REALTIME_CALL_FUNCTION,
+  EndRealtimeCallResponseSchema,
+  RealtimeCallPreparedSchema,
+  type CallChoices,
+  type EndRealtimeCallResponse,
+  type RealtimeCallPrepared,
+  type VoiceMinutes,
+} from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { CloseReason, RealtimeConnectError, SdpExchange } from "../realtime";
@@ -20,11 +24,10 @@ import {
   brokeredExchange,
   callableBrokeredCalls,
   callableUrl,
-  END_REALTIME_CALL_FUNCTION,
   PageHideEnd,
   type BrokeredCallables,
   type BrokeredCallOpened,
-} from "../token";
+} from "../backend";
 import type { BannerContent } from "../ui/messages";
 import {
   describeBrokeredRefusal,
@@ -139,10 +142,7 @@ export class BrokeredCalls {
    * `onOpened`, told what the server opened: the session as configured, the choices it
    * accepts) follows in the next task, and not at all if the call closed meanwhile.
    */
-  exchange(
-    choices: RealtimeTokenRequest,
-    onOpened?: (opened: BrokeredCallOpened) => void,
-  ): SdpExchange {
+  exchange(choices: CallChoices, onOpened?: (opened: BrokeredCallOpened) => void): SdpExchange {
     return brokeredExchange({
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
@@ -161,7 +161,7 @@ export class BrokeredCalls {
       onOpened: (opened) => {
         const call: OpenCall = {
           callId: opened.callId,
-          endsAt: opened.endsAt,
+          endsAtMs: opened.endsAtMs,
           deadlineMs: localDeadline(opened, this.#now()),
           sliceSeconds: opened.sliceSeconds,
           limitedBy: opened.limitedBy,
@@ -348,40 +348,14 @@ export class BrokeredCalls {
   }
 }
 
-function isMinutes(value: unknown): value is VoiceMinutes {
-  if (typeof value !== "object" || value === null) return false;
-  const minutes = value as Partial<VoiceMinutes>;
-  return typeof minutes.daySeconds === "number" && typeof minutes.dayResetsAt === "number";
-}
-
 /** The end-call result, checked; null when it is not one. */
 function parseEndResponse(value: unknown): EndRealtimeCallResponse | null {
-  if (typeof value !== "object" || value === null) return null;
-  const record = value as Partial<EndRealtimeCallResponse>;
-  if (
-    (record.outcome !== "ended" && record.outcome !== "already-ended") ||
-    !isMinutes(record.minutes)
-  ) {
-    return null;
-  }
-  return record as EndRealtimeCallResponse;
+  const checked = checkResponse(EndRealtimeCallResponseSchema, value);
+  return checked.ok ? checked.value : null;
 }
 
 /** The prepare result, checked; null when it is not one. */
 function parsePrepared(value: unknown): RealtimeCallPrepared | null {
-  if (typeof value !== "object" || value === null) return null;
-  const record = value as Partial<RealtimeCallPrepared>;
-  const choices = record.choices;
-  if (
-    record.prepared !== true ||
-    !isMinutes(record.minutes) ||
-    typeof record.model !== "string" ||
-    typeof choices !== "object" ||
-    choices === null ||
-    !Array.isArray(choices.voices) ||
-    typeof choices.defaults?.voice !== "string"
-  ) {
-    return null;
-  }
-  return record as RealtimeCallPrepared;
+  const checked = checkResponse(RealtimeCallPreparedSchema, value);
+  return checked.ok ? checked.value : null;
 }

@@ -3,7 +3,7 @@
  * counts the user's voice minutes; BrokeredCalls (loaded with the session code) keeps the
  * open call.
  */
-import type { RealtimeTokenRequest } from "../../../functions/src/contract";
+import type { RealtimeTokenRequest } from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";

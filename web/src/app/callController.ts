@@ -3,7 +3,7 @@
  * new call when one drops), Disconnect ends it, and each call's session is wired to the views.
  * Which backend a call goes through is the CallMode's business.
  */
-import type { RealtimeTokenRequest } from "../../../functions/src/contract";
+import type { RealtimeTokenRequest } from "voice-contract";
 import {
   isRecord,
   RealtimeConnectError,

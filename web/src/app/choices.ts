@@ -2,7 +2,7 @@
  * The user's choices for the next call (voice, turn taking, noise reduction): read into each
  * request, rebuilt from what the server offers, locked while a call runs.
  */
-import type { RealtimeTokenRequest } from "../../../functions/src/contract";
+import type { CallChoices } from "voice-contract";
 import type { TalkRequest } from "../ui/talkChoices";
 import { TalkControls, type CreateTalkButton, type TalkBinding } from "../ui/talkControls";
 import type { VoicePicker } from "../ui/voicePicker";
@@ -27,7 +27,7 @@ export class SessionChoices {
   }
 
   /** The choices sent with the next `realtimeToken` / `realtimeCall`. */
-  request(): RealtimeTokenRequest {
+  request(): CallChoices {
     const voice = this.#voice.value;
     return { ...(voice ? { voice } : {}), ...this.#talk.request() };
   }

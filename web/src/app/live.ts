@@ -4,7 +4,7 @@
  * Connect does not wait for it.
  */
 export { CallPreparer, classifyDrop, RealtimeSession, Reconnector } from "../realtime";
-export { tokenDropClass } from "../token";
+export { tokenDropClass } from "../backend";
 export { CostView } from "../ui/costView";
 export { minutesElements } from "../ui/minutes";
 export { TalkButton } from "../ui/talkButton";

@@ -3,11 +3,7 @@
  * (secretMode.ts), or through our `realtimeCall` function, which also counts voice minutes
  * (brokeredMode.ts). The rest of the app talks to this interface only.
  */
-import type {
-  RealtimeTokenRequest,
-  RealtimeTokenSession,
-  SessionChoiceOptions,
-} from "../../../functions/src/contract";
+import type { CallChoices, CallSession, SessionChoiceOptions } from "voice-contract";
 import type {
   CloseReason,
   DropClass,
@@ -31,7 +27,7 @@ export interface ServerOffer {
 /** What a call's mode tells the page about one call while it opens. */
 export interface CallHooks {
   /** The model and the session the server set up for this call, before it goes live. */
-  resolved(model: string, session: RealtimeTokenSession): void;
+  resolved(model: string, session: CallSession): void;
 }
 
 /** How one call's session reaches OpenAI: our SDP exchange, or a secret for OpenAI's own. */
@@ -44,14 +40,14 @@ export interface CallMode {
   /** Fetches ahead of a click what the `trigger` calls for (a secret, or the user's minutes). */
   prefetch(trigger: PrefetchTrigger): void;
   /** The connection of one call with the user's `request`. */
-  connection(live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection;
+  connection(live: LiveModule, request: CallChoices, hooks: CallHooks): CallConnection;
   /** The banner for a failed connect. */
   describeConnectError(error: RealtimeConnectError): BannerContent | null;
   /**
    * A call's session closed with `reason`: what the mode must do about it (forget a rejected
    * secret, end a brokered call on the server), and the banner that explains it, if any.
    */
-  closed(reason: CloseReason, request: RealtimeTokenRequest): BannerContent | null;
+  closed(reason: CloseReason, request: CallChoices): BannerContent | null;
   /** Whether the conversation should reopen a call that closed with `reason`. */
   classify(live: LiveModule, reason: CloseReason): DropClass;
   /**

@@ -2,10 +2,10 @@
  * Secret mode: the page fetches an ephemeral secret from `realtimeToken` (cached, prefetched,
  * shared across tabs by CachedTokenProvider) and sends its offer to OpenAI itself.
  */
-import type { RealtimeTokenRequest } from "../../../functions/src/contract";
+import type { CallChoices } from "voice-contract";
 import type { TokenPrefetch } from "../config";
 import { isSecretRejected, type CloseReason, type RealtimeConnectError } from "../realtime";
-import type { CachedTokenProvider } from "../token";
+import type { CachedTokenProvider } from "../backend";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError } from "../ui/messages";
 import type { SessionChoices } from "./choices";
@@ -50,7 +50,7 @@ export class SecretMode implements CallMode {
     void tokens.prefetch(choices.request()).then(() => this.#renderStats());
   }
 
-  connection(_live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection {
+  connection(_live: LiveModule, request: CallChoices, hooks: CallHooks): CallConnection {
     return { getToken: () => this.#getToken(request, hooks), callsUrl: this.#o.callsUrl };
   }
 
@@ -58,7 +58,7 @@ export class SecretMode implements CallMode {
     return describeConnectError(error);
   }
 
-  closed(reason: CloseReason, request: RealtimeTokenRequest): null {
+  closed(reason: CloseReason, request: CallChoices): null {
     // OpenAI refused the secret (expired early, revoked): the next attempt needs a new one.
     if (reason.kind === "connect-failed" && isSecretRejected(reason.error)) {
       this.#o.tokens.invalidate(request);
@@ -81,7 +81,7 @@ export class SecretMode implements CallMode {
 
   pageHide(): void {}
 
-  async #getToken(request: RealtimeTokenRequest, hooks: CallHooks): Promise<string> {
+  async #getToken(request: CallChoices, hooks: CallHooks): Promise<string> {
     try {
       const { response, source } = await this.#o.tokens.get(request);
       this.#o.details.renderTokenStats(this.#o.tokens.fetchCount, source);

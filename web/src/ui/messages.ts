@@ -10,7 +10,7 @@ import {
   type RealtimeConnectError,
   type SessionProblem,
 } from "../realtime";
-import { TokenError, type TokenErrorKind } from "../token";
+import { TokenError, type TokenErrorKind } from "../backend";
 
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;

@@ -4,10 +4,10 @@
  * ended or was refused. The functions are pure (time passed in); MinutesView renders them.
  * Loaded with the session code (live.ts), and only used in brokered mode.
  */
-import type { SliceLimit, VoiceMinutes } from "../../../functions/src/contract";
+import type { SliceLimit, VoiceMinutes } from "voice-contract";
 import type { CloseReason, RealtimeConnectError } from "../realtime";
 import { formatDuration } from "../duration";
-import { BrokeredCallError } from "../token";
+import { BrokeredCallError } from "../backend";
 import { byId } from "./dom";
 import type { BannerContent } from "./messages";
 
@@ -23,8 +23,8 @@ export const DEADLINE_TOLERANCE_MS = 5_000;
 /** What a brokered call's open told the page, with its deadline on the page's own clock. */
 export interface OpenCall {
   callId: string;
-  /** The server's deadline (unix ms, the server's clock), as `realtimeCall` returned it. */
-  endsAt: number;
+  /** The server's deadline (epoch ms, the server's clock), as `realtimeCall` returned it. */
+  endsAtMs: number;
   /** When the page expects the hang-up, on its own clock (see {@link localDeadline}). */
   deadlineMs: number;
   sliceSeconds: number;
@@ -34,15 +34,15 @@ export interface OpenCall {
 }
 
 /**
- * The deadline on the page's clock: the server's `endsAt`, but never later than the slice
+ * The deadline on the page's clock: the server's `endsAtMs`, but never later than the slice
  * counted from the answer's arrival, so a page clock that runs behind the server's does not
  * push the countdown past the real hang-up (a clock ahead only makes it end early).
  */
 export function localDeadline(
-  opened: { endsAt: number; sliceSeconds: number },
+  opened: { endsAtMs: number; sliceSeconds: number },
   receivedAtMs: number,
 ): number {
-  return Math.min(opened.endsAt, receivedAtMs + opened.sliceSeconds * 1000);
+  return Math.min(opened.endsAtMs, receivedAtMs + opened.sliceSeconds * 1000);
 }
 
 /** The countdown during a call. */
@@ -67,8 +67,8 @@ export function minutesLeftText(minutes: VoiceMinutes): string {
 }
 
 /** Whole seconds from `nowMs` to `atUnixSeconds`, at least 1. */
-function secondsUntil(atUnixSeconds: number, nowMs: number): number {
-  return Math.max(1, Math.ceil((atUnixSeconds * 1000 - nowMs) / 1000));
+function secondsUntil(atMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((atMs - nowMs) / 1000));
 }
 
 /** "They come back in 3 h 5 min (midnight UTC)." for the budget `reason`. */
@@ -78,7 +78,7 @@ function comesBack(
   retryAfterSeconds: number | undefined,
   nowMs: number,
 ): string {
-  const resetsAt = reason === "daily-minutes" ? minutes?.dayResetsAt : minutes?.monthResetsAt;
+  const resetsAt = reason === "daily-minutes" ? minutes?.dayResetsAtMs : minutes?.monthResetsAtMs;
   const wait =
     resetsAt !== undefined && resetsAt !== null ? secondsUntil(resetsAt, nowMs) : retryAfterSeconds;
   const when = reason === "daily-minutes" ? "midnight UTC" : "the 1st of the month, UTC";
@@ -203,7 +203,7 @@ export class MinutesView {
   /** Starts the countdown to `call.deadlineMs`. */
   startCountdown(call: OpenCall): void {
     this.stopCountdown();
-    this.#els.clock.dataset.endsAt = String(call.endsAt);
+    this.#els.clock.dataset.endsAt = String(call.endsAtMs);
     this.#els.clock.hidden = false;
     const tick = () => {
       const state = countdown(call.deadlineMs, this.#now());

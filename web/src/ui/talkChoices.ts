@@ -5,11 +5,11 @@
  */
 import type {
   NoiseReduction,
-  RealtimeTokenRequest,
+  CallChoices,
   SessionChoiceOptions,
   TurnDetection,
   VadEagerness,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 
 /** What the pickers show; `""` is "the server's default". */
 export interface TalkSelection {
@@ -19,10 +19,7 @@ export interface TalkSelection {
 }
 
 /** The part of a request the pickers decide. */
-export type TalkRequest = Pick<
-  RealtimeTokenRequest,
-  "turnDetection" | "eagerness" | "noiseReduction"
->;
+export type TalkRequest = Pick<CallChoices, "turnDetection" | "eagerness" | "noiseReduction">;
 
 /** One `<option>`. */
 export interface PickerOption {

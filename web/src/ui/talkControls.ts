@@ -5,11 +5,11 @@
  */
 import type {
   NoiseReduction,
-  RealtimeTokenSession,
+  CallSession,
   SessionChoiceOptions,
   TurnDetection,
   VadEagerness,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import type { RealtimeSession } from "../realtime";
 import { byId, setHidden } from "./dom";
 import {
@@ -46,7 +46,7 @@ export interface TalkBinding {
    * default): call it with the `session` of the `realtimeToken` or `realtimeCall` result,
    * before the call goes live, so a push-to-talk microphone never sends before the first hold.
    */
-  resolved(session: Pick<RealtimeTokenSession, "turnDetection">): void;
+  resolved(session: Pick<CallSession, "turnDetection">): void;
   /** Removes the button; also done when the session closes or another is bound. Idempotent. */
   dispose(): void;
 }

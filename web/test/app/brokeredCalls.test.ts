@@ -6,10 +6,10 @@ import type {
   RealtimeCallRequest,
   RealtimeCallResponse,
   VoiceMinutes,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import type { AppConfig } from "../../src/config";
 import type { FirebaseServices } from "../../src/firebase";
-import { PageHideEnd } from "../../src/token/pageHideEnd";
+import { PageHideEnd } from "../../src/backend/pageHideEnd";
 import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../../src/app/brokeredCalls";
 import type { BannerContent } from "../../src/ui/messages";
 import {
@@ -25,14 +25,14 @@ import {
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const minutes = (daySeconds: number): VoiceMinutes => ({
   daySeconds,
-  dayResetsAt: Date.parse("2026-11-11T00:00:00Z") / 1000,
+  dayResetsAtMs: Date.parse("2026-11-11T00:00:00Z"),
   monthSeconds: null,
-  monthResetsAt: null,
+  monthResetsAtMs: null,
 });
 
 function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResponse {
   return fakeCallResponse({
-    endsAt: NOW + 12_000,
+    endsAtMs: NOW + 12_000,
     sliceSeconds: 12,
     model: "gpt-realtime-2",
     minutes: minutes(1788),

@@ -3,7 +3,7 @@ import type {
   EndRealtimeCallResponse,
   RealtimeCallPrepared,
   RealtimeTokenRequest,
-} from "../../../functions/src/contract";
+} from "voice-contract";
 import { BrokeredCalls, type BrokeredCallsOptions } from "../../src/app/brokeredCalls";
 import { BrokeredMode } from "../../src/app/brokeredMode";
 import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
@@ -11,8 +11,8 @@ import type { ServerOffer } from "../../src/app/mode";
 import type { AppConfig } from "../../src/config";
 import type { FirebaseServices } from "../../src/firebase";
 import { classifyDrop } from "../../src/realtime/reconnect";
-import { PageHideEnd } from "../../src/token/pageHideEnd";
-import { tokenDropClass } from "../../src/token/reconnect";
+import { PageHideEnd } from "../../src/backend/pageHideEnd";
+import { tokenDropClass } from "../../src/backend/reconnect";
 import type { BannerContent } from "../../src/ui/messages";
 import {
   FAKE_OFFER_SDP,
@@ -26,9 +26,9 @@ import {
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const MINUTES = {
   daySeconds: 1800,
-  dayResetsAt: Date.parse("2026-11-11T00:00:00Z") / 1000,
+  dayResetsAtMs: Date.parse("2026-11-11T00:00:00Z"),
   monthSeconds: null,
-  monthResetsAt: null,
+  monthResetsAtMs: null,
 };
 const made: BrokeredCalls[] = [];
 
@@ -50,7 +50,7 @@ function harness(options: { request?: RealtimeTokenRequest; uid?: string | null 
         ...base,
         calls: {
           call: async () =>
-            fakeCallResponse({ endsAt: NOW + 12_000, sliceSeconds: 12, minutes: MINUTES }),
+            fakeCallResponse({ endsAtMs: NOW + 12_000, sliceSeconds: 12, minutes: MINUTES }),
           end: () => ending.promise,
           prepare: async () => {
             prepares++;

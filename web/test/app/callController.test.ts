@@ -8,7 +8,7 @@ import {
   classifyDrop,
   type RealtimeSessionOptions,
 } from "../../src/realtime";
-import { tokenDropClass } from "../../src/token";
+import { tokenDropClass } from "../../src/backend";
 import { CostView } from "../../src/ui/costView";
 import type { BannerContent } from "../../src/ui/messages";
 import type { CallPanelState } from "../../src/ui/callPanel";

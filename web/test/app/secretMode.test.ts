@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import type { RealtimeTokenRequest, RealtimeTokenResponse } from "voice-contract";
 import type { LiveModule } from "../../src/app/liveLoader";
 import type { ServerOffer } from "../../src/app/mode";
 import { SecretMode } from "../../src/app/secretMode";
 import type { TokenPrefetch } from "../../src/config";
 import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
-import { CachedTokenProvider } from "../../src/token/provider";
+import { CachedTokenProvider } from "../../src/backend/provider";
 import { SERVER_CHOICES, SERVER_SESSION, flush } from "../fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
@@ -13,10 +13,10 @@ const NOW = Date.parse("2026-11-10T21:00:00Z");
 function minted(n: number): RealtimeTokenResponse {
   return {
     token: `ek_${n}`,
-    expiresAt: NOW / 1000 + 600,
+    expiresAtMs: NOW + 600_000,
     model: "gpt-realtime",
     session: { ...SERVER_SESSION, voice: "cedar" },
-    quota: { limit: 20, remaining: 20 - n, resetsAt: NOW / 1000 + 3600 },
+    quota: { limit: 20, remaining: 20 - n, resetsAtMs: NOW + 3_600_000 },
     choices: SERVER_CHOICES,
   };
 }

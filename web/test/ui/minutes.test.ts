@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { VoiceMinutes } from "../../../functions/src/contract";
+import type { VoiceMinutes } from "voice-contract";
 import { RealtimeConnectError } from "../../src/realtime/errors";
-import { toBrokeredConnectError } from "../../src/token/brokered";
+import { toBrokeredConnectError } from "../../src/backend/brokered";
 import {
   countdown,
   describeBrokeredRefusal,
@@ -16,20 +16,20 @@ import { formatDuration } from "../../src/duration";
 import { fakeMinutesElements } from "../fakes";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
-const MIDNIGHT = Date.parse("2026-11-11T00:00:00Z") / 1000;
-const MONTH_END = Date.parse("2026-12-01T00:00:00Z") / 1000;
+const MIDNIGHT = Date.parse("2026-11-11T00:00:00Z");
+const MONTH_END = Date.parse("2026-12-01T00:00:00Z");
 const DAY_ONLY: VoiceMinutes = {
   daySeconds: 750,
-  dayResetsAt: MIDNIGHT,
+  dayResetsAtMs: MIDNIGHT,
   monthSeconds: null,
-  monthResetsAt: null,
+  monthResetsAtMs: null,
 };
-const CAPPED: VoiceMinutes = { ...DAY_ONLY, monthSeconds: 7500, monthResetsAt: MONTH_END };
+const CAPPED: VoiceMinutes = { ...DAY_ONLY, monthSeconds: 7500, monthResetsAtMs: MONTH_END };
 
 function openCall(overrides: Partial<OpenCall> = {}): OpenCall {
   return {
     callId: "rtc_1",
-    endsAt: NOW + 600_000,
+    endsAtMs: NOW + 600_000,
     deadlineMs: NOW + 600_000,
     sliceSeconds: 600,
     limitedBy: "call",
@@ -58,9 +58,9 @@ describe("minute texts", () => {
 describe("deadline and countdown", () => {
   it("takes the earlier of the server's deadline and the slice from the answer's arrival", () => {
     // Page clock 10 s behind the server's: the slice from arrival is the nearer bound.
-    expect(localDeadline({ endsAt: NOW + 610_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 600_000);
+    expect(localDeadline({ endsAtMs: NOW + 610_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 600_000);
     // Page clock ahead: the server's deadline reads early, and is used.
-    expect(localDeadline({ endsAt: NOW + 590_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 590_000);
+    expect(localDeadline({ endsAtMs: NOW + 590_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 590_000);
   });
 
   it("warns in the last minute and ends at the deadline", () => {
@@ -213,7 +213,7 @@ describe("MinutesView", () => {
     const els = fakeMinutesElements();
     let now = NOW;
     const view = new MinutesView(els, () => now);
-    view.startCountdown(openCall({ deadlineMs: NOW + 61_000, endsAt: 123 }));
+    view.startCountdown(openCall({ deadlineMs: NOW + 61_000, endsAtMs: 123 }));
     expect(els.clock.hidden).toBe(false);
     expect(els.clock.dataset).toMatchObject({ phase: "running", secondsLeft: "61", endsAt: "123" });
     expect(els.clock.textContent).toBe("1:01 left");

@@ -1,7 +1,7 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
 import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
-import { toBrokeredConnectError } from "../../src/token/brokered";
+import { toBrokeredConnectError } from "../../src/backend/brokered";
 import { describeGiveUp, stateView } from "../../src/ui/reconnectView";
 
 describe("stateView", () => {

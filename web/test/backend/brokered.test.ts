@@ -8,20 +8,20 @@ import type {
   RealtimeCallPrepared,
   RealtimeCallRequest,
   RealtimeCallResponse,
-} from "../../functions/src/contract";
-import type { AppConfig } from "../src/config";
-import type { FirebaseServices } from "../src/firebase";
-import { RealtimeConnectError } from "../src/realtime/errors";
+} from "voice-contract";
+import type { AppConfig } from "../../src/config";
+import type { FirebaseServices } from "../../src/firebase";
+import { RealtimeConnectError } from "../../src/realtime/errors";
 import {
   BrokeredCallError,
   brokeredExchange,
   toBrokeredConnectError,
   type BrokeredCallOpened,
-} from "../src/token/brokered";
-import { callableBrokeredCalls } from "../src/token/callable";
-import { PageHideEnd } from "../src/token/pageHideEnd";
-import { BrokeredCalls } from "../src/app/brokeredCalls";
-import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "./fakes";
+} from "../../src/backend/brokered";
+import { callableBrokeredCalls } from "../../src/backend/callable";
+import { PageHideEnd } from "../../src/backend/pageHideEnd";
+import { BrokeredCalls } from "../../src/app/brokeredCalls";
+import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "../fakes";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -71,7 +71,7 @@ describe("brokeredExchange", () => {
     expect(calls).toEqual([{ voice: "cedar", turnDetection: "push_to_talk", offer: OFFER }]);
     const { answer: _answer, ...rest } = result("rtc_ok");
     expect(opened).toEqual([rest]);
-    expect(opened[0]).toMatchObject({ endsAt: 1_780_000_000_000, sliceSeconds: 300 });
+    expect(opened[0]).toMatchObject({ endsAtMs: 1_780_000_000_000, sliceSeconds: 300 });
     expect(ends).toEqual([]);
   });
 
@@ -155,7 +155,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       new FunctionsError("resource-exhausted", "used", {
         reason: "daily-minutes",
         retryAfterSeconds: 3600,
-        minutes: { daySeconds: 0, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
+        minutes: { daySeconds: 0, dayResetsAtMs: 1_000, monthSeconds: null, monthResetsAtMs: null },
       }),
       "out-of-minutes",
       { code: "resource-exhausted", reason: "daily-minutes", retryAfterSeconds: 3600 },
@@ -183,13 +183,23 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       new FunctionsError("resource-exhausted", "busy", {
         reason: "ip-rate",
         retryAfterSeconds: 20,
-        minutes: { daySeconds: 1800, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
+        minutes: {
+          daySeconds: 1800,
+          dayResetsAtMs: 1_000,
+          monthSeconds: null,
+          monthResetsAtMs: null,
+        },
       }),
       "rate-limited",
       {
         reason: "ip-rate",
         retryAfterSeconds: 20,
-        minutes: { daySeconds: 1800, dayResetsAt: 1, monthSeconds: null, monthResetsAt: null },
+        minutes: {
+          daySeconds: 1800,
+          dayResetsAtMs: 1_000,
+          monthSeconds: null,
+          monthResetsAtMs: null,
+        },
       },
     ],
     [
@@ -259,7 +269,12 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
   });
 
   it("keeps the minutes a refusal reported", () => {
-    const minutes = { daySeconds: 0, dayResetsAt: 9, monthSeconds: 40, monthResetsAt: 99 };
+    const minutes = {
+      daySeconds: 0,
+      dayResetsAtMs: 9_000,
+      monthSeconds: 40,
+      monthResetsAtMs: 99_000,
+    };
     const mapped = toBrokeredConnectError(
       new FunctionsError("resource-exhausted", "x", {
         reason: "daily-minutes",
@@ -372,9 +387,9 @@ describe("callableBrokeredCalls with the SDK's real errors", () => {
     prepared: true,
     minutes: {
       daySeconds: 1500,
-      dayResetsAt: 1_780_000_000,
+      dayResetsAtMs: 1_780_000_000_000,
       monthSeconds: null,
-      monthResetsAt: null,
+      monthResetsAtMs: null,
     },
     maxCallSeconds: 300,
     model: "gpt-realtime-2",

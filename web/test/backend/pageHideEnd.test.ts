@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { callableUrl, PageHideEnd, type BeaconFetch } from "../src/token/pageHideEnd";
-import { deferred } from "./fakes";
+import { callableUrl, PageHideEnd, type BeaconFetch } from "../../src/backend/pageHideEnd";
+import { deferred } from "../fakes";
 
 type Sent = { url: string; init: Parameters<BeaconFetch>[1] };
 

@@ -1,19 +1,19 @@
 import { httpsCallable, type Functions } from "firebase/functions";
-import type {
-  EndRealtimeCallRequest,
-  EndRealtimeCallResponse,
-  RealtimeCallPrepared,
-  RealtimeCallPrepareRequest,
-  RealtimeCallRequest,
-  RealtimeCallResponse,
-  RealtimeTokenRequest,
-  RealtimeTokenResponse,
-} from "../../../functions/src/contract";
+import {
+  END_REALTIME_CALL_FUNCTION,
+  REALTIME_CALL_FUNCTION,
+  REALTIME_TOKEN_FUNCTION,
+  type EndRealtimeCallRequest,
+  type EndRealtimeCallResponse,
+  type RealtimeCallPrepared,
+  type RealtimeCallPrepareRequest,
+  type RealtimeCallRequest,
+  type RealtimeCallResponse,
+  type RealtimeTokenRequest,
+  type RealtimeTokenResponse,
+} from "voice-contract";
 import type { BrokeredExchangeOptions } from "./brokered";
 import type { TokenFetcher } from "./provider";
-
-/** The callable's name (see `functions/src/index.ts`). */
-export const REALTIME_TOKEN_FUNCTION = "realtimeToken";
 
 /** The SDK's own deadline for one call (its default is 70 s). */
 export const TOKEN_CALL_TIMEOUT_MS = 15_000;
@@ -35,10 +35,6 @@ export function callableTokenFetcher(
   );
   return async (request) => (await callable(request)).data;
 }
-
-/** The brokered callables' names (see `functions/src/index.ts`). */
-export const REALTIME_CALL_FUNCTION = "realtimeCall";
-export const END_REALTIME_CALL_FUNCTION = "endRealtimeCall";
 
 /** The SDK's deadline for one brokered call: the server posts the offer upstream first. */
 export const REALTIME_CALL_TIMEOUT_MS = 30_000;

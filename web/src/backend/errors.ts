@@ -1,4 +1,16 @@
-import { LIMIT_REASONS, type LimitReason } from "../../../functions/src/contract";
+import {
+  checkResponse,
+  isRecord,
+  LIMIT_REASONS,
+  REALTIME_MODES,
+  refusalMessage,
+  VoiceMinutesSchema,
+  type LimitReason,
+  type RealtimeMode,
+  type Refusal,
+  type RefusalReason,
+  type VoiceMinutes,
+} from "voice-contract";
 
 /** What went wrong getting a client secret, in terms of what the user can do about it. */
 export type TokenErrorKind =
@@ -41,7 +53,7 @@ export class TokenError extends Error {
   /** The same error with the wait shortened to what is left of it. */
   withRetryAfter(seconds: number): TokenError {
     const { reason } = this.details;
-    const message = reason ? limitMessage(reason, seconds) : this.message;
+    const message = reason ? refusalMessage({ reason, retryAfterSeconds: seconds }) : this.message;
     return new TokenError(
       this.kind,
       message,
@@ -49,6 +61,79 @@ export class TokenError extends Error {
       { cause: this.cause },
     );
   }
+}
+
+/**
+ * What an error of any of our callables says, read by `code` and `details` (the message
+ * only to tell the SDK's "no HTTP answer at all" from a deliberate `internal`). Details that
+ * are missing or malformed are left out.
+ */
+export interface CallableFailure {
+  /** The callable's error code without the `functions/` prefix; `unknown` for other errors. */
+  code: string;
+  /** The error's message, trimmed; "" when it has none. */
+  serverMessage: string;
+  /**
+   * An `internal` error that got no HTTP answer (refused, offline, blocked, or a crash
+   * without CORS headers): the SDK appends the status 0, "internal [0]".
+   */
+  unreachable: boolean;
+  /** `details.reason`, as sent. */
+  reason?: string;
+  /** Whole seconds until a retry can succeed (rounded up; positive). */
+  retryAfterSeconds?: number;
+  /** The rejected request field, for `invalid-argument`. */
+  field?: string;
+  /** What the backend serves instead, for `mode-not-served`. */
+  served?: RealtimeMode[];
+  /** The caller's minutes, when a brokered refusal reported them. */
+  minutes?: VoiceMinutes;
+}
+
+/** Reads a callable's error (a `FunctionsError`, or anything thrown) into a {@link CallableFailure}. */
+export function readCallableError(error: unknown): CallableFailure {
+  const record = isRecord(error) ? error : {};
+  const code = (typeof record.code === "string" ? record.code : "unknown").replace(
+    /^functions\//,
+    "",
+  );
+  const serverMessage = typeof record.message === "string" ? record.message.trim() : "";
+  const details = isRecord(record.details) ? record.details : {};
+  const failure: CallableFailure = {
+    code,
+    serverMessage,
+    unreachable:
+      code === "internal" && (serverMessage === "" || /^(internal)?\s*\[0\]$/.test(serverMessage)),
+  };
+  if (typeof details.reason === "string") failure.reason = details.reason;
+  const seconds = details.retryAfterSeconds;
+  if (typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0) {
+    failure.retryAfterSeconds = Math.ceil(seconds);
+  }
+  if (typeof details.field === "string") failure.field = details.field;
+  if (Array.isArray(details.served)) {
+    failure.served = details.served.filter((mode): mode is RealtimeMode =>
+      (REALTIME_MODES as readonly unknown[]).includes(mode),
+    );
+  }
+  const minutes = checkResponse(VoiceMinutesSchema, details.minutes);
+  if (minutes.ok) failure.minutes = minutes.value;
+  return failure;
+}
+
+/**
+ * The refusal a `resource-exhausted` failure names, when it names one of `reasons` (those of
+ * the callable that refused) and a wait.
+ */
+export function refusalOf<R extends RefusalReason>(
+  failure: CallableFailure,
+  reasons: readonly R[],
+): (Refusal & { reason: R }) | undefined {
+  const reason = reasons.find((known) => known === failure.reason);
+  const retryAfterSeconds = failure.retryAfterSeconds;
+  return reason === undefined || retryAfterSeconds === undefined
+    ? undefined
+    : { reason, retryAfterSeconds };
 }
 
 /**
@@ -60,26 +145,14 @@ export class TokenError extends Error {
  */
 export function toTokenError(error: unknown, context: { signedIn?: boolean } = {}): TokenError {
   if (error instanceof TokenError) return error;
-  const record =
-    typeof error === "object" && error !== null ? (error as Record<string, unknown>) : {};
-  const rawCode = typeof record.code === "string" ? record.code : "unknown";
-  const code = rawCode.replace(/^functions\//, "");
-  const serverMessage = typeof record.message === "string" ? record.message : "";
-  const details =
-    typeof record.details === "object" && record.details !== null
-      ? (record.details as Record<string, unknown>)
-      : {};
+  const failure = readCallableError(error);
+  const { code, serverMessage } = failure;
   const options = { cause: error };
 
   switch (code) {
     case "resource-exhausted": {
-      const seconds = positiveInt(details.retryAfterSeconds);
-      const reason =
-        typeof details.reason === "string" &&
-        (LIMIT_REASONS as readonly string[]).includes(details.reason)
-          ? (details.reason as LimitReason)
-          : undefined;
-      if (!reason || seconds === undefined) {
+      const refusal = refusalOf(failure, LIMIT_REASONS);
+      if (!refusal) {
         return new TokenError(
           "rate-limited",
           "Too many requests right now. Try again in a minute.",
@@ -87,10 +160,11 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
           options,
         );
       }
+      const { reason } = refusal;
       return new TokenError(
         reason === "daily-quota" ? "daily-quota" : "rate-limited",
-        limitMessage(reason, seconds),
-        { code, reason, retryAfterSeconds: seconds },
+        refusalMessage(refusal),
+        { code, reason, retryAfterSeconds: refusal.retryAfterSeconds },
         options,
       );
     }
@@ -130,7 +204,7 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
         options,
       );
     case "invalid-argument": {
-      const field = typeof details.field === "string" ? details.field : undefined;
+      const { field } = failure;
       const what = field && field !== "(request)" ? `the "${field}" setting` : "the request";
       return new TokenError(
         "invalid-request",
@@ -143,7 +217,7 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
       // The SDK reports a request that got no HTTP answer at all (refused, offline, blocked,
       // or a crash without CORS headers) as `internal` with HTTP status 0 appended:
       // "internal [0]". A deliberate server error carries its own message and status.
-      if (/^(internal)?\s*\[0\]$/.test(serverMessage.trim()) || serverMessage === "") {
+      if (failure.unreachable) {
         return new TokenError(
           "unreachable",
           "Couldn't reach the voice service. Check your connection and try again.",
@@ -176,31 +250,3 @@ const APP_CHECK_MESSAGE =
 
 const MISCONFIGURED_MESSAGE =
   "The voice service is misconfigured. If you run this app, the realtimeToken function logs name the setting to fix.";
-
-function limitMessage(reason: LimitReason, seconds: number): string {
-  switch (reason) {
-    case "user-interval":
-      return `You're starting sessions too quickly. Try again in ${seconds} s.`;
-    case "ip-rate":
-      return `Too many requests from your network. Try again in ${seconds} s.`;
-    case "upstream-rate":
-      return `OpenAI is rate limiting this app right now. Try again in ${seconds} s.`;
-    case "daily-quota":
-      return `You've used today's voice sessions. Your quota resets in ${formatWait(seconds)}.`;
-  }
-}
-
-/** `45 s`, `12 min`, `3 h 5 min`. */
-export function formatWait(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.ceil(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
-}
-
-function positiveInt(value: unknown): number | undefined {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
-  return Math.ceil(value);
-}

@@ -1,4 +1,9 @@
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../../functions/src/contract";
+import {
+  checkResponse,
+  RealtimeTokenResponseSchema,
+  type RealtimeTokenRequest,
+  type RealtimeTokenResponse,
+} from "voice-contract";
 import { TokenError, toTokenError } from "./errors";
 import type { SharedSecrets } from "./shared";
 
@@ -28,7 +33,7 @@ export interface TokenGrant {
 /** Options of {@link CachedTokenProvider}. */
 export interface CachedTokenProviderOptions {
   fetchToken: TokenFetcher;
-  /** Wall-clock milliseconds (compared with the server's `expiresAt`). Default `Date.now`. */
+  /** Wall-clock milliseconds (compared with the server's `expiresAtMs`). Default `Date.now`. */
   now?: () => number;
   /** A secret is not handed out within this many ms of its expiry. Default 10 000. */
   expirySkewMs?: number;
@@ -213,11 +218,11 @@ export class CachedTokenProvider {
   }
 
   #usable(response: RealtimeTokenResponse): boolean {
-    return response.expiresAt * 1000 - this.#skewMs > this.#now();
+    return response.expiresAtMs - this.#skewMs > this.#now();
   }
 
   #remember(key: string, request: RealtimeTokenRequest, response: RealtimeTokenResponse): void {
-    this.#cache.set(key, { response, expiresAtMs: response.expiresAt * 1000 });
+    this.#cache.set(key, { response, expiresAtMs: response.expiresAtMs });
     this.#latest = response;
     for (const listener of this.#listeners) listener(response, request);
   }
@@ -236,21 +241,15 @@ export function requestKey(request: RealtimeTokenRequest): string {
 }
 
 /**
- * Checks the fields the client relies on. The callable's data crosses a network boundary,
- * so it is validated rather than trusted to match the type.
+ * Checks a `realtimeToken` result against its schema: the callable's data crosses a network
+ * boundary, so it is validated rather than trusted to match the type.
  */
 export function parseTokenResponse(data: unknown): RealtimeTokenResponse {
-  const fail = (what: string) =>
-    new TokenError(
-      "misconfigured",
-      `The token service sent an unexpected answer (${what}). If you run this app, check that the web client and the function are the same version.`,
-      { code: "invalid-response" },
-    );
-  if (typeof data !== "object" || data === null) throw fail("not an object");
-  const record = data as Record<string, unknown>;
-  if (typeof record.token !== "string" || record.token === "") throw fail("no token");
-  if (typeof record.expiresAt !== "number" || !Number.isFinite(record.expiresAt)) {
-    throw fail("no expiresAt");
-  }
-  return data as RealtimeTokenResponse;
+  const checked = checkResponse(RealtimeTokenResponseSchema, data);
+  if (checked.ok) return checked.value;
+  throw new TokenError(
+    "misconfigured",
+    `The token service sent an unexpected answer (${checked.problem}). If you run this app, check that the web client and the function are the same version.`,
+    { code: "invalid-response" },
+  );
 }

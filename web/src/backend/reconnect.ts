@@ -1,4 +1,4 @@
-import type { DropClass } from "../realtime/reconnect";
+import type { DropClass } from "../realtime";
 import { TokenError } from "./errors";
 
 /**

@@ -3,18 +3,22 @@
  * upstream with the server's key and returns the answer, so no secret ever reaches the page.
  * The callables are injected as plain functions; realtime/ stays free of Firebase.
  */
-import type {
-  EndRealtimeCallRequest,
-  EndRealtimeCallResponse,
-  MinuteLimitDetails,
-  RealtimeCallRequest,
-  RealtimeCallResponse,
-  RealtimeMode,
-  RealtimeTokenRequest,
-  VoiceMinutes,
-} from "../../../functions/src/contract";
-import { RealtimeConnectError, type ConnectFailure } from "../realtime/errors";
-import type { SdpExchange } from "../realtime/exchange";
+import {
+  CALL_LIMIT_REASONS,
+  checkResponse,
+  refusalMessage,
+  RealtimeCallResponseSchema,
+  type CallChoices,
+  type CallLimitReason,
+  type EndRealtimeCallRequest,
+  type EndRealtimeCallResponse,
+  type RealtimeCallRequest,
+  type RealtimeCallResponse,
+  type RealtimeMode,
+  type VoiceMinutes,
+} from "voice-contract";
+import { RealtimeConnectError, type ConnectFailure, type SdpExchange } from "../realtime";
+import { readCallableError, refusalOf } from "./errors";
 
 /** What the broker said about an open call, besides the answer. */
 export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
@@ -30,8 +34,8 @@ export interface BrokeredExchangeOptions {
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
   /** The session choices sent with every offer. */
-  choices?: RealtimeTokenRequest;
-  /** Told when a call opened: its id, deadline (`endsAt`), slice and remaining minutes. */
+  choices?: CallChoices;
+  /** Told when a call opened: its id, deadline (`endsAtMs`), slice and remaining minutes. */
   onOpened?: (opened: BrokeredCallOpened) => void;
 }
 
@@ -49,7 +53,7 @@ export class BrokeredCallError extends Error {
       /** The callable's error code without the `functions/` prefix. */
       code: string;
       /** Why a `resource-exhausted` call was refused. */
-      reason?: MinuteLimitDetails["reason"];
+      reason?: CallLimitReason;
       /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
       retryAfterSeconds?: number;
       /** The rejected request field, for `invalid-argument`. */
@@ -109,20 +113,17 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
         endQuietly(result.callId);
         throw signal.reason;
       }
-      const { answer, ...opened } = result;
-      if (
-        typeof answer !== "string" ||
-        !answer.startsWith("v=") ||
-        typeof opened.callId !== "string" ||
-        opened.callId === ""
-      ) {
-        if (typeof opened.callId === "string" && opened.callId !== "") endQuietly(opened.callId);
+      const checked = checkResponse(RealtimeCallResponseSchema, result);
+      if (!checked.ok) {
+        const callId: unknown = (result as { callId?: unknown } | null)?.callId;
+        if (typeof callId === "string" && callId !== "") endQuietly(callId);
         throw new RealtimeConnectError(
           "sdp",
           "invalid-answer",
-          "The voice service answered the call without an SDP answer.",
+          `The voice service answered the call with an unexpected result (${checked.problem}).`,
         );
       }
+      const { answer, ...opened } = checked.value;
       try {
         onOpened?.(opened);
       } catch (error) {
@@ -142,11 +143,8 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
  */
 export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
   if (error instanceof RealtimeConnectError) return error;
-  const record = isObject(error) ? error : {};
-  const rawCode = typeof record.code === "string" ? record.code : "unknown";
-  const code = rawCode.replace(/^functions\//, "");
-  const serverMessage = typeof record.message === "string" ? record.message.trim() : "";
-  const details = isObject(record.details) ? record.details : {};
+  const failure = readCallableError(error);
+  const { code } = failure;
   const fail = (
     failure: ConnectFailure,
     message: string,
@@ -162,33 +160,38 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
 
   switch (code) {
     case "resource-exhausted": {
-      const retryAfterSeconds = positiveInt(details.retryAfterSeconds);
+      const { retryAfterSeconds, minutes } = failure;
       const wait = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
-      const minutes = isVoiceMinutes(details.minutes) ? { minutes: details.minutes } : {};
-      if (details.reason === "daily-minutes" || details.reason === "monthly-minutes") {
-        const period = details.reason === "daily-minutes" ? "today's" : "this month's";
+      const known = minutes === undefined ? {} : { minutes };
+      // The page adds when spent minutes come back (from `minutes`) and who shares a
+      // network's allowance, so these say only what happened.
+      if (failure.reason === "daily-minutes" || failure.reason === "monthly-minutes") {
+        const period = failure.reason === "daily-minutes" ? "today's" : "this month's";
         return fail("out-of-minutes", `You have used ${period} voice minutes.`, {
-          reason: details.reason,
+          reason: failure.reason,
           ...wait,
-          ...minutes,
+          ...known,
         });
       }
       const later = retryAfterSeconds === undefined ? "" : `; try again in ${retryAfterSeconds} s`;
-      if (details.reason === "ip-rate") {
-        // Many users behind one address (an office, a campus) share IP_CALLS_PER_MINUTE.
+      if (failure.reason === "ip-rate") {
         return fail("rate-limited", `Too many calls from your network right now${later}.`, {
           reason: "ip-rate",
           ...wait,
-          ...minutes,
+          ...known,
         });
       }
-      return fail("rate-limited", `The voice service is rate limited right now${later}.`, {
-        ...(details.reason === "upstream-rate" ? { reason: "upstream-rate" } : {}),
-        ...wait,
-      });
+      const refusal = refusalOf(failure, CALL_LIMIT_REASONS);
+      return fail(
+        "rate-limited",
+        refusal?.reason === "upstream-rate"
+          ? refusalMessage(refusal)
+          : `The voice service is rate limited right now${later}.`,
+        { ...(failure.reason === "upstream-rate" ? { reason: "upstream-rate" } : {}), ...wait },
+      );
     }
     case "invalid-argument": {
-      const field = typeof details.field === "string" ? details.field : undefined;
+      const { field } = failure;
       if (field === "offer") {
         return fail("invalid-offer", "The voice service refused this browser's offer.", {
           field,
@@ -201,11 +204,10 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
       );
     }
     case "failed-precondition":
-      if (details.reason === "mode-not-served") {
-        const served = Array.isArray(details.served)
-          ? (details.served.filter((m) => m === "secret" || m === "brokered") as RealtimeMode[])
-          : [];
-        return fail("not-served", "This backend does not serve brokered calls.", { served });
+      if (failure.reason === "mode-not-served") {
+        return fail("not-served", "This backend does not serve brokered calls.", {
+          served: failure.served ?? [],
+        });
       }
       return fail("misconfigured", "The voice service is misconfigured.");
     case "not-found":
@@ -223,32 +225,11 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
     case "internal":
       // The SDK reports a request that got no HTTP answer at all as `internal` with status 0
       // appended ("internal [0]"); a deliberate server error carries its own message.
-      if (/^(internal)?\s*\[0\]$/.test(serverMessage) || serverMessage === "") {
+      if (failure.unreachable) {
         return fail("unreachable", "Couldn't reach the voice service.");
       }
       return fail("misconfigured", "The voice service is misconfigured.");
     default:
       return fail("rejected", "The voice service could not open the call.");
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isVoiceMinutes(value: unknown): value is VoiceMinutes {
-  if (!isObject(value)) return false;
-  const { daySeconds, dayResetsAt, monthSeconds, monthResetsAt } = value;
-  const orNull = (v: unknown) => v === null || typeof v === "number";
-  return (
-    typeof daySeconds === "number" &&
-    typeof dayResetsAt === "number" &&
-    orNull(monthSeconds) &&
-    orNull(monthResetsAt)
-  );
-}
-
-function positiveInt(value: unknown): number | undefined {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
-  return Math.ceil(value);
 }

@@ -1,7 +1,8 @@
 /**
  * The floor `npm run bench:mint` compares realtimeToken with: the reference design's callable,
  * doing only a per-user transaction and the mint. Exported by index.ts under the emulator with
- * BENCH_BASELINE=true only (functions/.env.demo-realtime-bench), so it is never deployed.
+ * BENCH_BASELINE=true only (functions/.env.demo-realtime-bench); built into lib/ only for
+ * bench:mint (FUNCTIONS_BUILD_BENCH=true, see build.mts), so it is never deployed.
  *
  * `benchWarmup` does nothing; the bench calls it first, so that neither cold call it measures
  * pays for the emulator's first invocation or for reading Firestore's and OpenAI's client
@@ -10,7 +11,7 @@
 import { getFirestore } from "firebase-admin/firestore";
 import { HttpsError, onCall } from "firebase-functions/v2/https";
 import OpenAI from "openai";
-import { ALLOWED_ORIGINS, OPENAI_API_KEY } from "./config";
+import { ALLOWED_ORIGINS, OPENAI_API_KEY } from "../src/config";
 
 export const benchBareMint = onCall(
   { cors: ALLOWED_ORIGINS, enforceAppCheck: true, secrets: [OPENAI_API_KEY] },
@@ -30,7 +31,7 @@ export const benchBareMint = onCall(
       expires_after: { anchor: "created_at", seconds: 120 },
       session: { type: "realtime", model: "gpt-realtime-2" },
     });
-    return { token: secret.value, expiresAt: secret.expires_at };
+    return { token: secret.value, expiresAtMs: secret.expires_at * 1000 };
   },
 );
 

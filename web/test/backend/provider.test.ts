@@ -3,22 +3,22 @@ import type { AddressInfo } from "node:net";
 import { deleteApp, initializeApp } from "firebase/app";
 import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
 import { describe, expect, it } from "vitest";
-import type { RealtimeTokenRequest, RealtimeTokenResponse } from "../../functions/src/contract";
-import { TokenError, formatWait, toTokenError } from "../src/token/errors";
-import { callableTokenFetcher } from "../src/token/callable";
-import { CachedTokenProvider, parseTokenResponse, requestKey } from "../src/token/provider";
-import { browserSharedSecrets } from "../src/token/shared";
-import { SERVER_CHOICES, SERVER_SESSION, deferred } from "./fakes";
+import { formatWait, type RealtimeTokenRequest, type RealtimeTokenResponse } from "voice-contract";
+import { TokenError, toTokenError } from "../../src/backend/errors";
+import { callableTokenFetcher } from "../../src/backend/callable";
+import { CachedTokenProvider, parseTokenResponse, requestKey } from "../../src/backend/provider";
+import { browserSharedSecrets } from "../../src/backend/shared";
+import { SERVER_CHOICES, SERVER_SESSION, deferred } from "../fakes";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
-function response(n: number, expiresAt: number, voice = "marin"): RealtimeTokenResponse {
+function response(n: number, expiresAtSeconds: number, voice = "marin"): RealtimeTokenResponse {
   return {
     token: `ek_${n}`,
-    expiresAt,
+    expiresAtMs: expiresAtSeconds * 1000,
     model: "gpt-realtime-2",
     session: { ...SERVER_SESSION, voice },
-    quota: { limit: 50, remaining: 50 - n, resetsAt: NOW / 1000 + 3600 },
+    quota: { limit: 50, remaining: 50 - n, resetsAtMs: NOW + 3_600_000 },
     choices: SERVER_CHOICES,
   };
 }
@@ -187,8 +187,8 @@ describe("CachedTokenProvider", () => {
       now: () => NOW,
     });
     await expect(provider.get()).rejects.toMatchObject({ kind: "misconfigured" });
-    expect(() => parseTokenResponse({ token: "ek_1", expiresAt: "soon" })).toThrow(/expiresAt/);
-    expect(() => parseTokenResponse({ token: "", expiresAt: 1 })).toThrow(/no token/);
+    expect(() => parseTokenResponse({ token: "ek_1", expiresAtMs: "soon" })).toThrow(/expiresAt/);
+    expect(() => parseTokenResponse({ token: "", expiresAtMs: 1 })).toThrow(/no token/);
     expect(() => parseTokenResponse(null)).toThrow(/not an object/);
   });
 });
@@ -226,7 +226,7 @@ describe("toTokenError", () => {
         retryAfterSeconds: 3 * 3600 + 5 * 60,
       }),
       { kind: "daily-quota" },
-      /today's voice sessions\. Your quota resets in 3 h 5 min\./,
+      /today's realtime quota\. It resets at midnight UTC, in 3 h 5 min\./,
     ],
     [
       "not signed in",

@@ -1,4 +1,8 @@
-import type { RealtimeTokenResponse } from "../../../functions/src/contract";
+import {
+  checkResponse,
+  RealtimeTokenResponseSchema,
+  type RealtimeTokenResponse,
+} from "voice-contract";
 
 /**
  * Secrets shared between the tabs (and reloads) of one user, so that a second tab or a
@@ -21,7 +25,7 @@ export interface SharedSecrets {
 /** The one `localStorage` item: `{ [uid]: { [requestKey]: response } }`. */
 const ITEM = "realtime-secrets";
 
-type Stored = Record<string, Record<string, RealtimeTokenResponse> | undefined>;
+type Stored = Record<string, Record<string, unknown> | undefined>;
 
 /**
  * {@link SharedSecrets} in `localStorage`, serialized across tabs with the Web Locks API
@@ -50,7 +54,11 @@ export function browserSharedSecrets(
     }
   };
   return {
-    read: (scope, key) => load()[scope]?.[key] ?? null,
+    // Checked like a fresh answer: an entry of an older version, or garbled, is not a secret.
+    read: (scope, key) => {
+      const checked = checkResponse(RealtimeTokenResponseSchema, load()[scope]?.[key]);
+      return checked.ok ? checked.value : null;
+    },
     write: (scope, key, response) => {
       const stored = load();
       stored[scope] = { ...stored[scope], [key]: response };

@@ -1,0 +1,80 @@
+/**
+ * The brokered calls: `realtimeCall` posts the browser's SDP offer upstream with the server's
+ * key and counts voice minutes (its `prepare` verb opens nothing), `endRealtimeCall` hangs up.
+ */
+import type { CallChoices, CallSession, SessionChoiceOptions } from "./choices.js";
+import type { SliceLimit, VoiceMinutes } from "./minutes.js";
+
+/** The brokered callables' names (see `functions/src/index.ts`). */
+export const REALTIME_CALL_FUNCTION = "realtimeCall";
+export const END_REALTIME_CALL_FUNCTION = "endRealtimeCall";
+
+/**
+ * A `realtimeCall` request: the browser's SDP offer (audio section and the `oai-events` data
+ * channel) plus the session choices.
+ */
+export interface RealtimeCallRequest extends CallChoices {
+  /** `RTCPeerConnection.localDescription.sdp` after `setLocalDescription(createOffer())`. */
+  offer: string;
+}
+
+/** A successful `realtimeCall` result. */
+export interface RealtimeCallResponse {
+  /** The SDP answer for `setRemoteDescription({ type: "answer", sdp })`. */
+  answer: string;
+  /** Upstream's call id; pass it to `endRealtimeCall`. */
+  callId: string;
+  /** When the server hangs the call up (epoch ms). */
+  endsAtMs: number;
+  /** The call's slice (`endsAtMs` is this long after the call opened). */
+  sliceSeconds: number;
+  /** The Realtime model the session runs. */
+  model: string;
+  session: CallSession;
+  minutes: VoiceMinutes;
+  /**
+   * Which bound set the slice, so the page can say why the server hung up at `endsAtMs`:
+   * `call` (`MAX_CALL_SECONDS`), or the budget the call used up (`daily-minutes`: back at
+   * `minutes.dayResetsAtMs`; `monthly-minutes`: back at `minutes.monthResetsAtMs`).
+   */
+  limitedBy: SliceLimit;
+  /** The values the server accepts for the request's fields, and its defaults. */
+  choices: SessionChoiceOptions;
+}
+
+/**
+ * A `realtimeCall` request that opens nothing: the guards run (sign-in, App Check, the mode)
+ * and the caller's minutes come back. The page sends it before the first Connect, which also
+ * readies the function (its instance, the connection, the browser's CORS preflight) for the
+ * click.
+ */
+export interface RealtimeCallPrepareRequest {
+  prepare: true;
+}
+
+/** The result of a {@link RealtimeCallPrepareRequest}. */
+export interface RealtimeCallPrepared {
+  prepared: true;
+  /** What the caller has left now (no slice reserved). */
+  minutes: VoiceMinutes;
+  /** The longest single call (`MAX_CALL_SECONDS`). */
+  maxCallSeconds: number;
+  /** The Realtime model a call would run. */
+  model: string;
+  /** The values the server accepts for the request's fields, and its defaults. */
+  choices: SessionChoiceOptions;
+}
+
+/** An `endRealtimeCall` request. */
+export interface EndRealtimeCallRequest {
+  callId: string;
+}
+
+/** A successful `endRealtimeCall` result. */
+export interface EndRealtimeCallResponse {
+  /** `ended`: this request ended it; `already-ended`: it was over already (idempotent). */
+  outcome: "ended" | "already-ended";
+  /** Seconds the call was charged, when this request ended it. */
+  usedSeconds: number | null;
+  minutes: VoiceMinutes;
+}

@@ -1,0 +1,90 @@
+/**
+ * Why a callable refused, as its error's `details`, and the one user-facing text of each
+ * refusal reason, shown by the client and sent by the server as the error's message.
+ */
+import type { RealtimeMode } from "./choices.js";
+import { MINUTE_LIMIT_REASONS, type VoiceMinutes } from "./minutes.js";
+
+/**
+ * Why a mint was rate limited; `details.reason` of a `realtimeToken` `resource-exhausted`:
+ * - `user-interval`: the same user minted less than `USER_MIN_INTERVAL_SECONDS` ago;
+ * - `daily-quota`: the user used up `USER_DAILY_QUOTA` for the current UTC day;
+ * - `ip-rate`: too many requests from the caller's network address in the current minute;
+ * - `upstream-rate`: OpenAI itself rate limited the request (HTTP 429).
+ */
+export const LIMIT_REASONS = ["user-interval", "daily-quota", "ip-rate", "upstream-rate"] as const;
+export type LimitReason = (typeof LIMIT_REASONS)[number];
+
+/**
+ * `details.reason` of a `realtimeCall` `resource-exhausted`: a spent budget, too many calls
+ * from the caller's network this minute (`ip-rate`, `IP_CALLS_PER_MINUTE`), or OpenAI's 429.
+ */
+export const CALL_LIMIT_REASONS = [...MINUTE_LIMIT_REASONS, "ip-rate", "upstream-rate"] as const;
+export type CallLimitReason = (typeof CALL_LIMIT_REASONS)[number];
+
+/** Every reason a `resource-exhausted` refusal names, of either callable. */
+export type RefusalReason = LimitReason | CallLimitReason;
+
+/** A `resource-exhausted` refusal: why, and when a retry (or the budget) is back. */
+export interface Refusal {
+  reason: RefusalReason;
+  /** Whole seconds until a retry can succeed (at least 1). */
+  retryAfterSeconds: number;
+}
+
+/** `details` of a `resource-exhausted` error from `realtimeToken`. */
+export interface RateLimitDetails extends Refusal {
+  reason: LimitReason;
+}
+
+/** `details` of a `resource-exhausted` error from `realtimeCall`. */
+export interface MinuteLimitDetails extends Refusal {
+  reason: CallLimitReason;
+  /** The caller's minutes, when the refusal concerns them (budgets and `ip-rate`). */
+  minutes?: VoiceMinutes;
+}
+
+/** `details` of an `invalid-argument` error. */
+export interface InvalidArgumentDetails {
+  /** The offending request field, e.g. `"voice"`; `"(request)"` for the payload as a whole. */
+  field: string;
+}
+
+/** `details` of the `failed-precondition` error of a callable whose mode is not served. */
+export interface ModeNotServedDetails {
+  reason: "mode-not-served";
+  /** What the backend serves instead. */
+  served: RealtimeMode[];
+}
+
+/**
+ * The user-facing text of a refusal. Rate limits say the wait in seconds; spent budgets say
+ * it with {@link formatWait} and when they come back.
+ */
+export function refusalMessage(refusal: Refusal): string {
+  const seconds = refusal.retryAfterSeconds;
+  switch (refusal.reason) {
+    case "user-interval":
+      return `You are requesting tokens too fast. Try again in ${seconds} s.`;
+    case "ip-rate":
+      return `Too many calls from your network. Try again in ${seconds} s.`;
+    case "upstream-rate":
+      return `OpenAI is rate limiting this app. Try again in ${seconds} s.`;
+    case "daily-quota":
+      return `You have used today's realtime quota. It resets at midnight UTC, in ${formatWait(seconds)}.`;
+    case "daily-minutes":
+      return `You have used today's voice minutes. They come back at midnight UTC, in ${formatWait(seconds)}.`;
+    case "monthly-minutes":
+      return `You have used this month's voice minutes. They come back on the 1st (UTC), in ${formatWait(seconds)}.`;
+  }
+}
+
+/** A wait for people: `45 s`, `12 min` (minutes rounded up), `3 h 5 min`. */
+export function formatWait(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}
