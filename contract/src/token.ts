@@ -4,6 +4,12 @@ import type { CallChoices, CallSession, SessionChoiceOptions } from "./choices.j
 /** The callable's name (see `functions/src/index.ts`). */
 export const REALTIME_TOKEN_FUNCTION = "realtimeToken";
 
+/**
+ * The default of the server's `USER_MIN_INTERVAL_SECONDS`: the least time between two mints by
+ * one user. A `user-interval` refusal never asks a client to wait longer than the interval.
+ */
+export const DEFAULT_USER_MIN_INTERVAL_SECONDS = 5;
+
 /** A `realtimeToken` request: only the session choices. */
 export type RealtimeTokenRequest = CallChoices;
 

@@ -17,6 +17,7 @@ import {
   defineString,
 } from "firebase-functions/params";
 import type { RawSettings } from "./settings";
+import { DEFAULT_USER_MIN_INTERVAL_SECONDS } from "voice-contract";
 import type { RawVoiceSettings } from "./voiceSettings";
 
 /** The standard OpenAI key (`sk-…`). Only the server holds it; it never leaves the function. */
@@ -122,7 +123,7 @@ export const CLIENT_SECRET_TTL_SECONDS = defineInt("CLIENT_SECRET_TTL_SECONDS", 
 });
 
 export const USER_MIN_INTERVAL_SECONDS = defineInt("USER_MIN_INTERVAL_SECONDS", {
-  default: 5,
+  default: DEFAULT_USER_MIN_INTERVAL_SECONDS,
   description: "Minimum seconds between two mints by the same user.",
 });
 

@@ -4,6 +4,7 @@
  * controllers, and wires them together.
  */
 import "./styles.css";
+import { DEFAULT_USER_MIN_INTERVAL_SECONDS } from "voice-contract";
 import { AuthController } from "./app/auth";
 import { BrokeredMode } from "./app/brokeredMode";
 import { CallController } from "./app/callController";
@@ -141,9 +142,9 @@ function createMode(
       secrets: browserSharedSecrets(),
       scope: () => firebase.auth.currentUser?.uid ?? null,
     },
-    // The server's default USER_MIN_INTERVAL_SECONDS is 5: a Connect right after a rejected
-    // secret waits out the rest of it instead of failing.
-    waitForIntervalSeconds: 6,
+    // A Connect right after a rejected secret waits out the rest of the server's (default)
+    // interval instead of failing; a longer interval set by the operator is shown as refused.
+    waitForIntervalSeconds: DEFAULT_USER_MIN_INTERVAL_SECONDS,
   });
   return new SecretMode({
     tokens,
