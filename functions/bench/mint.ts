@@ -17,6 +17,11 @@ const emulators = (
   }
 ).emulators;
 const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-realtime-bench";
+// The region the stack serves the functions in: scripts/stack.ts reads the REGION param.
+const REGION = process.env.STACK_FUNCTIONS_REGION;
+if (REGION === undefined || REGION === "") {
+  throw new Error("STACK_FUNCTIONS_REGION is not set: run this with npm run bench:mint.");
+}
 // 100: with 40, two quiet runs of one tree gave a warm ratio of 1.03 and 1.12; with 100, 1.008
 // and 1.003 (a 5 % goal needs the p50 of more than a few dozen calls).
 const WARM_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100);
@@ -55,7 +60,7 @@ async function call(fn: Fn, idToken: string, withAddress = true): Promise<CallRe
     : {};
   const started = performance.now();
   const response = await fetch(
-    `http://127.0.0.1:${emulators.functions?.port}/${PROJECT}/us-central1/${fn}`,
+    `http://127.0.0.1:${emulators.functions?.port}/${PROJECT}/${REGION}/${fn}`,
     {
       method: "POST",
       headers: {

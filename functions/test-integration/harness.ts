@@ -29,11 +29,13 @@ const FIREBASE_JSON = JSON.parse(
 };
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-realtime-test";
 export const STANDIN_URL = requireEnv("STANDIN_URL");
+/** The region the emulator serves the functions in, as the stack read it from `REGION`. */
+export const REGION = requireEnv("STACK_FUNCTIONS_REGION");
 
-/** The URL of the callable `name` on the Functions emulator (us-central1). */
+/** The URL of the callable `name` on the Functions emulator. */
 export function functionUrl(name: string): string {
   const port = FIREBASE_JSON.emulators.functions?.port ?? 5001;
-  return `http://127.0.0.1:${port}/${PROJECT_ID}/us-central1/${name}`;
+  return `http://127.0.0.1:${port}/${PROJECT_ID}/${REGION}/${name}`;
 }
 
 function requireEnv(name: string): string {
@@ -90,7 +92,7 @@ export async function newClient(
   } else if (options.signIn !== false) {
     uid = (await signInAnonymously(auth)).user.uid;
   }
-  const functions = getFunctions(app, "us-central1");
+  const functions = getFunctions(app, REGION);
   const forwardedFor = options.forwardedFor;
   if (forwardedFor !== undefined) {
     // The SDK's own fetch seam: the same request, with the header a front end adds.
