@@ -19,6 +19,42 @@ export interface VoiceMinutes {
   monthResetsAtMs: number | null;
 }
 
+/** Whether `reason` names a minute budget (any of {@link MINUTE_LIMIT_REASONS}). */
+export function isMinuteLimitReason(reason: unknown): reason is MinuteLimitReason {
+  return (MINUTE_LIMIT_REASONS as readonly unknown[]).includes(reason);
+}
+
+/** How texts speak of one minute budget, and where a caller's minutes say when it is back. */
+export interface MinuteBudgetWords {
+  /** Whose minutes: "today's". */
+  period: string;
+  /** When it comes back, as a noun: "midnight UTC". */
+  when: string;
+  /** The same in a sentence: "at midnight UTC". */
+  at: string;
+  /** Its reset in a caller's minutes; null where they carry none. */
+  resetsAtMs: (minutes: VoiceMinutes) => number | null;
+}
+
+/**
+ * The words of each minute budget, one row per reason: the server's refusal texts and the
+ * page's banners read them, so a new budget (a weekly cap) is one row here.
+ */
+export const MINUTE_BUDGETS: Record<MinuteLimitReason, MinuteBudgetWords> = {
+  "daily-minutes": {
+    period: "today's",
+    when: "midnight UTC",
+    at: "at midnight UTC",
+    resetsAtMs: (minutes) => minutes.dayResetsAtMs,
+  },
+  "monthly-minutes": {
+    period: "this month's",
+    when: "the 1st of the month, UTC",
+    at: "on the 1st (UTC)",
+    resetsAtMs: (minutes) => minutes.monthResetsAtMs,
+  },
+};
+
 /**
  * What set a brokered call's slice: the longest single call, or the daily or monthly budget
  * that the slice spends to zero.

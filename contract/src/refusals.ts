@@ -3,7 +3,12 @@
  * refusal reason, shown by the client and sent by the server as the error's message.
  */
 import type { RealtimeMode } from "./choices.js";
-import { MINUTE_LIMIT_REASONS, type VoiceMinutes } from "./minutes.js";
+import {
+  isMinuteLimitReason,
+  MINUTE_BUDGETS,
+  MINUTE_LIMIT_REASONS,
+  type VoiceMinutes,
+} from "./minutes.js";
 
 /**
  * Why a mint was rate limited; `details.reason` of a `realtimeToken` `resource-exhausted`:
@@ -63,6 +68,10 @@ export interface ModeNotServedDetails {
  */
 export function refusalMessage(refusal: Refusal): string {
   const seconds = refusal.retryAfterSeconds;
+  if (isMinuteLimitReason(refusal.reason)) {
+    const budget = MINUTE_BUDGETS[refusal.reason];
+    return `You have used ${budget.period} voice minutes. They come back ${budget.at}, in ${formatWait(seconds)}.`;
+  }
   switch (refusal.reason) {
     case "user-interval":
       return `You are requesting tokens too fast. Try again in ${seconds} s.`;
@@ -72,10 +81,6 @@ export function refusalMessage(refusal: Refusal): string {
       return `OpenAI is rate limiting this app. Try again in ${seconds} s.`;
     case "daily-quota":
       return `You have used today's realtime quota. It resets at midnight UTC, in ${formatWait(seconds)}.`;
-    case "daily-minutes":
-      return `You have used today's voice minutes. They come back at midnight UTC, in ${formatWait(seconds)}.`;
-    case "monthly-minutes":
-      return `You have used this month's voice minutes. They come back on the 1st (UTC), in ${formatWait(seconds)}.`;
   }
 }
 

@@ -6,6 +6,8 @@
 import {
   CALL_LIMIT_REASONS,
   checkResponse,
+  isMinuteLimitReason,
+  MINUTE_BUDGETS,
   refusalMessage,
   RealtimeCallResponseSchema,
   type CallChoices,
@@ -165,8 +167,8 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
       const known = minutes === undefined ? {} : { minutes };
       // The page adds when spent minutes come back (from `minutes`) and who shares a
       // network's allowance, so these say only what happened.
-      if (failure.reason === "daily-minutes" || failure.reason === "monthly-minutes") {
-        const period = failure.reason === "daily-minutes" ? "today's" : "this month's";
+      if (isMinuteLimitReason(failure.reason)) {
+        const { period } = MINUTE_BUDGETS[failure.reason];
         return fail("out-of-minutes", `You have used ${period} voice minutes.`, {
           reason: failure.reason,
           ...wait,

@@ -2,6 +2,7 @@
  * What the user reads when something goes wrong: each message says what happened and what
  * to do next. Pure functions, so they are unit-tested without a DOM.
  */
+import type { MinuteLimitReason } from "voice-contract";
 import { errorCode } from "../firebase";
 import {
   isSecretRejected,
@@ -46,10 +47,8 @@ export type BannerKind =
   | "reconnect-failed"
   | "end-call-failed"
   | "ended-call-limit"
-  | "ended-daily-minutes"
-  | "ended-monthly-minutes"
-  | "refused-daily-minutes"
-  | "refused-monthly-minutes"
+  | `ended-${MinuteLimitReason}`
+  | `refused-${MinuteLimitReason}`
   | "refused-ip-rate"
   | "mode-not-served";
 

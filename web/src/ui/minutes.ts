@@ -4,7 +4,13 @@
  * ended or was refused. The functions are pure (time passed in); MinutesView renders them.
  * Loaded with the session code (live.ts), and only used in brokered mode.
  */
-import type { SliceLimit, VoiceMinutes } from "voice-contract";
+import {
+  isMinuteLimitReason,
+  MINUTE_BUDGETS,
+  type MinuteLimitReason,
+  type SliceLimit,
+  type VoiceMinutes,
+} from "voice-contract";
 import type { CloseReason, RealtimeConnectError } from "../realtime";
 import { formatDuration } from "../duration";
 import { BrokeredCallError } from "../backend";
@@ -73,15 +79,15 @@ function secondsUntil(atMs: number, nowMs: number): number {
 
 /** "They come back in 3 h 5 min (midnight UTC)." for the budget `reason`. */
 function comesBack(
-  reason: "daily-minutes" | "monthly-minutes",
+  reason: MinuteLimitReason,
   minutes: VoiceMinutes | undefined,
   retryAfterSeconds: number | undefined,
   nowMs: number,
 ): string {
-  const resetsAt = reason === "daily-minutes" ? minutes?.dayResetsAtMs : minutes?.monthResetsAtMs;
-  const wait =
-    resetsAt !== undefined && resetsAt !== null ? secondsUntil(resetsAt, nowMs) : retryAfterSeconds;
-  const when = reason === "daily-minutes" ? "midnight UTC" : "the 1st of the month, UTC";
+  const budget = MINUTE_BUDGETS[reason];
+  const resetsAt = minutes === undefined ? null : budget.resetsAtMs(minutes);
+  const wait = resetsAt !== null ? secondsUntil(resetsAt, nowMs) : retryAfterSeconds;
+  const when = budget.when;
   return wait === undefined
     ? `They come back at ${when}.`
     : `They come back in ${formatDuration(wait, "wait")} (${when}).`;
@@ -103,25 +109,21 @@ export function endedByDeadline(reason: CloseReason, deadlineMs: number, closedA
 
 /** The banner when the server hung up at the deadline: which limit, and when it comes back. */
 export function describeServerEnd(call: OpenCall, nowMs: number): BannerContent {
-  switch (call.limitedBy) {
-    case "call":
-      return {
-        kind: "ended-call-limit",
-        message:
-          `The call reached its ${formatDuration(call.sliceSeconds, "amount")} limit, so the server ended ` +
-          `it. You have ${minutesLeftText(call.minutes)} left; press Connect to start a new call.`,
-        action: "retry",
-      };
-    case "daily-minutes":
-    case "monthly-minutes": {
-      const period = call.limitedBy === "daily-minutes" ? "today's" : "this month's";
-      return {
-        kind: `ended-${call.limitedBy}`,
-        message: `The call used up ${period} voice minutes, so the server ended it. ${comesBack(call.limitedBy, call.minutes, undefined, nowMs)}`,
-        action: null,
-      };
-    }
+  const limit = call.limitedBy;
+  if (limit === "call") {
+    return {
+      kind: "ended-call-limit",
+      message:
+        `The call reached its ${formatDuration(call.sliceSeconds, "amount")} limit, so the server ended ` +
+        `it. You have ${minutesLeftText(call.minutes)} left; press Connect to start a new call.`,
+      action: "retry",
+    };
   }
+  return {
+    kind: `ended-${limit}`,
+    message: `The call used up ${MINUTE_BUDGETS[limit].period} voice minutes, so the server ended it. ${comesBack(limit, call.minutes, undefined, nowMs)}`,
+    action: null,
+  };
 }
 
 /**
@@ -136,10 +138,7 @@ export function describeBrokeredRefusal(
   const cause = error.cause;
   if (!(cause instanceof BrokeredCallError)) return null;
   const { reason, minutes, retryAfterSeconds, served } = cause.details;
-  if (
-    error.failure === "out-of-minutes" &&
-    (reason === "daily-minutes" || reason === "monthly-minutes")
-  ) {
+  if (error.failure === "out-of-minutes" && isMinuteLimitReason(reason)) {
     return {
       kind: `refused-${reason}`,
       message: `${error.message} ${comesBack(reason, minutes, retryAfterSeconds, nowMs)}`,
