@@ -4,7 +4,7 @@ import {
   MINUTE_BUDGETS,
   MINUTE_LIMIT_REASONS,
   type VoiceMinutes,
-} from "../src/minutes";
+} from "../src/minutes.js";
 
 const MINUTES: VoiceMinutes = {
   daySeconds: 0,
