@@ -2,12 +2,12 @@
  * The voice-minute budget of brokered calls. Pure: state in, decision and next state out, `now`
  * passed in.
  *
- * Each user has seconds per UTC day, seconds per UTC calendar month (0: no monthly cap) and a
- * longest single call. A call reserves its slice up front, the smallest of the three
- * remainders, charged to the day and month in which it was reserved (a call that crosses
- * midnight stays on the day it started); when it ends early the unused seconds go back to that
- * same day and month, unless they are already over. The deadline task hangs the call up when
- * the slice runs out.
+ * Each user has a budget of seconds per period, one row of {@link MINUTE_PERIODS} each (a UTC
+ * day; a UTC calendar month, 0 for no monthly cap), and a longest single call. A call reserves
+ * its slice up front, the smallest of the remainders, charged to the periods in which it was
+ * reserved (a call that crosses midnight stays on the day it started); when it ends early the
+ * unused seconds go back to those same periods, unless they are already over. The deadline
+ * task hangs the call up when the slice runs out.
  *
  * Exactness, as for mints (policy.ts): each reservation advances `seq`, and the reservation
  * engine (reservations.ts) `create()`s the call's record under that number in the same commit.
@@ -25,29 +25,92 @@ import type { MinuteLimitReason, SliceLimit } from "voice-contract";
 import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
 import { dayField } from "./policy";
 
-/** The budget, in seconds. */
-export interface MinuteLimits {
-  /** Seconds per user per UTC day; at least 1. */
-  dailySeconds: number;
-  /** Seconds per user per UTC calendar month; 0 means no monthly cap. */
-  monthlySeconds: number;
-  /** The longest single call; at least 1. */
-  maxCallSeconds: number;
+/**
+ * One budget period: everything that names it is here, so a new period (a weekly cap) is one
+ * row of {@link MINUTE_PERIODS}, and the limits, the stored counters, what is left, the slice,
+ * the refund and the user document's fields follow from the rows.
+ */
+export interface MinutePeriod {
+  /**
+   * Names its figures: `day` is {@link MinuteState}'s `day` (which period) and `daySeconds`
+   * (charged in it), and {@link Remaining}'s `daySeconds` and `dayResetsAtMs`.
+   */
+  readonly name: string;
+  /** The refusal and slice reason when this budget is spent. */
+  readonly reason: MinuteLimitReason;
+  /** Its budget's name in {@link MinuteLimits}, in seconds. */
+  readonly limit: string;
+  /**
+   * Whether a budget of 0 turns it off (what is left then reads as null). A period that cannot
+   * be off always reports a number: its budget is at least 1.
+   */
+  readonly canBeOff: boolean;
+  /** The period that `nowMs` falls in, as stored beside its count: `2026-11-30`. */
+  key(nowMs: number): string;
+  /** The first millisecond of the next period: when its budget is back. */
+  nextResetMs(nowMs: number): number;
+  /** The user document's counter of the period of `ms`: `d20261130`. */
+  field(ms: number): string;
 }
 
-/** Per-user budget state, one document per user. */
-export interface MinuteState {
-  /** Calls ever reserved by this user; never decreases. The next call's record id is `seq + 1`. */
-  seq: number;
-  /** The UTC day (`YYYY-MM-DD`) that `daySeconds` counts. */
-  day: string;
-  /** Seconds charged on `day`. */
-  daySeconds: number;
-  /** The UTC month (`YYYY-MM`) that `monthSeconds` counts. */
-  month: string;
-  /** Seconds charged in `month`. */
-  monthSeconds: number;
+/** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
+export function minuteMonthField(ms: number): string {
+  return `m${utcMonth(ms).replace("-", "")}`;
 }
+
+/**
+ * The periods whose budgets a call is charged to, one row each. Their order does not matter:
+ * which spent budget is named is decided by when each is back ({@link lastBack}).
+ */
+export const MINUTE_PERIODS = [
+  {
+    name: "day",
+    reason: "daily-minutes",
+    limit: "dailySeconds",
+    canBeOff: false,
+    key: utcDay,
+    nextResetMs: nextUtcDayMs,
+    // Named like the mints' day counter (policy.ts): theirs are in other user documents.
+    field: dayField,
+  },
+  {
+    name: "month",
+    reason: "monthly-minutes",
+    limit: "monthlySeconds",
+    canBeOff: true,
+    key: utcMonth,
+    nextResetMs: nextUtcMonthMs,
+    field: minuteMonthField,
+  },
+] as const satisfies readonly MinutePeriod[];
+
+type Period = (typeof MINUTE_PERIODS)[number];
+
+/** What is left of a period's budget: a number, or null for one that is off. */
+type Figure<P extends Period> = P["canBeOff"] extends true ? number | null : number;
+
+/** Spells out an intersection, so that editors show one object type. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/**
+ * The budget, in seconds: each period's under its row's `limit` (`dailySeconds`, at least 1;
+ * `monthlySeconds`, 0 for no monthly cap), and the longest single call (at least 1).
+ */
+export type MinuteLimits = Flat<
+  { [P in Period as P["limit"]]: number } & { maxCallSeconds: number }
+>;
+
+/**
+ * Per-user budget state, one document per user: `seq`, the calls ever reserved by this user
+ * (never decreases; the next call's record id is `seq + 1`), and for each period which one is
+ * counted (`day`: `2026-11-30`, `month`: `2026-11`) and the seconds charged in it
+ * (`daySeconds`, `monthSeconds`).
+ */
+export type MinuteState = Flat<
+  { seq: number } & { [P in Period as P["name"]]: string } & {
+    [P in Period as `${P["name"]}Seconds`]: number;
+  }
+>;
 
 /** Which budget refused a call; `details.reason` of the `resource-exhausted` error. */
 export type { MinuteLimitReason };
@@ -56,7 +119,7 @@ export type { MinuteLimitReason };
 export interface Charge {
   /** The call's sequence number: its record's id. */
   seq: number;
-  /** When the slice was reserved (unix ms): its day and month are the ones charged. */
+  /** When the slice was reserved (unix ms): its periods (day, month) are the ones charged. */
   reservedAtMs: number;
   /** Seconds charged. */
   reservedSeconds: number;
@@ -99,7 +162,7 @@ export type CallRecord =
       endedAtMs: number;
       endedBy: EndedBy;
       usedSeconds: number;
-      /** `reservedSeconds - usedSeconds`: handed back unless its day or month was over. */
+      /** `reservedSeconds - usedSeconds`: handed back to the periods not yet over. */
       unusedSeconds: number;
     } & Charge);
 
@@ -107,51 +170,125 @@ export type Reservation =
   | { ok: true; next: MinuteState; record: Extract<CallRecord, { status: "reserved" }> }
   | { ok: false; reason: MinuteLimitReason; retryAfterSeconds: number };
 
-/** What is left, for the UI ("minutes left today, and this month when capped"). */
-export interface Remaining {
-  /** Seconds left today. */
-  daySeconds: number;
-  /** Start of the next UTC day (unix ms), when `daySeconds` is back to the daily budget. */
-  dayResetsAtMs: number;
-  /** Seconds left this month, or null without a monthly cap. */
-  monthSeconds: number | null;
-  /** Start of the next UTC month (unix ms), or null without a monthly cap. */
-  monthResetsAtMs: number | null;
+/**
+ * What is left, for the UI ("minutes left today, and this month when capped"): for each period
+ * the seconds left in it (`daySeconds`) and when it is back to its budget, the start of the
+ * next period in unix ms (`dayResetsAtMs`); both null for a period whose budget is off.
+ */
+export type Remaining = Flat<
+  { [P in Period as `${P["name"]}Seconds`]: Figure<P> } & {
+    [P in Period as `${P["name"]}ResetsAtMs`]: Figure<P>;
+  }
+>;
+
+/** One period's counter: which period, and the seconds charged in it. */
+interface Counter {
+  key: string;
+  seconds: number;
 }
 
-/** The state as of `nowMs`: counters of a past day or month read as zero. */
+/** A period's counter in `state`. */
+function counterOf(state: MinuteState, period: Period): Counter {
+  return { key: state[period.name], seconds: state[`${period.name}Seconds` as const] };
+}
+
+/** A state of `seq` with each period's counter from `counterFor`. */
+function stateOf(seq: number, counterFor: (period: Period) => Counter): MinuteState {
+  const state: Record<string, string | number> = { seq };
+  for (const period of MINUTE_PERIODS) {
+    const { key, seconds } = counterFor(period);
+    state[period.name] = key;
+    state[`${period.name}Seconds`] = seconds;
+  }
+  // Each period's two fields are set just above: the shape MinuteState derives from the rows.
+  return state as MinuteState;
+}
+
+/** The state as of `nowMs`: counters of a past period read as zero. */
 function current(state: MinuteState | undefined, nowMs: number): MinuteState {
-  const day = utcDay(nowMs);
-  const month = utcMonth(nowMs);
-  return {
-    seq: state?.seq ?? 0,
-    day,
-    daySeconds: state?.day === day ? Math.max(0, state.daySeconds) : 0,
-    month,
-    monthSeconds: state?.month === month ? Math.max(0, state.monthSeconds) : 0,
-  };
+  return stateOf(state?.seq ?? 0, (period) => {
+    const key = period.key(nowMs);
+    const stored = state === undefined ? undefined : counterOf(state, period);
+    return { key, seconds: stored?.key === key ? Math.max(0, stored.seconds) : 0 };
+  });
 }
 
-/** Seconds left today and this month. */
+/** A period's budget, or null when it is off. */
+function budgetOf(period: Period, limits: MinuteLimits): number | null {
+  const budget = limits[period.limit];
+  return period.canBeOff && budget <= 0 ? null : budget;
+}
+
+/** Seconds left in each period, with when each is back. */
 export function remaining(
   state: MinuteState | undefined,
   limits: MinuteLimits,
   nowMs: number,
 ): Remaining {
   const now = current(state, nowMs);
-  const capped = limits.monthlySeconds > 0;
-  return {
-    daySeconds: Math.max(0, limits.dailySeconds - now.daySeconds),
-    dayResetsAtMs: nextUtcDayMs(nowMs),
-    monthSeconds: capped ? Math.max(0, limits.monthlySeconds - now.monthSeconds) : null,
-    monthResetsAtMs: capped ? nextUtcMonthMs(nowMs) : null,
-  };
+  const left: Record<string, number | null> = {};
+  for (const period of MINUTE_PERIODS) {
+    const budget = budgetOf(period, limits);
+    const charged = counterOf(now, period).seconds;
+    left[`${period.name}Seconds`] = budget === null ? null : Math.max(0, budget - charged);
+    left[`${period.name}ResetsAtMs`] = budget === null ? null : period.nextResetMs(nowMs);
+  }
+  // Null only for a period that can be off, which is what Remaining's types say.
+  return left as Remaining;
+}
+
+/** What is left of one period's budget in `left`, with when it is back; null when off. */
+function leftIn(left: Remaining, period: Period): { seconds: number; resetsAtMs: number } | null {
+  const seconds = left[`${period.name}Seconds` as const];
+  const resetsAtMs = left[`${period.name}ResetsAtMs` as const];
+  return seconds === null || resetsAtMs === null ? null : { seconds, resetsAtMs };
+}
+
+/** A spent budget and when it is back. */
+export interface SpentBudget {
+  reason: MinuteLimitReason;
+  /** When this budget is back (unix ms). */
+  resetsAtMs: number;
+  /** The reset after that one: of two budgets back at once, the longer period's comes later. */
+  thenResetsAtMs: number;
 }
 
 /**
- * Reserves a call's slice: the smallest of what is left today, this month and the longest
- * call. Refuses when today's or this month's budget is spent, naming the budget whose reset
- * comes last (the call cannot start before both are back).
+ * Which spent budget to name: the one back last, since a call cannot start before all are back.
+ * Budgets back at the same moment (a month that ends at midnight) name the longer period: it
+ * is the one that stays the caller's limit for longer afterwards.
+ */
+export function lastBack(spent: readonly SpentBudget[]): SpentBudget | undefined {
+  let last: SpentBudget | undefined;
+  for (const budget of spent) {
+    const later =
+      last === undefined ||
+      budget.resetsAtMs > last.resetsAtMs ||
+      (budget.resetsAtMs === last.resetsAtMs && budget.thenResetsAtMs > last.thenResetsAtMs);
+    if (later) last = budget;
+  }
+  return last;
+}
+
+/** The budgets spent in `left`. */
+function spentIn(left: Remaining): SpentBudget[] {
+  const spent: SpentBudget[] = [];
+  for (const period of MINUTE_PERIODS) {
+    const figure = leftIn(left, period);
+    if (figure === null || figure.seconds > 0) continue;
+    const { resetsAtMs } = figure;
+    spent.push({
+      reason: period.reason,
+      resetsAtMs,
+      thenResetsAtMs: period.nextResetMs(resetsAtMs),
+    });
+  }
+  return spent;
+}
+
+/**
+ * Reserves a call's slice: the smallest of what is left in each period and the longest call.
+ * Refuses when a period's budget is spent, naming the one back last ({@link lastBack}).
  */
 export function reserveCall(
   state: MinuteState | undefined,
@@ -161,46 +298,36 @@ export function reserveCall(
 ): Reservation {
   const now = current(state, nowMs);
   const left = remaining(state, limits, nowMs);
-  const monthOut = left.monthSeconds !== null && left.monthSeconds <= 0;
-  if (monthOut && left.monthResetsAtMs !== null) {
+  const out = lastBack(spentIn(left));
+  if (out !== undefined) {
     return {
       ok: false,
-      reason: "monthly-minutes",
-      retryAfterSeconds: secondsUntil(left.monthResetsAtMs, nowMs),
+      reason: out.reason,
+      retryAfterSeconds: secondsUntil(out.resetsAtMs, nowMs),
     };
   }
-  if (left.daySeconds <= 0) {
-    return {
-      ok: false,
-      reason: "daily-minutes",
-      retryAfterSeconds: secondsUntil(left.dayResetsAtMs, nowMs),
-    };
-  }
-  const slice = Math.min(left.daySeconds, left.monthSeconds ?? Infinity, limits.maxCallSeconds);
+  let slice = limits.maxCallSeconds;
+  for (const period of MINUTE_PERIODS)
+    slice = Math.min(slice, leftIn(left, period)?.seconds ?? Infinity);
   const seq = now.seq + 1;
   return {
     ok: true,
-    next: {
-      seq,
-      day: now.day,
-      daySeconds: now.daySeconds + slice,
-      month: now.month,
-      monthSeconds: now.monthSeconds + slice,
-    },
+    next: stateOf(seq, (period) => {
+      const { key, seconds } = counterOf(now, period);
+      return { key, seconds: seconds + slice };
+    }),
     record: { status: "reserved", uid, seq, reservedAtMs: nowMs, reservedSeconds: slice },
   };
 }
 
 /**
  * Which bound set a reserved slice, from what is left right after the reservation: a budget
- * the slice spent to zero (the month first: its reset comes last), else the longest call. A
- * slice that both reached `maxCallSeconds` and emptied today's budget is the budget's: that
- * is what stops the user's next call too.
+ * the slice spent to zero (the one back last, as a refusal names it), else the longest call.
+ * A slice that both reached `maxCallSeconds` and emptied a budget is the budget's: that is
+ * what stops the user's next call too.
  */
 export function sliceLimitedBy(after: Remaining): SliceLimit {
-  if (after.monthSeconds !== null && after.monthSeconds <= 0) return "monthly-minutes";
-  if (after.daySeconds <= 0) return "daily-minutes";
-  return "call";
+  return lastBack(spentIn(after))?.reason ?? "call";
 }
 
 /** A call's record once upstream answered. */
@@ -253,24 +380,22 @@ export function usedSeconds(
 }
 
 /**
- * Hands `seconds` of a charge back to the day and month it was charged to. A day or month that
- * is already over keeps its count: its budget is gone, and today's must not grow from it.
+ * Hands `seconds` of a charge back to the periods it was charged to. A period that is already
+ * over keeps its count: its budget is gone, and the current one must not grow from it.
  */
 export function refundSeconds(state: MinuteState, charge: Charge, seconds: number): MinuteState {
   const back = Math.max(0, Math.min(seconds, charge.reservedSeconds));
-  const sameDay = state.day === utcDay(charge.reservedAtMs);
-  const sameMonth = state.month === utcMonth(charge.reservedAtMs);
-  return {
-    ...state,
-    daySeconds: sameDay ? Math.max(0, state.daySeconds - back) : state.daySeconds,
-    monthSeconds: sameMonth ? Math.max(0, state.monthSeconds - back) : state.monthSeconds,
-  };
+  return stateOf(state.seq, (period) => {
+    const { key, seconds: charged } = counterOf(state, period);
+    const same = key === period.key(charge.reservedAtMs);
+    return { key, seconds: same ? Math.max(0, charged - back) : charged };
+  });
 }
 
 export type Transition<R extends CallRecord> =
   { changed: true; state: MinuteState; record: R } | { changed: false };
 
-/** A record's own transition, and the seconds it hands back to the day and month charged. */
+/** A record's own transition, and the seconds it hands back to the periods charged. */
 export type RecordTransition<R extends CallRecord> =
   { changed: true; record: R; refundSeconds: number } | { changed: false };
 
@@ -380,23 +505,16 @@ export function decideDeadlineTask(
   return { action: "retry-later", inMs: early };
 }
 
-/** Seconds charged in the UTC month of `ms`: `m` and the month's digits. */
-export function minuteMonthField(ms: number): string {
-  return `m${utcMonth(ms).replace("-", "")}`;
-}
-
 /**
- * The minute state in a user document (`seq`, seconds per UTC day `d20261130` and per UTC
- * month `m202611`), read defensively: a hand-edited value counts as nothing charged.
+ * The minute state in a user document (`seq`, and the seconds charged in each period under its
+ * row's field: per UTC day `d20261130`, per UTC month `m202611`), read defensively: a
+ * hand-edited value counts as nothing charged.
  */
 export function readMinuteState(data: Fields, nowMs: number): MinuteState {
-  return {
-    seq: wholeNumber(data.seq) ?? 0,
-    day: utcDay(nowMs),
-    daySeconds: counterValue(data[dayField(nowMs)]),
-    month: utcMonth(nowMs),
-    monthSeconds: counterValue(data[minuteMonthField(nowMs)]),
-  };
+  return stateOf(wholeNumber(data.seq) ?? 0, (period) => ({
+    key: period.key(nowMs),
+    seconds: counterValue(data[period.field(nowMs)]),
+  }));
 }
 
 /** What the caller learns of a reserved slice. */
@@ -431,17 +549,16 @@ export function minuteRule(
   };
 }
 
-/** Adds `seconds` to the day and month of a charge (negative: hands them back). */
+/** Adds `seconds` to each period of a charge (negative: hands them back). */
 function minuteCharge(charge: Charge, seconds: number): Record<string, number> {
-  return {
-    [dayField(charge.reservedAtMs)]: seconds,
-    [minuteMonthField(charge.reservedAtMs)]: seconds,
-  };
+  return Object.fromEntries(
+    MINUTE_PERIODS.map((period) => [period.field(charge.reservedAtMs), seconds]),
+  );
 }
 
 /**
- * What handing `seconds` of a charge back changes in its user's document: the day and month it
- * was charged to (a day already over keeps its count in effect: nothing reads it any more).
+ * What handing `seconds` of a charge back changes in its user's document: the periods it was
+ * charged to (a period already over keeps its count in effect: nothing reads it any more).
  */
 export function minuteRefund(charge: Charge, seconds: number): UserChange {
   return seconds > 0 ? { add: minuteCharge(charge, -seconds) } : {};

@@ -6,6 +6,8 @@ import {
   endRecord,
   failCall,
   failRecord,
+  lastBack,
+  MINUTE_PERIODS,
   type MinuteLimits,
   type MinuteState,
   minuteRefund,
@@ -220,6 +222,56 @@ describe("remaining", () => {
       daySeconds: 600,
       monthSeconds: 3000,
     });
+  });
+});
+
+describe("lastBack", () => {
+  const HOUR = 3_600_000;
+  const spent = (reason: "daily-minutes" | "monthly-minutes", back: number, then: number) => ({
+    reason,
+    resetsAtMs: back * HOUR,
+    thenResetsAtMs: then * HOUR,
+  });
+
+  it("names whichever spent budget is back last, whatever the order", () => {
+    // A shorter period may end after a longer one (a week that runs past the 1st): it is named.
+    const day = spent("daily-minutes", 30, 54);
+    const month = spent("monthly-minutes", 12, 12 + 31 * 24);
+    expect(lastBack([day, month])).toBe(day);
+    expect(lastBack([month, day])).toBe(day);
+    expect(lastBack([spent("daily-minutes", 5, 29), month])).toBe(month);
+  });
+
+  it("names the longer period of two back at once: its next reset is later", () => {
+    const day = spent("daily-minutes", 12, 36);
+    const month = spent("monthly-minutes", 12, 12 + 31 * 24);
+    expect(lastBack([day, month])).toBe(month);
+    expect(lastBack([month, day])).toBe(month);
+  });
+
+  it("names none when nothing is spent", () => {
+    expect(lastBack([])).toBeUndefined();
+  });
+});
+
+describe("MINUTE_PERIODS", () => {
+  it("has one row per budget, each with its own reason, limit, state name and field", () => {
+    for (const key of ["reason", "limit", "name"] as const)
+      expect(new Set(MINUTE_PERIODS.map((period) => period[key])).size).toBe(MINUTE_PERIODS.length);
+    const NOW = at("2026-11-30T12:00:00Z");
+    expect(new Set(MINUTE_PERIODS.map((period) => period.field(NOW))).size).toBe(
+      MINUTE_PERIODS.length,
+    );
+  });
+
+  it("resets each period after now, and keys a period by where it starts", () => {
+    const NOW = at("2026-11-30T12:00:00Z");
+    for (const period of MINUTE_PERIODS) {
+      const next = period.nextResetMs(NOW);
+      expect(next).toBeGreaterThan(NOW);
+      expect(period.key(next - 1)).toBe(period.key(NOW));
+      expect(period.key(next)).not.toBe(period.key(NOW));
+    }
   });
 });
 
