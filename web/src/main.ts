@@ -48,7 +48,6 @@ function main(): void {
   const parts: ModeParts = {
     config,
     firebase,
-    live,
     uid: () => auth.uid,
     choices,
     details,

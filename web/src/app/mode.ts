@@ -18,7 +18,7 @@ import type { DetailsView } from "../ui/details";
 import type { BannerContent } from "../ui/messages";
 import type { SessionChoices } from "./choices";
 import type { LazyModule } from "./lazyModule";
-import type { LiveLoader, LiveModule } from "./liveLoader";
+import type { LiveModule } from "./liveLoader";
 
 /** What may fetch ahead: the page loaded signed in, a pointer on Connect, a changed choice. */
 export type PrefetchTrigger = "load" | "intent" | "choice";
@@ -71,7 +71,6 @@ export interface CallMode {
 export interface ModeParts {
   config: AppConfig;
   firebase: FirebaseServices;
-  live: LiveLoader;
   /** The signed-in user's uid, or null. */
   uid: () => string | null;
   choices: Pick<SessionChoices, "request" | "show">;
