@@ -131,24 +131,27 @@ describe("production build without configuration", () => {
   }, 60_000);
 });
 
+/** A build directory that holds only `manifest` (Vite's `.vite/manifest.json`). */
+function withManifest(manifest: object): string {
+  const dir = tempDir("web-manifest-");
+  mkdirSync(join(dir, ".vite"));
+  writeFileSync(join(dir, ".vite", "manifest.json"), JSON.stringify(manifest));
+  return dir;
+}
+
 describe("initialJsFiles", () => {
   it("follows the entries' static imports, not their dynamic ones", () => {
-    const dir = tempDir("web-manifest-");
-    mkdirSync(join(dir, ".vite"));
-    writeFileSync(
-      join(dir, ".vite", "manifest.json"),
-      JSON.stringify({
-        "index.html": {
-          file: "assets/index.js",
-          isEntry: true,
-          imports: ["_shared.js"],
-          dynamicImports: ["src/live.ts"],
-        },
-        "_shared.js": { file: "assets/shared.js", imports: ["_deep.js"] },
-        "_deep.js": { file: "assets/deep.js" },
-        "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_shared.js"] },
-      }),
-    );
+    const dir = withManifest({
+      "index.html": {
+        file: "assets/index.js",
+        isEntry: true,
+        imports: ["_shared.js"],
+        dynamicImports: ["src/live.ts"],
+      },
+      "_shared.js": { file: "assets/shared.js", imports: ["_deep.js"] },
+      "_deep.js": { file: "assets/deep.js" },
+      "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_shared.js"] },
+    });
     expect([...initialJsFiles(dir)].sort()).toEqual([
       "assets/deep.js",
       "assets/index.js",
@@ -157,22 +160,17 @@ describe("initialJsFiles", () => {
   });
 
   it("adds what a mode's page imports as it starts, with its static imports", () => {
-    const dir = tempDir("web-manifest-modes-");
-    mkdirSync(join(dir, ".vite"));
-    writeFileSync(
-      join(dir, ".vite", "manifest.json"),
-      JSON.stringify({
-        "index.html": {
-          file: "assets/index.js",
-          isEntry: true,
-          dynamicImports: ["src/app/live.ts", "src/app/secretMode.ts", "src/app/brokeredMode.ts"],
-        },
-        "src/app/live.ts": { file: "assets/live.js", imports: ["_schemas.js"] },
-        "src/app/secretMode.ts": { file: "assets/secret.js", imports: ["_schemas.js"] },
-        "src/app/brokeredMode.ts": { file: "assets/brokered.js", imports: ["index.html"] },
-        "_schemas.js": { file: "assets/schemas.js" },
-      }),
-    );
+    const dir = withManifest({
+      "index.html": {
+        file: "assets/index.js",
+        isEntry: true,
+        dynamicImports: ["src/app/live.ts", "src/app/secretMode.ts", "src/app/brokeredMode.ts"],
+      },
+      "src/app/live.ts": { file: "assets/live.js", imports: ["_schemas.js"] },
+      "src/app/secretMode.ts": { file: "assets/secret.js", imports: ["_schemas.js"] },
+      "src/app/brokeredMode.ts": { file: "assets/brokered.js", imports: ["index.html"] },
+      "_schemas.js": { file: "assets/schemas.js" },
+    });
     expect([...loadJsFiles(dir, "secret")].sort()).toEqual([
       "assets/index.js",
       "assets/live.js",

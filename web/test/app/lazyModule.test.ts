@@ -22,6 +22,8 @@ describe("LazyModule", () => {
     expect(b).toBe(module);
     expect(loader.loaded).toBe(module);
     expect(imports).toBe(2);
+    expect(await loader.load()).toBe(module);
+    expect(imports).toBe(2);
   });
 
   it("uses the module at once when it is loaded, else once it is, never after a failure", async () => {
