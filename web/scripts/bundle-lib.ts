@@ -49,36 +49,84 @@ interface ManifestChunk {
   imports?: string[];
 }
 
-/**
- * The JS files a page load fetches before anything runs: each entry chunk and, transitively,
- * its static `imports`, per Vite's manifest (`build.manifest`). Dynamic imports are not
- * followed: those chunks load later. Paths are relative to `dir`.
- */
-export function initialJsFiles(dir: string): Set<string> {
+type Manifest = Record<string, ManifestChunk>;
+
+function readManifest(dir: string): Manifest {
   const path = join(dir, ".vite", "manifest.json");
   if (!existsSync(path)) {
     throw new Error(
       `${path} is missing: build with build.manifest: true (vite.config.ts sets it).`,
     );
   }
-  const manifest = JSON.parse(readFileSync(path, "utf8")) as Record<string, ManifestChunk>;
+  return JSON.parse(readFileSync(path, "utf8")) as Manifest;
+}
+
+/** Adds the chunk of `key` and, transitively, its static `imports` to `files`. */
+function addWithStaticImports(manifest: Manifest, key: string, files: Set<string>): void {
+  const chunk = manifest[key];
+  if (!chunk || files.has(chunk.file)) return;
+  files.add(chunk.file);
+  for (const imported of chunk.imports ?? []) addWithStaticImports(manifest, imported, files);
+}
+
+/**
+ * The JS files a page load fetches before anything runs: each entry chunk and, transitively,
+ * its static `imports`, per Vite's manifest (`build.manifest`). Dynamic imports are not
+ * followed: those chunks load later. Paths are relative to `dir`.
+ */
+export function initialJsFiles(dir: string): Set<string> {
+  const manifest = readManifest(dir);
   const files = new Set<string>();
-  const visit = (key: string) => {
-    const chunk = manifest[key];
-    if (!chunk || files.has(chunk.file)) return;
-    files.add(chunk.file);
-    for (const imported of chunk.imports ?? []) visit(imported);
-  };
-  for (const [key, chunk] of Object.entries(manifest)) if (chunk.isEntry) visit(key);
+  for (const [key, chunk] of Object.entries(manifest)) {
+    if (chunk.isEntry) addWithStaticImports(manifest, key, files);
+  }
+  return files;
+}
+
+/**
+ * What the page imports as soon as it runs, in each call mode (main.ts `loadMode`,
+ * CallController.start): the mode's code and the session code. Neither is needed to paint
+ * or to take a click (Connect awaits them), so neither counts as initial.
+ */
+export const LOADED_AT_START = {
+  secret: ["src/app/secretMode.ts", "src/app/live.ts"],
+  brokered: ["src/app/brokeredMode.ts", "src/app/live.ts"],
+} as const;
+
+export type CallModeName = keyof typeof LOADED_AT_START;
+
+/** The output file of the chunk of `key` (a source path such as `src/app/live.ts`). */
+export function chunkFile(dir: string, key: string): string {
+  const chunk = readManifest(dir)[key];
+  if (!chunk) throw new Error(`The build has no chunk for ${key}.`);
+  return chunk.file;
+}
+
+/**
+ * The JS files a page in `mode` fetches at load: the {@link initialJsFiles}, then the chunks
+ * it imports at once ({@link LOADED_AT_START}) with their static imports.
+ */
+export function loadJsFiles(dir: string, mode: CallModeName): Set<string> {
+  const manifest = readManifest(dir);
+  const files = initialJsFiles(dir);
+  for (const key of LOADED_AT_START[mode]) {
+    if (!manifest[key]) throw new Error(`The build has no chunk for ${key}.`);
+    addWithStaticImports(manifest, key, files);
+  }
   return files;
 }
 
 /**
  * Raw and gzip (level 9) sizes of the JS and CSS, per file and in total; the JS also split
- * into `initial` (see {@link initialJsFiles}) and `lazy` (every other chunk).
+ * into `initial` (see {@link initialJsFiles}) and `lazy` (every other chunk), and what a page
+ * in each call mode fetches at load (`atLoad`, see {@link loadJsFiles}).
  */
 export function measureBundle(dir: string): {
-  js: Size & { initial: Size & { files: FileSize[] }; lazy: Size & { files: FileSize[] } };
+  js: Size & {
+    initial: Size & { files: FileSize[] };
+    lazy: Size & { files: FileSize[] };
+    atLoad: Record<CallModeName, Size>;
+  };
   css: Size;
   html: Size;
 } {
@@ -95,11 +143,16 @@ export function measureBundle(dir: string): {
     .map((f) => ({ file: relative(dir, f).split(sep).join("/"), ...sizeOf(f) }));
   const initial = js.filter((f) => initialFiles.has(f.file));
   const lazy = js.filter((f) => !initialFiles.has(f.file));
+  const atLoad = (mode: CallModeName) => {
+    const files = loadJsFiles(dir, mode);
+    return sum(js.filter((f) => files.has(f.file)));
+  };
   return {
     js: {
       ...sum(js),
       initial: { ...sum(initial), files: initial },
       lazy: { ...sum(lazy), files: lazy },
+      atLoad: { secret: atLoad("secret"), brokered: atLoad("brokered") },
     },
     css: sum(files.filter((f) => f.endsWith(".css")).map(sizeOf)),
     html: sum(files.filter((f) => f.endsWith(".html")).map(sizeOf)),

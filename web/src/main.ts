@@ -1,21 +1,18 @@
 /*
  * The page's one composition root: reads the configuration, builds the Firebase services,
- * the call mode (secret or brokered, chosen here and nowhere else), the views and the
- * controllers, and wires them together.
+ * the views and the controllers, loads the call mode (secret or brokered, chosen here and
+ * nowhere else), and wires them together.
  */
 import "./styles.css";
-import { DEFAULT_USER_MIN_INTERVAL_SECONDS } from "voice-contract";
 import { AuthController } from "./app/auth";
-import { BrokeredMode } from "./app/brokeredMode";
 import { CallController } from "./app/callController";
 import { SessionChoices } from "./app/choices";
+import { LazyModule } from "./app/lazyModule";
 import { LiveLoader } from "./app/liveLoader";
-import type { CallMode } from "./app/mode";
-import { SecretMode } from "./app/secretMode";
-import { getConfig, type AppConfig } from "./config";
+import type { CallMode, ModeParts } from "./app/mode";
+import { getConfig } from "./config";
 import { queryOverrides } from "./queryOverrides";
-import { initFirebase, type FirebaseServices } from "./firebase";
-import { CachedTokenProvider, browserSharedSecrets, callableTokenFetcher } from "./backend";
+import { initFirebase } from "./firebase";
 import { AudioView } from "./ui/audio";
 import { AuthView } from "./ui/auth";
 import { BannerView } from "./ui/banner";
@@ -46,9 +43,18 @@ function main(): void {
   const authView = new AuthView();
   const auth = new AuthController(firebase.auth, authView, banner);
   const choices = new SessionChoices(new VoicePicker(), talk);
-  const live = new LiveLoader(() => banner.show(APP_LOAD_FAILED));
-  const callMode = createMode(config, firebase, { auth, live, choices, details, banner });
-  details.showBudgetOf(callMode.kind);
+  const loadFailed = () => banner.show(APP_LOAD_FAILED);
+  const live = new LiveLoader(loadFailed);
+  const parts: ModeParts = {
+    config,
+    firebase,
+    uid: () => auth.uid,
+    choices,
+    details,
+    notice: (content) => banner.show(content),
+  };
+  const callMode = new LazyModule(loadFailed, () => loadMode(parts));
+  details.showBudgetOf(config.mode);
 
   const panel = new CallPanel();
   const audio = new AudioView();
@@ -78,10 +84,10 @@ function main(): void {
     disconnect: () => calls.disconnect(),
     toggleMute: () => calls.toggleMute(),
     interrupt: () => calls.interrupt(),
-    connectIntent: () => callMode.prefetch("intent"),
+    connectIntent: () => callMode.use((mode) => mode.prefetch("intent")),
   });
   messages.listen((text) => calls.sendText(text));
-  choices.onChange(() => callMode.prefetch("choice"));
+  choices.onChange(() => callMode.use((mode) => mode.prefetch("choice")));
   authView.listen({
     signInWithGoogle: () => void auth.signInWithGoogle(),
     signOut: () => {
@@ -105,55 +111,22 @@ function main(): void {
 
   calls.start();
   auth.start((signedIn, changed) => {
-    if (changed) callMode.userChanged();
+    if (changed) callMode.use((mode) => mode.userChanged());
     calls.signedIn(signedIn);
   });
 }
 
-/** The call mode the configuration names: the only place that tells the two apart. */
-function createMode(
-  config: AppConfig,
-  firebase: FirebaseServices,
-  parts: {
-    auth: AuthController;
-    live: LiveLoader;
-    choices: SessionChoices;
-    details: DetailsView;
-    banner: BannerView;
-  },
-): CallMode {
-  const { auth, live, choices, details, banner } = parts;
-  if (config.mode === "brokered") {
-    return new BrokeredMode({
-      config,
-      firebase,
-      live,
-      choices,
-      details,
-      uid: () => auth.uid,
-      notice: (content) => banner.show(content),
-    });
+/**
+ * The call mode the configuration names, the only place that tells the two apart: its code
+ * (and only its) is a chunk of its own, loaded after first paint (CallController.start).
+ */
+async function loadMode(parts: ModeParts): Promise<CallMode> {
+  if (parts.config.mode === "brokered") {
+    const { BrokeredMode } = await import("./app/brokeredMode");
+    return new BrokeredMode(parts);
   }
-  const tokens = new CachedTokenProvider({
-    fetchToken: callableTokenFetcher(firebase.functions),
-    isSignedIn: () => firebase.auth.currentUser !== null,
-    // Another tab, or this page before a reload, may hold a secret the user can still use.
-    shared: {
-      secrets: browserSharedSecrets(),
-      scope: () => firebase.auth.currentUser?.uid ?? null,
-    },
-    // A Connect right after a rejected secret waits out the rest of the server's (default)
-    // interval instead of failing; a longer interval set by the operator is shown as refused.
-    waitForIntervalSeconds: DEFAULT_USER_MIN_INTERVAL_SECONDS,
-  });
-  return new SecretMode({
-    tokens,
-    prefetch: config.tokenPrefetch,
-    callsUrl: config.openaiCallsUrl,
-    signedIn: () => auth.uid !== null,
-    choices,
-    details,
-  });
+  const { createSecretMode } = await import("./app/secretMode");
+  return createSecretMode(parts);
 }
 
 main();

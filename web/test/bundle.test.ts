@@ -6,9 +6,11 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import {
   buildBundle,
+  chunkFile,
   INITIAL_JS_BUDGET_GZIP,
   initialJsFiles,
   listFiles,
+  loadJsFiles,
   measureBundle,
   localSecretValues,
   scanForDevOnlyPackages,
@@ -84,6 +86,29 @@ describe("production bundle", () => {
     expect(holding(js.initial.files)).toEqual([]);
     expect(holding(js.lazy.files)).toHaveLength(1);
   });
+
+  it("loads the code of the call mode in use only, and the schemas, after the initial JS", () => {
+    const initial = initialJsFiles(outDir);
+    const secret = chunkFile(outDir, "src/app/secretMode.ts");
+    const brokered = chunkFile(outDir, "src/app/brokeredMode.ts");
+    expect(initial.has(secret)).toBe(false);
+    expect(initial.has(brokered)).toBe(false);
+    const atLoad = {
+      secret: loadJsFiles(outDir, "secret"),
+      brokered: loadJsFiles(outDir, "brokered"),
+    };
+    expect([atLoad.secret.has(secret), atLoad.secret.has(brokered)]).toEqual([true, false]);
+    expect([atLoad.brokered.has(brokered), atLoad.brokered.has(secret)]).toEqual([true, false]);
+    // valibot names itself in every schema (`vendor: "valibot"`): the checks at the boundary
+    // load with the mode's code, so the first paint does not wait for them.
+    const holding = (files: Set<string>) =>
+      [...files].filter((f) =>
+        readFileSync(join(outDir, f), "utf8").match(/vendor:\s*[`"']valibot/),
+      );
+    expect(holding(initial)).toEqual([]);
+    expect(holding(atLoad.secret)).toHaveLength(1);
+    expect(holding(atLoad.brokered)).toHaveLength(1);
+  });
 });
 
 describe("scanForDevOnlyPackages", () => {
@@ -106,29 +131,60 @@ describe("production build without configuration", () => {
   }, 60_000);
 });
 
+/** A build directory that holds only `manifest` (Vite's `.vite/manifest.json`). */
+function withManifest(manifest: object): string {
+  const dir = tempDir("web-manifest-");
+  mkdirSync(join(dir, ".vite"));
+  writeFileSync(join(dir, ".vite", "manifest.json"), JSON.stringify(manifest));
+  return dir;
+}
+
 describe("initialJsFiles", () => {
   it("follows the entries' static imports, not their dynamic ones", () => {
-    const dir = tempDir("web-manifest-");
-    mkdirSync(join(dir, ".vite"));
-    writeFileSync(
-      join(dir, ".vite", "manifest.json"),
-      JSON.stringify({
-        "index.html": {
-          file: "assets/index.js",
-          isEntry: true,
-          imports: ["_shared.js"],
-          dynamicImports: ["src/live.ts"],
-        },
-        "_shared.js": { file: "assets/shared.js", imports: ["_deep.js"] },
-        "_deep.js": { file: "assets/deep.js" },
-        "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_shared.js"] },
-      }),
-    );
+    const dir = withManifest({
+      "index.html": {
+        file: "assets/index.js",
+        isEntry: true,
+        imports: ["_shared.js"],
+        dynamicImports: ["src/live.ts"],
+      },
+      "_shared.js": { file: "assets/shared.js", imports: ["_deep.js"] },
+      "_deep.js": { file: "assets/deep.js" },
+      "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_shared.js"] },
+    });
     expect([...initialJsFiles(dir)].sort()).toEqual([
       "assets/deep.js",
       "assets/index.js",
       "assets/shared.js",
     ]);
+  });
+
+  it("adds what a mode's page imports as it starts, with its static imports", () => {
+    const dir = withManifest({
+      "index.html": {
+        file: "assets/index.js",
+        isEntry: true,
+        dynamicImports: ["src/app/live.ts", "src/app/secretMode.ts", "src/app/brokeredMode.ts"],
+      },
+      "src/app/live.ts": { file: "assets/live.js", imports: ["_schemas.js"] },
+      "src/app/secretMode.ts": { file: "assets/secret.js", imports: ["_schemas.js"] },
+      "src/app/brokeredMode.ts": { file: "assets/brokered.js", imports: ["index.html"] },
+      "_schemas.js": { file: "assets/schemas.js" },
+    });
+    expect([...loadJsFiles(dir, "secret")].sort()).toEqual([
+      "assets/index.js",
+      "assets/live.js",
+      "assets/schemas.js",
+      "assets/secret.js",
+    ]);
+    expect([...loadJsFiles(dir, "brokered")].sort()).toEqual([
+      "assets/brokered.js",
+      "assets/index.js",
+      "assets/live.js",
+      "assets/schemas.js",
+    ]);
+    expect(chunkFile(dir, "src/app/secretMode.ts")).toBe("assets/secret.js");
+    expect(() => chunkFile(dir, "src/app/gone.ts")).toThrow(/no chunk for src\/app\/gone\.ts/);
   });
 
   it("says how to get a manifest when there is none", () => {

@@ -3,7 +3,7 @@
  * callable (brokeredExchange), and this keeps the open call: its countdown and minutes
  * (MinutesView), ending it on Disconnect or a loss (awaited, then the minutes that came back
  * are shown), ending it best effort on pagehide (PageHideEnd), and saying why the server
- * ended it. Loaded with the session code (live.ts).
+ * ended it. Loaded with brokered mode (brokeredMode.ts), and only in that mode.
  */
 import { getLimitedUseToken } from "firebase/app-check";
 import {

@@ -1,7 +1,7 @@
 /*
  * Brokered mode: each call's SDP exchange goes through our `realtimeCall` function, which
- * counts the user's voice minutes; BrokeredCalls (loaded with the session code) keeps the
- * open call.
+ * counts the user's voice minutes; BrokeredCalls keeps the open call. Both load with this
+ * mode only (main.ts), so a page in secret mode never fetches them.
  */
 import type { RealtimeTokenRequest } from "voice-contract";
 import type { AppConfig } from "../config";
@@ -9,29 +9,34 @@ import type { FirebaseServices } from "../firebase";
 import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError, type BannerContent } from "../ui/messages";
-import type { BrokeredCalls } from "./brokeredCalls";
+import { minutesElements } from "../ui/minutes";
+import { BrokeredCalls, type BrokeredCallsOptions } from "./brokeredCalls";
 import type { SessionChoices } from "./choices";
-import type { LiveLoader, LiveModule } from "./liveLoader";
+import type { LiveModule } from "./liveLoader";
 import type { CallConnection, CallHooks, CallMode, PrefetchTrigger } from "./mode";
 
 /** What {@link BrokeredMode} works with. */
 export interface BrokeredModeOptions {
   config: AppConfig;
   firebase: FirebaseServices;
-  live: LiveLoader;
   /** The signed-in user's uid, or null. */
   uid: () => string | null;
   choices: Pick<SessionChoices, "request" | "show">;
   details: Pick<DetailsView, "renderModel">;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   notice: (banner: BannerContent) => void;
+  /**
+   * Makes the page's BrokeredCalls from what this mode hands it. Default: on the page's
+   * minutes elements and the callables; tests pass fakes.
+   */
+  createCalls?: (options: Omit<BrokeredCallsOptions, "elements">) => BrokeredCalls;
 }
 
 /** The {@link CallMode} of calls brokered by `realtimeCall`, counted in voice minutes. */
 export class BrokeredMode implements CallMode {
   readonly kind = "brokered";
   readonly #o: BrokeredModeOptions;
-  /** Made with the first prepare or call (its code loads with the session's). */
+  /** Made with the first prepare or call. */
   #calls: BrokeredCalls | null = null;
   /** How the last close is classified for reconnecting, when this mode knows better. */
   #drop: { reason: CloseReason; drop: DropClass } | null = null;
@@ -48,22 +53,22 @@ export class BrokeredMode implements CallMode {
   prefetch(trigger: PrefetchTrigger): void {
     const uid = this.#o.uid();
     if (trigger === "choice" || uid === null) return;
-    void this.#o.live.load().then(async (live) => {
-      if (!live) return;
-      const prepared = await this.#brokered(live).prepare(uid);
-      if (prepared === null || this.#o.uid() !== uid) return;
-      this.#o.details.renderModel(prepared.model);
-      this.#o.choices.show({
-        choices: prepared.choices,
-        ...(this.#o.choices.request().voice
-          ? {}
-          : { defaultVoice: prepared.choices.defaults.voice }),
+    void this.#brokered()
+      .prepare(uid)
+      .then((prepared) => {
+        if (prepared === null || this.#o.uid() !== uid) return;
+        this.#o.details.renderModel(prepared.model);
+        this.#o.choices.show({
+          choices: prepared.choices,
+          ...(this.#o.choices.request().voice
+            ? {}
+            : { defaultVoice: prepared.choices.defaults.voice }),
+        });
       });
-    });
   }
 
-  connection(live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection {
-    const exchange = this.#brokered(live).exchange(request, (opened) => {
+  connection(_live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection {
+    const exchange = this.#brokered().exchange(request, (opened) => {
       hooks.resolved(opened.model, opened.session);
       this.#o.details.renderModel(opened.model);
       this.#o.choices.show({
@@ -116,11 +121,13 @@ export class BrokeredMode implements CallMode {
     this.#calls?.pageHide();
   }
 
-  #brokered(live: LiveModule): BrokeredCalls {
-    return (this.#calls ??= new live.BrokeredCalls({
+  #brokered(): BrokeredCalls {
+    const create =
+      this.#o.createCalls ??
+      ((options) => new BrokeredCalls({ ...options, elements: minutesElements() }));
+    return (this.#calls ??= create({
       config: this.#o.config,
       firebase: this.#o.firebase,
-      elements: live.minutesElements(),
       onNotice: this.#o.notice,
     }));
   }

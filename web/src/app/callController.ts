@@ -25,7 +25,7 @@ import type { TranscriptView } from "../ui/transcript";
 import type { UsageView } from "../ui/usage";
 import type { SessionChoices } from "./choices";
 import type { LiveLoader, LiveModule } from "./liveLoader";
-import type { CallMode } from "./mode";
+import type { CallMode, ModeLoader } from "./mode";
 
 type Live = LiveModule;
 type CostView = InstanceType<Live["CostView"]>;
@@ -46,7 +46,7 @@ export interface CallViews {
 
 /** What {@link CallController} works with. */
 export interface CallControllerOptions {
-  mode: CallMode;
+  mode: ModeLoader;
   live: LiveLoader;
   choices: Pick<SessionChoices, "request" | "setBusy" | "pushToTalk" | "bindTalk">;
   views: CallViews;
@@ -54,9 +54,13 @@ export interface CallControllerOptions {
   connectOnLoad?: boolean;
 }
 
-/** A conversation across calls, and the session of its current call (none before the first). */
+/**
+ * A conversation across calls, the mode its calls go through, and the session of its current
+ * call (none before the first).
+ */
 interface OpenConversation {
   phase: "open";
+  mode: CallMode;
   reconnector: Reconnector;
   session: RealtimeSession | null;
 }
@@ -66,7 +70,7 @@ type Conversation = { phase: "none" } | OpenConversation;
 
 /** The page's calls: one conversation at a time, rendered into {@link CallViews}. */
 export class CallController {
-  readonly #mode: CallMode;
+  readonly #mode: ModeLoader;
   readonly #live: LiveLoader;
   readonly #choices: CallControllerOptions["choices"];
   readonly #views: CallViews;
@@ -91,11 +95,13 @@ export class CallController {
   }
 
   /**
-   * First paint. The session code is not needed for it, but wanted by the first click: it is
-   * fetched now, then the first call's peer connection and offer are built.
+   * First paint. The mode's code and the session code are not needed for it, but wanted by
+   * the first click (and the mode's by what is fetched ahead of it): they are fetched now,
+   * then the first call's peer connection and offer are built.
    */
   start(): void {
     this.#renderState({ status: "idle" });
+    void this.#mode.load();
     void this.#live.load().then((live) => live && this.#prepareCall(live));
   }
 
@@ -104,7 +110,7 @@ export class CallController {
     this.#signedIn = signedIn;
     this.#render();
     if (!signedIn) return;
-    this.#mode.prefetch("load");
+    this.#mode.use((mode) => mode.prefetch("load"));
     if (this.#connectOnLoad) {
       this.#connectOnLoad = false;
       void this.connect();
@@ -115,16 +121,17 @@ export class CallController {
     if (!this.#signedIn || isBusy(this.#view)) return;
     const { audio, meter, banner, usage, transcript } = this.#views;
     // Safari and iOS let the element play later only if it is played in the gesture itself,
-    // before anything is awaited (the stream is attached later): here if the session code is
-    // still loading, else right after the microphone request, which goes first.
-    const unlockNow = this.#live.loaded === null;
+    // before anything is awaited (the stream is attached later): here if the session code or
+    // the mode's is still loading, else right after the microphone request, which goes first.
+    const unlockNow = this.#live.loaded === null || this.#mode.loaded === null;
     if (unlockNow) void audio.unlock();
     // Loaded right after the page (start()), so a click normally goes straight on: the
     // microphone request and the meter's AudioContext stay inside the click's gesture.
     const request = this.#choices.request();
     const live = this.#live.loaded ?? (await this.#live.load());
-    // Another click may have started a session while the import was finishing.
-    if (!live || !this.#signedIn || isBusy(this.#view)) return;
+    const mode = this.#mode.loaded ?? (await this.#mode.load());
+    // Another click may have started a session while the imports were finishing.
+    if (!live || !mode || !this.#signedIn || isBusy(this.#view)) return;
     banner.hide();
     const cost = (this.#cost ??= new live.CostView(usage.costCells.call, usage.costCells.page));
     const previous = this.#conversation.phase === "open" ? this.#conversation.reconnector : null;
@@ -138,9 +145,9 @@ export class CallController {
     previous?.stop();
     const reconnector: Reconnector = new live.Reconnector({
       createSession: () => this.#createSession(live, request, cost, conversation),
-      classify: (reason) => this.#mode.classify(live, reason),
+      classify: (reason) => mode.classify(live, reason),
     });
-    const conversation: OpenConversation = { phase: "open", reconnector, session: null };
+    const conversation: OpenConversation = { phase: "open", mode, reconnector, session: null };
     this.#conversation = conversation;
     const current = () => this.#conversation === conversation;
     reconnector.on("state", (state) => current() && this.#renderState(state));
@@ -159,7 +166,7 @@ export class CallController {
     } catch (error) {
       // start() rejects with nothing else.
       if (current() && error instanceof RealtimeConnectError) {
-        banner.show(this.#mode.describeConnectError(error));
+        banner.show(mode.describeConnectError(error));
       }
       // Ready for the next Connect. A call that connected prepares its successor once its
       // session has begun (#createSession).
@@ -169,9 +176,10 @@ export class CallController {
 
   disconnect(): void {
     this.#views.banner.hide();
-    const session = this.#session();
+    const open = this.#conversation.phase === "open" ? this.#conversation : null;
+    const session = open?.session;
     const stop = () => this.#stop();
-    if (session && this.#mode.hangUp(() => session.setMuted(true), stop)) return;
+    if (session && open.mode.hangUp(() => session.setMuted(true), stop)) return;
     // Stops a pending reconnect too; a Disconnect never leads to one.
     stop();
   }
@@ -192,7 +200,7 @@ export class CallController {
 
   /** Leaving the page must release the microphone and end the billed call. */
   pageHide(): void {
-    this.#mode.pageHide();
+    this.#mode.loaded?.pageHide();
     this.#stop();
     this.#preparer?.dispose();
   }
@@ -227,7 +235,7 @@ export class CallController {
     cost.startCall(null);
     const talk = this.#choices.bindTalk((button, on) => new live.TalkButton(button, on));
     const session = new live.RealtimeSession({
-      ...this.#mode.connection(live, request, {
+      ...conversation.mode.connection(live, request, {
         resolved: (model, resolved) => {
           cost.setModel(model);
           talk.resolved(resolved);
@@ -240,18 +248,24 @@ export class CallController {
     });
     conversation.session = session;
     talk.attach(session);
-    this.#listen(session, live, request, cost);
+    this.#listen(session, live, conversation.mode, request, cost);
     this.#renderNewSession(session);
     return session;
   }
 
   /** Routes one session's events to the views while it is the current call's. */
-  #listen(session: RealtimeSession, live: Live, request: RealtimeTokenRequest, cost: CostView) {
+  #listen(
+    session: RealtimeSession,
+    live: Live,
+    mode: CallMode,
+    request: RealtimeTokenRequest,
+    cost: CostView,
+  ) {
     const { panel, meter, usage, details, banner, audio } = this.#views;
     const current = () => this.#session() === session;
     session.on("state", (state) => {
       if (state.status !== "closed") return;
-      const explained = this.#mode.closed(state.reason, request);
+      const explained = mode.closed(state.reason, request);
       if (!current()) return;
       banner.show(explained);
       // The microphone goes with the call; the next call's stream attaches again.
@@ -317,8 +331,9 @@ export class CallController {
       const session = this.#session();
       if (session) usage.render(session.usage);
     }
-    if (state.status === "gave-up") {
-      banner.show(describeGiveUp(state, (error) => this.#mode.describeConnectError(error)));
+    if (state.status === "gave-up" && this.#conversation.phase === "open") {
+      const { mode } = this.#conversation;
+      banner.show(describeGiveUp(state, (error) => mode.describeConnectError(error)));
     }
     this.#view = stateView(state);
     this.#link = "ok";

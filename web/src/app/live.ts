@@ -6,6 +6,4 @@
 export { CallPreparer, classifyDrop, RealtimeSession, Reconnector } from "../realtime";
 export { tokenDropClass } from "../backend";
 export { CostView } from "../ui/costView";
-export { minutesElements } from "../ui/minutes";
 export { TalkButton } from "../ui/talkButton";
-export { BrokeredCalls } from "./brokeredCalls";

@@ -1,7 +1,8 @@
 /*
  * How a call reaches OpenAI, chosen once in main.ts: with an ephemeral secret the page fetches
  * (secretMode.ts), or through our `realtimeCall` function, which also counts voice minutes
- * (brokeredMode.ts). The rest of the app talks to this interface only.
+ * (brokeredMode.ts). The rest of the app talks to this interface only. Each mode's code is a
+ * chunk of its own, loaded after first paint, and only the mode in use is loaded.
  */
 import type { CallChoices, CallSession, SessionChoiceOptions } from "voice-contract";
 import type {
@@ -11,7 +12,12 @@ import type {
   SdpExchange,
   SecretExchangeOptions,
 } from "../realtime";
+import type { AppConfig } from "../config";
+import type { FirebaseServices } from "../firebase";
+import type { DetailsView } from "../ui/details";
 import type { BannerContent } from "../ui/messages";
+import type { SessionChoices } from "./choices";
+import type { LazyModule } from "./lazyModule";
 import type { LiveModule } from "./liveLoader";
 
 /** What may fetch ahead: the page loaded signed in, a pointer on Connect, a changed choice. */
@@ -60,3 +66,18 @@ export interface CallMode {
   /** The page is going away. */
   pageHide(): void;
 }
+
+/** What main.ts makes the mode in use from, once that mode's code has loaded. */
+export interface ModeParts {
+  config: AppConfig;
+  firebase: FirebaseServices;
+  /** The signed-in user's uid, or null. */
+  uid: () => string | null;
+  choices: Pick<SessionChoices, "request" | "show">;
+  details: Pick<DetailsView, "renderModel" | "renderQuota" | "renderTokenStats">;
+  /** A notice that arrives later than the event that caused it (an end call that failed). */
+  notice: (banner: BannerContent) => void;
+}
+
+/** The mode in use, its code loaded once after first paint (see main.ts `loadMode`). */
+export type ModeLoader = Pick<LazyModule<CallMode>, "loaded" | "load" | "use">;

@@ -2,15 +2,15 @@
  * Secret mode: the page fetches an ephemeral secret from `realtimeToken` (cached, prefetched,
  * shared across tabs by CachedTokenProvider) and sends its offer to OpenAI itself.
  */
-import type { CallChoices } from "voice-contract";
+import { DEFAULT_USER_MIN_INTERVAL_SECONDS, type CallChoices } from "voice-contract";
 import type { TokenPrefetch } from "../config";
 import { isSecretRejected, type CloseReason, type RealtimeConnectError } from "../realtime";
-import type { CachedTokenProvider } from "../backend";
+import { browserSharedSecrets, CachedTokenProvider, callableTokenFetcher } from "../backend";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError } from "../ui/messages";
 import type { SessionChoices } from "./choices";
 import type { LiveModule } from "./liveLoader";
-import type { CallConnection, CallHooks, CallMode, PrefetchTrigger } from "./mode";
+import type { CallConnection, CallHooks, CallMode, ModeParts, PrefetchTrigger } from "./mode";
 
 /** What {@link SecretMode} works with. */
 export interface SecretModeOptions {
@@ -96,4 +96,32 @@ export class SecretMode implements CallMode {
   #renderStats(): void {
     this.#o.details.renderTokenStats(this.#o.tokens.fetchCount);
   }
+}
+
+/**
+ * The secret mode of the page: secrets from the `realtimeToken` callable, shared with the
+ * user's other tabs and reloads.
+ */
+export function createSecretMode(parts: ModeParts): SecretMode {
+  const { config, firebase, uid, choices, details } = parts;
+  const tokens = new CachedTokenProvider({
+    fetchToken: callableTokenFetcher(firebase.functions),
+    isSignedIn: () => firebase.auth.currentUser !== null,
+    // Another tab, or this page before a reload, may hold a secret the user can still use.
+    shared: {
+      secrets: browserSharedSecrets(),
+      scope: () => firebase.auth.currentUser?.uid ?? null,
+    },
+    // A Connect right after a rejected secret waits out the rest of the server's (default)
+    // interval instead of failing; a longer interval set by the operator is shown as refused.
+    waitForIntervalSeconds: DEFAULT_USER_MIN_INTERVAL_SECONDS,
+  });
+  return new SecretMode({
+    tokens,
+    prefetch: config.tokenPrefetch,
+    callsUrl: config.openaiCallsUrl,
+    signedIn: () => uid() !== null,
+    choices,
+    details,
+  });
 }

@@ -5,8 +5,8 @@
  * is the `voice-contract` package.
  */
 export { CachedTokenProvider } from "./provider";
-export { TokenError } from "./errors";
-export type { TokenErrorKind } from "./errors";
+export { TokenError } from "./tokenError";
+export type { TokenErrorKind } from "./tokenError";
 export { browserSharedSecrets } from "./shared";
 export { callableBrokeredCalls, callableTokenFetcher } from "./callable";
 export type { BrokeredCallables } from "./callable";

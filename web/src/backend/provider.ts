@@ -4,7 +4,8 @@ import {
   type RealtimeTokenRequest,
   type RealtimeTokenResponse,
 } from "voice-contract";
-import { TokenError, toTokenError } from "./errors";
+import { toTokenError } from "./errors";
+import { TokenError } from "./tokenError";
 import type { SharedSecrets } from "./shared";
 
 /** Calls the backend for a fresh secret. */

@@ -1,5 +1,5 @@
 import type { DropClass } from "../realtime";
-import { TokenError } from "./errors";
+import { TokenError } from "./tokenError";
 
 /**
  * How a failed mint during a reconnect bears on retrying: the realtime layer's

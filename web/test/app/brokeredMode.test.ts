@@ -6,7 +6,7 @@ import type {
 } from "voice-contract";
 import { BrokeredCalls, type BrokeredCallsOptions } from "../../src/app/brokeredCalls";
 import { BrokeredMode } from "../../src/app/brokeredMode";
-import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
+import type { LiveModule } from "../../src/app/liveLoader";
 import type { ServerOffer } from "../../src/app/mode";
 import type { AppConfig } from "../../src/config";
 import type { FirebaseServices } from "../../src/firebase";
@@ -32,7 +32,7 @@ const MINUTES = {
 };
 const made: BrokeredCalls[] = [];
 
-/** A BrokeredMode whose session code is BrokeredCalls on hand-written callables. */
+/** A BrokeredMode whose BrokeredCalls run on hand-written callables. */
 function harness(options: { request?: RealtimeTokenRequest; uid?: string | null } = {}) {
   const clock = { now: NOW, uid: options.uid === undefined ? "u1" : options.uid };
   const ending = deferred<EndRealtimeCallResponse>();
@@ -69,8 +69,6 @@ function harness(options: { request?: RealtimeTokenRequest; uid?: string | null 
     }
   }
   const live = {
-    BrokeredCalls: TestCalls,
-    minutesElements: fakeMinutesElements,
     classifyDrop,
     tokenDropClass,
   } as unknown as LiveModule;
@@ -80,14 +78,11 @@ function harness(options: { request?: RealtimeTokenRequest; uid?: string | null 
   const mode = new BrokeredMode({
     config: {} as AppConfig,
     firebase: {} as FirebaseServices,
-    live: new LiveLoader(
-      () => {},
-      async () => live,
-    ),
     uid: () => clock.uid,
     choices: { request: () => options.request ?? {}, show: (offer) => offers.push(offer) },
     details: { renderModel: (model) => models.push(model) },
     notice: (banner) => notices.push(banner),
+    createCalls: (base) => new TestCalls({ ...base, elements: fakeMinutesElements() }),
   });
   return { mode, live, clock, offers, models, notices, ending, prepares: () => prepares };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CallController, type CallViews } from "../../src/app/callController";
+import { LazyModule } from "../../src/app/lazyModule";
 import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
 import type { CallMode, PrefetchTrigger } from "../../src/app/mode";
 import {
@@ -65,6 +66,7 @@ function harness(
   } as unknown as LiveModule;
 
   const seen = {
+    modeImports: 0,
     prefetches: [] as PrefetchTrigger[],
     hangUps: 0,
     panels: [] as CallPanelState[],
@@ -140,7 +142,13 @@ function harness(
     messages: { setEnabled: (enabled) => void seen.textEnabled.push(enabled) },
   };
   const calls = new CallController({
-    mode,
+    mode: new LazyModule(
+      () => {},
+      async () => {
+        seen.modeImports++;
+        return mode;
+      },
+    ),
     live: new LiveLoader(
       () => {},
       async () => live,
@@ -176,6 +184,20 @@ describe("CallController", () => {
     t.calls.signedIn(true);
     expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true });
     expect(t.seen.prefetches).toEqual(["load"]);
+  });
+
+  it("loads the mode's code on first paint, and fetches ahead once it is there", async () => {
+    const t = harness();
+    expect(t.seen.modeImports).toBe(0);
+    t.calls.start();
+    expect(t.seen.modeImports).toBe(1);
+    t.calls.signedIn(true);
+    expect(t.seen.prefetches).toEqual([]);
+    await flush();
+    expect(t.seen.prefetches).toEqual(["load"]);
+    t.calls.signedIn(true);
+    expect(t.seen.prefetches).toEqual(["load", "load"]);
+    expect(t.seen.modeImports).toBe(1);
   });
 
   it("connects: the call's state, id and controls follow the session", async () => {

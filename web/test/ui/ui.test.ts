@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
-import { TokenError } from "../../src/backend/errors";
+import { TokenError } from "../../src/backend/tokenError";
 import { formatBytes, formatCount } from "../../src/ui/dom";
 import { describeAuthError, describeConnectError, describeProblem } from "../../src/ui/messages";
 import { createLocalTimeTool } from "../../src/ui/tools";
