@@ -4,11 +4,11 @@
  * the caller's safety identifier, and remaining minutes in the contract's units.
  */
 import { createHash, createHmac } from "node:crypto";
-import type { VoiceMinutes } from "voice-contract";
+import { isRecord, type VoiceMinutes } from "voice-contract";
 import type { ParseResult } from "./guards";
 import type { Remaining } from "./minutes";
 import { checkOffer } from "./sdp";
-import { parseTokenRequest, type SessionChoices } from "./session";
+import { parseTokenRequest, type SessionChoices, truncate } from "./session";
 import type { Settings } from "./settings";
 
 const CALL = "realtimeCall";
@@ -60,7 +60,15 @@ function parsePrepare({ prepare, ...others }: Record<string, unknown>): ParseRes
 
 /** Checks an `endRealtimeCall` request: the call id that `realtimeCall` returned. */
 export function parseEndRequest(data: unknown): ParseResult<{ callId: string }> {
-  const callId = (data as { callId?: unknown } | null)?.callId;
+  const extra = isRecord(data) ? Object.keys(data).find((key) => key !== "callId") : undefined;
+  // Like the other callables: a field the server would ignore is named, not dropped.
+  if (extra !== undefined)
+    return {
+      ok: false,
+      field: extra,
+      message: `"${truncate(extra)}" is not a field of ${END}; send only { callId }.`,
+    };
+  const callId = isRecord(data) ? data.callId : undefined;
   if (typeof callId !== "string" || !CALL_ID.test(callId))
     return {
       ok: false,

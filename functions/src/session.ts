@@ -195,7 +195,8 @@ function pickAllowed<T extends string>(
  * Echoing user input into messages is fine; echoing a kilobyte of it is not. Cut by code
  * point, so a character outside the BMP is kept whole or dropped, never halved.
  */
-function truncate(text: string, max = 40): string {
+/** `text` cut to `max` characters, for quoting what a client sent in an error. */
+export function truncate(text: string, max = 40): string {
   const chars = Array.from(text);
   return chars.length > max ? `${chars.slice(0, max).join("")}…` : text;
 }

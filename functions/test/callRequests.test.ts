@@ -103,4 +103,13 @@ describe("parseEndRequest", () => {
         message: expect.stringContaining("endRealtimeCall"),
       });
   });
+
+  it("names a field beside callId instead of ignoring it, as the other callables do", () => {
+    expect(parseEndRequest({ callId: "rtc_ab-1", foo: 1 })).toEqual({
+      ok: false,
+      field: "foo",
+      message: '"foo" is not a field of endRealtimeCall; send only { callId }.',
+    });
+    expect(parseEndRequest({ foo: 1 })).toMatchObject({ ok: false, field: "foo" });
+  });
 });
