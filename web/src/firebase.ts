@@ -20,14 +20,12 @@ import {
   type Auth,
   type User,
 } from "firebase/auth";
-import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
 import type { AppConfig } from "./config";
 
 /** The Firebase services the app uses. */
 export interface FirebaseServices {
   app: FirebaseApp;
   auth: Auth;
-  functions: Functions;
   /** Null when App Check was turned off (emulators only, to test the failure path). */
   appCheck: AppCheck | null;
 }
@@ -39,7 +37,8 @@ export interface FirebaseServices {
  * token locally: the debug and reCAPTCHA providers must reach Google, and the Functions
  * emulator decodes App Check tokens without verifying them. In production App Check uses
  * reCAPTCHA Enterprise, and the token callable asks for limited-use tokens (see
- * `backend/callable.ts`), which the function consumes.
+ * `backend/callable.ts`), which the function consumes. Functions is not set up here: the call
+ * modes connect it (`backend/functions.ts`).
  */
 export function initFirebase(
   config: AppConfig,
@@ -70,13 +69,11 @@ export function initFirebase(
   const auth = initializeAuth(app, {
     persistence: [indexedDBLocalPersistence, browserLocalPersistence],
   });
-  const functions = getFunctions(app, config.functionsRegion);
   if (config.emulators) {
-    const { host, authPort, functionsPort } = config.emulators;
+    const { host, authPort } = config.emulators;
     connectAuthEmulator(auth, `http://${host}:${authPort}`, { disableWarnings: true });
-    connectFunctionsEmulator(functions, host, functionsPort);
   }
-  return { app, auth, functions, appCheck };
+  return { app, auth, appCheck };
 }
 
 /**

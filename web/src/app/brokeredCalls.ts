@@ -24,6 +24,7 @@ import {
   brokeredExchange,
   callableBrokeredCalls,
   callableUrl,
+  connectFunctions,
   PageHideEnd,
   type BrokeredCallables,
   type BrokeredCallOpened,
@@ -109,7 +110,7 @@ export class BrokeredCalls {
 
   constructor(options: BrokeredCallsOptions) {
     const { config, firebase } = options;
-    this.#calls = options.calls ?? callableBrokeredCalls(firebase.functions);
+    this.#calls = options.calls ?? callableBrokeredCalls(connectFunctions(firebase.app, config));
     this.#now = options.now ?? Date.now;
     this.#view = new MinutesView(options.elements, this.#now);
     this.#onNotice = options.onNotice;

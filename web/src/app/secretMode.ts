@@ -5,7 +5,12 @@
 import { DEFAULT_USER_MIN_INTERVAL_SECONDS, type CallChoices } from "voice-contract";
 import type { TokenPrefetch } from "../config";
 import { isSecretRejected, type CloseReason, type RealtimeConnectError } from "../realtime";
-import { browserSharedSecrets, CachedTokenProvider, callableTokenFetcher } from "../backend";
+import {
+  browserSharedSecrets,
+  CachedTokenProvider,
+  callableTokenFetcher,
+  connectFunctions,
+} from "../backend";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError } from "../ui/messages";
 import type { SessionChoices } from "./choices";
@@ -105,7 +110,7 @@ export class SecretMode implements CallMode {
 export function createSecretMode(parts: ModeParts): SecretMode {
   const { config, firebase, uid, choices, details } = parts;
   const tokens = new CachedTokenProvider({
-    fetchToken: callableTokenFetcher(firebase.functions),
+    fetchToken: callableTokenFetcher(connectFunctions(firebase.app, config)),
     isSignedIn: () => firebase.auth.currentUser !== null,
     // Another tab, or this page before a reload, may hold a secret the user can still use.
     shared: {

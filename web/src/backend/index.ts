@@ -10,6 +10,7 @@ export type { TokenErrorKind } from "./tokenError";
 export { browserSharedSecrets } from "./shared";
 export { callableBrokeredCalls, callableTokenFetcher } from "./callable";
 export type { BrokeredCallables } from "./callable";
+export { connectFunctions } from "./functions";
 export { BrokeredCallError, brokeredExchange } from "./brokered";
 export type { BrokeredCallOpened } from "./brokered";
 export { tokenDropClass } from "./reconnect";

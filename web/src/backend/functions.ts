@@ -1,0 +1,28 @@
+import type { FirebaseApp } from "firebase/app";
+import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
+import type { AppConfig } from "../config";
+
+// Whichever mode loads asks for the instance; each app is connected once, and a later caller
+// gets the instance its callables already use.
+const connected = new WeakMap<FirebaseApp, Functions>();
+
+/**
+ * The Functions instance of `app` in the configured region, pointed at the emulator when
+ * there is one: the only place that connects Functions. The SDK finds Auth and App Check
+ * through the app's components, so its callables carry both tokens. The first `config` given
+ * for an app decides; the page has one.
+ */
+export function connectFunctions(
+  app: FirebaseApp,
+  config: Pick<AppConfig, "functionsRegion" | "emulators">,
+): Functions {
+  const known = connected.get(app);
+  if (known) return known;
+  const functions = getFunctions(app, config.functionsRegion);
+  if (config.emulators) {
+    const { host, functionsPort } = config.emulators;
+    connectFunctionsEmulator(functions, host, functionsPort);
+  }
+  connected.set(app, functions);
+  return functions;
+}
