@@ -38,7 +38,7 @@ export interface FirebaseServices {
  * emulator decodes App Check tokens without verifying them. In production App Check uses
  * reCAPTCHA Enterprise, and the token callable asks for limited-use tokens (see
  * `backend/callable.ts`), which the function consumes. Functions is not set up here: the call
- * modes connect it (`backend/functions.ts`).
+ * modes connect it (`backend/functions.ts`), so its SDK loads with them, after first paint.
  */
 export function initFirebase(
   config: AppConfig,

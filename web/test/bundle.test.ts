@@ -109,6 +109,17 @@ describe("production bundle", () => {
     expect(holding(atLoad.secret)).toHaveLength(1);
     expect(holding(atLoad.brokered)).toHaveLength(1);
   });
+
+  it("loads the Functions SDK with the call mode, after the initial JS", () => {
+    // Only the Functions SDK sends this header (a Messaging token, when the app has one).
+    const holding = (files: Set<string>) =>
+      [...files].filter((f) =>
+        readFileSync(join(outDir, f), "utf8").includes("Firebase-Instance-ID-Token"),
+      );
+    expect(holding(initialJsFiles(outDir))).toEqual([]);
+    expect(holding(loadJsFiles(outDir, "secret"))).toHaveLength(1);
+    expect(holding(loadJsFiles(outDir, "brokered"))).toHaveLength(1);
+  });
 });
 
 describe("scanForDevOnlyPackages", () => {

@@ -22,13 +22,15 @@ import type { CloseReason, RealtimeConnectError, SdpExchange } from "../realtime
 import {
   BrokeredCallError,
   brokeredExchange,
-  callableBrokeredCalls,
   callableUrl,
-  connectFunctions,
   PageHideEnd,
-  type BrokeredCallables,
   type BrokeredCallOpened,
 } from "../backend";
+import {
+  callableBrokeredCalls,
+  connectFunctions,
+  type BrokeredCallables,
+} from "../backend/functions";
 import type { BannerContent } from "../ui/messages";
 import {
   describeBrokeredRefusal,

@@ -5,12 +5,8 @@
 import { DEFAULT_USER_MIN_INTERVAL_SECONDS, type CallChoices } from "voice-contract";
 import type { TokenPrefetch } from "../config";
 import { isSecretRejected, type CloseReason, type RealtimeConnectError } from "../realtime";
-import {
-  browserSharedSecrets,
-  CachedTokenProvider,
-  callableTokenFetcher,
-  connectFunctions,
-} from "../backend";
+import { browserSharedSecrets, CachedTokenProvider } from "../backend";
+import { callableTokenFetcher, connectFunctions } from "../backend/functions";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError } from "../ui/messages";
 import type { SessionChoices } from "./choices";

@@ -1,6 +1,16 @@
+/**
+ * The part of the backend boundary that loads the Firebase Functions SDK: the callables and
+ * the Functions instance they use. Only the call modes import it, so the SDK (which registers
+ * its component as it loads, and so is never tree-shaken) arrives with the mode's chunk
+ * instead of before first paint (the bundle test checks); everything else comes through
+ * `index.ts`.
+ */
 import type { FirebaseApp } from "firebase/app";
 import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
 import type { AppConfig } from "../config";
+
+export { callableBrokeredCalls, callableTokenFetcher } from "./callable";
+export type { BrokeredCallables } from "./callable";
 
 // Whichever mode loads asks for the instance; each app is connected once, and a later caller
 // gets the instance its callables already use.
