@@ -11,7 +11,8 @@
 import type { Page } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { FieldValue } from "firebase-admin/firestore";
-import { dayField, docId } from "../functions/src/firestoreOps.js";
+import { docId } from "../functions/src/firestoreOps.js";
+import { dayField } from "../functions/src/policy.js";
 import { VOICE_USERS } from "../functions/src/minuteStore.js";
 import {
   adminFirestore,

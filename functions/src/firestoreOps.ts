@@ -133,6 +133,3 @@ export async function highestSeq(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-/** The day's counter field (policy.ts), still importable from here as the e2e tests do. */
-export { dayField } from "./policy";

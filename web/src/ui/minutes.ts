@@ -72,7 +72,7 @@ export function minutesLeftText(minutes: VoiceMinutes): string {
     : `${day} · ${formatDuration(minutes.monthSeconds, "amount")} this month`;
 }
 
-/** Whole seconds from `nowMs` to `atUnixSeconds`, at least 1. */
+/** Whole seconds from `nowMs` to the instant `atMs`, at least 1. */
 function secondsUntil(atMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((atMs - nowMs) / 1000));
 }
