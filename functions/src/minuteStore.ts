@@ -18,8 +18,9 @@
  *   (networkSlots.ts, the same claim as mints' but its own allowance, IP_CALLS_PER_MINUTE):
  *   `create()`d first in the reservation's commit, deleted when upstream never opened the call
  *
- * A reservation whose handler stopped before marking the call live or failed stays charged:
- * the user loses that slice, as when a page never says goodbye.
+ * A reservation whose handler stopped before marking the call live or failed is stranded: the
+ * engine settles it if its commit lands late while the handler still runs; otherwise the
+ * user's next `prepare` hands its slice back once it is stale (minutes.ts's `isStranded`).
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { Timestamp } from "firebase-admin/firestore";
@@ -31,6 +32,7 @@ import {
   endRecord,
   type EndedBy,
   failRecord,
+  isStranded,
   type LiveCall,
   type MinuteGrant,
   type MinuteLimitReason,
@@ -122,7 +124,15 @@ export interface MinuteStore {
   getCall(uid: string, seq: number): Promise<CallRecord | undefined>;
   /** What a user has left. */
   remaining(uid: string, limits: MinuteLimits): Promise<Remaining>;
+  /**
+   * Hands back the slices of the user's stranded reservations (minutes.ts's `isStranded`), as
+   * `failed` with `abandoned`; returns how many this call settled. Idempotent.
+   */
+  settleStranded(uid: string): Promise<number>;
 }
+
+/** At most this many stranded reservations are settled per visit; the rest on the next. */
+const STRANDED_PER_SWEEP = 10;
 
 /** Options of {@link createMinuteStore}. */
 export type MinuteStoreOptions = StoreOptions;
@@ -253,6 +263,31 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
 
     async getCall(uid, seq) {
       return stored(await engine.record({ uid, seq }, engine.deadline("the call lookup")));
+    },
+
+    async settleStranded(uid) {
+      const deadline = engine.deadline("the sweep of stranded reservations");
+      const nowMs = engine.now();
+      const found = await engine.findRecords(
+        uid,
+        "status",
+        "reserved",
+        STRANDED_PER_SWEEP,
+        deadline,
+      );
+      let settled = 0;
+      for (const data of found) {
+        const record = readRecord(data);
+        if (record === undefined || !isStranded(record, nowMs)) continue;
+        const settlement = failed(
+          { ...record, deleteAtMs: recordDeleteAt(record), slot: null },
+          "abandoned",
+          nowMs,
+        );
+        if (settlement === undefined) continue;
+        if ((await engine.settle(record, settlement, deadline)) === "settled") settled += 1;
+      }
+      return settled;
     },
 
     async remaining(uid, limits) {

@@ -563,3 +563,23 @@ function minuteCharge(charge: Charge, seconds: number): Record<string, number> {
 export function minuteRefund(charge: Charge, seconds: number): UserChange {
   return seconds > 0 ? { add: minuteCharge(charge, -seconds) } : {};
 }
+
+/**
+ * How long after its slice would have ended a record still `reserved` counts as stranded: by
+ * then the handler that reserved it is long gone, and the deadline task of any call it did open
+ * has run and given up retrying (its retries span about this long), so failing the record
+ * cannot leave a call running that nobody would hang up.
+ */
+export const STRANDED_AFTER_MS = 30 * 60_000;
+
+/**
+ * A reservation nobody will settle: still `reserved` {@link STRANDED_AFTER_MS} after its
+ * slice would have ended (its commit landed after the caller was answered `unavailable`, and
+ * the instance stopped before settling it). Its whole slice goes back.
+ */
+export function isStranded(record: CallRecord, nowMs: number): boolean {
+  return (
+    record.status === "reserved" &&
+    nowMs >= record.reservedAtMs + record.reservedSeconds * 1000 + STRANDED_AFTER_MS
+  );
+}

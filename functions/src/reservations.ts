@@ -182,6 +182,14 @@ export interface ReservationEngine {
     value: string,
     deadline: Deadline,
   ): Promise<Fields | undefined>;
+  /** Up to `limit` of a user's records whose `field` equals `value`. */
+  findRecords(
+    uid: string,
+    field: string,
+    value: string,
+    limit: number,
+    deadline: Deadline,
+  ): Promise<Fields[]>;
   /** Merges fields into a record. */
   updateRecord(ref: RecordRef, fields: Writes, deadline: Deadline): Promise<void>;
   /** The user's state as `read` sees it now. */
@@ -405,6 +413,12 @@ export function createReservationEngine(
         userRef(uid).collection(layout.records).where(field, "==", value).limit(1).get(),
       );
       return snap.docs[0]?.data();
+    },
+    async findRecords(uid, field, value, limit, deadline) {
+      const snap = await deadline.run(
+        userRef(uid).collection(layout.records).where(field, "==", value).limit(limit).get(),
+      );
+      return snap.docs.map((doc) => doc.data());
     },
     async updateRecord(ref, fields, deadline) {
       await deadline.run(recordRef(ref).set(fields, { merge: true }));

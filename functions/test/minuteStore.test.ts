@@ -17,7 +17,7 @@ import {
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
-import { liveCall, type MinuteLimits } from "../src/minutes";
+import { liveCall, type MinuteLimits, STRANDED_AFTER_MS } from "../src/minutes";
 
 let firestore: LocalFirestore;
 let db: Firestore;
@@ -345,4 +345,35 @@ describe("minute store", () => {
       status: "failed",
     });
   }, 20_000);
+
+  it("hands back a stranded reservation's slice at the next sweep, once", async () => {
+    // Issue 19, item 8: the late settlement above runs only while its instance lives; a record
+    // whose instance stopped first stayed `reserved` and charged for good.
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const stranded = held(await store.reserve(uid, limits, 30));
+    const live = held(await store.reserve(uid, limits, 30));
+    await store.start(liveCall(live, "rtc_live", T0));
+    expect((await user(uid).get()).data()).toMatchObject({ d20261130: 120 });
+
+    time.advance(stranded.reservedSeconds * 1000 + STRANDED_AFTER_MS - 1);
+    expect(await store.settleStranded(uid)).toBe(0);
+    time.advance(1);
+    expect(await store.settleStranded(uid)).toBe(1);
+    expect(await store.settleStranded(uid)).toBe(0);
+
+    const records = await calls(uid);
+    expect(records.find((r) => r.seq === 1)).toMatchObject({
+      status: "failed",
+      failure: "abandoned",
+    });
+    expect(records.find((r) => r.seq === 2)).toMatchObject({ status: "live" });
+    expect((await user(uid).get()).data()).toMatchObject({ d20261130: 60 });
+    // A late end of the stranded record changes nothing.
+    expect(await store.end({ uid, seq: 1 }, "deadline")).toEqual({
+      kind: "already",
+      status: "failed",
+    });
+  });
 });

@@ -6,6 +6,7 @@ import {
   endRecord,
   failCall,
   failRecord,
+  isStranded,
   lastBack,
   MINUTE_PERIODS,
   type MinuteLimits,
@@ -18,6 +19,7 @@ import {
   reserveCall,
   sliceLimitedBy,
   startCall,
+  STRANDED_AFTER_MS,
   usedSeconds,
 } from "../src/minutes";
 
@@ -512,6 +514,26 @@ describe("decideDeadlineTask", () => {
     expect(decideDeadlineTask(task, r.record, live.deadlineMs, 60_000)).toEqual({
       action: "hang-up",
     });
+  });
+});
+
+describe("isStranded", () => {
+  const NOW = at("2026-11-10T12:00:00Z");
+  const r = reserve(undefined, LIMITS, NOW);
+  const sliceEnd = NOW + r.record.reservedSeconds * 1000;
+
+  it("is a reservation still reserved the grace after its slice would have ended", () => {
+    expect(isStranded(r.record, sliceEnd + STRANDED_AFTER_MS - 1)).toBe(false);
+    expect(isStranded(r.record, sliceEnd + STRANDED_AFTER_MS)).toBe(true);
+  });
+
+  it("never is a live, ended or failed call, however old", () => {
+    const live = startCall(r.record, "rtc_1", NOW);
+    const ended = endCall(r.next, live, NOW + 1_000, "user");
+    const failed = failCall(r.next, r.record, "x");
+    if (!ended.changed || !failed.changed) throw new Error("no transition");
+    for (const record of [live, ended.record, failed.record])
+      expect(isStranded(record, sliceEnd + 10 * STRANDED_AFTER_MS)).toBe(false);
   });
 });
 

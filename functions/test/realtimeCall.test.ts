@@ -17,6 +17,7 @@ import {
 import { ConfigError, type Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
+import { STRANDED_AFTER_MS } from "../src/minutes";
 import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
@@ -208,7 +209,7 @@ describe("realtimeCall: prepare", () => {
       model: "gpt-realtime-2",
       choices: expect.objectContaining({ voices: ["marin", "cedar"] }),
     });
-    expect(w.store.calls).toEqual(["remaining"]);
+    expect(w.store.calls).toEqual(["settleStranded", "remaining"]);
     expect(w.upstream.created).toEqual([]);
     expect(w.queue.tasks).toEqual([]);
     // A call after it gets the whole budget the prepare reported.
@@ -228,6 +229,28 @@ describe("realtimeCall: prepare", () => {
       "failed-precondition",
     );
     expect([...w.store.calls, ...secretOnly.store.calls]).toEqual([]);
+  });
+
+  it("hands a stranded reservation's slice back before it reads the minutes", async () => {
+    const w = setupBrokered();
+    // A reservation whose handler stopped before the call went live or failed.
+    await w.store.reserve("u1", brokered().voice.limits);
+    w.advance(40_000 + STRANDED_AFTER_MS - 1);
+    expect((await w.prepare(request({ prepare: true }))).minutes.daySeconds).toBe(20);
+    w.advance(1);
+    expect((await w.prepare(request({ prepare: true }))).minutes.daySeconds).toBe(60);
+    expect(w.store.recordsOf("u1")).toEqual([
+      expect.objectContaining({ status: "failed", failure: "abandoned" }),
+    ]);
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({ fields: expect.objectContaining({ settled: 1 }) }),
+    );
+  });
+
+  it("answers the minutes even when the sweep of stranded reservations fails", async () => {
+    const w = setupBrokered();
+    w.store.failNext.settleStranded = new StoreUnavailableError("the sweep timed out");
+    expect((await w.prepare(request({ prepare: true }))).minutes.daySeconds).toBe(60);
   });
 
   it("answers unavailable when the minutes cannot be read, and logs the stage", async () => {

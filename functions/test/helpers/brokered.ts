@@ -12,6 +12,7 @@ import {
   endCall,
   type EndedBy,
   failCall,
+  isStranded,
   type LiveCall,
   type MinuteLimits,
   type MinuteState,
@@ -147,6 +148,21 @@ export class FakeMinuteStore implements MinuteStore {
   async remaining(uid: string, limits: MinuteLimits): Promise<Remaining> {
     this.enter("remaining");
     return remaining(this.states.get(uid), limits, this.now());
+  }
+
+  async settleStranded(uid: string): Promise<number> {
+    this.enter("settleStranded");
+    let settled = 0;
+    for (const record of this.recordsOf(uid)) {
+      const state = this.states.get(uid);
+      if (state === undefined || !isStranded(record, this.now())) continue;
+      const transition = failCall(state, record, "abandoned");
+      if (!transition.changed) continue;
+      this.states.set(uid, transition.state);
+      this.records.set(this.key(uid, record.seq), transition.record);
+      settled += 1;
+    }
+    return settled;
   }
 }
 
