@@ -90,6 +90,7 @@ function callable(client: Client) {
     },
     openRaw: (data: unknown) => open(data),
     end: async (callId: string) => (await end({ callId })).data,
+    endRaw: (data: unknown) => end(data),
   };
 }
 
@@ -271,6 +272,10 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const opened = await calls.open();
     const notYours = await callError(stranger.end(opened.callId));
     expect(notYours.code).toBe("functions/not-found");
+    // Issue 19, item 13: a field the request does not have is named, and nothing is ended.
+    const extra = await callError(calls.endRaw({ callId: opened.callId, foo: 1 }));
+    expect(extra.code).toBe("functions/invalid-argument");
+    expect(extra.details).toEqual({ field: "foo" });
     expect((await standinCall(opened.callId))?.endedAt).toBeNull();
 
     const ended = await calls.end(opened.callId);
