@@ -1,11 +1,12 @@
 /**
  * The page's layout at 360, 768, 1280 and 1600 px, in both modes, in each state a person sees:
- * signed out (no choice labels yet), idle (the server's long choice labels loaded), connecting,
- * connected (with the countdown and the last-minute warning in brokered mode), a call ended by
- * the server's deadline (brokered: 12 s calls, functions/.env.demo-realtime-e2e) and a refused
- * call. At each width and state nothing sticks out of its panel, the page does not scroll
- * sideways and the countdown shows whole (e2e/layout.ts); a screenshot of each is written to
- * e2e/artifacts/layout/ (gitignored) as `<mode>-<width>-<state>.png`.
+ * signed out (no choice labels yet), idle (the server's choice labels loaded), each picker
+ * showing its longest label, connecting, connected (in brokered mode with the countdown and
+ * the last-minute warning), a call ended at the server's deadline (brokered: 12 s calls,
+ * functions/.env.demo-realtime-e2e) and a refused call. At each width and state nothing sticks
+ * out of its panel, the page does not scroll sideways and the countdown shows whole
+ * (e2e/layout.ts); a screenshot of each is written to e2e/artifacts/layout/ (gitignored) as
+ * `<mode>-<width>-<state>.png`.
  */
 import type { Page, Route } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -80,6 +81,25 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
       (document.querySelector("#turn-detection option")?.textContent ?? "Default") !== "Default",
   );
   problems.push(...(await problemsAtEveryWidth(page, mode, "idle")));
+  // Each picker showing its longest label. No change event: the page reads the pickers at the
+  // next Connect (by then restored), and a change would fetch a secret for the new choice.
+  const picked = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("select")).map((select) => {
+      const before = select.value;
+      const longest = Array.from(select.options).reduce((a, b) =>
+        b.text.length > a.text.length ? b : a,
+      );
+      select.value = longest.value;
+      return { id: select.id, before, shown: longest.text };
+    }),
+  );
+  expect(picked.map((p) => p.shown)).toContain("Semantic (knows when you're done)");
+  problems.push(...(await problemsAtEveryWidth(page, mode, "long-labels")));
+  await page.evaluate((restore) => {
+    for (const { id, before } of restore) {
+      (document.getElementById(id) as HTMLSelectElement).value = before;
+    }
+  }, picked);
 
   // Connecting: the call request held until every width is measured.
   const hold = await holdCallRequest(page, mode);
