@@ -1,9 +1,10 @@
 /**
  * The page's layout at 360, 768, 1280 and 1600 px, in both modes, in each state a person sees:
  * signed out (no choice labels yet), idle (the server's choice labels loaded), each picker
- * showing its longest label, connecting, connected (in brokered mode with the countdown and
- * the last-minute warning), a call ended at the server's deadline (brokered: 12 s calls,
- * functions/.env.demo-realtime-e2e) and a refused call. At each width and state nothing sticks
+ * showing its longest label, connecting, connected (brokered: with the countdown and the
+ * last-minute warning; secret: push-to-talk, with the talk button, then holding it), a call
+ * ended at the server's deadline (brokered: 12 s calls, functions/.env.demo-realtime-e2e) and
+ * a refused call. At each width and state nothing sticks
  * out of its panel, the page does not scroll sideways and the countdown shows whole
  * (e2e/layout.ts); a screenshot of each is written to e2e/artifacts/layout/ (gitignored) as
  * `<mode>-<width>-<state>.png`.
@@ -68,7 +69,9 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
   // Signed out: guest sign-in fails, so no choice labels arrive either.
   const signUp = (url: URL) => url.pathname.endsWith("/accounts:signUp");
   await page.route(signUp, (route) => route.abort());
-  await page.goto(`${APP_URL}?mode=${mode}`);
+  // Secret mode's session is push-to-talk: its talk button is in the column too.
+  const talk = mode === "secret" ? "&turnDetection=push_to_talk" : "";
+  await page.goto(`${APP_URL}?mode=${mode}${talk}`);
   await page.waitForSelector('#auth-status[data-auth="error"]');
   problems.push(...(await problemsAtEveryWidth(page, mode, "signed-out")));
   await page.unroute(signUp);
@@ -115,6 +118,8 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
     await page.waitForSelector("#call-clock", { state: "visible" });
     expect(await page.textContent("#call-clock")).toMatch(/^\d+:\d\d left$/);
     await showWarning(page);
+  } else {
+    await page.waitForSelector("#talk", { state: "visible" });
   }
   problems.push(...(await problemsAtEveryWidth(page, mode, "connected")));
 
@@ -125,6 +130,11 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
     });
     problems.push(...(await problemsAtEveryWidth(page, mode, "ended")));
   } else {
+    // Talking: the talk button held (Space), in its pressed colours.
+    await page.keyboard.down("Space");
+    await page.waitForSelector('#talk[aria-pressed="true"]');
+    problems.push(...(await problemsAtEveryWidth(page, mode, "talking")));
+    await page.keyboard.up("Space");
     await page.click("#disconnect");
     await page.waitForSelector('#state[data-state="idle"]');
   }
