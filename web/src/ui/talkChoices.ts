@@ -82,17 +82,27 @@ export function talkRequest(
   return request;
 }
 
-/** "Default (…)" first, then each allowed value, labelled. */
+/**
+ * "Default: <name>" first, then each allowed value, labelled. The default names its value
+ * without the label's explanation: the list shows that, and the closed picker stays short.
+ */
 export function pickerOptions<T extends string>(
   allowed: readonly T[],
   fallback: T | null,
   labels: Record<T, string>,
 ): PickerOption[] {
-  const defaultLabel = fallback === null ? "Default" : `Default (${labels[fallback]})`;
+  const defaultLabel =
+    fallback === null ? "Default" : `Default: ${labelName(labels[fallback] ?? fallback)}`;
   return [
     { value: "", label: defaultLabel },
     ...allowed.map((value) => ({ value, label: labels[value] ?? value })),
   ];
+}
+
+/** "Semantic" of "Semantic (knows when you're done)". */
+function labelName(label: string): string {
+  const explained = label.indexOf(" (");
+  return explained === -1 ? label : label.slice(0, explained);
 }
 
 /** The picked value if the server still allows it, else the default (`""`). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  EAGERNESS_LABELS,
   eagernessApplies,
   effectiveTurnDetection,
   keepAllowed,
@@ -66,7 +67,7 @@ describe("pickerOptions", () => {
     expect(
       pickerOptions(["server_vad", "push_to_talk"], "server_vad", TURN_DETECTION_LABELS),
     ).toEqual([
-      { value: "", label: `Default (${TURN_DETECTION_LABELS.server_vad})` },
+      { value: "", label: "Default: Voice activity" },
       { value: "server_vad", label: TURN_DETECTION_LABELS.server_vad },
       { value: "push_to_talk", label: TURN_DETECTION_LABELS.push_to_talk },
     ]);
@@ -76,8 +77,21 @@ describe("pickerOptions", () => {
     });
   });
 
+  it("names each default once, without the label's explanation (no nested parentheses)", () => {
+    expect(pickerOptions(["semantic_vad"], "semantic_vad", TURN_DETECTION_LABELS)[0]?.label).toBe(
+      "Default: Semantic",
+    );
+    expect(pickerOptions(["near_field"], "near_field", NOISE_REDUCTION_LABELS)[0]?.label).toBe(
+      "Default: Near field",
+    );
+    expect(pickerOptions(["auto"], "auto", EAGERNESS_LABELS)[0]?.label).toBe("Default: Auto");
+  });
+
   it("shows a value this client has no label for as itself (a newer server)", () => {
     const labels = TURN_DETECTION_LABELS as Record<string, string>;
+    expect(pickerOptions(["future_vad"], "future_vad", labels)[0]?.label).toBe(
+      "Default: future_vad",
+    );
     expect(pickerOptions(["server_vad", "future_vad"], null, labels)[2]).toEqual({
       value: "future_vad",
       label: "future_vad",
