@@ -322,6 +322,24 @@ describe("Firestore store", () => {
       expect(new Set(ids).size).toBe(3);
     });
 
+    it("serves a user whose limit document's seq and counter hold garbage, leaving no stray record", async () => {
+      // Firestore's increment over a string, on the stand-in, fails the commit after the
+      // record's create() landed: a stray record and an error, on every try.
+      const time = clock();
+      const store = createFirestoreStore(db, { now: time.now });
+      const request = input();
+      expect((await store.reserve(request)).ok).toBe(true);
+      const userDoc = db.collection(USERS).doc(docId(request.uid));
+      await userDoc.update({ seq: "x", d20261123: "junk", lastMintMs: "x" });
+      time.advance(10_000);
+      expect(await store.reserve(request)).toMatchObject({
+        ok: true,
+        reservation: { seq: 2, remaining: 2 },
+      });
+      expect((await mints(request.uid)).map((r) => r.seq)).toEqual([1, 2]);
+      expect((await userDoc.get()).data()).toMatchObject({ seq: 2, d20261123: 1 });
+    });
+
     it("with atomic commits, repairs a user document that fell behind without spending its network's slots", async () => {
       // On Firestore the slot's create() is undone with the user's record: the slot is free.
       const time = clock();
