@@ -278,15 +278,18 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const result = await calls.open();
     expect(result.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
     if (client.uid === null) throw new Error("no uid");
-    expect(await record(client.uid, 1)).toMatchObject({ status: "live" });
-    await calls.end(result.callId);
+    // Live, or already hung up at its deadline on a slow machine.
+    expect(await record(client.uid, 1)).toMatchObject({
+      status: expect.stringMatching(/^(live|ended)$/),
+    });
   });
 
   it("serves a user whose voice-user document was edited by hand into garbage, leaving no stray record", async () => {
     const client = await newClient();
     const calls = callable(client);
-    const first = await calls.open();
-    await calls.end(first.callId);
+    // Calls here end at their deadline, never early: the deadline task of a call ended early
+    // still hangs up at its deadline, and would take a hang-up fault a later test injects.
+    await calls.open();
     if (client.uid === null) throw new Error("no uid");
     const user = getFirestore(admin).collection("voiceUsers").doc(docId(client.uid));
     const today = new Date().toISOString().slice(0, 10).replaceAll("-", "");
@@ -297,13 +300,11 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const mine = await getFirestore(admin)
       .collection(`voiceUsers/${docId(client.uid)}/calls`)
       .get();
-    expect(mine.docs.map((d) => [d.id, d.get("status")])).toEqual([
-      [seqId(1), "ended"],
-      [seqId(2), "live"],
-    ]);
+    // Both calls opened (live, or hung up at their deadline on a slow machine); none stray.
+    expect(mine.docs.map((d) => d.id)).toEqual([seqId(1), seqId(2)]);
+    for (const call of mine.docs) expect(["live", "ended"]).toContain(call.get("status"));
     // The hand edit cost the day's count, never access: it restarts at this slice.
     expect((await user.get()).get(`d${today}`)).toBe(SLICE_SECONDS);
-    await calls.end(second.callId);
   });
 
   it("ends a call early on request: hung up first, the unused seconds back, idempotent, owner only", async () => {
@@ -507,7 +508,6 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
         expect(await record(client.uid, 1)).toMatchObject({ status: "failed" });
         const next = await calls.open();
         expect(next.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
-        await calls.end(next.callId);
       });
     }
 
