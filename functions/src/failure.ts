@@ -3,7 +3,7 @@
  * handlers decide which failure happened; `httpsErrors.ts` alone turns a failure into the
  * `HttpsError` the client sees, so that a kind always gets the same code, text and details.
  */
-import type { RealtimeMode, Refusal, VoiceMinutes } from "voice-contract";
+import type { CallChoices, RealtimeMode, Refusal, VoiceMinutes } from "voice-contract";
 import { UpstreamError, type UpstreamFailure } from "./openai";
 import type { VoiceSettings } from "./voiceSettings";
 
@@ -44,13 +44,18 @@ export function fail(failure: Failure): never {
 export const UPSTREAM_RETRY_SECONDS = 10;
 
 /**
- * The failure for what an upstream request threw. A rate limit is a refusal; a refused key
- * (`auth`) or a refused request (`rejected`, any other 4xx) is the server's misconfiguration,
- * since the server alone builds the session and the offer was checked before it went out:
- * retrying cannot help, so neither is `unavailable`.
+ * The failure for what an upstream request threw. A rate limit is a refusal. A refused request
+ * (`rejected`, a 4xx other than 401/403/429) whose `code` or `param` names what the caller sent
+ * (the offer, or a session field built from one of the caller's choices) is the caller's to
+ * fix: `bad-input` naming that field. Any other refused request, or a refused key (`auth`), is
+ * the server's misconfiguration. Retrying cannot help either, so neither is `unavailable`.
  */
 export function upstreamFailure(callable: string, error: unknown): Failure {
   const kind: UpstreamFailure | "unknown" = error instanceof UpstreamError ? error.kind : "unknown";
+  if (kind === "rejected") {
+    const refused = refusedInput((error as UpstreamError).details);
+    if (refused !== undefined) return { kind: "bad-input", ...refused };
+  }
   switch (kind) {
     case "rate":
       return {
@@ -67,6 +72,47 @@ export function upstreamFailure(callable: string, error: unknown): Failure {
     default:
       return { kind: "upstream-unavailable", failure: kind };
   }
+}
+
+/**
+ * The session fields the server builds from a caller's choice, by OpenAI's `param` path, and
+ * the request field of that choice. The most specific path comes first.
+ */
+const CHOICE_PARAMS: ReadonlyArray<readonly [string, keyof CallChoices]> = [
+  ["session.audio.output.voice", "voice"],
+  ["session.output_modalities", "outputModality"],
+  ["session.audio.input.transcription.language", "language"],
+  ["session.audio.input.noise_reduction", "noiseReduction"],
+  ["session.audio.input.turn_detection.eagerness", "eagerness"],
+  ["session.audio.input.turn_detection", "turnDetection"],
+];
+
+/**
+ * The request field a refused upstream request names, and what to tell the caller; undefined
+ * when it names none the caller chose (the model, the instructions, no `param` at all). The
+ * texts never quote upstream's message, which may quote the offer.
+ */
+export function refusedInput(
+  details: UpstreamError["details"],
+): { field: string; message: string } | undefined {
+  const { code, param } = details;
+  if (code === "invalid_offer" || param === "sdp" || param?.startsWith("sdp.") === true)
+    return {
+      field: "offer",
+      message:
+        "OpenAI could not negotiate a call from this offer. Send the offer of a peer connection " +
+        'with the microphone track and the "oai-events" data channel, as the browser created it.',
+    };
+  if (param == null) return undefined;
+  const choice = CHOICE_PARAMS.find(
+    ([path]) => param === path || param.startsWith(`${path}.`) || param.startsWith(`${path}[`),
+  );
+  if (choice === undefined) return undefined;
+  const [, field] = choice;
+  return {
+    field,
+    message: `OpenAI refused the ${field} of this session. Pick another ${field} from the choices this server lists.`,
+  };
 }
 
 /** The modes a backend serves, for the refusal of one it does not. */

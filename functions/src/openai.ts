@@ -45,7 +45,8 @@ export type Minter = (request: MintRequest) => Promise<MintedSecret>;
 /**
  * How a mint failed:
  * - `auth`: OpenAI refused the key (401/403): the server is misconfigured.
- * - `rejected`: OpenAI refused the session config (4xx other than 429): misconfigured too.
+ * - `rejected`: OpenAI refused the request (4xx other than 401/403/429); its `code` and `param`
+ *   say whether the caller's offer or choice was refused or the server's own settings.
  * - `rate`: OpenAI rate limited us (429).
  * - `unavailable`: 5xx, a network error, or the timeout.
  * - `malformed`: a 2xx whose body is not a client secret, or one that has already expired.
@@ -61,6 +62,8 @@ export class UpstreamError extends Error {
       status?: number | undefined;
       requestId?: string | null | undefined;
       code?: string | null | undefined;
+      /** The request field OpenAI's error names (e.g. `session.audio.output.voice`). */
+      param?: string | null | undefined;
       retryAfterSeconds?: number | undefined;
       timedOut?: boolean | undefined;
     } = {},
@@ -152,7 +155,7 @@ export function toUpstreamError(error: unknown): UpstreamError {
   }
   if (error instanceof APIError) {
     const status = error.status;
-    const details = { status, requestId: error.requestID, code: error.code };
+    const details = { status, requestId: error.requestID, code: error.code, param: error.param };
     // The SDK's message already starts with the status.
     const message = `OpenAI answered: ${error.message}`;
     if (status === 401 || status === 403) return new UpstreamError("auth", message, details);

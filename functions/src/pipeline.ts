@@ -71,8 +71,8 @@ export async function bestEffort(
 }
 
 /**
- * Logs an upstream failure with what support needs (its kind, HTTP status, request id and
- * code) and returns its kind, `unknown` for anything that is not an `UpstreamError`.
+ * Logs an upstream failure with what support needs (its kind, HTTP status, request id, code
+ * and the field it names) and returns its kind, `unknown` for anything that is not an `UpstreamError`.
  */
 export function logUpstreamFailure(
   log: Log,
@@ -88,6 +88,7 @@ export function logUpstreamFailure(
     status: upstream?.details.status,
     requestId: upstream?.details.requestId,
     code: upstream?.details.code,
+    param: upstream?.details.param,
     error: describe(error),
   });
   return kind;

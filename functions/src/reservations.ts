@@ -28,7 +28,8 @@
  * - Counts change by increments and slot deletions only (budget.ts).
  * - A user document deleted or edited by hand (its `seq` behind its records) is repaired on the
  *   collision it causes: the next sequence is taken from the highest record, so a user is never
- *   locked out. Its counts restart from what the document still says.
+ *   locked out. Its counts restart from what the document still says; a counter that holds
+ *   no number restarts from the reservation's charge ({@link counterWrites}).
  *
  * Deadlines: every engine call runs under a {@link Deadline} (FIRESTORE_TIMEOUT_MS); past it
  * the call fails with `StoreUnavailableError`. A write abandoned that way may still land later
@@ -208,6 +209,26 @@ function increments(tally: Tally | undefined): Record<string, FieldValue> {
   return out;
 }
 
+/**
+ * A reservation's counter writes over the user document it read: increments, except where a
+ * counter holds something that is not a number (edited by hand), which gets the amount itself,
+ * as the rule read that counter as 0. Firestore's increment writes the same there; the offline
+ * stand-in fails the commit instead, after the record's `create()` landed, so the user would
+ * be refused on every try with a stray record each time. A concurrent reservation that read
+ * the same document collides on the record first, so the plain value overwrites no count.
+ */
+export function counterWrites(
+  tally: Tally | undefined,
+  stored: Fields,
+): Record<string, FieldValue | number> {
+  const out: Record<string, FieldValue | number> = increments(tally);
+  for (const field of Object.keys(out)) {
+    const value = stored[field];
+    if (value !== undefined && typeof value !== "number") out[field] = tally?.[field] ?? 0;
+  }
+  return out;
+}
+
 /** Whose `create()` failed in a commit that wrote guards with these snapshots, in order. */
 function collidedAt(snaps: DocumentSnapshot[], claim: string): number {
   for (const [index, snap] of snaps.entries()) {
@@ -240,6 +261,7 @@ export function createReservationEngine(
     batch: WriteBatch,
     uid: string,
     decided: { seq: number; record: Writes; user: UserChange },
+    stored: Fields,
     context: {
       nowMs: number;
       deleteAtMs: number;
@@ -263,7 +285,7 @@ export function createReservationEngine(
         uid,
         seq: decided.seq,
         ...decided.user.set,
-        ...increments(decided.user.add),
+        ...counterWrites(decided.user.add, stored),
         updatedAt: at(context.nowMs),
         deleteAt: at(context.deleteAtMs + DAY_MS),
       },
@@ -289,7 +311,8 @@ export function createReservationEngine(
     for (let round = 1; round <= maxRounds; round++) {
       const nowMs = now();
       const [userSnap] = await deadline.run(db.getAll(userRef(uid)));
-      const stored = rule.read(userSnap?.data() ?? {}, nowMs);
+      const fields: Fields = userSnap?.data() ?? {};
+      const stored = rule.read(fields, nowMs);
       const state: S = { ...stored, seq: Math.max(stored.seq, floor) };
       const decided = rule.decide(state, nowMs);
       if (!decided.ok) {
@@ -309,7 +332,7 @@ export function createReservationEngine(
       const slot = trying ?? network?.held ?? null;
       const deleteAtMs = nowMs + request.retentionDays * DAY_MS;
       guards.push(
-        writeUserHalf(batch, uid, decided, {
+        writeUserHalf(batch, uid, decided, fields, {
           nowMs,
           deleteAtMs,
           network: allowance?.network ?? null,

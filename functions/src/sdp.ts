@@ -22,6 +22,7 @@ export type OfferProblem =
   | "not-sdp"
   | "too-many-sections"
   | "no-audio"
+  | "no-audio-codec"
   | "no-data-channel"
   | "not-an-offer"
   | "no-ice-credentials"
@@ -64,11 +65,18 @@ export function checkOffer(input: unknown): OfferCheck {
       "too-many-sections",
       `The offer has ${sections.length} media sections; a voice call needs two (audio and data).`,
     );
-  const audio = sections.find((s) => /^m=audio \d+ [A-Z/]*RTP\/S?AVPF? /.test(s.mLine));
+  const audio = sections.find((s) => /^m=audio \d+ [A-Z/]*RTP\/S?AVPF?(?: |$)/.test(s.mLine));
   if (!audio)
     return fail(
       "no-audio",
       "The offer has no audio section (m=audio). Add the microphone track before creating it.",
+    );
+  if (!hasUsableCodec(audio))
+    return fail(
+      "no-audio-codec",
+      "The offer's audio section (m=audio) lists no codec a call can use: it needs at least one " +
+        "payload type, static (0–95) or dynamic (96–127) with its a=rtpmap line. Send the offer " +
+        "as the browser created it, without removing codecs.",
     );
   const data = sections.find((s) =>
     /^m=application \d+ (?:UDP\/DTLS\/SCTP|DTLS\/SCTP|TCP\/DTLS\/SCTP) webrtc-datachannel$/.test(
@@ -119,6 +127,23 @@ function splitSections(lines: string[]): Section[] {
     else sections.at(-1)?.lines.push(line);
   }
   return sections;
+}
+
+/**
+ * Whether an audio m-line lists a payload type upstream can negotiate: without one, upstream
+ * refuses the offer (400 `invalid_offer`) or answers with the audio section disabled, after
+ * the caller's minutes were reserved for it.
+ */
+function hasUsableCodec(audio: Section): boolean {
+  const formats = audio.mLine.trim().split(/ +/).slice(3);
+  const mapped = new Set(
+    audio.lines.flatMap((line) => /^a=rtpmap:(\d+) \S/.exec(line)?.slice(1, 2) ?? []),
+  );
+  return formats.some((format) => {
+    if (!/^\d{1,3}$/.test(format)) return false;
+    const type = Number(format);
+    return type < 96 || (type <= 127 && mapped.has(format));
+  });
 }
 
 /** The value of the first `a=name:value` (or bare `a=name`, as "") line, if any. */

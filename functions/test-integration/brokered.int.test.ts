@@ -263,6 +263,51 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(result.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
   });
 
+  it("refuses an offer whose audio lists no codec with invalid-argument naming the offer, before anything is charged", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    // Its payload types cut, as a hand-made or munged offer may have it; upstream refuses it.
+    const noCodec = (await makeOffer()).replace(/^(m=audio \S+ \S+) .*$/m, "$1 ");
+    expect(noCodec).toMatch(/^m=audio 9 UDP\/TLS\/RTP\/SAVPF \r$/m);
+    const before = (await standinState()).requests.calls;
+    const error = await callError(calls.openRaw({ offer: noCodec }));
+    expect(error.code).toBe("functions/invalid-argument");
+    expect(error.details).toEqual({ field: "offer" });
+    expect(error.message).toMatch(/audio section \(m=audio\) lists no codec/);
+    // Refused before the reservation: nothing upstream, and the first call is the first record.
+    expect((await standinState()).requests.calls).toBe(before);
+    const result = await calls.open();
+    expect(result.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+    if (client.uid === null) throw new Error("no uid");
+    // Live, or already hung up at its deadline on a slow machine.
+    expect(await record(client.uid, 1)).toMatchObject({
+      status: expect.stringMatching(/^(live|ended)$/),
+    });
+  });
+
+  it("serves a user whose voice-user document was edited by hand into garbage, leaving no stray record", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    // Calls here end at their deadline, never early: the deadline task of a call ended early
+    // still hangs up at its deadline, and would take a hang-up fault a later test injects.
+    await calls.open();
+    if (client.uid === null) throw new Error("no uid");
+    const user = getFirestore(admin).collection("voiceUsers").doc(docId(client.uid));
+    const today = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    await user.update({ seq: "x", [`d${today}`]: "junk" });
+
+    const second = await calls.open();
+    expect(second.sliceSeconds).toBe(SLICE_SECONDS);
+    const mine = await getFirestore(admin)
+      .collection(`voiceUsers/${docId(client.uid)}/calls`)
+      .get();
+    // Both calls opened (live, or hung up at their deadline on a slow machine); none stray.
+    expect(mine.docs.map((d) => d.id)).toEqual([seqId(1), seqId(2)]);
+    for (const call of mine.docs) expect(["live", "ended"]).toContain(call.get("status"));
+    // The hand edit cost the day's count, never access: it restarts at this slice.
+    expect((await user.get()).get(`d${today}`)).toBe(SLICE_SECONDS);
+  });
+
   it("ends a call early on request: hung up first, the unused seconds back, idempotent, owner only", async () => {
     const client = await newClient();
     const calls = callable(client);
@@ -445,6 +490,29 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
         expect(next.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
         if (client.uid === null) throw new Error("no uid");
         expect(await record(client.uid, 1)).toMatchObject({ status: "failed" });
+      });
+    }
+
+    for (const [name, fault, field] of [
+      ["its offer (400 invalid_offer)", { code: "invalid_offer" }, "offer"],
+      [
+        "the caller's voice (400 at session.audio.output.voice)",
+        { code: "invalid_value", param: "session.audio.output.voice" },
+        "voice",
+      ],
+    ] as const) {
+      it(`answers OpenAI's refusal of ${name} with invalid-argument naming ${field}, refunded`, async () => {
+        const client = await newClient();
+        const calls = callable(client);
+        await injectFault({ kind: "status", status: 400, ...fault }, 1, "calls");
+        const error = await callError(calls.open());
+        expect(error.code).toBe("functions/invalid-argument");
+        expect(error.details).toEqual({ field });
+        expect(error.message).not.toMatch(/v=0|a=ice|fingerprint/);
+        if (client.uid === null) throw new Error("no uid");
+        expect(await record(client.uid, 1)).toMatchObject({ status: "failed" });
+        const next = await calls.open();
+        expect(next.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
       });
     }
 

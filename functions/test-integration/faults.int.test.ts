@@ -274,6 +274,39 @@ describe("realtimeToken under faults", () => {
     ]);
   });
 
+  it("keeps serving a user whose limit document's seq and day counter hold garbage, no stray record", async () => {
+    const client = await newClient();
+    const uid = client.uid ?? "";
+    await client.call();
+    const today = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+    await userDoc(uid).update({ seq: "x", [`d${today}`]: "junk", lastMintMs: "x" });
+    await expect(client.call()).resolves.toHaveProperty("token");
+    const mine = await records(uid);
+    expect(mine.map((r) => [r.id, r.status])).toEqual([
+      ["000000000001", "reserved"],
+      ["000000000002", "reserved"],
+    ]);
+    expect((await userDoc(uid).get()).get(`d${today}`)).toBe(1);
+  });
+
+  it("answers OpenAI's refusal of the caller's voice with invalid-argument naming it, refunded", async () => {
+    const client = await newClient();
+    await injectFault({
+      kind: "status",
+      status: 400,
+      code: "invalid_value",
+      param: "session.audio.output.voice",
+    });
+    const error = await callError(client.call({ voice: "marin" }));
+    expect(error.code).toBe("functions/invalid-argument");
+    expect(error.details).toEqual({ field: "voice" });
+    const uid = client.uid ?? "";
+    expect((await records(uid)).map((r) => r.status)).toEqual(["failed"]);
+    expect(await userCharge(uid)).toBe(0);
+    // Refunded with its interval: the next mint goes through at once.
+    await expect(client.call()).resolves.toHaveProperty("token");
+  });
+
   it("keeps serving an address whose slots were deleted or edited by hand", async () => {
     const from = address();
     const first = await newClient({ forwardedFor: from });

@@ -217,6 +217,13 @@ describe("realtimeToken on the emulators", () => {
 
   it.each([
     ["a refused key (401)", { kind: "status", status: 401 }, "functions/internal", /misconfigured/],
+    // A refusal that names none of the caller's choices is the server's setting to fix.
+    [
+      "a refused model (400 at session.model)",
+      { kind: "status", status: 400, code: "invalid_value", param: "session.model" },
+      "functions/internal",
+      /misconfigured/,
+    ],
     [
       "a rate limit (429)",
       { kind: "status", status: 429 },

@@ -10,6 +10,56 @@ describe("upstreamFailure", () => {
       new UpstreamError("rejected", "400 bad model"),
       { kind: "misconfigured", callable: "realtimeCall" },
     ],
+    // A refused offer or choice is the caller's to fix, naming the field.
+    [
+      new UpstreamError("rejected", "400 Invalid SDP offer", {
+        status: 400,
+        code: "invalid_offer",
+        param: null,
+      }),
+      { kind: "bad-input", field: "offer", message: expect.stringMatching(/offer/) },
+    ],
+    [
+      new UpstreamError("rejected", "400", { status: 400, code: "invalid_value", param: "sdp" }),
+      { kind: "bad-input", field: "offer", message: expect.stringMatching(/offer/) },
+    ],
+    [
+      new UpstreamError("rejected", "400", { param: "session.audio.output.voice" }),
+      { kind: "bad-input", field: "voice", message: expect.stringMatching(/another voice/) },
+    ],
+    [
+      new UpstreamError("rejected", "400", {
+        param: "session.audio.input.turn_detection.eagerness",
+      }),
+      { kind: "bad-input", field: "eagerness", message: expect.stringMatching(/eagerness/) },
+    ],
+    [
+      new UpstreamError("rejected", "400", { param: "session.audio.input.turn_detection.type" }),
+      { kind: "bad-input", field: "turnDetection", message: expect.any(String) },
+    ],
+    [
+      new UpstreamError("rejected", "400", { param: "session.output_modalities[0]" }),
+      { kind: "bad-input", field: "outputModality", message: expect.any(String) },
+    ],
+    [
+      new UpstreamError("rejected", "400", {
+        param: "session.audio.input.transcription.language",
+      }),
+      { kind: "bad-input", field: "language", message: expect.any(String) },
+    ],
+    // The server's own settings are not: misconfigured.
+    [
+      new UpstreamError("rejected", "400", { param: "session.model" }),
+      { kind: "misconfigured", callable: "realtimeCall" },
+    ],
+    [
+      new UpstreamError("rejected", "400", { param: "session.audio.input.transcription.model" }),
+      { kind: "misconfigured", callable: "realtimeCall" },
+    ],
+    [
+      new UpstreamError("rejected", "400", { param: "session.audio.output.voices" }),
+      { kind: "misconfigured", callable: "realtimeCall" },
+    ],
     [
       new UpstreamError("rate", "429", { retryAfterSeconds: 3 }),
       { kind: "refused", refusal: { reason: "upstream-rate", retryAfterSeconds: 3 } },

@@ -147,6 +147,8 @@ describe("createOpenAiMinter", () => {
     );
     const error = await failure(createOpenAiMinter({ baseURL: "http://x/v1", fetch })(request));
     expect(error.kind).toBe("rejected");
+    // The field it names decides whose mistake it is (failure.ts).
+    expect(error.details).toMatchObject({ status: 400, param: "session.model" });
   });
 
   it("times out a hanging request", async () => {

@@ -371,6 +371,27 @@ describe("realtimeCall: upstream failures refund the slice", () => {
       "internal",
       undefined,
     ],
+    // A refused offer or choice is the caller's to fix: named, refunded, not retryable as is.
+    [
+      "a refused offer",
+      new UpstreamError("rejected", "OpenAI answered 400: Invalid SDP offer", {
+        status: 400,
+        code: "invalid_offer",
+        param: null,
+      }),
+      "invalid-argument",
+      { field: "offer" },
+    ],
+    [
+      "a refused voice",
+      new UpstreamError("rejected", "OpenAI answered 400: Invalid value", {
+        status: 400,
+        code: "invalid_value",
+        param: "session.audio.output.voice",
+      }),
+      "invalid-argument",
+      { field: "voice" },
+    ],
   ] as const) {
     it(`refunds the whole slice on ${name} (${code}), schedules nothing, and the next call works`, async () => {
       const w = setupBrokered();

@@ -270,6 +270,16 @@ describe("realtimeToken handler", () => {
       "internal",
       undefined,
     ],
+    // A session field built from the caller's choice: theirs to fix, named.
+    [
+      new UpstreamError("rejected", "OpenAI answered 400: Invalid value", {
+        status: 400,
+        code: "invalid_value",
+        param: "session.audio.output.voice",
+      }),
+      "invalid-argument",
+      { field: "voice" },
+    ],
     [
       new UpstreamError("rate", "OpenAI answered 429", { status: 429, retryAfterSeconds: 12 }),
       "resource-exhausted",

@@ -71,6 +71,27 @@ describe("checkOffer", () => {
     );
   });
 
+  it.each([
+    ["no payload type", "m=audio 9 UDP/TLS/RTP/SAVPF"],
+    ["no payload type, a trailing space", "m=audio 9 UDP/TLS/RTP/SAVPF "],
+    ["a dynamic payload type without its a=rtpmap", "m=audio 9 UDP/TLS/RTP/SAVPF 120"],
+    ["a payload type that is no number", "m=audio 9 UDP/TLS/RTP/SAVPF opus"],
+    ["a payload type out of range", "m=audio 9 UDP/TLS/RTP/SAVPF 200"],
+  ])("refuses an audio section with %s, before anything is charged", (_, mLine) => {
+    const result = checkOffer(WERIFT.replace("m=audio 9 UDP/TLS/RTP/SAVPF 96 0", mLine));
+    expect(result).toMatchObject({ ok: false, problem: "no-audio-codec" });
+    expect(!result.ok && result.message).toMatch(/m=audio.*lists no codec/);
+  });
+
+  it("accepts an audio section with a static payload type alone, or a mapped dynamic one", () => {
+    expect(
+      problem(WERIFT.replace("m=audio 9 UDP/TLS/RTP/SAVPF 96 0", "m=audio 9 UDP/TLS/RTP/SAVPF 0")),
+    ).toBeNull();
+    expect(
+      problem(CHROMIUM.replace(/(m=audio \d+ UDP\/TLS\/RTP\/SAVPF) [^\r]*/, "$1 111")),
+    ).toBeNull();
+  });
+
   it("refuses an offer without the data channel, naming oai-events", () => {
     const noData = CHROMIUM.slice(0, CHROMIUM.indexOf("m=application"));
     const result = checkOffer(noData);

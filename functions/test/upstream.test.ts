@@ -128,7 +128,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", () => {
     );
     expect(error).toMatchObject({
       kind: "rejected",
-      details: { status: 400, code: "invalid_value" },
+      details: { status: 400, code: "invalid_value", param: "session.audio.output.voice" },
     });
   });
 

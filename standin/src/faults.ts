@@ -13,14 +13,22 @@ export type FaultRoute = (typeof FAULT_ROUTES)[number];
 
 /**
  * One injected failure, applied to the next `count` matching requests:
- * - `status`: answer `status` with OpenAI's error body for it;
+ * - `status`: answer `status` with OpenAI's error body for it, naming `code` and `param` when
+ *   given (a refusal of one field of the request, e.g. 400 `invalid_offer`);
  * - `hang`: never answer (the caller's timeout must fire);
  * - `garbage`: answer 200 with `body` (default: a non-JSON page);
  * - `delay`: hold the request `ms` milliseconds, then serve it as usual (a slow upstream whose
  *   call still opens: a client that gave up meanwhile must end the call it did not wait for).
  */
 export type Fault =
-  | { route: FaultRoute; kind: "status"; status: number; count: number }
+  | {
+      route: FaultRoute;
+      kind: "status";
+      status: number;
+      count: number;
+      code?: string;
+      param?: string;
+    }
   | { route: FaultRoute; kind: "hang"; count: number }
   | { route: FaultRoute; kind: "garbage"; body: string; count: number }
   | { route: FaultRoute; kind: "delay"; ms: number; count: number };
@@ -32,7 +40,12 @@ export const DEFAULT_GARBAGE =
 export function parseFault(input: unknown): Result<Fault> {
   const f = input as v.JsonObject;
   const problem =
-    v.object(input, "", ["route", "kind", "status", "count", "body", "ms"], ["route", "kind"]) ??
+    v.object(
+      input,
+      "",
+      ["route", "kind", "status", "count", "body", "ms", "code", "param"],
+      ["route", "kind"],
+    ) ??
     v.oneOf(f.route, "route", FAULT_ROUTES) ??
     v.oneOf(f.kind, "kind", FAULT_KINDS) ??
     v.optional(f.count, (c) => v.integer(c, "count", 1)) ??
@@ -41,6 +54,14 @@ export function parseFault(input: unknown): Result<Fault> {
       : f.status === undefined
         ? undefined
         : errors.unknownParameter("status")) ??
+    (f.kind === "status"
+      ? (v.optional(f.code, (c) => v.string(c, "code")) ??
+        v.optional(f.param, (p) => v.string(p, "param")))
+      : f.code !== undefined
+        ? errors.unknownParameter("code")
+        : f.param !== undefined
+          ? errors.unknownParameter("param")
+          : undefined) ??
     (f.kind === "garbage"
       ? v.optional(f.body, (b) => v.string(b, "body"))
       : f.body === undefined
@@ -54,7 +75,15 @@ export function parseFault(input: unknown): Result<Fault> {
   if (problem) return fail(problem);
   const route = f.route as FaultRoute;
   const count = (f.count as number | undefined) ?? 1;
-  if (f.kind === "status") return ok({ route, kind: "status", status: f.status as number, count });
+  if (f.kind === "status")
+    return ok({
+      route,
+      kind: "status",
+      status: f.status as number,
+      count,
+      ...(typeof f.code === "string" ? { code: f.code } : {}),
+      ...(typeof f.param === "string" ? { param: f.param } : {}),
+    });
   if (f.kind === "hang") return ok({ route, kind: "hang", count });
   if (f.kind === "delay") return ok({ route, kind: "delay", ms: f.ms as number, count });
   return ok({

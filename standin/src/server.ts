@@ -129,7 +129,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       // reads none and would still end its call.
       return gone;
     }
-    if (fault.kind === "status") sendError(res, errors.forStatus(fault.status));
+    if (fault.kind === "status")
+      sendError(res, {
+        ...errors.forStatus(fault.status),
+        ...(fault.code !== undefined ? { code: fault.code } : {}),
+        ...(fault.param !== undefined ? { param: fault.param } : {}),
+      });
     else {
       const type = route === "calls" ? "application/sdp" : "application/json";
       res.writeHead(200, { "content-type": type }).end(fault.body);

@@ -11,6 +11,25 @@ describe("parseFault", () => {
       ok: true,
       value: { body: DEFAULT_GARBAGE },
     });
+    expect(
+      parseFault({
+        route: "calls",
+        kind: "status",
+        status: 400,
+        code: "invalid_offer",
+        param: "sdp",
+      }),
+    ).toEqual({
+      ok: true,
+      value: {
+        route: "calls",
+        kind: "status",
+        status: 400,
+        count: 1,
+        code: "invalid_offer",
+        param: "sdp",
+      },
+    });
     expect(parseFault({ route: "calls", kind: "delay", ms: 3000 })).toEqual({
       ok: true,
       value: { route: "calls", kind: "delay", ms: 3000, count: 1 },
@@ -29,6 +48,8 @@ describe("parseFault", () => {
     [{ route: "calls", kind: "delay", ms: 60_001 }, "ms"],
     [{ route: "calls", kind: "delay", ms: 1.5 }, "ms"],
     [{ route: "calls", kind: "hang", ms: 100 }, "ms"],
+    [{ route: "calls", kind: "status", status: 400, code: 7 }, "code"],
+    [{ route: "calls", kind: "hang", param: "sdp" }, "param"],
   ])("rejects %j at %s", (input, param) => {
     const result = parseFault(input);
     expect(result.ok).toBe(false);

@@ -391,6 +391,27 @@ describe("injected faults", REAL_TIME, () => {
     expect((await state()).requests).toEqual({ clientSecrets: 3, calls: 1 });
   });
 
+  it("names the code and param a status fault is given, as a refusal of one field", async () => {
+    await addFault({ route: "calls", kind: "status", status: 400, code: "invalid_offer" });
+    await expectError(await call("ek_whatever"), 400, {
+      type: "invalid_request_error",
+      code: "invalid_offer",
+      param: null,
+    });
+    await addFault({
+      route: "client_secrets",
+      kind: "status",
+      status: 400,
+      code: "invalid_value",
+      param: "session.audio.output.voice",
+    });
+    const error = await sdk()
+      .realtime.clientSecrets.create({})
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ code: "invalid_value", param: "session.audio.output.voice" });
+  });
+
   it("hangs: the caller's timeout has to fire", async () => {
     await addFault({ route: "client_secrets", kind: "hang" });
     const error = await sdk({ timeout: 300 })

@@ -163,6 +163,15 @@ describe("classifyDrop of a brokered refusal, from the Functions SDK's own error
     expect(classifyDrop({ kind: "connect-failed", error })).toEqual({ kind: "wait", ms: 37_000 });
   });
 
+  it.each([
+    ["a refused offer", { field: "offer" }],
+    ["a refused choice", { field: "voice" }],
+    ["a refused request", undefined],
+  ])("gives up at once on %s: sent again, it is refused again", (_name, details) => {
+    const error = toBrokeredConnectError(new FunctionsError("invalid-argument", "no", details));
+    expect(classifyDrop({ kind: "connect-failed", error }).kind).toBe("fatal");
+  });
+
   it("still gives up at once on spent minutes, whatever their wait", () => {
     const error = toBrokeredConnectError(
       new FunctionsError("resource-exhausted", "used", {

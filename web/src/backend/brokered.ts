@@ -199,8 +199,9 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
           field,
         });
       }
+      // Sent again as it is, it is refused again: a failure reconnecting gives up on.
       return fail(
-        "rejected",
+        "invalid-request",
         `The voice service rejected ${field && field !== "(request)" ? `the "${field}" setting` : "the request"}.`,
         field ? { field } : {},
       );

@@ -24,6 +24,8 @@ export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" 
  * - `out-of-minutes`: the user's daily or monthly voice minutes are spent;
  * - `rate-limited`: the service (or OpenAI behind it) is rate limiting; retry later;
  * - `invalid-offer`: the backend refused the browser's SDP offer;
+ * - `invalid-request`: the backend refused a setting of the request (`details.field` names it);
+ *   sent again unchanged it is refused again;
  * - `not-served`: the backend does not serve this way of connecting;
  * - `unauthenticated`: the backend could not verify the sign-in or App Check;
  * - `unavailable`: the backend or OpenAI behind it is down for now;
@@ -45,6 +47,7 @@ export type ConnectFailure =
   | "out-of-minutes"
   | "rate-limited"
   | "invalid-offer"
+  | "invalid-request"
   | "not-served"
   | "unauthenticated"
   | "unavailable"

@@ -100,6 +100,7 @@ export function classifyDrop(
           return { kind: "transient" };
         case "out-of-minutes":
         case "invalid-offer":
+        case "invalid-request":
         case "not-served":
         case "unauthenticated":
         case "misconfigured":

@@ -117,6 +117,7 @@ const CONNECT_ADVICE: Record<
   "out-of-minutes": ["minutes", "Try again when your minutes come back."],
   "rate-limited": ["rate-limited", "Wait a moment, then press Connect to try again."],
   "invalid-offer": ["webrtc", TRY_AGAIN],
+  "invalid-request": ["openai-call", "Pick another option, then press Connect."],
   "not-served": ["misconfigured", "If you run this app, check REALTIME_MODES."],
   unauthenticated: ["app-check", "Reload the page and try again."],
   unavailable: ["unavailable", "Try again in a minute."],

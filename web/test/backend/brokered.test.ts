@@ -213,7 +213,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
     [
       "a refused choice",
       new FunctionsError("invalid-argument", "bad voice", { field: "voice" }),
-      "rejected",
+      "invalid-request",
       { field: "voice" },
     ],
     [
