@@ -9,7 +9,8 @@
  * throws, so that Cloud Tasks retries; so does a 404 from the hang-up, a few times
  * (`afterDeadlineHangup` in minutes.ts), since it does not prove the call is over.
  * A task dispatched before the deadline (the emulator ignores the schedule) waits for it,
- * bounded by its own timeout; one dispatched too early to wait fails and is retried later.
+ * bounded by its own timeout, and reads the record again then; one dispatched too early to
+ * wait fails and is retried later.
  */
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
 import { brokeredSettings, minuteStore } from "./brokered";
@@ -72,14 +73,18 @@ export function createHangupTaskHandler(deps: TaskDeps) {
     }
     const { uid, seq, callId } = task;
     const store = deps.store();
-    const record = await store.getCall(uid, seq).catch((error: unknown) => {
-      log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
-      throw new RetryTask("could not read the call record");
-    });
-    let decision = decideDeadlineTask(task, record, now(), maxWaitMs);
+    const read = () =>
+      store.getCall(uid, seq).catch((error: unknown) => {
+        log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
+        throw new RetryTask("could not read the call record");
+      });
+    let decision = decideDeadlineTask(task, await read(), now(), maxWaitMs);
     if (decision.action === "wait") {
       await wait(decision.ms);
-      decision = { action: "hang-up" };
+      // What the record says at the deadline counts, as when Cloud Tasks dispatches on time: a
+      // call whose end was confirmed while this waited is left alone, any other is hung up.
+      const atDeadline = decideDeadlineTask(task, await read(), now(), maxWaitMs);
+      decision = atDeadline.action === "nothing" ? atDeadline : { action: "hang-up" };
     }
     if (decision.action === "nothing") return;
     if (decision.action === "retry-later") {

@@ -145,7 +145,11 @@ export async function standinState(): Promise<StandinState> {
 
 /** Makes the stand-in's next answers on `route` (default client_secrets) fail in the given way. */
 export async function injectFault(
-  fault: { kind: "status"; status: number } | { kind: "hang" } | { kind: "garbage"; body?: string },
+  fault:
+    | { kind: "status"; status: number }
+    | { kind: "hang" }
+    | { kind: "garbage"; body?: string }
+    | { kind: "delay"; ms: number },
   count = 1,
   route: "client_secrets" | "calls" | "hangup" = "client_secrets",
 ) {

@@ -202,6 +202,34 @@ describe("the deadline task and the books", () => {
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ endedBy: "user" });
   });
 
+  it("reads the record again at the deadline: a call ended while it waited is left alone", async () => {
+    let now = T0;
+    const store = new FakeMinuteStore(() => now);
+    const upstream = new FakeUpstream();
+    const reserved = await store.reserve("u1", limits);
+    if (!reserved.ok) throw new Error("not reserved");
+    const live = liveCall(reserved.held, "rtc_abc", now);
+    await store.start(live);
+    const handler = createHangupTaskHandler({
+      store: () => store,
+      upstream: () => upstream,
+      timeoutMs: () => 1_000,
+      maxWaitMs: 60_000,
+      now: () => now,
+      // The owner ends the call (a confirmed hang-up) while the task waits for the deadline.
+      sleep: async (ms) => {
+        now += 1_000;
+        await store.end({ uid: "u1", seq: 1 }, "user");
+        now += ms - 1_000;
+      },
+      log: new FakeLog(),
+    });
+    await handler({ data: { uid: "u1", seq: 1, callId: "rtc_abc", deadlineMs: live.deadlineMs } });
+    expect(upstream.hungUp).toEqual([]);
+    expect(store.calls.filter((c) => c.startsWith("end"))).toEqual(["end user"]);
+    expect(store.charged("u1")).toBe(1);
+  });
+
   it("retries (throws) while the hang-up fails, ends nothing meanwhile, and refunds at most once", async () => {
     const w = await booked();
     w.upstream.hangupResults.push(
