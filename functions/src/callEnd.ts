@@ -8,6 +8,7 @@ import type { EndRealtimeCallResponse } from "voice-contract";
 import { fail } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import type { CallOutcome } from "./minuteStore";
+import { hangupProvesEnd } from "./upstream";
 
 /** Ends the admitted caller's call `input.callId`. */
 export async function endCall(
@@ -26,11 +27,20 @@ export async function endCall(
 
   const alreadyOver = record.status === "ended" || record.status === "failed";
   if (!alreadyOver) {
+    let hungUp;
     try {
       // Hang up first, so that the refund pays back time that really is unused.
-      await world.upstream(apiKey).hangup(callId, { deadline: now() + settings.timeoutMs });
+      hungUp = await world
+        .upstream(apiKey)
+        .hangup(callId, { deadline: now() + settings.timeoutMs });
     } catch (error) {
       log.error(`${event}_hangup_failed`, { uid, callId, error: describe(error) });
+      fail({ kind: "hangup-failed" });
+    }
+    // Only a confirmed end is refunded; otherwise the record stays live and the deadline task
+    // armed (upstream.ts, hangupProvesEnd), and the page may ask again.
+    if (!hangupProvesEnd(hungUp)) {
+      log.error(`${event}_hangup_failed`, { uid, callId, upstream: hungUp });
       fail({ kind: "hangup-failed" });
     }
   }

@@ -2,19 +2,22 @@
  * `realtimeCall`'s step for an offer: reserve a slice of the caller's minutes, post the offer
  * upstream with the server's key and session, then record the call as live and schedule its
  * hang-up at the deadline. Whatever fails after the reservation hands the slice back, and a
- * call that upstream opened but nobody could end is hung up before the failure is answered.
+ * call that upstream opened but the caller will not get is hung up before the failure is
+ * answered, no later than its deadline; if that hang-up is not confirmed, the deadline task
+ * (when it was enqueued) still hangs it up.
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
 import { type CallInput, safetyIdentifier, toVoiceMinutes } from "./callRequests";
 import type { RealtimeCallResponse } from "voice-contract";
 import { fail, upstreamFailure } from "./failure";
+import { Deadline } from "./firestoreOps";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import { enqueueHangup } from "./hangupQueue";
 import type { HeldCall, MinuteStore } from "./minuteStore";
-import { type LiveCall, liveCall, type Remaining, sliceLimitedBy } from "./minutes";
+import { type LiveCall, liveCall, type MayRunOn, type Remaining, sliceLimitedBy } from "./minutes";
 import { bestEffort, logUpstreamFailure } from "./pipeline";
 import { buildSessionConfig, describeChoices, describeSession } from "./session";
-import type { BrokeredUpstream, CreatedCall } from "./upstream";
+import { type BrokeredUpstream, type CreatedCall, hangupProvesEnd } from "./upstream";
 
 type OpenInput = Extract<CallInput, { kind: "open" }>;
 type Opening = Admitted<BrokeredSettings, OpenInput>;
@@ -125,8 +128,10 @@ async function createCall(
 
 /**
  * Writes the live record and enqueues the deadline task. Both need only the call id and the
- * deadline, which are known now: they go out together, and the answer waits for the slower.
- * Without either the call is hung up and its slice handed back.
+ * deadline, which are known now: they go out together, and the answer waits for the slower,
+ * but never past the call's deadline (a call the page gets after its slice ran out is of no
+ * use, and the server hangs up by then at the latest). Without either the call is hung up and
+ * its slice handed back.
  */
 async function goLive(
   { uid, settings }: Opening,
@@ -138,9 +143,14 @@ async function goLive(
   const { log, now } = world;
   const live = liveCall(held, callId, now());
   const task = { uid, seq: held.seq, callId, deadlineMs: live.deadlineMs };
+  const untilDeadlineMs = Math.max(0, live.deadlineMs - now());
   const [started, enqueued] = await Promise.allSettled([
-    store.start(live),
-    enqueueHangup(world.queue(), task, { timeoutMs: settings.firestoreTimeoutMs }),
+    new Deadline(untilDeadlineMs, "the call start before the call's deadline").run(
+      store.start(live),
+    ),
+    enqueueHangup(world.queue(), task, {
+      timeoutMs: Math.min(settings.firestoreTimeoutMs, untilDeadlineMs),
+    }),
   ]);
   if (enqueued.status === "rejected")
     log.error(`${event}_enqueue_failed`, {
@@ -149,24 +159,58 @@ async function goLive(
       callId,
       error: describe(enqueued.reason),
     });
-  if (started.status === "fulfilled" && enqueued.status === "fulfilled") return live;
+  const isLive = started.status === "fulfilled" && started.value === "live";
+  if (isLive && enqueued.status === "fulfilled") return live;
 
   // A call the page will never get.
-  await bestEffort(log, `${event}_hangup_failed`, { uid, callId, stage: "abort" }, () =>
-    upstream.hangup(callId, { deadline: now() + settings.timeoutMs }),
+  const hungUp = await hangUpNow(
+    upstream,
+    callId,
+    { uid, timeoutMs: settings.timeoutMs },
+    world,
+    event,
   );
-  if (started.status === "rejected") {
-    // Without a live record nobody could end this call or refund it. A task that did get
-    // enqueued finds the record failed (or, if even the refund failed, still reserved, and
+  // Not confirmed over: the deadline task, if it was enqueued, still hangs it up.
+  const mayRunOn = hungUp ? {} : { upstreamOpen: true as const };
+  if (!isLive) {
+    // Without a live record nobody could end this call or refund it; and a start write that
+    // lands late finds the record settled and writes nothing (minuteStore.ts). A task that did
+    // get enqueued finds the record failed (or, if even the refund failed, still reserved, and
     // then hangs up a call that is already over and charges nothing more).
-    await refund(store, held, "store-unavailable", { world, event });
-    throw storeUnavailable(log, event, { uid, seq: held.seq, stage: "start" }, started.reason);
+    await refund(store, held, "store-unavailable", { world, event }, mayRunOn);
+    const reason =
+      started.status === "rejected"
+        ? started.reason
+        : new Error(`the call record was ${started.value} before the call could be marked live`);
+    throw storeUnavailable(log, event, { uid, seq: held.seq, stage: "start" }, reason);
   }
   // No task would end the call at its deadline: never hand out an unbounded call.
   await bestEffort(log, `${event}_store_failed`, { uid, seq: held.seq, stage: "refund" }, () =>
-    store.end({ uid, seq: held.seq }, "server", { endedAtMs: live.startedAtMs }),
+    store.end({ uid, seq: held.seq }, "server", { endedAtMs: live.startedAtMs, ...mayRunOn }),
   );
   fail({ kind: "call-not-scheduled" });
+}
+
+/**
+ * Hangs up a call the caller will not get. True only when upstream confirmed the end (a 2xx;
+ * a 404 proves nothing, upstream.ts); anything else is logged.
+ */
+async function hangUpNow(
+  upstream: BrokeredUpstream,
+  callId: string,
+  { uid, timeoutMs }: { uid: string; timeoutMs: number },
+  { log, now }: BrokeredWorld,
+  event: string,
+): Promise<boolean> {
+  const fields = { uid, callId, stage: "abort" };
+  try {
+    const outcome = await upstream.hangup(callId, { deadline: now() + timeoutMs });
+    if (hangupProvesEnd(outcome)) return true;
+    log.error(`${event}_hangup_failed`, { ...fields, outcome });
+  } catch (error) {
+    log.error(`${event}_hangup_failed`, { ...fields, error: describe(error) });
+  }
+  return false;
 }
 
 /** Hands a slice back; if that fails the charge stays (logged), never a double refund. */
@@ -175,11 +219,12 @@ function refund(
   held: HeldCall,
   failure: string,
   { world, event }: Pick<Context, "world" | "event">,
+  mayRunOn: MayRunOn = {},
 ): Promise<boolean> {
   return bestEffort(
     world.log,
     `${event}_store_failed`,
     { uid: held.uid, seq: held.seq, stage: "refund" },
-    () => store.fail(held, failure),
+    () => store.fail(held, failure, mayRunOn),
   );
 }

@@ -3,11 +3,14 @@
  * hangs the call up upstream and ends its record as `deadline`. Enqueued by `realtimeCall`,
  * one task per call id.
  *
- * Idempotent: a call that already ended (its page said goodbye, or a retry of this task got
- * there first) is left alone, and the record's outcome guard (minuteStore.ts) refunds at most
- * once whoever ends it. A failed hang-up or store write throws, so that Cloud Tasks retries.
+ * Idempotent: a call known to be over (its page said goodbye and upstream confirmed the
+ * hang-up, or a retry of this task got there first) is left alone, and the record's outcome
+ * guard (minuteStore.ts) refunds at most once whoever ends it. A failed hang-up or store write
+ * throws, so that Cloud Tasks retries; so does a 404 from the hang-up, a few times
+ * (`afterDeadlineHangup` in minutes.ts), since it does not prove the call is over.
  * A task dispatched before the deadline (the emulator ignores the schedule) waits for it,
- * bounded by its own timeout; one dispatched too early to wait fails and is retried later.
+ * bounded by its own timeout, and reads the record again then; one dispatched too early to
+ * wait fails and is retried later.
  */
 import { onTaskDispatched } from "firebase-functions/v2/tasks";
 import { brokeredSettings, minuteStore } from "./brokered";
@@ -15,7 +18,7 @@ import { OPENAI_API_KEY, REGION } from "./config";
 import { cloudLog, describe, type Log } from "./guards";
 import type { HangupTask } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
-import { decideDeadlineTask } from "./minutes";
+import { afterDeadlineHangup, decideDeadlineTask } from "./minutes";
 import { sleep } from "./firestoreOps";
 import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
 
@@ -58,7 +61,11 @@ export function createHangupTaskHandler(deps: TaskDeps) {
   const log = deps.log ?? cloudLog;
   const maxWaitMs = deps.maxWaitMs ?? TASK_TIMEOUT_SECONDS * 1000 - WAIT_MARGIN_MS;
 
-  return async function handleHangupTask(request: { data: unknown }): Promise<void> {
+  return async function handleHangupTask(request: {
+    data: unknown;
+    /** Cloud Tasks' retry count of this attempt (0 on the first). */
+    retryCount?: number | undefined;
+  }): Promise<void> {
     const task = parseHangupTask(request.data);
     if (task === null) {
       log.error(`${EVENT}_bad_task`, { problem: "payload is not a hang-up task" });
@@ -66,14 +73,18 @@ export function createHangupTaskHandler(deps: TaskDeps) {
     }
     const { uid, seq, callId } = task;
     const store = deps.store();
-    const record = await store.getCall(uid, seq).catch((error: unknown) => {
-      log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
-      throw new RetryTask("could not read the call record");
-    });
-    let decision = decideDeadlineTask(task, record, now(), maxWaitMs);
+    const read = () =>
+      store.getCall(uid, seq).catch((error: unknown) => {
+        log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
+        throw new RetryTask("could not read the call record");
+      });
+    let decision = decideDeadlineTask(task, await read(), now(), maxWaitMs);
     if (decision.action === "wait") {
       await wait(decision.ms);
-      decision = { action: "hang-up" };
+      // What the record says at the deadline counts, as when Cloud Tasks dispatches on time: a
+      // call whose end was confirmed while this waited is left alone, any other is hung up.
+      const atDeadline = decideDeadlineTask(task, await read(), now(), maxWaitMs);
+      decision = atDeadline.action === "nothing" ? atDeadline : { action: "hang-up" };
     }
     if (decision.action === "nothing") return;
     if (decision.action === "retry-later") {
@@ -88,6 +99,13 @@ export function createHangupTaskHandler(deps: TaskDeps) {
       log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, error: describe(error) });
       throw new RetryTask("the hang-up failed");
     }
+    const after = afterDeadlineHangup(hungUp, request.retryCount);
+    if (after.action === "retry") {
+      log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, upstream: hungUp });
+      throw new RetryTask(`the hang-up was answered ${hungUp}`);
+    }
+    if (!after.confirmed)
+      log.error(`${EVENT}_unconfirmed`, { uid, seq, callId, retryCount: request.retryCount });
     const endedAtMs = now();
     try {
       const outcome = await store.end({ uid, seq }, "deadline", {

@@ -10,10 +10,12 @@
  *   (`d20261130`) and per UTC month (`m202611`)
  * - `voiceUsers/{uid}/calls/{seq}`: the call record: uid, status (`reserved` → `live` →
  *   `ended`, or `reserved` → `failed`), the reserved seconds and when, upstream's call id, when
- *   it started, its deadline, and once over the used and unused seconds and who ended it
+ *   it started, its deadline, and once over the used and unused seconds and who ended it (and
+ *   `upstreamOpen` when it was settled while its call might still run upstream)
  * - `voiceUsers/{uid}/callOutcomes/{seq}`: created by whichever of fail and end comes first;
  *   the other then finds it there, so a call is refunded at most once, whoever ends it and in
- *   whatever order (the end-call callable and the deadline task may both run)
+ *   whatever order (the end-call callable and the deadline task may both run). The start write
+ *   checks that it is absent in its own commit, so a settled record never turns live
  * - the network's slot of the minute, `networkWindows/call-{minute}/slots/{networkHash}-{k}`
  *   (networkSlots.ts, the same claim as mints' but its own allowance, IP_CALLS_PER_MINUTE):
  *   `create()`d first in the reservation's commit, deleted when upstream never opened the call
@@ -34,6 +36,7 @@ import {
   failRecord,
   isStranded,
   type LiveCall,
+  type MayRunOn,
   type MinuteGrant,
   type MinuteLimitReason,
   type MinuteLimits,
@@ -81,6 +84,13 @@ export type ReserveCallResult =
       remaining: Remaining;
     };
 
+/**
+ * What marking a call live did: `live`; `settled` when the record was already failed or ended
+ * (a late start write finds that too, and then writes nothing); `missing` when there is no
+ * record (deleted by hand or by its TTL).
+ */
+export type StartOutcome = "live" | "settled" | "missing";
+
 /** How a call's record ended up after an end or a fail. */
 export type CallOutcome =
   /** This request ended it: the unused seconds went back. */
@@ -103,20 +113,24 @@ export interface MinuteStore {
   ): Promise<ReserveCallResult>;
   /**
    * Marks the call live: writes `live` (minutes.ts's `liveCall`: upstream's call id, when it
-   * started, its deadline) over the call's reserved record.
+   * started, its deadline) over the call's reserved record, unless it is settled already.
    */
-  start(live: LiveCall): Promise<void>;
-  /** Upstream never opened the call: the whole slice goes back. Idempotent. */
-  fail(held: HeldCall, failure: string): Promise<"failed" | "already">;
+  start(live: LiveCall): Promise<StartOutcome>;
+  /**
+   * The caller never got the call: the whole slice goes back. Idempotent. `mayRunOn` marks a
+   * call upstream opened whose hang-up was not confirmed, for the deadline task.
+   */
+  fail(held: HeldCall, failure: string, mayRunOn?: MayRunOn): Promise<"failed" | "already">;
   /**
    * Ends a call at `endedAtMs` (default now) and hands back its unused seconds. Idempotent.
    * A record still `reserved` (the handler stopped before marking it live) is ended as having
    * used its whole slice, with the `fallback` call id and deadline the task carries.
+   * `upstreamOpen` marks a call whose hang-up was not confirmed, for the deadline task.
    */
   end(
     ref: { uid: string; seq: number },
     endedBy: EndedBy,
-    options?: { endedAtMs?: number; fallback?: { callId: string; deadlineMs: number } },
+    options?: EndOptions,
   ): Promise<CallOutcome>;
   /** A user's call record by upstream call id, among that user's calls only. */
   findCall(uid: string, callId: string): Promise<CallRecord | undefined>;
@@ -134,6 +148,12 @@ export interface MinuteStore {
 /** At most this many stranded reservations are settled per visit; the rest on the next. */
 const STRANDED_PER_SWEEP = 10;
 
+/** How {@link MinuteStore.end} ends a call. */
+export interface EndOptions extends MayRunOn {
+  endedAtMs?: number;
+  fallback?: { callId: string; deadlineMs: number };
+}
+
 /** Options of {@link createMinuteStore}. */
 export type MinuteStoreOptions = StoreOptions;
 
@@ -146,8 +166,13 @@ function recordDeleteAt(record: CallRecord & { deleteAtMs?: number }): number {
  * A slice handed back because upstream never opened its call: its record `failed`, the whole
  * slice back, its network slot deleted (a call never opened does not count for its network).
  */
-function failed(held: HeldCall, failure: string, atMs: number): Settlement | undefined {
-  const transition = failRecord(reservedRecord(held), failure);
+function failed(
+  held: HeldCall,
+  failure: string,
+  atMs: number,
+  mayRunOn: MayRunOn = {},
+): Settlement | undefined {
+  const transition = failRecord(reservedRecord(held), failure, mayRunOn);
   if (!transition.changed) return undefined;
   return {
     outcome: { status: "failed", failure },
@@ -174,11 +199,7 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
   const stored = (data: Record<string, unknown> | undefined) =>
     data === undefined ? undefined : readRecord(data);
 
-  async function end(
-    ref: RecordRef,
-    endedBy: EndedBy,
-    options: { endedAtMs?: number; fallback?: { callId: string; deadlineMs: number } },
-  ): Promise<CallOutcome> {
+  async function end(ref: RecordRef, endedBy: EndedBy, options: EndOptions): Promise<CallOutcome> {
     const deadline = engine.deadline("the call end");
     const record = stored(await engine.record(ref, deadline));
     if (record === undefined) return { kind: "missing" };
@@ -200,7 +221,11 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
       endedBy,
     );
     if (!transition.changed) return { kind: "already", status: "ended" };
-    const ended = { ...transition.record, endedAtMs };
+    const ended = {
+      ...transition.record,
+      endedAtMs,
+      ...(options.upstreamOpen === true ? { upstreamOpen: true as const } : {}),
+    };
     const settled = await engine.settle(
       ref,
       {
@@ -242,11 +267,12 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
     },
 
     async start(live) {
-      await engine.updateRecord(live, live, engine.deadline("the call start"));
+      const written = await engine.updateUnsettled(live, live, engine.deadline("the call start"));
+      return written === "updated" ? "live" : written;
     },
 
-    async fail(held, failure) {
-      const settlement = failed(held, failure, engine.now());
+    async fail(held, failure, mayRunOn = {}) {
+      const settlement = failed(held, failure, engine.now(), mayRunOn);
       if (settlement === undefined) return "already";
       const settled = await engine.settle(held, settlement, engine.deadline("the call refund"));
       return settled === "settled" ? "failed" : "already";
@@ -322,12 +348,14 @@ export function readRecord(
   const callId = typeof data.callId === "string" ? data.callId : undefined;
   const startedAtMs = finiteNumber(data.startedAtMs);
   const deadlineMs = finiteNumber(data.deadlineMs);
+  const mayRunOn = data.upstreamOpen === true ? { upstreamOpen: true as const } : {};
   switch (data.status) {
     case "failed":
       return {
         ...charge,
         status: "failed",
         failure: typeof data.failure === "string" ? data.failure : "unknown",
+        ...mayRunOn,
       };
     case "ended":
     case "live":
@@ -345,6 +373,7 @@ export function readRecord(
         endedBy: isEndedBy(data.endedBy) ? data.endedBy : "upstream",
         usedSeconds: wholeNumber(data.usedSeconds) ?? reservedSeconds,
         unusedSeconds: wholeNumber(data.unusedSeconds) ?? 0,
+        ...mayRunOn,
       };
     default:
       return { ...charge, status: "reserved" };

@@ -24,6 +24,7 @@ import { counterValue, wholeNumber } from "./budget";
 import type { MinuteLimitReason, SliceLimit } from "voice-contract";
 import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
 import { dayField } from "./policy";
+import type { HangupOutcome } from "./upstream";
 
 /**
  * One budget period: everything that names it is here, so a new period (a weekly cap) is one
@@ -137,11 +138,24 @@ export type EndedBy =
   | "server";
 
 /**
+ * On a settled record (`failed`, `ended`) whose call upstream had opened and whose hang-up was
+ * not confirmed when it was settled: the call may still run, so the deadline task still hangs
+ * it up ({@link decideDeadlineTask}). Absent when the call is known to be over.
+ */
+export interface MayRunOn {
+  upstreamOpen?: true;
+}
+
+/**
  * A call's record, created at reservation. Each variant carries what exists in that phase:
  * - `reserved`: the slice is charged; upstream has not answered yet;
  * - `live`: upstream answered; the call has an id and a deadline;
- * - `failed`: upstream never opened it; the whole slice went back;
+ * - `failed`: the caller never got the call (upstream never opened it, or it could not be
+ *   marked live); the whole slice went back;
  * - `ended`: it ran and ended; unused seconds went back.
+ *
+ * `failed` and `ended` are settled: nothing changes them again. Only `reserved` becomes `live`
+ * (the start write is refused once the record is settled, minuteStore.ts).
  */
 export type CallRecord =
   | ({ status: "reserved"; uid: string } & Charge)
@@ -152,7 +166,7 @@ export type CallRecord =
       startedAtMs: number;
       deadlineMs: number;
     } & Charge)
-  | ({ status: "failed"; uid: string; failure: string } & Charge)
+  | ({ status: "failed"; uid: string; failure: string } & Charge & MayRunOn)
   | ({
       status: "ended";
       uid: string;
@@ -164,7 +178,8 @@ export type CallRecord =
       usedSeconds: number;
       /** `reservedSeconds - usedSeconds`: handed back to the periods not yet over. */
       unusedSeconds: number;
-    } & Charge);
+    } & Charge &
+      MayRunOn);
 
 export type Reservation =
   | { ok: true; next: MinuteState; record: Extract<CallRecord, { status: "reserved" }> }
@@ -406,13 +421,22 @@ export type RecordTransition<R extends CallRecord> =
 export function failRecord(
   record: CallRecord,
   failure: string,
+  mayRunOn: MayRunOn = {},
 ): RecordTransition<Extract<CallRecord, { status: "failed" }>> {
   if (record.status !== "reserved") return { changed: false };
   const { uid, seq, reservedAtMs, reservedSeconds } = record;
   return {
     changed: true,
     refundSeconds: reservedSeconds,
-    record: { status: "failed", uid, seq, reservedAtMs, reservedSeconds, failure },
+    record: {
+      status: "failed",
+      uid,
+      seq,
+      reservedAtMs,
+      reservedSeconds,
+      failure,
+      ...(mayRunOn.upstreamOpen === true ? { upstreamOpen: true } : {}),
+    },
   };
 }
 
@@ -448,8 +472,9 @@ export function failCall(
   state: MinuteState,
   record: CallRecord,
   failure: string,
+  mayRunOn: MayRunOn = {},
 ): Transition<Extract<CallRecord, { status: "failed" }>> {
-  return applied(state, record, failRecord(record, failure));
+  return applied(state, record, failRecord(record, failure, mayRunOn));
 }
 
 /** {@link endRecord}, with the refund applied to a user's state. */
@@ -480,7 +505,7 @@ export type DeadlineAction =
   | { action: "wait"; ms: number }
   /** Dispatched far too early to wait in one invocation: fail so that Cloud Tasks retries. */
   | { action: "retry-later"; inMs: number }
-  /** Nothing to do: the call never opened or has ended. */
+  /** Nothing to do: the call is known to be over (it never opened, or its end was confirmed). */
   | { action: "nothing"; why: "failed" | "ended" };
 
 /**
@@ -488,7 +513,9 @@ export type DeadlineAction =
  * callable stopped between upstream's answer and marking the call live, its start write failed
  * and so did the refund, or an early dispatch read it before the start write, which goes out
  * with the enqueue, landed), is hung up at the task's deadline all the same: ending a call
- * twice is harmless, leaving one open is not.
+ * twice is harmless, leaving one open is not. So is a settled record that says its call may
+ * still run ({@link MayRunOn}): the task exists because upstream opened the call, and only a
+ * confirmed hang-up stands it down.
  */
 export function decideDeadlineTask(
   task: { deadlineMs: number },
@@ -496,13 +523,42 @@ export function decideDeadlineTask(
   nowMs: number,
   maxWaitMs: number,
 ): DeadlineAction {
-  if (record?.status === "ended" || record?.status === "failed")
+  if ((record?.status === "ended" || record?.status === "failed") && !record.upstreamOpen)
     return { action: "nothing", why: record.status };
   const deadlineMs = record?.status === "live" ? record.deadlineMs : task.deadlineMs;
   const early = deadlineMs - nowMs;
   if (early <= 0) return { action: "hang-up" };
   if (early <= maxWaitMs) return { action: "wait", ms: early };
   return { action: "retry-later", inMs: early };
+}
+
+/**
+ * How often the deadline task asks again when upstream answers its hang-up with 404: Cloud
+ * Tasks' retry count of the attempt that may take the 404 as final.
+ */
+export const NOT_FOUND_RETRIES = 3;
+
+/** What the deadline task does after its hang-up. */
+export type AfterHangup =
+  /** End the record (nothing is refunded at the deadline: the slice is used up). */
+  | { action: "end"; confirmed: boolean }
+  /** Ask again later (Cloud Tasks' retry). */
+  | { action: "retry" };
+
+/**
+ * After the deadline task's hang-up: a 2xx (`ended`) confirms the end. A 404 (`not-found`:
+ * upstream knows no call of that id here) does not prove the call is over, so it is asked again
+ * on the task's next {@link NOT_FOUND_RETRIES} attempts; after that nothing more can be done
+ * with that id, and the record is ended unconfirmed (logged). `retryCount` is Cloud Tasks'
+ * (0 on the first attempt; unknown counts as 0).
+ */
+export function afterDeadlineHangup(
+  outcome: HangupOutcome,
+  retryCount: number | undefined,
+): AfterHangup {
+  if (outcome === "ended") return { action: "end", confirmed: true };
+  if ((retryCount ?? 0) < NOT_FOUND_RETRIES) return { action: "retry" };
+  return { action: "end", confirmed: false };
 }
 
 /**

@@ -193,6 +193,17 @@ export interface ReservationEngine {
   ): Promise<Fields[]>;
   /** Merges fields into a record. */
   updateRecord(ref: RecordRef, fields: Writes, deadline: Deadline): Promise<void>;
+  /**
+   * Writes fields over a record that exists and is not settled, in one commit whose first write
+   * checks that the record's outcome guard is absent: once a settlement landed (before, or
+   * while this commit waited), the commit writes nothing and answers `settled`, even when the
+   * Firestore client delivers it after its caller gave up on it.
+   */
+  updateUnsettled(
+    ref: RecordRef,
+    fields: Writes,
+    deadline: Deadline,
+  ): Promise<"updated" | "settled" | "missing">;
   /** The user's state as `read` sees it now. */
   state<S>(
     uid: string,
@@ -227,6 +238,14 @@ export function counterWrites(
     if (value !== undefined && typeof value !== "number") out[field] = tally?.[field] ?? 0;
   }
   return out;
+}
+
+/** gRPC statuses of a failed precondition (an absence check may answer either) and of an update of a missing document. */
+const FAILED_PRECONDITION = 9;
+const NOT_FOUND = 5;
+
+function hasCode(error: unknown, code: number): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
 }
 
 /** Whose `create()` failed in a commit that wrote guards with these snapshots, in order. */
@@ -445,6 +464,21 @@ export function createReservationEngine(
     },
     async updateRecord(ref, fields, deadline) {
       await deadline.run(recordRef(ref).set(fields, { merge: true }));
+    },
+    async updateUnsettled(ref, fields, deadline) {
+      const batch = db.batch();
+      // A delete that only asserts absence: `create()` would leave a document behind.
+      batch.delete(outcomeRef(ref), { exists: false });
+      // update(), not set(): a record deleted meanwhile (by hand, by its TTL) is not re-created.
+      batch.update(recordRef(ref), { ...fields });
+      try {
+        await deadline.run(batch.commit());
+        return "updated";
+      } catch (error) {
+        if (isAlreadyExists(error) || hasCode(error, FAILED_PRECONDITION)) return "settled";
+        if (hasCode(error, NOT_FOUND)) return "missing";
+        throw error;
+      }
     },
     async state(uid, read, deadline) {
       const atMs = now();

@@ -44,11 +44,23 @@ export interface CreatedCall {
 }
 
 /**
- * How a hang-up went: `ended` (upstream ended it now, or confirmed it had ended), or
- * `not-found` (upstream knows no such call any more; for a deadline task that is the same
- * as done).
+ * How a hang-up went: `ended` (a 2xx: upstream ended the call now, or confirms it had ended),
+ * or `not-found` (a 404: upstream knows no call of that id, under this key and base URL).
+ * Anything else throws. See {@link hangupProvesEnd} for what each proves.
  */
 export type HangupOutcome = "ended" | "not-found";
+
+/**
+ * Whether a hang-up proves the call is over: only a 2xx does. A 404 says that upstream does
+ * not know the id where the request went, which is not the same thing: a base URL, project or
+ * proxy that is not the one the call was opened on answers it too, and OpenAI has been seen
+ * answering 404 for the id of a session that was still running
+ * (openai/openai-realtime-console#562). So a 404 neither earns a refund nor stands the
+ * deadline task down; callers say so to the page or ask again.
+ */
+export function hangupProvesEnd(outcome: HangupOutcome): boolean {
+  return outcome === "ended";
+}
 
 /** One brokered upstream. `Session` is what that upstream's call creation takes. */
 export interface BrokeredUpstream<Session = RealtimeSessionCreateRequest> {
@@ -56,7 +68,10 @@ export interface BrokeredUpstream<Session = RealtimeSessionCreateRequest> {
   readonly name: "openai-realtime";
   /** Opens a call. Throws {@link UpstreamError}; then no call exists to hang up, as far as we know. */
   createCall(input: CreateCallInput<Session>): Promise<CreatedCall>;
-  /** Ends a call. Throws {@link UpstreamError} when the outcome is unknown (retry it). */
+  /**
+   * Ends a call. Throws {@link UpstreamError} when the outcome is unknown (retry it); a 404 is
+   * `not-found`, which does not prove the call over ({@link hangupProvesEnd}).
+   */
   hangup(callId: string, options: { deadline: number }): Promise<HangupOutcome>;
 }
 

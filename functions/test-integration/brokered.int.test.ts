@@ -3,6 +3,9 @@
  * stand-in and the OpenAI stand-in, called through the Firebase JS SDK. Param values:
  * functions/.env + functions/.env.demo-realtime-test (REALTIME_MODES=both, 1 voice minute a
  * day and 4 s calls: exactly 15 slices per user per day; a 1.5 s OpenAI timeout).
+ *
+ * With the stack's Firestore fault proxy (`--firestore-faults`) this file's own reads and
+ * writes go around it, so they work while it refuses the functions.
  */
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -25,6 +28,7 @@ import {
   callError,
   type Client,
   clearFaults,
+  firestoreFault,
   functionUrl,
   injectFault,
   newClient,
@@ -34,11 +38,16 @@ import {
   tasksFault,
 } from "./harness";
 
+const direct = process.env.FIRESTORE_DIRECT_HOST;
+if (direct !== undefined) process.env.FIRESTORE_EMULATOR_HOST = direct;
+
 const SLICE_SECONDS = 4;
 const DAY_SECONDS = 60;
 const SLICES = DAY_SECONDS / SLICE_SECONDS;
 /** IP_CALLS_PER_MINUTE of functions/.env.demo-realtime-test. */
 const CALLS_PER_NETWORK = 10;
+/** OPENAI_TIMEOUT_MS of functions/.env.demo-realtime-test: a hang-up's own deadline. */
+const OPENAI_TIMEOUT_MS = 1_500;
 
 const admin = initializeApp({ projectId: PROJECT_ID }, "brokered-admin");
 const offers: string[] = [];
@@ -403,7 +412,11 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     // timeouts that is exactly k; a reservation that timed out charged nothing in the end, but
     // may have held its slice while later calls were refused (seen in CI: 14 opened, 4 over
     // budget, 2 timeouts), so then at least k minus the timeouts.
-    const charged = records.filter((r) => r.status !== "failed");
+    // A call the server opened but could not mark live or schedule by its deadline (a cold
+    // burst) answered unavailable: `failed`, or `ended` by the server with nothing used.
+    const charged = records.filter(
+      (r) => r.status !== "failed" && !(r.endedBy === "server" && r.usedSeconds === 0),
+    );
     expect(charged).toHaveLength(opened.length);
     expect(opened).toHaveLength(records.filter((r) => typeof r.callId === "string").length);
     if (timedOut.length === 0) expect(charged).toHaveLength(SLICES);
@@ -532,6 +545,47 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       expect((await standinCall(opened.callId))?.endedReason).toBe("hangup");
     });
 
+    it("early end: a 404 from the hang-up is no end; nothing back, and the deadline task hangs up on time", async () => {
+      // Issue 19, item 10: the 404 was taken as "ended", the slice refunded, and the deadline
+      // task, finding an ended record, left the call running past its deadline.
+      await quiet();
+      // Warm the task function's and endRealtimeCall's workers: a cold end could arrive after
+      // the deadline, and the task's lateness below is then its own.
+      const warm = callable(await newClient());
+      await endedOnStandin((await warm.open()).callId, 30_000);
+      expect((await callError(warm.end("rtc_nobody"))).code).toBe("functions/not-found");
+      await quiet();
+
+      const client = await newClient();
+      const calls = callable(client);
+      if (client.uid === null) throw new Error("no uid");
+      const opened = await calls.open();
+      await injectFault({ kind: "status", status: 404 }, 1, "hangup");
+      const error = await callError(calls.end(opened.callId));
+      expect(error.code).toBe("functions/unavailable");
+      expect(error.message).toContain("still ends at its deadline");
+      expect(await record(client.uid, 1)).toMatchObject({ status: "live" });
+      expect((await standinCall(opened.callId))?.endedAt).toBeNull();
+
+      const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 30_000);
+      expect(ended.endedReason).toBe("hangup");
+      const lateMs = (ended.endedAt ?? 0) - opened.endsAtMs;
+      console.log(`hang-up after a 404'd end: ${lateMs} ms after the deadline`);
+      expect(lateMs).toBeGreaterThanOrEqual(0);
+      expect(lateMs).toBeLessThanOrEqual(2_000);
+      await sleep(500);
+      // Charged the whole slice: the end the page asked for was never confirmed.
+      expect(await record(client.uid, 1)).toMatchObject({
+        status: "ended",
+        endedBy: "deadline",
+        usedSeconds: SLICE_SECONDS,
+        unusedSeconds: 0,
+      });
+      const again = await calls.end(opened.callId);
+      expect(again).toMatchObject({ outcome: "already-ended", usedSeconds: null });
+      expect(again.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+    });
+
     it("deadline: a failed hang-up is retried until the call is over", async () => {
       await quiet();
       const client = await newClient();
@@ -546,6 +600,68 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "deadline" });
     });
   });
+
+  describe.runIf(process.env.FIRESTORE_FAULTS_URL !== undefined)(
+    "Firestore refuses while OpenAI answers (the Firestore fault proxy)",
+    () => {
+      afterEach(async () => {
+        await firestoreFault({ mode: "pass" });
+        await clearFaults();
+      });
+
+      it("answers unavailable, charges nothing, hangs up by the deadline, and the record stays failed", async () => {
+        // Issue 19, item 9: the start write, given up at FIRESTORE_TIMEOUT_MS (8 s here, past
+        // the 4 s slice), landed after the refund and turned the failed record live for good.
+        await quiet();
+        const client = await newClient();
+        const calls = callable(client);
+        if (client.uid === null) throw new Error("no uid");
+        // Warm realtimeCall's and endRealtimeCall's workers, outside the fault.
+        const warm = await calls.open();
+        const used = (await calls.end(warm.callId)).usedSeconds ?? 0;
+
+        const sent = (await standinState()).requests.calls;
+        await injectFault({ kind: "delay", ms: 1_000 }, 1, "calls");
+        const pending = callError(calls.open());
+        // The reservation is in once the offer is upstream: take Firestore away while OpenAI
+        // holds its answer, so that the start write cannot land.
+        await until(async () => (await standinState()).requests.calls > sent, 20_000);
+        await firestoreFault({ mode: "refuse" });
+        const id = safetyIdentifier(client.uid, apiKey());
+        const mine = async () =>
+          (await standinState()).calls.find(
+            (c) => c.safetyIdentifier === id && c.id !== warm.callId,
+          );
+        // Firestore comes back once the server has hung the call up (it refunds after that).
+        await until(async () => (await mine())?.endedAt != null, 30_000);
+        await firestoreFault({ mode: "pass" });
+        const error = await pending;
+        expect(error.code).toBe("functions/unavailable");
+
+        const call = await mine();
+        expect(call?.endedReason).toBe("hangup");
+        const ranMs = (call?.endedAt ?? Infinity) - (call?.startedAt ?? 0);
+        console.log(`a call whose start could not be written ran ${ranMs} ms (slice 4 s)`);
+        expect(ranMs).toBeLessThanOrEqual(SLICE_SECONDS * 1000 + OPENAI_TIMEOUT_MS + 1_000);
+
+        // The refund lands once Firestore is back; the user is charged the warm-up call only.
+        await until(async () => (await record(client.uid ?? "", 2))?.status === "failed", 30_000);
+        // And the record stays failed: the start write the functions' client still delivers
+        // after the refund finds it settled and writes nothing.
+        for (const stopAt = Date.now() + 15_000; Date.now() < stopAt; await sleep(500)) {
+          const now = await record(client.uid, 2);
+          expect(now).toMatchObject({ status: "failed", failure: "store-unavailable" });
+          expect(now?.callId).toBeUndefined();
+        }
+        const prepared = await eventuallyPrepared(calls);
+        expect(prepared.minutes.daySeconds).toBe(DAY_SECONDS - used);
+        const next = await calls.open();
+        expect(next.minutes.daySeconds).toBe(DAY_SECONDS - used - SLICE_SECONDS);
+        await calls.end(next.callId);
+        await quiet();
+      }, 180_000);
+    },
+  );
 
   describe.runIf(process.env.TASKS_FAULTS_URL !== undefined)(
     "the hang-up task cannot be enqueued (the Cloud Tasks emulator behind a fault proxy)",
@@ -633,4 +749,32 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+async function until(check: () => Promise<boolean>, withinMs: number): Promise<void> {
+  const end = Date.now() + withinMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`condition not reached within ${withinMs} ms`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A prepare through the SDK, asked again while the functions' Firestore client reconnects after
+ * an outage (it backs off on its own): `unavailable` until then.
+ */
+async function eventuallyPrepared(
+  calls: ReturnType<typeof callable>,
+  withinMs = 30_000,
+): Promise<RealtimeCallPrepared> {
+  const end = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return (await calls.openRaw({ prepare: true })).data as unknown as RealtimeCallPrepared;
+    } catch (error) {
+      if ((error as FunctionsError).code !== "functions/unavailable" || Date.now() > end)
+        throw error;
+      await sleep(250);
+    }
+  }
 }

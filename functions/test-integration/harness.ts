@@ -148,7 +148,8 @@ export async function injectFault(
   fault:
     | { kind: "status"; status: number; code?: string; param?: string }
     | { kind: "hang" }
-    | { kind: "garbage"; body?: string },
+    | { kind: "garbage"; body?: string }
+    | { kind: "delay"; ms: number },
   count = 1,
   route: "client_secrets" | "calls" | "hangup" = "client_secrets",
 ) {

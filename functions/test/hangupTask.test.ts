@@ -105,6 +105,17 @@ describe("the deadline task", () => {
     expect(ended.events).toEqual([]);
   });
 
+  it("hangs up a settled call whose hang-up was not confirmed, at the deadline", async () => {
+    const open = world({
+      ...live,
+      status: "failed",
+      failure: "x",
+      upstreamOpen: true,
+    } as CallRecord);
+    await open.handler({ data: task });
+    expect(open.events).toEqual(["sleep 4000", "hangup rtc_abc at +4000", "end"]);
+  });
+
   it("retries when the hang-up fails, and ends nothing", async () => {
     const w = world(live, [new UpstreamError("unavailable", "down")]);
     w.advance(5_000);
@@ -154,8 +165,11 @@ async function booked() {
     },
     log,
   });
-  const run = () =>
-    handler({ data: { uid: "u1", seq: 1, callId: "rtc_abc", deadlineMs: live.deadlineMs } });
+  const run = (retryCount = 0) =>
+    handler({
+      data: { uid: "u1", seq: 1, callId: "rtc_abc", deadlineMs: live.deadlineMs },
+      retryCount,
+    });
   return { store, upstream, log, run, advance: (ms: number) => (now += ms) };
 }
 
@@ -188,6 +202,34 @@ describe("the deadline task and the books", () => {
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ endedBy: "user" });
   });
 
+  it("reads the record again at the deadline: a call ended while it waited is left alone", async () => {
+    let now = T0;
+    const store = new FakeMinuteStore(() => now);
+    const upstream = new FakeUpstream();
+    const reserved = await store.reserve("u1", limits);
+    if (!reserved.ok) throw new Error("not reserved");
+    const live = liveCall(reserved.held, "rtc_abc", now);
+    await store.start(live);
+    const handler = createHangupTaskHandler({
+      store: () => store,
+      upstream: () => upstream,
+      timeoutMs: () => 1_000,
+      maxWaitMs: 60_000,
+      now: () => now,
+      // The owner ends the call (a confirmed hang-up) while the task waits for the deadline.
+      sleep: async (ms) => {
+        now += 1_000;
+        await store.end({ uid: "u1", seq: 1 }, "user");
+        now += ms - 1_000;
+      },
+      log: new FakeLog(),
+    });
+    await handler({ data: { uid: "u1", seq: 1, callId: "rtc_abc", deadlineMs: live.deadlineMs } });
+    expect(upstream.hungUp).toEqual([]);
+    expect(store.calls.filter((c) => c.startsWith("end"))).toEqual(["end user"]);
+    expect(store.charged("u1")).toBe(1);
+  });
+
   it("retries (throws) while the hang-up fails, ends nothing meanwhile, and refunds at most once", async () => {
     const w = await booked();
     w.upstream.hangupResults.push(
@@ -217,10 +259,33 @@ describe("the deadline task and the books", () => {
     w.store.failNext.end = new StoreUnavailableError("the call end timed out");
     await expect(w.run()).rejects.toBeInstanceOf(RetryTask);
     // Hung up, not yet recorded: the retry hangs up again (harmless) and ends the record.
-    w.upstream.hangupResults.push("not-found");
     await w.run();
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "deadline" });
     expect(w.store.charged("u1")).toBe(4);
+  });
+
+  it("takes a 404 as no proof: asks again on the next attempts, then ends the record unconfirmed", async () => {
+    const w = await booked();
+    w.upstream.hangupResults.push("not-found", "not-found", "not-found", "not-found");
+    w.advance(4_000);
+    for (const retryCount of [0, 1, 2]) {
+      await expect(w.run(retryCount)).rejects.toBeInstanceOf(RetryTask);
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+    }
+    await w.run(3);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "deadline" });
+    expect(w.store.charged("u1")).toBe(4);
+    expect(w.log.messages()).toContain("realtime_call_deadline_unconfirmed");
+  });
+
+  it("ends the record at once when a retried 404 is followed by a confirmed hang-up", async () => {
+    const w = await booked();
+    w.upstream.hangupResults.push("not-found");
+    w.advance(4_000);
+    await expect(w.run(0)).rejects.toBeInstanceOf(RetryTask);
+    await w.run(1);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "deadline" });
+    expect(w.log.messages()).not.toContain("realtime_call_deadline_unconfirmed");
   });
 
   it("logs what happened without the key", async () => {

@@ -232,6 +232,86 @@ describe("minute store", { timeout: 30_000 }, () => {
     expect((await user(uid).get()).get("d20261130")).toBe(60);
   });
 
+  it("never turns a settled record live: a start write that arrives after the refund writes nothing", async () => {
+    // Issue 19, item 9: the start write, given up at its deadline, was delivered after the
+    // refund and left `status: live, failure: store-unavailable` for good.
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    expect(await store.fail(call, "store-unavailable")).toBe("failed");
+    time.advance(1_000);
+    const started = await store.start(liveCall(call, "rtc_late", time.now()));
+    const [record] = await calls(uid);
+    expect(record).toMatchObject({ status: "failed", failure: "store-unavailable" });
+    expect(record?.callId).toBeUndefined();
+    expect((await user(uid).get()).get("d20261130")).toBe(0);
+    expect(await store.findCall(uid, "rtc_late")).toBeUndefined();
+    expect(started).toBe("settled");
+
+    // Nor one the deadline task ended before the start write arrived.
+    const other = held(await store.reserve(uid, limits, 30));
+    await store.end({ uid, seq: other.seq }, "deadline", {
+      fallback: { callId: "rtc_lost", deadlineMs: T0 + 60_000 },
+    });
+    const startedLate = await store.start(liveCall(other, "rtc_lost", time.now()));
+    expect((await calls(uid))[1]).toMatchObject({ status: "ended", endedBy: "deadline" });
+    expect(startedLate).toBe("settled");
+  });
+
+  it("refuses a start write the client delivers after its deadline once the refund is in", async () => {
+    const time = clock();
+    const late = createMinuteStore(withLateCommits(db, 600), { now: time.now, timeoutMs: 200 });
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    await expect(late.start(liveCall(call, "rtc_slow", time.now()))).rejects.toThrow(
+      /Firestore did not answer the call start/,
+    );
+    expect(await store.fail(call, "store-unavailable")).toBe("failed");
+    // Past the moment the delayed commit is delivered.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await calls(uid))[0]).toMatchObject({ status: "failed" });
+    expect((await calls(uid))[0]?.callId).toBeUndefined();
+  }, 10_000);
+
+  it("marks a call live once (a repeated start changes nothing) and never re-creates a deleted record", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    const live = liveCall(call, "rtc_once", time.now());
+    expect(await store.start(live)).toBe("live");
+    expect(await store.start(live)).toBe("live");
+    expect((await calls(uid))[0]).toMatchObject({ status: "live", callId: "rtc_once" });
+    await user(uid)
+      .collection("calls")
+      .doc((await user(uid).collection("calls").get()).docs[0]?.id ?? "")
+      .delete();
+    expect(await store.start(live)).toBe("missing");
+    expect(await calls(uid)).toEqual([]);
+  });
+
+  it("keeps the mark of a call that may still run upstream on its settled record", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `u-${randomUUID()}`;
+    const call = held(await store.reserve(uid, limits, 30));
+    await store.fail(call, "store-unavailable", { upstreamOpen: true });
+    expect(await store.getCall(uid, call.seq)).toMatchObject({
+      status: "failed",
+      upstreamOpen: true,
+    });
+    const other = held(await store.reserve(uid, limits, 30));
+    await store.start(liveCall(other, "rtc_server", time.now()));
+    await store.end({ uid, seq: other.seq }, "server", { upstreamOpen: true });
+    expect(await store.getCall(uid, other.seq)).toMatchObject({
+      status: "ended",
+      endedBy: "server",
+      upstreamOpen: true,
+    });
+  });
+
   it("ends a record that was never marked live as using its whole slice", async () => {
     const store = createMinuteStore(db, { now: clock().now });
     const uid = `u-${randomUUID()}`;

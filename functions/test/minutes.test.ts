@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type CallRecord,
+  afterDeadlineHangup,
   decideDeadlineTask,
   endCall,
   endRecord,
@@ -13,6 +14,7 @@ import {
   type MinuteState,
   minuteRefund,
   minuteRule,
+  NOT_FOUND_RETRIES,
   readMinuteState,
   refundSeconds,
   remaining,
@@ -506,6 +508,24 @@ describe("decideDeadlineTask", () => {
     });
   });
 
+  it("still hangs up a settled call whose hang-up was not confirmed", () => {
+    const failed = failCall(r.next, r.record, "store-unavailable", { upstreamOpen: true });
+    if (!failed.changed) throw new Error("not failed");
+    expect(failed.record).toMatchObject({ status: "failed", upstreamOpen: true });
+    expect(decideDeadlineTask(task, failed.record, live.deadlineMs, 60_000)).toEqual({
+      action: "hang-up",
+    });
+    expect(decideDeadlineTask(task, failed.record, live.deadlineMs - 1_000, 60_000)).toEqual({
+      action: "wait",
+      ms: 1_000,
+    });
+    const ended = endCall(r.next, live, NOW, "server");
+    if (!ended.changed) throw new Error("not ended");
+    expect(
+      decideDeadlineTask(task, { ...ended.record, upstreamOpen: true }, live.deadlineMs, 60_000),
+    ).toEqual({ action: "hang-up" });
+  });
+
   it("hangs up a call whose record is missing or still reserved, at the task's deadline", () => {
     expect(decideDeadlineTask(task, undefined, live.deadlineMs - 1_000, 60_000)).toEqual({
       action: "wait",
@@ -534,6 +554,23 @@ describe("isStranded", () => {
     if (!ended.changed || !failed.changed) throw new Error("no transition");
     for (const record of [live, ended.record, failed.record])
       expect(isStranded(record, sliceEnd + 10 * STRANDED_AFTER_MS)).toBe(false);
+  });
+});
+
+describe("afterDeadlineHangup", () => {
+  it("ends the record on a confirmed hang-up, whatever the attempt", () => {
+    expect(afterDeadlineHangup("ended", 0)).toEqual({ action: "end", confirmed: true });
+    expect(afterDeadlineHangup("ended", 12)).toEqual({ action: "end", confirmed: true });
+  });
+
+  it("asks again after a 404 on the first attempts, then ends the record unconfirmed", () => {
+    expect(afterDeadlineHangup("not-found", undefined)).toEqual({ action: "retry" });
+    for (let retry = 0; retry < NOT_FOUND_RETRIES; retry++)
+      expect(afterDeadlineHangup("not-found", retry)).toEqual({ action: "retry" });
+    expect(afterDeadlineHangup("not-found", NOT_FOUND_RETRIES)).toEqual({
+      action: "end",
+      confirmed: false,
+    });
   });
 });
 

@@ -424,7 +424,7 @@ describe("realtimeCall: upstream failures refund the slice", () => {
 });
 
 /** Runs the deadline task the call's handler enqueued, against the same store and upstream. */
-function runTask(w: ReturnType<typeof setupBrokered>, index = 0) {
+function runTask(w: ReturnType<typeof setupBrokered>, index = 0, retryCount = 0) {
   const queued = w.queue.tasks[index];
   if (queued === undefined) throw new Error(`no task ${index} was enqueued`);
   const handler = createHangupTaskHandler({
@@ -436,7 +436,7 @@ function runTask(w: ReturnType<typeof setupBrokered>, index = 0) {
     sleep: async (ms) => void w.advance(ms),
     log: w.log,
   });
-  return handler({ data: queued.data });
+  return handler({ data: queued.data, retryCount });
 }
 
 describe("realtimeCall: marking the call live and scheduling its hang-up", () => {
@@ -518,6 +518,48 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     });
     expect(w.store.charged("u1")).toBe(40);
     expect((await w.open(request({ offer }))).sliceSeconds).toBe(20);
+  });
+
+  it("start fails and its hang-up is not confirmed: the slice back, and the task still hangs up at the deadline", async () => {
+    for (const hangup of [new UpstreamError("unavailable", "down"), "not-found" as const]) {
+      const w = setupBrokered();
+      w.store.failNext.start = new StoreUnavailableError("the call start timed out");
+      w.upstream.hangupResults.push(hangup);
+      expect((await refusal(w.open(request({ offer })))).code).toBe("unavailable");
+      expect(w.store.charged("u1")).toBe(0);
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({
+        status: "failed",
+        failure: "store-unavailable",
+        upstreamOpen: true,
+      });
+
+      w.advance(40_000);
+      await runTask(w);
+      expect(w.events.filter((e) => e.startsWith("hangup"))).toEqual([
+        "hangup rtc_fake1",
+        "hangup rtc_fake1",
+      ]);
+      expect(w.upstream.hungUp.at(-1)).toBe("rtc_fake1");
+      // Settled: the task changes neither the record nor the charge.
+      expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "failed" });
+      expect(w.store.charged("u1")).toBe(0);
+    }
+  });
+
+  it("gives up on a start write still pending at the call's deadline: hung up by then, the slice back", async () => {
+    const w = setupBrokered({
+      settings: () => ({ ...brokered({ maxCall: 1 }), firestoreTimeoutMs: 5_000 }),
+    });
+    // A start write that never answers (a store whose own deadline is longer than the slice).
+    w.store.holdNext.start = new Promise<void>(() => {});
+    const started = Date.now();
+    const error = await refusal(w.open(request({ offer })));
+    expect(error.code).toBe("unavailable");
+    // Its 1 s slice, not the store's 5 s deadline.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(w.upstream.hungUp).toEqual(["rtc_fake1"]);
+    expect(w.store.charged("u1")).toBe(0);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "failed" });
   });
 
   for (const [name, failure] of [
@@ -660,6 +702,35 @@ describe("endRealtimeCall", () => {
     expect(w.store.charged("u1")).toBe(2);
   });
 
+  it("takes a 404 from the hang-up as no end: unavailable, nothing back, and the deadline task still hangs up", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.advance(3_000);
+    w.upstream.hangupResults.push("not-found");
+    const error = await refusal(w.end(request({ callId: opened.callId })));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("still ends at its deadline");
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+    expect(w.store.charged("u1")).toBe(40);
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "end_realtime_call_hangup_failed",
+        fields: expect.objectContaining({ upstream: "not-found" }),
+      }),
+    );
+
+    // The task was not stood down: at the deadline it hangs up and charges the slice.
+    w.advance(37_000);
+    await runTask(w);
+    expect(w.upstream.hungUp).toEqual([opened.callId, opened.callId]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "ended",
+      endedBy: "deadline",
+      usedSeconds: 40,
+    });
+    expect(w.store.charged("u1")).toBe(40);
+  });
+
   it("says the call is over but the refund is pending when the store fails after the hang-up; the retry refunds once", async () => {
     const w = setupBrokered();
     const opened = await w.open(request({ offer }));
@@ -668,7 +739,7 @@ describe("endRealtimeCall", () => {
     const error = await refusal(w.end(request({ callId: opened.callId })));
     expect(error.code).toBe("unavailable");
     expect(error.message).toContain("The call is over");
-    w.upstream.hangupResults.push("not-found");
+    // Upstream confirms a call it knows to have ended (as the stand-in does).
     const retried = await w.end(request({ callId: opened.callId }));
     expect(retried.outcome).toBe("ended");
     expect(w.store.charged("u1")).toBe(retried.usedSeconds ?? -1);

@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { UpstreamError } from "../src/openai";
-import { callIdFromLocation, checkAnswer, createOpenAiRealtimeUpstream } from "../src/upstream";
+import {
+  callIdFromLocation,
+  checkAnswer,
+  createOpenAiRealtimeUpstream,
+  hangupProvesEnd,
+} from "../src/upstream";
 import {
   addFault,
   resetStandin,
@@ -84,10 +89,21 @@ describe("createOpenAiRealtimeUpstream against the stand-in", () => {
     expect((await standinState(standin)).calls[0]?.safetyIdentifier).toBeNull();
   });
 
-  it("reports an unknown call's hang-up as not-found", async () => {
-    await expect(upstream().hangup("rtc_unknown", { deadline: inSeconds(5) })).resolves.toBe(
-      "not-found",
-    );
+  it("reports an unknown call's hang-up as not-found, which proves no end", async () => {
+    const outcome = await upstream().hangup("rtc_unknown", { deadline: inSeconds(5) });
+    expect(outcome).toBe("not-found");
+    expect(hangupProvesEnd(outcome)).toBe(false);
+    // A 404 injected for a call that is still running (issue 19, item 10): the same answer.
+    const created = await upstream().createCall({
+      sdp: OFFER,
+      session: SESSION,
+      deadline: inSeconds(5),
+    });
+    await addFault(standin, { route: "hangup", kind: "status", status: 404 });
+    expect(await upstream().hangup(created.callId, { deadline: inSeconds(5) })).toBe("not-found");
+    expect((await standinState(standin)).calls[0]?.endedAt).toBeNull();
+    const confirmed = await upstream().hangup(created.callId, { deadline: inSeconds(5) });
+    expect(hangupProvesEnd(confirmed)).toBe(true);
   });
 
   it("classifies upstream's refusals and failures, once each (no retries)", async () => {

@@ -6,7 +6,14 @@
 import type { TaskOptions } from "firebase-admin/functions";
 import type { Log } from "../../src/guards";
 import type { HangupQueue, HangupTask } from "../../src/hangupQueue";
-import type { CallOutcome, HeldCall, MinuteStore, ReserveCallResult } from "../../src/minuteStore";
+import type {
+  CallOutcome,
+  EndOptions,
+  HeldCall,
+  MinuteStore,
+  ReserveCallResult,
+  StartOutcome,
+} from "../../src/minuteStore";
 import {
   type CallRecord,
   endCall,
@@ -14,6 +21,7 @@ import {
   failCall,
   isStranded,
   type LiveCall,
+  type MayRunOn,
   type MinuteLimits,
   type MinuteState,
   remaining,
@@ -87,22 +95,25 @@ export class FakeMinuteStore implements MinuteStore {
     };
   }
 
-  async start(live: LiveCall): Promise<void> {
+  async start(live: LiveCall): Promise<StartOutcome> {
     const hold = this.holdNext.start;
     delete this.holdNext.start;
     await hold;
     this.enter("start");
+    // As the Firestore store's guarded write: only an unsettled record turns live.
     const record = this.records.get(this.key(live.uid, live.seq));
-    if (record?.status !== "reserved") throw new Error(`start: record is ${record?.status}`);
+    if (record === undefined) return "missing";
+    if (record.status === "failed" || record.status === "ended") return "settled";
     this.records.set(this.key(live.uid, live.seq), live);
+    return "live";
   }
 
-  async fail(held: HeldCall, failure: string): Promise<"failed" | "already"> {
+  async fail(held: HeldCall, failure: string, mayRunOn?: MayRunOn): Promise<"failed" | "already"> {
     this.enter("fail", failure);
     const record = this.records.get(this.key(held.uid, held.seq));
     const state = this.states.get(held.uid);
     if (record === undefined || state === undefined) return "already";
-    const transition = failCall(state, record, failure);
+    const transition = failCall(state, record, failure, mayRunOn);
     if (!transition.changed) return "already";
     this.states.set(held.uid, transition.state);
     this.records.set(this.key(held.uid, held.seq), transition.record);
@@ -112,7 +123,7 @@ export class FakeMinuteStore implements MinuteStore {
   async end(
     ref: { uid: string; seq: number },
     endedBy: EndedBy,
-    options: { endedAtMs?: number; fallback?: { callId: string; deadlineMs: number } } = {},
+    options: EndOptions = {},
   ): Promise<CallOutcome> {
     this.enter("end", endedBy);
     const record = this.records.get(this.key(ref.uid, ref.seq));
@@ -130,9 +141,13 @@ export class FakeMinuteStore implements MinuteStore {
         : live.startedAtMs + live.reservedSeconds * 1000;
     const transition = endCall(state, live, endedAtMs, endedBy);
     if (!transition.changed) return { kind: "already", status: "ended" };
+    const ended = {
+      ...transition.record,
+      ...(options.upstreamOpen === true ? { upstreamOpen: true as const } : {}),
+    };
     this.states.set(ref.uid, transition.state);
-    this.records.set(this.key(ref.uid, ref.seq), transition.record);
-    return { kind: "ended", record: transition.record };
+    this.records.set(this.key(ref.uid, ref.seq), ended);
+    return { kind: "ended", record: ended };
   }
 
   async findCall(uid: string, callId: string): Promise<CallRecord | undefined> {
