@@ -7,12 +7,14 @@
  * On Linux it runs everything inside a private network namespace with only loopback up:
  * in a machine's normal namespace headless Chromium may gather no ICE candidates for
  * 127.0.0.1, and the namespace also guarantees that nothing leaves the machine. Set
- * BROWSER_STACK_NETNS=off to skip it (macOS and Windows never use it).
+ * BROWSER_STACK_NETNS=off to skip it (macOS and Windows never use it). Either way the run gets
+ * temporary and XDG directories of its own (scripts/private-dirs.ts).
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { functionsRegion } from "./functions-region.js";
+import { privateDirs } from "./private-dirs.js";
 import { shellQuote } from "./shell.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,7 +31,18 @@ function main(): number {
     else return usage(`unknown argument "${own[i] ?? ""}"`);
   }
   if (command.length === 0) return usage("needs -- <command…>");
+  const dirs = privateDirs();
+  Object.assign(process.env, dirs.env);
+  // Ctrl-C reaches the children too (one process group): let them end, then clean up.
+  process.on("SIGINT", () => undefined);
+  try {
+    return run(project, command);
+  } finally {
+    dirs.remove();
+  }
+}
 
+function run(project: string, command: string[]): number {
   const netns = process.env.BROWSER_STACK_NETNS;
   if (netns !== INSIDE) {
     const build = spawnSync("npm", ["run", "build:emulator", "-w", "web"], {

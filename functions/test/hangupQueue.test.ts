@@ -15,6 +15,7 @@ import {
   hangupQueue,
   hangupTaskId,
 } from "../src/hangupQueue";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts";
 
 interface Received {
   path: string;
@@ -67,7 +68,7 @@ beforeAll(async () => {
   process.env.K_SERVICE = "hangup-queue-test";
   process.env.FUNCTION_NAME = "hangup-queue-test";
   initializeApp({ projectId: PROJECT });
-});
+}, HOOK_MS);
 afterEach(() => {
   mode = "ok";
   for (const res of hung.splice(0)) res.destroy();
@@ -79,7 +80,7 @@ afterAll(async () => {
   await Promise.all(getApps().map((app) => deleteApp(app)));
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-});
+}, HOOK_MS);
 
 const EMULATOR_ENV = { FUNCTIONS_EMULATOR: "true" } as NodeJS.ProcessEnv;
 const task = (callId: string, deadlineMs = Date.parse("2026-11-30T21:00:00Z")): HangupTask => ({
@@ -89,7 +90,7 @@ const task = (callId: string, deadlineMs = Date.parse("2026-11-30T21:00:00Z")): 
   deadlineMs,
 });
 
-describe("enqueueHangup through the Admin SDK", () => {
+describe("enqueueHangup through the Admin SDK", REAL_TIME, () => {
   it("enqueues one task named after the call, scheduled for the deadline, in milliseconds", async () => {
     const queue = hangupQueue("hangupCall", EMULATOR_ENV);
     const started = performance.now();

@@ -14,6 +14,7 @@ import {
   withAtomicCommits,
   withLateCommits,
 } from "./helpers/firestore";
+import { BURST_DEADLINE_MS, HOOK_MS, REAL_TIME } from "./helpers/timeouts";
 import { docId } from "../src/firestoreOps";
 import { createMinuteStore, type HeldCall, VOICE_USERS } from "../src/minuteStore";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -25,9 +26,9 @@ let db: Firestore;
 beforeAll(async () => {
   firestore = await startLocalFirestore("demo-minute-store-test");
   db = firestore.db;
-});
+}, HOOK_MS);
 
-afterAll(() => firestore.stop());
+afterAll(() => firestore.stop(), HOOK_MS);
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 /** Exactly 5 slices of 60 s a day. */
@@ -62,9 +63,7 @@ function held(
   return result.held;
 }
 
-// Real sockets to an in-process Firestore stand-in: a 30-way burst took over vitest's 5 s on a
-// 2-core machine at load average 23 (the whole store file passes in 13-24 s there).
-describe("minute store", { timeout: 30_000 }, () => {
+describe("minute store", REAL_TIME, () => {
   it("reserves a slice, writes the call record with a TTL, and marks it live", async () => {
     const time = clock();
     const store = createMinuteStore(db, { now: time.now });
@@ -108,7 +107,7 @@ describe("minute store", { timeout: 30_000 }, () => {
   });
 
   it("gives exactly k of 20 concurrent reservations a slice when the budget holds k", async () => {
-    const store = createMinuteStore(db, { now: clock().now });
+    const store = createMinuteStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
     const uid = `u-${randomUUID()}`;
     const results = await Promise.all(
       Array.from({ length: 20 }, () => store.reserve(uid, limits, 30)),
@@ -124,7 +123,7 @@ describe("minute store", { timeout: 30_000 }, () => {
   });
 
   it("lets exactly the network's allowance of 30 users on one address call", async () => {
-    const store = createMinuteStore(db, { now: clock().now });
+    const store = createMinuteStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
     const network = `net-${randomUUID()}`;
     const uids = Array.from({ length: 30 }, () => `u-${randomUUID()}`);
     const results = await Promise.all(
@@ -397,7 +396,7 @@ describe("minute store", { timeout: 30_000 }, () => {
     });
 
     it("charges one user calling from two networks at once exactly once per slice", async () => {
-      const store = createMinuteStore(db, { now: clock().now });
+      const store = createMinuteStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const uid = `u-${randomUUID()}`;
       const nets = [`net-${randomUUID()}`, `net-${randomUUID()}`];
       const results = await Promise.all(

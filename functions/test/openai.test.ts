@@ -5,6 +5,7 @@ import {
   redactCredentials,
   UpstreamError,
 } from "../src/openai";
+import { REAL_TIME } from "./helpers/timeouts";
 
 const request: MintRequest = {
   apiKey: "sk-test-1234567890",
@@ -151,7 +152,7 @@ describe("createOpenAiMinter", () => {
     expect(error.details).toMatchObject({ status: 400, param: "session.model" });
   });
 
-  it("times out a hanging request", async () => {
+  it("times out a hanging request", REAL_TIME, async () => {
     const { fetch } = fakeFetch(
       (_seen, signal) =>
         new Promise<Response>((_resolve, reject) => {

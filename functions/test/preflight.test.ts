@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cachedPreflight, PREFLIGHT_MAX_AGE_SECONDS } from "../src/preflight";
 import { endRealtimeCall, realtimeCall } from "../src/realtimeCall";
 import { realtimeToken } from "../src/realtimeToken";
+import { REAL_TIME } from "./helpers/timeouts";
 
 const ALLOWED = "https://app.example";
 
@@ -30,7 +31,7 @@ function preflight(url: string, origin: string) {
   });
 }
 
-describe("cachedPreflight", () => {
+describe("cachedPreflight", REAL_TIME, () => {
   // Two origins: with one, the SDK sends it to every caller rather than checking membership.
   const callable = () => onCall({ cors: [ALLOWED, "https://admin.example"] }, () => ({ ok: true }));
 

@@ -445,8 +445,9 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     let release!: () => void;
     w.store.holdNext.start = new Promise<void>((resolve) => (release = resolve));
     const opening = w.open(request({ offer }));
-    // Without the overlap the enqueue would only go out once the start write finished.
-    await vi.waitFor(() => expect(w.queue.tasks).toHaveLength(1), { timeout: 500 });
+    // Without the overlap the enqueue would only go out once the start write finished, which
+    // waits for release(): a longer wait cannot let that pass.
+    await vi.waitFor(() => expect(w.queue.tasks).toHaveLength(1), { timeout: 3_000 });
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
     release();
     const result = await opening;

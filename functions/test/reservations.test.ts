@@ -13,6 +13,7 @@ import {
   withAtomicCommits,
   withLateCommits,
 } from "./helpers/firestore";
+import { BURST_DEADLINE_MS, HOOK_MS, REAL_TIME } from "./helpers/timeouts";
 import { counterValue, type Fields, type ReservationRule, wholeNumber } from "../src/budget";
 import { docId, seqId, StoreUnavailableError } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -29,9 +30,9 @@ let db: Firestore;
 beforeAll(async () => {
   firestore = await startLocalFirestore("demo-reservations-test");
   db = firestore.db;
-});
+}, HOOK_MS);
 
-afterAll(() => firestore.stop());
+afterAll(() => firestore.stop(), HOOK_MS);
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const LAYOUT: BudgetLayout = { users: "units", records: "uses", outcomes: "done", scope: "mint" };
@@ -85,7 +86,7 @@ async function slotsOf(network: string): Promise<Record<string, unknown>[]> {
 }
 
 function engine(on: Firestore = db) {
-  return createReservationEngine(on, LAYOUT, { now: () => T0 });
+  return createReservationEngine(on, LAYOUT, { now: () => T0, timeoutMs: BURST_DEADLINE_MS });
 }
 
 function held<G>(result: { ok: true; held: Held<G> } | { ok: false }): Held<G> {
@@ -93,9 +94,7 @@ function held<G>(result: { ok: true; held: Held<G> } | { ok: false }): Held<G> {
   return result.held;
 }
 
-// Real sockets to an in-process Firestore stand-in: a 30-way burst took over vitest's 5 s on a
-// 2-core machine at load average 23 (the whole store file passes in 13-24 s there).
-describe("reservation engine", { timeout: 30_000 }, () => {
+describe("reservation engine", REAL_TIME, () => {
   it("writes the rule's record with its claim, network slot, times and TTL, and counts by increment", async () => {
     const reservations = engine();
     const uid = `u-${randomUUID()}`;

@@ -14,6 +14,7 @@ import {
   withAtomicCommits,
   withLateCommits,
 } from "./helpers/firestore";
+import { BURST_DEADLINE_MS, HOOK_MS, REAL_TIME } from "./helpers/timeouts";
 import type { Limits } from "../src/policy";
 import { docId } from "../src/firestoreOps";
 import { NETWORK_WINDOWS } from "../src/networkSlots";
@@ -25,9 +26,9 @@ let db: Firestore;
 beforeAll(async () => {
   firestore = await startLocalFirestore("demo-store-test");
   db = firestore.db;
-});
+}, HOOK_MS);
 
-afterAll(() => firestore.stop());
+afterAll(() => firestore.stop(), HOOK_MS);
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const limits: Limits = { userMinIntervalMs: 5_000, userDailyQuota: 3, networkPerWindow: 30 };
@@ -63,9 +64,7 @@ async function mints(uid: string): Promise<Record<string, unknown>[]> {
   return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
 }
 
-// Real sockets to an in-process Firestore stand-in: a 30-way burst took over vitest's 5 s on a
-// 2-core machine at load average 23 (the whole store file passes in 13-24 s there).
-describe("Firestore store", { timeout: 30_000 }, () => {
+describe("Firestore store", REAL_TIME, () => {
   it("charges a mint and writes its audit record, secret-free, with a TTL", async () => {
     const store = createFirestoreStore(db, { now: clock().now });
     const request = input();
@@ -211,7 +210,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
 
   describe("under concurrency, on a Firestore that does not isolate transactions", () => {
     it("lets exactly one of 20 simultaneous mints by one user through", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const request = input();
       const results = await Promise.all(Array.from({ length: 20 }, () => store.reserve(request)));
       expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -220,7 +219,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
     });
 
     it("lets exactly the network's allowance of 20 users through", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const network = `net-${randomUUID()}`;
       const tight = { ...limits, networkPerWindow: 5 };
       const requests = Array.from({ length: 20 }, () => input({ network, limits: tight }));
@@ -236,7 +235,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
     });
 
     it("lets exactly 10 of 30 users on one address through, with an allowance of 10", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const network = `net-${randomUUID()}`;
       const ten = { ...limits, networkPerWindow: 10 };
       const results = await Promise.all(
@@ -250,7 +249,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
     });
 
     it("lets 20 different users on one network all through", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const network = `net-${randomUUID()}`;
       const results = await Promise.all(
         Array.from({ length: 20 }, () => store.reserve(input({ network }))),
@@ -262,7 +261,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
 
   describe("under faults", () => {
     it("never lets a refund erase a reservation committed meanwhile", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const network = `net-${randomUUID()}`;
       const ten = { ...limits, networkPerWindow: 10 };
       const first = await Promise.all(
@@ -487,7 +486,7 @@ describe("Firestore store", { timeout: 30_000 }, () => {
     });
 
     it("charges one user calling from two networks at once exactly once", async () => {
-      const store = createFirestoreStore(db, { now: clock().now });
+      const store = createFirestoreStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
       const uid = `user-${randomUUID()}`;
       const nets = [`net-${randomUUID()}`, `net-${randomUUID()}`];
       const results = await Promise.all(

@@ -15,6 +15,7 @@ import {
   standinState,
   startStandin,
 } from "./helpers/standin";
+import { HOOK_MS, REAL_TIME } from "./helpers/timeouts";
 
 const KEY = "sk-test-upstream-key-1234567890";
 const OFFER = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
@@ -37,19 +38,19 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
 
 const inSeconds = (s: number) => Date.now() + s * 1000;
 
-describe("createOpenAiRealtimeUpstream against the stand-in", () => {
+describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
   let standin: RunningStandin;
   const upstream = () => createOpenAiRealtimeUpstream({ apiKey: KEY, baseURL: standin.baseUrl });
 
   beforeAll(async () => {
     standin = await startStandin({ idleCallSeconds: 5 });
-  });
+  }, HOOK_MS);
   beforeEach(async () => {
     await resetStandin(standin);
-  });
+  }, HOOK_MS);
   afterAll(async () => {
     await standin.close();
-  });
+  }, HOOK_MS);
 
   it("opens a call with the server's session and safety identifier, then hangs it up", async () => {
     const created = await upstream().createCall({
@@ -237,7 +238,7 @@ const withFetch = (fetch: typeof globalThis.fetch, now?: () => number) =>
     ...(now ? { now } : {}),
   });
 
-describe("createOpenAiRealtimeUpstream with a fake fetch", () => {
+describe("createOpenAiRealtimeUpstream with a fake fetch", REAL_TIME, () => {
   it("posts the multipart form, the key, Accept and the safety identifier", async () => {
     const { fetch, calls } = fakeFetch(async () => sdpResponse(ANSWER));
     await expect(

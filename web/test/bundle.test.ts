@@ -16,6 +16,7 @@ import {
   scanForDevOnlyPackages,
   scanForSecrets,
 } from "../scripts/bundle-lib";
+import { REAL_TIME } from "./timeouts";
 
 // Canaries: a build that leaked server-side variables into the bundle would contain them.
 const CANARY_KEY = "sk-canary-Zm9yLXRlc3RzLW9ubHktbm90LWEta2V5";
@@ -123,7 +124,7 @@ describe("production bundle", () => {
 });
 
 describe("scanForDevOnlyPackages", () => {
-  it("recognizes the Agents SDK's own browser build", () => {
+  it("recognizes the Agents SDK's own browser build", REAL_TIME, () => {
     const sdk = join(
       dirname(createRequire(import.meta.url).resolve("@openai/agents-realtime")),
       "bundle",

@@ -22,6 +22,7 @@ import { callableBrokeredCalls } from "../../src/backend/callable";
 import { PageHideEnd } from "../../src/backend/pageHideEnd";
 import { BrokeredCalls } from "../../src/app/brokeredCalls";
 import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "../fakes";
+import { REAL_TIME } from "../timeouts";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -302,7 +303,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
   });
 });
 
-describe("callableBrokeredCalls with the SDK's real errors", () => {
+describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
   /** The Firebase SDK's Functions, pointed at a callable server on `port`. */
   function functionsAt(port: number) {
     const app = initializeApp(

@@ -4,6 +4,7 @@ import { deleteApp, initializeApp, type FirebaseApp } from "firebase/app";
 import { httpsCallable } from "firebase/functions";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectFunctions } from "../../src/backend/functions";
+import { REAL_TIME } from "../timeouts";
 
 const apps: FirebaseApp[] = [];
 function app(): FirebaseApp {
@@ -33,7 +34,7 @@ async function emulator(): Promise<{ port: number; paths: string[]; close: () =>
   return { port, paths, close: () => server.close() };
 }
 
-describe("connectFunctions", () => {
+describe("connectFunctions", REAL_TIME, () => {
   it("uses the configured region", () => {
     const functions = connectFunctions(app(), { functionsRegion: "europe-west1", emulators: null });
     expect(functions.region).toBe("europe-west1");

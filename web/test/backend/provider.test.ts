@@ -10,6 +10,7 @@ import { callableTokenFetcher } from "../../src/backend/callable";
 import { CachedTokenProvider, parseTokenResponse, requestKey } from "../../src/backend/provider";
 import { browserSharedSecrets } from "../../src/backend/shared";
 import { SERVER_CHOICES, SERVER_SESSION, deferred } from "../fakes";
+import { REAL_TIME } from "../timeouts";
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
@@ -469,7 +470,7 @@ describe("secrets shared between tabs and reloads", () => {
  * The Firebase JS SDK's own errors, produced by really calling: its messages carry the HTTP
  * status ("internal [0]" when nothing answered), which a hand-made FunctionsError would not.
  */
-describe("toTokenError with the SDK's real errors", () => {
+describe("toTokenError with the SDK's real errors", REAL_TIME, () => {
   async function callAt(
     port: number,
     timeout?: number,
