@@ -283,11 +283,11 @@ export class BrokeredCalls {
     this.#pageHide.disarm();
     this.#view.stopCountdown();
     this.#offer(uid, call.minutes);
-    const ending = this.#requestEnd(call.callId);
+    const ending = this.#requestEnd(uid, call.callId);
     this.#ending = ending;
     await this.#settledOrTimeout(ending);
     dispose();
-    this.#settled(call, uid, await ending);
+    this.#settled(call, await ending);
   }
 
   /**
@@ -324,23 +324,19 @@ export class BrokeredCalls {
   async #end(call: OpenCall, uid: string | null): Promise<void> {
     this.#state = { phase: "ending", callId: call.callId };
     this.#pageHide.disarm();
-    const ending = this.#requestEnd(call.callId);
+    const ending = this.#requestEnd(uid, call.callId);
     this.#ending = ending;
-    this.#settled(call, uid, await ending);
+    this.#settled(call, await ending);
   }
 
   /**
    * Ends a call the page never held (it opened after its connect was abandoned) and shows the
    * minutes the end answered with; the next call waits for it, as after a drop.
    */
-  async #endUnheld(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
-    const ending = this.#requestEnd(callId);
+  #endUnheld(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(uid, callId);
     this.#ending = ending;
-    const result = await ending;
-    this.#endsPending--;
-    if (result) this.#offer(uid, result.minutes);
-    this.#renderMinutes();
-    return result;
+    return ending;
   }
 
   /** `promise`, or {@link HANG_UP_WAIT_MS}, whichever settles first; never rejects. */
@@ -354,21 +350,26 @@ export class BrokeredCalls {
   }
 
   /**
-   * The end call's checked answer, or null when it failed. The minutes line says "updating…"
-   * from now until the caller has taken the answer (and lowered {@link #endsPending}).
+   * The end call's checked answer, or null when it failed; its minutes (`uid`'s) are offered.
+   * The minutes line says "updating…" while it is on its way.
    */
-  async #requestEnd(callId: string): Promise<EndRealtimeCallResponse | null> {
+  async #requestEnd(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
     this.#endsPending++;
     this.#renderMinutes();
+    let result: EndRealtimeCallResponse | null = null;
     try {
-      return parseEndResponse(await this.#calls.end({ callId }));
+      result = parseEndResponse(await this.#calls.end({ callId }));
     } catch {
-      return null;
+      // Null: the caller says that the server could not be told.
     }
+    this.#endsPending--;
+    if (result) this.#offer(uid, result.minutes);
+    this.#renderMinutes();
+    return result;
   }
 
-  /** Shows what ending `call` gave back, or says that the server could not be told. */
-  #settled(call: OpenCall, uid: string | null, result: EndRealtimeCallResponse | null): void {
+  /** `call` is over once its end answered; a banner says so when the server could not be told. */
+  #settled(call: OpenCall, result: EndRealtimeCallResponse | null): void {
     const state = this.#state;
     if (
       (state.phase === "ending" && state.callId === call.callId) ||
@@ -376,9 +377,6 @@ export class BrokeredCalls {
     ) {
       this.#state = { phase: "none" };
     }
-    this.#endsPending--;
-    if (result) this.#offer(uid, result.minutes);
-    this.#renderMinutes();
     if (result) return;
     this.#onNotice({
       kind: "end-call-failed",
