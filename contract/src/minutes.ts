@@ -17,6 +17,12 @@ export interface VoiceMinutes {
   monthSeconds: number | null;
   /** Start of the next UTC month (epoch ms), or null without a monthly cap. */
   monthResetsAtMs: number | null;
+  /**
+   * The server's clock when these figures were read (epoch ms): of two answers for one user,
+   * the one read later is the newer, whichever arrives first. Pages keep the newest and share
+   * it between their tabs.
+   */
+  readAtMs: number;
 }
 
 /** Whether `reason` names a minute budget (any of {@link MINUTE_LIMIT_REASONS}). */
@@ -34,6 +40,8 @@ export interface MinuteBudgetWords {
   at: string;
   /** Its reset in a caller's minutes; null where they carry none. */
   resetsAtMs: (minutes: VoiceMinutes) => number | null;
+  /** Its seconds left in a caller's minutes; null where it is off. */
+  secondsLeft: (minutes: VoiceMinutes) => number | null;
 }
 
 /**
@@ -46,12 +54,14 @@ export const MINUTE_BUDGETS: Record<MinuteLimitReason, MinuteBudgetWords> = {
     when: "midnight UTC",
     at: "at midnight UTC",
     resetsAtMs: (minutes) => minutes.dayResetsAtMs,
+    secondsLeft: (minutes) => minutes.daySeconds,
   },
   "monthly-minutes": {
     period: "this month's",
     when: "the 1st of the month, UTC",
     at: "on the 1st (UTC)",
     resetsAtMs: (minutes) => minutes.monthResetsAtMs,
+    secondsLeft: (minutes) => minutes.monthSeconds,
   },
 };
 

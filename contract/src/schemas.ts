@@ -26,6 +26,7 @@ export const VoiceMinutesSchema = v.object({
   dayResetsAtMs: finite,
   monthSeconds: v.nullable(count),
   monthResetsAtMs: v.nullable(finite),
+  readAtMs: finite,
 }) satisfies v.GenericSchema<unknown, VoiceMinutes>;
 
 export const CallSessionSchema = v.object({

@@ -11,6 +11,7 @@ const MINUTES: VoiceMinutes = {
   dayResetsAtMs: 1_000,
   monthSeconds: 60,
   monthResetsAtMs: 2_000,
+  readAtMs: 500,
 };
 
 describe("minute budgets", () => {
@@ -20,11 +21,16 @@ describe("minute budgets", () => {
       expect(isMinuteLimitReason(other)).toBe(false);
   });
 
-  it("reads each budget's reset from the caller's minutes", () => {
+  it("reads each budget's reset and seconds left from the caller's minutes", () => {
     expect(MINUTE_BUDGETS["daily-minutes"].resetsAtMs(MINUTES)).toBe(1_000);
     expect(MINUTE_BUDGETS["monthly-minutes"].resetsAtMs(MINUTES)).toBe(2_000);
     expect(
       MINUTE_BUDGETS["monthly-minutes"].resetsAtMs({ ...MINUTES, monthResetsAtMs: null }),
+    ).toBeNull();
+    expect(MINUTE_BUDGETS["daily-minutes"].secondsLeft(MINUTES)).toBe(0);
+    expect(MINUTE_BUDGETS["monthly-minutes"].secondsLeft(MINUTES)).toBe(60);
+    expect(
+      MINUTE_BUDGETS["monthly-minutes"].secondsLeft({ ...MINUTES, monthSeconds: null }),
     ).toBeNull();
   });
 

@@ -42,6 +42,7 @@ const MINUTES = {
   dayResetsAtMs: 1_780_012_800_000,
   monthSeconds: null,
   monthResetsAtMs: null,
+  readAtMs: 1_780_000_000_000,
 };
 const TOKEN: RealtimeTokenResponse = {
   token: "ek_1",
@@ -121,6 +122,12 @@ describe("the response schemas", () => {
         minutes: { ...MINUTES, daySeconds: "x" },
       }),
     ).toEqual({ ok: false, problem: "no minutes.daySeconds" });
+    // Without its read time a figure cannot be ordered against another tab's.
+    const { readAtMs: _read, ...unordered } = MINUTES;
+    expect(checkResponse(RealtimeCallResponseSchema, { ...CALL, minutes: unordered })).toEqual({
+      ok: false,
+      problem: "no minutes.readAtMs",
+    });
     expect(
       checkResponse(EndRealtimeCallResponseSchema, {
         outcome: "gone",

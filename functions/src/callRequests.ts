@@ -94,5 +94,6 @@ export function toVoiceMinutes(left: Remaining): VoiceMinutes {
     dayResetsAtMs: left.dayResetsAtMs,
     monthSeconds: left.monthSeconds,
     monthResetsAtMs: left.monthResetsAtMs,
+    readAtMs: left.readAtMs,
   };
 }

@@ -193,6 +193,9 @@ export type Reservation =
 export type Remaining = Flat<
   { [P in Period as `${P["name"]}Seconds`]: Figure<P> } & {
     [P in Period as `${P["name"]}ResetsAtMs`]: Figure<P>;
+  } & {
+    /** The `nowMs` the state was read at: orders two answers' figures (the wire's `readAtMs`). */
+    readAtMs: number;
   }
 >;
 
@@ -241,7 +244,7 @@ export function remaining(
   nowMs: number,
 ): Remaining {
   const now = current(state, nowMs);
-  const left: Record<string, number | null> = {};
+  const left: Record<string, number | null> = { readAtMs: nowMs };
   for (const period of MINUTE_PERIODS) {
     const budget = budgetOf(period, limits);
     const charged = counterOf(now, period).seconds;

@@ -66,19 +66,21 @@ describe("brokered helpers", () => {
     expect(safetyIdentifier("uid-2", "sk-a")).not.toBe(id);
   });
 
-  it("puts remaining seconds on the wire with their resets in epoch ms", () => {
+  it("puts remaining seconds on the wire with their resets and read time in epoch ms", () => {
     expect(
       toVoiceMinutes({
         daySeconds: 10,
         dayResetsAtMs: 86_400_000,
         monthSeconds: null,
         monthResetsAtMs: null,
+        readAtMs: 86_000_000,
       }),
     ).toEqual({
       daySeconds: 10,
       dayResetsAtMs: 86_400_000,
       monthSeconds: null,
       monthResetsAtMs: null,
+      readAtMs: 86_000_000,
     });
   });
 });

@@ -9,6 +9,7 @@ const MINUTES = {
   dayResetsAtMs: 86_400_000,
   monthSeconds: null,
   monthResetsAtMs: null,
+  readAtMs: 86_000_000,
 };
 
 /** Every kind of the union, with the code, text and details the client must see. */

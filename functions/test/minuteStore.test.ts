@@ -84,6 +84,7 @@ describe("minute store", REAL_TIME, () => {
         dayResetsAtMs: Date.UTC(2026, 11, 1),
         monthSeconds: null,
         monthResetsAtMs: null,
+        readAtMs: T0,
       },
     });
     expect((await user(uid).get()).data()).toMatchObject({ seq: 1, d20261130: 60, m202611: 60 });

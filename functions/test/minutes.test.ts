@@ -202,7 +202,7 @@ describe("reserveCall", () => {
 });
 
 describe("remaining", () => {
-  it("reports today's and this month's seconds with their resets", () => {
+  it("reports today's and this month's seconds with their resets, read at the time given", () => {
     const state = {
       seq: 2,
       day: "2026-11-10",
@@ -215,12 +215,14 @@ describe("remaining", () => {
       dayResetsAtMs: at("2026-11-11T00:00:00Z"),
       monthSeconds: 2000,
       monthResetsAtMs: at("2026-12-01T00:00:00Z"),
+      readAtMs: at("2026-11-10T08:00:00Z"),
     });
     expect(remaining(state, NO_MONTH, at("2026-11-11T08:00:00Z"))).toEqual({
       daySeconds: 600,
       dayResetsAtMs: at("2026-11-12T00:00:00Z"),
       monthSeconds: null,
       monthResetsAtMs: null,
+      readAtMs: at("2026-11-11T08:00:00Z"),
     });
     expect(remaining(undefined, LIMITS, at("2026-12-01T00:00:00Z"))).toMatchObject({
       daySeconds: 600,

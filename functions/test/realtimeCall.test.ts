@@ -204,6 +204,7 @@ describe("realtimeCall: prepare", () => {
         monthSeconds: null,
         dayResetsAtMs: NOW + TO_MIDNIGHT_S * 1000,
         monthResetsAtMs: null,
+        readAtMs: NOW,
       },
       maxCallSeconds: 40,
       model: "gpt-realtime-2",
@@ -682,7 +683,12 @@ describe("endRealtimeCall", () => {
     const first = await w.end(request({ callId: opened.callId }));
     w.advance(5_000);
     const again = await w.end(request({ callId: opened.callId }));
-    expect(again).toEqual({ outcome: "already-ended", usedSeconds: null, minutes: first.minutes });
+    // The same figures, read 5 s later: the newer answer, should both reach a page.
+    expect(again).toEqual({
+      outcome: "already-ended",
+      usedSeconds: null,
+      minutes: { ...first.minutes, readAtMs: first.minutes.readAtMs + 5_000 },
+    });
     expect(w.upstream.hungUp).toEqual([opened.callId]);
     expect(w.store.charged("u1")).toBe(5);
   });

@@ -52,6 +52,8 @@ function main(): void {
     choices,
     details,
     notice: (content) => banner.show(content),
+    // The controller is made below; the mode loads (and calls this) after first paint.
+    blockConnect: (block) => calls.blockConnect(block),
   };
   const callMode = new LazyModule(loadFailed, () => loadMode(parts));
   details.showBudgetOf(config.mode);

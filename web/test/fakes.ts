@@ -18,6 +18,7 @@ import type {
 } from "../src/realtime/types";
 import type { RealtimeCallResponse, CallSession, SessionChoiceOptions } from "voice-contract";
 import type { MinutesElements } from "../src/ui/minutes";
+import type { MinutesChannel, MinutesMessage, Timer } from "../src/app/minutesState";
 
 type Listener = (event: never) => void;
 
@@ -368,6 +369,7 @@ export function fakeCallResponse(
       dayResetsAtMs: 1_780_012_800_000,
       monthSeconds: null,
       monthResetsAtMs: null,
+      readAtMs: 1_779_999_990_000,
     },
     ...overrides,
   };
@@ -377,4 +379,88 @@ export function fakeCallResponse(
 export function fakeMinutesElements(): MinutesElements {
   const element = () => ({ dataset: {}, hidden: true, textContent: "" }) as unknown as HTMLElement;
   return { left: element(), clock: element(), warning: element() };
+}
+
+/**
+ * The tabs of one browser, for MinutesState: each `channel(uid)` is one tab's end of that
+ * user's channel; a post reaches the other open ends of the same name (never its own), at
+ * once, or when `deliver()` runs if `held`. `posted` records every message.
+ */
+export class FakeMinutesHub {
+  readonly posted: Array<{ name: string; message: MinutesMessage }> = [];
+  held = false;
+  readonly #ends = new Set<{ name: string; listeners: Array<(message: unknown) => void> }>();
+  readonly #queue: Array<() => void> = [];
+
+  /** The factory MinutesState takes (one tab's). */
+  channel = (uid: string): MinutesChannel => {
+    const end = { name: `voice-minutes:${uid}`, listeners: [] as Array<(m: unknown) => void> };
+    this.#ends.add(end);
+    return {
+      post: (message) => {
+        this.posted.push({ name: end.name, message });
+        // Structured clone, as a BroadcastChannel does.
+        const copy: unknown = JSON.parse(JSON.stringify(message));
+        for (const other of this.#ends) {
+          if (other === end || other.name !== end.name) continue;
+          const send = () => {
+            for (const listener of other.listeners) listener(copy);
+          };
+          if (this.held) this.#queue.push(send);
+          else send();
+        }
+      },
+      onMessage: (listener) => void end.listeners.push(listener),
+      close: () => void this.#ends.delete(end),
+    };
+  };
+
+  /** Sends `message` to every open end of `name`, as a tab (or a stranger) would. */
+  inject(name: string, message: unknown): void {
+    for (const end of this.#ends) {
+      if (end.name === name) for (const listener of end.listeners) listener(message);
+    }
+  }
+
+  /** Delivers the held posts. */
+  deliver(): void {
+    for (const send of this.#queue.splice(0)) send();
+  }
+
+  /** Open ends. */
+  get open(): number {
+    return this.#ends.size;
+  }
+}
+
+/** Timers a test fires by hand: `due(nowMs)` runs those due by then. */
+export class FakeTimers {
+  readonly #pending = new Set<{ atMs: number; work: () => void }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  timer: Timer = (work, ms) => {
+    const entry = { atMs: this.#now() + ms, work };
+    this.#pending.add(entry);
+    return () => void this.#pending.delete(entry);
+  };
+
+  /** Runs every timer due at the clock's now (repeatedly, for timers they set). */
+  run(): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      const due = [...this.#pending].filter((entry) => entry.atMs <= this.#now());
+      if (due.length === 0) return;
+      for (const entry of due) {
+        this.#pending.delete(entry);
+        entry.work();
+      }
+    }
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
 }

@@ -1,9 +1,11 @@
 /*
  * Brokered mode in the page: each Connect's SDP exchange goes through the `realtimeCall`
- * callable (brokeredExchange), and this keeps the open call: its countdown and minutes
- * (MinutesView), ending it on Disconnect or a loss (awaited, then the minutes that came back
- * are shown), ending it best effort on pagehide (PageHideEnd), and saying why the server
- * ended it. Loaded with brokered mode (brokeredMode.ts), and only in that mode.
+ * callable (brokeredExchange), and this keeps the open call: its countdown (MinutesView),
+ * ending it on Disconnect or a loss (awaited, then the minutes that came back are shown),
+ * ending it best effort on pagehide (PageHideEnd), and saying why the server ended it. Every
+ * answer's minutes go to MinutesState, which keeps the newest (of this tab's and the user's
+ * other tabs') for the minutes line and says when they block Connect. Loaded with brokered
+ * mode (brokeredMode.ts), and only in that mode.
  */
 import { getLimitedUseToken } from "firebase/app-check";
 import {
@@ -31,6 +33,7 @@ import {
   connectFunctions,
   type BrokeredCallables,
 } from "../backend/functions";
+import type { ConnectBlock } from "../ui/callPanel";
 import type { BannerContent } from "../ui/messages";
 import {
   describeBrokeredRefusal,
@@ -41,6 +44,7 @@ import {
   type MinutesElements,
   type OpenCall,
 } from "../ui/minutes";
+import { MinutesState, type MinutesChannel, type Timer } from "./minutesState";
 
 /** What {@link BrokeredCalls} needs; the callables and the clock are injectable. */
 export interface BrokeredCallsOptions {
@@ -49,6 +53,14 @@ export interface BrokeredCallsOptions {
   elements: MinutesElements;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   onNotice: (banner: BannerContent) => void;
+  /** Whether the user's minutes leave Connect off, and why (null: a call may start). */
+  onBlock: (block: ConnectBlock | null) => void;
+  /** The signed-in user's uid, or null. Default: Firebase Auth's current user. */
+  uid?: () => string | null;
+  /** The channel the tabs of `uid` share minutes on (MinutesState's default: the browser's). */
+  minutesChannel?: (uid: string) => MinutesChannel;
+  /** MinutesState's timer (a blocked Connect's tick). */
+  timer?: Timer;
   calls?: BrokeredCallables;
   pageHide?: PageHideEnd;
   now?: () => number;
@@ -59,13 +71,19 @@ export interface BrokeredCallsOptions {
   defer?: (work: () => void) => void;
 }
 
+/** A call the page holds, and whose minutes its answers are. */
+interface HeldCall {
+  call: OpenCall;
+  uid: string | null;
+}
+
 type Phase =
   | { phase: "none" }
-  | { phase: "open"; call: OpenCall }
+  | ({ phase: "open" } & HeldCall)
   /** The user pressed Disconnect: the server is hanging up before the page closes. */
-  | { phase: "hanging-up"; call: OpenCall }
+  | ({ phase: "hanging-up" } & HeldCall)
   /** The session closed first: the server is told afterwards. */
-  | { phase: "ending"; callId: string; minutes: VoiceMinutes };
+  | { phase: "ending"; callId: string };
 
 /** What the page makes of a closed session, see {@link BrokeredCalls.closed}. */
 export interface BrokeredClose {
@@ -96,13 +114,13 @@ export class BrokeredCalls {
   readonly #now: () => number;
   readonly #onNotice: (banner: BannerContent) => void;
   readonly #defer: (work: () => void) => void;
+  readonly #uid: () => string | null;
+  readonly #minutes: MinutesState;
   #state: Phase = { phase: "none" };
-  /** The last minutes the server reported, for a refusal that carries none. */
-  #minutes: VoiceMinutes | null = null;
+  /** End requests on their way: the minutes line says "updating…" meanwhile. */
+  #endsPending = 0;
   /** The end request of a call that closed by itself; the next call waits for it. */
   #ending: Promise<unknown> = Promise.resolve();
-  /** Calls asked for so far: a prepare answer older than the last call is not shown. */
-  #callsStarted = 0;
   /** The last prepare: for whom, when it was sent, and its answer (null until it came). */
   #lastPrepare: {
     uid: string;
@@ -117,6 +135,15 @@ export class BrokeredCalls {
     this.#view = new MinutesView(options.elements, this.#now);
     this.#onNotice = options.onNotice;
     this.#defer = options.defer ?? ((work) => void setTimeout(work, 0));
+    this.#uid = options.uid ?? (() => firebase.auth.currentUser?.uid ?? null);
+    this.#minutes = new MinutesState({
+      now: this.#now,
+      ...(options.minutesChannel ? { channel: options.minutesChannel } : {}),
+      ...(options.timer ? { timer: options.timer } : {}),
+      onFigure: () => this.#renderMinutes(),
+      onBlock: options.onBlock,
+      refresh: () => this.#refresh(),
+    });
     this.#pageHide =
       options.pageHide ??
       new PageHideEnd({
@@ -146,12 +173,13 @@ export class BrokeredCalls {
    * accepts) follows in the next task, and not at all if the call closed meanwhile.
    */
   exchange(choices: CallChoices, onOpened?: (opened: BrokeredCallOpened) => void): SdpExchange {
+    // Whose minutes the answers are: a user who signed out meanwhile is not shown them.
+    const uid = this.#uid();
     return brokeredExchange({
       ...this.#calls,
       // A reconnect right after a drop: the dropped call's unused minutes come back first,
       // so the new reservation sees them (bounded: a hung end request delays nobody long).
       call: async (request, signal) => {
-        this.#callsStarted++;
         await this.#settledOrTimeout(this.#ending);
         // Disconnect while waiting: no call to open, reserve and hang up again.
         signal.throwIfAborted();
@@ -159,7 +187,7 @@ export class BrokeredCalls {
       },
       // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
       // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
-      end: (request) => this.#endUnheld(request.callId),
+      end: (request) => this.#endUnheld(uid, request.callId),
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -170,14 +198,13 @@ export class BrokeredCalls {
           limitedBy: opened.limitedBy,
           minutes: opened.minutes,
         };
-        this.#state = { phase: "open", call };
-        this.#minutes = opened.minutes;
+        this.#state = { phase: "open", call, uid };
         // The answer's task goes on to setRemoteDescription, which the connect waits for:
         // rendering first delayed it by several ms (bench:connect, brokered variant).
         this.#defer(() => {
           const state = this.#state;
           if (state.phase !== "open" || state.call !== call) return;
-          this.#view.renderMinutes(opened.minutes);
+          this.#offer(uid, opened.minutes);
           this.#view.startCountdown(call);
           void this.#pageHide.arm(call.callId);
           onOpened?.(opened);
@@ -191,19 +218,21 @@ export class BrokeredCalls {
    * `{ prepare: true }`, which opens nothing) and shows them. The same request readies the
    * click's path: the browser keeps the function's CORS preflight answer, the connection is
    * open and the function's instance is warm. Resolves with the answer, or null when it
-   * failed (a Connect then reports the reason) or a call started meanwhile (its minutes are
-   * newer). An answer for the same user younger than {@link PREPARE_FRESH_MS} is reused.
+   * failed (a Connect then reports the reason). Its minutes are shown unless the page has
+   * newer ones (a call's, another tab's). An answer for the same user younger than
+   * {@link PREPARE_FRESH_MS} is reused.
    */
   prepare(uid: string): Promise<RealtimeCallPrepared | null> {
+    // From now on the user's other tabs are heard.
+    this.#minutes.user(uid);
     const last = this.#lastPrepare;
     if (last && last.uid === uid && this.#now() - last.sentAt < PREPARE_FRESH_MS) {
       return last.answer;
     }
-    const callsBefore = this.#callsStarted;
     const answer = this.#calls.prepare().then(
       (value) => {
         const prepared = parsePrepared(value);
-        if (prepared && this.#callsStarted === callsBefore) this.#renderMinutes(prepared.minutes);
+        if (prepared) this.#offer(uid, prepared.minutes);
         return prepared;
       },
       () => null,
@@ -224,9 +253,15 @@ export class BrokeredCalls {
   describeConnectError(error: RealtimeConnectError): BannerContent | null {
     const cause = error.cause;
     if (cause instanceof BrokeredCallError && cause.details.minutes) {
-      this.#renderMinutes(cause.details.minutes);
+      this.#offer(this.#uid(), cause.details.minutes);
     }
     return describeBrokeredRefusal(error, this.#now());
+  }
+
+  /** The signed-in user changed: the last user's minutes are not shown, nor block Connect. */
+  userChanged(): void {
+    this.#minutes.user(this.#uid());
+    this.#lastPrepare = null;
   }
 
   /** Whether a call is open (Disconnect then goes through {@link hangUp}). */
@@ -243,12 +278,12 @@ export class BrokeredCalls {
   async hangUp(dispose: () => void): Promise<void> {
     const state = this.#state;
     if (state.phase !== "open") return;
-    const { call } = state;
-    this.#state = { phase: "hanging-up", call };
+    const { call, uid } = state;
+    this.#state = { phase: "hanging-up", call, uid };
     this.#pageHide.disarm();
     this.#view.stopCountdown();
-    this.#view.renderMinutes(call.minutes, "ending");
-    const ending = this.#requestEnd(call.callId);
+    this.#offer(uid, call.minutes);
+    const ending = this.#requestEnd(uid, call.callId);
     this.#ending = ending;
     await this.#settledOrTimeout(ending);
     dispose();
@@ -264,12 +299,16 @@ export class BrokeredCalls {
     const state = this.#state;
     if (state.phase === "hanging-up") return { banner: null, byUser: true };
     if (state.phase !== "open") return { banner: null, byUser: false };
-    const { call } = state;
+    const { call, uid } = state;
     this.#view.stopCountdown();
+    // The newest figure judges whether another call can start, not the one this call opened
+    // with: another tab may have ended or opened a call since.
+    this.#offer(uid, call.minutes);
+    const current = this.#minutes.figure ?? { minutes: call.minutes, receivedAtMs: this.#now() };
     const banner = endedByDeadline(reason, call.deadlineMs, this.#now())
-      ? describeServerEnd(call, this.#now())
+      ? describeServerEnd(call, current, this.#now())
       : null;
-    void this.#end(call);
+    void this.#end(call, uid);
     return { banner, byUser: false };
   }
 
@@ -282,11 +321,10 @@ export class BrokeredCalls {
   }
 
   /** Ends `call` on the server and shows the minutes that came back. */
-  async #end(call: OpenCall): Promise<void> {
-    this.#state = { phase: "ending", callId: call.callId, minutes: call.minutes };
+  async #end(call: OpenCall, uid: string | null): Promise<void> {
+    this.#state = { phase: "ending", callId: call.callId };
     this.#pageHide.disarm();
-    this.#view.renderMinutes(call.minutes, "ending");
-    const ending = this.#requestEnd(call.callId);
+    const ending = this.#requestEnd(uid, call.callId);
     this.#ending = ending;
     this.#settled(call, await ending);
   }
@@ -295,12 +333,10 @@ export class BrokeredCalls {
    * Ends a call the page never held (it opened after its connect was abandoned) and shows the
    * minutes the end answered with; the next call waits for it, as after a drop.
    */
-  async #endUnheld(callId: string): Promise<EndRealtimeCallResponse | null> {
-    const ending = this.#requestEnd(callId);
+  #endUnheld(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(uid, callId);
     this.#ending = ending;
-    const result = await ending;
-    if (result) this.#renderMinutes(result.minutes);
-    return result;
+    return ending;
   }
 
   /** `promise`, or {@link HANG_UP_WAIT_MS}, whichever settles first; never rejects. */
@@ -313,16 +349,26 @@ export class BrokeredCalls {
     clearTimeout(timer);
   }
 
-  /** The end call's checked answer, or null when it failed. */
-  async #requestEnd(callId: string): Promise<EndRealtimeCallResponse | null> {
+  /**
+   * The end call's checked answer, or null when it failed; its minutes (`uid`'s) are offered.
+   * The minutes line says "updating…" while it is on its way.
+   */
+  async #requestEnd(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
+    this.#endsPending++;
+    this.#renderMinutes();
+    let result: EndRealtimeCallResponse | null = null;
     try {
-      return parseEndResponse(await this.#calls.end({ callId }));
+      result = parseEndResponse(await this.#calls.end({ callId }));
     } catch {
-      return null;
+      // Null: the caller says that the server could not be told.
     }
+    this.#endsPending--;
+    if (result) this.#offer(uid, result.minutes);
+    this.#renderMinutes();
+    return result;
   }
 
-  /** Shows what ending `call` gave back, or says that the server could not be told. */
+  /** `call` is over once its end answered; a banner says so when the server could not be told. */
   #settled(call: OpenCall, result: EndRealtimeCallResponse | null): void {
     const state = this.#state;
     if (
@@ -331,11 +377,7 @@ export class BrokeredCalls {
     ) {
       this.#state = { phase: "none" };
     }
-    if (result) {
-      this.#renderMinutes(result.minutes);
-      return;
-    }
-    this.#renderMinutes(this.#minutes ?? call.minutes);
+    if (result) return;
     this.#onNotice({
       kind: "end-call-failed",
       message:
@@ -345,9 +387,25 @@ export class BrokeredCalls {
     });
   }
 
-  #renderMinutes(minutes: VoiceMinutes): void {
-    this.#minutes = minutes;
-    this.#view.renderMinutes(minutes);
+  /** Keeps `minutes` when they are `uid`'s (still signed in) and newer than the page's. */
+  #offer(uid: string | null, minutes: VoiceMinutes): void {
+    if (uid === null || uid !== this.#uid()) return;
+    this.#minutes.user(uid);
+    this.#minutes.offer(uid, minutes);
+  }
+
+  /** The newest figure, marked while an end request may still change it. */
+  #renderMinutes(): void {
+    const figure = this.#minutes.figure;
+    this.#view.renderMinutes(figure?.minutes ?? null, this.#endsPending > 0 ? "ending" : "known");
+  }
+
+  /** A spent budget's reset passed: asks the server what is left now. */
+  #refresh(): void {
+    const uid = this.#uid();
+    if (uid === null) return;
+    this.#lastPrepare = null;
+    void this.prepare(uid);
   }
 }
 

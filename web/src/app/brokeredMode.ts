@@ -7,6 +7,7 @@ import type { RealtimeTokenRequest } from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";
+import type { ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
 import { describeConnectError, type BannerContent } from "../ui/messages";
 import { minutesElements } from "../ui/minutes";
@@ -25,6 +26,8 @@ export interface BrokeredModeOptions {
   details: Pick<DetailsView, "renderModel">;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   notice: (banner: BannerContent) => void;
+  /** The user's minutes leave Connect off, and why (null: a call may start). */
+  blockConnect: (block: ConnectBlock | null) => void;
   /**
    * Makes the page's BrokeredCalls from what this mode hands it. Default: on the page's
    * minutes elements and the callables; tests pass fakes.
@@ -115,7 +118,10 @@ export class BrokeredMode implements CallMode {
     return true;
   }
 
-  userChanged(): void {}
+  /** The last user's minutes are not shown, nor block Connect (see prefetch for the next). */
+  userChanged(): void {
+    this.#calls?.userChanged();
+  }
 
   pageHide(): void {
     this.#calls?.pageHide();
@@ -129,6 +135,8 @@ export class BrokeredMode implements CallMode {
       config: this.#o.config,
       firebase: this.#o.firebase,
       onNotice: this.#o.notice,
+      onBlock: this.#o.blockConnect,
+      uid: this.#o.uid,
     }));
   }
 }

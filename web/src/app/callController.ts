@@ -14,7 +14,7 @@ import {
 } from "../realtime";
 import type { AudioView } from "../ui/audio";
 import type { BannerView } from "../ui/banner";
-import { isBusy, type CallPanel } from "../ui/callPanel";
+import { isBusy, type CallPanel, type ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
 import { describeProblem } from "../ui/messages";
 import type { MessageForm } from "../ui/messageForm";
@@ -77,6 +77,8 @@ export class CallController {
   readonly #tool = createLocalTimeTool();
   #connectOnLoad: boolean;
   #signedIn = false;
+  /** Why the mode says no call can start now (spent minutes), or null. */
+  #blocked: ConnectBlock | null = null;
   #conversation: Conversation = { phase: "none" };
   #view: StateView = stateView({ status: "idle" });
   #link: "ok" | "stalled" = "ok";
@@ -117,8 +119,18 @@ export class CallController {
     }
   }
 
+  /**
+   * The mode says no call can start now, and why (null: one can). Connect is off and says so;
+   * a call already running is left alone.
+   */
+  blockConnect(block: ConnectBlock | null): void {
+    this.#blocked = block;
+    this.#render();
+  }
+
   async connect(): Promise<void> {
-    if (!this.#signedIn || isBusy(this.#view)) return;
+    // A banner's "Try again" or ?connect=load reach here without the (disabled) button.
+    if (!this.#signedIn || isBusy(this.#view) || this.#blocked) return;
     const { audio, meter, banner, usage, transcript } = this.#views;
     // Safari and iOS let the element play later only if it is played in the gesture itself,
     // before anything is awaited (the stream is attached later): here if the session code or
@@ -131,7 +143,7 @@ export class CallController {
     const live = this.#live.loaded ?? (await this.#live.load());
     const mode = this.#mode.loaded ?? (await this.#mode.load());
     // Another click may have started a session while the imports were finishing.
-    if (!live || !mode || !this.#signedIn || isBusy(this.#view)) return;
+    if (!live || !mode || !this.#signedIn || isBusy(this.#view) || this.#blocked) return;
     banner.hide();
     const cost = (this.#cost ??= new live.CostView(usage.costCells.call, usage.costCells.page));
     const previous = this.#conversation.phase === "open" ? this.#conversation.reconnector : null;
@@ -358,6 +370,7 @@ export class CallController {
       link: this.#link,
       signedIn: this.#signedIn,
       pushToTalk: this.#choices.pushToTalk,
+      blocked: this.#blocked,
     });
     this.#choices.setBusy(busy);
     messages.setEnabled(this.#view.ui === "connected");

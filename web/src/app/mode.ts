@@ -14,6 +14,7 @@ import type {
 } from "../realtime";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
+import type { ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
 import type { BannerContent } from "../ui/messages";
 import type { SessionChoices } from "./choices";
@@ -77,6 +78,8 @@ export interface ModeParts {
   details: Pick<DetailsView, "renderModel" | "renderQuota" | "renderTokenStats">;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   notice: (banner: BannerContent) => void;
+  /** Connect is off for this reason (brokered mode's spent minutes); null: a call may start. */
+  blockConnect: (block: ConnectBlock | null) => void;
 }
 
 /** The mode in use, its code loaded once after first paint (see main.ts `loadMode`). */

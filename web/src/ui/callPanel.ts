@@ -6,6 +6,16 @@ import type { MicState, SpeakingState } from "../realtime";
 import { byId, setHidden } from "./dom";
 import type { StateView } from "./reconnectView";
 
+/**
+ * Why Connect is off while nothing runs (brokered mode: a spent minute budget), shown under it
+ * (`#connect-hint`, its `data-reason`).
+ */
+export interface ConnectBlock {
+  reason: string;
+  /** What is spent and when it comes back. */
+  message: string;
+}
+
 /** What the panel shows. */
 export interface CallPanelState {
   view: StateView;
@@ -14,6 +24,30 @@ export interface CallPanelState {
   signedIn: boolean;
   /** The session has no turn detection: the user holds the talk button. */
   pushToTalk: boolean;
+  /** Connect is off for this reason; null when a call may start. */
+  blocked: ConnectBlock | null;
+}
+
+/** How the Connect button and the hint under it look in `state`. */
+export interface ConnectControl {
+  disabled: boolean;
+  label: "Connect" | "Reconnect";
+  /** The hint under the button; null hides it. */
+  hint: ConnectBlock | null;
+}
+
+/**
+ * Connect is off while signed out, while a call runs, and while blocked, and then says why.
+ * "Reconnect" is offered after a call that closed, unless what closed it blocks the next.
+ */
+export function connectControl(state: Omit<CallPanelState, "link">): ConnectControl {
+  const busy = isBusy(state.view);
+  const hint = busy ? null : state.blocked;
+  return {
+    disabled: !state.signedIn || busy || hint !== null,
+    label: state.view.ui === "closed" && hint === null ? "Reconnect" : "Connect",
+    hint,
+  };
 }
 
 /** What the user asks of the call. */
@@ -36,6 +70,7 @@ export class CallPanel {
   readonly #els = {
     state: byId("state", HTMLElement),
     connect: byId("connect", HTMLButtonElement),
+    connectHint: byId("connect-hint", HTMLElement),
     disconnect: byId("disconnect", HTMLButtonElement),
     mute: byId("mute", HTMLButtonElement),
     interrupt: byId("interrupt", HTMLButtonElement),
@@ -58,9 +93,11 @@ export class CallPanel {
     });
   }
 
-  render({ view, link, signedIn, pushToTalk }: CallPanelState): void {
+  render(state: CallPanelState): void {
+    const { view, link, pushToTalk } = state;
     const els = this.#els;
     const busy = isBusy(view);
+    const connect = connectControl(state);
     this.#connected = view.ui === "connected";
     els.state.dataset.state = view.ui;
     els.state.dataset.link = link;
@@ -72,8 +109,11 @@ export class CallPanel {
         : pushToTalk
           ? "Connected — hold to talk"
           : "Connected — start talking";
-    els.connect.disabled = !signedIn || busy;
-    els.connect.textContent = view.ui === "closed" ? "Reconnect" : "Connect";
+    els.connect.disabled = connect.disabled;
+    els.connect.textContent = connect.label;
+    els.connectHint.hidden = connect.hint === null;
+    els.connectHint.textContent = connect.hint?.message ?? "";
+    els.connectHint.dataset.reason = connect.hint?.reason ?? "";
     setHidden(els.connect, busy, els.disconnect);
     setHidden(els.disconnect, !busy, els.connect);
     if (busy && document.activeElement === document.body) els.disconnect.focus();

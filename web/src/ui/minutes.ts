@@ -7,6 +7,7 @@
 import {
   isMinuteLimitReason,
   MINUTE_BUDGETS,
+  MINUTE_LIMIT_REASONS,
   type MinuteLimitReason,
   type SliceLimit,
   type VoiceMinutes,
@@ -14,6 +15,7 @@ import {
 import type { CloseReason, RealtimeConnectError } from "../realtime";
 import { formatDuration } from "../duration";
 import { BrokeredCallError } from "../backend";
+import type { ConnectBlock } from "./callPanel";
 import { byId } from "./dom";
 import type { BannerContent } from "./messages";
 
@@ -37,6 +39,65 @@ export interface OpenCall {
   limitedBy: SliceLimit;
   /** The minutes left after this call's slice. */
   minutes: VoiceMinutes;
+}
+
+/**
+ * A figure of the server's with when the page received it, on the page's clock: the server's
+ * instants (`…ResetsAtMs`) are placed on the page's clock by their distance from `readAtMs`,
+ * so a page clock that differs from the server's does not move a reset (and the answer's
+ * travel time only makes a reset look later than it is, never earlier).
+ */
+export interface MinutesFigure {
+  minutes: VoiceMinutes;
+  receivedAtMs: number;
+}
+
+/** The server instant `atMs` of `figure` on the page's clock (see {@link MinutesFigure}). */
+export function onPageClock(figure: MinutesFigure, atMs: number): number {
+  return figure.receivedAtMs + (atMs - figure.minutes.readAtMs);
+}
+
+/**
+ * The spent budget a page names: of those spent, the one back last (a call cannot start
+ * before all are back); on a tie the longer period, as the server's refusal names it. Null
+ * when none is spent.
+ */
+export function spentBudget(minutes: VoiceMinutes): MinuteLimitReason | null {
+  let named: { reason: MinuteLimitReason; backAtMs: number } | null = null;
+  // MINUTE_LIMIT_REASONS lists the shorter period first: `>=` lets the longer win a tie.
+  for (const reason of MINUTE_LIMIT_REASONS) {
+    const budget = MINUTE_BUDGETS[reason];
+    const resetsAtMs = budget.resetsAtMs(minutes);
+    if (resetsAtMs === null || budget.secondsLeft(minutes) !== 0) continue;
+    if (named === null || resetsAtMs >= named.backAtMs) named = { reason, backAtMs: resetsAtMs };
+  }
+  return named?.reason ?? null;
+}
+
+/** Why Connect is off: a spent budget, and when it is back on the page's clock. */
+export interface MinutesBlock extends ConnectBlock {
+  reason: MinuteLimitReason;
+  /** When the budget is back (page clock); the server is asked again then. */
+  backAtMs: number;
+}
+
+/**
+ * Whether `figure` leaves Connect off at `nowMs`: a spent budget whose reset has not passed,
+ * with the sentence that says so ("You have used today's voice minutes. They come back in
+ * 3 h 5 min (midnight UTC)."). Null when a call may start.
+ */
+export function connectBlock(figure: MinutesFigure | null, nowMs: number): MinutesBlock | null {
+  if (figure === null) return null;
+  const reason = spentBudget(figure.minutes);
+  const resetsAtMs = reason === null ? null : MINUTE_BUDGETS[reason].resetsAtMs(figure.minutes);
+  if (reason === null || resetsAtMs === null) return null;
+  const backAtMs = onPageClock(figure, resetsAtMs);
+  if (backAtMs <= nowMs) return null;
+  return {
+    reason,
+    backAtMs,
+    message: `You have used ${MINUTE_BUDGETS[reason].period} voice minutes. ${comesBack(reason, figure, undefined, nowMs)}`,
+  };
 }
 
 /**
@@ -72,7 +133,7 @@ export function minutesLeftText(minutes: VoiceMinutes): string {
     : `${day} · ${formatDuration(minutes.monthSeconds, "amount")} this month`;
 }
 
-/** Whole seconds from `nowMs` to the instant `atMs`, at least 1. */
+/** Whole seconds from `nowMs` to the instant `atMs` (milliseconds), at least 1. */
 function secondsUntil(atMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((atMs - nowMs) / 1000));
 }
@@ -80,13 +141,16 @@ function secondsUntil(atMs: number, nowMs: number): number {
 /** "They come back in 3 h 5 min (midnight UTC)." for the budget `reason`. */
 function comesBack(
   reason: MinuteLimitReason,
-  minutes: VoiceMinutes | undefined,
+  figure: MinutesFigure | undefined,
   retryAfterSeconds: number | undefined,
   nowMs: number,
 ): string {
   const budget = MINUTE_BUDGETS[reason];
-  const resetsAt = minutes === undefined ? null : budget.resetsAtMs(minutes);
-  const wait = resetsAt !== null ? secondsUntil(resetsAt, nowMs) : retryAfterSeconds;
+  const resetsAt = figure === undefined ? null : budget.resetsAtMs(figure.minutes);
+  const wait =
+    figure !== undefined && resetsAt !== null
+      ? secondsUntil(onPageClock(figure, resetsAt), nowMs)
+      : retryAfterSeconds;
   const when = budget.when;
   return wait === undefined
     ? `They come back at ${when}.`
@@ -107,21 +171,34 @@ export function endedByDeadline(reason: CloseReason, deadlineMs: number, closedA
   return lastHeardMs >= deadlineMs - DEADLINE_TOLERANCE_MS;
 }
 
-/** The banner when the server hung up at the deadline: which limit, and when it comes back. */
-export function describeServerEnd(call: OpenCall, nowMs: number): BannerContent {
-  const limit = call.limitedBy;
-  if (limit === "call") {
+/**
+ * The banner when the server hung up at the deadline: which limit ended the call, and whether
+ * a new one can start, judged by `current`, the newest figure the page has (another tab's
+ * refund or call may have changed it since this call opened). It quotes no amount left, which
+ * the next answer could make stale; the minutes line shows that.
+ */
+export function describeServerEnd(
+  call: OpenCall,
+  current: MinutesFigure,
+  nowMs: number,
+): BannerContent {
+  const reached = `The call reached its ${formatDuration(call.sliceSeconds, "amount")} limit, so the server ended it.`;
+  const spent = spentBudget(current.minutes);
+  if (spent === null) {
     return {
       kind: "ended-call-limit",
-      message:
-        `The call reached its ${formatDuration(call.sliceSeconds, "amount")} limit, so the server ended ` +
-        `it. You have ${minutesLeftText(call.minutes)} left; press Connect to start a new call.`,
+      message: `${reached} Press Connect to start a new call.`,
       action: "retry",
     };
   }
+  const { period } = MINUTE_BUDGETS[spent];
+  const head =
+    call.limitedBy === spent
+      ? `The call used up ${period} voice minutes, so the server ended it.`
+      : `${reached} You have used ${period} voice minutes.`;
   return {
-    kind: `ended-${limit}`,
-    message: `The call used up ${MINUTE_BUDGETS[limit].period} voice minutes, so the server ended it. ${comesBack(limit, call.minutes, undefined, nowMs)}`,
+    kind: `ended-${spent}`,
+    message: `${head} ${comesBack(spent, current, undefined, nowMs)}`,
     action: null,
   };
 }
@@ -139,9 +216,10 @@ export function describeBrokeredRefusal(
   if (!(cause instanceof BrokeredCallError)) return null;
   const { reason, minutes, retryAfterSeconds, served } = cause.details;
   if (error.failure === "out-of-minutes" && isMinuteLimitReason(reason)) {
+    const figure = minutes === undefined ? undefined : { minutes, receivedAtMs: nowMs };
     return {
       kind: `refused-${reason}`,
-      message: `${error.message} ${comesBack(reason, minutes, retryAfterSeconds, nowMs)}`,
+      message: `${error.message} ${comesBack(reason, figure, retryAfterSeconds, nowMs)}`,
       action: null,
     };
   }

@@ -20,14 +20,23 @@ import {
   fakeCallResponse,
   fakeMinutesElements,
   flush,
+  FakeMinutesHub,
+  FakeTimers,
 } from "../fakes";
+import type { ConnectBlock } from "../../src/ui/callPanel";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
-const minutes = (daySeconds: number): VoiceMinutes => ({
+/**
+ * The server's figures, read at `readAtMs`. By default each figure is read a millisecond
+ * later than the one made before it, as the answers of one tab's requests in turn are.
+ */
+let reads = 0;
+const minutes = (daySeconds: number, readAtMs = NOW + ++reads): VoiceMinutes => ({
   daySeconds,
   dayResetsAtMs: Date.parse("2026-11-11T00:00:00Z"),
   monthSeconds: null,
   monthResetsAtMs: null,
+  readAtMs,
 });
 
 function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResponse {
@@ -50,11 +59,15 @@ const preparedAnswer = (daySeconds: number): RealtimeCallPrepared => ({
   choices: SERVER_CHOICES,
 });
 
-/** A BrokeredCalls on hand-written callables, fake elements and a clock the test moves. */
+/**
+ * A BrokeredCalls on hand-written callables, fake elements and a clock the test moves; the
+ * user's tabs share minutes over `hub` (a hub of its own by default).
+ */
 function harness(
   end: (request: EndRealtimeCallRequest) => Promise<unknown>,
   call: () => Promise<RealtimeCallResponse> = async () => opened(),
   prepare: () => Promise<RealtimeCallPrepared> = async () => preparedAnswer(1800),
+  hub = new FakeMinutesHub(),
 ) {
   const elements = fakeMinutesElements();
   const requests: RealtimeCallRequest[] = [];
@@ -62,7 +75,9 @@ function harness(
   const beacons: string[] = [];
   let prepares = 0;
   const notices: BannerContent[] = [];
-  const clock = { now: NOW };
+  const clock = { now: NOW, uid: "u1" as string | null };
+  const blocks: Array<ConnectBlock | null> = [];
+  const timers = new FakeTimers(() => clock.now);
   const pageHide = new PageHideEnd({
     url: "http://127.0.0.1:5001/p/r/endRealtimeCall",
     idToken: async () => "id",
@@ -79,6 +94,10 @@ function harness(
     firebase: {} as FirebaseServices,
     elements,
     onNotice: (banner) => notices.push(banner),
+    onBlock: (block) => void blocks.push(block),
+    uid: () => clock.uid,
+    minutesChannel: hub.channel,
+    timer: timers.timer,
     calls: {
       call: async (request) => {
         requests.push(request);
@@ -117,6 +136,8 @@ function harness(
     exchange,
     runLater,
     pageHide,
+    blocks,
+    timers,
     prepares: () => prepares,
   };
 }
@@ -432,9 +453,12 @@ describe("BrokeredCalls.prepare", () => {
       () => late.promise,
     );
     const preparing = h.calls.prepare("u1");
+    // The server read the prepare's minutes before the call's reservation...
+    const before = preparedAnswer(1800);
     await h.open();
     expect(h.elements.left.dataset).toMatchObject({ daySeconds: "1788" });
-    late.resolve(preparedAnswer(1800));
+    // ...and its answer arrives after the call's.
+    late.resolve(before);
     expect(await preparing).not.toBeNull();
     expect(h.elements.left.dataset).toMatchObject({ daySeconds: "1788" });
   });
@@ -454,5 +478,148 @@ describe("BrokeredCalls.prepare", () => {
     expect(await h.calls.prepare("u1")).not.toBeNull();
     expect(h.prepares()).toBe(3);
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "30" });
+  });
+});
+
+describe("BrokeredCalls in two tabs of one user", () => {
+  /** The issue's budget: 60 s a day, 30 s calls. */
+  const slice = (callId: string, daySeconds: number, limitedBy: "call" | "daily-minutes") =>
+    opened({
+      callId,
+      endsAtMs: NOW + 30_000,
+      sliceSeconds: 30,
+      limitedBy,
+      minutes: minutes(daySeconds),
+    });
+
+  it("shows one figure in both, the newest, and no banner quotes the figure a call opened with", async () => {
+    const hub = new FakeMinutesHub();
+    const endA = deferred<EndRealtimeCallResponse>();
+    const b = harness(
+      async () => ({ outcome: "already-ended", usedSeconds: null, minutes: minutes(16) }),
+      async () => slice("rtc_b", 30, "call"),
+      undefined,
+      hub,
+    );
+    const a = harness(
+      () => endA.promise,
+      async () => slice("rtc_a", 0, "daily-minutes"),
+      undefined,
+      hub,
+    );
+    const days = () => [a.elements.left.dataset.daySeconds, b.elements.left.dataset.daySeconds];
+    await b.open();
+    await a.open();
+    // Both in calls: B's open left 30 s, then A's (later) left none.
+    expect(days()).toEqual(["0", "0"]);
+    // A hangs up early; its end hands 16 s back, which both tabs show.
+    const hangingUp = a.calls.hangUp(() => {});
+    endA.resolve({ outcome: "ended", usedSeconds: 14, minutes: minutes(16) });
+    await hangingUp;
+    expect(days()).toEqual(["16", "16"]);
+    expect(b.elements.left.dataset.state).toBe("known");
+    // B's call runs to its limit: the banner says what ended it and that a call can start,
+    // not the 30 s B's call opened with.
+    b.clock.now = NOW + 30_400;
+    const { banner } = b.calls.closed({ kind: "channel-closed" });
+    expect(banner).toEqual({
+      kind: "ended-call-limit",
+      message:
+        "The call reached its 30 s limit, so the server ended it. Press Connect to start a new call.",
+      action: "retry",
+    });
+    await flush();
+    expect(days()).toEqual(["16", "16"]);
+    expect(a.blocks.at(-1)).toBeNull();
+    expect(b.blocks.at(-1)).toBeNull();
+  });
+
+  it("a figure one tab got late does not undo the other tab's newer one", async () => {
+    const hub = new FakeMinutesHub();
+    const late = deferred<RealtimeCallPrepared>();
+    const a = harness(
+      async () => ended(0),
+      undefined,
+      () => late.promise,
+      hub,
+    );
+    const b = harness(async () => ended(16), undefined, undefined, hub);
+    const preparing = a.calls.prepare("u1");
+    const stale = preparedAnswer(30);
+    await b.calls.prepare("u1");
+    await flush();
+    expect(a.elements.left.dataset.daySeconds).toBe("1800");
+    late.resolve(stale);
+    await preparing;
+    expect([a.elements.left.dataset.daySeconds, b.elements.left.dataset.daySeconds]).toEqual([
+      "1800",
+      "1800",
+    ]);
+  });
+});
+
+describe("BrokeredCalls: Connect while the minutes are spent", () => {
+  const spentAnswer = (): RealtimeCallPrepared => ({ ...preparedAnswer(0) });
+
+  it("is blocked with the reason and the reset once the server says none are left", async () => {
+    const h = harness(
+      async () => ended(0),
+      undefined,
+      async () => spentAnswer(),
+    );
+    expect(h.blocks).toEqual([]);
+    await h.calls.prepare("u1");
+    expect(h.blocks).toHaveLength(1);
+    expect(h.blocks[0]).toMatchObject({
+      reason: "daily-minutes",
+      message: "You have used today's voice minutes. They come back in 3 h (midnight UTC).",
+    });
+  });
+
+  it("after the server's hang-up at the budget: the budget's banner, no retry, Connect blocked", async () => {
+    const h = harness(
+      async () => ({ outcome: "already-ended", usedSeconds: null, minutes: minutes(0) }),
+      async () => opened({ limitedBy: "daily-minutes", sliceSeconds: 12, minutes: minutes(0) }),
+    );
+    await h.open();
+    h.clock.now = NOW + 12_400;
+    const { banner } = h.calls.closed({ kind: "channel-closed" });
+    expect(banner?.kind).toBe("ended-daily-minutes");
+    expect(banner?.action).toBeNull();
+    await flush();
+    expect(h.blocks.at(-1)?.reason).toBe("daily-minutes");
+  });
+
+  it("asks the server again when the reset passes, and lifts the block when it says minutes are back", async () => {
+    let prepared = spentAnswer();
+    const h = harness(
+      async () => ended(40),
+      undefined,
+      async () => prepared,
+    );
+    await h.calls.prepare("u1");
+    expect(h.blocks.at(-1)?.reason).toBe("daily-minutes");
+    // The reset passes on the page's clock: the server is asked again, and says minutes are back.
+    prepared = preparedAnswer(1800);
+    h.clock.now = Date.parse("2026-11-11T00:00:00Z");
+    h.timers.run();
+    await flush();
+    expect(h.prepares()).toBe(2);
+    expect(h.blocks.at(-1)).toBeNull();
+    expect(h.elements.left.dataset.daySeconds).toBe("1800");
+  });
+
+  it("forgets the last user's minutes when the user changes", async () => {
+    const h = harness(
+      async () => ended(0),
+      undefined,
+      async () => spentAnswer(),
+    );
+    await h.calls.prepare("u1");
+    expect(h.blocks.at(-1)?.reason).toBe("daily-minutes");
+    h.clock.uid = "u2";
+    h.calls.userChanged();
+    expect(h.blocks.at(-1)).toBeNull();
+    expect(h.elements.left.dataset.state).toBe("unknown");
   });
 });

@@ -21,7 +21,9 @@ import {
   fakeCallResponse,
   fakeMinutesElements,
   flush,
+  FakeMinutesHub,
 } from "../fakes";
+import type { ConnectBlock } from "../../src/ui/callPanel";
 
 const NOW = Date.parse("2026-11-10T21:00:00Z");
 const MINUTES = {
@@ -29,17 +31,20 @@ const MINUTES = {
   dayResetsAtMs: Date.parse("2026-11-11T00:00:00Z"),
   monthSeconds: null,
   monthResetsAtMs: null,
+  readAtMs: NOW,
 };
 const made: BrokeredCalls[] = [];
 
 /** A BrokeredMode whose BrokeredCalls run on hand-written callables. */
-function harness(options: { request?: RealtimeTokenRequest; uid?: string | null } = {}) {
+function harness(
+  options: { request?: RealtimeTokenRequest; uid?: string | null; daySeconds?: number } = {},
+) {
   const clock = { now: NOW, uid: options.uid === undefined ? "u1" : options.uid };
   const ending = deferred<EndRealtimeCallResponse>();
   let prepares = 0;
   const prepared: RealtimeCallPrepared = {
     prepared: true,
-    minutes: MINUTES,
+    minutes: { ...MINUTES, daySeconds: options.daySeconds ?? MINUTES.daySeconds },
     maxCallSeconds: 12,
     model: "gpt-realtime-2",
     choices: SERVER_CHOICES,
@@ -75,6 +80,7 @@ function harness(options: { request?: RealtimeTokenRequest; uid?: string | null 
   const offers: ServerOffer[] = [];
   const models: string[] = [];
   const notices: BannerContent[] = [];
+  const blocks: Array<ConnectBlock | null> = [];
   const mode = new BrokeredMode({
     config: {} as AppConfig,
     firebase: {} as FirebaseServices,
@@ -82,9 +88,15 @@ function harness(options: { request?: RealtimeTokenRequest; uid?: string | null 
     choices: { request: () => options.request ?? {}, show: (offer) => offers.push(offer) },
     details: { renderModel: (model) => models.push(model) },
     notice: (banner) => notices.push(banner),
-    createCalls: (base) => new TestCalls({ ...base, elements: fakeMinutesElements() }),
+    blockConnect: (block) => void blocks.push(block),
+    createCalls: (base) =>
+      new TestCalls({
+        ...base,
+        elements: fakeMinutesElements(),
+        minutesChannel: new FakeMinutesHub().channel,
+      }),
   });
-  return { mode, live, clock, offers, models, notices, ending, prepares: () => prepares };
+  return { mode, live, clock, offers, models, notices, blocks, ending, prepares: () => prepares };
 }
 
 afterEach(() => {
@@ -179,5 +191,19 @@ describe("BrokeredMode", () => {
     t.ending.resolve({ outcome: "ended", usedSeconds: 3, minutes: MINUTES });
     await flush();
     expect(steps).toEqual(["mute", "stop"]);
+  });
+
+  it("blocks Connect when the user's minutes are spent, and lifts it for another user", async () => {
+    const t = harness({ daySeconds: 0 });
+    t.mode.prefetch("load");
+    await flush();
+    expect(t.blocks).toHaveLength(1);
+    expect(t.blocks[0]).toMatchObject({ reason: "daily-minutes" });
+    expect(t.blocks[0]?.message).toMatch(
+      /^You have used today's voice minutes\. They come back in /,
+    );
+    t.clock.uid = "u2";
+    t.mode.userChanged();
+    expect(t.blocks.at(-1)).toBeNull();
   });
 });

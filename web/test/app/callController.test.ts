@@ -239,6 +239,23 @@ describe("CallController", () => {
     expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true });
   });
 
+  it("keeps Connect off while the mode blocks it, whatever asks for a call, and on once lifted", async () => {
+    const t = harness();
+    t.calls.start();
+    t.calls.signedIn(true);
+    const block = { reason: "daily-minutes", message: "You have used today's voice minutes." };
+    t.calls.blockConnect(block);
+    expect(t.last()).toMatchObject({ view: { ui: "idle" }, signedIn: true, blocked: block });
+    // A banner's "Try again" calls connect() without the (disabled) button.
+    await t.calls.connect();
+    for (let i = 0; i < 5; i++) await flush();
+    expect(t.pcs).toHaveLength(0);
+    t.calls.blockConnect(null);
+    expect(t.last()).toMatchObject({ blocked: null });
+    await t.connect();
+    expect(t.last()).toMatchObject({ view: { ui: "connected" } });
+  });
+
   it("connects once on sign-in when asked to (?connect=load)", async () => {
     const t = harness({ connectOnLoad: true });
     t.calls.start();

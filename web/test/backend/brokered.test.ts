@@ -21,7 +21,13 @@ import {
 import { callableBrokeredCalls } from "../../src/backend/callable";
 import { PageHideEnd } from "../../src/backend/pageHideEnd";
 import { BrokeredCalls } from "../../src/app/brokeredCalls";
-import { SERVER_CHOICES, deferred, fakeCallResponse, fakeMinutesElements } from "../fakes";
+import {
+  SERVER_CHOICES,
+  deferred,
+  FakeMinutesHub,
+  fakeCallResponse,
+  fakeMinutesElements,
+} from "../fakes";
 import { REAL_TIME } from "../timeouts";
 
 const OFFER =
@@ -156,7 +162,13 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       new FunctionsError("resource-exhausted", "used", {
         reason: "daily-minutes",
         retryAfterSeconds: 3600,
-        minutes: { daySeconds: 0, dayResetsAtMs: 1_000, monthSeconds: null, monthResetsAtMs: null },
+        minutes: {
+          daySeconds: 0,
+          dayResetsAtMs: 1_000,
+          monthSeconds: null,
+          monthResetsAtMs: null,
+          readAtMs: 500,
+        },
       }),
       "out-of-minutes",
       { code: "resource-exhausted", reason: "daily-minutes", retryAfterSeconds: 3600 },
@@ -189,6 +201,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
           dayResetsAtMs: 1_000,
           monthSeconds: null,
           monthResetsAtMs: null,
+          readAtMs: 500,
         },
       }),
       "rate-limited",
@@ -200,6 +213,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
           dayResetsAtMs: 1_000,
           monthSeconds: null,
           monthResetsAtMs: null,
+          readAtMs: 500,
         },
       },
     ],
@@ -275,6 +289,7 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       dayResetsAtMs: 9_000,
       monthSeconds: 40,
       monthResetsAtMs: 99_000,
+      readAtMs: 8_000,
     };
     const mapped = toBrokeredConnectError(
       new FunctionsError("resource-exhausted", "x", {
@@ -391,6 +406,7 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
       dayResetsAtMs: 1_780_000_000_000,
       monthSeconds: null,
       monthResetsAtMs: null,
+      readAtMs: 1_779_990_000_000,
     },
     maxCallSeconds: 300,
     model: "gpt-realtime-2",
@@ -407,6 +423,9 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
       firebase: {} as FirebaseServices,
       elements,
       onNotice: () => undefined,
+      onBlock: () => undefined,
+      uid: () => "u1",
+      minutesChannel: new FakeMinutesHub().channel,
       calls: callableBrokeredCalls(functions, timeout),
       pageHide: new PageHideEnd({
         url: `http://127.0.0.1:${port}/demo-sdk/us-central1/endRealtimeCall`,

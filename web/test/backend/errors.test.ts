@@ -10,6 +10,7 @@ describe("readCallableError", () => {
       dayResetsAtMs: 9_000,
       monthSeconds: null,
       monthResetsAtMs: null,
+      readAtMs: 8_000,
     };
     expect(
       readCallableError(

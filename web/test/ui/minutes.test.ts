@@ -3,6 +3,7 @@ import type { VoiceMinutes } from "voice-contract";
 import { RealtimeConnectError } from "../../src/realtime/errors";
 import { toBrokeredConnectError } from "../../src/backend/brokered";
 import {
+  connectBlock,
   countdown,
   describeBrokeredRefusal,
   describeServerEnd,
@@ -10,6 +11,8 @@ import {
   localDeadline,
   minutesLeftText,
   MinutesView,
+  spentBudget,
+  type MinutesFigure,
   type OpenCall,
 } from "../../src/ui/minutes";
 import { formatDuration } from "../../src/duration";
@@ -23,6 +26,7 @@ const DAY_ONLY: VoiceMinutes = {
   dayResetsAtMs: MIDNIGHT,
   monthSeconds: null,
   monthResetsAtMs: null,
+  readAtMs: NOW,
 };
 const CAPPED: VoiceMinutes = { ...DAY_ONLY, monthSeconds: 7500, monthResetsAtMs: MONTH_END };
 
@@ -93,20 +97,55 @@ describe("deadline and countdown", () => {
   });
 });
 
+/** A figure received at the server's read time (page and server clocks agree). */
+const figure = (minutes: VoiceMinutes): MinutesFigure => ({
+  minutes,
+  receivedAtMs: minutes.readAtMs,
+});
+const SPENT: VoiceMinutes = { ...DAY_ONLY, daySeconds: 0 };
+
 describe("describeServerEnd", () => {
-  it("names the per-call limit and what is left", () => {
-    expect(describeServerEnd(openCall(), NOW)).toEqual({
+  it("names the per-call limit and offers a new call, quoting no amount that could be stale", () => {
+    expect(describeServerEnd(openCall(), figure(DAY_ONLY), NOW)).toEqual({
       kind: "ended-call-limit",
       message:
-        "The call reached its 10 min limit, so the server ended it. You have 12 min 30 s today " +
-        "left; press Connect to start a new call.",
+        "The call reached its 10 min limit, so the server ended it. Press Connect to start a " +
+        "new call.",
       action: "retry",
     });
   });
 
+  it("judges by the newest figure, not the one the call opened with", () => {
+    // The call opened with 12 min 30 s left; another tab's call has spent them since.
+    const spentMeanwhile = describeServerEnd(
+      openCall(),
+      figure({ ...SPENT, readAtMs: NOW + 5 }),
+      NOW,
+    );
+    expect(spentMeanwhile).toEqual({
+      kind: "ended-daily-minutes",
+      message:
+        "The call reached its 10 min limit, so the server ended it. You have used today's " +
+        "voice minutes. They come back in 3 h (midnight UTC).",
+      action: null,
+    });
+    // The call's slice spent the day, but another tab's refund has given some back since.
+    const refunded = describeServerEnd(
+      openCall({ limitedBy: "daily-minutes", minutes: SPENT, sliceSeconds: 30 }),
+      figure({ ...DAY_ONLY, daySeconds: 16, readAtMs: NOW + 5 }),
+      NOW,
+    );
+    expect(refunded.kind).toBe("ended-call-limit");
+    expect(refunded.message).toBe(
+      "The call reached its 30 s limit, so the server ended it. Press Connect to start a new call.",
+    );
+    expect(refunded.message).not.toMatch(/today left|16 s/);
+  });
+
   it("names the daily budget and when it comes back", () => {
     const banner = describeServerEnd(
-      openCall({ limitedBy: "daily-minutes", minutes: { ...DAY_ONLY, daySeconds: 0 } }),
+      openCall({ limitedBy: "daily-minutes", minutes: SPENT }),
+      figure(SPENT),
       NOW,
     );
     expect(banner).toEqual({
@@ -119,14 +158,45 @@ describe("describeServerEnd", () => {
   });
 
   it("names the monthly budget and when it comes back", () => {
+    const monthSpent = { ...CAPPED, monthSeconds: 0 };
     const banner = describeServerEnd(
-      openCall({ limitedBy: "monthly-minutes", minutes: CAPPED }),
+      openCall({ limitedBy: "monthly-minutes", minutes: monthSpent }),
+      figure(monthSpent),
       NOW,
     );
     expect(banner.kind).toBe("ended-monthly-minutes");
     expect(banner.message).toContain("this month's voice minutes");
     // 20 days and 3 hours to 1 December.
     expect(banner.message).toContain("in 483 h (the 1st of the month, UTC)");
+  });
+});
+
+describe("spentBudget and connectBlock", () => {
+  it("names the spent budget that comes back last, the longer period on a tie", () => {
+    expect(spentBudget(DAY_ONLY)).toBeNull();
+    expect(spentBudget(SPENT)).toBe("daily-minutes");
+    expect(spentBudget({ ...CAPPED, monthSeconds: 0 })).toBe("monthly-minutes");
+    expect(spentBudget({ ...CAPPED, daySeconds: 0, monthSeconds: 0 })).toBe("monthly-minutes");
+    // A month that ends at midnight: both back at once, the month is named.
+    const tie = { ...CAPPED, daySeconds: 0, monthSeconds: 0, monthResetsAtMs: MIDNIGHT };
+    expect(spentBudget(tie)).toBe("monthly-minutes");
+  });
+
+  it("leaves Connect off with the reason and when the minutes come back, until then", () => {
+    expect(connectBlock(null, NOW)).toBeNull();
+    expect(connectBlock(figure(DAY_ONLY), NOW)).toBeNull();
+    expect(connectBlock(figure(SPENT), NOW)).toEqual({
+      reason: "daily-minutes",
+      backAtMs: MIDNIGHT,
+      message: "You have used today's voice minutes. They come back in 3 h (midnight UTC).",
+    });
+    expect(connectBlock(figure(SPENT), MIDNIGHT - 1)?.message).toContain("in 1 s (midnight UTC)");
+    expect(connectBlock(figure(SPENT), MIDNIGHT)).toBeNull();
+    const month = connectBlock(figure({ ...CAPPED, monthSeconds: 0 }), NOW);
+    expect(month?.reason).toBe("monthly-minutes");
+    expect(month?.message).toBe(
+      "You have used this month's voice minutes. They come back in 483 h (the 1st of the month, UTC).",
+    );
   });
 });
 
