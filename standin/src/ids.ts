@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 
 /** Prefixes of the identifiers the stand-in hands out; they mirror upstream's. */
-export type IdPrefix = "ek" | "sess" | "rtc" | "conv" | "event" | "item" | "resp" | "call" | "req";
+export type IdPrefix =
+  "ek" | "sess" | "rtc" | "conv" | "event" | "item" | "resp" | "call" | "req" | "live";
 
 /** Makes a fresh identifier such as `item_3f9c…`. Injected so pure modules stay deterministic in tests. */
 export type NewId = (prefix: IdPrefix) => string;

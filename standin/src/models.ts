@@ -52,6 +52,8 @@ export const DEFAULT_VOICE: SdkVoice = "alloy";
 type SdkTranscriptionModel = Literals<Defined<AudioTranscription["model"]>>;
 export const TRANSCRIPTION_MODELS = allMembers<SdkTranscriptionModel>()([
   "whisper-1",
+  "gpt-transcribe",
+  "gpt-live-transcribe",
   "gpt-4o-mini-transcribe",
   "gpt-4o-mini-transcribe-2025-12-15",
   "gpt-4o-transcribe",

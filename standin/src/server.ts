@@ -1,11 +1,15 @@
 /**
- * A local stand-in for the OpenAI Realtime API: mints client secrets, answers WebRTC calls
- * with werift and runs a scripted conversation, so the template runs and is tested offline.
- * See README.md for what it emulates and the test-only `/_standin/*` endpoints.
+ * A local stand-in for the OpenAI Realtime and Live APIs: mints client secrets, answers WebRTC
+ * calls and Live sessions with werift and runs a scripted conversation, serves Live's sideband
+ * WebSocket, so the template runs and is tested offline. See README.md for what it emulates
+ * and the test-only `/_standin/*` endpoints.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { LiveCreateResponse } from "openai/resources/live/live";
+import { WebSocketServer } from "ws";
 import { errorBody, errors, fail, ok, type ApiError, type Result } from "./api-errors.js";
 import { Call, InvalidOfferError, type CallSnapshot } from "./call.js";
 import { MULTIPART, parseCallForm } from "./call-form.js";
@@ -18,11 +22,14 @@ import {
 } from "./client-secret-request.js";
 import { FaultQueue, parseFault, type Fault, type FaultRoute } from "./faults.js";
 import { randomId } from "./ids.js";
+import { parseLiveCreateRequest } from "./live/config.js";
+import { LiveCall, type LiveSessionSnapshot } from "./live/live-call.js";
 import { resolveSession, type Session } from "./session.js";
 import * as v from "./validate.js";
 
 export type { CallSnapshot, EndedReason } from "./call.js";
 export type { Fault, FaultRoute } from "./faults.js";
+export type { LiveEndedBy, LiveSessionSnapshot } from "./live/live-call.js";
 
 /** Options for {@link startStandin}. */
 export interface StandinOptions {
@@ -36,6 +43,8 @@ export interface StandinOptions {
   maxCallSeconds?: number;
   /** Peers that never connect, or stay disconnected this long, are cleaned up. Default 30 s. */
   idleCallSeconds?: number;
+  /** How often a Live session sends `session.usage.updated`. Default 1000 ms. */
+  liveUsageIntervalMs?: number;
   /** Wall clock in ms; inject it to test secret expiry. Default `Date.now`. */
   now?: () => number;
   /** Receives one line per notable event. Never given a key or secret value. Default: silent. */
@@ -56,7 +65,9 @@ export interface Standin {
 export interface StandinState {
   secrets: { value: string; expiresAt: number; session: Session }[];
   calls: CallSnapshot[];
-  requests: { clientSecrets: number; calls: number };
+  /** Live sessions (`POST /v1/live/sessions`) in creation order. */
+  liveSessions: LiveSessionSnapshot[];
+  requests: { clientSecrets: number; calls: number; liveSessions: number };
   faults: Fault[];
 }
 
@@ -64,6 +75,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const CALLS_PATH = "/v1/realtime/calls";
 const HANGUP_PATH = /^\/v1\/realtime\/calls\/([^/]+)\/hangup$/;
 const VANISH_PATH = /^\/_standin\/calls\/([^/]+)\/vanish$/;
+const LIVE_SESSIONS_PATH = "/v1/live/sessions";
+const ATTACH_PATH = /^\/v1\/live\/sessions\/([^/]+)\/attach$/;
 
 /** Starts the stand-in and resolves once it is listening. */
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
@@ -83,8 +96,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
    */
   const calls = new Map<string, Call | CallSnapshot>();
   const liveCalls = () => [...calls.values()].filter((c): c is Call => c instanceof Call);
+  /** Live sessions, kept as {@link calls} are: an ended one by its final snapshot. */
+  const liveSessions = new Map<string, LiveCall | LiveSessionSnapshot>();
+  const runningLive = () =>
+    [...liveSessions.values()].filter((c): c is LiveCall => c instanceof LiveCall);
+  const liveUsageIntervalMs = options.liveUsageIntervalMs ?? 1000;
   const faults = new FaultQueue();
-  const requests = { clientSecrets: 0, calls: 0 };
+  const requests = { clientSecrets: 0, calls: 0, liveSessions: 0 };
   /** Requests a `hang` fault holds open; destroyed on close so shutdown never waits on them. */
   const hanging = new Set<ServerResponse>();
 
@@ -95,6 +113,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       session: s.session,
     })),
     calls: [...calls.values()].map((c) => (c instanceof Call ? c.snapshot() : c)),
+    liveSessions: [...liveSessions.values()].map((c) => (c instanceof LiveCall ? c.snapshot() : c)),
     requests: { ...requests },
     faults: faults.list(),
   });
@@ -229,6 +248,77 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     }
   };
 
+  /**
+   * `POST /v1/live/sessions`: JSON `{ session, transport: { type: "webrtc", sdp } }` with the
+   * project key (Live has no client secrets), answered `{ session: { id }, transport }`.
+   */
+  const handleLiveCreate = async (req: IncomingMessage, res: ServerResponse) => {
+    requests.liveSessions += 1;
+    if (await applyFault("live_sessions", res)) return;
+    if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
+    const body = await readJson(req);
+    if (!body.ok) return sendError(res, body.error);
+    const parsed = parseLiveCreateRequest(body.value);
+    if (!parsed.ok) {
+      log(`live_sessions 400 ${parsed.error.code ?? ""} ${parsed.error.param ?? ""}`.trimEnd());
+      return sendError(res, parsed.error);
+    }
+    const id = randomId("live");
+    try {
+      const { call, answerSdp } = await LiveCall.answer(parsed.value.sdp, {
+        id,
+        config: parsed.value.session,
+        newId: randomId,
+        responseAudioMs,
+        maxCallSeconds,
+        idleCallSeconds,
+        usageIntervalMs: liveUsageIntervalMs,
+        nowMs: now(),
+        now,
+        log,
+        onEnded: (ended) => {
+          if (liveSessions.has(ended.id)) liveSessions.set(ended.id, ended.snapshot());
+        },
+      });
+      liveSessions.set(id, call);
+      log(
+        `live ${id} answered (${parsed.value.session.model}, ${runningLive().length} live sessions)`,
+      );
+      sendJson(res, 200, {
+        session: { id },
+        transport: { type: "webrtc", sdp: answerSdp },
+      } satisfies LiveCreateResponse);
+    } catch (error) {
+      if (!(error instanceof InvalidOfferError)) throw error;
+      sendError(res, errors.invalidRequest(error.message, "invalid_offer", "transport.sdp"));
+    }
+  };
+
+  /** The sideband: a WebSocket upgrade of `/v1/live/sessions/{id}/attach`, with the project key. */
+  const sockets = new WebSocketServer({ noServer: true });
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? "/", "http://standin").pathname;
+    const attach = ATTACH_PATH.exec(path);
+    const refuse = (error: ApiError) => {
+      const body = JSON.stringify({ error: errorBody(error) });
+      socket.end(
+        `HTTP/1.1 ${error.status} ${error.status === 401 ? "Unauthorized" : "Not Found"}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
+    };
+    if (!attach?.[1]) return refuse(errors.invalidUrl("GET", path));
+    if (!hasStandardKey(req)) return refuse(errors.invalidApiKey());
+    const id = decodeURIComponent(attach[1]);
+    const session = liveSessions.get(id);
+    if (!(session instanceof LiveCall) || session.ended)
+      return refuse(errors.notFound(`Live session '${id}' not found or already closed.`));
+    sockets.handleUpgrade(req, socket, head, (ws) => {
+      log(`live ${id}: sideband attached`);
+      session.attach(ws);
+    });
+  };
+
   const handleHangup = async (id: string, req: IncomingMessage, res: ServerResponse) => {
     if (await applyFault("hangup", res)) return;
     if (!hasStandardKey(req)) return sendError(res, errors.invalidApiKey());
@@ -260,8 +350,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     const vanish = VANISH_PATH.exec(path);
     if (method === "POST" && vanish?.[1]) {
       const call = calls.get(decodeURIComponent(vanish[1]));
-      if (!call) return sendError(res, errors.notFound(`Call '${vanish[1]}' not found.`));
+      if (!call && !liveSessions.has(decodeURIComponent(vanish[1])))
+        return sendError(res, errors.notFound(`Call '${vanish[1]}' not found.`));
       if (call instanceof Call) await call.vanish();
+      else if (!call) {
+        const live = liveSessions.get(decodeURIComponent(vanish[1]));
+        if (live instanceof LiveCall) await live.vanish();
+      }
       return sendJson(res, 200, { vanished: true });
     }
     if (method === "POST" && path === "/_standin/limits") {
@@ -283,10 +378,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       await endAll("reset");
       secrets.clear();
       calls.clear();
+      liveSessions.clear();
       faults.clear();
       maxCallSeconds = defaultMaxCallSeconds;
       requests.clientSecrets = 0;
       requests.calls = 0;
+      requests.liveSessions = 0;
       return sendJson(res, 200, { reset: true });
     }
     sendError(res, errors.invalidUrl(method, path));
@@ -302,6 +399,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     if (method === "POST" && path === "/v1/realtime/client_secrets")
       return handleClientSecrets(req, res);
     if (method === "POST" && path === CALLS_PATH) return handleCall(req, res);
+    if (method === "POST" && path === LIVE_SESSIONS_PATH) return handleLiveCreate(req, res);
     const hangup = HANGUP_PATH.exec(path);
     if (method === "POST" && hangup?.[1])
       return handleHangup(decodeURIComponent(hangup[1]), req, res);
@@ -318,8 +416,10 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     });
   });
 
+  server.on("upgrade", handleUpgrade);
+
   const endAll = async (reason: "reset" | "standin_closed") => {
-    await Promise.all(liveCalls().map((call) => call.end(reason)));
+    await Promise.all([...liveCalls(), ...runningLive()].map((call) => call.end(reason)));
   };
 
   await new Promise<void>((resolve, reject) => {
@@ -342,6 +442,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const res of hanging) res.destroy();
         await endAll("standin_closed");
+        for (const ws of sockets.clients) ws.terminate();
+        sockets.close();
         server.closeAllConnections();
         await stopped;
         log("closed");

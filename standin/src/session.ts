@@ -57,7 +57,14 @@ const INPUT_KEYS = allKeys<RealtimeAudioConfigInput>()([
 ]);
 const OUTPUT_KEYS = allKeys<RealtimeAudioConfigOutput>()(["format", "speed", "voice"]);
 const PCM_KEYS = allKeys<RealtimeAudioFormats.AudioPCM>()(["type", "rate"]);
-const TRANSCRIPTION_KEYS = allKeys<AudioTranscription>()(["delay", "language", "model", "prompt"]);
+const TRANSCRIPTION_KEYS = allKeys<AudioTranscription>()([
+  "delay",
+  "keywords",
+  "language",
+  "languages",
+  "model",
+  "prompt",
+]);
 const SERVER_VAD_KEYS = allKeys<RealtimeAudioInputTurnDetection.ServerVad>()([
   "type",
   "create_response",
@@ -324,6 +331,8 @@ function checkTranscription(value: unknown, path: string): v.Check {
     v.object(value, path, TRANSCRIPTION_KEYS) ??
     v.optional(t.model, (x) => v.oneOf(x, v.join(path, "model"), TRANSCRIPTION_MODELS)) ??
     v.optional(t.language, (x) => v.string(x, v.join(path, "language"))) ??
+    v.optional(t.languages, (x) => v.array(x, v.join(path, "languages"), v.string)) ??
+    v.optional(t.keywords, (x) => v.array(x, v.join(path, "keywords"), v.string)) ??
     v.optional(t.prompt, (x) => v.string(x, v.join(path, "prompt"))) ??
     v.optional(t.delay, (x) => v.oneOf(x, v.join(path, "delay"), TRANSCRIPTION_DELAYS))
   );

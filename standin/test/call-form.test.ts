@@ -282,7 +282,7 @@ describe("through the openai SDK", REAL_TIME, () => {
   it("posts the form with client.post and hangs up with client.realtime.calls.hangup", async () => {
     const sdk = new OpenAI({ apiKey: KEY, baseURL: standin.baseUrl, maxRetries: 0 });
     const client = await TestClient.connectWith(async (sdp) => {
-      // openai@6 has no calls.create: its request machinery sends a FormData body as multipart.
+      // The SDK's request machinery sends a FormData body as multipart.
       const { data, response } = await sdk
         .post<string>("/realtime/calls", {
           body: form({ sdp, session: SESSION }),
@@ -309,6 +309,27 @@ describe("through the openai SDK", REAL_TIME, () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error).toMatchObject({ status: 400, code: "missing_required_parameter", param: "sdp" });
+  });
+});
+
+describe("through openai@7's calls.create", REAL_TIME, () => {
+  it("posts the offer and the session as the form and gets the answer", async () => {
+    const sdk = new OpenAI({ apiKey: KEY, baseURL: standin.baseUrl, maxRetries: 0 });
+    const client = await TestClient.connectWith(async (sdp) => {
+      const response = await sdk.realtime.calls.create({
+        sdp,
+        session: { type: "realtime", instructions: "Server-chosen instructions." },
+      });
+      return new Response(await response.text(), {
+        status: response.status,
+        headers: response.headers,
+      });
+    });
+    clients.push(client);
+    const created = client.events.find((e) => e.type === "session.created");
+    expect(created?.type === "session.created" && created.session).toMatchObject({
+      instructions: "Server-chosen instructions.",
+    });
   });
 });
 

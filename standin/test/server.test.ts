@@ -388,7 +388,7 @@ describe("injected faults", REAL_TIME, () => {
         code: "invalid_api_key",
       },
     );
-    expect((await state()).requests).toEqual({ clientSecrets: 3, calls: 1 });
+    expect((await state()).requests).toEqual({ clientSecrets: 3, calls: 1, liveSessions: 0 });
   });
 
   it("names the code and param a status fault is given, as a refusal of one field", async () => {
@@ -538,7 +538,9 @@ describe("everything else", REAL_TIME, () => {
       ["POST", "/v1/realtime/calls/rtc_123/refer"],
       ["POST", "/v1/realtime/transcription_sessions"],
       ["POST", "/v1/realtime/sessions"],
-      ["POST", "/v1/live/sessions"],
+      ["GET", "/v1/live"],
+      ["POST", "/v1/live/sessions/live_123/hangup"],
+      ["POST", "/v1/live/sessions/live_123/fork"],
       ["GET", "/v1/models"],
     ];
     for (const [method, path] of unimplemented) {
@@ -567,7 +569,8 @@ describe("everything else", REAL_TIME, () => {
     expect(await state()).toEqual({
       secrets: [],
       calls: [],
-      requests: { clientSecrets: 0, calls: 0 },
+      liveSessions: [],
+      requests: { clientSecrets: 0, calls: 0, liveSessions: 0 },
       faults: [],
     });
   });

@@ -74,6 +74,16 @@ describe("validateSessionRequest", () => {
       "session.audio.input.transcription.model",
     ],
     [
+      { type: "realtime", audio: { input: { transcription: { keywords: "Firebase" } } } },
+      "invalid_type",
+      "session.audio.input.transcription.keywords",
+    ],
+    [
+      { type: "realtime", audio: { input: { transcription: { languages: ["en", 7] } } } },
+      "invalid_type",
+      "session.audio.input.transcription.languages[1]",
+    ],
+    [
       {
         type: "realtime",
         audio: { input: { turn_detection: { type: "server_vad", threshold: 1.5 } } },
@@ -131,7 +141,11 @@ describe("validateSessionRequest", () => {
         input: {
           format: { type: "audio/pcm", rate: 24000 },
           noise_reduction: { type: "near_field" },
-          transcription: { model: "gpt-4o-mini-transcribe", language: "en" },
+          transcription: {
+            model: "gpt-transcribe",
+            languages: ["en", "de"],
+            keywords: ["Firebase"],
+          },
           turn_detection: { type: "server_vad", silence_duration_ms: 400, create_response: true },
         },
         output: { format: { type: "audio/pcmu" }, voice: "marin", speed: 1.1 },
