@@ -3,15 +3,16 @@
  * its unused seconds handed back. Idempotent: a call already over is answered as such.
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
-import { toVoiceMinutes } from "./callRequests";
+import { type EndInput, toVoiceMinutes } from "./callRequests";
 import type { EndRealtimeCallResponse } from "voice-contract";
 import { fail } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import type { CallOutcome } from "./minuteStore";
+import { claimedEndMs } from "./minutes";
 
 /** Ends the admitted caller's call `input.callId`. */
 export async function endCall(
-  { uid, settings, input, apiKey }: Admitted<BrokeredSettings, { callId: string }>,
+  { uid, settings, input, apiKey }: Admitted<BrokeredSettings, EndInput>,
   world: BrokeredWorld,
   event: string,
 ): Promise<EndRealtimeCallResponse> {
@@ -40,7 +41,12 @@ export async function endCall(
   try {
     outcome = alreadyOver
       ? { kind: "already", status: record.status === "failed" ? "failed" : "ended" }
-      : await store.end({ uid, seq: record.seq }, "user");
+      : await store.end({ uid, seq: record.seq }, "user", {
+          // Charged to when the page ended it (within a bound), not to when this arrived.
+          ...(record.status === "live"
+            ? { endedAtMs: claimedEndMs(record.startedAtMs, input.endedAfterSeconds, now()) }
+            : {}),
+        });
     left = await store.remaining(uid, settings.voice.limits);
   } catch (error) {
     throw storeUnavailable(log, event, { uid, seq: record.seq, stage: "end" }, error, "end-call");

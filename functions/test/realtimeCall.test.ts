@@ -578,6 +578,35 @@ describe("endRealtimeCall", () => {
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "user" });
   });
 
+  it("charges to when the page ended the call, not to when its request arrived, within 15 s", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    // Ended 8 s in; the request arrived 9.9 s later (a cold function).
+    w.advance(17_900);
+    const ended = await w.end(request({ callId: opened.callId, endedAfterSeconds: 8 }));
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 8, minutes: { daySeconds: 52 } });
+    expect(w.upstream.hungUp).toEqual([opened.callId]);
+    expect(w.store.charged("u1")).toBe(8);
+
+    // A page that says 0 s, 35 s in, is charged all but the bound.
+    const next = await w.open(request({ offer }));
+    w.advance(35_000);
+    const capped = await w.end(request({ callId: next.callId, endedAfterSeconds: 0 }));
+    expect(capped.usedSeconds).toBe(20);
+  });
+
+  it("refuses an endedAfterSeconds that is not whole seconds, naming it, and ends nothing", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    for (const endedAfterSeconds of [-1, 2.5, "3"]) {
+      const error = await refusal(w.end(request({ callId: opened.callId, endedAfterSeconds })));
+      expect(error.code).toBe("invalid-argument");
+      expect(error.details).toEqual({ field: "endedAfterSeconds" });
+    }
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+  });
+
   it("refuses another user's call as not found, and neither hangs up nor refunds", async () => {
     const w = setupBrokered();
     const opened = await w.open(request({ offer }));
