@@ -1,9 +1,11 @@
 /*
  * Brokered mode in the page: each Connect's SDP exchange goes through the `realtimeCall`
  * callable (brokeredExchange), and this keeps the open call: its countdown and minutes
- * (MinutesView), ending it on Disconnect or a loss (awaited, then the minutes that came back
- * are shown), ending it best effort on pagehide (PageHideEnd), and saying why the server
- * ended it. Loaded with brokered mode (brokeredMode.ts), and only in that mode.
+ * (MinutesView), ending it on Disconnect or a loss (the page's side closes at once; the
+ * minutes that came back are shown when the server answers), ending it best effort on pagehide
+ * (PageHideEnd), keeping an end the server did not answer and retrying it (PendingEnds), and
+ * saying why the server ended it. Every end says how long the call had run when the page ended
+ * it, on the page's monotonic clock, so a slow or retried request is not charged for. Loaded with brokered mode (brokeredMode.ts), and only in that mode.
  */
 import { getLimitedUseToken } from "firebase/app-check";
 import {
@@ -12,6 +14,7 @@ import {
   EndRealtimeCallResponseSchema,
   RealtimeCallPreparedSchema,
   type CallChoices,
+  type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
   type RealtimeCallPrepared,
   type VoiceMinutes,
@@ -24,7 +27,9 @@ import {
   brokeredExchange,
   callableUrl,
   PageHideEnd,
+  PendingEnds,
   type BrokeredCallOpened,
+  type EndStorage,
 } from "../backend";
 import {
   callableBrokeredCalls,
@@ -51,7 +56,16 @@ export interface BrokeredCallsOptions {
   onNotice: (banner: BannerContent) => void;
   calls?: BrokeredCallables;
   pageHide?: PageHideEnd;
+  /** Wall-clock time (epoch ms). */
   now?: () => number;
+  /** The page's monotonic clock (ms), for how long a call ran. Default: `performance.now`. */
+  monotonic?: () => number;
+  /** The signed-in user's uid. Default: Firebase Auth's current user. */
+  uid?: () => string | null;
+  /** Where unanswered ends wait across reloads. Default: `localStorage` (null without it). */
+  storage?: EndStorage | null;
+  /** Runs `work` after `ms` (an end's retry); returns what cancels it. Default: `setTimeout`. */
+  schedule?: (work: () => void, ms: number) => () => void;
   /**
    * Runs `work` in a later task. Default: `setTimeout(work, 0)`. Tests pass a queue they
    * drain themselves.
@@ -61,8 +75,9 @@ export interface BrokeredCallsOptions {
 
 type Phase =
   | { phase: "none" }
-  | { phase: "open"; call: OpenCall }
-  /** The user pressed Disconnect: the server is hanging up before the page closes. */
+  /** `openedAt`: when the answer arrived, on the monotonic clock. */
+  | { phase: "open"; call: OpenCall; openedAt: number }
+  /** The user pressed Disconnect: the page's side is closed, the server is hanging up. */
   | { phase: "hanging-up"; call: OpenCall }
   /** The session closed first: the server is told afterwards. */
   | { phase: "ending"; callId: string; minutes: VoiceMinutes };
@@ -76,10 +91,17 @@ export interface BrokeredClose {
 }
 
 /**
- * How long Disconnect waits for the server's hang-up before closing the page's side anyway;
- * the end request goes on, and its minutes are shown when it answers.
+ * How long Disconnect shows "Disconnecting…" while the server hangs up (the page's side is
+ * closed at once), and how long the next call waits for a dropped call's end; the end request
+ * goes on (and is retried), and its minutes are shown when it answers.
  */
 export const HANG_UP_WAIT_MS = 5_000;
+
+/**
+ * How long an end of a call the page never held is retried: its deadline is unknown here, and
+ * no call outlives OpenAI's 60-minute session cap.
+ */
+const UNHELD_END_RETRY_MS = 60 * 60_000;
 
 /**
  * How long a {@link BrokeredCalls.prepare} answer counts as fresh. Younger than the server's
@@ -94,6 +116,9 @@ export class BrokeredCalls {
   readonly #view: MinutesView;
   readonly #pageHide: PageHideEnd;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
+  readonly #uid: () => string | null;
+  readonly #pendingEnds: PendingEnds;
   readonly #onNotice: (banner: BannerContent) => void;
   readonly #defer: (work: () => void) => void;
   #state: Phase = { phase: "none" };
@@ -114,6 +139,19 @@ export class BrokeredCalls {
     const { config, firebase } = options;
     this.#calls = options.calls ?? callableBrokeredCalls(connectFunctions(firebase.app, config));
     this.#now = options.now ?? Date.now;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    this.#uid = options.uid ?? (() => firebase.auth.currentUser?.uid ?? null);
+    this.#pendingEnds = new PendingEnds({
+      send: (request) => this.#calls.end(request),
+      storage: options.storage === undefined ? browserStorage() : options.storage,
+      now: this.#now,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      // A retried end got through: what it answered is the server's latest.
+      onAnswered: (_end, answer) => {
+        const result = parseEndResponse(answer);
+        if (result) this.#renderMinutes(result.minutes);
+      },
+    });
     this.#view = new MinutesView(options.elements, this.#now);
     this.#onNotice = options.onNotice;
     this.#defer = options.defer ?? ((work) => void setTimeout(work, 0));
@@ -159,7 +197,7 @@ export class BrokeredCalls {
       },
       // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
       // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
-      end: (request) => this.#endUnheld(request.callId),
+      end: (request) => this.#endUnheld(request),
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -170,7 +208,7 @@ export class BrokeredCalls {
           limitedBy: opened.limitedBy,
           minutes: opened.minutes,
         };
-        this.#state = { phase: "open", call };
+        this.#state = { phase: "open", call, openedAt: this.#monotonic() };
         this.#minutes = opened.minutes;
         // The answer's task goes on to setRemoteDescription, which the connect waits for:
         // rendering first delayed it by several ms (bench:connect, brokered variant).
@@ -195,6 +233,8 @@ export class BrokeredCalls {
    * newer). An answer for the same user younger than {@link PREPARE_FRESH_MS} is reused.
    */
   prepare(uid: string): Promise<RealtimeCallPrepared | null> {
+    // Ends an earlier page of this user could not get answered (a reload, the next visit).
+    this.#pendingEnds.resume(uid);
     const last = this.#lastPrepare;
     if (last && last.uid === uid && this.#now() - last.sentAt < PREPARE_FRESH_MS) {
       return last.answer;
@@ -235,24 +275,27 @@ export class BrokeredCalls {
   }
 
   /**
-   * Disconnect: the server hangs the call up first (so upstream ends it and the refund is
-   * exact), then `dispose` closes the page's side, after the answer or after
-   * {@link HANG_UP_WAIT_MS}, whichever comes first. The minutes that came back are shown when
-   * the answer arrives. Does nothing without an open call.
+   * Disconnect: asks the server to end the call, saying how long it ran, and has `dispose`
+   * close the page's side at once, so nothing more is sent and the user is charged to this
+   * moment (within the server's bound), however long the request takes. Resolves once the
+   * server answered or after {@link HANG_UP_WAIT_MS} (the page shows "Disconnecting…" until
+   * then); the minutes that came back are shown when the answer arrives. Does nothing without
+   * an open call.
    */
   async hangUp(dispose: () => void): Promise<void> {
     const state = this.#state;
     if (state.phase !== "open") return;
     const { call } = state;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#state = { phase: "hanging-up", call };
     this.#pageHide.disarm();
     this.#view.stopCountdown();
     this.#view.renderMinutes(call.minutes, "ending");
-    const ending = this.#requestEnd(call.callId);
+    const ending = this.#requestEnd(call.callId, endedAfterSeconds, call.deadlineMs);
     this.#ending = ending;
-    await this.#settledOrTimeout(ending);
     dispose();
-    this.#settled(call, await ending);
+    void ending.then((result) => this.#settled(call, result));
+    await this.#settledOrTimeout(ending);
   }
 
   /**
@@ -265,38 +308,58 @@ export class BrokeredCalls {
     if (state.phase === "hanging-up") return { banner: null, byUser: true };
     if (state.phase !== "open") return { banner: null, byUser: false };
     const { call } = state;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#view.stopCountdown();
     const banner = endedByDeadline(reason, call.deadlineMs, this.#now())
       ? describeServerEnd(call, this.#now())
       : null;
-    void this.#end(call);
+    void this.#end(call, endedAfterSeconds);
     return { banner, byUser: false };
   }
 
-  /** The page is going away: ends the call with a keepalive request. */
+  /**
+   * The page is going away: ends the call with a keepalive request, and keeps the end so that
+   * the next page of this user sends it again should the keepalive not arrive.
+   */
   pageHide(): void {
-    if (this.#state.phase !== "open") return;
+    const state = this.#state;
+    if (state.phase !== "open") return;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#state = { phase: "none" };
     this.#view.stopCountdown();
-    this.#pageHide.fire();
+    const uid = this.#uid();
+    const { callId, deadlineMs } = state.call;
+    if (uid !== null)
+      this.#pendingEnds.keep({ uid, callId, endedAfterSeconds, untilMs: deadlineMs });
+    this.#pageHide.fire(endedAfterSeconds);
   }
 
   /** Ends `call` on the server and shows the minutes that came back. */
-  async #end(call: OpenCall): Promise<void> {
+  async #end(call: OpenCall, endedAfterSeconds: number): Promise<void> {
     this.#state = { phase: "ending", callId: call.callId, minutes: call.minutes };
     this.#pageHide.disarm();
     this.#view.renderMinutes(call.minutes, "ending");
-    const ending = this.#requestEnd(call.callId);
+    const ending = this.#requestEnd(call.callId, endedAfterSeconds, call.deadlineMs);
     this.#ending = ending;
     this.#settled(call, await ending);
   }
 
+  /** Whole seconds since `openedAt` (monotonic), rounded up as the server charges them. */
+  #ranSeconds(openedAt: number): number {
+    return Math.max(0, Math.ceil((this.#monotonic() - openedAt) / 1000));
+  }
+
   /**
-   * Ends a call the page never held (it opened after its connect was abandoned) and shows the
-   * minutes the end answered with; the next call waits for it, as after a drop.
+   * Ends a call the page never held (it opened after its connect was abandoned: it ran 0 s
+   * here) and shows the minutes the end answered with; the next call waits for it, as after a
+   * drop.
    */
-  async #endUnheld(callId: string): Promise<EndRealtimeCallResponse | null> {
-    const ending = this.#requestEnd(callId);
+  async #endUnheld(request: EndRealtimeCallRequest): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(
+      request.callId,
+      request.endedAfterSeconds ?? 0,
+      this.#now() + UNHELD_END_RETRY_MS,
+    );
     this.#ending = ending;
     const result = await ending;
     if (result) this.#renderMinutes(result.minutes);
@@ -313,13 +376,22 @@ export class BrokeredCalls {
     clearTimeout(timer);
   }
 
-  /** The end call's checked answer, or null when it failed. */
-  async #requestEnd(callId: string): Promise<EndRealtimeCallResponse | null> {
-    try {
-      return parseEndResponse(await this.#calls.end({ callId }));
-    } catch {
-      return null;
-    }
+  /**
+   * The end call's checked answer, or null when it failed; a failed one is kept and retried
+   * until `untilMs` (PendingEnds), with the same claim.
+   */
+  async #requestEnd(
+    callId: string,
+    endedAfterSeconds: number,
+    untilMs: number,
+  ): Promise<EndRealtimeCallResponse | null> {
+    const uid = this.#uid();
+    const request = { callId, endedAfterSeconds };
+    const answer =
+      uid === null
+        ? await this.#calls.end(request).catch(() => null)
+        : await this.#pendingEnds.submit({ uid, ...request, untilMs });
+    return parseEndResponse(answer);
   }
 
   /** Shows what ending `call` gave back, or says that the server could not be told. */
@@ -339,8 +411,9 @@ export class BrokeredCalls {
     this.#onNotice({
       kind: "end-call-failed",
       message:
-        "The call was closed here, but the server could not be told. It ends the call at its " +
-        "deadline and charges its whole slice; your minutes will show after your next call.",
+        "The call was closed here, but the server could not be told yet. This page keeps " +
+        "telling it until the call's deadline, and you are charged up to when you hung up; " +
+        "if it never gets through, the whole slice is charged.",
       action: null,
     });
   }
@@ -348,6 +421,15 @@ export class BrokeredCalls {
   #renderMinutes(minutes: VoiceMinutes): void {
     this.#minutes = minutes;
     this.#view.renderMinutes(minutes);
+  }
+}
+
+/** `localStorage`, or null where the browser refuses it (storage off, a sandbox). */
+function browserStorage(): EndStorage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -103,16 +103,16 @@ export class BrokeredMode implements CallMode {
   }
 
   /**
-   * The server hangs up first, so upstream ends the call and the refund is exact; the close
-   * that follows is the user's (BrokeredCalls.closed), so it is not reconnected. A second
-   * press does not wait: no call is open then.
+   * The page's side closes at once (nothing more is sent) and the server is asked to end the
+   * call, told how long it ran; the close is the user's (BrokeredCalls.closed), so it is not
+   * reconnected. The promise settles once the server answered or after HANG_UP_WAIT_MS. A
+   * second press does not wait: no call is open then.
    */
-  hangUp(mute: () => void, stop: () => void): boolean {
+  hangUp(mute: () => void, stop: () => void): Promise<void> | false {
     const calls = this.#calls;
     if (!calls?.hasOpenCall) return false;
     mute();
-    void calls.hangUp(stop);
-    return true;
+    return calls.hangUp(stop);
   }
 
   userChanged(): void {}
@@ -129,6 +129,7 @@ export class BrokeredMode implements CallMode {
       config: this.#o.config,
       firebase: this.#o.firebase,
       onNotice: this.#o.notice,
+      uid: this.#o.uid,
     }));
   }
 }
