@@ -89,7 +89,8 @@ function callable(client: Client) {
       return result;
     },
     openRaw: (data: unknown) => open(data),
-    end: async (callId: string) => (await end({ callId })).data,
+    end: async (callId: string, extra: Record<string, unknown> = {}) =>
+      (await end({ callId, ...extra })).data,
   };
 }
 
@@ -286,6 +287,30 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(again.minutes.daySeconds).toBe(ended.minutes.daySeconds);
     if (client.uid === null) throw new Error("no uid");
     expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "user" });
+  });
+
+  it("charges to when the page says it ended the call, not to when the end arrived", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    // Warm endRealtimeCall's worker, so that a cold start does not outlast the 4 s slice.
+    expect((await callError(calls.end("rtc_nobody"))).code).toBe("functions/not-found");
+    const opened = await calls.open();
+    await sleep(2_500);
+    const bad = await callError(calls.end(opened.callId, { endedAfterSeconds: -1 }));
+    expect(bad.code).toBe("functions/invalid-argument");
+    expect(bad.details).toEqual({ field: "endedAfterSeconds" });
+    // The page closed its side 1 s in; its end arrives 2.5 s or more later.
+    const ended = await calls.end(opened.callId, { endedAfterSeconds: 1 });
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 1 });
+    expect(ended.minutes.daySeconds).toBe(DAY_SECONDS - 1);
+    expect((await standinCall(opened.callId))?.endedReason).toBe("hangup");
+    if (client.uid === null) throw new Error("no uid");
+    expect(await record(client.uid, 1)).toMatchObject({
+      status: "ended",
+      endedBy: "user",
+      usedSeconds: 1,
+      unusedSeconds: SLICE_SECONDS - 1,
+    });
   });
 
   it("hangs up at the deadline, within 2 s and never early, and charges the whole slice", async () => {
