@@ -31,9 +31,22 @@ async function chargedSeconds(page: Page, withinMs: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The app in brokered mode, once its prepare request has shown the minutes: that request also
+ * starts `realtimeCall`'s worker, which on a fresh stack can take longer than a Connect waits.
+ */
+async function openBrokered(): Promise<Page> {
+  const page = await app.openApp("?mode=brokered");
+  await page.waitForSelector('#minutes-left[data-state="known"]', {
+    state: "attached",
+    timeout: 60_000,
+  });
+  return page;
+}
+
 describe("ending a brokered call in Chromium", () => {
   it("Disconnect shows Disconnecting… and closes the page's side at once; a slow end is not charged for", async () => {
-    const page = await app.openApp("?mode=brokered");
+    const page = await openBrokered();
     await connect(page);
     const id = await callIdOf(page);
     await sleep(2_000);
@@ -68,7 +81,7 @@ describe("ending a brokered call in Chromium", () => {
   });
 
   it("an end the function did not hear is retried once it is back, and charged the talk time, not the slice", async () => {
-    const page = await app.openApp("?mode=brokered");
+    const page = await openBrokered();
     await connect(page);
     await sleep(2_000);
     // The browser's own refusal: the Firebase SDK turns it into functions/internal "internal [0]".
@@ -87,7 +100,7 @@ describe("ending a brokered call in Chromium", () => {
   });
 
   it("an end kept across a reload is sent by the next page, with the claim of the click", async () => {
-    const page = await app.openApp("?mode=brokered");
+    const page = await openBrokered();
     await connect(page);
     await sleep(2_000);
     await page.route(END, (route) => route.abort("connectionrefused"));

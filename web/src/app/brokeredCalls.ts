@@ -5,7 +5,8 @@
  * minutes that came back are shown when the server answers), ending it best effort on pagehide
  * (PageHideEnd), keeping an end the server did not answer and retrying it (PendingEnds), and
  * saying why the server ended it. Every end says how long the call had run when the page ended
- * it, on the page's monotonic clock, so a slow or retried request is not charged for. Loaded with brokered mode (brokeredMode.ts), and only in that mode.
+ * it, on the page's monotonic clock, so a slow or retried request is not charged for. Loaded
+ * with brokered mode (brokeredMode.ts), and only in that mode.
  */
 import { getLimitedUseToken } from "firebase/app-check";
 import {
