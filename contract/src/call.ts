@@ -68,7 +68,21 @@ export interface RealtimeCallPrepared {
 /** An `endRealtimeCall` request. */
 export interface EndRealtimeCallRequest {
   callId: string;
+  /**
+   * How long the call had run when the page ended it (closed its side): whole seconds, rounded
+   * up, on the page's own monotonic clock, from `realtimeCall`'s answer arriving to the end. A
+   * duration, so neither the page's clock skew nor how long this request takes to arrive (a
+   * cold function, a retry) changes it. The server charges by it, but never less than the time
+   * up to `END_CLAIM_BOUND_SECONDS` before the request arrived; without it, up to the arrival.
+   */
+  endedAfterSeconds?: number;
 }
+
+/**
+ * How much earlier than its end request a page can be charged as having ended its call: a page
+ * that misstates {@link EndRealtimeCallRequest.endedAfterSeconds} saves at most this per call.
+ */
+export const END_CLAIM_BOUND_SECONDS = 15;
 
 /** A successful `endRealtimeCall` result. */
 export interface EndRealtimeCallResponse {

@@ -3,16 +3,17 @@
  * its unused seconds handed back. Idempotent: a call already over is answered as such.
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
-import { toVoiceMinutes } from "./callRequests";
+import { type EndInput, toVoiceMinutes } from "./callRequests";
 import type { EndRealtimeCallResponse } from "voice-contract";
 import { fail } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import type { CallOutcome } from "./minuteStore";
+import { claimedEndMs } from "./minutes";
 import { hangupProvesEnd } from "./upstream";
 
 /** Ends the admitted caller's call `input.callId`. */
 export async function endCall(
-  { uid, settings, input, apiKey }: Admitted<BrokeredSettings, { callId: string }>,
+  { uid, settings, input, apiKey }: Admitted<BrokeredSettings, EndInput>,
   world: BrokeredWorld,
   event: string,
 ): Promise<EndRealtimeCallResponse> {
@@ -26,6 +27,7 @@ export async function endCall(
   if (record === undefined) fail({ kind: "call-not-found", callId });
 
   const alreadyOver = record.status === "ended" || record.status === "failed";
+  let confirmed = true;
   if (!alreadyOver) {
     let hungUp;
     try {
@@ -37,12 +39,11 @@ export async function endCall(
       log.error(`${event}_hangup_failed`, { uid, callId, error: describe(error) });
       fail({ kind: "hangup-failed" });
     }
-    // Only a confirmed end is refunded; otherwise the record stays live and the deadline task
-    // armed (upstream.ts, hangupProvesEnd), and the page may ask again.
-    if (!hangupProvesEnd(hungUp)) {
-      log.error(`${event}_hangup_failed`, { uid, callId, upstream: hungUp });
-      fail({ kind: "hangup-failed" });
-    }
+    // A 404 proves no end (upstream.ts, hangupProvesEnd), but the page closed its side before
+    // asking, and an ended call may answer just that: the record ends as the page asked, marked
+    // `upstreamOpen` so that the deadline task still hangs the call up at its deadline.
+    confirmed = hangupProvesEnd(hungUp);
+    if (!confirmed) log.warn(`${event}_hangup_unconfirmed`, { uid, callId, upstream: hungUp });
   }
 
   let outcome: CallOutcome;
@@ -50,7 +51,13 @@ export async function endCall(
   try {
     outcome = alreadyOver
       ? { kind: "already", status: record.status === "failed" ? "failed" : "ended" }
-      : await store.end({ uid, seq: record.seq }, "user");
+      : await store.end({ uid, seq: record.seq }, "user", {
+          ...(confirmed ? {} : { upstreamOpen: true as const }),
+          // Charged to when the page ended it (within a bound), not to when this arrived.
+          ...(record.status === "live"
+            ? { endedAtMs: claimedEndMs(record.startedAtMs, input.endedAfterSeconds, now()) }
+            : {}),
+        });
     left = await store.remaining(uid, settings.voice.limits);
   } catch (error) {
     throw storeUnavailable(log, event, { uid, seq: record.seq, stage: "end" }, error, "end-call");

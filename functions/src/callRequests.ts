@@ -58,15 +58,30 @@ function parsePrepare({ prepare, ...others }: Record<string, unknown>): ParseRes
   return { ok: true, value: { kind: "prepare" } };
 }
 
-/** Checks an `endRealtimeCall` request: the call id that `realtimeCall` returned. */
-export function parseEndRequest(data: unknown): ParseResult<{ callId: string }> {
-  const extra = isRecord(data) ? Object.keys(data).find((key) => key !== "callId") : undefined;
+/** A checked `endRealtimeCall` request. */
+export interface EndInput {
+  callId: string;
+  /** When the page ended the call, in seconds from its opening; absent: when this arrived. */
+  endedAfterSeconds?: number;
+}
+
+/** The longest `endedAfterSeconds` accepted: a day, longer than any call (OpenAI's cap is 60 min). */
+const MAX_ENDED_AFTER_SECONDS = 86_400;
+
+/**
+ * Checks an `endRealtimeCall` request: the call id that `realtimeCall` returned, and optionally
+ * when the page ended the call (`endedAfterSeconds`, whole seconds).
+ */
+export function parseEndRequest(data: unknown): ParseResult<EndInput> {
+  const extra = isRecord(data)
+    ? Object.keys(data).find((key) => key !== "callId" && key !== "endedAfterSeconds")
+    : undefined;
   // Like the other callables: a field the server would ignore is named, not dropped.
   if (extra !== undefined)
     return {
       ok: false,
       field: extra,
-      message: `"${truncate(extra)}" is not a field of ${END}; send only { callId }.`,
+      message: `"${truncate(extra)}" is not a field of ${END}; send only { callId, endedAfterSeconds }.`,
     };
   const callId = isRecord(data) ? data.callId : undefined;
   if (typeof callId !== "string" || !CALL_ID.test(callId))
@@ -75,7 +90,20 @@ export function parseEndRequest(data: unknown): ParseResult<{ callId: string }> 
       field: "callId",
       message: `Call ${END} with { callId }: the callId that ${CALL} returned.`,
     };
-  return { ok: true, value: { callId } };
+  const endedAfterSeconds = isRecord(data) ? data.endedAfterSeconds : undefined;
+  if (endedAfterSeconds === undefined) return { ok: true, value: { callId } };
+  if (
+    typeof endedAfterSeconds !== "number" ||
+    !Number.isInteger(endedAfterSeconds) ||
+    endedAfterSeconds < 0 ||
+    endedAfterSeconds > MAX_ENDED_AFTER_SECONDS
+  )
+    return {
+      ok: false,
+      field: "endedAfterSeconds",
+      message: `endedAfterSeconds must be a whole number of seconds from 0 to ${MAX_ENDED_AFTER_SECONDS}: how long the call had run when the page ended it, or left out.`,
+    };
+  return { ok: true, value: { callId, endedAfterSeconds } };
 }
 
 /**

@@ -21,7 +21,7 @@
 
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, wholeNumber } from "./budget";
-import type { MinuteLimitReason, SliceLimit } from "voice-contract";
+import { END_CLAIM_BOUND_SECONDS, type MinuteLimitReason, type SliceLimit } from "voice-contract";
 import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
 import { dayField } from "./policy";
 import type { HangupOutcome } from "./upstream";
@@ -395,6 +395,25 @@ export function usedSeconds(
 ): number {
   const seconds = Math.ceil((endedAtMs - startedAtMs) / 1000);
   return Math.min(reservedSeconds, Math.max(0, seconds));
+}
+
+/**
+ * When a live call counts as ended, for its charge, as of its end request's `nowMs` (the
+ * server has just hung it up). A page that says it ended the call `endedAfterSeconds` after it
+ * opened is charged to then, but never to earlier than {@link END_CLAIM_BOUND_SECONDS} before
+ * `nowMs`: a page that misstates it saves at most that much, while a truthful one is not
+ * charged for the time its request took to arrive. Without a claim the call ended at `nowMs`.
+ * Always within [`startedAtMs`, `nowMs`].
+ */
+export function claimedEndMs(
+  startedAtMs: number,
+  endedAfterSeconds: number | undefined,
+  nowMs: number,
+): number {
+  if (nowMs <= startedAtMs) return startedAtMs;
+  if (endedAfterSeconds === undefined) return nowMs;
+  const earliest = Math.max(startedAtMs, nowMs - END_CLAIM_BOUND_SECONDS * 1000);
+  return Math.min(nowMs, Math.max(earliest, startedAtMs + endedAfterSeconds * 1000));
 }
 
 /**

@@ -98,7 +98,8 @@ function callable(client: Client) {
       return result;
     },
     openRaw: (data: unknown) => open(data),
-    end: async (callId: string) => (await end({ callId })).data,
+    end: async (callId: string, extra: Record<string, unknown> = {}) =>
+      (await end({ callId, ...extra })).data,
     endRaw: (data: unknown) => end(data),
   };
 }
@@ -347,6 +348,30 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(await record(client.uid, 1)).toMatchObject({ status: "ended", endedBy: "user" });
   });
 
+  it("charges to when the page says it ended the call, not to when the end arrived", async () => {
+    const client = await newClient();
+    const calls = callable(client);
+    // Warm endRealtimeCall's worker, so that a cold start does not outlast the 4 s slice.
+    expect((await callError(calls.end("rtc_nobody"))).code).toBe("functions/not-found");
+    const opened = await calls.open();
+    await sleep(2_500);
+    const bad = await callError(calls.end(opened.callId, { endedAfterSeconds: -1 }));
+    expect(bad.code).toBe("functions/invalid-argument");
+    expect(bad.details).toEqual({ field: "endedAfterSeconds" });
+    // The page closed its side 1 s in; its end arrives 2.5 s or more later.
+    const ended = await calls.end(opened.callId, { endedAfterSeconds: 1 });
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 1 });
+    expect(ended.minutes.daySeconds).toBe(DAY_SECONDS - 1);
+    expect((await standinCall(opened.callId))?.endedReason).toBe("hangup");
+    if (client.uid === null) throw new Error("no uid");
+    expect(await record(client.uid, 1)).toMatchObject({
+      status: "ended",
+      endedBy: "user",
+      usedSeconds: 1,
+      unusedSeconds: SLICE_SECONDS - 1,
+    });
+  });
+
   it("hangs up at the deadline, within 2 s and never early, and charges the whole slice", async () => {
     // Warm the task function's worker: its first dispatch starts one (5-11 s on 2 cores).
     const warm = callable(await newClient());
@@ -545,9 +570,11 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       expect((await standinCall(opened.callId))?.endedReason).toBe("hangup");
     });
 
-    it("early end: a 404 from the hang-up is no end; nothing back, and the deadline task hangs up on time", async () => {
-      // Issue 19, item 10: the 404 was taken as "ended", the slice refunded, and the deadline
-      // task, finding an ended record, left the call running past its deadline.
+    it("early end: a 404 from the hang-up is no proof; the record ends as asked, and the deadline task still hangs up on time", async () => {
+      // Issue 19, item 10: the 404 was taken as "ended", and the deadline task, finding an
+      // ended record, left the call running past its deadline. Now the record ends as the page
+      // asked (the page closed its side first, and an ended call may answer 404), marked
+      // upstreamOpen, and the task still hangs the call up at its deadline.
       await quiet();
       // Warm the task function's and endRealtimeCall's workers: a cold end could arrive after
       // the deadline, and the task's lateness below is then its own.
@@ -561,29 +588,27 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       if (client.uid === null) throw new Error("no uid");
       const opened = await calls.open();
       await injectFault({ kind: "status", status: 404 }, 1, "hangup");
-      const error = await callError(calls.end(opened.callId));
-      expect(error.code).toBe("functions/unavailable");
-      expect(error.message).toContain("still ends at its deadline");
-      expect(await record(client.uid, 1)).toMatchObject({ status: "live" });
+      const ended = await calls.end(opened.callId, { endedAfterSeconds: 1 });
+      expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 1 });
+      expect(await record(client.uid, 1)).toMatchObject({
+        status: "ended",
+        endedBy: "user",
+        upstreamOpen: true,
+      });
       expect((await standinCall(opened.callId))?.endedAt).toBeNull();
 
-      const ended = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 30_000);
-      expect(ended.endedReason).toBe("hangup");
-      const lateMs = (ended.endedAt ?? 0) - opened.endsAtMs;
+      const hungUp = await endedOnStandin(opened.callId, SLICE_SECONDS * 1000 + 30_000);
+      expect(hungUp.endedReason).toBe("hangup");
+      const lateMs = (hungUp.endedAt ?? 0) - opened.endsAtMs;
       console.log(`hang-up after a 404'd end: ${lateMs} ms after the deadline`);
       expect(lateMs).toBeGreaterThanOrEqual(0);
       expect(lateMs).toBeLessThanOrEqual(2_000);
       await sleep(500);
-      // Charged the whole slice: the end the page asked for was never confirmed.
-      expect(await record(client.uid, 1)).toMatchObject({
-        status: "ended",
-        endedBy: "deadline",
-        usedSeconds: SLICE_SECONDS,
-        unusedSeconds: 0,
-      });
+      // Charged what the page asked, nothing more for the task's hang-up.
+      expect(await record(client.uid, 1)).toMatchObject({ status: "ended", usedSeconds: 1 });
       const again = await calls.end(opened.callId);
       expect(again).toMatchObject({ outcome: "already-ended", usedSeconds: null });
-      expect(again.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
+      expect(again.minutes.daySeconds).toBe(DAY_SECONDS - 1);
     });
 
     it("deadline: a failed hang-up is retried until the call is over", async () => {

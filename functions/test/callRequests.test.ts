@@ -110,8 +110,24 @@ describe("parseEndRequest", () => {
     expect(parseEndRequest({ callId: "rtc_ab-1", foo: 1 })).toEqual({
       ok: false,
       field: "foo",
-      message: '"foo" is not a field of endRealtimeCall; send only { callId }.',
+      message: '"foo" is not a field of endRealtimeCall; send only { callId, endedAfterSeconds }.',
     });
     expect(parseEndRequest({ foo: 1 })).toMatchObject({ ok: false, field: "foo" });
+  });
+
+  it("takes when the page ended the call, in whole seconds, and names it when it is not", () => {
+    expect(parseEndRequest({ callId: "rtc_ab-1", endedAfterSeconds: 8 })).toEqual({
+      ok: true,
+      value: { callId: "rtc_ab-1", endedAfterSeconds: 8 },
+    });
+    expect(parseEndRequest({ callId: "rtc_ab-1", endedAfterSeconds: 0 })).toMatchObject({
+      ok: true,
+    });
+    for (const endedAfterSeconds of [-1, 1.5, "8", null, Number.NaN, Infinity, 86_401])
+      expect(parseEndRequest({ callId: "rtc_ab-1", endedAfterSeconds })).toMatchObject({
+        ok: false,
+        field: "endedAfterSeconds",
+        message: expect.stringContaining("whole number of seconds"),
+      });
   });
 });

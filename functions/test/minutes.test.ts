@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { END_CLAIM_BOUND_SECONDS } from "voice-contract";
 import {
   type CallRecord,
   afterDeadlineHangup,
+  claimedEndMs,
   decideDeadlineTask,
   endCall,
   endRecord,
@@ -469,6 +471,39 @@ describe("usedSeconds", () => {
     [10_000_000, 240, 240],
   ])("%d ms of a %d s slice → %d s", (ms, reserved, used) => {
     expect(usedSeconds(1_000_000, 1_000_000 + ms, reserved)).toBe(used);
+  });
+});
+
+describe("claimedEndMs", () => {
+  const START = 1_000_000;
+  const BOUND_MS = END_CLAIM_BOUND_SECONDS * 1000;
+
+  it("states a bound of 15 s, as the README does", () => {
+    expect(END_CLAIM_BOUND_SECONDS).toBe(15);
+  });
+
+  it("charges to the page's end, not to when its request arrived", () => {
+    // Ended 8 s in; the request arrived 9.9 s later (a cold function): charged 8 s, not 17.9 s.
+    const endedAtMs = claimedEndMs(START, 8, START + 17_900);
+    expect(endedAtMs).toBe(START + 8_000);
+    expect(usedSeconds(START, endedAtMs, 30)).toBe(8);
+  });
+
+  it("never charges to earlier than the bound before the request arrived", () => {
+    // A page that says 0 s, 40 s into the call, is charged 25 s.
+    expect(claimedEndMs(START, 0, START + 40_000)).toBe(START + 40_000 - BOUND_MS);
+    expect(claimedEndMs(START, 10, START + 40_000)).toBe(START + 40_000 - BOUND_MS);
+    expect(claimedEndMs(START, 30, START + 40_000)).toBe(START + 30_000);
+  });
+
+  it("stays within the call: never before its start, never after the request", () => {
+    expect(claimedEndMs(START, 0, START + 5_000)).toBe(START);
+    expect(claimedEndMs(START, 60, START + 5_000)).toBe(START + 5_000);
+    expect(claimedEndMs(START, 3, START - 1)).toBe(START);
+  });
+
+  it("without a claim, the call ended when the request arrived", () => {
+    expect(claimedEndMs(START, undefined, START + 17_900)).toBe(START + 17_900);
   });
 });
 

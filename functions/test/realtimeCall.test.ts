@@ -666,6 +666,35 @@ describe("endRealtimeCall", () => {
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "user" });
   });
 
+  it("charges to when the page ended the call, not to when its request arrived, within 15 s", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    // Ended 8 s in; the request arrived 9.9 s later (a cold function).
+    w.advance(17_900);
+    const ended = await w.end(request({ callId: opened.callId, endedAfterSeconds: 8 }));
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 8, minutes: { daySeconds: 52 } });
+    expect(w.upstream.hungUp).toEqual([opened.callId]);
+    expect(w.store.charged("u1")).toBe(8);
+
+    // A page that says 0 s, 35 s in, is charged all but the bound.
+    const next = await w.open(request({ offer }));
+    w.advance(35_000);
+    const capped = await w.end(request({ callId: next.callId, endedAfterSeconds: 0 }));
+    expect(capped.usedSeconds).toBe(20);
+  });
+
+  it("refuses an endedAfterSeconds that is not whole seconds, naming it, and ends nothing", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    for (const endedAfterSeconds of [-1, 2.5, "3"]) {
+      const error = await refusal(w.end(request({ callId: opened.callId, endedAfterSeconds })));
+      expect(error.code).toBe("invalid-argument");
+      expect(error.details).toEqual({ field: "endedAfterSeconds" });
+    }
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
+  });
+
   it("refuses another user's call as not found, and neither hangs up nor refunds", async () => {
     const w = setupBrokered();
     const opened = await w.open(request({ offer }));
@@ -709,33 +738,43 @@ describe("endRealtimeCall", () => {
     expect(w.store.charged("u1")).toBe(2);
   });
 
-  it("takes a 404 from the hang-up as no end: unavailable, nothing back, and the deadline task still hangs up", async () => {
+  it("takes a 404 from the hang-up as no proof: the record ends as the page asked, and the deadline task still hangs up", async () => {
     const w = setupBrokered();
     const opened = await w.open(request({ offer }));
     w.advance(3_000);
     w.upstream.hangupResults.push("not-found");
+    const ended = await w.end(request({ callId: opened.callId }));
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 3 });
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", upstreamOpen: true });
+    expect(w.store.charged("u1")).toBe(3);
+    expect(w.log.entries).toContainEqual(
+      expect.objectContaining({
+        message: "end_realtime_call_hangup_unconfirmed",
+        fields: expect.objectContaining({ upstream: "not-found" }),
+      }),
+    );
+
+    // The task was not stood down: at the deadline it hangs up again, and charges nothing more.
+    w.advance(37_000);
+    await runTask(w);
+    expect(w.upstream.hungUp).toEqual([opened.callId, opened.callId]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "user" });
+    expect(w.store.charged("u1")).toBe(3);
+  });
+
+  it("answers unavailable and changes nothing when the hang-up fails; the task still ends the call", async () => {
+    const w = setupBrokered();
+    const opened = await w.open(request({ offer }));
+    w.advance(3_000);
+    w.upstream.hangupResults.push(new UpstreamError("unavailable", "the hang-up timed out", {}));
     const error = await refusal(w.end(request({ callId: opened.callId })));
     expect(error.code).toBe("unavailable");
     expect(error.message).toContain("still ends at its deadline");
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "live" });
     expect(w.store.charged("u1")).toBe(40);
-    expect(w.log.entries).toContainEqual(
-      expect.objectContaining({
-        message: "end_realtime_call_hangup_failed",
-        fields: expect.objectContaining({ upstream: "not-found" }),
-      }),
-    );
-
-    // The task was not stood down: at the deadline it hangs up and charges the slice.
     w.advance(37_000);
     await runTask(w);
-    expect(w.upstream.hungUp).toEqual([opened.callId, opened.callId]);
-    expect(w.store.recordsOf("u1")[0]).toMatchObject({
-      status: "ended",
-      endedBy: "deadline",
-      usedSeconds: 40,
-    });
-    expect(w.store.charged("u1")).toBe(40);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "ended", endedBy: "deadline" });
   });
 
   it("says the call is over but the refund is pending when the store fails after the hang-up; the retry refunds once", async () => {

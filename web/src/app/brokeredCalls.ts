@@ -1,11 +1,14 @@
 /*
  * Brokered mode in the page: each Connect's SDP exchange goes through the `realtimeCall`
  * callable (brokeredExchange), and this keeps the open call: its countdown (MinutesView),
- * ending it on Disconnect or a loss (awaited, then the minutes that came back are shown),
- * ending it best effort on pagehide (PageHideEnd), and saying why the server ended it. Every
- * answer's minutes go to MinutesState, which keeps the newest (of this tab's and the user's
- * other tabs') for the minutes line and says when they block Connect. Loaded with brokered
- * mode (brokeredMode.ts), and only in that mode.
+ * ending it on Disconnect or a loss (the page's side closes at once; the minutes that came
+ * back are shown when the server answers), ending it best effort on pagehide (PageHideEnd),
+ * keeping an end the server did not answer and retrying it (PendingEnds), and saying why the
+ * server ended it. Every end says how long the call had run when the page ended it, on the
+ * page's monotonic clock, so a slow or retried request is not charged for. Every answer's
+ * minutes go to MinutesState, which keeps the newest (of this tab's and the user's other
+ * tabs') for the minutes line and says when they block Connect. Loaded with brokered mode
+ * (brokeredMode.ts), and only in that mode.
  */
 import { getLimitedUseToken } from "firebase/app-check";
 import {
@@ -14,6 +17,7 @@ import {
   EndRealtimeCallResponseSchema,
   RealtimeCallPreparedSchema,
   type CallChoices,
+  type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
   type RealtimeCallPrepared,
   type VoiceMinutes,
@@ -26,7 +30,9 @@ import {
   brokeredExchange,
   callableUrl,
   PageHideEnd,
+  PendingEnds,
   type BrokeredCallOpened,
+  type EndStorage,
 } from "../backend";
 import {
   callableBrokeredCalls,
@@ -63,7 +69,14 @@ export interface BrokeredCallsOptions {
   timer?: Timer;
   calls?: BrokeredCallables;
   pageHide?: PageHideEnd;
+  /** Wall-clock time (epoch ms). */
   now?: () => number;
+  /** The page's monotonic clock (ms), for how long a call ran. Default: `performance.now`. */
+  monotonic?: () => number;
+  /** Where unanswered ends wait across reloads. Default: `localStorage` (null without it). */
+  storage?: EndStorage | null;
+  /** Runs `work` after `ms` (an end's retry); returns what cancels it. Default: `setTimeout`. */
+  schedule?: (work: () => void, ms: number) => () => void;
   /**
    * Runs `work` in a later task. Default: `setTimeout(work, 0)`. Tests pass a queue they
    * drain themselves.
@@ -77,10 +90,15 @@ interface HeldCall {
   uid: string | null;
 }
 
+/** An open call: `openedAt` is when the answer arrived, on the monotonic clock. */
+interface OpenHeldCall extends HeldCall {
+  openedAt: number;
+}
+
 type Phase =
   | { phase: "none" }
-  | ({ phase: "open" } & HeldCall)
-  /** The user pressed Disconnect: the server is hanging up before the page closes. */
+  | ({ phase: "open" } & OpenHeldCall)
+  /** The user pressed Disconnect: the page's side is closed, the server is hanging up. */
   | ({ phase: "hanging-up" } & HeldCall)
   /** The session closed first: the server is told afterwards. */
   | { phase: "ending"; callId: string };
@@ -94,10 +112,17 @@ export interface BrokeredClose {
 }
 
 /**
- * How long Disconnect waits for the server's hang-up before closing the page's side anyway;
- * the end request goes on, and its minutes are shown when it answers.
+ * How long Disconnect shows "Disconnecting…" while the server hangs up (the page's side is
+ * closed at once), and how long the next call waits for a dropped call's end; the end request
+ * goes on (and is retried), and its minutes are shown when it answers.
  */
 export const HANG_UP_WAIT_MS = 5_000;
+
+/**
+ * How long an end of a call the page never held is retried: its deadline is unknown here, and
+ * no call outlives OpenAI's 60-minute session cap.
+ */
+const UNHELD_END_RETRY_MS = 60 * 60_000;
 
 /**
  * How long a {@link BrokeredCalls.prepare} answer counts as fresh. Younger than the server's
@@ -112,6 +137,8 @@ export class BrokeredCalls {
   readonly #view: MinutesView;
   readonly #pageHide: PageHideEnd;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
+  readonly #pendingEnds: PendingEnds;
   readonly #onNotice: (banner: BannerContent) => void;
   readonly #defer: (work: () => void) => void;
   readonly #uid: () => string | null;
@@ -136,6 +163,18 @@ export class BrokeredCalls {
     this.#onNotice = options.onNotice;
     this.#defer = options.defer ?? ((work) => void setTimeout(work, 0));
     this.#uid = options.uid ?? (() => firebase.auth.currentUser?.uid ?? null);
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    this.#pendingEnds = new PendingEnds({
+      send: (request) => this.#calls.end(request),
+      storage: options.storage === undefined ? browserStorage() : options.storage,
+      now: this.#now,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      // A retried end got through: what it answered is the server's latest.
+      onAnswered: (end, answer) => {
+        const result = parseEndResponse(answer);
+        if (result) this.#offer(end.uid, result.minutes);
+      },
+    });
     this.#minutes = new MinutesState({
       now: this.#now,
       ...(options.minutesChannel ? { channel: options.minutesChannel } : {}),
@@ -187,7 +226,7 @@ export class BrokeredCalls {
       },
       // A call that opened after its connect was abandoned (Disconnect while realtimeCall was
       // on its way): nobody holds it, so the exchange ends it, and what that gave back is shown.
-      end: (request) => this.#endUnheld(uid, request.callId),
+      end: (request) => this.#endUnheld(uid, request),
       choices,
       onOpened: (opened) => {
         const call: OpenCall = {
@@ -198,7 +237,7 @@ export class BrokeredCalls {
           limitedBy: opened.limitedBy,
           minutes: opened.minutes,
         };
-        this.#state = { phase: "open", call, uid };
+        this.#state = { phase: "open", call, uid, openedAt: this.#monotonic() };
         // The answer's task goes on to setRemoteDescription, which the connect waits for:
         // rendering first delayed it by several ms (bench:connect, brokered variant).
         this.#defer(() => {
@@ -225,6 +264,8 @@ export class BrokeredCalls {
   prepare(uid: string): Promise<RealtimeCallPrepared | null> {
     // From now on the user's other tabs are heard.
     this.#minutes.user(uid);
+    // Ends an earlier page of this user could not get answered (a reload, the next visit).
+    this.#pendingEnds.resume(uid);
     const last = this.#lastPrepare;
     if (last && last.uid === uid && this.#now() - last.sentAt < PREPARE_FRESH_MS) {
       return last.answer;
@@ -270,24 +311,27 @@ export class BrokeredCalls {
   }
 
   /**
-   * Disconnect: the server hangs the call up first (so upstream ends it and the refund is
-   * exact), then `dispose` closes the page's side, after the answer or after
-   * {@link HANG_UP_WAIT_MS}, whichever comes first. The minutes that came back are shown when
-   * the answer arrives. Does nothing without an open call.
+   * Disconnect: asks the server to end the call, saying how long it ran, and has `dispose`
+   * close the page's side at once, so nothing more is sent and the user is charged to this
+   * moment (within the server's bound), however long the request takes. Resolves once the
+   * server answered or after {@link HANG_UP_WAIT_MS} (the page shows "Disconnecting…" until
+   * then); the minutes that came back are shown when the answer arrives. Does nothing without
+   * an open call.
    */
   async hangUp(dispose: () => void): Promise<void> {
     const state = this.#state;
     if (state.phase !== "open") return;
     const { call, uid } = state;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#state = { phase: "hanging-up", call, uid };
     this.#pageHide.disarm();
     this.#view.stopCountdown();
     this.#offer(uid, call.minutes);
-    const ending = this.#requestEnd(uid, call.callId);
+    const ending = this.#requestEnd(uid, call.callId, endedAfterSeconds, call.deadlineMs);
     this.#ending = ending;
-    await this.#settledOrTimeout(ending);
     dispose();
-    this.#settled(call, await ending);
+    void ending.then((result) => this.#settled(call, result));
+    await this.#settledOrTimeout(ending);
   }
 
   /**
@@ -300,6 +344,7 @@ export class BrokeredCalls {
     if (state.phase === "hanging-up") return { banner: null, byUser: true };
     if (state.phase !== "open") return { banner: null, byUser: false };
     const { call, uid } = state;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#view.stopCountdown();
     // The newest figure judges whether another call can start, not the one this call opened
     // with: another tab may have ended or opened a call since.
@@ -308,33 +353,55 @@ export class BrokeredCalls {
     const banner = endedByDeadline(reason, call.deadlineMs, this.#now())
       ? describeServerEnd(call, current, this.#now())
       : null;
-    void this.#end(call, uid);
+    void this.#end(call, uid, endedAfterSeconds);
     return { banner, byUser: false };
   }
 
-  /** The page is going away: ends the call with a keepalive request. */
+  /**
+   * The page is going away: ends the call with a keepalive request, and keeps the end so that
+   * the next page of this user sends it again should the keepalive not arrive.
+   */
   pageHide(): void {
-    if (this.#state.phase !== "open") return;
+    const state = this.#state;
+    if (state.phase !== "open") return;
+    const endedAfterSeconds = this.#ranSeconds(state.openedAt);
     this.#state = { phase: "none" };
     this.#view.stopCountdown();
-    this.#pageHide.fire();
+    const { callId, deadlineMs } = state.call;
+    if (state.uid !== null)
+      this.#pendingEnds.keep({ uid: state.uid, callId, endedAfterSeconds, untilMs: deadlineMs });
+    this.#pageHide.fire(endedAfterSeconds);
   }
 
   /** Ends `call` on the server and shows the minutes that came back. */
-  async #end(call: OpenCall, uid: string | null): Promise<void> {
+  async #end(call: OpenCall, uid: string | null, endedAfterSeconds: number): Promise<void> {
     this.#state = { phase: "ending", callId: call.callId };
     this.#pageHide.disarm();
-    const ending = this.#requestEnd(uid, call.callId);
+    const ending = this.#requestEnd(uid, call.callId, endedAfterSeconds, call.deadlineMs);
     this.#ending = ending;
     this.#settled(call, await ending);
   }
 
+  /** Whole seconds since `openedAt` (monotonic), rounded up as the server charges them. */
+  #ranSeconds(openedAt: number): number {
+    return Math.max(0, Math.ceil((this.#monotonic() - openedAt) / 1000));
+  }
+
   /**
-   * Ends a call the page never held (it opened after its connect was abandoned) and shows the
-   * minutes the end answered with; the next call waits for it, as after a drop.
+   * Ends a call the page never held (it opened after its connect was abandoned: it ran 0 s
+   * here) and shows the minutes the end answered with; the next call waits for it, as after a
+   * drop.
    */
-  #endUnheld(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
-    const ending = this.#requestEnd(uid, callId);
+  #endUnheld(
+    uid: string | null,
+    request: EndRealtimeCallRequest,
+  ): Promise<EndRealtimeCallResponse | null> {
+    const ending = this.#requestEnd(
+      uid,
+      request.callId,
+      request.endedAfterSeconds ?? 0,
+      this.#now() + UNHELD_END_RETRY_MS,
+    );
     this.#ending = ending;
     return ending;
   }
@@ -351,14 +418,25 @@ export class BrokeredCalls {
 
   /**
    * The end call's checked answer, or null when it failed; its minutes (`uid`'s) are offered.
-   * The minutes line says "updating…" while it is on its way.
+   * A failed one is kept and retried until `untilMs` (PendingEnds), with the same claim. The
+   * minutes line says "updating…" while it is on its way.
    */
-  async #requestEnd(uid: string | null, callId: string): Promise<EndRealtimeCallResponse | null> {
+  async #requestEnd(
+    uid: string | null,
+    callId: string,
+    endedAfterSeconds: number,
+    untilMs: number,
+  ): Promise<EndRealtimeCallResponse | null> {
     this.#endsPending++;
     this.#renderMinutes();
+    const request = { callId, endedAfterSeconds };
     let result: EndRealtimeCallResponse | null = null;
     try {
-      result = parseEndResponse(await this.#calls.end({ callId }));
+      const answer =
+        uid === null
+          ? await this.#calls.end(request)
+          : await this.#pendingEnds.submit({ uid, ...request, untilMs });
+      result = parseEndResponse(answer);
     } catch {
       // Null: the caller says that the server could not be told.
     }
@@ -381,8 +459,9 @@ export class BrokeredCalls {
     this.#onNotice({
       kind: "end-call-failed",
       message:
-        "The call was closed here, but the server could not be told. It ends the call at its " +
-        "deadline and charges its whole slice; your minutes will show after your next call.",
+        "The call was closed here, but the server could not be told yet. This page keeps " +
+        "telling it until the call's deadline, and you are charged up to when you hung up; " +
+        "if it never gets through, the whole slice is charged.",
       action: null,
     });
   }
@@ -419,4 +498,13 @@ function parseEndResponse(value: unknown): EndRealtimeCallResponse | null {
 function parsePrepared(value: unknown): RealtimeCallPrepared | null {
   const checked = checkResponse(RealtimeCallPreparedSchema, value);
   return checked.ok ? checked.value : null;
+}
+
+/** `localStorage`, or null where the browser refuses it (storage off, a sandbox). */
+function browserStorage(): EndStorage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -106,16 +106,16 @@ export class BrokeredMode implements CallMode {
   }
 
   /**
-   * The server hangs up first, so upstream ends the call and the refund is exact; the close
-   * that follows is the user's (BrokeredCalls.closed), so it is not reconnected. A second
-   * press does not wait: no call is open then.
+   * The page's side closes at once (nothing more is sent) and the server is asked to end the
+   * call, told how long it ran; the close is the user's (BrokeredCalls.closed), so it is not
+   * reconnected. The promise settles once the server answered or after HANG_UP_WAIT_MS. A
+   * second press does not wait: no call is open then.
    */
-  hangUp(mute: () => void, stop: () => void): boolean {
+  hangUp(mute: () => void, stop: () => void): Promise<void> | false {
     const calls = this.#calls;
     if (!calls?.hasOpenCall) return false;
     mute();
-    void calls.hangUp(stop);
-    return true;
+    return calls.hangUp(stop);
   }
 
   /** The last user's minutes are not shown, nor block Connect (see prefetch for the next). */

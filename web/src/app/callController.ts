@@ -82,6 +82,8 @@ export class CallController {
   #conversation: Conversation = { phase: "none" };
   #view: StateView = stateView({ status: "idle" });
   #link: "ok" | "stalled" = "ok";
+  /** A Disconnect the mode is still telling the server about (shown as "Disconnecting…"). */
+  #hangingUp: Promise<void> | null = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   /** Made with the first session (its code loads with the session's). */
   #cost: CostView | null = null;
@@ -191,7 +193,17 @@ export class CallController {
     const open = this.#conversation.phase === "open" ? this.#conversation : null;
     const session = open?.session;
     const stop = () => this.#stop();
-    if (session && open.mode.hangUp(() => session.setMuted(true), stop)) return;
+    const hangingUp = session ? open.mode.hangUp(() => session.setMuted(true), stop) : false;
+    if (hangingUp) {
+      this.#hangingUp = hangingUp;
+      this.#render();
+      void hangingUp.finally(() => {
+        if (this.#hangingUp !== hangingUp) return;
+        this.#hangingUp = null;
+        this.#render();
+      });
+      return;
+    }
     // Stops a pending reconnect too; a Disconnect never leads to one.
     stop();
   }
@@ -365,8 +377,13 @@ export class CallController {
   #render(): void {
     const { panel, messages, audio } = this.#views;
     const busy = isBusy(this.#view);
+    // Until the server has heard of the Disconnect, or a new Connect.
+    const view: StateView =
+      this.#hangingUp !== null && this.#view.ui === "idle"
+        ? { ui: "disconnecting", label: "Disconnecting…", reason: "" }
+        : this.#view;
     panel.render({
-      view: this.#view,
+      view,
       link: this.#link,
       signedIn: this.#signedIn,
       pushToTalk: this.#choices.pushToTalk,

@@ -58,10 +58,11 @@ export interface CallMode {
   /** Whether the conversation should reopen a call that closed with `reason`. */
   classify(live: LiveModule, reason: CloseReason): DropClass;
   /**
-   * Disconnect: true when the mode hangs the call up itself (`mute` first), calling `stop`
-   * once the server has; false when the page just stops.
+   * Disconnect: false when the page just stops. A mode that ends the call itself (`mute`
+   * first) calls `stop` at once and returns a promise that settles once the server answered
+   * or the wait for it is over; the page shows "Disconnecting…" until then.
    */
-  hangUp(mute: () => void, stop: () => void): boolean;
+  hangUp(mute: () => void, stop: () => void): Promise<void> | false;
   /** The signed-in user changed: what was fetched for the last one is not theirs. */
   userChanged(): void;
   /** The page is going away. */

@@ -71,7 +71,7 @@ export class SecretMode implements CallMode {
     return live.classifyDrop(reason, live.tokenDropClass);
   }
 
-  hangUp(): boolean {
+  hangUp(): false {
     return false;
   }
 

@@ -13,3 +13,5 @@ export { BrokeredCallError, brokeredExchange } from "./brokered";
 export type { BrokeredCallOpened } from "./brokered";
 export { tokenDropClass } from "./reconnect";
 export { callableUrl, PageHideEnd } from "./pageHideEnd";
+export { PendingEnds } from "./pendingEnds";
+export type { EndStorage, PendingEnd } from "./pendingEnds";

@@ -5,8 +5,8 @@
  * ID token and a limited-use App Check token fetched ahead) and sent on `pagehide` with
  * `fetch(…, { keepalive: true })`, which outlives the page, speaking the callable protocol
  * (`POST {"data": …}` as JSON, `Authorization: Bearer <ID token>`, `X-Firebase-AppCheck`).
- * Best effort: a page that never says goodbye is ended by the deadline task and charged its
- * whole slice.
+ * Best effort: the end is also kept for the next page to send again (PendingEnds); a page that
+ * never says goodbye is ended by the deadline task and charged its whole slice.
  */
 
 /** The HTTPS URL of callable `name`, on the Functions emulator or in production. */
@@ -95,8 +95,11 @@ export class PageHideEnd {
     this.#armed = { status: "idle" };
   }
 
-  /** Sends the end request once, if one is ready; true when it was sent. */
-  fire(): boolean {
+  /**
+   * Sends the end request once, if one is ready, with how long the call ran when the page
+   * ended it (the server charges to then, within its bound); true when it was sent.
+   */
+  fire(endedAfterSeconds?: number): boolean {
     const armed = this.#armed;
     this.#armed = { status: "idle" };
     if (armed.status !== "ready") return false;
@@ -104,7 +107,12 @@ export class PageHideEnd {
       method: "POST",
       keepalive: true,
       headers: armed.headers,
-      body: JSON.stringify({ data: { callId: armed.callId } }),
+      body: JSON.stringify({
+        data: {
+          callId: armed.callId,
+          ...(endedAfterSeconds === undefined ? {} : { endedAfterSeconds }),
+        },
+      }),
     }).catch(() => undefined);
     return true;
   }

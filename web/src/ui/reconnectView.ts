@@ -5,8 +5,12 @@
 import type { RealtimeConnectError, ReconnectorState } from "../realtime";
 import { describeConnectError, type BannerContent } from "./messages";
 
-/** The page's state as `#state[data-state]` shows it. */
-export type UiState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+/**
+ * The page's state as `#state[data-state]` shows it. `disconnecting`: the page's side is
+ * closed and the server is being told (brokered calls).
+ */
+export type UiState =
+  "idle" | "connecting" | "connected" | "reconnecting" | "closed" | "disconnecting";
 
 /** How the page shows a {@link ReconnectorState}. */
 export interface StateView {

@@ -1,3 +1,4 @@
+import { FunctionsError } from "firebase/functions";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type {
   EndRealtimeCallRequest,
@@ -10,6 +11,7 @@ import type {
 import type { AppConfig } from "../../src/config";
 import type { FirebaseServices } from "../../src/firebase";
 import { PageHideEnd } from "../../src/backend/pageHideEnd";
+import { PENDING_ENDS_ITEM } from "../../src/backend/pendingEnds";
 import { BrokeredCalls, HANG_UP_WAIT_MS, PREPARE_FRESH_MS } from "../../src/app/brokeredCalls";
 import type { BannerContent } from "../../src/ui/messages";
 import {
@@ -51,6 +53,20 @@ function opened(overrides: Partial<RealtimeCallResponse> = {}): RealtimeCallResp
 
 const live: BrokeredCalls[] = [];
 
+/** `localStorage` as a map. */
+class MapStorage {
+  readonly items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}
+
 const preparedAnswer = (daySeconds: number): RealtimeCallPrepared => ({
   prepared: true,
   minutes: minutes(daySeconds),
@@ -75,7 +91,14 @@ function harness(
   const beacons: string[] = [];
   let prepares = 0;
   const notices: BannerContent[] = [];
-  const clock = { now: NOW, uid: "u1" as string | null };
+  // Wall clock and the page's monotonic clock, moved together by `advance`.
+  const clock = { now: NOW, mono: 50_000, uid: "u1" as string | null };
+  const advance = (ms: number) => {
+    clock.now += ms;
+    clock.mono += ms;
+  };
+  const storage = new MapStorage();
+  const retries: Array<{ ms: number; work: () => void }> = [];
   const blocks: Array<ConnectBlock | null> = [];
   const timers = new FakeTimers(() => clock.now);
   const pageHide = new PageHideEnd({
@@ -114,6 +137,12 @@ function harness(
     },
     pageHide,
     now: () => clock.now,
+    monotonic: () => clock.mono,
+    storage,
+    schedule: (work, ms) => {
+      retries.push({ ms, work });
+      return () => undefined;
+    },
     defer: (work) => later.push(work),
   });
   live.push(calls);
@@ -132,6 +161,9 @@ function harness(
     beacons,
     notices,
     clock,
+    advance,
+    storage,
+    retries,
     open,
     exchange,
     runLater,
@@ -202,30 +234,35 @@ describe("BrokeredCalls", () => {
     expect(h.pageHide.status).toBe("idle");
     expect(seen).toEqual([]);
     // The close ended the call with the minutes the call had, as a drawn call's close does.
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.elements.left.dataset).toMatchObject({ state: "ending", daySeconds: "1788" });
     answer.resolve(ended(1797));
     await flush();
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
   });
 
-  it("on Disconnect has the server hang up first, then closes the page's side", async () => {
+  it("on Disconnect closes the page's side at once and tells the server how long the call ran", async () => {
     const answer = deferred<EndRealtimeCallResponse>();
     const h = harness(() => answer.promise);
     await h.open();
     expect(h.calls.hasOpenCall).toBe(true);
+    h.advance(7_400);
     let disposed = 0;
-    const hangingUp = h.calls.hangUp(() => disposed++);
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    let over = false;
+    const hangingUp = h.calls.hangUp(() => disposed++).then(() => (over = true));
+    // Before the server answers: nothing more is sent, and the claim is this moment's.
+    expect(disposed).toBe(1);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 8 }]);
     expect(h.calls.hasOpenCall).toBe(false);
     expect(h.elements.left.dataset.state).toBe("ending");
-    await flush();
-    expect(disposed).toBe(0);
-    // The server's hang-up reaches the page first: that close is the user's Disconnect.
+    // The close that follows is the user's Disconnect.
     expect(h.calls.closed({ kind: "channel-closed" })).toEqual({ banner: null, byUser: true });
+    // However long the answer takes, the claim does not grow.
+    h.advance(9_900);
+    await flush();
+    expect(over).toBe(false);
     answer.resolve(ended(1797));
     await hangingUp;
-    expect(disposed).toBe(1);
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
     expect(h.ends).toHaveLength(1);
     // Nothing open any more: a second Disconnect does not ask again.
@@ -233,25 +270,69 @@ describe("BrokeredCalls", () => {
     expect(disposed).toBe(1);
   });
 
-  it("on Disconnect closes the page's side after HANG_UP_WAIT_MS when the server is slow", async () => {
+  it("on Disconnect stops waiting after HANG_UP_WAIT_MS when the server is slow, and shows the answer later", async () => {
     vi.useFakeTimers();
     try {
       const answer = deferred<EndRealtimeCallResponse>();
       const h = harness(() => answer.promise);
       await h.open();
       let disposed = 0;
-      const hangingUp = h.calls.hangUp(() => disposed++);
-      await vi.advanceTimersByTimeAsync(HANG_UP_WAIT_MS - 1);
-      expect(disposed).toBe(0);
-      await vi.advanceTimersByTimeAsync(1);
+      let over = false;
+      const hangingUp = h.calls.hangUp(() => disposed++).then(() => (over = true));
       expect(disposed).toBe(1);
+      await vi.advanceTimersByTimeAsync(HANG_UP_WAIT_MS - 1);
+      expect(over).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(over).toBe(true);
       expect(h.elements.left.dataset.state).toBe("ending");
       answer.resolve(ended(1797));
       await hangingUp;
+      await vi.advanceTimersByTimeAsync(0);
       expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1797" });
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("keeps an end the server did not hear and retries it with the click's claim; the refund shows when it gets through", async () => {
+    let down = true;
+    const h = harness(async () => {
+      if (down) throw new FunctionsError("internal", "internal [0]");
+      return ended(1795);
+    });
+    await h.open();
+    h.advance(4_200);
+    await h.calls.hangUp(() => undefined);
+    await flush();
+    expect(h.notices.map((n) => n.kind)).toEqual(["end-call-failed"]);
+    expect(h.notices[0]?.message).toContain("keeps telling it until the call's deadline");
+    // Kept for a reload or the next visit, until the call's deadline.
+    expect(JSON.parse(h.storage.getItem(PENDING_ENDS_ITEM) ?? "[]")).toEqual([
+      { uid: "u1", callId: "rtc_1", endedAfterSeconds: 5, untilMs: NOW + 12_000 },
+    ]);
+    expect(h.retries.map((r) => r.ms)).toEqual([1_000]);
+    h.advance(1_000);
+    down = false;
+    h.retries.shift()?.work();
+    await flush();
+    expect(h.ends).toEqual([
+      { callId: "rtc_1", endedAfterSeconds: 5 },
+      { callId: "rtc_1", endedAfterSeconds: 5 },
+    ]);
+    expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1795" });
+    expect(h.storage.getItem(PENDING_ENDS_ITEM)).toBeNull();
+  });
+
+  it("sends an end an earlier page kept when the user's page loads", async () => {
+    const h = harness(async () => ended(1799));
+    h.storage.setItem(
+      PENDING_ENDS_ITEM,
+      JSON.stringify([{ uid: "u1", callId: "rtc_0", endedAfterSeconds: 3, untilMs: NOW + 9_000 }]),
+    );
+    await h.calls.prepare("u1");
+    await flush();
+    expect(h.ends).toEqual([{ callId: "rtc_0", endedAfterSeconds: 3 }]);
+    expect(h.storage.getItem(PENDING_ENDS_ITEM)).toBeNull();
   });
 
   it("after a close ends the call, waits for the answer, then shows the minutes that came back", async () => {
@@ -260,7 +341,7 @@ describe("BrokeredCalls", () => {
     await h.open();
     h.clock.now += 3_000;
     expect(h.calls.closed({ kind: "client" })).toEqual({ banner: null, byUser: false });
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.elements.clock.hidden).toBe(true);
     expect(h.elements.left.dataset.state).toBe("ending");
     answer.resolve(ended(1797));
@@ -285,7 +366,7 @@ describe("BrokeredCalls", () => {
     expect(banner?.kind).toBe("ended-call-limit");
     expect(banner?.message).toContain("12 s limit");
     await flush();
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.elements.left.dataset.state).toBe("known");
   });
 
@@ -298,7 +379,7 @@ describe("BrokeredCalls", () => {
     expect(byUser).toBe(false);
     expect(banner).toBeNull();
     await flush();
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1791" });
   });
 
@@ -307,7 +388,7 @@ describe("BrokeredCalls", () => {
     const h = harness(() => answer.promise);
     await h.open();
     h.calls.closed({ kind: "ice-failed" });
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     const next = h.open();
     await flush();
     // The dropped call's unused minutes come back before the next reservation asks for some.
@@ -334,7 +415,7 @@ describe("BrokeredCalls", () => {
     await flush();
     // Nothing reserved, opened upstream and hung up again: one realtimeCall, one end.
     expect(h.requests).toHaveLength(1);
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.elements.left.dataset.daySeconds).toBe("1797");
   });
 
@@ -359,7 +440,7 @@ describe("BrokeredCalls", () => {
     // The server opened the call anyway (its slice reserved): the page ends it.
     late.resolve(opened({ minutes: minutes(1788) }));
     await flush();
-    expect(h.ends).toEqual([{ callId: "rtc_1" }]);
+    expect(h.ends).toEqual([{ callId: "rtc_1", endedAfterSeconds: 0 }]);
     expect(h.calls.hasOpenCall).toBe(false);
     // A Connect meanwhile waits for that end, as after a drop.
     const next = h.open();
@@ -422,10 +503,15 @@ describe("BrokeredCalls", () => {
     const h = harness(async () => ended(1797));
     await h.open();
     await flush(); // the beacon's tokens
+    h.advance(2_500);
     h.calls.pageHide();
-    expect(h.beacons).toEqual(['{"data":{"callId":"rtc_1"}}']);
+    expect(h.beacons).toEqual(['{"data":{"callId":"rtc_1","endedAfterSeconds":3}}']);
     expect(h.calls.closed({ kind: "client" }).banner).toBeNull();
     expect(h.ends).toEqual([]);
+    // Kept as well, for the next page to send should the keepalive never arrive.
+    expect(JSON.parse(h.storage.getItem(PENDING_ENDS_ITEM) ?? "[]")).toEqual([
+      { uid: "u1", callId: "rtc_1", endedAfterSeconds: 3, untilMs: NOW + 12_000 },
+    ]);
   });
 });
 

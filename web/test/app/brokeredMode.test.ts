@@ -69,6 +69,7 @@ function harness(
           fetch: async () => {},
         }),
         now: () => clock.now,
+        storage: null,
       });
       made.push(this);
     }
@@ -165,7 +166,7 @@ describe("BrokeredMode", () => {
     expect(t.mode.classify(t.live, { kind: "channel-closed" })).toEqual({ kind: "transient" });
   });
 
-  it("hangs an open call up on the server before the page stops; without one, the page stops", async () => {
+  it("closes the page's side at once and asks the server to end the call; without a call, the page stops", async () => {
     const t = harness();
     const steps: string[] = [];
     expect(
@@ -177,20 +178,24 @@ describe("BrokeredMode", () => {
     const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
     if (connection.exchange === undefined) throw new Error("expected an exchange");
     await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
-    expect(
-      t.mode.hangUp(
-        () => steps.push("mute"),
-        () => steps.push("stop"),
-      ),
-    ).toBe(true);
-    expect(steps).toEqual(["mute"]);
-    // A close while the server hangs up is the user's: no banner, not reconnected.
+    const hangingUp = t.mode.hangUp(
+      () => steps.push("mute"),
+      () => steps.push("stop"),
+    );
+    expect(hangingUp).toBeInstanceOf(Promise);
+    // Stopped before the server answers: nothing more is sent.
+    expect(steps).toEqual(["mute", "stop"]);
+    // The close that follows is the user's: no banner, not reconnected.
     const reason = { kind: "channel-closed" } as const;
     expect(t.mode.closed(reason)).toBeNull();
     expect(t.mode.classify(t.live, reason)).toEqual({ kind: "user" });
+    let over = false;
+    void (hangingUp as Promise<void>).then(() => (over = true));
+    await flush();
+    expect(over).toBe(false);
     t.ending.resolve({ outcome: "ended", usedSeconds: 3, minutes: MINUTES });
     await flush();
-    expect(steps).toEqual(["mute", "stop"]);
+    expect(over).toBe(true);
   });
 
   it("blocks Connect when the user's minutes are spent, and lifts it for another user", async () => {

@@ -19,6 +19,7 @@ import {
   FakeClock,
   FakePeerConnection,
   FakeStream,
+  deferred,
   fakeFetch,
   flush,
 } from "../fakes";
@@ -30,7 +31,13 @@ const cell = () => ({ dataset: {}, textContent: "" }) as unknown as HTMLElement;
  * whose sessions run on the fake peer connection, microphone and clock.
  */
 function harness(
-  options: { failToken?: boolean; hangsUp?: boolean; connectOnLoad?: boolean } = {},
+  options: {
+    failToken?: boolean;
+    hangsUp?: boolean;
+    connectOnLoad?: boolean;
+    /** What the mode's hang-up resolves with: the server's answer (default at once). */
+    hangUpDone?: Promise<void>;
+  } = {},
 ) {
   const pcs: FakePeerConnection[] = [];
   const clock = new FakeClock();
@@ -100,7 +107,7 @@ function harness(
       if (!options.hangsUp) return false;
       mute();
       stop();
-      return true;
+      return options.hangUpDone ?? Promise.resolve();
     },
     userChanged: () => {},
     pageHide: () => {},
@@ -228,6 +235,24 @@ describe("CallController", () => {
       expect(t.seen.textEnabled.at(-1)).toBe(false);
       expect(t.calls.sendText("hello")).toBe(false);
     }
+  });
+
+  it("shows Disconnecting… from the click until the mode's hang-up is over, then Not connected", async () => {
+    const done = deferred<void>();
+    const t = harness({ hangsUp: true, hangUpDone: done.promise });
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.connect();
+    t.calls.disconnect();
+    // At once: the page's side is closed (nothing more is sent) and says what it is doing.
+    expect(t.last()).toMatchObject({ view: { ui: "disconnecting", label: "Disconnecting…" } });
+    expect(t.seen.textEnabled.at(-1)).toBe(false);
+    expect(t.calls.sendText("hello")).toBe(false);
+    await flush();
+    expect(t.last()).toMatchObject({ view: { ui: "disconnecting" } });
+    done.resolve();
+    await flush();
+    expect(t.last()).toMatchObject({ view: { ui: "idle", label: "Not connected" } });
   });
 
   it("shows the mode's banner for a failed connect and stays ready for the next", async () => {

@@ -114,4 +114,17 @@ describe("PageHideEnd", () => {
     expect(sent[0]?.init.headers).not.toHaveProperty("X-Firebase-AppCheck");
     expect(sent[0]?.init.body).toBe('{"data":{"callId":"rtc_2"}}');
   });
+
+  it("says how long the call ran when the page ended it, so the charge stops there", async () => {
+    const { fetch, sent } = recorder();
+    const end = new PageHideEnd({
+      url: URL,
+      idToken: async () => "id-token",
+      appCheckToken: async () => null,
+      fetch,
+    });
+    await end.arm("rtc_1");
+    end.fire(42);
+    expect(sent[0]?.init.body).toBe('{"data":{"callId":"rtc_1","endedAfterSeconds":42}}');
+  });
 });
