@@ -9,7 +9,8 @@ import {
   planRefusal,
   resolvePlan,
 } from "../src/plans";
-import { unitSettings } from "./helpers/settings";
+import { resolveSettings } from "../src/settings";
+import { unitRawSettings, unitSettings } from "./helpers/settings";
 
 const DECLARED = JSON.stringify({
   default: { dailyMinutes: 5 },
@@ -83,9 +84,7 @@ describe("parsePlans", () => {
     expect(error.message).toMatch(message);
   });
 
-  it("is checked with the other settings: a bad plan is a ConfigError of VOICE_PLANS", async () => {
-    const { resolveSettings } = await import("../src/settings");
-    const { unitRawSettings } = await import("./helpers/settings");
+  it("is checked with the other settings: a bad plan is a ConfigError of VOICE_PLANS", () => {
     const error = configError(() =>
       resolveSettings({ ...unitRawSettings, VOICE_PLANS: '{"free":{"dailyMinutes":-1}}' }),
     );
