@@ -155,6 +155,14 @@ export const AUDIT_RETENTION_DAYS = defineInt("AUDIT_RETENTION_DAYS", {
   description: "Days before Firestore's TTL policy deletes a mint's audit record.",
 });
 
+export const VOICE_PLANS = defineString("VOICE_PLANS", {
+  default: "{}",
+  description:
+    "Plans as JSON: plan name -> the limits it overrides, e.g. " +
+    '{"default":{"dailyMinutes":5},"pro":{"dailyMinutes":120,"modes":["brokered"]}}. ' +
+    "A user's plan is their voicePlan custom claim (npm run plan); {}: every user on the params.",
+});
+
 /** Reads every handler setting. Call time only. */
 export function readRawSettings(): RawSettings {
   return {
@@ -178,6 +186,7 @@ export function readRawSettings(): RawSettings {
     DEFAULT_TURN_DETECTION: DEFAULT_TURN_DETECTION.value(),
     ALLOWED_VAD_EAGERNESS: ALLOWED_VAD_EAGERNESS.value(),
     DEFAULT_VAD_EAGERNESS: DEFAULT_VAD_EAGERNESS.value(),
+    VOICE_PLANS: VOICE_PLANS.value(),
   };
 }
 

@@ -17,6 +17,13 @@ export type Failure =
   | { kind: "app-check-replayed"; callable: string }
   | { kind: "bad-input"; field: string; message: string }
   | { kind: "mode-not-served"; callable: string; served: RealtimeMode[] }
+  /** The caller's plan (plans.ts) does not include this mode, or the model the server runs. */
+  | {
+      kind: "plan-refused";
+      callable: string;
+      plan: string;
+      refused: { what: "mode"; modes: RealtimeMode[] } | { what: "model"; model: string };
+    }
   | { kind: "refused"; refusal: Refusal; minutes?: VoiceMinutes | undefined }
   /** A setting the caller cannot fix; the log names it. */
   | { kind: "misconfigured"; callable: string }

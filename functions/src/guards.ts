@@ -7,13 +7,15 @@
 import { logger } from "firebase-functions";
 import { ConfigError } from "./configError";
 import { CallableFailure, fail, type StoreStage } from "./failure";
+import { applyPlan, DEFAULT_PLAN, type Plan, type PlannedSettings, resolvePlan } from "./plans";
 import { clientAddress, hashNetwork, networkOf, type RequestAddressInfo } from "./network";
 import { redactCredentials, redactSdp } from "./redact";
 
 /** The parts of a callable request the guards read. */
 export interface GuardedRequest {
   data: unknown;
-  auth?: { uid?: string | undefined } | undefined;
+  /** `token` holds the ID token's claims, among them the plan's (plans.ts). */
+  auth?: { uid?: string | undefined; token?: unknown } | undefined;
   app?: { alreadyConsumed?: boolean | undefined } | undefined;
   rawRequest: RequestAddressInfo;
 }
@@ -27,7 +29,7 @@ export interface Log {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
-export interface GuardDeps<S extends { replayProtection: boolean }, T> {
+export interface GuardDeps<S extends { replayProtection: boolean } & PlannedSettings, T> {
   /** The callable's name, for messages that tell a client developer what to fix. */
   callable: string;
   /** Prefix of log entries, e.g. `realtime_token`. */
@@ -41,6 +43,8 @@ export interface GuardDeps<S extends { replayProtection: boolean }, T> {
 /** What a request that passed every guard brings. */
 export interface Admitted<S, T> {
   uid: string;
+  /** The caller's plan (plans.ts): its name and its rules; `settings` already carry its limits. */
+  plan: { name: string; rules: Plan };
   settings: S;
   input: T;
   apiKey: string;
@@ -49,7 +53,7 @@ export interface Admitted<S, T> {
 }
 
 /** Runs every guard, in the order that charges and reveals the least. Throws {@link CallableFailure}. */
-export function admit<S extends { replayProtection: boolean }, T>(
+export function admit<S extends { replayProtection: boolean } & PlannedSettings, T>(
   request: GuardedRequest,
   deps: GuardDeps<S, T>,
 ): Admitted<S, T> {
@@ -57,7 +61,14 @@ export function admit<S extends { replayProtection: boolean }, T>(
   // The emulator decodes but does not verify ID tokens: a forged one arrives without a uid.
   if (typeof uid !== "string" || uid === "") fail({ kind: "signed-out", callable: deps.callable });
 
-  const settings = readConfig(deps, deps.settings);
+  const declared = readConfig(deps, deps.settings);
+  // Once, here: every step reads the plan's limits from `settings` without knowing plans exist.
+  const resolved =
+    declared.plans === undefined ? undefined : resolvePlan(request.auth?.token, declared.plans);
+  if (resolved?.warning !== undefined)
+    deps.log.warn(`${deps.event}_plan_unknown`, { uid, ...resolved.warning });
+  const settings = resolved === undefined ? declared : applyPlan(declared, resolved.plan);
+  const plan = { name: resolved?.name ?? DEFAULT_PLAN, rules: resolved?.plan ?? {} };
   // enforceAppCheck rejects this before the handler runs; kept in case it is turned off.
   if (request.app === undefined) fail({ kind: "app-check-missing" });
   // consumeAppCheckToken only marks a replay; rejecting it is the handler's job.
@@ -78,7 +89,7 @@ export function admit<S extends { replayProtection: boolean }, T>(
 
   const address = clientAddress(request.rawRequest);
   const network = address === null ? null : hashNetwork(networkOf(address), apiKey);
-  return { uid, settings, input: parsed.value, apiKey, network };
+  return { uid, plan, settings, input: parsed.value, apiKey, network };
 }
 
 /**

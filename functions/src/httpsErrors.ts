@@ -40,6 +40,8 @@ export function toHttpsError(failure: Failure): HttpsError {
     }
     case "mode-not-served":
       return modeNotServedError(failure.callable, failure.served);
+    case "plan-refused":
+      return planRefusedError(failure);
     case "refused": {
       const { reason, retryAfterSeconds } = failure.refusal;
       return new HttpsError("resource-exhausted", refusalMessage(failure.refusal), {
@@ -82,6 +84,27 @@ function modeNotServedError(callable: string, served: ModeNotServedDetails["serv
   return new HttpsError(
     "failed-precondition",
     `${callable} is not served here (REALTIME_MODES serves ${served.join(" and ")}).${instead}`,
+    details,
+  );
+}
+
+/**
+ * A plan's refusal reads like the backend's mode refusal (failed-precondition, the modes the
+ * caller may use in `served`), so a client that switches mode on one does on the other.
+ */
+function planRefusedError(failure: Extract<Failure, { kind: "plan-refused" }>) {
+  const { refused, plan, callable } = failure;
+  if (refused.what === "model")
+    return new HttpsError(
+      "failed-precondition",
+      `Your plan (${plan}) does not include the model this server runs (${refused.model}). ` +
+        "Ask the operator to change your plan.",
+      { reason: "plan-model-not-allowed", plan },
+    );
+  const details: ModeNotServedDetails = { reason: "mode-not-served", served: refused.modes };
+  return new HttpsError(
+    "failed-precondition",
+    `Your plan (${plan}) does not include ${callable}; it includes ${refused.modes.join(" and ")} calls.`,
     details,
   );
 }

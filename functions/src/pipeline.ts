@@ -3,7 +3,7 @@
  * own step, and the one exit (httpsErrors.ts). A callable module writes only its step.
  */
 import type { RealtimeMode } from "voice-contract";
-import { fail, modeNotServed } from "./failure";
+import { fail, modeNotServed, servedModes } from "./failure";
 import {
   admit,
   type Admitted,
@@ -15,13 +15,15 @@ import {
 } from "./guards";
 import { exitError } from "./httpsErrors";
 import { UpstreamError, type UpstreamFailure } from "./openai";
+import { type PlannedSettings, planRefusal } from "./plans";
 import type { VoiceSettings } from "./voiceSettings";
 
 /** A callable: its guards' inputs, the mode it belongs to, and its step. */
-export interface CallableSpec<S extends { replayProtection: boolean }, T, R> extends GuardDeps<
-  S,
-  T
-> {
+export interface CallableSpec<
+  S extends { replayProtection: boolean } & PlannedSettings,
+  T,
+  R,
+> extends GuardDeps<S, T> {
   /** The mode the callable belongs to; it refuses when REALTIME_MODES does not serve it. */
   mode: RealtimeMode;
   /** Which modes the backend serves; `undefined` serves every mode. May throw a ConfigError. */
@@ -31,7 +33,7 @@ export interface CallableSpec<S extends { replayProtection: boolean }, T, R> ext
 }
 
 /** The callable's handler: guards, mode, step, and every failure through the one exit. */
-export function callablePipeline<S extends { replayProtection: boolean }, T, R>(
+export function callablePipeline<S extends { replayProtection: boolean } & PlannedSettings, T, R>(
   spec: CallableSpec<S, T, R>,
 ): (request: GuardedRequest) => Promise<R> {
   return async (request) => {
@@ -42,6 +44,25 @@ export function callablePipeline<S extends { replayProtection: boolean }, T, R>(
       if (voice !== undefined && served !== true) {
         spec.log.info(`${spec.event}_mode_refused`, { uid: admitted.uid });
         fail(modeNotServed(spec.callable, voice));
+      }
+      const { plan } = admitted;
+      const refused = planRefusal(plan.rules, spec.mode, admitted.settings.server?.model);
+      if (refused !== undefined) {
+        spec.log.info(`${spec.event}_plan_refused`, { uid: admitted.uid, plan: plan.name });
+        // The modes this caller may use: the plan's, of those the backend serves.
+        const served = voice === undefined ? undefined : servedModes(voice);
+        fail({
+          kind: "plan-refused",
+          callable: spec.callable,
+          plan: plan.name,
+          refused:
+            refused.refused === "model"
+              ? { what: "model", model: refused.model }
+              : {
+                  what: "mode",
+                  modes: refused.modes.filter((m) => served === undefined || served.includes(m)),
+                },
+        });
       }
       return await spec.run(admitted);
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "./configError";
 import { NOISE_REDUCTIONS, TURN_DETECTIONS, VAD_EAGERNESS } from "voice-contract";
+import { type PlanBook, parsePlans } from "./plans";
 import type { Limits } from "./policy";
 import { boundTtlSeconds } from "./policy";
 import type { ServerSessionConfig, SessionChoicesPolicy } from "./session";
@@ -18,6 +19,8 @@ export interface Settings {
   replayProtection: boolean;
   choices: SessionChoicesPolicy;
   server: ServerSessionConfig;
+  /** The declared plans (VOICE_PLANS); the pipeline applies the caller's to the limits above. */
+  plans: PlanBook;
 }
 
 /** Raw param values, as `config.ts` yields them. */
@@ -47,6 +50,8 @@ export interface RawSettings {
   /** Comma-separated. */
   ALLOWED_VAD_EAGERNESS: string;
   DEFAULT_VAD_EAGERNESS: string;
+  /** JSON: plan name → limits it overrides (plans.ts). `{}` declares none. */
+  VOICE_PLANS: string;
 }
 
 export { ConfigError };
@@ -148,5 +153,6 @@ export function resolveSettings(raw: RawSettings): Settings {
       instructions: raw.REALTIME_INSTRUCTIONS,
       transcriptionModel: raw.TRANSCRIPTION_MODEL.trim(),
     },
+    plans: parsePlans(raw.VOICE_PLANS),
   };
 }

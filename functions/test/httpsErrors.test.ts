@@ -98,6 +98,28 @@ const CASES: [Failure, string, RegExp, unknown][] = [
     undefined,
   ],
   [{ kind: "hangup-failed" }, "unavailable", /it still ends at its deadline/, undefined],
+  [
+    {
+      kind: "plan-refused",
+      callable: "realtimeToken",
+      plan: "free",
+      refused: { what: "mode", modes: ["brokered"] },
+    },
+    "failed-precondition",
+    /^Your plan \(free\) does not include realtimeToken; it includes brokered calls\.$/,
+    { reason: "mode-not-served", served: ["brokered"] },
+  ],
+  [
+    {
+      kind: "plan-refused",
+      callable: "realtimeCall",
+      plan: "free",
+      refused: { what: "model", model: "gpt-realtime-2" },
+    },
+    "failed-precondition",
+    /^Your plan \(free\) does not include the model this server runs \(gpt-realtime-2\)/,
+    { reason: "plan-model-not-allowed", plan: "free" },
+  ],
 ];
 
 describe("toHttpsError", () => {
@@ -110,6 +132,7 @@ describe("toHttpsError", () => {
       "app-check-replayed": true,
       "bad-input": true,
       "mode-not-served": true,
+      "plan-refused": true,
       refused: true,
       misconfigured: true,
       "store-unavailable": true,

@@ -10,7 +10,11 @@ import {
   type CallableSpec,
   logUpstreamFailure,
 } from "../src/pipeline";
+import type { BrokeredSettings } from "../src/brokered";
+import { parsePlans } from "../src/plans";
+import { resolveSettings, type Settings } from "../src/settings";
 import type { VoiceSettings } from "../src/voiceSettings";
+import { unitRawSettings, unitSettings } from "./helpers/settings";
 import { FakeLog } from "./helpers/brokered";
 
 type S = { replayProtection: boolean };
@@ -165,5 +169,111 @@ describe("logUpstreamFailure", () => {
       code: "rate",
     });
     expect(logUpstreamFailure(log, "demo_upstream_failed", {}, new Error("x"))).toBe("unknown");
+  });
+});
+
+describe("callablePipeline with plans", () => {
+  type P = BrokeredSettings;
+  const settings: P = {
+    ...unitSettings,
+    voice: { ...VOICE, serveSecret: true, limits: { ...VOICE.limits, dailySeconds: 1800 } },
+    plans: parsePlans(
+      JSON.stringify({
+        default: { dailyMinutes: 5 },
+        pro: { dailyMinutes: 120, maxCallSeconds: 900, mintsPerDay: 7 },
+        brokeredOnly: { modes: ["brokered"] },
+        miniOnly: { models: ["gpt-realtime-mini"] },
+      }),
+    ),
+  };
+
+  function planned(mode: "secret" | "brokered" = "brokered") {
+    const log = new FakeLog();
+    const seen: { plan: string; settings: P }[] = [];
+    const handler = callablePipeline<P, string, string>({
+      callable: "demoCall",
+      event: "demo",
+      settings: () => settings,
+      apiKey: () => KEY,
+      parse: (data) => ({ ok: true, value: String(data) }),
+      mode,
+      modes: (s) => s.voice,
+      log,
+      run: async ({ plan, settings: s }) => {
+        seen.push({ plan: plan.name, settings: s });
+        return plan.name;
+      },
+    });
+    return { handler, log, seen };
+  }
+
+  function withClaims(token: Record<string, unknown>, uid = "u1"): GuardedRequest {
+    return { ...request("x", uid), auth: { uid, token } };
+  }
+
+  it("hands the step settings whose limits are the caller's plan", async () => {
+    const { handler, seen } = planned();
+    await handler(withClaims({ voicePlan: "pro" }, "paying"));
+    await handler(withClaims({}, "free"));
+    expect(seen.map((s) => s.plan)).toEqual(["pro", "default"]);
+    expect(seen[0]?.settings.voice.limits).toEqual({
+      dailySeconds: 7200,
+      monthlySeconds: 0,
+      maxCallSeconds: 900,
+    });
+    expect(seen[0]?.settings.limits.userDailyQuota).toBe(7);
+    expect(seen[1]?.settings.voice.limits.dailySeconds).toBe(300);
+    expect(seen[1]?.settings.limits).toEqual(unitSettings.limits);
+  });
+
+  it("gives an unknown plan the default and logs a warning, never internal", async () => {
+    const { handler, log, seen } = planned();
+    await expect(handler(withClaims({ voicePlan: "gold" }))).resolves.toBe("default");
+    expect(seen[0]?.settings.voice.limits.dailySeconds).toBe(300);
+    expect(log.entries).toContainEqual({
+      level: "warn",
+      message: "demo_plan_unknown",
+      fields: { uid: "u1", claimed: "gold", problem: 'no plan "gold" in VOICE_PLANS' },
+    });
+  });
+
+  it("refuses a mode the plan does not include like the backend's mode refusal", async () => {
+    const { handler, log, seen } = planned("secret");
+    expect(await thrown(handler(withClaims({ voicePlan: "brokeredOnly" })))).toMatchObject({
+      code: "failed-precondition",
+      message: expect.stringMatching(/Your plan \(brokeredOnly\) does not include demoCall/),
+      details: { reason: "mode-not-served", served: ["brokered"] },
+    });
+    expect(log.messages()).toContain("demo_plan_refused");
+    expect(seen).toEqual([]);
+  });
+
+  it("refuses a plan whose models leave out the server's model", async () => {
+    const { handler, seen } = planned();
+    expect(await thrown(handler(withClaims({ voicePlan: "miniOnly" })))).toMatchObject({
+      code: "failed-precondition",
+      details: { reason: "plan-model-not-allowed", plan: "miniOnly" },
+    });
+    expect(seen).toEqual([]);
+  });
+
+  it("a bad declaration is misconfigured, naming VOICE_PLANS in the log only", async () => {
+    const log = new FakeLog();
+    const handler = callablePipeline<Settings, string, string>({
+      callable: "demoCall",
+      event: "demo",
+      settings: () => resolveSettings({ ...unitRawSettings, VOICE_PLANS: '{"pro":{"x":1}}' }),
+      apiKey: () => KEY,
+      parse: (data) => ({ ok: true, value: String(data) }),
+      mode: "secret",
+      modes: () => undefined,
+      log,
+      run: async () => "ran",
+    });
+    expect(await thrown(handler(request("x")))).toMatchObject({ code: "internal" });
+    expect(log.entries[0]).toMatchObject({
+      message: "demo_config",
+      fields: { param: "VOICE_PLANS", problem: expect.stringMatching(/plan "pro": x is not/) },
+    });
   });
 });

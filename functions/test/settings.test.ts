@@ -22,6 +22,7 @@ const raw: RawSettings = {
   DEFAULT_TURN_DETECTION: " push_to_talk ",
   ALLOWED_VAD_EAGERNESS: "auto",
   DEFAULT_VAD_EAGERNESS: "auto",
+  VOICE_PLANS: "{}",
 };
 
 describe("resolveSettings", () => {

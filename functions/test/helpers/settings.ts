@@ -22,6 +22,7 @@ export const unitRawSettings: RawSettings = {
   DEFAULT_TURN_DETECTION: "semantic_vad",
   ALLOWED_VAD_EAGERNESS: "low,medium,high,auto",
   DEFAULT_VAD_EAGERNESS: "auto",
+  VOICE_PLANS: "{}",
 };
 
 export const unitSettings: Settings = resolveSettings(unitRawSettings);
