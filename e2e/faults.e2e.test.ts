@@ -69,7 +69,7 @@ describe("faults, as the user sees them", () => {
     const clicked = Date.now();
     await page.click("#connect");
     await page.waitForSelector('#state[data-state="connecting"]', { state: "attached" });
-    const banner = await page.waitForSelector('#banner[data-kind="timeout-sdp"]', {
+    const banner = await page.waitForSelector('#banner[data-kind="timeout-openai-answer"]', {
       timeout: 25_000,
     });
     const waited = Date.now() - clicked;
