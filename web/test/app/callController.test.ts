@@ -7,12 +7,13 @@ import {
   RealtimeSession,
   Reconnector,
   classifyDrop,
+  type MicState,
   type RealtimeSessionOptions,
 } from "../../src/realtime";
 import { tokenDropClass } from "../../src/backend";
 import { CostView } from "../../src/ui/costView";
 import type { BannerContent } from "../../src/ui/messages";
-import type { CallPanelState } from "../../src/ui/callPanel";
+import { muteButton, type CallPanelState } from "../../src/ui/callPanel";
 import type { TalkBinding } from "../../src/ui/talkControls";
 import {
   FakeAudioElement,
@@ -30,7 +31,13 @@ const cell = () => ({ dataset: {}, textContent: "" }) as unknown as HTMLElement;
  * whose sessions run on the fake peer connection, microphone and clock.
  */
 function harness(
-  options: { failToken?: boolean; hangsUp?: boolean; connectOnLoad?: boolean } = {},
+  options: {
+    failToken?: boolean;
+    hangsUp?: boolean;
+    /** The hang-up mutes, then its end request fails (the function is down) before it stops. */
+    endFails?: boolean;
+    connectOnLoad?: boolean;
+  } = {},
 ) {
   const pcs: FakePeerConnection[] = [];
   const clock = new FakeClock();
@@ -76,6 +83,8 @@ function harness(
     prepares: 0,
     busy: [] as boolean[],
     textEnabled: [] as boolean[],
+    mics: [] as MicState[],
+    inCall: [] as boolean[],
   };
   const mode: CallMode = {
     kind: "secret",
@@ -97,6 +106,11 @@ function harness(
     classify: (_live, reason) => classifyDrop(reason),
     hangUp: (mute, stop) => {
       seen.hangUps++;
+      if (options.endFails) {
+        mute();
+        void Promise.reject(new Error("internal [0]")).catch(() => stop());
+        return true;
+      }
       if (!options.hangsUp) return false;
       mute();
       stop();
@@ -109,7 +123,7 @@ function harness(
   const views: CallViews = {
     panel: {
       render: (state) => void seen.panels.push(state),
-      renderMic: () => {},
+      renderMic: (mic) => void seen.mics.push(mic),
       renderSpeaking: () => {},
     },
     banner: {
@@ -131,7 +145,7 @@ function harness(
       detach: () => {},
       renderLive: () => {},
     },
-    transcript: { render: () => {} },
+    transcript: { render: () => {}, setInCall: (inCall) => void seen.inCall.push(inCall) },
     usage: { render: () => {}, costCells: { call: cell(), page: cell() } },
     details: {
       renderCallId: (callId) => void seen.callIds.push(callId),
@@ -228,6 +242,37 @@ describe("CallController", () => {
       expect(t.seen.textEnabled.at(-1)).toBe(false);
       expect(t.calls.sendText("hello")).toBe(false);
     }
+  });
+
+  it("hides the hint to press Connect during a call, and shows it again after", async () => {
+    const t = harness();
+    t.calls.start();
+    expect(t.seen.inCall.at(-1)).toBe(false);
+    t.calls.signedIn(true);
+    await t.connect();
+    expect(t.seen.inCall).toContain(true);
+    expect(t.seen.inCall.at(-1)).toBe(true);
+    t.calls.disconnect();
+    await flush();
+    expect(t.seen.inCall.at(-1)).toBe(false);
+  });
+
+  it("leaves a fresh, disabled Mute after a Disconnect whose end request failed", async () => {
+    const t = harness({ endFails: true });
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.connect();
+    t.calls.disconnect();
+    await flush();
+    expect(t.last()).toMatchObject({ view: { ui: "idle" } });
+    // The hang-up muted the microphone; the button must not say "Unmute" for the next call.
+    expect(t.seen.mics.at(-1)).toMatchObject({ muted: true });
+    const ui = t.last()?.view.ui ?? "idle";
+    expect(muteButton(ui, t.seen.mics.at(-1) ?? { muted: false, live: false })).toEqual({
+      label: "Mute",
+      pressed: false,
+      disabled: true,
+    });
   });
 
   it("shows the mode's banner for a failed connect and stays ready for the next", async () => {
