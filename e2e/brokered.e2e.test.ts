@@ -112,9 +112,13 @@ describe("brokered calls in Chromium", () => {
     const postsBefore = await standinCallPosts();
     const states = await recordStates(page);
     const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
-    // 12 s calls: the last minute, so the warning shows from the start.
-    expect(await page.isVisible("#call-warning")).toBe(true);
-    expect(await page.getAttribute("#call-clock", "data-phase")).toBe("warning");
+    // 12 s calls are warned in their last 3 s only, not from their first second.
+    expect(await page.isVisible("#call-warning")).toBe(false);
+    expect(await page.getAttribute("#call-clock", "data-phase")).toBe("running");
+    await page.waitForSelector("#call-warning", { state: "visible", timeout: 15_000 });
+    expect(Number(await page.getAttribute("#call-clock", "data-seconds-left"))).toBeLessThanOrEqual(
+      3,
+    );
 
     await page.waitForSelector('#banner[data-kind="ended-call-limit"]', {
       state: "visible",

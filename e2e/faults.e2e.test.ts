@@ -4,7 +4,7 @@
  * browser), and each test checks the page's words and that Connect works again without a
  * reload.
  */
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Route } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, standin, standinUrl, until, useAppBrowser } from "./stack.js";
 
@@ -69,7 +69,7 @@ describe("faults, as the user sees them", () => {
     const clicked = Date.now();
     await page.click("#connect");
     await page.waitForSelector('#state[data-state="connecting"]', { state: "attached" });
-    const banner = await page.waitForSelector('#banner[data-kind="timeout-sdp"]', {
+    const banner = await page.waitForSelector('#banner[data-kind="timeout-openai-answer"]', {
       timeout: 25_000,
     });
     const waited = Date.now() - clicked;
@@ -77,6 +77,51 @@ describe("faults, as the user sees them", () => {
     expect(waited).toBeLessThan(20_000);
     expect(await banner.textContent()).toContain(
       "OpenAI's answer did not come within 15 s. Check your network",
+    );
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    await connect(page);
+  });
+
+  it("a brokered call whose function is slow: the SDP step names the function, not OpenAI or the network", async () => {
+    const page = await app.openApp("?mode=brokered");
+    // The function is warm and answering: the page's prepare request came back.
+    await page.waitForSelector('#minutes-left[data-state="known"]', { state: "attached" });
+    // The offer's request is held, as a loaded function would hold it; prepare requests pass.
+    const held: Route[] = [];
+    await page.route("**/realtimeCall", async (route) => {
+      const body = route.request().postDataJSON() as { data?: { offer?: unknown } } | null;
+      if (typeof body?.data?.offer === "string") held.push(route);
+      else await route.continue();
+    });
+    const clicked = Date.now();
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="timeout-backend-answer"]', {
+      timeout: 25_000,
+    });
+    const waited = Date.now() - clicked;
+    expect(waited).toBeGreaterThan(14_000);
+    expect(held).toHaveLength(1);
+    const message = (await banner.textContent()) ?? "";
+    expect(message).toContain("The voice server (this app's function) did not answer within 15 s.");
+    expect(message).not.toContain("OpenAI");
+    expect(message).not.toMatch(/network/i);
+    expect(await page.getAttribute("#state", "data-state")).toBe("idle");
+    for (const route of held) await route.abort().catch(() => undefined);
+    await page.unroute("**/realtimeCall");
+    await connect(page);
+  });
+
+  it("a brokered call OpenAI is too slow to answer: the function says so, and the page names OpenAI", async () => {
+    const page = await app.openApp("?mode=brokered");
+    await page.waitForSelector('#minutes-left[data-state="known"]', { state: "attached" });
+    // Never answered: the function gives up at OPENAI_TIMEOUT_MS (10 s), before the page's 15 s.
+    await standin.fault({ route: "calls", kind: "hang", count: 1 });
+    await page.click("#connect");
+    const banner = await page.waitForSelector('#banner[data-kind="timeout-upstream-answer"]', {
+      timeout: 25_000,
+    });
+    expect(await banner.textContent()).toContain(
+      "OpenAI did not answer the voice server in time. OpenAI may be busy",
     );
     expect(await page.getAttribute("#state", "data-state")).toBe("idle");
     await connect(page);

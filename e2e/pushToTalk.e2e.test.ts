@@ -152,6 +152,48 @@ describe("push-to-talk", () => {
     expect(call.eventsReceived).not.toContain("response.create");
   });
 
+  it("keeps the Space hint on the held talk button as readable as its label, light and dark", async () => {
+    const page = await app.openApp("?turnDetection=push_to_talk");
+    await connect(page);
+    /** WCAG contrast of the label's and the kbd's text against the button's background. */
+    const contrasts = () =>
+      page.evaluate(() => {
+        const rgb = (color: string) => (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+        const luminance = (color: string) => {
+          const [r = 0, g = 0, b = 0] = rgb(color).map((v) => {
+            const c = v / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const ratio = (a: string, b: string) => {
+          const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+          return (hi + 0.05) / (lo + 0.05);
+        };
+        const button = document.querySelector("#talk") as HTMLElement;
+        const kbd = button.querySelector("kbd") as HTMLElement;
+        const background = getComputedStyle(button).backgroundColor;
+        return {
+          label: ratio(getComputedStyle(button).color, background),
+          kbd: ratio(getComputedStyle(kbd).color, background),
+        };
+      });
+    for (const colorScheme of ["light", "dark"] as const) {
+      // No transitions: the colours are read right after the state changes.
+      await page.emulateMedia({ colorScheme, reducedMotion: "reduce" });
+      await page.keyboard.down("Space");
+      await page.waitForSelector('#talk[aria-pressed="true"]');
+      const held = await contrasts();
+      await page.keyboard.up("Space");
+      await page.waitForSelector('#talk[aria-pressed="false"]');
+      const released = await contrasts();
+      // Held, both read at WCAG AA (4.5:1); the kbd was 1.2:1 (light) and 1.1:1 (dark) before.
+      expect(held.label, colorScheme).toBeGreaterThanOrEqual(4.5);
+      expect(held.kbd, colorScheme).toBeGreaterThanOrEqual(4.5);
+      expect(released.kbd, colorScheme).toBeCloseTo(released.label, 5);
+    }
+  });
+
   it("types a space into the focused text box instead of talking", async () => {
     const page = await app.openApp("?turnDetection=push_to_talk");
     await connect(page);

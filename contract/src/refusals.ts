@@ -63,6 +63,17 @@ export interface ModeNotServedDetails {
 }
 
 /**
+ * `details.reason` of an `unavailable` error whose cause was OpenAI not answering the backend
+ * within `OPENAI_TIMEOUT_MS`: the client then names OpenAI, not the backend, as the slow one.
+ */
+export const UPSTREAM_TIMEOUT_REASON = "upstream-timeout";
+
+/** `details` of an `unavailable` error because OpenAI did not answer in time. */
+export interface UpstreamTimeoutDetails {
+  reason: typeof UPSTREAM_TIMEOUT_REASON;
+}
+
+/**
  * The user-facing text of a refusal. Rate limits say the wait in seconds; spent budgets say
  * it with {@link formatWait} and when they come back.
  */

@@ -28,8 +28,11 @@ export type Failure =
   /** A setting the caller cannot fix; the log names it. */
   | { kind: "misconfigured"; callable: string }
   | { kind: "store-unavailable"; stage: StoreStage }
-  /** Upstream failed without a limit or a refusal of our key or session (those map above). */
-  | { kind: "upstream-unavailable"; failure: "unavailable" | "malformed" | "unknown" }
+  /**
+   * Upstream failed without a limit or a refusal of our key or session (those map above);
+   * `timeout`: it did not answer within OPENAI_TIMEOUT_MS.
+   */
+  | { kind: "upstream-unavailable"; failure: "unavailable" | "timeout" | "malformed" | "unknown" }
   | { kind: "call-not-found"; callId: string }
   | { kind: "call-not-scheduled" }
   | { kind: "hangup-failed" };
@@ -77,7 +80,10 @@ export function upstreamFailure(callable: string, error: unknown): Failure {
     case "rejected":
       return { kind: "misconfigured", callable };
     default:
-      return { kind: "upstream-unavailable", failure: kind };
+      return {
+        kind: "upstream-unavailable",
+        failure: error instanceof UpstreamError && error.details.timedOut ? "timeout" : kind,
+      };
   }
 }
 

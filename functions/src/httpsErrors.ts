@@ -11,6 +11,8 @@ import {
   type InvalidArgumentDetails,
   type ModeNotServedDetails,
   refusalMessage,
+  UPSTREAM_TIMEOUT_REASON,
+  type UpstreamTimeoutDetails,
 } from "voice-contract";
 import { CallableFailure, type Failure, type StoreStage } from "./failure";
 
@@ -57,8 +59,17 @@ export function toHttpsError(failure: Failure): HttpsError {
       );
     case "store-unavailable":
       return new HttpsError("unavailable", STORE_TEXT[failure.stage]);
-    case "upstream-unavailable":
+    case "upstream-unavailable": {
+      if (failure.failure === "timeout") {
+        const details: UpstreamTimeoutDetails = { reason: UPSTREAM_TIMEOUT_REASON };
+        return new HttpsError(
+          "unavailable",
+          "OpenAI did not answer in time. Try again shortly.",
+          details,
+        );
+      }
       return new HttpsError("unavailable", "OpenAI is not available right now. Try again shortly.");
+    }
     case "call-not-found":
       return new HttpsError("not-found", `You have no call with the id ${failure.callId}.`);
     case "call-not-scheduled":

@@ -80,6 +80,11 @@ describe("upstreamFailure", () => {
       { kind: "upstream-unavailable", failure: "malformed" },
     ],
     [new TypeError("fetch failed"), { kind: "upstream-unavailable", failure: "unknown" }],
+    // OpenAI too slow: the caller is told it was OpenAI, not the function.
+    [
+      new UpstreamError("unavailable", "The call request to OpenAI timed out.", { timedOut: true }),
+      { kind: "upstream-unavailable", failure: "timeout" },
+    ],
   ])("classifies %s", (error, failure) => {
     expect(upstreamFailure("realtimeCall", error)).toEqual(failure);
   });

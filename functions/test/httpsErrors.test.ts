@@ -86,6 +86,12 @@ const CASES: [Failure, string, RegExp, unknown][] = [
     undefined,
   ],
   [
+    { kind: "upstream-unavailable", failure: "timeout" },
+    "unavailable",
+    /^OpenAI did not answer in time\./,
+    { reason: "upstream-timeout" },
+  ],
+  [
     { kind: "call-not-found", callId: "rtc_1" },
     "not-found",
     /^You have no call with the id rtc_1\.$/,

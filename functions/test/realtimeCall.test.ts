@@ -349,7 +349,7 @@ describe("realtimeCall: upstream failures refund the slice", () => {
       "a timeout",
       new UpstreamError("unavailable", "no answer", { timedOut: true }),
       "unavailable",
-      undefined,
+      { reason: "upstream-timeout" },
     ],
     ["garbage", new UpstreamError("malformed", "no Location header"), "unavailable", undefined],
     ["something else", new TypeError("fetch failed"), "unavailable", undefined],

@@ -290,7 +290,11 @@ describe("realtimeToken handler", () => {
       "unavailable",
       undefined,
     ],
-    [new UpstreamError("unavailable", "timed out", { timedOut: true }), "unavailable", undefined],
+    [
+      new UpstreamError("unavailable", "timed out", { timedOut: true }),
+      "unavailable",
+      { reason: "upstream-timeout" },
+    ],
     [new UpstreamError("malformed", "unexpected body"), "unavailable", undefined],
   ])(
     "maps upstream %s, refunds, and logs the status and request id",

@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { RealtimeConnectError } from "../src/realtime/errors";
-import { FakePeerConnection, deferred, flush, type FakeStream } from "./fakes";
+import type { SdpExchange } from "../src/realtime/exchange";
+import { FAKE_ANSWER_SDP, FakePeerConnection, deferred, flush, type FakeStream } from "./fakes";
 import { setup } from "./harness";
 
 /** Every step of connect() runs under its own deadline and says which step ran out. */
 describe("connect deadlines and failures", () => {
   const steps = [
-    ["microphone", "The microphone did not come within 60 s."],
-    ["token", "The session key did not come within 20 s."],
-    ["offer", "The offer did not come within 10 s."],
-    ["channel", "The connection to OpenAI did not come within 15 s."],
+    ["microphone", "microphone", "The microphone did not open within 60 s."],
+    ["token", "token", "The session key did not come within 20 s."],
+    ["offer", "offer", "The browser did not build its offer within 10 s."],
+    ["channel", "ice", "The audio connection to OpenAI did not open within 15 s."],
   ] as const;
 
-  for (const [stage, message] of steps) {
+  for (const [stage, waited, message] of steps) {
     it(`times out at the ${stage} step`, async () => {
       const never = deferred<never>();
       const pc = new FakePeerConnection();
@@ -27,11 +28,74 @@ describe("connect deadlines and failures", () => {
       t.clock.advance(60_000);
       const error = await connecting;
       expect(error).toBeInstanceOf(RealtimeConnectError);
-      expect(error).toMatchObject({ stage, failure: "timeout", message });
+      expect(error).toMatchObject({ stage, failure: "timeout", waited, message });
       expect(t.session.state.status).toBe("closed");
       expect(t.clock.pendingTimers).toBe(0);
     });
   }
+
+  /** Connects on `exchange` and lets the clock run out; the error it failed with. */
+  const timedOut = async (exchange: SdpExchange, pc = new FakePeerConnection()) => {
+    const t = setup({ exchange, createPeerConnection: () => pc });
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    t.clock.advance(60_000);
+    return connecting;
+  };
+  const hangs: SdpExchange["exchangeOffer"] = () => deferred<never>().promise;
+
+  it("names OpenAI when the browser's own post of the offer goes unanswered", async () => {
+    expect(await timedOut({ answeredBy: "openai", exchangeOffer: hangs })).toMatchObject({
+      stage: "sdp",
+      failure: "timeout",
+      waited: "openai-answer",
+      message: "OpenAI's answer did not come within 15 s.",
+    });
+    // An exchange that does not say who answers is the browser's own post.
+    expect(await timedOut({ exchangeOffer: hangs })).toMatchObject({ waited: "openai-answer" });
+  });
+
+  it("names the app's function, not OpenAI, when a backend's exchange goes unanswered", async () => {
+    const error = await timedOut({ answeredBy: "backend", exchangeOffer: hangs });
+    expect(error).toMatchObject({
+      stage: "sdp",
+      failure: "timeout",
+      waited: "backend-answer",
+      message: "The voice server (this app's function) did not answer within 15 s.",
+    });
+    expect((error as Error).message).not.toMatch(/OpenAI/);
+  });
+
+  it("names the event channel when ICE and DTLS are up but the channel never opens", async () => {
+    const pc = new FakePeerConnection();
+    const exchange: SdpExchange = {
+      exchangeOffer: async () => {
+        pc.setConnectionState("connected");
+        return { answer: FAKE_ANSWER_SDP, callId: "rtc_1" };
+      },
+    };
+    expect(await timedOut(exchange, pc)).toMatchObject({
+      stage: "channel",
+      failure: "timeout",
+      waited: "channel",
+      message: "OpenAI's event channel did not open within 15 s.",
+    });
+  });
+
+  it("names the microphone when the answer came but an allowed microphone did not open", async () => {
+    const t = setup({
+      getUserMedia: () => deferred<never>().promise,
+      microphoneGranted: async () => true,
+    });
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    t.clock.advance(15_000);
+    expect(await connecting).toMatchObject({
+      stage: "sdp",
+      failure: "timeout",
+      waited: "microphone",
+    });
+  });
 
   const micErrors = [
     ["NotAllowedError", "denied"],

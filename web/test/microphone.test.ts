@@ -216,6 +216,16 @@ describe("MicrophonePermission", () => {
     expect(await new MicrophonePermission(() => undefined).granted()).toBe(false);
   });
 
+  it("tells without waiting once the browser answered, following its live status", async () => {
+    const status: { state: PermissionState } = { state: "denied" };
+    const permission = new MicrophonePermission(() => ({ query: async () => status }));
+    expect(permission.grantedNow()).toBeNull();
+    expect(await permission.granted()).toBe(false);
+    expect(permission.grantedNow()).toBe(false);
+    status.state = "granted"; // allowed in the site settings: the browser updates the status
+    expect(permission.grantedNow()).toBe(true);
+  });
+
   it("defaults to navigator.permissions, read when first asked", async () => {
     const { permissions, asked } = answering("granted");
     const permission = new MicrophonePermission();

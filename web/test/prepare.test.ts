@@ -90,6 +90,42 @@ describe("CallPreparer", () => {
     expect(pcs).toHaveLength(1);
   });
 
+  it("hands over nothing built before the microphone was allowed once it is allowed", async () => {
+    const pcs: FakePeerConnection[] = [];
+    let grantedNow: boolean | null = false;
+    let granted = false;
+    const calls = new CallPreparer({
+      createPeerConnection: () => {
+        const pc = new FakePeerConnection();
+        pcs.push(pc);
+        return pc;
+      },
+      microphoneGranted: async () => granted,
+      microphoneGrantedNow: () => grantedNow,
+    });
+    // Still refused at the click: the call is used (the permission decides nothing here).
+    calls.prepare();
+    await flush();
+    expect(calls.take()?.pc).toBe(pcs[0]);
+    // Refused when built, allowed at the click: closed, and the session builds its own.
+    calls.prepare();
+    await flush();
+    grantedNow = true;
+    expect(calls.take()).toBeNull();
+    expect(pcs[1]?.closeCount).toBe(1);
+    // Built once allowed: used.
+    granted = true;
+    calls.prepare();
+    await flush();
+    expect(calls.take()?.pc).toBe(pcs[2]);
+    // Not known yet either way: used.
+    grantedNow = null;
+    granted = false;
+    calls.prepare();
+    await flush();
+    expect(calls.take()?.pc).toBe(pcs[3]);
+  });
+
   it("hands over nothing whose peer connection closed meanwhile, and prepares again", async () => {
     const { calls, pcs } = preparer();
     calls.prepare();

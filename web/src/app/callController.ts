@@ -38,7 +38,7 @@ export interface CallViews {
   banner: Pick<BannerView, "show" | "hide">;
   audio: Pick<AudioView, "unlock" | "sink" | "paused" | "setBusy">;
   meter: Pick<MicLevelMeter, "prepare" | "attach" | "detach" | "renderLive">;
-  transcript: Pick<TranscriptView, "render">;
+  transcript: Pick<TranscriptView, "render" | "setInCall">;
   usage: Pick<UsageView, "render" | "costCells">;
   details: Pick<DetailsView, "renderCallId" | "renderSessionId" | "renderTimings" | "renderBytes">;
   messages: Pick<MessageForm, "setEnabled">;
@@ -375,13 +375,14 @@ export class CallController {
   }
 
   #render(): void {
-    const { panel, messages, audio } = this.#views;
+    const { panel, messages, audio, transcript } = this.#views;
     const busy = isBusy(this.#view);
     // Until the server has heard of the Disconnect, or a new Connect.
     const view: StateView =
       this.#hangingUp !== null && this.#view.ui === "idle"
         ? { ui: "disconnecting", label: "Disconnecting…", reason: "" }
         : this.#view;
+    transcript.setInCall(busy);
     panel.render({
       view,
       link: this.#link,

@@ -10,6 +10,7 @@ import {
   MINUTE_BUDGETS,
   refusalMessage,
   RealtimeCallResponseSchema,
+  UPSTREAM_TIMEOUT_REASON,
   type CallChoices,
   type CallLimitReason,
   type EndRealtimeCallRequest,
@@ -19,7 +20,12 @@ import {
   type RealtimeMode,
   type VoiceMinutes,
 } from "voice-contract";
-import { RealtimeConnectError, type ConnectFailure, type SdpExchange } from "../realtime";
+import {
+  RealtimeConnectError,
+  type ConnectFailure,
+  type ConnectWait,
+  type SdpExchange,
+} from "../realtime";
 import { readCallableError, refusalOf } from "./errors";
 
 /** What the broker said about an open call, besides the answer. */
@@ -54,8 +60,11 @@ export class BrokeredCallError extends Error {
     readonly details: {
       /** The callable's error code without the `functions/` prefix. */
       code: string;
-      /** Why a `resource-exhausted` call was refused. */
-      reason?: CallLimitReason;
+      /**
+       * Why a `resource-exhausted` call was refused, or that an `unavailable` one was OpenAI
+       * not answering the backend in time.
+       */
+      reason?: CallLimitReason | typeof UPSTREAM_TIMEOUT_REASON;
       /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
       retryAfterSeconds?: number;
       /** The rejected request field, for `invalid-argument`. */
@@ -88,6 +97,7 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
     void end({ callId }).catch(() => undefined);
   };
   return {
+    answeredBy: "backend",
     exchangeOffer: async (offer, signal) => {
       signal.throwIfAborted();
       let pending: Promise<RealtimeCallResponse>;
@@ -151,9 +161,11 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
     failure: ConnectFailure,
     message: string,
     extra: Omit<BrokeredCallError["details"], "code"> = {},
+    waited?: ConnectWait,
   ) =>
     new RealtimeConnectError("sdp", failure, message, {
       cause: new BrokeredCallError(message, { code, ...extra }, { cause: error }),
+      ...(waited === undefined ? {} : { waited }),
       // Only a rate limit's wait is one a retry should honour; a spent budget is not retried.
       ...(failure === "rate-limited" && extra.retryAfterSeconds !== undefined
         ? { retryAfterMs: extra.retryAfterSeconds * 1000 }
@@ -222,9 +234,24 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
         "The voice service couldn't verify your sign-in or this app (App Check).",
       );
     case "unavailable":
+      // The backend gave up waiting for OpenAI: OpenAI was the slow one, not the backend.
+      if (failure.reason === UPSTREAM_TIMEOUT_REASON) {
+        return fail(
+          "timeout",
+          "OpenAI did not answer the voice server in time.",
+          { reason: UPSTREAM_TIMEOUT_REASON },
+          "upstream-answer",
+        );
+      }
       return fail("unavailable", "The voice service is unavailable right now.");
     case "deadline-exceeded":
-      return fail("timeout", "The voice service did not answer in time.");
+      // The SDK's own deadline for the callable passed: the backend was the slow one.
+      return fail(
+        "timeout",
+        "The voice server (this app's function) did not answer in time.",
+        {},
+        "backend-answer",
+      );
     case "internal":
       // The SDK reports a request that got no HTTP answer at all as `internal` with status 0
       // appended ("internal [0]"); a deliberate server error carries its own message.

@@ -4,6 +4,7 @@ import {
   LIMIT_REASONS,
   REALTIME_MODES,
   refusalMessage,
+  UPSTREAM_TIMEOUT_REASON,
   VoiceMinutesSchema,
   type RealtimeMode,
   type Refusal,
@@ -138,6 +139,15 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
     case "permission-denied":
       return new TokenError("app-check", APP_CHECK_MESSAGE, { code }, options);
     case "unavailable":
+      // The function gave up waiting for OpenAI: name OpenAI as the slow one, not the function.
+      if (failure.reason === UPSTREAM_TIMEOUT_REASON) {
+        return new TokenError(
+          "timeout",
+          "OpenAI did not answer the voice server in time. Try again in a moment.",
+          { code },
+          options,
+        );
+      }
       return new TokenError(
         "unavailable",
         "The voice service is unavailable right now. Try again in a minute.",
@@ -145,10 +155,10 @@ export function toTokenError(error: unknown, context: { signedIn?: boolean } = {
         options,
       );
     case "deadline-exceeded":
-      // The SDK's own timeout (the callable's `timeout` option), or the server's.
+      // The SDK's own timeout (the callable's `timeout` option): the function was the slow one.
       return new TokenError(
         "timeout",
-        "The voice service did not answer in time. Check your connection and try again.",
+        "The voice server (this app's function) did not answer in time; it may be busy or starting up. Try again in a moment.",
         { code },
         options,
       );

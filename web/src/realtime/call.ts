@@ -2,7 +2,7 @@
  * Steps of opening a call that the session sequences: the offer, and the deadline every step
  * runs under. Each throws a RealtimeConnectError whose `stage` names the step.
  */
-import { RealtimeConnectError, messageOf } from "./errors";
+import { RealtimeConnectError, messageOf, stageWait, type ConnectWait } from "./errors";
 import type { Clock, CloseReason, PeerConnectionLike } from "./types";
 
 /** The data channel name the Realtime API expects. */
@@ -31,19 +31,33 @@ export const DEFAULT_DEADLINES: ConnectDeadlines = {
   channel: 15_000,
 };
 
-const STEP_NAMES: Record<keyof ConnectDeadlines, string> = {
-  microphone: "The microphone",
-  token: "The session key",
-  offer: "The offer",
-  sdp: "OpenAI's answer",
-  channel: "The connection to OpenAI",
+/** A timeout's sentence, by what the step waited for; `s` is the deadline in seconds. */
+const WAIT_TEXT: Record<ConnectWait, (s: number) => string> = {
+  microphone: (s) => `The microphone did not open within ${s} s`,
+  token: (s) => `The session key did not come within ${s} s`,
+  offer: (s) => `The browser did not build its offer within ${s} s`,
+  "openai-answer": (s) => `OpenAI's answer did not come within ${s} s`,
+  "backend-answer": (s) => `The voice server (this app's function) did not answer within ${s} s`,
+  "upstream-answer": () => "OpenAI did not answer the voice server in time",
+  ice: (s) => `The audio connection to OpenAI did not open within ${s} s`,
+  channel: (s) => `OpenAI's event channel did not open within ${s} s`,
 };
 
+/** The `timeout` error of a step that waited `ms` for `waited`. */
+export function timeoutError(
+  stage: keyof ConnectDeadlines,
+  waited: ConnectWait,
+  ms: number,
+): RealtimeConnectError {
+  return new RealtimeConnectError(stage, "timeout", WAIT_TEXT[waited](ms / 1000), { waited });
+}
+
 /**
- * Runs `work` under a deadline: it rejects with a `timeout` failure naming the step when the
- * deadline passes, and with `signal.reason` when the attempt is aborted first. `work` gets a
- * signal that aborts in both cases, so a fetch behind it stops. The timer is cleared however
- * it ends.
+ * Runs `work` under a deadline: it rejects with a `timeout` failure when the deadline passes,
+ * naming what the step was waiting for then (`waiting()`, asked at that moment: by default
+ * the stage's usual party, see {@link stageWait}), and with `signal.reason` when the attempt
+ * is aborted first. `work` gets a signal that aborts in both cases, so a fetch behind it
+ * stops. The timer is cleared however it ends.
  */
 export function withDeadline<T>(
   step: keyof ConnectDeadlines,
@@ -51,23 +65,14 @@ export function withDeadline<T>(
   clock: Clock,
   signal: AbortSignal,
   work: (signal: AbortSignal) => Promise<T>,
+  waiting: () => ConnectWait = () => stageWait(step),
 ): Promise<T> {
   const controller = new AbortController();
   const aborted = new Promise<never>((_, reject) =>
     controller.signal.addEventListener("abort", () => reject(controller.signal.reason as Error)),
   );
   const onAbort = () => controller.abort(signal.reason);
-  const timer = clock.setTimeout(
-    () =>
-      controller.abort(
-        new RealtimeConnectError(
-          step,
-          "timeout",
-          `${STEP_NAMES[step]} did not come within ${ms / 1000} s`,
-        ),
-      ),
-    ms,
-  );
+  const timer = clock.setTimeout(() => controller.abort(timeoutError(step, waiting(), ms)), ms);
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort);
   return Promise.race([work(controller.signal), aborted]).finally(() => {

@@ -1,5 +1,5 @@
 import { withDeadline, type ConnectDeadlines } from "./call";
-import { RealtimeConnectError, messageOf } from "./errors";
+import { RealtimeConnectError, messageOf, type ConnectWait } from "./errors";
 import type { SdpExchange } from "./exchange";
 import { permissionGranted, type Microphone, type MicrophoneSource } from "./microphone";
 import type { PreparedCall } from "./prepare";
@@ -38,7 +38,8 @@ export async function runConnect(run: ConnectRun): Promise<WebRtcTransport> {
   const step = <T>(
     name: keyof ConnectDeadlines,
     work: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> => withDeadline(name, deadlines[name], clock, signal, work);
+    waiting?: () => ConnectWait,
+  ): Promise<T> => withDeadline(name, deadlines[name], clock, signal, work, waiting);
   // The microphone (a device to open, maybe a permission prompt) and the secret (a round
   // trip to the backend unless cached) are the slow steps and run outside this thread:
   // ask for both first, then build the peer connection and the offer while they run.
@@ -82,31 +83,49 @@ export async function runConnect(run: ConnectRun): Promise<WebRtcTransport> {
   const [, , offerSdp] = await Promise.all([microphoneClear, prepared, offer]);
   // The transceiver is already sendrecv, so putting the track on it needs no new offer:
   // it runs alongside the SDP exchange instead of before it.
+  let micSending = false;
   const sending = microphone.then((stream) => {
     signal.throwIfAborted();
     run.microphone.attach(stream);
     run.onLocalStream(stream);
+    micSending = true;
     return run.microphone.send(transport.sender);
   });
   sending.catch(() => undefined); // awaited below, unless the SDP exchange fails first
-  await step("sdp", async (stepSignal) => {
-    run.mark("offerSent");
-    let result;
-    try {
-      result = await exchange.exchangeOffer(offerSdp, stepSignal);
-    } catch (error) {
-      throw asConnectError(error, "sdp", "rejected");
-    }
-    // An exchange may finish after the attempt was abandoned: nothing of it is applied then.
-    stepSignal.throwIfAborted();
-    transport.setCallId(result.callId);
-    run.mark("sdpAnswer");
-    await sending;
-    stepSignal.throwIfAborted();
-    run.microphone.goLive();
-    await transport.applyAnswer(result.answer);
-  });
-  await step("channel", () => run.opened);
+  // Who a timeout of the SDP step blames: the party answering the offer until the answer is
+  // in; after it, a microphone that an allowed permission let the offer go without.
+  let answered = false;
+  const answerer: ConnectWait =
+    exchange.answeredBy === "backend" ? "backend-answer" : "openai-answer";
+  const sdpWait = (): ConnectWait => (answered && !micSending ? "microphone" : answerer);
+  await step(
+    "sdp",
+    async (stepSignal) => {
+      run.mark("offerSent");
+      let result;
+      try {
+        result = await exchange.exchangeOffer(offerSdp, stepSignal);
+      } catch (error) {
+        throw asConnectError(error, "sdp", "rejected");
+      }
+      answered = true;
+      // An exchange may finish after the attempt was abandoned: nothing of it is applied then.
+      stepSignal.throwIfAborted();
+      transport.setCallId(result.callId);
+      run.mark("sdpAnswer");
+      await sending;
+      stepSignal.throwIfAborted();
+      run.microphone.goLive();
+      await transport.applyAnswer(result.answer);
+    },
+    sdpWait,
+  );
+  // ICE and DTLS done (`connected`) and still no channel: the channel is what is late.
+  await step(
+    "channel",
+    () => run.opened,
+    () => (transport.peer.connectionState === "connected" ? "channel" : "ice"),
+  );
   // The channel's open event may have been the moment someone disposed the session.
   if (signal.aborted) throw signal.reason;
   return transport;

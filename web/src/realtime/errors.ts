@@ -2,6 +2,31 @@
 export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" | "aborted";
 
 /**
+ * What a step that ran out of time was waiting for: who was slow, which a `timeout`'s
+ * message names and its advice follows. One stage can wait on different parties: the `sdp`
+ * stage waits on OpenAI when the browser posts the offer itself, on the app's backend when the
+ * backend posts it (a brokered call), and the `channel` stage on the network path first.
+ *
+ * - `microphone`: the microphone to open (a permission prompt included);
+ * - `token`: the session key from the app's backend;
+ * - `offer`: the browser building its SDP offer;
+ * - `openai-answer`: OpenAI's answer to the offer the browser posted;
+ * - `backend-answer`: the app's backend (the function that posts the offer to OpenAI);
+ * - `upstream-answer`: OpenAI's answer to the backend, which the backend reported as late;
+ * - `ice`: the media path to OpenAI (ICE and DTLS), after the answer;
+ * - `channel`: the event channel opening, once the media path was up.
+ */
+export type ConnectWait =
+  | "microphone"
+  | "token"
+  | "offer"
+  | "openai-answer"
+  | "backend-answer"
+  | "upstream-answer"
+  | "ice"
+  | "channel";
+
+/**
  * What went wrong, in terms of what the user can do about it. UI code picks its advice from
  * this, never from the message text.
  *
@@ -11,7 +36,7 @@ export type ConnectStage = "microphone" | "token" | "offer" | "sdp" | "channel" 
  * - `microphone`: any other microphone failure;
  * - `token`: the app's secret provider failed; `cause` holds its error;
  * - `unsupported`: the browser could not build a WebRTC offer;
- * - `timeout`: a step did not finish within its deadline (the `stage` says which);
+ * - `timeout`: a step did not finish within its deadline (`waited` says who was slow);
  * - `unreachable`: the calls endpoint could not be reached (network, DNS, CORS);
  * - `rejected`: the calls endpoint refused the offer (`cause` is a {@link RealtimeCallError},
  *   or the brokered exchange's `BrokeredCallError`);
@@ -101,15 +126,40 @@ export class RealtimeConnectError extends Error {
    * named a wait), or null.
    */
   readonly retryAfterMs: number | null;
+  /**
+   * For a `timeout`, what the step was waiting for (see {@link ConnectWait}); null for any
+   * other failure. A timeout built without one waits on its stage's usual party
+   * ({@link stageWait}).
+   */
+  readonly waited: ConnectWait | null;
 
   constructor(
     readonly stage: ConnectStage,
     readonly failure: ConnectFailure,
     message: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; waited?: ConnectWait },
   ) {
     super(withFullStop(message), options);
     this.retryAfterMs = options?.retryAfterMs ?? null;
+    this.waited =
+      failure !== "timeout" || stage === "aborted" ? null : (options?.waited ?? stageWait(stage));
+  }
+}
+
+/**
+ * What a stage waits on when nothing more is known: OpenAI's answer to the browser's own post
+ * for `sdp`, the media path for `channel`.
+ */
+export function stageWait(stage: Exclude<ConnectStage, "aborted">): ConnectWait {
+  switch (stage) {
+    case "microphone":
+    case "token":
+    case "offer":
+      return stage;
+    case "sdp":
+      return "openai-answer";
+    case "channel":
+      return "ice";
   }
 }
 

@@ -29,6 +29,12 @@ export interface ExchangeResult {
  */
 export interface SdpExchange {
   /**
+   * Who answers the offer: `openai` when the browser posts it to OpenAI itself (the default),
+   * `backend` when the app's backend posts it and hands the answer back. A timeout of the
+   * exchange names this party as the slow one.
+   */
+  readonly answeredBy?: "openai" | "backend";
+  /**
    * Called as `connect()` starts, in parallel with the microphone and the offer: the place
    * for slow work that needs no offer (fetching a secret). The offer is only posted once this
    * resolves and the microphone is in hand. Optional.
@@ -73,6 +79,7 @@ export function secretExchange(options: SecretExchangeOptions): SdpExchange {
     return token;
   };
   return {
+    answeredBy: "openai",
     prepare: async () => {
       secret = fetchSecret();
       await secret;

@@ -10,7 +10,7 @@ export { CallPreparer } from "./prepare";
 export { DEFAULT_CALLS_URL } from "./exchange";
 export type { SdpExchange, SecretExchangeOptions } from "./exchange";
 export { RealtimeConnectError, isRecord, isSecretRejected } from "./errors";
-export type { ConnectFailure, ConnectStage } from "./errors";
+export type { ConnectFailure, ConnectStage, ConnectWait } from "./errors";
 export { addCost, costFigure, formatCost, NO_COST, priceResponse } from "./cost";
 export type { CostFigure, CostTotals } from "./cost";
 export { classifyDrop } from "./reconnect";

@@ -49,6 +49,8 @@ export interface PermissionsLike {
 export class MicrophonePermission {
   readonly #permissions: () => PermissionsLike | undefined;
   #status: Promise<{ readonly state: PermissionState } | null> | null = null;
+  /** The browser's live answer, once it came. */
+  #known: { readonly state: PermissionState } | null = null;
 
   /** `permissions` defaults to `navigator.permissions` (absent: never granted). */
   constructor(permissions: () => PermissionsLike | undefined = defaultPermissions) {
@@ -63,11 +65,21 @@ export class MicrophonePermission {
     return answer?.state === "granted";
   }
 
+  /**
+   * Whether the microphone is allowed right now, without waiting: null until the browser
+   * has answered a {@link MicrophonePermission.granted} once.
+   */
+  grantedNow(): boolean | null {
+    return this.#known === null ? null : this.#known.state === "granted";
+  }
+
   async #query(): Promise<{ readonly state: PermissionState } | null> {
     try {
       const permissions = this.#permissions();
       if (!permissions) return null;
-      return await permissions.query({ name: "microphone" as PermissionName });
+      const status = await permissions.query({ name: "microphone" as PermissionName });
+      this.#known = status;
+      return status;
     } catch {
       return null;
     }
@@ -87,6 +99,11 @@ let pagePermission: MicrophonePermission | undefined;
  */
 export function permissionGranted(): Promise<boolean> {
   return (pagePermission ??= new MicrophonePermission()).granted();
+}
+
+/** The page's {@link MicrophonePermission.grantedNow}: null until the browser answered. */
+export function permissionGrantedNow(): boolean | null {
+  return pagePermission?.grantedNow() ?? null;
 }
 
 /**

@@ -5,7 +5,7 @@
  * the microphone's track on it (`replaceTrack`) once the click has opened it.
  */
 import { EVENTS_CHANNEL, createOffer } from "./call";
-import { permissionGranted } from "./microphone";
+import { permissionGranted, permissionGrantedNow } from "./microphone";
 import type { DataChannelLike, PeerConnectionLike, RtpSenderLike } from "./types";
 
 /**
@@ -43,12 +43,22 @@ export interface CallPreparerOptions {
    * `microphoneGranted`. Defaults to `permissionGranted` (asked of the browser once per page).
    */
   microphoneGranted?: () => Promise<boolean>;
+  /**
+   * Whether the microphone is allowed now, without waiting (null: not known yet), read when
+   * a call is taken. Defaults to `permissionGrantedNow`.
+   */
+  microphoneGrantedNow?: () => boolean | null;
+}
+
+/** What `microphoneGranted` answered for the prepare that built a call; null until it did. */
+interface Allowed {
+  answer: boolean | null;
 }
 
 type Slot =
   | { state: "empty" }
-  | { state: "preparing"; pc: PeerConnectionLike }
-  | { state: "ready"; call: PreparedCall }
+  | { state: "preparing"; pc: PeerConnectionLike; allowed: Allowed }
+  | { state: "ready"; call: PreparedCall; allowed: Allowed }
   | { state: "disposed" };
 
 /**
@@ -67,11 +77,13 @@ type Slot =
 export class CallPreparer {
   readonly #create: () => PeerConnectionLike;
   readonly #microphoneGranted: () => Promise<boolean>;
+  readonly #microphoneGrantedNow: () => boolean | null;
   #slot: Slot = { state: "empty" };
 
   constructor(options: CallPreparerOptions = {}) {
     this.#create = options.createPeerConnection ?? (() => new RTCPeerConnection());
     this.#microphoneGranted = options.microphoneGranted ?? permissionGranted;
+    this.#microphoneGrantedNow = options.microphoneGrantedNow ?? permissionGrantedNow;
   }
 
   /** Whether a prepared call is waiting to be taken. */
@@ -88,7 +100,8 @@ export class CallPreparer {
     if (this.#slot.state === "disposed") return;
     // Not awaited: a connect() then reads the answer (the offer waits on it) without a round
     // trip to the browser's permission service.
-    this.#microphoneGranted().catch(() => undefined);
+    const granted = this.#microphoneGranted();
+    granted.catch(() => undefined);
     if (this.#slot.state !== "empty") return;
     let pc: PeerConnectionLike;
     try {
@@ -96,11 +109,16 @@ export class CallPreparer {
     } catch {
       return;
     }
-    const slot: Slot = { state: "preparing", pc };
+    const allowed: Allowed = { answer: null };
+    granted.then(
+      (answer) => (allowed.answer = answer),
+      () => undefined,
+    );
+    const slot: Slot = { state: "preparing", pc, allowed };
     this.#slot = slot;
     prepareCall(pc).then(
       (call) => {
-        if (this.#slot === slot) this.#slot = { state: "ready", call };
+        if (this.#slot === slot) this.#slot = { state: "ready", call, allowed };
         // Disposed (or taken over) meanwhile: nobody will use it.
         else call.pc.close();
       },
@@ -111,15 +129,25 @@ export class CallPreparer {
   }
 
   /**
-   * Hands over the ready call, or null when none is ready (still preparing, failed, or its
-   * peer connection has closed since). The caller owns what it takes.
+   * Hands over the ready call, or null when none is ready (still preparing, failed, its peer
+   * connection has closed since, or it was built before the microphone was allowed and it is
+   * allowed now). The caller owns what it takes.
    */
   take(): PreparedCall | null {
     const slot = this.#slot;
     if (slot.state !== "ready") return null;
     this.#slot = { state: "empty" };
-    const { call } = slot;
-    if (call.pc.connectionState === "closed" || call.channel.readyState !== "connecting") {
+    const { call, allowed } = slot;
+    // Chromium gathers a peer connection's ICE candidates by the page's media permission when
+    // it is made: without it, only the default route's (none on a loopback-only machine), and
+    // a later grant does not widen them. Refused, then allowed, then "Try again" sat at
+    // "Connecting…" until ICE timed out (15 s) on such a call; a new one connects.
+    const staleGrant = allowed.answer === false && this.#microphoneGrantedNow() === true;
+    if (
+      staleGrant ||
+      call.pc.connectionState === "closed" ||
+      call.channel.readyState !== "connecting"
+    ) {
       call.pc.close();
       return null;
     }

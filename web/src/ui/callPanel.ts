@@ -4,7 +4,7 @@
  */
 import type { MicState, SpeakingState } from "../realtime";
 import { byId, setHidden } from "./dom";
-import type { StateView } from "./reconnectView";
+import type { StateView, UiState } from "./reconnectView";
 
 /**
  * Why Connect is off while nothing runs (brokered mode: a spent minute budget), shown under it
@@ -60,6 +60,23 @@ export interface CallIntents {
   connectIntent(): void;
 }
 
+/** What the Mute button shows. */
+export interface MuteButton {
+  label: "Mute" | "Unmute";
+  pressed: boolean;
+  disabled: boolean;
+}
+
+/**
+ * The Mute button: the user's choice while a call is connected; otherwise a disabled "Mute",
+ * whatever the last call's microphone was left at (a Disconnect mutes it before the hang-up,
+ * which must not leave "Unmute" behind for the next call).
+ */
+export function muteButton(ui: UiState, mic: MicState): MuteButton {
+  if (ui !== "connected") return { label: "Mute", pressed: false, disabled: true };
+  return { label: mic.muted ? "Unmute" : "Mute", pressed: mic.muted, disabled: false };
+}
+
 /** Whether a call is on its way, running or being reopened (Disconnect is shown then). */
 export function isBusy(view: StateView): boolean {
   return view.ui === "connecting" || view.ui === "connected" || view.ui === "reconnecting";
@@ -78,6 +95,8 @@ export class CallPanel {
     assistantSpeaking: byId("assistant-speaking", HTMLLIElement),
   };
   #connected = false;
+  #ui: UiState = "idle";
+  #mic: MicState = { muted: false, live: false };
 
   listen(intents: CallIntents): void {
     const els = this.#els;
@@ -117,13 +136,22 @@ export class CallPanel {
     setHidden(els.connect, busy, els.disconnect);
     setHidden(els.disconnect, !busy, els.connect);
     if (busy && document.activeElement === document.body) els.disconnect.focus();
-    els.mute.disabled = !this.#connected;
     els.interrupt.disabled = !this.#connected;
+    this.#ui = view.ui;
+    this.#renderMute();
   }
 
   renderMic(mic: MicState): void {
-    this.#els.mute.setAttribute("aria-pressed", String(mic.muted));
-    this.#els.mute.textContent = mic.muted ? "Unmute" : "Mute";
+    this.#mic = mic;
+    this.#renderMute();
+  }
+
+  #renderMute(): void {
+    const mute = this.#els.mute;
+    const { label, pressed, disabled } = muteButton(this.#ui, this.#mic);
+    mute.disabled = disabled;
+    mute.setAttribute("aria-pressed", String(pressed));
+    mute.textContent = label;
   }
 
   renderSpeaking(speaking: SpeakingState): void {

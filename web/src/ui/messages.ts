@@ -7,7 +7,7 @@ import { errorCode } from "../firebase";
 import {
   isSecretRejected,
   type ConnectFailure,
-  type ConnectStage,
+  type ConnectWait,
   type RealtimeConnectError,
   type SessionProblem,
 } from "../realtime";
@@ -16,11 +16,10 @@ import { TokenError, type TokenErrorKind } from "../backend";
 /** What a banner offers besides dismissing it. */
 export type BannerAction = "retry" | "reload" | "sign-in" | "enable-audio" | null;
 
-/** Kinds of the connect advice ({@link describeConnectError}). */
+/** Kinds of the connect advice ({@link describeConnectError}); timeouts have their own. */
 type ConnectAdviceKind =
   | "token-unknown"
   | "microphone"
-  | "timeout"
   | "network"
   | "openai-rejected"
   | "openai-call"
@@ -33,8 +32,8 @@ type ConnectAdviceKind =
 
 /** What a banner is about; `#banner[data-kind]`, which the end-to-end tests read. */
 export type BannerKind =
-  | Exclude<ConnectAdviceKind, "timeout">
-  | `timeout-${ConnectStage}`
+  | ConnectAdviceKind
+  | `timeout-${ConnectWait}`
   | `token-${TokenErrorKind}`
   | "auth-popup-blocked"
   | "auth-disabled"
@@ -78,9 +77,18 @@ export function describeConnectError(error: RealtimeConnectError): BannerContent
               : "retry",
     };
   }
+  if (failure === "timeout") {
+    // Who was slow decides the advice: the page's network, the app's function, or OpenAI.
+    const waited = error.waited ?? "ice";
+    return {
+      kind: `timeout-${waited}`,
+      message: `${error.message} ${TIMEOUT_ADVICE[waited]}`,
+      action: "retry",
+    };
+  }
   const [kind, advice] = CONNECT_ADVICE[isSecretRejected(error) ? "secret" : failure];
   return {
-    kind: kind === "timeout" ? `timeout-${error.stage}` : kind,
+    kind,
     message: `${error.message} ${advice}`,
     action: failure === "unsupported" ? null : "retry",
   };
@@ -90,9 +98,27 @@ const TRY_AGAIN = "Press Connect to try again.";
 const CHECK_NETWORK = "Check your network and press Connect to try again.";
 const CHECK_MIC = "Check that a microphone is connected and free, then press Connect.";
 
+const BUSY_SERVER = "It may be busy or starting up; press Connect to try again in a moment.";
+
+/**
+ * Advice after a timeout, by what the step waited for: only the steps that cross the user's
+ * network to OpenAI point at the network; a slow function or a slow OpenAI is not the user's.
+ */
+const TIMEOUT_ADVICE: Record<ConnectWait, string> = {
+  microphone:
+    "If the browser is asking for the microphone, answer it; otherwise check that a microphone is connected and free. Then press Connect.",
+  token: BUSY_SERVER,
+  offer: "Reload the page, then press Connect.",
+  "openai-answer": CHECK_NETWORK,
+  "backend-answer": BUSY_SERVER,
+  "upstream-answer": "OpenAI may be busy; press Connect to try again in a moment.",
+  ice: `A VPN or firewall may be blocking WebRTC. ${CHECK_NETWORK}`,
+  channel: TRY_AGAIN,
+};
+
 /** Banner kind and advice per failure; `secret` is a rejected secret. */
 const CONNECT_ADVICE: Record<
-  Exclude<ConnectFailure, "aborted"> | "secret",
+  Exclude<ConnectFailure, "aborted" | "timeout"> | "secret",
   [ConnectAdviceKind, string]
 > = {
   token: ["token-unknown", "Try again."],
@@ -103,7 +129,6 @@ const CONNECT_ADVICE: Record<
   "not-found": ["microphone", CHECK_MIC],
   "in-use": ["microphone", CHECK_MIC],
   microphone: ["microphone", CHECK_MIC],
-  timeout: ["timeout", CHECK_NETWORK],
   unreachable: ["network", CHECK_NETWORK],
   secret: ["openai-rejected", "Press Connect to try again with a new session key."],
   rejected: ["openai-call", TRY_AGAIN],

@@ -19,8 +19,19 @@ import type { ConnectBlock } from "./callPanel";
 import { byId } from "./dom";
 import type { BannerContent } from "./messages";
 
-/** The warning shows this long before the server hangs up. */
+/** The warning shows at most this long before the server hangs up (calls of 5 min or more). */
 export const WARNING_SECONDS = 60;
+
+/**
+ * A shorter call is warned for its last fifth only: a warning from the first second (a 30 s
+ * call "in its last minute") would be noise, and would be ignored when it matters.
+ */
+export const WARNING_SHARE = 0.2;
+
+/** How long before the hang-up a call of `sliceSeconds` shows the warning: at most a minute. */
+export function warningSeconds(sliceSeconds: number): number {
+  return Math.min(WARNING_SECONDS, Math.ceil(sliceSeconds * WARNING_SHARE));
+}
 
 /**
  * A loss this close to the deadline (or after it) is taken for the server's hang-up: the
@@ -118,11 +129,15 @@ export type Countdown =
   | { phase: "warning"; secondsLeft: number }
   | { phase: "ended"; secondsLeft: 0 };
 
-/** Where the countdown stands at `nowMs`; `warning` in the last {@link WARNING_SECONDS}. */
-export function countdown(deadlineMs: number, nowMs: number): Countdown {
+/**
+ * Where the countdown of a call of `sliceSeconds` stands at `nowMs`; `warning` in its last
+ * {@link warningSeconds}.
+ */
+export function countdown(deadlineMs: number, nowMs: number, sliceSeconds: number): Countdown {
   const secondsLeft = Math.ceil((deadlineMs - nowMs) / 1000);
   if (secondsLeft <= 0) return { phase: "ended", secondsLeft: 0 };
-  return { phase: secondsLeft <= WARNING_SECONDS ? "warning" : "running", secondsLeft };
+  const warn = secondsLeft <= warningSeconds(sliceSeconds);
+  return { phase: warn ? "warning" : "running", secondsLeft };
 }
 
 /** "12 min 30 s today", plus " · 2 h this month" when there is a monthly cap. */
@@ -251,7 +266,7 @@ export interface MinutesElements {
   left: HTMLElement;
   /** `#call-clock`: `data-phase`, `data-seconds-left`, `data-ends-at` (server ms). */
   clock: HTMLElement;
-  /** `#call-warning`: shown in the last minute. */
+  /** `#call-warning`: shown near the end ({@link warningSeconds}). */
   warning: HTMLElement;
 }
 
@@ -283,7 +298,7 @@ export class MinutesView {
     this.#els.clock.dataset.endsAt = String(call.endsAtMs);
     this.#els.clock.hidden = false;
     const tick = () => {
-      const state = countdown(call.deadlineMs, this.#now());
+      const state = countdown(call.deadlineMs, this.#now(), call.sliceSeconds);
       this.#renderClock(state);
       if (state.phase === "ended") this.#clearTimer();
     };

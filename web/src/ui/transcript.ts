@@ -1,6 +1,14 @@
 import type { ConversationEntry } from "../realtime";
 
 /**
+ * Whether the empty conversation shows its hint ("Press Connect and say hello"): before a
+ * call only. Once anything was said it is gone, and during a call there is no Connect to press.
+ */
+export function showsHint(entries: number, inCall: boolean): boolean {
+  return entries === 0 && !inCall;
+}
+
+/**
  * Renders the conversation log into an `<ol role="log">`. Entries are only ever appended or
  * updated in place, so the n-th list item always shows the n-th entry; updating text in
  * place keeps screen readers from re-announcing whole turns on every delta.
@@ -8,10 +16,18 @@ import type { ConversationEntry } from "../realtime";
 export class TranscriptView {
   readonly #list: HTMLOListElement;
   readonly #empty: HTMLElement;
+  #entries = 0;
+  #inCall = false;
 
   constructor(list: HTMLOListElement, empty: HTMLElement) {
     this.#list = list;
     this.#empty = empty;
+  }
+
+  /** A call is on its way, running or being reopened: the hint to press Connect goes. */
+  setInCall(inCall: boolean): void {
+    this.#inCall = inCall;
+    this.#empty.hidden = !showsHint(this.#entries, inCall);
   }
 
   render(entries: readonly ConversationEntry[]): void {
@@ -25,7 +41,8 @@ export class TranscriptView {
       renderEntry(item as HTMLLIElement, entry);
     });
     while (this.#list.children.length > entries.length) this.#list.lastElementChild?.remove();
-    this.#empty.hidden = entries.length > 0;
+    this.#entries = entries.length;
+    this.#empty.hidden = !showsHint(entries.length, this.#inCall);
     // While the assistant is still speaking a turn, hold announcements until it is complete.
     const streaming = entries.some((e) => e.kind === "assistant" && e.status === "in_progress");
     this.#list.setAttribute("aria-busy", String(streaming));

@@ -192,12 +192,13 @@ describe("BrokeredCalls", () => {
     expect(result).toEqual({ answer: FAKE_ANSWER_SDP, callId: "rtc_1" });
     expect(h.requests).toEqual([{ voice: "cedar", offer: FAKE_OFFER_SDP }]);
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1788" });
+    // A 12 s call is warned in its last 3 s, not from its first second.
     expect(h.elements.clock.dataset).toMatchObject({
-      phase: "warning",
+      phase: "running",
       secondsLeft: "12",
       endsAt: String(NOW + 12_000),
     });
-    expect(h.elements.warning.hidden).toBe(false);
+    expect(h.elements.warning.hidden).toBe(true);
   });
 
   it("holds the call at once but shows it only in a later task, after the answer's own", async () => {

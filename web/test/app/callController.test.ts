@@ -7,12 +7,13 @@ import {
   RealtimeSession,
   Reconnector,
   classifyDrop,
+  type MicState,
   type RealtimeSessionOptions,
 } from "../../src/realtime";
 import { tokenDropClass } from "../../src/backend";
 import { CostView } from "../../src/ui/costView";
 import type { BannerContent } from "../../src/ui/messages";
-import type { CallPanelState } from "../../src/ui/callPanel";
+import { muteButton, type CallPanelState } from "../../src/ui/callPanel";
 import type { TalkBinding } from "../../src/ui/talkControls";
 import {
   FakeAudioElement,
@@ -34,6 +35,8 @@ function harness(
   options: {
     failToken?: boolean;
     hangsUp?: boolean;
+    /** The hang-up mutes, then its end request fails (the function is down) before it stops. */
+    endFails?: boolean;
     connectOnLoad?: boolean;
     /** What the mode's hang-up resolves with: the server's answer (default at once). */
     hangUpDone?: Promise<void>;
@@ -83,6 +86,8 @@ function harness(
     prepares: 0,
     busy: [] as boolean[],
     textEnabled: [] as boolean[],
+    mics: [] as MicState[],
+    inCall: [] as boolean[],
   };
   const mode: CallMode = {
     kind: "secret",
@@ -104,6 +109,10 @@ function harness(
     classify: (_live, reason) => classifyDrop(reason),
     hangUp: (mute, stop) => {
       seen.hangUps++;
+      if (options.endFails) {
+        mute();
+        return Promise.reject(new Error("internal [0]")).catch(() => stop());
+      }
       if (!options.hangsUp) return false;
       mute();
       stop();
@@ -116,7 +125,7 @@ function harness(
   const views: CallViews = {
     panel: {
       render: (state) => void seen.panels.push(state),
-      renderMic: () => {},
+      renderMic: (mic) => void seen.mics.push(mic),
       renderSpeaking: () => {},
     },
     banner: {
@@ -138,7 +147,7 @@ function harness(
       detach: () => {},
       renderLive: () => {},
     },
-    transcript: { render: () => {} },
+    transcript: { render: () => {}, setInCall: (inCall) => void seen.inCall.push(inCall) },
     usage: { render: () => {}, costCells: { call: cell(), page: cell() } },
     details: {
       renderCallId: (callId) => void seen.callIds.push(callId),
@@ -253,6 +262,37 @@ describe("CallController", () => {
     done.resolve();
     await flush();
     expect(t.last()).toMatchObject({ view: { ui: "idle", label: "Not connected" } });
+  });
+
+  it("hides the hint to press Connect during a call, and shows it again after", async () => {
+    const t = harness();
+    t.calls.start();
+    expect(t.seen.inCall.at(-1)).toBe(false);
+    t.calls.signedIn(true);
+    await t.connect();
+    expect(t.seen.inCall).toContain(true);
+    expect(t.seen.inCall.at(-1)).toBe(true);
+    t.calls.disconnect();
+    await flush();
+    expect(t.seen.inCall.at(-1)).toBe(false);
+  });
+
+  it("leaves a fresh, disabled Mute after a Disconnect whose end request failed", async () => {
+    const t = harness({ endFails: true });
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.connect();
+    t.calls.disconnect();
+    await flush();
+    expect(t.last()).toMatchObject({ view: { ui: "idle" } });
+    // The hang-up muted the microphone; the button must not say "Unmute" for the next call.
+    expect(t.seen.mics.at(-1)).toMatchObject({ muted: true });
+    const ui = t.last()?.view.ui ?? "idle";
+    expect(muteButton(ui, t.seen.mics.at(-1) ?? { muted: false, live: false })).toEqual({
+      label: "Mute",
+      pressed: false,
+      disabled: true,
+    });
   });
 
   it("shows the mode's banner for a failed connect and stays ready for the next", async () => {

@@ -27,7 +27,9 @@ import {
   FakeMinutesHub,
   fakeCallResponse,
   fakeMinutesElements,
+  flush,
 } from "../fakes";
+import { setup } from "../harness";
 import { REAL_TIME } from "../timeouts";
 
 const OFFER =
@@ -130,6 +132,21 @@ describe("brokeredExchange", () => {
     await ended;
     expect(ends).toEqual([{ callId: "rtc_bad" }]);
     expect(opened).toEqual([]);
+  });
+});
+
+describe("brokeredExchange in a session", () => {
+  it("a callable slower than the SDP deadline is the function's timeout, never OpenAI's", async () => {
+    const { exchange } = broker(() => new Promise<never>(() => undefined));
+    const t = setup({ exchange });
+    const connecting = t.session.connect().catch((e: unknown) => e);
+    await flush();
+    t.clock.advance(15_000);
+    const error = await connecting;
+    expect(error).toMatchObject({ stage: "sdp", failure: "timeout", waited: "backend-answer" });
+    expect((error as Error).message).toBe(
+      "The voice server (this app's function) did not answer within 15 s.",
+    );
   });
 });
 
@@ -247,6 +264,14 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       {},
     ],
     ["unavailable", new FunctionsError("unavailable", "down"), "unavailable", {}],
+    [
+      "OpenAI not answering the function in time",
+      new FunctionsError("unavailable", "OpenAI did not answer in time.", {
+        reason: "upstream-timeout",
+      }),
+      "timeout",
+      { reason: "upstream-timeout" },
+    ],
     [
       "unauthenticated",
       new FunctionsError("unauthenticated", "Unauthenticated"),
@@ -389,14 +414,34 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
     expect(cause.cause).toMatchObject({ code: "functions/internal", message: "internal [0]" });
   });
 
-  it("reads the SDK's own timeout as timeout", async () => {
+  it("reads the SDK's own timeout as the function's timeout, not OpenAI's", async () => {
     const { port, close } = await listen(hangs);
     const error = await callAt(port, 200);
     close();
-    expect(error).toMatchObject({ stage: "sdp", failure: "timeout" });
+    expect(error).toMatchObject({ stage: "sdp", failure: "timeout", waited: "backend-answer" });
+    expect((error as Error).message).toBe(
+      "The voice server (this app's function) did not answer in time.",
+    );
     expect(((error as RealtimeConnectError).cause as BrokeredCallError).cause).toMatchObject({
       code: "functions/deadline-exceeded",
     });
+  });
+
+  it("reads the function's upstream-timeout as OpenAI's timeout", async () => {
+    const { port, close } = await listen(() => ({
+      status: 503,
+      body: {
+        error: {
+          status: "UNAVAILABLE",
+          message: "OpenAI did not answer in time. Try again shortly.",
+          details: { reason: "upstream-timeout" },
+        },
+      },
+    }));
+    const error = await callAt(port);
+    close();
+    expect(error).toMatchObject({ stage: "sdp", failure: "timeout", waited: "upstream-answer" });
+    expect((error as Error).message).toBe("OpenAI did not answer the voice server in time.");
   });
 
   const PREPARED: RealtimeCallPrepared = {

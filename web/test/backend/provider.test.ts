@@ -258,7 +258,15 @@ describe("toTokenError", () => {
       "timeout",
       new FunctionsError("deadline-exceeded", "deadline-exceeded"),
       { kind: "timeout" },
-      /did not answer in time/,
+      /^The voice server \(this app's function\) did not answer in time; it may be busy/,
+    ],
+    [
+      "OpenAI late for the function",
+      new FunctionsError("unavailable", "OpenAI did not answer in time.", {
+        reason: "upstream-timeout",
+      }),
+      { kind: "timeout" },
+      /^OpenAI did not answer the voice server in time\. Try again in a moment\.$/,
     ],
     [
       "misconfigured",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectControl, type ConnectBlock } from "../../src/ui/callPanel";
+import { connectControl, muteButton, type ConnectBlock } from "../../src/ui/callPanel";
 import { stateView, type StateView } from "../../src/ui/reconnectView";
 
 const SPENT: ConnectBlock = {
@@ -41,5 +41,30 @@ describe("connectControl", () => {
     });
     // During a call the hint says nothing: the running call is not blocked.
     expect(connectControl({ ...base, view: connected })).toMatchObject({ hint: null });
+  });
+});
+
+describe("muteButton", () => {
+  it("shows the user's choice during a call", () => {
+    expect(muteButton("connected", { muted: false, live: true })).toEqual({
+      label: "Mute",
+      pressed: false,
+      disabled: false,
+    });
+    expect(muteButton("connected", { muted: true, live: false })).toEqual({
+      label: "Unmute",
+      pressed: true,
+      disabled: false,
+    });
+  });
+
+  it("is a fresh, disabled Mute outside a call, whatever the last call's microphone was", () => {
+    for (const ui of ["idle", "connecting", "reconnecting", "closed"] as const) {
+      expect(muteButton(ui, { muted: true, live: false })).toEqual({
+        label: "Mute",
+        pressed: false,
+        disabled: true,
+      });
+    }
   });
 });

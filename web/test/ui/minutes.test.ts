@@ -5,6 +5,7 @@ import { toBrokeredConnectError } from "../../src/backend/brokered";
 import {
   connectBlock,
   countdown,
+  warningSeconds,
   describeBrokeredRefusal,
   describeServerEnd,
   endedByDeadline,
@@ -67,13 +68,26 @@ describe("deadline and countdown", () => {
     expect(localDeadline({ endsAtMs: NOW + 590_000, sliceSeconds: 600 }, NOW)).toBe(NOW + 590_000);
   });
 
-  it("warns in the last minute and ends at the deadline", () => {
-    const deadline = NOW + 120_000;
-    expect(countdown(deadline, NOW)).toEqual({ phase: "running", secondsLeft: 120 });
-    expect(countdown(deadline, NOW + 59_001)).toEqual({ phase: "running", secondsLeft: 61 });
-    expect(countdown(deadline, NOW + 60_000)).toEqual({ phase: "warning", secondsLeft: 60 });
-    expect(countdown(deadline, NOW + 119_500)).toEqual({ phase: "warning", secondsLeft: 1 });
-    expect(countdown(deadline, NOW + 120_000)).toEqual({ phase: "ended", secondsLeft: 0 });
+  it("warns a long call in its last minute and ends at the deadline", () => {
+    const deadline = NOW + 600_000;
+    expect(countdown(deadline, NOW, 600)).toEqual({ phase: "running", secondsLeft: 600 });
+    expect(countdown(deadline, NOW + 539_001, 600)).toEqual({ phase: "running", secondsLeft: 61 });
+    expect(countdown(deadline, NOW + 540_000, 600)).toEqual({ phase: "warning", secondsLeft: 60 });
+    expect(countdown(deadline, NOW + 599_500, 600)).toEqual({ phase: "warning", secondsLeft: 1 });
+    expect(countdown(deadline, NOW + 600_000, 600)).toEqual({ phase: "ended", secondsLeft: 0 });
+  });
+
+  it("warns a short call only in its last fifth, never from its first second", () => {
+    // 30 s: the last 6 s.
+    const deadline = NOW + 30_000;
+    expect(countdown(deadline, NOW, 30)).toEqual({ phase: "running", secondsLeft: 30 });
+    expect(countdown(deadline, NOW + 23_001, 30)).toEqual({ phase: "running", secondsLeft: 7 });
+    expect(countdown(deadline, NOW + 24_000, 30)).toEqual({ phase: "warning", secondsLeft: 6 });
+    // 2 min: the last 24 s; 5 min and longer: the last minute.
+    expect(warningSeconds(120)).toBe(24);
+    expect(warningSeconds(12)).toBe(3);
+    expect(warningSeconds(300)).toBe(60);
+    expect(warningSeconds(3_600)).toBe(60);
   });
 
   it("takes a loss near or after the deadline for the server's hang-up, never a Disconnect", () => {

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { RealtimeCallError, RealtimeConnectError } from "../../src/realtime/errors";
 import { TokenError } from "../../src/backend/tokenError";
 import { formatBytes, formatCount } from "../../src/ui/dom";
-import { describeAuthError, describeConnectError, describeProblem } from "../../src/ui/messages";
+import type { ConnectStage, ConnectWait } from "../../src/realtime/errors";
+import {
+  describeAuthError,
+  describeConnectError,
+  describeProblem,
+  type BannerContent,
+} from "../../src/ui/messages";
 import { createLocalTimeTool } from "../../src/ui/tools";
 
 describe("get_local_time", () => {
@@ -67,6 +73,31 @@ describe("describeConnectError", () => {
     );
     expect(banner).toMatchObject({ kind: "openai-rejected", action: "retry" });
     expect(banner?.message).toContain("HTTP 401): Bad key");
+  });
+
+  it("names who was slow after a timeout, and advises by that alone", () => {
+    const timeout = (stage: ConnectStage, waited: ConnectWait, message: string) =>
+      describeConnectError(
+        new RealtimeConnectError(stage, "timeout", message, { waited }),
+      ) as BannerContent;
+    const slowFunction = timeout("sdp", "backend-answer", "Whatever the text says.");
+    expect(slowFunction.kind).toBe("timeout-backend-answer");
+    expect(slowFunction.message).toBe(
+      "Whatever the text says. It may be busy or starting up; press Connect to try again in a moment.",
+    );
+    expect(slowFunction.action).toBe("retry");
+    // The same words from another party get that party's advice, never the function's.
+    const slowOpenAI = timeout("sdp", "openai-answer", "Whatever the text says.");
+    expect(slowOpenAI.kind).toBe("timeout-openai-answer");
+    expect(slowOpenAI.message).toMatch(/Check your network/);
+    expect(timeout("sdp", "upstream-answer", "x.").message).toMatch(/OpenAI may be busy/);
+    expect(timeout("channel", "ice", "x.").message).toMatch(/VPN or firewall/);
+    expect(timeout("channel", "channel", "x.").kind).toBe("timeout-channel");
+    expect(timeout("microphone", "microphone", "x.").message).toMatch(/asking for the microphone/);
+    // Network advice only where the user's network is on the way.
+    for (const waited of ["backend-answer", "upstream-answer", "token"] as const) {
+      expect(timeout("sdp", waited, "x.").message).not.toMatch(/network/i);
+    }
   });
 
   it("stays silent when the user cancelled", () => {
