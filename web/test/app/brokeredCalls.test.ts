@@ -612,7 +612,7 @@ describe("BrokeredCalls in two tabs of one user", () => {
     expect(banner).toEqual({
       kind: "ended-call-limit",
       message:
-        "The call reached its 30 s limit, so the server ended it. Press Connect to start a new call.",
+        "The call reached its 30 s limit, so the server ended it. Press Reconnect to start a new call.",
       action: "retry",
     });
     await flush();

@@ -123,7 +123,7 @@ describe("describeServerEnd", () => {
     expect(describeServerEnd(openCall(), figure(DAY_ONLY), NOW)).toEqual({
       kind: "ended-call-limit",
       message:
-        "The call reached its 10 min limit, so the server ended it. Press Connect to start a " +
+        "The call reached its 10 min limit, so the server ended it. Press Reconnect to start a " +
         "new call.",
       action: "retry",
     });
@@ -151,7 +151,7 @@ describe("describeServerEnd", () => {
     );
     expect(refunded.kind).toBe("ended-call-limit");
     expect(refunded.message).toBe(
-      "The call reached its 30 s limit, so the server ended it. Press Connect to start a new call.",
+      "The call reached its 30 s limit, so the server ended it. Press Reconnect to start a new call.",
     );
     expect(refunded.message).not.toMatch(/today left|16 s/);
   });
