@@ -18,7 +18,7 @@ import { OPENAI_API_KEY, REGION } from "./config";
 import { cloudLog, describe, type Log } from "./guards";
 import type { HangupTask } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
-import { afterDeadlineHangup, decideDeadlineTask } from "./minutes";
+import { afterDeadlineHangup, decideDeadlineTask, leaveToOpener } from "./minutes";
 import { sleep } from "./firestoreOps";
 import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
 
@@ -106,6 +106,11 @@ export function createHangupTaskHandler(deps: TaskDeps) {
     }
     if (!after.confirmed)
       log.error(`${EVENT}_unconfirmed`, { uid, seq, callId, retryCount: request.retryCount });
+    // The call is hung up; a record its opener may still hand back is left to it for now.
+    if (leaveToOpener(await read(), task.deadlineMs, now())) {
+      log.info(`${EVENT}_left_to_opener`, { uid, seq, callId });
+      throw new RetryTask("the call's record is still reserved: its opener may hand it back");
+    }
     const endedAtMs = now();
     try {
       const outcome = await store.end({ uid, seq }, "deadline", {

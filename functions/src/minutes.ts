@@ -584,6 +584,29 @@ export function afterDeadlineHangup(
 }
 
 /**
+ * How long after its deadline a record still `reserved` is left to the request that opened the
+ * call. That request gives up on its start write by the deadline at the latest, hangs the call
+ * up and hands the slice back (callOpen.ts); the callable runs at most 30 s (config.ts), which
+ * this outlasts. A record still `reserved` after it was left by a request that stopped, and is
+ * charged its whole slice.
+ */
+export const OPENER_GRACE_MS = 60_000;
+
+/**
+ * Whether the deadline task, having hung the call up, leaves the record to its opener for now
+ * (and asks again later): it is still `reserved` within {@link OPENER_GRACE_MS} of the
+ * deadline. Otherwise the task ending it first would charge the whole slice of a call whose
+ * caller was told `unavailable`.
+ */
+export function leaveToOpener(
+  record: CallRecord | undefined,
+  deadlineMs: number,
+  nowMs: number,
+): boolean {
+  return record?.status === "reserved" && nowMs < deadlineMs + OPENER_GRACE_MS;
+}
+
+/**
  * The minute state in a user document (`seq`, and the seconds charged in each period under its
  * row's field: per UTC day `d20261130`, per UTC month `m202611`), read defensively: a
  * hand-edited value counts as nothing charged.

@@ -17,7 +17,7 @@ import {
 import { ConfigError, type Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
-import { STRANDED_AFTER_MS } from "../src/minutes";
+import { OPENER_GRACE_MS, STRANDED_AFTER_MS } from "../src/minutes";
 import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
 import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
 
@@ -508,10 +508,14 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
 
     // The record never went live: the task hangs up again at the deadline (harmless: the
-    // call is over) and closes the record as having used its slice, which was charged anyway.
+    // call is over), leaves the record to its opener for OPENER_GRACE_MS (it may still hand
+    // the slice back), then closes it as having used its slice, which was charged anyway.
     w.advance(40_000);
-    await runTask(w);
+    await expect(runTask(w)).rejects.toThrow(/still reserved/);
     expect(w.upstream.hungUp).toEqual(["rtc_fake1", "rtc_fake1"]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
+    w.advance(OPENER_GRACE_MS);
+    await runTask(w, 0, 5);
     expect(w.store.recordsOf("u1")[0]).toMatchObject({
       status: "ended",
       endedBy: "deadline",
@@ -520,6 +524,25 @@ describe("realtimeCall: marking the call live and scheduling its hang-up", () =>
     });
     expect(w.store.charged("u1")).toBe(40);
     expect((await w.open(request({ offer }))).sliceSeconds).toBe(20);
+  });
+
+  it("a task at the deadline leaves a record still reserved to its opener, whose refund then stands", async () => {
+    // The opener gave up on its start write at the deadline; the task, dispatched then too,
+    // ended the record first and charged the whole slice of a call answered unavailable.
+    const w = setupBrokered();
+    let release!: () => void;
+    w.store.holdNext.start = new Promise<void>((resolve) => (release = resolve));
+    w.store.failNext.start = new StoreUnavailableError("the call start timed out");
+    const pending = refusal(w.open(request({ offer })));
+    await vi.waitFor(() => expect(w.queue.tasks).toHaveLength(1), { timeout: 3_000 });
+    w.advance(40_000);
+    await expect(runTask(w)).rejects.toThrow(/still reserved/);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "reserved" });
+    release();
+    expect((await pending).code).toBe("unavailable");
+    await runTask(w, 0, 1);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({ status: "failed" });
+    expect(w.store.charged("u1")).toBe(0);
   });
 
   it("start fails and its hang-up is not confirmed: the slice back, and the task still hangs up at the deadline", async () => {
