@@ -78,12 +78,14 @@ export function createHangupTaskHandler(deps: TaskDeps) {
         log.error(`${EVENT}_store_failed`, { uid, seq, stage: "read", error: describe(error) });
         throw new RetryTask("could not read the call record");
       });
-    let decision = decideDeadlineTask(task, await read(), now(), maxWaitMs);
+    let record = await read();
+    let decision = decideDeadlineTask(task, record, now(), maxWaitMs);
     if (decision.action === "wait") {
       await wait(decision.ms);
       // What the record says at the deadline counts, as when Cloud Tasks dispatches on time: a
       // call whose end was confirmed while this waited is left alone, any other is hung up.
-      const atDeadline = decideDeadlineTask(task, await read(), now(), maxWaitMs);
+      record = await read();
+      const atDeadline = decideDeadlineTask(task, record, now(), maxWaitMs);
       decision = atDeadline.action === "nothing" ? atDeadline : { action: "hang-up" };
     }
     if (decision.action === "nothing") return;
@@ -106,8 +108,9 @@ export function createHangupTaskHandler(deps: TaskDeps) {
     }
     if (!after.confirmed)
       log.error(`${EVENT}_unconfirmed`, { uid, seq, callId, retryCount: request.retryCount });
-    // The call is hung up; a record its opener may still hand back is left to it for now.
-    if (leaveToOpener(await read(), task.deadlineMs, now())) {
+    // The call is hung up; a record its opener may still hand back is left to it for now. Only
+    // a record not read as `live` is read again: a live one has no opener left to wait for.
+    if (record?.status !== "live" && leaveToOpener(await read(), task.deadlineMs, now())) {
       log.info(`${EVENT}_left_to_opener`, { uid, seq, callId });
       throw new RetryTask("the call's record is still reserved: its opener may hand it back");
     }
