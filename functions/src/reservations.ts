@@ -438,6 +438,19 @@ export function createReservationEngine(
       .catch(() => {});
   }
 
+  async function findRecords(
+    uid: string,
+    field: string,
+    value: string,
+    limit: number,
+    deadline: Deadline,
+  ): Promise<Fields[]> {
+    const snap = await deadline.run(
+      userRef(uid).collection(layout.records).where(field, "==", value).limit(limit).get(),
+    );
+    return snap.docs.map((doc) => doc.data());
+  }
+
   async function data(ref: DocumentReference, deadline: Deadline): Promise<Fields | undefined> {
     const snap = await deadline.run(ref.get());
     return snap.exists ? (snap.data() ?? {}) : undefined;
@@ -450,18 +463,9 @@ export function createReservationEngine(
     settle,
     record: (ref, deadline) => data(recordRef(ref), deadline),
     outcome: (ref, deadline) => data(outcomeRef(ref), deadline),
-    async findRecord(uid, field, value, deadline) {
-      const snap = await deadline.run(
-        userRef(uid).collection(layout.records).where(field, "==", value).limit(1).get(),
-      );
-      return snap.docs[0]?.data();
-    },
-    async findRecords(uid, field, value, limit, deadline) {
-      const snap = await deadline.run(
-        userRef(uid).collection(layout.records).where(field, "==", value).limit(limit).get(),
-      );
-      return snap.docs.map((doc) => doc.data());
-    },
+    findRecord: async (uid, field, value, deadline) =>
+      (await findRecords(uid, field, value, 1, deadline))[0],
+    findRecords,
     async updateRecord(ref, fields, deadline) {
       await deadline.run(recordRef(ref).set(fields, { merge: true }));
     },
