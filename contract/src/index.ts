@@ -21,3 +21,5 @@ export {
   type Checked,
 } from "./schemas.js";
 export * from "./token.js";
+export * from "./live.js";
+export * from "./usage.js";
