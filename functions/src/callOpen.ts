@@ -7,7 +7,7 @@
  * (when it was enqueued) still hangs it up.
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
-import { type CallInput, safetyIdentifier, toVoiceMinutes } from "./callRequests";
+import { type CallInput, chooseApi, safetyIdentifier, toVoiceMinutes } from "./callRequests";
 import type { RealtimeCallResponse } from "voice-contract";
 import { fail, upstreamFailure } from "./failure";
 import { Deadline } from "./firestoreOps";
@@ -39,6 +39,11 @@ export async function openCall(
   const { uid, settings, input, network } = opening;
   const { now, log } = world;
   const started = now();
+  const chosen = chooseApi(input, settings.voice.apis);
+  if (!chosen.ok) {
+    log.info(`${names.event}_api_refused`, { uid, api: input.api });
+    fail(chosen.failure);
+  }
   const context: Context = { world, ...names, store: world.store() };
   const { held, remaining } = await reserveSlice(opening, context);
   const reservedAt = now();
@@ -66,6 +71,7 @@ export async function openCall(
   return {
     answer: created.answer,
     callId: created.callId,
+    api: chosen.api,
     endsAtMs: live.deadlineMs,
     sliceSeconds: held.reservedSeconds,
     model: settings.server.model,

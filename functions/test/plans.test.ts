@@ -130,6 +130,8 @@ describe("applying a plan", () => {
     serveBrokered: true,
     limits: { dailySeconds: 1800, monthlySeconds: 0, maxCallSeconds: 600 },
     callsPerNetworkPerMinute: 30,
+    apis: ["realtime"] as ["realtime"],
+    liveModel: "gpt-live-1",
   };
 
   it("overrides the limits the plan sets and keeps the params elsewhere", () => {

@@ -39,6 +39,7 @@ function brokered(
     monthly: number;
     maxCall: number;
     ipPerMinute: number;
+    apis: string;
   }> = {},
 ): BrokeredSettings {
   return {
@@ -51,6 +52,8 @@ function brokered(
       MONTHLY_VOICE_MINUTES: raw.monthly ?? 0,
       MAX_CALL_SECONDS: raw.maxCall ?? 40,
       IP_CALLS_PER_MINUTE: raw.ipPerMinute ?? 30,
+      BROKERED_APIS: raw.apis ?? "realtime",
+      LIVE_MODEL: "gpt-live-1",
     }),
   };
 }
@@ -208,6 +211,7 @@ describe("realtimeCall: prepare", () => {
       },
       maxCallSeconds: 40,
       model: "gpt-realtime-2",
+      apis: ["realtime"],
       choices: expect.objectContaining({ voices: ["marin", "cedar"] }),
     });
     expect(w.store.calls).toEqual(["settleStranded", "remaining"]);
@@ -267,6 +271,24 @@ describe("realtimeCall: prepare", () => {
   });
 });
 
+describe("realtimeCall: the upstream", () => {
+  it("refuses an api BROKERED_APIS does not list before it reserves anything", async () => {
+    const w = setupBrokered();
+    const error = await refusal(w.open(request({ offer, api: "live" })));
+    expect(error.code).toBe("failed-precondition");
+    expect(error.details).toEqual({ reason: "api-not-served", served: ["realtime"] });
+    expect(w.store.calls).toEqual([]);
+    expect(w.upstream.created).toEqual([]);
+  });
+
+  it("lists the upstreams a caller may open, the default first", async () => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "live,realtime" }) });
+    expect(await w.prepare(request({ prepare: true }))).toMatchObject({
+      apis: ["live", "realtime"],
+    });
+  });
+});
+
 describe("realtimeCall: the minute budget", () => {
   it("opens a call: posts the offer and the server's session, schedules the hang-up, answers the slice", async () => {
     const w = setupBrokered();
@@ -274,6 +296,7 @@ describe("realtimeCall: the minute budget", () => {
     expect(result).toMatchObject({
       answer: ANSWER_SDP,
       callId: "rtc_fake1",
+      api: "realtime",
       endsAtMs: NOW + 40_000,
       sliceSeconds: 40,
       model: "gpt-realtime-2",
