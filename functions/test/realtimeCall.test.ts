@@ -18,6 +18,7 @@ import { ConfigError, type Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 import { OPENER_GRACE_MS, STRANDED_AFTER_MS } from "../src/minutes";
+import { parsePlans } from "../src/plans";
 import {
   LIVE_ALLOWED_CLIENT_EVENTS,
   type RealtimeCallPrepared,
@@ -410,6 +411,29 @@ describe("realtimeCall: the upstream", () => {
     const realtime = await refusal(w.open(request({ offer, priorTurns: turns })));
     expect(realtime.details).toEqual({ field: "priorTurns" });
     expect(w.store.calls).toEqual([]);
+  });
+
+  it("refuses a Live call to a plan whose models leave LIVE_MODEL out, and lists no live for it", async () => {
+    const plans = parsePlans('{"cheap":{"models":["gpt-realtime-2"]}}');
+    const w = setupBrokered({
+      settings: () => ({ ...brokered({ apis: "live" }), plans }),
+    });
+    const cheap = (data: unknown) => ({
+      ...request(data),
+      auth: { uid: "u1", token: { voicePlan: "cheap" } },
+    });
+    const error = await refusal(w.open(cheap({ offer })));
+    expect(error.code).toBe("failed-precondition");
+    expect(error.details).toEqual({ reason: "plan-model-not-allowed", plan: "cheap" });
+    expect(w.store.calls).toEqual([]);
+    const both = setupBrokered({
+      settings: () => ({ ...brokered({ apis: "realtime,live" }), plans }),
+    });
+    expect(await both.prepare(cheap({ prepare: true }))).toMatchObject({ apis: ["realtime"] });
+    expect((await refusal(both.open(cheap({ offer, api: "live" })))).details).toEqual({
+      reason: "api-not-served",
+      served: ["realtime"],
+    });
   });
 
   it("lists the upstreams a caller may open, the default first", async () => {
