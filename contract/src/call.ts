@@ -3,6 +3,7 @@
  * key and counts voice minutes (its `prepare` verb opens nothing), `endRealtimeCall` hangs up.
  */
 import type { CallChoices, CallSession, SessionChoiceOptions } from "./choices.js";
+import type { PriorTurn, VoiceApi } from "./live.js";
 import type { SliceLimit, VoiceMinutes } from "./minutes.js";
 
 /** The brokered callables' names (see `functions/src/index.ts`). */
@@ -16,19 +17,32 @@ export const END_REALTIME_CALL_FUNCTION = "endRealtimeCall";
 export interface RealtimeCallRequest extends CallChoices {
   /** `RTCPeerConnection.localDescription.sdp` after `setLocalDescription(createOffer())`. */
   offer: string;
+  /**
+   * Which upstream to open the call on: one of the prepare result's `apis`. Left out: the
+   * first of them (the server's default).
+   */
+  api?: VoiceApi;
+  /**
+   * The conversation so far, when the page reopens a dropped Live call (Live calls only): at
+   * most `MAX_PRIOR_TURNS` turns of `MAX_PRIOR_CHARS` characters in all. The server passes
+   * them to the new session as prior context.
+   */
+  priorTurns?: PriorTurn[];
 }
 
 /** A successful `realtimeCall` result. */
 export interface RealtimeCallResponse {
   /** The SDP answer for `setRemoteDescription({ type: "answer", sdp })`. */
   answer: string;
-  /** Upstream's call id; pass it to `endRealtimeCall`. */
+  /** Upstream's call id (a Live call's session id); pass it to `endRealtimeCall`. */
   callId: string;
+  /** The upstream the call runs on, and so the protocol its data channel speaks. */
+  api: VoiceApi;
   /** When the server hangs the call up (epoch ms). */
   endsAtMs: number;
   /** The call's slice (`endsAtMs` is this long after the call opened). */
   sliceSeconds: number;
-  /** The Realtime model the session runs. */
+  /** The model the session runs (a Realtime or a Live model, as `api` says). */
   model: string;
   session: CallSession;
   minutes: VoiceMinutes;
@@ -61,6 +75,11 @@ export interface RealtimeCallPrepared {
   maxCallSeconds: number;
   /** The Realtime model a call would run. */
   model: string;
+  /**
+   * The upstreams this caller may open calls on (the server's `BROKERED_APIS`, narrowed by
+   * the caller's plan); the first is the default when a request names none. Never empty.
+   */
+  apis: VoiceApi[];
   /** The values the server accepts for the request's fields, and its defaults. */
   choices: SessionChoiceOptions;
 }

@@ -1,5 +1,6 @@
 /** The brokered callables' results as schemas (see schemas.ts). */
 import * as v from "valibot";
+import { VOICE_APIS } from "./live.js";
 import { MINUTE_LIMIT_REASONS } from "./minutes.js";
 import type {
   EndRealtimeCallResponse,
@@ -17,6 +18,7 @@ import {
 export const RealtimeCallResponseSchema = v.object({
   answer: v.pipe(v.string(), v.startsWith("v=")),
   callId: v.pipe(v.string(), v.nonEmpty()),
+  api: v.picklist(VOICE_APIS),
   endsAtMs: finite,
   sliceSeconds: count,
   model: v.string(),
@@ -31,6 +33,7 @@ export const RealtimeCallPreparedSchema = v.object({
   minutes: VoiceMinutesSchema,
   maxCallSeconds: count,
   model: v.string(),
+  apis: v.pipe(v.array(v.picklist(VOICE_APIS)), v.minLength(1)),
   choices: SessionChoiceOptionsSchema,
 }) satisfies v.GenericSchema<unknown, RealtimeCallPrepared>;
 

@@ -3,6 +3,7 @@
  * refusal reason, shown by the client and sent by the server as the error's message.
  */
 import type { RealtimeMode } from "./choices.js";
+import type { VoiceApi } from "./live.js";
 import {
   isMinuteLimitReason,
   MINUTE_BUDGETS,
@@ -60,6 +61,16 @@ export interface ModeNotServedDetails {
   reason: "mode-not-served";
   /** What the backend serves instead. */
   served: RealtimeMode[];
+}
+
+/**
+ * `details` of the `failed-precondition` error of a `realtimeCall` whose `api` this backend
+ * (`BROKERED_APIS`) or the caller's plan does not serve.
+ */
+export interface ApiNotServedDetails {
+  reason: "api-not-served";
+  /** What the caller may open instead; the first is the default. */
+  served: VoiceApi[];
 }
 
 /**

@@ -55,6 +55,7 @@ const TOKEN: RealtimeTokenResponse = {
 const CALL: RealtimeCallResponse = {
   answer: "v=0\r\n",
   callId: "rtc_1",
+  api: "realtime",
   endsAtMs: 1_780_000_300_000,
   sliceSeconds: 300,
   model: "gpt-realtime",
@@ -88,6 +89,7 @@ describe("the response schemas", () => {
       minutes: MINUTES,
       maxCallSeconds: 600,
       model: "m",
+      apis: ["live", "realtime"],
       choices: CHOICES,
     };
     expect(checkResponse(RealtimeCallPreparedSchema, prepared)).toEqual({
@@ -141,9 +143,27 @@ describe("the response schemas", () => {
         minutes: MINUTES,
         maxCallSeconds: 1,
         model: "m",
+        apis: ["realtime"],
         choices: CHOICES,
       }),
     ).toEqual({ ok: false, problem: "no prepared" });
+  });
+
+  it("name the upstream a call runs on, and at least one a caller may open", () => {
+    expect(checkResponse(RealtimeCallResponseSchema, { ...CALL, api: "sip" })).toEqual({
+      ok: false,
+      problem: "no api",
+    });
+    const { api: _api, ...unnamed } = CALL;
+    expect(checkResponse(RealtimeCallResponseSchema, unnamed)).toEqual({
+      ok: false,
+      problem: "no api",
+    });
+    const prepared = { prepared: true, minutes: MINUTES, maxCallSeconds: 1, model: "m" };
+    for (const apis of [[], ["realtime", "sip"], undefined])
+      expect(
+        checkResponse(RealtimeCallPreparedSchema, { ...prepared, apis, choices: CHOICES }),
+      ).toMatchObject({ ok: false, problem: expect.stringMatching(/^no apis/) as unknown });
   });
 
   it("reject a choice outside the vocabulary", () => {

@@ -33,6 +33,7 @@ export async function prepareCall(
     minutes: toVoiceMinutes(left),
     maxCallSeconds: settings.voice.limits.maxCallSeconds,
     model: settings.server.model,
+    apis: [...settings.voice.apis],
     choices: describeChoices(settings.choices),
   };
 }

@@ -4,7 +4,17 @@
  * the caller's safety identifier, and remaining minutes in the contract's units.
  */
 import { createHash, createHmac } from "node:crypto";
-import { isRecord, type VoiceMinutes } from "voice-contract";
+import {
+  isRecord,
+  isVoiceApi,
+  MAX_PRIOR_CHARS,
+  MAX_PRIOR_TURNS,
+  type PriorTurn,
+  type VoiceApi,
+  VOICE_APIS,
+  type VoiceMinutes,
+} from "voice-contract";
+import type { Failure } from "./failure";
 import type { ParseResult } from "./guards";
 import type { Remaining } from "./minutes";
 import { checkOffer } from "./sdp";
@@ -17,7 +27,16 @@ const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A call to open (an offer and its choices), or a prepare request (nothing to open). */
 export type CallInput =
-  { kind: "open"; offer: string; choices: SessionChoices } | { kind: "prepare" };
+  | {
+      kind: "open";
+      offer: string;
+      choices: SessionChoices;
+      /** The upstream the caller asked for; null: the server's default. */
+      api: VoiceApi | null;
+      /** A reconnecting Live call's conversation so far; empty for a fresh call. */
+      priorTurns: PriorTurn[];
+    }
+  | { kind: "prepare" };
 
 /**
  * Splits the offer from the session choices and checks both, or recognises a prepare request
@@ -31,14 +50,71 @@ export function parseCallRequest(data: unknown, settings: Settings): ParseResult
       message: `Call ${CALL} with an object: { offer: <SDP offer text>, ...session choices }.`,
     };
   if ("prepare" in data) return parsePrepare(data as Record<string, unknown>);
-  const { offer, ...rest } = data as Record<string, unknown>;
+  const { offer, api, priorTurns, ...rest } = data as Record<string, unknown>;
   if (offer === undefined)
     return { ok: false, field: "offer", message: "The request has no offer (the SDP offer text)." };
   const checked = checkOffer(offer);
   if (!checked.ok) return { ok: false, field: "offer", message: checked.message };
+  if (api !== undefined && !isVoiceApi(api))
+    return {
+      ok: false,
+      field: "api",
+      message: `api must be one of ${VOICE_APIS.join(", ")} (one of the prepare result's apis), or left out for the server's default.`,
+    };
+  const turns = parsePriorTurns(priorTurns);
+  if (!turns.ok) return turns;
   const choices = parseTokenRequest(rest, settings.choices);
   if (!choices.ok) return choices;
-  return { ok: true, value: { kind: "open", offer: checked.sdp, choices: choices.value } };
+  return {
+    ok: true,
+    value: {
+      kind: "open",
+      offer: checked.sdp,
+      choices: choices.value,
+      api: api ?? null,
+      priorTurns: turns.value,
+    },
+  };
+}
+
+const PRIOR_TURNS_SHAPE =
+  'priorTurns must be a list of { role: "user" | "assistant", text } (the transcripts so far), or left out';
+
+/**
+ * Checks a reconnecting call's conversation so far: at most {@link MAX_PRIOR_TURNS} turns,
+ * each a role and a non-empty text, {@link MAX_PRIOR_CHARS} characters in all.
+ */
+export function parsePriorTurns(value: unknown): ParseResult<PriorTurn[]> {
+  if (value === undefined) return { ok: true, value: [] };
+  const bad = (message: string): ParseResult<PriorTurn[]> => ({
+    ok: false,
+    field: "priorTurns",
+    message,
+  });
+  if (!Array.isArray(value)) return bad(`${PRIOR_TURNS_SHAPE}.`);
+  if (value.length > MAX_PRIOR_TURNS)
+    return bad(
+      `priorTurns has ${value.length} turns; at most ${MAX_PRIOR_TURNS} are accepted: send the latest.`,
+    );
+  const turns: PriorTurn[] = [];
+  let chars = 0;
+  for (const [index, turn] of (value as unknown[]).entries()) {
+    if (
+      !isRecord(turn) ||
+      Object.keys(turn).some((key) => key !== "role" && key !== "text") ||
+      (turn.role !== "user" && turn.role !== "assistant") ||
+      typeof turn.text !== "string" ||
+      turn.text === ""
+    )
+      return bad(`${PRIOR_TURNS_SHAPE}; turn ${index} is not.`);
+    chars += turn.text.length;
+    turns.push({ role: turn.role, text: turn.text });
+  }
+  if (chars > MAX_PRIOR_CHARS)
+    return bad(
+      `priorTurns holds ${chars} characters; at most ${MAX_PRIOR_CHARS} are accepted: send the latest turns.`,
+    );
+  return { ok: true, value: turns };
 }
 
 function parsePrepare({ prepare, ...others }: Record<string, unknown>): ParseResult<CallInput> {
@@ -56,6 +132,31 @@ function parsePrepare({ prepare, ...others }: Record<string, unknown>): ParseRes
       message: `A prepare request carries nothing else: send { prepare: true }, or leave prepare out to open a call (found ${extra.join(", ")}).`,
     };
   return { ok: true, value: { kind: "prepare" } };
+}
+
+/**
+ * The upstream a call opens on: the one asked for if `served` has it, else the first of
+ * `served`. Prior turns are Live's prior context; a Realtime call has no such field (its page
+ * replays the conversation over its own data channel), so they are refused there rather than
+ * dropped.
+ */
+export function chooseApi(
+  input: Pick<Extract<CallInput, { kind: "open" }>, "api" | "priorTurns">,
+  served: readonly [VoiceApi, ...VoiceApi[]],
+): { ok: true; api: VoiceApi } | { ok: false; failure: Failure } {
+  const api = input.api ?? served[0];
+  if (!served.includes(api))
+    return { ok: false, failure: { kind: "api-not-served", api, served: [...served] } };
+  if (api !== "live" && input.priorTurns.length > 0)
+    return {
+      ok: false,
+      failure: {
+        kind: "bad-input",
+        field: "priorTurns",
+        message: `priorTurns are for Live calls only; a ${api} call replays the conversation over its data channel. Leave priorTurns out.`,
+      },
+    };
+  return { ok: true, api };
 }
 
 /** A checked `endRealtimeCall` request. */

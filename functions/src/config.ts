@@ -223,6 +223,20 @@ export const IP_CALLS_PER_MINUTE = defineInt("IP_CALLS_PER_MINUTE", {
     "users. Its own allowance, apart from IP_MINTS_PER_MINUTE.",
 });
 
+export const BROKERED_APIS = defineString("BROKERED_APIS", {
+  default: "realtime",
+  description:
+    "Brokered calls: the upstreams a call may open on, comma-separated, the default first: " +
+    "realtime (POST /v1/realtime/calls) and live (GPT-Live, POST /v1/live/sessions). A page " +
+    "asks for one with the request's api.",
+});
+
+export const LIVE_MODEL = defineString("LIVE_MODEL", {
+  default: "gpt-live-1",
+  description:
+    "Brokered GPT-Live calls: the model every Live session runs (gpt-live-1, gpt-live-1.1).",
+});
+
 export function readRawVoiceSettings(): RawVoiceSettings {
   return {
     REALTIME_MODES: REALTIME_MODES.value(),
@@ -230,6 +244,8 @@ export function readRawVoiceSettings(): RawVoiceSettings {
     MONTHLY_VOICE_MINUTES: MONTHLY_VOICE_MINUTES.value(),
     MAX_CALL_SECONDS: MAX_CALL_SECONDS.value(),
     IP_CALLS_PER_MINUTE: IP_CALLS_PER_MINUTE.value(),
+    BROKERED_APIS: BROKERED_APIS.value(),
+    LIVE_MODEL: LIVE_MODEL.value(),
   };
 }
 

@@ -3,7 +3,7 @@
  * handlers decide which failure happened; `httpsErrors.ts` alone turns a failure into the
  * `HttpsError` the client sees, so that a kind always gets the same code, text and details.
  */
-import type { CallChoices, RealtimeMode, Refusal, VoiceMinutes } from "voice-contract";
+import type { CallChoices, RealtimeMode, Refusal, VoiceApi, VoiceMinutes } from "voice-contract";
 import { UpstreamError, type UpstreamFailure } from "./openai";
 import type { VoiceSettings } from "./voiceSettings";
 
@@ -17,6 +17,8 @@ export type Failure =
   | { kind: "app-check-replayed"; callable: string }
   | { kind: "bad-input"; field: string; message: string }
   | { kind: "mode-not-served"; callable: string; served: RealtimeMode[] }
+  /** The call asked for an upstream that the backend (or the caller's plan) does not open. */
+  | { kind: "api-not-served"; api: VoiceApi; served: VoiceApi[] }
   /** The caller's plan (plans.ts) does not include this mode, or the model the server runs. */
   | {
       kind: "plan-refused";

@@ -8,6 +8,7 @@
  */
 import { HttpsError } from "firebase-functions/v2/https";
 import {
+  type ApiNotServedDetails,
   type InvalidArgumentDetails,
   type ModeNotServedDetails,
   refusalMessage,
@@ -42,6 +43,15 @@ export function toHttpsError(failure: Failure): HttpsError {
     }
     case "mode-not-served":
       return modeNotServedError(failure.callable, failure.served);
+    case "api-not-served": {
+      const details: ApiNotServedDetails = { reason: "api-not-served", served: failure.served };
+      return new HttpsError(
+        "failed-precondition",
+        `This backend does not open ${failure.api} calls for you (it opens ${failure.served.join(" and ")}). ` +
+          `Leave api out, or send one of the prepare result's apis.`,
+        details,
+      );
+    }
     case "plan-refused":
       return planRefusedError(failure);
     case "refused": {

@@ -1,8 +1,9 @@
 /**
- * Settings of server-controlled ("brokered") calls: which modes the backend serves, the
- * voice-minute budget and the per-network call rate. Params are read at call time (`readRawVoiceSettings` in config.ts) and
+ * Settings of server-controlled ("brokered") calls: which modes and upstreams the backend
+ * serves, the voice-minute budget and the per-network call rate. Params are read at call time (`readRawVoiceSettings` in config.ts) and
  * checked here, so a misconfiguration fails loudly with the param's name.
  */
+import { isVoiceApi, VOICE_APIS, type VoiceApi } from "voice-contract";
 import { ConfigError } from "./configError";
 import type { MinuteLimits } from "./minutes";
 
@@ -21,6 +22,10 @@ export interface VoiceSettings {
   limits: MinuteLimits;
   /** Brokered calls per client network per minute, across all users (IP_CALLS_PER_MINUTE). */
   callsPerNetworkPerMinute: number;
+  /** The upstreams brokered calls may open on (BROKERED_APIS); the first is the default. */
+  apis: [VoiceApi, ...VoiceApi[]];
+  /** The model of every GPT-Live call (LIVE_MODEL). */
+  liveModel: string;
 }
 
 /** Raw param values, as `config.ts` yields them. */
@@ -30,6 +35,8 @@ export interface RawVoiceSettings {
   MONTHLY_VOICE_MINUTES: number;
   MAX_CALL_SECONDS: number;
   IP_CALLS_PER_MINUTE: number;
+  BROKERED_APIS: string;
+  LIVE_MODEL: string;
 }
 
 /** A voice param holds a value the function cannot work with: a {@link ConfigError}. */
@@ -68,5 +75,32 @@ export function resolveVoiceSettings(raw: RawVoiceSettings): VoiceSettings {
       maxCallSeconds: integer(raw, "MAX_CALL_SECONDS", 1, MAX_CALL_SECONDS_LIMIT),
     },
     callsPerNetworkPerMinute: integer(raw, "IP_CALLS_PER_MINUTE", 1),
+    apis: brokeredApis(raw.BROKERED_APIS),
+    liveModel: liveModel(raw.LIVE_MODEL),
   };
+}
+
+function brokeredApis(value: string): [VoiceApi, ...VoiceApi[]] {
+  const listed = value
+    .split(",")
+    .map((api) => api.trim().toLowerCase())
+    .filter((api) => api !== "");
+  const unknown = listed.find((api) => !isVoiceApi(api));
+  if (unknown !== undefined || listed.length === 0)
+    throw new ConfigError(
+      "BROKERED_APIS",
+      `must list one or more of ${VOICE_APIS.join(", ")}, comma-separated (the first is the default), got "${value}"`,
+    );
+  const [first, ...rest] = [...new Set(listed as VoiceApi[])];
+  return [first as VoiceApi, ...rest];
+}
+
+function liveModel(value: string): string {
+  const model = value.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
+    throw new ConfigError(
+      "LIVE_MODEL",
+      `must be a GPT-Live model name such as gpt-live-1, got "${value}"`,
+    );
+  return model;
 }

@@ -95,6 +95,8 @@ describe("servedModes", () => {
     const voice = {
       limits: { dailySeconds: 60, monthlySeconds: 0, maxCallSeconds: 60 },
       callsPerNetworkPerMinute: 1,
+      apis: ["realtime"] as ["realtime"],
+      liveModel: "gpt-live-1",
     };
     expect(servedModes({ ...voice, serveSecret: true, serveBrokered: true })).toEqual([
       "secret",

@@ -126,6 +126,12 @@ const CASES: [Failure, string, RegExp, unknown][] = [
     /^Your plan \(free\) does not include the model this server runs \(gpt-realtime-2\)/,
     { reason: "plan-model-not-allowed", plan: "free" },
   ],
+  [
+    { kind: "api-not-served", api: "live", served: ["realtime"] },
+    "failed-precondition",
+    /^This backend does not open live calls for you \(it opens realtime\)\. Leave api out/,
+    { reason: "api-not-served", served: ["realtime"] },
+  ],
 ];
 
 describe("toHttpsError", () => {
@@ -138,6 +144,7 @@ describe("toHttpsError", () => {
       "app-check-replayed": true,
       "bad-input": true,
       "mode-not-served": true,
+      "api-not-served": true,
       "plan-refused": true,
       refused: true,
       misconfigured: true,
@@ -178,6 +185,8 @@ describe("toHttpsError", () => {
       MONTHLY_VOICE_MINUTES: 0,
       MAX_CALL_SECONDS: 4,
       IP_CALLS_PER_MINUTE: 30,
+      BROKERED_APIS: "realtime",
+      LIVE_MODEL: "gpt-live-1",
     });
     const error = toHttpsError(modeNotServed("realtimeToken", voice));
     expect(error.code).toBe("failed-precondition");

@@ -24,6 +24,8 @@ const VOICE: VoiceSettings = {
   serveBrokered: true,
   limits: { dailySeconds: 60, monthlySeconds: 0, maxCallSeconds: 60 },
   callsPerNetworkPerMinute: 1,
+  apis: ["realtime"] as ["realtime"],
+  liveModel: "gpt-live-1",
 };
 
 function spec(overrides: Partial<CallableSpec<S, string, string>> = {}) {

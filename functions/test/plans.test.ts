@@ -5,6 +5,7 @@ import {
   applyPlan,
   DEFAULT_PLAN,
   parsePlans,
+  planApis,
   planMinuteLimits,
   planRefusal,
   resolvePlan,
@@ -130,6 +131,8 @@ describe("applying a plan", () => {
     serveBrokered: true,
     limits: { dailySeconds: 1800, monthlySeconds: 0, maxCallSeconds: 600 },
     callsPerNetworkPerMinute: 30,
+    apis: ["realtime"] as ["realtime"],
+    liveModel: "gpt-live-1",
   };
 
   it("overrides the limits the plan sets and keeps the params elsewhere", () => {
@@ -180,5 +183,24 @@ describe("applying a plan", () => {
       model: "gpt-realtime-mini",
     });
     expect(planRefusal(book.pro ?? {}, "secret", "gpt-realtime-2")).toBeUndefined();
+  });
+});
+
+describe("planApis", () => {
+  const voice = { apis: ["realtime", "live"] as ["realtime", "live"], liveModel: "gpt-live-1" };
+
+  it("keeps Live only for a plan whose models list LIVE_MODEL", () => {
+    expect(planApis(voice, {})).toEqual(["realtime", "live"]);
+    expect(planApis(voice, { models: ["gpt-realtime-2"] })).toEqual(["realtime"]);
+    expect(planApis(voice, { models: ["gpt-realtime-2", "gpt-live-1"] })).toEqual([
+      "realtime",
+      "live",
+    ]);
+  });
+
+  it("never leaves a plan with no upstream: the call is refused for its model instead", () => {
+    expect(planApis({ ...voice, apis: ["live"] }, { models: ["gpt-realtime-2"] })).toEqual([
+      "live",
+    ]);
   });
 });

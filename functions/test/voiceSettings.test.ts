@@ -11,6 +11,8 @@ const raw: RawVoiceSettings = {
   MONTHLY_VOICE_MINUTES: 0,
   MAX_CALL_SECONDS: 600,
   IP_CALLS_PER_MINUTE: 30,
+  BROKERED_APIS: "realtime",
+  LIVE_MODEL: "gpt-live-1",
 };
 
 function configError(input: RawVoiceSettings): VoiceConfigError {
@@ -30,7 +32,17 @@ describe("resolveVoiceSettings", () => {
       serveBrokered: false,
       limits: { dailySeconds: 1800, monthlySeconds: 0, maxCallSeconds: 600 },
       callsPerNetworkPerMinute: 30,
+      apis: ["realtime"],
+      liveModel: "gpt-live-1",
     });
+  });
+
+  it.each([
+    ["realtime", ["realtime"]],
+    ["live", ["live"]],
+    [" Live , realtime,live", ["live", "realtime"]],
+  ])("BROKERED_APIS=%j opens %j, the first the default", (apis, expected) => {
+    expect(resolveVoiceSettings({ ...raw, BROKERED_APIS: apis }).apis).toEqual(expected);
   });
 
   it.each([
@@ -58,6 +70,9 @@ describe("resolveVoiceSettings", () => {
 
   it.each<[Partial<RawVoiceSettings>, keyof RawVoiceSettings, RegExp]>([
     [{ REALTIME_MODES: "all" }, "REALTIME_MODES", /one of secret, brokered, both/],
+    [{ BROKERED_APIS: "" }, "BROKERED_APIS", /one or more of realtime, live/],
+    [{ BROKERED_APIS: "realtime,sip" }, "BROKERED_APIS", /got "realtime,sip"/],
+    [{ LIVE_MODEL: " " }, "LIVE_MODEL", /GPT-Live model name/],
     [{ REALTIME_MODES: "" }, "REALTIME_MODES", /got ""/],
     [{ DAILY_VOICE_MINUTES: 0 }, "DAILY_VOICE_MINUTES", />= 1/],
     [{ DAILY_VOICE_MINUTES: 1.5 }, "DAILY_VOICE_MINUTES", /integer/],

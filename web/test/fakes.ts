@@ -365,6 +365,7 @@ export function fakeCallResponse(
   return {
     answer: FAKE_ANSWER_SDP,
     callId: "rtc_1",
+    api: "realtime",
     endsAtMs: 1_780_000_000_000,
     sliceSeconds: 300,
     limitedBy: "call",

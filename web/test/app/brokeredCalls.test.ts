@@ -72,6 +72,7 @@ const preparedAnswer = (daySeconds: number): RealtimeCallPrepared => ({
   minutes: minutes(daySeconds),
   maxCallSeconds: 12,
   model: "gpt-realtime-2",
+  apis: ["realtime"],
   choices: SERVER_CHOICES,
 });
 

@@ -47,6 +47,7 @@ function harness(
     minutes: { ...MINUTES, daySeconds: options.daySeconds ?? MINUTES.daySeconds },
     maxCallSeconds: 12,
     model: "gpt-realtime-2",
+    apis: ["realtime"],
     choices: SERVER_CHOICES,
   };
   class TestCalls extends BrokeredCalls {

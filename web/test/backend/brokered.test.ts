@@ -455,6 +455,7 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
     },
     maxCallSeconds: 300,
     model: "gpt-realtime-2",
+    apis: ["realtime"],
     choices: SERVER_CHOICES,
   };
   const answers = (): Reply => ({ status: 200, body: { result: PREPARED } });
