@@ -140,3 +140,22 @@ export function servedModes(voice: VoiceSettings): RealtimeMode[] {
 export function modeNotServed(callable: string, voice: VoiceSettings): Failure {
   return { kind: "mode-not-served", callable, served: servedModes(voice) };
 }
+
+/**
+ * The reason a failure is counted under, or undefined when it is no refusal (a signed-out
+ * caller, bad input, an outage: those are the logs' to tell). A limit's refusal counts under
+ * its `RefusalReason`; a plan's as `plan-mode` or `plan-model`; a mode the backend does not
+ * serve as `mode-not-served`.
+ */
+export function refusalKind(failure: Failure): string | undefined {
+  switch (failure.kind) {
+    case "refused":
+      return failure.refusal.reason;
+    case "plan-refused":
+      return `plan-${failure.refused.what}`;
+    case "mode-not-served":
+      return "mode-not-served";
+    default:
+      return undefined;
+  }
+}
