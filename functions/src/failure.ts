@@ -8,7 +8,7 @@ import { UpstreamError, type UpstreamFailure } from "./openai";
 import type { VoiceSettings } from "./voiceSettings";
 
 /** While reading or writing what the store was unavailable, which decides the text. */
-export type StoreStage = "limits" | "find-call" | "end-call";
+export type StoreStage = "limits" | "find-call" | "end-call" | "usage";
 
 /** A failure of a callable; `callable` names it in texts that tell a developer what to fix. */
 export type Failure =
@@ -34,6 +34,8 @@ export type Failure =
    */
   | { kind: "upstream-unavailable"; failure: "unavailable" | "timeout" | "malformed" | "unknown" }
   | { kind: "call-not-found"; callId: string }
+  /** The operator's callable, called by an account without the admin claim. */
+  | { kind: "not-operator"; callable: string }
   | { kind: "call-not-scheduled" }
   | { kind: "hangup-failed" };
 

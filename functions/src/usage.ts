@@ -12,7 +12,12 @@
  * - `reserved` or `live` (still running, or stranded until the user's next visit): its whole
  *   slice used, as the budget holds it until the call ends.
  */
-import { estimateCallCostUsd, type PlanDayUsage, type VoiceApi } from "voice-contract";
+import {
+  estimateCallCostUsd,
+  type OperatorUsageResponse,
+  type PlanDayUsage,
+  type VoiceApi,
+} from "voice-contract";
 import { isVoiceApi } from "voice-contract";
 import { DAY_MS, utcDay } from "./calendar";
 import { readRecord } from "./minuteStore";
@@ -343,5 +348,32 @@ export function aggregateUsage(input: {
     openCalls,
     topUsers: topUsers(inRange, input.topUsers ?? 10),
     refusals: Object.fromEntries([...refusals].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))),
+  };
+}
+
+/** The contract's figures of one plan: the report's, without what only `npm run usage` prints. */
+function contractUsage({ calls, usedSeconds, refundedSeconds, estimatedCostUsd }: PlanUsage) {
+  return { calls, usedSeconds, refundedSeconds, estimatedCostUsd };
+}
+
+/**
+ * The `operatorUsage` answer: `report`'s days and refusals, and `todayTop` (today's top users,
+ * see {@link topUsers}) with their email addresses where `emails` knows them.
+ */
+export function toOperatorResponse(
+  report: UsageReport,
+  todayTop: readonly UserUsage[],
+  emails: ReadonlyMap<string, string>,
+): OperatorUsageResponse {
+  return {
+    days: report.days.map(({ day, byPlan }) => ({
+      day,
+      byPlan: Object.fromEntries(
+        Object.entries(byPlan).map(([plan, usage]) => [plan, contractUsage(usage)]),
+      ),
+    })),
+    topUsers: todayTop.map((user) => ({ ...user, email: emails.get(user.uid) ?? null })),
+    refusals: report.refusals,
+    generatedAtMs: report.generatedAtMs,
   };
 }
