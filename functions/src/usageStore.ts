@@ -14,7 +14,7 @@
 import { type Firestore, type Query, Timestamp } from "firebase-admin/firestore";
 import { Deadline } from "./firestoreOps";
 import { VOICE_USERS } from "./minuteStore";
-import { REFUSALS } from "./refusalCounter";
+import { REFUSALS } from "./refusalCount";
 import { USERS } from "./store";
 import {
   type DayRange,
