@@ -27,7 +27,6 @@ beforeAll(async () => {
 afterAll(() => firestore.stop(), HOOK_MS);
 
 const DAY1 = Date.UTC(2026, 11, 1, 10);
-const DAY_MS = 86_400_000;
 const minutes: MinuteLimits = { dailySeconds: 3600, monthlySeconds: 0, maxCallSeconds: 60 };
 const mints: Limits = {
   userDailyQuota: 100,
