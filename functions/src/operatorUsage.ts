@@ -135,8 +135,8 @@ function timeoutMs(): number {
 const handler = createOperatorUsageHandler({
   async read(range) {
     const firestore = require("firebase-admin/firestore") as typeof FirestoreModule;
-    const { readUsageRecords } = require("./usageStore") as typeof UsageStoreModule;
-    return readUsageRecords(firestore.getFirestore(), range, { timeoutMs: timeoutMs() });
+    const { readUsage } = require("./usageStore") as typeof UsageStoreModule;
+    return readUsage(firestore.getFirestore(), range, { timeoutMs: timeoutMs() });
   },
   async emails(uids) {
     if (uids.length === 0) return new Map();
