@@ -1,6 +1,7 @@
 /**
- * The operator's usage figures, pure: call and mint records and the refusal counters in,
- * per-day per-plan calls, seconds and estimated cost, top users and refusals by reason out.
+ * The operator's usage figures, pure: call and mint records (or the kept rollups of days that
+ * can no longer change) and the refusal counters in, per-day per-plan calls, seconds and
+ * estimated cost, top users and refusals by reason out.
  * `npm run usage` (scripts/usage.ts) and the `operatorUsage` callable (operatorUsage.ts) both
  * read the records with usageStore.ts and total them here, so they print the same figures.
  *
