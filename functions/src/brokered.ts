@@ -43,12 +43,15 @@ export interface BrokeredDeps {
   /** The GPT-Live upstream, for calls whose api is `live` (BROKERED_APIS). */
   liveUpstream: (apiKey: string) => BrokeredUpstream<MediaSessionConfig>;
   queue: () => HangupQueue;
+  /** Counts a refusal by reason (refusalCount.ts); without it refusals are only logged. */
+  countRefusal?: (reason: string) => Promise<void>;
   now?: () => number;
   log?: Log;
 }
 
 /** {@link BrokeredDeps} with the defaults filled in, as the callables' steps take them. */
-export type BrokeredWorld = Required<BrokeredDeps>;
+export type BrokeredWorld = Required<Omit<BrokeredDeps, "countRefusal">> &
+  Pick<BrokeredDeps, "countRefusal">;
 
 /** The upstream a call on `api` was opened on, to end it there. */
 export function upstreamOf(

@@ -63,7 +63,7 @@ export async function openCall(
     });
   }
   const context: Context = { world, ...names, store: world.store() };
-  const { held, remaining } = await reserveSlice(opening, context);
+  const { held, remaining } = await reserveSlice(opening, { api, model }, context);
   const reservedAt = now();
   const { upstream, created } = await createCall(opening, api, held, context);
   const answeredAt = now();
@@ -71,6 +71,8 @@ export async function openCall(
 
   log.info(`${names.event}_opened`, {
     uid,
+    // What a spending alert's log-based metric groups by (README's deploy checklist).
+    plan: opening.plan.name,
     network,
     seq: held.seq,
     callId: created.callId,
@@ -106,13 +108,17 @@ export async function openCall(
 
 /** Holds the call's slice, or fails with the refusal (and the minutes left). */
 async function reserveSlice(
-  { uid, settings, network }: Opening,
+  { uid, plan, settings, network }: Opening,
+  on: { api: VoiceApi; model: string },
   { store, world, event }: Context,
 ): Promise<{ held: HeldCall; remaining: Remaining }> {
   const perNetwork =
     network === null ? null : { network, perMinute: settings.voice.callsPerNetworkPerMinute };
   const reserved = await store
-    .reserve(uid, settings.voice.limits, settings.retentionDays, perNetwork)
+    .reserve(uid, settings.voice.limits, settings.retentionDays, perNetwork, {
+      plan: plan.name,
+      ...on,
+    })
     .catch((error: unknown) => {
       throw storeUnavailable(world.log, event, { uid, stage: "reserve" }, error);
     });

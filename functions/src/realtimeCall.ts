@@ -32,6 +32,7 @@ import { hangupQueue } from "./hangupQueue";
 import { callablePipeline } from "./pipeline";
 import { cachedPreflight } from "./preflight";
 import { createOpenAiLiveUpstream } from "./liveUpstream";
+import { countRefusal } from "./refusalCount";
 import { createOpenAiRealtimeUpstream } from "./upstream";
 
 export type { BrokeredDeps } from "./brokered";
@@ -51,6 +52,7 @@ function brokeredGuards(w: BrokeredWorld) {
     mode: "brokered" as const,
     modes: (settings: BrokeredSettings) => settings.voice,
     log: w.log,
+    ...(w.countRefusal !== undefined ? { countRefusal: w.countRefusal } : {}),
   };
 }
 
@@ -97,6 +99,7 @@ const deps: BrokeredDeps = {
   upstream: (apiKey) => createOpenAiRealtimeUpstream({ apiKey }),
   liveUpstream: (apiKey) => createOpenAiLiveUpstream({ apiKey }),
   queue: () => hangupQueue(`locations/${REGION.value()}/functions/${HANGUP_FUNCTION}`),
+  countRefusal,
 };
 
 const callHandler = createRealtimeCallHandler(deps);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { servedModes, UPSTREAM_RETRY_SECONDS, upstreamFailure } from "../src/failure";
+import { refusalKind, servedModes, UPSTREAM_RETRY_SECONDS, upstreamFailure } from "../src/failure";
 import { UpstreamError } from "../src/openai";
 
 describe("upstreamFailure", () => {
@@ -105,5 +105,20 @@ describe("servedModes", () => {
     expect(servedModes({ ...voice, serveSecret: false, serveBrokered: true })).toEqual([
       "brokered",
     ]);
+  });
+});
+
+describe("refusalKind", () => {
+  it("counts limits by their reason, plans and unserved modes and APIs by kind, and nothing else", () => {
+    expect(
+      refusalKind({ kind: "refused", refusal: { reason: "daily-minutes", retryAfterSeconds: 9 } }),
+    ).toBe("daily-minutes");
+    expect(
+      refusalKind({ kind: "mode-not-served", callable: "realtimeCall", served: ["secret"] }),
+    ).toBe("mode-not-served");
+    expect(refusalKind({ kind: "api-not-served", api: "live", served: ["realtime"] })).toBe(
+      "api-not-served",
+    );
+    expect(refusalKind({ kind: "signed-out" })).toBeUndefined();
   });
 });
