@@ -119,6 +119,6 @@ describe("refusalKind", () => {
     expect(refusalKind({ kind: "api-not-served", api: "live", served: ["realtime"] })).toBe(
       "api-not-served",
     );
-    expect(refusalKind({ kind: "signed-out" })).toBeUndefined();
+    expect(refusalKind({ kind: "signed-out", callable: "realtimeCall" })).toBeUndefined();
   });
 });
