@@ -17,7 +17,12 @@ import { build, type Plugin } from "esbuild";
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The modules `src/index.ts` requires, each its own bundle (`lib/<name>.js`). */
-export const TRIGGER_MODULES = ["realtimeToken", "realtimeCall", "hangupTask"] as const;
+export const TRIGGER_MODULES = [
+  "realtimeToken",
+  "realtimeCall",
+  "hangupTask",
+  "operatorUsage",
+] as const;
 
 /** The emulator-only benchmark baseline (bench/benchBaseline.ts → lib/benchBaseline.js). */
 export const BENCH_MODULE = "benchBaseline";

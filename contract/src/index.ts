@@ -23,3 +23,4 @@ export {
 export * from "./token.js";
 export * from "./live.js";
 export * from "./usage.js";
+export * from "./prices.js";

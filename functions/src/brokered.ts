@@ -39,12 +39,15 @@ export interface BrokeredDeps {
   store: () => MinuteStore;
   upstream: (apiKey: string) => BrokeredUpstream;
   queue: () => HangupQueue;
+  /** Counts a refusal by reason (refusalCounter.ts); without it refusals are only logged. */
+  countRefusal?: (reason: string) => Promise<void>;
   now?: () => number;
   log?: Log;
 }
 
 /** {@link BrokeredDeps} with the defaults filled in, as the callables' steps take them. */
-export type BrokeredWorld = Required<BrokeredDeps>;
+export type BrokeredWorld = Required<Omit<BrokeredDeps, "countRefusal">> &
+  Pick<BrokeredDeps, "countRefusal">;
 
 let store: MinuteStore | undefined;
 

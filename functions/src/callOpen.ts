@@ -49,6 +49,9 @@ export async function openCall(
 
   log.info(`${names.event}_opened`, {
     uid,
+    // What a spending alert's log-based metric groups by (README's deploy checklist).
+    plan: opening.plan.name,
+    model: settings.server.model,
     network,
     seq: held.seq,
     callId: created.callId,
@@ -78,13 +81,18 @@ export async function openCall(
 
 /** Holds the call's slice, or fails with the refusal (and the minutes left). */
 async function reserveSlice(
-  { uid, settings, network }: Opening,
+  { uid, plan, settings, network }: Opening,
   { store, world, event }: Context,
 ): Promise<{ held: HeldCall; remaining: Remaining }> {
   const perNetwork =
     network === null ? null : { network, perMinute: settings.voice.callsPerNetworkPerMinute };
   const reserved = await store
-    .reserve(uid, settings.voice.limits, settings.retentionDays, perNetwork)
+    .reserve(uid, settings.voice.limits, settings.retentionDays, perNetwork, {
+      plan: plan.name,
+      model: settings.server.model,
+      // GPT-Live calls (live-backend) pass "live".
+      api: "realtime",
+    })
     .catch((error: unknown) => {
       throw storeUnavailable(world.log, event, { uid, stage: "reserve" }, error);
     });

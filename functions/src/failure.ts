@@ -8,7 +8,7 @@ import { UpstreamError, type UpstreamFailure } from "./openai";
 import type { VoiceSettings } from "./voiceSettings";
 
 /** While reading or writing what the store was unavailable, which decides the text. */
-export type StoreStage = "limits" | "find-call" | "end-call";
+export type StoreStage = "limits" | "find-call" | "end-call" | "usage";
 
 /** A failure of a callable; `callable` names it in texts that tell a developer what to fix. */
 export type Failure =
@@ -34,6 +34,8 @@ export type Failure =
    */
   | { kind: "upstream-unavailable"; failure: "unavailable" | "timeout" | "malformed" | "unknown" }
   | { kind: "call-not-found"; callId: string }
+  /** The operator's callable, called by an account without the admin claim. */
+  | { kind: "not-operator"; callable: string }
   | { kind: "call-not-scheduled" }
   | { kind: "hangup-failed" };
 
@@ -139,4 +141,23 @@ export function servedModes(voice: VoiceSettings): RealtimeMode[] {
 /** The failure of `callable` when the backend does not serve its mode. */
 export function modeNotServed(callable: string, voice: VoiceSettings): Failure {
   return { kind: "mode-not-served", callable, served: servedModes(voice) };
+}
+
+/**
+ * The reason a failure is counted under, or undefined when it is no refusal (a signed-out
+ * caller, bad input, an outage: those are the logs' to tell). A limit's refusal counts under
+ * its `RefusalReason`; a plan's as `plan-mode` or `plan-model`; a mode the backend does not
+ * serve as `mode-not-served`.
+ */
+export function refusalKind(failure: Failure): string | undefined {
+  switch (failure.kind) {
+    case "refused":
+      return failure.refusal.reason;
+    case "plan-refused":
+      return `plan-${failure.refused.what}`;
+    case "mode-not-served":
+      return "mode-not-served";
+    default:
+      return undefined;
+  }
 }

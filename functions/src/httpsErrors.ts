@@ -8,6 +8,7 @@
  */
 import { HttpsError } from "firebase-functions/v2/https";
 import {
+  ADMIN_CLAIM,
   type InvalidArgumentDetails,
   type ModeNotServedDetails,
   refusalMessage,
@@ -21,6 +22,7 @@ const STORE_TEXT: Record<StoreStage, string> = {
   "find-call": "Could not end the call. Try again shortly.",
   "end-call":
     "The call is over, but its unused minutes could not be handed back yet. Try again shortly.",
+  usage: "Could not read the usage records. Try again shortly.",
 };
 
 /** The `HttpsError` of `failure`. */
@@ -70,6 +72,13 @@ export function toHttpsError(failure: Failure): HttpsError {
       }
       return new HttpsError("unavailable", "OpenAI is not available right now. Try again shortly.");
     }
+    case "not-operator":
+      return new HttpsError(
+        "permission-denied",
+        `${failure.callable} is for operators, and this account has no ${ADMIN_CLAIM} claim. ` +
+          `An operator sets it with \`npm run plan -- admin <uid|email> on\`; it applies from ` +
+          "the account's next ID token (sign in again).",
+      );
     case "call-not-found":
       return new HttpsError("not-found", `You have no call with the id ${failure.callId}.`);
     case "call-not-scheduled":

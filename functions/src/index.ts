@@ -9,6 +9,7 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import type * as BenchBaseline from "../bench/benchBaseline";
 import type * as HangupTask from "./hangupTask";
+import type * as OperatorUsage from "./operatorUsage";
 import type * as RealtimeCall from "./realtimeCall";
 import type * as RealtimeToken from "./realtimeToken";
 
@@ -28,6 +29,9 @@ if (serves("realtimeCall", "endRealtimeCall")) {
   const calls = require("./realtimeCall") as typeof RealtimeCall;
   exports.realtimeCall = calls.realtimeCall;
   exports.endRealtimeCall = calls.endRealtimeCall;
+}
+if (serves("operatorUsage")) {
+  exports.operatorUsage = (require("./operatorUsage") as typeof OperatorUsage).operatorUsage;
 }
 if (serves("hangUpRealtimeCall")) {
   exports.hangUpRealtimeCall = (require("./hangupTask") as typeof HangupTask).hangUpRealtimeCall;

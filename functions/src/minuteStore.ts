@@ -8,7 +8,8 @@
  * Layout (clients can read and write none of it; see firestore.rules):
  * - `voiceUsers/{uid}`: the call sequence (`seq`) and seconds charged per UTC day
  *   (`d20261130`) and per UTC month (`m202611`)
- * - `voiceUsers/{uid}/calls/{seq}`: the call record: uid, status (`reserved` → `live` →
+ * - `voiceUsers/{uid}/calls/{seq}`: the call record: uid, the caller's plan, the model and
+ *   the API it runs on (for the operator's usage, usage.ts), status (`reserved` → `live` →
  *   `ended`, or `reserved` → `failed`), the reserved seconds and when, upstream's call id, when
  *   it started, its deadline, and once over the used and unused seconds and who ended it (and
  *   `upstreamOpen` when it was settled while its call might still run upstream)
@@ -25,6 +26,7 @@
  * user's next `prepare` hands its slice back once it is stale (minutes.ts's `isStranded`).
  */
 import type { Firestore } from "firebase-admin/firestore";
+import type { VoiceApi } from "voice-contract";
 import { Timestamp } from "firebase-admin/firestore";
 import { finiteNumber, wholeNumber } from "./budget";
 import type { StoreOptions } from "./firestoreOps";
@@ -66,6 +68,14 @@ export interface HeldCall extends Charge {
   deleteAtMs: number;
   /** The caller's network slot, handed back with the slice if upstream never opens the call. */
   slot?: HeldSlot | null;
+}
+
+/** What a call's record keeps for the operator's usage (usage.ts), fixed when it is reserved. */
+export interface CallTags {
+  /** The caller's plan at the time (plans.ts). */
+  plan: string;
+  model: string;
+  api: VoiceApi;
 }
 
 /** The per-network limit of brokered calls: the caller's hashed network and its allowance. */
@@ -110,6 +120,7 @@ export interface MinuteStore {
     limits: MinuteLimits,
     retentionDays: number,
     network?: CallNetwork | null,
+    tags?: CallTags,
   ): Promise<ReserveCallResult>;
   /**
    * Marks the call live: writes `live` (minutes.ts's `liveCall`: upstream's call id, when it
@@ -243,10 +254,11 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
   }
 
   return {
-    async reserve(uid, limits, retentionDays, network = null) {
+    async reserve(uid, limits, retentionDays, network = null, tags) {
       const result = await engine.reserve(
         {
           uid,
+          ...(tags !== undefined ? { tags } : {}),
           network:
             network === null ? null : { network: network.network, perWindow: network.perMinute },
           retentionDays,

@@ -3,7 +3,7 @@
  * own step, and the one exit (httpsErrors.ts). A callable module writes only its step.
  */
 import type { RealtimeMode } from "voice-contract";
-import { fail, modeNotServed, servedModes } from "./failure";
+import { CallableFailure, fail, modeNotServed, refusalKind, servedModes } from "./failure";
 import {
   admit,
   type Admitted,
@@ -30,6 +30,12 @@ export interface CallableSpec<
   modes: (settings: S) => VoiceSettings | undefined;
   /** What the callable does for an admitted request. Throws a `CallableFailure` on failure. */
   run: (admitted: Admitted<S, T>) => Promise<R>;
+  /**
+   * Counts a refusal by reason for the operator's usage (refusalCounter.ts). It runs on the
+   * refusal path only, before the refusal is answered; if it fails the refusal is answered all
+   * the same.
+   */
+  countRefusal?: (reason: string) => Promise<void>;
 }
 
 /** The callable's handler: guards, mode, step, and every failure through the one exit. */
@@ -66,6 +72,12 @@ export function callablePipeline<S extends { replayProtection: boolean } & Plann
       }
       return await spec.run(admitted);
     } catch (error) {
+      const reason = error instanceof CallableFailure ? refusalKind(error.failure) : undefined;
+      const count = spec.countRefusal;
+      if (reason !== undefined && count !== undefined)
+        await bestEffort(spec.log, `${spec.event}_refusal_count_failed`, { reason }, () =>
+          count(reason),
+        );
       throw exitError(error);
     }
   };

@@ -31,6 +31,7 @@ import { cloudLog, type GuardedRequest } from "./guards";
 import { hangupQueue } from "./hangupQueue";
 import { callablePipeline } from "./pipeline";
 import { cachedPreflight } from "./preflight";
+import { countRefusal } from "./refusalCounter";
 import { createOpenAiRealtimeUpstream } from "./upstream";
 
 export type { BrokeredDeps } from "./brokered";
@@ -50,6 +51,7 @@ function brokeredGuards(w: BrokeredWorld) {
     mode: "brokered" as const,
     modes: (settings: BrokeredSettings) => settings.voice,
     log: w.log,
+    ...(w.countRefusal !== undefined ? { countRefusal: w.countRefusal } : {}),
   };
 }
 
@@ -95,6 +97,7 @@ const deps: BrokeredDeps = {
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   upstream: (apiKey) => createOpenAiRealtimeUpstream({ apiKey }),
   queue: () => hangupQueue(`locations/${REGION.value()}/functions/${HANGUP_FUNCTION}`),
+  countRefusal,
 };
 
 const callHandler = createRealtimeCallHandler(deps);

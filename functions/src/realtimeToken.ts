@@ -12,6 +12,7 @@ import type { RealtimeTokenResponse } from "voice-contract";
 import { cloudLog, type GuardedRequest, type Log } from "./guards";
 import { createOpenAiMinter, type Minter } from "./openai";
 import { callablePipeline } from "./pipeline";
+import { countRefusal } from "./refusalCounter";
 import { cachedPreflight } from "./preflight";
 import { parseTokenRequest } from "./session";
 import { mintSecret } from "./tokenMint";
@@ -36,6 +37,8 @@ export interface HandlerDeps {
    * a minted secret would bypass the voice-minute budget of brokered calls.
    */
   modes?: () => VoiceSettings;
+  /** Counts a refusal by reason (refusalCounter.ts); without it refusals are only logged. */
+  countRefusal?: (reason: string) => Promise<void>;
   now?: () => number;
   log?: Log;
 }
@@ -58,6 +61,7 @@ export function createRealtimeTokenHandler(
     mode: "secret",
     modes: () => deps.modes?.(),
     log,
+    ...(deps.countRefusal !== undefined ? { countRefusal: deps.countRefusal } : {}),
     run: (admitted) =>
       mintSecret(admitted, deps.store(), deps.mint, { now, log, callable: CALLABLE, event: EVENT }),
   });
@@ -74,6 +78,7 @@ const handler = createRealtimeTokenHandler({
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   mint: createOpenAiMinter(),
   modes: () => resolveVoiceSettings(readRawVoiceSettings()),
+  countRefusal,
 });
 
 function loadStore(): MintStore {

@@ -97,6 +97,11 @@ export interface ReserveRequest<S extends { seq: number }, G, R extends Refusal>
   retentionDays: number;
   rule: ReservationRule<S, G, R>;
   /**
+   * Fields the record keeps for the operator's usage (usage.ts: the plan, the model, the API),
+   * written with it in the same `create()`; they decide nothing.
+   */
+  tags?: Writes;
+  /**
    * The settlement of this reservation if its commit lands only after the caller was told it
    * failed (past its deadline). Without it, such a reservation stays charged.
    */
@@ -282,6 +287,7 @@ export function createReservationEngine(
     decided: { seq: number; record: Writes; user: UserChange },
     stored: Fields,
     context: {
+      tags: Writes | undefined;
       nowMs: number;
       deleteAtMs: number;
       network: string | null;
@@ -291,6 +297,7 @@ export function createReservationEngine(
   ): DocumentReference {
     const ref = recordRef({ uid, seq: decided.seq });
     batch.create(ref, {
+      ...context.tags,
       ...decided.record,
       claim: context.claim,
       network: context.network,
@@ -352,6 +359,7 @@ export function createReservationEngine(
       const deleteAtMs = nowMs + request.retentionDays * DAY_MS;
       guards.push(
         writeUserHalf(batch, uid, decided, fields, {
+          tags: request.tags,
           nowMs,
           deleteAtMs,
           network: allowance?.network ?? null,

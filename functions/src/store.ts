@@ -9,7 +9,7 @@
  *   `prevMintMs`), the latest refund (`refundedSeq`) and one counter per UTC day (`d20261123`)
  * - `realtimeTokenUsers/{uid}/mints/{seq}`: the audit record of each mint (never the secret).
  *   `status` says what is known: `reserved` (charged; a secret of `model` living `ttlSeconds` was
- *   requested from OpenAI, from `network`, at `createdAt`), or `failed` (refunded, with the
+ *   requested from OpenAI, from `network`, at `createdAt`, by a caller on `plan`), or `failed` (refunded, with the
  *   reason). A record
  *   that stays `reserved` is a mint the limits count: its secret was returned, or its refund
  *   never landed (see below)
@@ -46,8 +46,11 @@ export interface ReserveInput {
   /** Hashed client network (see network.ts), or null when the address is unknown. */
   network: string | null;
   limits: Limits;
-  /** What the audit record keeps: the model and secret lifetime requested, and its retention. */
-  audit: { model: string; ttlSeconds: number; retentionDays: number };
+  /**
+   * What the audit record keeps: the model and secret lifetime requested, the caller's plan
+   * at the time (for the operator's usage, usage.ts), and its retention.
+   */
+  audit: { model: string; ttlSeconds: number; retentionDays: number; plan?: string };
 }
 
 /** A charged mint. */
@@ -116,6 +119,7 @@ export function createFirestoreStore(
           uid,
           network: network === null ? null : { network, perWindow: limits.networkPerWindow },
           retentionDays: audit.retentionDays,
+          ...(audit.plan !== undefined ? { tags: { plan: audit.plan } } : {}),
           rule: mintRule(uid, limits, { model: audit.model, ttlSeconds: audit.ttlSeconds }),
           abandoned: (held, atMs) => refunded(held, LATE, atMs),
         },

@@ -29,7 +29,7 @@ export interface MintContext {
 
 /** The mint of an admitted request: reserve, mint, and hand the reservation back on failure. */
 export async function mintSecret(
-  { uid, settings, input, apiKey, network }: Admitted<Settings, SessionChoices>,
+  { uid, plan, settings, input, apiKey, network }: Admitted<Settings, SessionChoices>,
   store: MintStore,
   mint: Minter,
   { now, log, callable, event }: MintContext,
@@ -39,6 +39,7 @@ export async function mintSecret(
     model: settings.server.model,
     ttlSeconds: settings.ttlSeconds,
     retentionDays: settings.retentionDays,
+    plan: plan.name,
   };
   const reserved = await store
     .reserve({ uid, network, limits: settings.limits, audit })

@@ -74,10 +74,22 @@ describe("the deployed build", () => {
     expect(Object.keys(bundles)).not.toContain(`${BENCH_MODULE}.js`);
   });
 
-  it("exports the four functions where voice-contract cannot be resolved", () => {
+  it("exports the five functions where voice-contract cannot be resolved", () => {
     expect(load(dir, null)).toEqual({
-      exports: ["endRealtimeCall", "hangUpRealtimeCall", "realtimeCall", "realtimeToken"],
-      loaded: ["index.js", "hangupTask.js", "realtimeCall.js", "realtimeToken.js"].sort(),
+      exports: [
+        "endRealtimeCall",
+        "hangUpRealtimeCall",
+        "operatorUsage",
+        "realtimeCall",
+        "realtimeToken",
+      ],
+      loaded: [
+        "index.js",
+        "hangupTask.js",
+        "operatorUsage.js",
+        "realtimeCall.js",
+        "realtimeToken.js",
+      ].sort(),
       contract: "missing",
     });
   }, 30_000);
@@ -94,6 +106,10 @@ describe("the deployed build", () => {
     expect(load(dir, "hangUpRealtimeCall")).toMatchObject({
       exports: ["hangUpRealtimeCall"],
       loaded: ["hangupTask.js", "index.js"],
+    });
+    expect(load(dir, "operatorUsage")).toMatchObject({
+      exports: ["operatorUsage"],
+      loaded: ["index.js", "operatorUsage.js"],
     });
   }, 30_000);
 

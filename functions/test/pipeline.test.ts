@@ -152,6 +152,68 @@ describe("bestEffort", () => {
   });
 });
 
+describe("callablePipeline: refusal counts", () => {
+  function counting(
+    counter: (reason: string) => Promise<void>,
+    run: CallableSpec<S, string, string>["run"],
+  ) {
+    return spec({ countRefusal: counter, run });
+  }
+
+  it("counts a limit's refusal by its reason before answering it", async () => {
+    const counted: string[] = [];
+    const { handler } = counting(
+      async (reason) => {
+        counted.push(reason);
+      },
+      async () =>
+        fail({ kind: "refused", refusal: { reason: "daily-minutes", retryAfterSeconds: 9 } }),
+    );
+    expect(await thrown(handler(request("x")))).toMatchObject({ code: "resource-exhausted" });
+    expect(counted).toEqual(["daily-minutes"]);
+  });
+
+  it("counts the backend's mode refusal, and nothing for a success or a failure that is no refusal", async () => {
+    const counted: string[] = [];
+    const count = async (reason: string) => {
+      counted.push(reason);
+    };
+    await spec({ countRefusal: count }).handler(request("ok"));
+    await thrown(spec({ countRefusal: count }).handler(request(42)));
+    await thrown(
+      spec({
+        countRefusal: count,
+        run: async () => fail({ kind: "store-unavailable", stage: "limits" }),
+      }).handler(request("x")),
+    );
+    await thrown(
+      spec({
+        countRefusal: count,
+        modes: () => ({ ...VOICE, serveBrokered: false, serveSecret: true }),
+      }).handler(request("x")),
+    );
+    expect(counted).toEqual(["mode-not-served"]);
+  });
+
+  it("answers the refusal all the same when counting it fails, and logs that", async () => {
+    const { handler, log } = counting(
+      async () => {
+        throw new Error("Firestore did not answer the refusal count within 5000 ms");
+      },
+      async () => fail({ kind: "refused", refusal: { reason: "ip-rate", retryAfterSeconds: 3 } }),
+    );
+    expect(await thrown(handler(request("x")))).toMatchObject({
+      code: "resource-exhausted",
+      details: { reason: "ip-rate" },
+    });
+    expect(log.entries).toContainEqual({
+      level: "error",
+      message: "demo_refusal_count_failed",
+      fields: { reason: "ip-rate", error: expect.stringMatching(/refusal count/) },
+    });
+  });
+});
+
 describe("logUpstreamFailure", () => {
   it("logs the kind, status and request id, and returns the kind", () => {
     const log = new FakeLog();
@@ -187,7 +249,10 @@ describe("callablePipeline with plans", () => {
     ),
   };
 
-  function planned(mode: "secret" | "brokered" = "brokered") {
+  function planned(
+    mode: "secret" | "brokered" = "brokered",
+    countRefusal?: (reason: string) => Promise<void>,
+  ) {
     const log = new FakeLog();
     const seen: { plan: string; settings: P }[] = [];
     const handler = callablePipeline<P, string, string>({
@@ -199,6 +264,7 @@ describe("callablePipeline with plans", () => {
       mode,
       modes: (s) => s.voice,
       log,
+      ...(countRefusal !== undefined ? { countRefusal } : {}),
       run: async ({ plan, settings: s }) => {
         seen.push({ plan: plan.name, settings: s });
         return plan.name;
@@ -246,6 +312,20 @@ describe("callablePipeline with plans", () => {
     });
     expect(log.messages()).toContain("demo_plan_refused");
     expect(seen).toEqual([]);
+  });
+
+  it("counts a plan's refusals as plan-mode and plan-model", async () => {
+    const counted: string[] = [];
+    for (const [mode, claim] of [
+      ["secret", "brokeredOnly"],
+      ["brokered", "miniOnly"],
+    ] as const) {
+      const { handler } = planned(mode, async (reason) => {
+        counted.push(reason);
+      });
+      await thrown(handler(withClaims({ voicePlan: claim })));
+    }
+    expect(counted).toEqual(["plan-mode", "plan-model"]);
   });
 
   it("refuses a plan whose models leave out the server's model", async () => {
