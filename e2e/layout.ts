@@ -137,6 +137,10 @@ export async function problemsAtEveryWidth(
   const found: string[] = [];
   for (const viewport of VIEWPORTS) {
     await page.setViewportSize(viewport);
+    // Two frames: what follows a resize in script (a ResizeObserver's redraw) has run.
+    await page.evaluate(
+      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+    );
     for (const problem of await layoutProblems(page)) {
       found.push(`${mode} ${viewport.width} px, ${state}: ${problem}`);
     }

@@ -54,13 +54,9 @@ export class OperatorPage {
   }
 
   /** Someone signed in (or another user did): their token is refreshed, then the usage read. */
-  async signedIn(): Promise<void> {
+  signedIn(): Promise<void> {
     this.#signedIn = true;
-    const load = ++this.#load;
-    this.#deps.render({ status: "loading" });
-    // A failed or slow refresh leaves the token the user has: the call then says what it lacks.
-    await this.#withDeadline(this.#deps.refreshToken()).catch(() => undefined);
-    if (load === this.#load) await this.#fetch(load);
+    return this.#reload();
   }
 
   /** Nobody is signed in (the page signs a guest in). */
@@ -70,12 +66,20 @@ export class OperatorPage {
     this.#deps.render({ status: "signing-in" });
   }
 
-  /** Reads the usage again (the Refresh button); nothing while nobody is signed in. */
+  /**
+   * Reads the usage again (the Refresh button), with a fresh token too: a claim granted since
+   * the page loaded counts. Nothing while nobody is signed in.
+   */
   async refresh(): Promise<void> {
-    if (!this.#signedIn) return;
+    if (this.#signedIn) await this.#reload();
+  }
+
+  async #reload(): Promise<void> {
     const load = ++this.#load;
     this.#deps.render({ status: "loading" });
-    await this.#fetch(load);
+    // A failed or slow refresh leaves the token the user has: the call then says what it lacks.
+    await this.#withDeadline(this.#deps.refreshToken()).catch(() => undefined);
+    if (load === this.#load) await this.#fetch(load);
   }
 
   async #fetch(load: number): Promise<void> {

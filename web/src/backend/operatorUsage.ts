@@ -48,8 +48,8 @@ export function toOperatorError(error: unknown): OperatorError {
       return make(
         "not-operator",
         `This account is not an operator. Usage is shown to accounts whose sign-in carries the ` +
-          `"${ADMIN_CLAIM}" claim: an operator grants it with \`npm run plan -- admin <uid|email>\`, ` +
-          `then you reload this page.`,
+          `"${ADMIN_CLAIM}" claim: an operator grants it with "npm run plan -- admin <uid|email>", ` +
+          `then you press Refresh.`,
       );
     case "unauthenticated":
       return make("not-signed-in", "You're not signed in. Reload the page and sign in again.");

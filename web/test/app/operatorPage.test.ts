@@ -101,6 +101,14 @@ describe("OperatorPage", () => {
     expect(hanging.statuses().at(-1)).toBe("shown");
   });
 
+  it("refreshes the token on Refresh too, so a claim granted since counts", async () => {
+    const t = setup();
+    await t.page.signedIn();
+    await t.page.refresh();
+    expect(t.events).toEqual(["refresh", "fetch", "refresh", "fetch"]);
+    expect(t.statuses()).toEqual(["signing-in", "loading", "shown", "loading", "shown"]);
+  });
+
   it("shows only the latest load's answer", async () => {
     const t = setup();
     const first = deferred<OperatorUsageResponse>();

@@ -30,6 +30,7 @@ describe("toOperatorError", () => {
     expect(error.code).toBe("permission-denied");
     expect(error.message).toContain(`"${ADMIN_CLAIM}"`);
     expect(error.message).toContain("npm run plan -- admin");
+    expect(error.message).toContain("Refresh");
   });
 
   it("tells an unanswered request (the SDK's internal [0]) from a server failure", () => {
