@@ -332,8 +332,21 @@ describe("the operator page", () => {
     await page.click("#usage-table summary");
 
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.screenshot({ path: join(ARTIFACTS, "operator-admin.png"), fullPage: true });
+    await page.screenshot({
+      path: join(ARTIFACTS, "operator-admin.png"),
+      fullPage: true,
+      animations: "disabled",
+    });
     expect(await problemsAtEveryWidth(page, "operator", "admin", ARTIFACTS)).toEqual([]);
+
+    // The dark scheme: the chart redraws its axes in the page's colours.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.screenshot({
+      path: join(ARTIFACTS, "operator-admin-dark.png"),
+      fullPage: true,
+      animations: "disabled",
+    });
+    await page.emulateMedia({ colorScheme: "light" });
 
     // Back on the voice page, the refreshed token shows the way to the usage page.
     await page.goto(APP_URL);

@@ -13,15 +13,23 @@ const HEIGHT = 260;
 export class UsageChart {
   readonly #container: HTMLElement;
   #plot: uPlot | null = null;
+  #data: ChartData | null = null;
   readonly #resize = new ResizeObserver(() => this.#fit());
+  // The axes' colours are the page's, read when drawn: a change of scheme draws again.
+  readonly #scheme = matchMedia("(prefers-color-scheme: dark)");
+  readonly #redraw = () => {
+    if (this.#data) this.show(this.#data);
+  };
 
   constructor(container: HTMLElement) {
     this.#container = container;
     this.#resize.observe(container);
+    this.#scheme.addEventListener("change", this.#redraw);
   }
 
   /** Draws `data`, replacing what was drawn. */
   show(data: ChartData): void {
+    this.#data = data;
     this.#plot?.destroy();
     const style = getComputedStyle(this.#container);
     const muted = style.getPropertyValue("--muted").trim() || "#5d6478";
@@ -70,6 +78,8 @@ export class UsageChart {
   /** Removes the chart and stops following the container (idempotent). */
   dispose(): void {
     this.#resize.disconnect();
+    this.#scheme.removeEventListener("change", this.#redraw);
+    this.#data = null;
     this.#plot?.destroy();
     this.#plot = null;
   }
