@@ -3,6 +3,10 @@
  *
  *   npm run plan -- set <uid|email> <plan> [--project <id>]
  *   npm run plan -- show <uid|email> [--project <id>]
+ *   npm run plan -- admin <uid|email> [on|off] [--project <id>]
+ *
+ * `admin` sets (on), clears (off) or shows the operator claim (`voiceAdmin`, contract/src/usage.ts)
+ * that the `operatorUsage` callable and the operator page require.
  *
  * Against the Auth emulator when FIREBASE_AUTH_EMULATOR_HOST is set (or with `--emulator`,
  * which uses firebase.json's port), else against the real project with application default
@@ -14,6 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type App, deleteApp, initializeApp } from "firebase-admin/app";
 import { getAuth, type UserRecord } from "firebase-admin/auth";
+import { ADMIN_CLAIM } from "voice-contract";
 import { DEFAULT_PLAN, parsePlans, PLAN_CLAIM, type PlanBook } from "../functions/src/plans.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,11 +26,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** What the command line asks for. */
 export type PlanCommand =
   | { kind: "set"; user: string; plan: string; project?: string; emulator: boolean }
-  | { kind: "show"; user: string; project?: string; emulator: boolean };
+  | { kind: "show"; user: string; project?: string; emulator: boolean }
+  | { kind: "admin"; user: string; set?: boolean; project?: string; emulator: boolean };
 
 const USAGE =
   "Usage: npm run plan -- set <uid|email> <plan> [--project <id>] [--emulator]\n" +
-  "       npm run plan -- show <uid|email> [--project <id>] [--emulator]";
+  "       npm run plan -- show <uid|email> [--project <id>] [--emulator]\n" +
+  "       npm run plan -- admin <uid|email> [on|off] [--project <id>] [--emulator]";
 
 /** Parses the arguments after `npm run plan --`; throws an Error whose message says what to fix. */
 export function parsePlanArgs(argv: readonly string[]): PlanCommand {
@@ -47,6 +54,9 @@ export function parsePlanArgs(argv: readonly string[]): PlanCommand {
   const base = { ...(project !== undefined ? { project } : {}), emulator };
   if (kind === "set" && user && plan) return { kind, user, plan, ...base };
   if (kind === "show" && user && plan === undefined) return { kind, user, ...base };
+  if (kind === "admin" && user && plan === undefined) return { kind, user, ...base };
+  if (kind === "admin" && user && (plan === "on" || plan === "off"))
+    return { kind, user, set: plan === "on", ...base };
   throw new Error(USAGE);
 }
 
@@ -62,7 +72,8 @@ export function readDotenv(text: string): Record<string, string> {
   return values;
 }
 
-function projectId(command: PlanCommand): string {
+/** The project `command` names, else the environment's, else .firebaserc's default. */
+export function projectId(command: { project?: string }): string {
   if (command.project !== undefined) return command.project;
   const fromEnv = process.env.GCLOUD_PROJECT ?? process.env.GOOGLE_CLOUD_PROJECT;
   if (fromEnv) return fromEnv;
@@ -124,6 +135,7 @@ export async function runPlan(command: PlanCommand): Promise<string> {
       );
     const user = await findUser(app, command.user);
     const claims = { ...(user.customClaims ?? {}) };
+    if (command.kind === "admin") return await admin(app, user, claims, command.set, where);
     const current = typeof claims[PLAN_CLAIM] === "string" ? String(claims[PLAN_CLAIM]) : undefined;
     if (command.kind === "show") {
       const name = current !== undefined && Object.hasOwn(book, current) ? current : DEFAULT_PLAN;
@@ -147,6 +159,28 @@ export async function runPlan(command: PlanCommand): Promise<string> {
   } finally {
     await deleteApp(app);
   }
+}
+
+/** Shows, sets or clears the operator claim, keeping the user's other claims. */
+async function admin(
+  app: App,
+  user: UserRecord,
+  claims: Record<string, unknown>,
+  set: boolean | undefined,
+  where: string,
+): Promise<string> {
+  const who = `${user.uid} ${user.email ?? ""} in ${where}`;
+  const was = claims[ADMIN_CLAIM] === true;
+  if (set === undefined)
+    return `${who}: ${was ? "an operator" : "not an operator"} (${ADMIN_CLAIM}).`;
+  if (set) claims[ADMIN_CLAIM] = true;
+  else delete claims[ADMIN_CLAIM];
+  await getAuth(app).setCustomUserClaims(user.uid, claims);
+  return (
+    `${who}: operator ${was ? "on" : "off"} -> ${set ? "on" : "off"} (${ADMIN_CLAIM}).\n` +
+    "It applies from the user's next ID token: sign in again, or wait for the page's token " +
+    "to refresh (within an hour)."
+  );
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

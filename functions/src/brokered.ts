@@ -39,7 +39,7 @@ export interface BrokeredDeps {
   store: () => MinuteStore;
   upstream: (apiKey: string) => BrokeredUpstream;
   queue: () => HangupQueue;
-  /** Counts a refusal by reason (refusalCounter.ts); without it refusals are only logged. */
+  /** Counts a refusal by reason (refusalCount.ts); without it refusals are only logged. */
   countRefusal?: (reason: string) => Promise<void>;
   now?: () => number;
   log?: Log;

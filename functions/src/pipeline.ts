@@ -31,7 +31,7 @@ export interface CallableSpec<
   /** What the callable does for an admitted request. Throws a `CallableFailure` on failure. */
   run: (admitted: Admitted<S, T>) => Promise<R>;
   /**
-   * Counts a refusal by reason for the operator's usage (refusalCounter.ts). It runs on the
+   * Counts a refusal by reason for the operator's usage (refusalCount.ts). It runs on the
    * refusal path only, before the refusal is answered; if it fails the refusal is answered all
    * the same.
    */

@@ -31,7 +31,7 @@ import { cloudLog, type GuardedRequest } from "./guards";
 import { hangupQueue } from "./hangupQueue";
 import { callablePipeline } from "./pipeline";
 import { cachedPreflight } from "./preflight";
-import { countRefusal } from "./refusalCounter";
+import { countRefusal } from "./refusalCount";
 import { createOpenAiRealtimeUpstream } from "./upstream";
 
 export type { BrokeredDeps } from "./brokered";

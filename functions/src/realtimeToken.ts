@@ -12,7 +12,7 @@ import type { RealtimeTokenResponse } from "voice-contract";
 import { cloudLog, type GuardedRequest, type Log } from "./guards";
 import { createOpenAiMinter, type Minter } from "./openai";
 import { callablePipeline } from "./pipeline";
-import { countRefusal } from "./refusalCounter";
+import { countRefusal } from "./refusalCount";
 import { cachedPreflight } from "./preflight";
 import { parseTokenRequest } from "./session";
 import { mintSecret } from "./tokenMint";
@@ -37,7 +37,7 @@ export interface HandlerDeps {
    * a minted secret would bypass the voice-minute budget of brokered calls.
    */
   modes?: () => VoiceSettings;
-  /** Counts a refusal by reason (refusalCounter.ts); without it refusals are only logged. */
+  /** Counts a refusal by reason (refusalCount.ts); without it refusals are only logged. */
   countRefusal?: (reason: string) => Promise<void>;
   now?: () => number;
   log?: Log;

@@ -14,7 +14,7 @@
 import { type Firestore, type Query, Timestamp } from "firebase-admin/firestore";
 import { Deadline } from "./firestoreOps";
 import { VOICE_USERS } from "./minuteStore";
-import { REFUSALS } from "./refusalCounter";
+import { REFUSALS } from "./refusalCount";
 import { USERS } from "./store";
 import {
   type DayRange,
@@ -62,7 +62,7 @@ export async function readUsageRecords(
   options: UsageReadOptions = {},
 ): Promise<UsageRecords> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 32;
   const { fromMs, toMs } = rangeMs(range);
   const from = Timestamp.fromMillis(fromMs);
   const to = Timestamp.fromMillis(toMs);

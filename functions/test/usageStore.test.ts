@@ -11,7 +11,7 @@ import { docId } from "../src/firestoreOps";
 import { createMinuteStore, VOICE_USERS } from "../src/minuteStore";
 import { liveCall, type MinuteLimits } from "../src/minutes";
 import type { Limits } from "../src/policy";
-import { createRefusalCounter, REFUSALS, refusalCounterDoc } from "../src/refusalCounter";
+import { createRefusalCounter } from "../src/refusalCount";
 import { createFirestoreStore } from "../src/store";
 import { aggregateUsage, dayRange } from "../src/usage";
 import { readUsageRecords } from "../src/usageStore";
@@ -27,7 +27,6 @@ beforeAll(async () => {
 afterAll(() => firestore.stop(), HOOK_MS);
 
 const DAY1 = Date.UTC(2026, 11, 1, 10);
-const DAY_MS = 86_400_000;
 const minutes: MinuteLimits = { dailySeconds: 3600, monthlySeconds: 0, maxCallSeconds: 60 };
 const mints: Limits = {
   userDailyQuota: 100,
@@ -123,23 +122,5 @@ describe("usage records", REAL_TIME, () => {
     const report = aggregateUsage({ range, ...records, nowMs: 0 });
     expect(report.total).toMatchObject({ calls: 2, usedSeconds: 120, refundedSeconds: 60 });
     expect(report.refusals).toEqual({ "daily-minutes": 12 });
-  });
-
-  it("spreads one reason's refusals of a day over its shards", async () => {
-    let r = 0;
-    const count = createRefusalCounter(db, {
-      now: () => Date.UTC(2026, 8, 9),
-      random: () => (r++ % 8) / 8,
-    });
-    await Promise.all(Array.from({ length: 16 }, () => count("ip-rate")));
-    const snap = await db.collection(REFUSALS).where("day", "==", "2026-09-09").get();
-    expect(snap.size).toBe(8);
-    expect(snap.docs.map((d) => d.get("count") as number)).toEqual(Array(8).fill(2));
-    expect(refusalCounterDoc("ip-rate", Date.UTC(2026, 8, 9, 23), () => 0.99999)).toEqual({
-      id: "2026-09-09_ip-rate_7",
-      day: "2026-09-09",
-      reason: "ip-rate",
-      deleteAtMs: Date.UTC(2026, 8, 9) + 400 * DAY_MS,
-    });
   });
 });
