@@ -23,7 +23,7 @@ import {
 } from "voice-contract";
 import { docId } from "../functions/src/firestoreOps.js";
 import { VOICE_USERS } from "../functions/src/minuteStore.js";
-import { REFUSALS } from "../functions/src/refusalCounter.js";
+import { REFUSALS } from "../functions/src/refusalCount.js";
 import { formatCount, formatMinutes, formatUsd, summaryOf } from "../web/src/app/usageReport.js";
 import { problemsAtEveryWidth } from "./layout.js";
 import { adminAuth, adminFirestore, APP_URL, uidOf, useAppBrowser } from "./stack.js";

@@ -40,6 +40,7 @@ function main(): void {
       signInAsGuest(firebase.auth).catch(() => {
         chip.dataset.auth = "error";
         chip.textContent = "Not signed in";
+        page.signInFailed();
       });
       return;
     }

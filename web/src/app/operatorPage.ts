@@ -5,7 +5,7 @@
  * whatever the token says and shows its refusal.
  */
 import type { OperatorUsageRequest, OperatorUsageResponse } from "voice-contract";
-import { toOperatorError, type OperatorError } from "../backend";
+import { OperatorError, toOperatorError } from "../backend";
 
 /** The days the page asks for: the chart's 30. */
 export const OPERATOR_DAYS = 30;
@@ -64,6 +64,20 @@ export class OperatorPage {
     this.#signedIn = false;
     this.#load++;
     this.#deps.render({ status: "signing-in" });
+  }
+
+  /** Signing a guest in failed: nobody can be asked about. */
+  signInFailed(): void {
+    this.#signedIn = false;
+    this.#load++;
+    this.#deps.render({
+      status: "failed",
+      error: new OperatorError(
+        "not-signed-in",
+        "Couldn't sign in, so the usage cannot be asked for. Check your connection and reload the page.",
+        "",
+      ),
+    });
   }
 
   /**

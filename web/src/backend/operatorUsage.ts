@@ -48,7 +48,7 @@ export function toOperatorError(error: unknown): OperatorError {
       return make(
         "not-operator",
         `This account is not an operator. Usage is shown to accounts whose sign-in carries the ` +
-          `"${ADMIN_CLAIM}" claim: an operator grants it with "npm run plan -- admin <uid|email>", ` +
+          `"${ADMIN_CLAIM}" claim: an operator grants it with "npm run plan -- admin <uid|email> on", ` +
           `then you press Refresh.`,
       );
     case "unauthenticated":

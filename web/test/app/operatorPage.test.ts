@@ -123,6 +123,22 @@ describe("OperatorPage", () => {
     expect(t.states.filter((s) => s.status === "shown")).toHaveLength(1);
   });
 
+  it("says so when no one could be signed in, and drops a load still on its way", async () => {
+    const t = setup();
+    const pending = deferred<OperatorUsageResponse>();
+    t.answer(pending.promise);
+    const load = t.page.signedIn();
+    await flush();
+    t.page.signInFailed();
+    pending.resolve(USAGE);
+    await load;
+    const last = t.states.at(-1);
+    expect(last?.status).toBe("failed");
+    if (last?.status === "failed") expect(last.error.kind).toBe("not-signed-in");
+    await t.page.refresh();
+    expect(t.states.at(-1)).toBe(last);
+  });
+
   it("drops an answer that arrives after the user signed out, and refreshes nothing then", async () => {
     const t = setup();
     const pending = deferred<OperatorUsageResponse>();

@@ -29,7 +29,7 @@ describe("toOperatorError", () => {
     expect(error).toBeInstanceOf(OperatorError);
     expect(error.code).toBe("permission-denied");
     expect(error.message).toContain(`"${ADMIN_CLAIM}"`);
-    expect(error.message).toContain("npm run plan -- admin");
+    expect(error.message).toContain("npm run plan -- admin <uid|email> on");
     expect(error.message).toContain("Refresh");
   });
 
