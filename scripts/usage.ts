@@ -4,12 +4,14 @@
  * that functions/src/usageStore.ts reads; the operator page's `operatorUsage` does the same):
  *
  *   npm run usage -- [--day YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--top N] [--json]
- *                    [--project <id>] [--emulator] [--no-emails]
+ *                    [--project <id>] [--emulator] [--no-emails] [--no-rollups]
  *
  * Without a day, today (UTC). Against the Firestore emulator when FIRESTORE_EMULATOR_HOST is
  * set (or with `--emulator`, which uses firebase.json's ports), else against the real project
  * with application default credentials (`gcloud auth application-default login`). Top users'
  * email addresses come from Auth (its emulator under `--emulator`); `--no-emails` skips them.
+ * A day that can no longer change is summed once and its rollup kept (`voiceUsageDays`, the
+ * only thing this writes); `--no-rollups` reads every record and keeps nothing.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,7 +27,7 @@ import {
   type PlanUsage,
   type UsageReport,
 } from "../functions/src/usage.js";
-import { readUsageRecords } from "../functions/src/usageStore.js";
+import { readUsage } from "../functions/src/usageStore.js";
 import { projectId } from "./plan.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,13 +38,15 @@ export interface UsageCommand {
   top: number;
   json: boolean;
   emails: boolean;
+  /** Use and keep rollups of days that can no longer change (`--no-rollups`: records only). */
+  rollups: boolean;
   emulator: boolean;
   project?: string;
 }
 
 const USAGE =
   "Usage: npm run usage -- [--day YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--top N]\n" +
-  "                        [--json] [--project <id>] [--emulator] [--no-emails]";
+  "                        [--json] [--project <id>] [--emulator] [--no-emails] [--no-rollups]";
 
 /** Parses the arguments after `npm run usage --`; throws an Error whose message says what to fix. */
 export function parseUsageArgs(argv: readonly string[], nowMs: number): UsageCommand {
@@ -55,7 +59,8 @@ export function parseUsageArgs(argv: readonly string[], nowMs: number): UsageCom
       if (value === undefined || value.startsWith("--"))
         throw new Error(`${arg} needs a value\n${USAGE}`);
       values[arg.slice(2)] = value;
-    } else if (["--json", "--emulator", "--no-emails"].includes(arg)) flags.add(arg.slice(2));
+    } else if (["--json", "--emulator", "--no-emails", "--no-rollups"].includes(arg))
+      flags.add(arg.slice(2));
     else throw new Error(`Unknown argument ${arg}\n${USAGE}`);
   }
   const { day, from, to, top, project } = values;
@@ -78,6 +83,7 @@ export function parseUsageArgs(argv: readonly string[], nowMs: number): UsageCom
     top: topUsers,
     json: flags.has("json"),
     emails: !flags.has("no-emails"),
+    rollups: !flags.has("no-rollups"),
     emulator: flags.has("emulator"),
     ...(project !== undefined ? { project } : {}),
   };
@@ -87,6 +93,8 @@ export function parseUsageArgs(argv: readonly string[], nowMs: number): UsageCom
 export interface UsageOutput extends Omit<UsageReport, "topUsers"> {
   source: string;
   pricesAsOf: string;
+  /** Days taken from kept rollups, and days whose rollup this read kept. */
+  rollups: { used: string[]; kept: string[] };
   readMs: number;
   topUsers: (UsageReport["topUsers"][number] & { email: string | null })[];
 }
@@ -131,7 +139,8 @@ export function formatUsage(output: UsageOutput): string {
   ];
   const refusals = Object.entries(output.refusals);
   const lines = [
-    `Voice usage, ${span} (UTC), ${output.source}; read in ${(output.readMs / 1000).toFixed(2)} s`,
+    `Voice usage, ${span} (UTC), ${output.source}; read in ${(output.readMs / 1000).toFixed(2)} s` +
+      ` (${output.rollups.used.length} days from kept rollups)`,
     "",
     table(["Day", ...head.slice(1)], [...dayRows, ...planRows]),
     "",
@@ -195,8 +204,10 @@ export async function runUsage(command: UsageCommand): Promise<UsageOutput> {
   const app = initializeApp({ projectId: project }, `usage-${Date.now()}`);
   try {
     const started = Date.now();
-    const records = await readUsageRecords(getFirestore(app), command.range, {
+    const { kept, ...records } = await readUsage(getFirestore(app), command.range, {
       timeoutMs: 60_000,
+      nowMs: started,
+      rollups: command.rollups,
     });
     const nowMs = Date.now();
     const report = aggregateUsage({
@@ -223,6 +234,7 @@ export async function runUsage(command: UsageCommand): Promise<UsageOutput> {
       source: emulated ? `Firestore emulator ${emulated}` : `project ${project}`,
       pricesAsOf: PRICES_AS_OF,
       readMs: nowMs - started,
+      rollups: { used: records.rollups.map((rollup) => rollup.day).sort(), kept },
       topUsers: report.topUsers.map((user) => ({ ...user, email: emails.get(user.uid) ?? null })),
     };
   } finally {

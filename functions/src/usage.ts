@@ -1,6 +1,7 @@
 /**
- * The operator's usage figures, pure: call and mint records and the refusal counters in,
- * per-day per-plan calls, seconds and estimated cost, top users and refusals by reason out.
+ * The operator's usage figures, pure: call and mint records (or the kept rollups of days that
+ * can no longer change) and the refusal counters in, per-day per-plan calls, seconds and
+ * estimated cost, top users and refusals by reason out.
  * `npm run usage` (scripts/usage.ts) and the `operatorUsage` callable (operatorUsage.ts) both
  * read the records with usageStore.ts and total them here, so they print the same figures.
  *
@@ -218,137 +219,255 @@ export interface UsageReport {
   refusals: Record<string, number>;
 }
 
-/** Sums of one bucket, with used seconds kept by what prices them. */
-class Bucket {
-  calls = 0;
-  usedSeconds = 0;
-  refundedSeconds = 0;
-  mints = 0;
-  readonly seconds = new Map<string, { api: VoiceApi; model: string; seconds: number }>();
-
-  addCall(call: UsageCall): void {
-    if (call.counted) this.calls += 1;
-    this.usedSeconds += call.usedSeconds;
-    this.refundedSeconds += call.refundedSeconds;
-    if (call.usedSeconds === 0) return;
-    const key = `${call.api}\n${call.model}`;
-    const entry = this.seconds.get(key) ?? { api: call.api, model: call.model, seconds: 0 };
-    entry.seconds += call.usedSeconds;
-    this.seconds.set(key, entry);
-  }
-
-  /** The figures; the cost is priced once per model over the bucket's summed seconds. */
-  usage(): PlanUsage {
-    let micro = 0;
-    let unpricedSeconds = 0;
-    for (const { api, model, seconds } of this.seconds.values()) {
-      const usd = estimateCallCostUsd(api, model, seconds);
-      if (usd === null) unpricedSeconds += seconds;
-      else micro += Math.round(usd * 1_000_000);
-    }
-    return {
-      calls: this.calls,
-      usedSeconds: this.usedSeconds,
-      refundedSeconds: this.refundedSeconds,
-      estimatedCostUsd: micro / 1_000_000,
-      mints: this.mints,
-      unpricedSeconds,
-    };
-  }
+/** One plan's sums of one day: what a {@link DayRollup} keeps, in whole numbers. */
+export interface PlanSums {
+  calls: number;
+  usedSeconds: number;
+  refundedSeconds: number;
+  mints: number;
+  /** Used seconds by what prices them: `${api}\n${model}`. */
+  seconds: Record<string, number>;
 }
 
-function bucketIn(map: Map<string, Bucket>, key: string): Bucket {
-  let bucket = map.get(key);
-  if (bucket === undefined) map.set(key, (bucket = new Bucket()));
-  return bucket;
+/** One user's sums of one day. */
+export interface UserSums {
+  calls: number;
+  usedSeconds: number;
+  /** The plan of the user's latest call that day, and when it was reserved. */
+  plan: string;
+  latestMs: number;
 }
 
-function usageOf(map: Map<string, Bucket>): Record<string, PlanUsage> {
-  const out: Record<string, PlanUsage> = {};
-  for (const plan of [...map.keys()].sort()) out[plan] = (map.get(plan) as Bucket).usage();
-  return out;
+/**
+ * Everything the report needs of one UTC day, summed from its records. A day that is over and
+ * holds no open call never changes again, so usageStore.ts keeps its rollup
+ * (`voiceUsageDays/{day}`) and later reads take it instead of the day's records.
+ */
+export interface DayRollup {
+  day: string;
+  plans: Record<string, PlanSums>;
+  users: Record<string, UserSums>;
+  /** Calls still `reserved` or `live`: counted with their whole slice. */
+  openCalls: number;
 }
 
-/** The `limit` users with the most used seconds among `calls` (ties: more calls, then uid). */
-export function topUsers(calls: readonly UsageCall[], limit: number): UserUsage[] {
-  const users = new Map<string, UserUsage & { latestMs: number }>();
+/** How long after its end a day's rollup may be kept: reservations that commit late land by then. */
+export const ROLLUP_AFTER_MS = 60 * 60_000;
+
+/** Whether `rollup` can no longer change: its day ended {@link ROLLUP_AFTER_MS} ago, no call open. */
+export function isFinal(rollup: DayRollup, nowMs: number): boolean {
+  return rollup.openCalls === 0 && Date.parse(rollup.day) + DAY_MS + ROLLUP_AFTER_MS <= nowMs;
+}
+
+/** A record keyed by names that may be anything, `__proto__` included. */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function emptyPlan(): PlanSums {
+  return { calls: 0, usedSeconds: 0, refundedSeconds: 0, mints: 0, seconds: dict() };
+}
+
+function addPlan(into: PlanSums, from: PlanSums): void {
+  into.calls += from.calls;
+  into.usedSeconds += from.usedSeconds;
+  into.refundedSeconds += from.refundedSeconds;
+  into.mints += from.mints;
+  for (const [key, seconds] of Object.entries(from.seconds))
+    into.seconds[key] = (into.seconds[key] ?? 0) + seconds;
+}
+
+function planIn(plans: Record<string, PlanSums>, plan: string): PlanSums {
+  if (!Object.hasOwn(plans, plan)) plans[plan] = emptyPlan();
+  return plans[plan] as PlanSums;
+}
+
+/** The rollup of every day of `range` from its records (records outside it are ignored). */
+export function rollUpDays(
+  range: DayRange,
+  calls: readonly UsageCall[],
+  mints: readonly UsageMint[],
+): Map<string, DayRollup> {
+  const days = new Map<string, DayRollup>(
+    daysOf(range).map((day) => [day, { day, plans: dict(), users: dict(), openCalls: 0 }]),
+  );
   for (const call of calls) {
+    const rollup = days.get(utcDay(call.reservedAtMs));
+    if (rollup === undefined) continue;
+    const plan = planIn(rollup.plans, call.plan);
+    if (call.counted) plan.calls += 1;
+    plan.usedSeconds += call.usedSeconds;
+    plan.refundedSeconds += call.refundedSeconds;
+    if (call.usedSeconds > 0) {
+      const key = `${call.api}\n${call.model}`;
+      plan.seconds[key] = (plan.seconds[key] ?? 0) + call.usedSeconds;
+    }
+    if (call.open) rollup.openCalls += 1;
     if (!call.counted) continue;
-    const user = users.get(call.uid) ?? {
-      uid: call.uid,
-      plan: call.plan,
-      calls: 0,
-      usedSeconds: 0,
-      latestMs: -Infinity,
-    };
+    const user = Object.hasOwn(rollup.users, call.uid)
+      ? (rollup.users[call.uid] as UserSums)
+      : (rollup.users[call.uid] = { calls: 0, usedSeconds: 0, plan: call.plan, latestMs: -1 });
     user.calls += 1;
     user.usedSeconds += call.usedSeconds;
     if (call.reservedAtMs >= user.latestMs) {
       user.latestMs = call.reservedAtMs;
       user.plan = call.plan;
     }
-    users.set(call.uid, user);
   }
-  return [...users.values()]
+  for (const mint of mints) {
+    const rollup = days.get(utcDay(mint.createdAtMs));
+    if (rollup === undefined || mint.refunded) continue;
+    planIn(rollup.plans, mint.plan).mints += 1;
+  }
+  return days;
+}
+
+/** The report's figures of summed plans; the cost is priced once per model over its seconds. */
+function usageOf(sums: PlanSums): PlanUsage {
+  let micro = 0;
+  let unpricedSeconds = 0;
+  for (const [key, seconds] of Object.entries(sums.seconds)) {
+    const cut = key.indexOf("\n");
+    const api = key.slice(0, cut);
+    const usd = isVoiceApi(api) ? estimateCallCostUsd(api, key.slice(cut + 1), seconds) : null;
+    if (usd === null) unpricedSeconds += seconds;
+    else micro += Math.round(usd * 1_000_000);
+  }
+  return {
+    calls: sums.calls,
+    usedSeconds: sums.usedSeconds,
+    refundedSeconds: sums.refundedSeconds,
+    estimatedCostUsd: micro / 1_000_000,
+    mints: sums.mints,
+    unpricedSeconds,
+  };
+}
+
+function usageByPlan(plans: Record<string, PlanSums>): Record<string, PlanUsage> {
+  const out = dict<PlanUsage>();
+  for (const plan of Object.keys(plans).sort()) out[plan] = usageOf(plans[plan] as PlanSums);
+  return out;
+}
+
+/** The `limit` users with the most used seconds (ties: more calls, then uid). */
+function rankUsers(users: Map<string, UserSums>, limit: number): UserUsage[] {
+  return [...users]
     .sort(
-      (a, b) =>
-        b.usedSeconds - a.usedSeconds ||
-        b.calls - a.calls ||
-        (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0),
+      ([a, x], [b, y]) =>
+        y.usedSeconds - x.usedSeconds || y.calls - x.calls || (a < b ? -1 : a > b ? 1 : 0),
     )
     .slice(0, limit)
-    .map(({ latestMs: _, ...user }) => user);
+    .map(([uid, { plan, calls, usedSeconds }]) => ({ uid, plan, calls, usedSeconds }));
+}
+
+/** The `limit` users with the most used seconds among `calls` (ties: more calls, then uid). */
+export function topUsers(calls: readonly UsageCall[], limit: number): UserUsage[] {
+  const users = new Map<string, UserSums>();
+  for (const rollup of rollUpDays(spanOf(calls), calls, []).values()) addUsers(users, rollup);
+  return rankUsers(users, limit);
+}
+
+function spanOf(calls: readonly UsageCall[]): DayRange {
+  if (calls.length === 0) return { from: "1970-01-01", to: "1970-01-01" };
+  const times = calls.map((call) => call.reservedAtMs);
+  return { from: utcDay(Math.min(...times)), to: utcDay(Math.max(...times)) };
+}
+
+function addUsers(users: Map<string, UserSums>, rollup: DayRollup): void {
+  for (const [uid, day] of Object.entries(rollup.users)) {
+    const user = users.get(uid);
+    if (user === undefined) users.set(uid, { ...day });
+    else {
+      user.calls += day.calls;
+      user.usedSeconds += day.usedSeconds;
+      if (day.latestMs >= user.latestMs) [user.plan, user.latestMs] = [day.plan, day.latestMs];
+    }
+  }
 }
 
 /**
- * The report of `range` from its records. Records outside the range are ignored (a reader may
- * hand over more); `nowMs` is when they were read.
+ * The report of `range` from its records, and from `rollups` kept of its days: a day with a
+ * rollup is taken from it, its records ignored. Records outside the range are ignored (a reader
+ * may hand over more); `nowMs` is when they were read.
  */
 export function aggregateUsage(input: {
   range: DayRange;
   calls: readonly UsageCall[];
   mints: readonly UsageMint[];
   refusals: readonly RefusalTally[];
+  rollups?: readonly DayRollup[];
   nowMs: number;
   topUsers?: number;
 }): UsageReport {
-  const days = daysOf(input.range);
-  const perDay = new Map<string, Map<string, Bucket>>(days.map((day) => [day, new Map()]));
-  const perPlan = new Map<string, Bucket>();
-  const total = new Bucket();
-  const inRange: UsageCall[] = [];
+  const days = rollUpDays(input.range, input.calls, input.mints);
+  for (const rollup of input.rollups ?? []) if (days.has(rollup.day)) days.set(rollup.day, rollup);
+  const perPlan = dict<PlanSums>();
+  const total = emptyPlan();
+  const users = new Map<string, UserSums>();
   let openCalls = 0;
-
-  for (const call of input.calls) {
-    const plans = perDay.get(utcDay(call.reservedAtMs));
-    if (plans === undefined) continue;
-    inRange.push(call);
-    for (const bucket of [bucketIn(plans, call.plan), bucketIn(perPlan, call.plan), total])
-      bucket.addCall(call);
-    if (call.open) openCalls += 1;
-  }
-  for (const mint of input.mints) {
-    const plans = perDay.get(utcDay(mint.createdAtMs));
-    if (plans === undefined || mint.refunded) continue;
-    for (const bucket of [bucketIn(plans, mint.plan), bucketIn(perPlan, mint.plan), total])
-      bucket.mints += 1;
+  for (const rollup of days.values()) {
+    for (const [plan, sums] of Object.entries(rollup.plans)) {
+      addPlan(planIn(perPlan, plan), sums);
+      addPlan(total, sums);
+    }
+    addUsers(users, rollup);
+    openCalls += rollup.openCalls;
   }
   const refusals = new Map<string, number>();
   for (const tally of input.refusals) {
-    if (!perDay.has(tally.day)) continue;
+    if (!days.has(tally.day)) continue;
     refusals.set(tally.reason, (refusals.get(tally.reason) ?? 0) + tally.count);
   }
 
   return {
     range: input.range,
     generatedAtMs: input.nowMs,
-    days: days.map((day) => ({ day, byPlan: usageOf(perDay.get(day) as Map<string, Bucket>) })),
-    byPlan: usageOf(perPlan),
-    total: total.usage(),
+    days: [...days.values()].map(({ day, plans }) => ({ day, byPlan: usageByPlan(plans) })),
+    byPlan: usageByPlan(perPlan),
+    total: usageOf(total),
     openCalls,
-    topUsers: topUsers(inRange, input.topUsers ?? 10),
+    topUsers: rankUsers(users, input.topUsers ?? 10),
     refusals: Object.fromEntries([...refusals].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))),
   };
+}
+
+/** A stored rollup (its JSON), or undefined when it is not one this version wrote. */
+export function readRollup(day: string, json: unknown): DayRollup | undefined {
+  if (typeof json !== "string") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined;
+  const rollup = parsed as Partial<DayRollup>;
+  const whole = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+  const plansOk =
+    typeof rollup.plans === "object" &&
+    rollup.plans !== null &&
+    Object.values(rollup.plans).every(
+      (p) =>
+        whole(p.calls) &&
+        whole(p.usedSeconds) &&
+        whole(p.refundedSeconds) &&
+        whole(p.mints) &&
+        typeof p.seconds === "object" &&
+        p.seconds !== null &&
+        Object.values(p.seconds).every(whole),
+    );
+  const usersOk =
+    typeof rollup.users === "object" &&
+    rollup.users !== null &&
+    Object.values(rollup.users).every(
+      (u) =>
+        whole(u.calls) &&
+        whole(u.usedSeconds) &&
+        typeof u.plan === "string" &&
+        typeof u.latestMs === "number",
+    );
+  if (rollup.day !== day || !plansOk || !usersOk || rollup.openCalls !== 0) return undefined;
+  return rollup as DayRollup;
 }
 
 /** The contract's figures of one plan: the report's, without what only `npm run usage` prints. */

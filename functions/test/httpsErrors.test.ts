@@ -105,6 +105,18 @@ const CASES: [Failure, string, RegExp, unknown][] = [
   ],
   [{ kind: "hangup-failed" }, "unavailable", /it still ends at its deadline/, undefined],
   [
+    { kind: "not-operator", callable: "operatorUsage" },
+    "permission-denied",
+    /^operatorUsage is for operators, and this account has no voiceAdmin claim\. .*npm run plan -- admin <uid\|email> on/,
+    undefined,
+  ],
+  [
+    { kind: "store-unavailable", stage: "usage" },
+    "unavailable",
+    /^Could not read the usage records\. Try again shortly\.$/,
+    undefined,
+  ],
+  [
     {
       kind: "plan-refused",
       callable: "realtimeToken",
@@ -144,6 +156,7 @@ describe("toHttpsError", () => {
       "store-unavailable": true,
       "upstream-unavailable": true,
       "call-not-found": true,
+      "not-operator": true,
       "call-not-scheduled": true,
       "hangup-failed": true,
     };

@@ -36,6 +36,7 @@ const RECORDS: UsageRecords = {
   ],
   mints: [],
   refusals: [{ day: "2026-12-07", reason: "daily-minutes", count: 4 }],
+  rollups: [],
 };
 
 function setup(overrides: Partial<OperatorUsageDeps> = {}) {

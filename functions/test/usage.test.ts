@@ -10,6 +10,9 @@ import {
   readRefusalTally,
   readUsageCall,
   readUsageMint,
+  isFinal,
+  readRollup,
+  rollUpDays,
   topUsers,
   UNKNOWN_MODEL,
   UNRECORDED_PLAN,
@@ -311,5 +314,65 @@ describe("usage: top users", () => {
       { uid: "a", plan: "default", calls: 1, usedSeconds: 10 },
     ]);
     expect(topUsers([], 10)).toEqual([]);
+  });
+});
+
+describe("usage: day rollups", () => {
+  const day = (calls: UsageCall[]) => rollUpDays(dayRange("2026-12-01", "2026-12-01"), calls, []);
+
+  it("is final an hour after its day ended, and only without open calls", () => {
+    const closed = day([call()]).get("2026-12-01");
+    if (closed === undefined) throw new Error("no rollup");
+    expect(isFinal(closed, DAY1 + 25 * H - 1)).toBe(false);
+    expect(isFinal(closed, DAY1 + 25 * H)).toBe(true);
+    const open = day([call({ open: true })]).get("2026-12-01");
+    expect(open !== undefined && isFinal(open, DAY1 + 48 * H)).toBe(false);
+  });
+
+  it("takes a day from its rollup instead of its records, and reads back what it kept", () => {
+    const kept = day([call({ usedSeconds: 600, uid: "kept-user" })]).get("2026-12-01");
+    if (kept === undefined) throw new Error("no rollup");
+    const stored = readRollup("2026-12-01", JSON.stringify(kept));
+    expect(stored).toEqual(JSON.parse(JSON.stringify(kept)));
+    const report = aggregateUsage({
+      range: RANGE,
+      calls: [call({ usedSeconds: 1 }), call({ reservedAtMs: DAY1 + 24 * H, usedSeconds: 7 })],
+      mints: [],
+      refusals: [],
+      rollups: stored === undefined ? [] : [stored],
+      nowMs: 0,
+    });
+    expect(report.days.map((d) => d.byPlan.default?.usedSeconds ?? 0)).toEqual([600, 7, 0]);
+    expect(report.topUsers[0]).toEqual({
+      uid: "kept-user",
+      plan: "default",
+      calls: 1,
+      usedSeconds: 600,
+    });
+  });
+
+  it("ignores a stored rollup of another day, an open day, or a hand-edited one", () => {
+    const kept = day([call()]).get("2026-12-01");
+    const json = JSON.stringify(kept);
+    expect(readRollup("2026-12-02", json)).toBeUndefined();
+    expect(
+      readRollup("2026-12-01", json.replace('"openCalls":0', '"openCalls":1')),
+    ).toBeUndefined();
+    expect(readRollup("2026-12-01", json.replace('"calls":1', '"calls":"1"'))).toBeUndefined();
+    expect(readRollup("2026-12-01", "{")).toBeUndefined();
+    expect(readRollup("2026-12-01", 5)).toBeUndefined();
+  });
+
+  it("keeps a plan or a user named __proto__ as any other", () => {
+    const report = aggregateUsage({
+      range: RANGE,
+      calls: [call({ plan: "__proto__", uid: "__proto__" })],
+      mints: [],
+      refusals: [],
+      nowMs: 0,
+    });
+    expect(Object.keys(report.byPlan)).toEqual(["__proto__"]);
+    expect(report.total.calls).toBe(1);
+    expect(report.topUsers.map((u) => u.uid)).toEqual(["__proto__"]);
   });
 });

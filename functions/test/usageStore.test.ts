@@ -14,7 +14,7 @@ import type { Limits } from "../src/policy";
 import { createRefusalCounter } from "../src/refusalCount";
 import { createFirestoreStore } from "../src/store";
 import { aggregateUsage, dayRange } from "../src/usage";
-import { readUsageRecords } from "../src/usageStore";
+import { readRecords, readUsage, USAGE_DAYS } from "../src/usageStore";
 
 let firestore: LocalFirestore;
 let db: Firestore;
@@ -75,7 +75,7 @@ describe("usage records", REAL_TIME, () => {
       audit: { model: "gpt-realtime-2", ttlSeconds: 60, retentionDays: 30, plan: "pro" },
     });
     expect(minted.ok).toBe(true);
-    const { mints: read } = await readUsageRecords(db, dayRange("2026-12-01", "2026-12-01"));
+    const { mints: read } = await readRecords(db, dayRange("2026-12-01", "2026-12-01"));
     expect(read.filter((m) => m.uid === "tags-user")).toEqual([
       {
         uid: "tags-user",
@@ -111,7 +111,7 @@ describe("usage records", REAL_TIME, () => {
     await createRefusalCounter(db, { now: () => Date.UTC(2026, 9, 4) })("daily-minutes");
 
     const range = dayRange("2026-10-02", "2026-10-03");
-    const records = await readUsageRecords(db, range, { concurrency: 2 });
+    const { kept: _, ...records } = await readUsage(db, range, { concurrency: 2, rollups: false });
     expect(records.calls.map((c) => [c.uid, c.reservedAtMs]).sort()).toEqual(
       [
         ["other-user", Date.UTC(2026, 9, 3, 8)],
@@ -122,5 +122,51 @@ describe("usage records", REAL_TIME, () => {
     const report = aggregateUsage({ range, ...records, nowMs: 0 });
     expect(report.total).toMatchObject({ calls: 2, usedSeconds: 120, refundedSeconds: 60 });
     expect(report.refusals).toEqual({ "daily-minutes": 12 });
+  });
+
+  it("keeps the rollup of a day that can no longer change, and later reads take it", async () => {
+    const time = clock(Date.UTC(2026, 7, 1));
+    const calls = createMinuteStore(db, { now: time.now });
+    const tags = { plan: "kept", model: "gpt-realtime-2", api: "realtime" } as const;
+    const call = async (uid: string, atMs: number, endAfterMs?: number) => {
+      time.set(atMs);
+      const reserved = await calls.reserve(uid, minutes, 90, null, tags);
+      if (!reserved.ok) throw new Error("refused");
+      await calls.start(liveCall(reserved.held, `rtc_${uid}_${atMs}`, atMs));
+      if (endAfterMs === undefined) return;
+      time.set(atMs + endAfterMs);
+      await calls.end({ uid, seq: reserved.held.seq }, "user");
+    };
+    await call("rollup-a", Date.UTC(2026, 7, 1, 9), 30_000);
+    await call("rollup-b", Date.UTC(2026, 7, 1, 10), 20_000);
+    // Still live on the next day: that day is not final.
+    await call("rollup-a", Date.UTC(2026, 7, 2, 9));
+    const range = dayRange("2026-08-01", "2026-08-03");
+    const nowMs = Date.UTC(2026, 7, 3, 12);
+
+    const first = await readUsage(db, range, { nowMs });
+    expect(first.kept).toEqual(["2026-08-01"]);
+    const cold = aggregateUsage({ range, ...first, nowMs });
+    const kept = await db.collection(USAGE_DAYS).doc("2026-08-01").get();
+    expect(kept.get("day")).toBe("2026-08-01");
+
+    // Removing a summed record by hand changes nothing now: the day is read from its rollup.
+    await db
+      .collection(VOICE_USERS)
+      .doc("rollup-b")
+      .collection("calls")
+      .doc("000000000001")
+      .delete();
+    const second = await readUsage(db, range, { nowMs });
+    expect(second.rollups.map((r) => r.day)).toEqual(["2026-08-01"]);
+    expect(second.kept).toEqual([]);
+    expect(second.calls.every((c) => c.reservedAtMs >= Date.UTC(2026, 7, 2))).toBe(true);
+    const warm = aggregateUsage({ range, ...second, nowMs });
+    expect(warm).toEqual(cold);
+    expect(warm.byPlan.kept).toMatchObject({ calls: 3, usedSeconds: 30 + 20 + 60 });
+    expect(warm.openCalls).toBe(1);
+
+    const recordsOnly = await readUsage(db, range, { nowMs, rollups: false });
+    expect(aggregateUsage({ range, ...recordsOnly, nowMs }).byPlan.kept?.calls).toBe(2);
   });
 });

@@ -11,6 +11,7 @@ describe("npm run usage: arguments", () => {
       top: 10,
       json: false,
       emails: true,
+      rollups: true,
       emulator: false,
     });
     expect(parseUsageArgs(["--day", "2026-12-01", "--json"], NOW)).toMatchObject({
@@ -38,6 +39,7 @@ describe("npm run usage: arguments", () => {
       top: 3,
       json: false,
       emails: false,
+      rollups: true,
       emulator: true,
       project: "p",
     });
@@ -102,12 +104,14 @@ describe("npm run usage: the table", () => {
     source: "Firestore emulator 127.0.0.1:8080",
     pricesAsOf: "2026-11",
     readMs: 1234,
+    rollups: { used: ["2026-12-06"], kept: [] },
   };
 
   it("prints every day, the totals by plan, refusals, top users and the estimate's basis", () => {
     const text = formatUsage(output);
     expect(text).toMatch(/^Voice usage, 2026-12-06 to 2026-12-07 \(UTC\), Firestore emulator/);
-    expect(text).toMatch(/read in 1\.23 s/);
+    expect(text).toMatch(/read in 1\.23 s \(1 days from kept rollups\)/);
+    expect(parseUsageArgs(["--no-rollups"], NOW).rollups).toBe(false);
     expect(text).toMatch(/2026-12-06\s+-\s+0\s+0\.0\s+0\.0\s+0\s+\$0\.00/);
     expect(text).toMatch(/2026-12-07\s+pro\s+1\s+1\.0\s+0\.5\s+2\s+\$0\.0480/);
     expect(text).toMatch(/total\s+all plans\s+1\s+1\.0/);
