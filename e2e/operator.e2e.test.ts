@@ -6,9 +6,11 @@
  * and 1600 px go to e2e/artifacts/operator/ (gitignored), with the layout checks of
  * e2e/layout.ts.
  *
- * The stack runs every e2e file against one Firestore, so other files' calls may be in the
- * range too: the test reads the page's answer before seeding and expects the figures after it
- * to have grown by exactly the seeds.
+ * The stack runs every e2e file against one Firestore, so other files' calls may be in today's
+ * figures too: the test reads the page's answer before seeding today's records and expects the
+ * figures after it to have grown by exactly those seeds. Past days are seeded before the first
+ * read: a read keeps a finished day's rollup (functions/src/usageStore.ts), and later reads take
+ * it instead of the day's records; no other file writes those days, so they are exact as such.
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -131,17 +133,26 @@ const SEED_REFUSALS = [
   { daysAgo: 3, reason: "ip-rate", shard: 0, count: 4 },
 ];
 
-/** Writes the seeds as the functions write call records and refusal counters. */
-async function seed(todayMs: number): Promise<void> {
+/** Seeds of today, or of the days before. */
+type When = "past" | "today";
+
+const isWhen = (when: When) => (seed: { daysAgo: number }) =>
+  when === "today" ? seed.daysAgo === 0 : seed.daysAgo > 0;
+
+/** Writes the seeds of `when` as the functions write call records and refusal counters. */
+async function seed(todayMs: number, when: When): Promise<void> {
   const db = adminFirestore();
   const auth = adminAuth();
   for (const user of SEED_USERS) {
-    await auth.deleteUser(user.uid).catch(() => undefined);
-    await auth.createUser({ uid: user.uid, ...(user.email ? { email: user.email } : {}) });
+    if (when === "past") {
+      await auth.deleteUser(user.uid).catch(() => undefined);
+      await auth.createUser({ uid: user.uid, ...(user.email ? { email: user.email } : {}) });
+    }
     await db.doc(`${VOICE_USERS}/${docId(user.uid)}`).set({ updatedAt: Timestamp.now() });
   }
   const batch = db.batch();
   SEED_CALLS.forEach((call, seq) => {
+    if (!isWhen(when)(call)) return;
     const reservedAtMs = todayMs - call.daysAgo * DAY_MS + 1_000 + seq * 1_000;
     const reservedSeconds = call.failed
       ? FAILED_SLICE_SECONDS
@@ -171,7 +182,7 @@ async function seed(todayMs: number): Promise<void> {
         };
     batch.set(db.doc(`${VOICE_USERS}/${docId(call.uid)}/calls/e2e-seed-${seq}`), record);
   });
-  for (const refusal of SEED_REFUSALS) {
+  for (const refusal of SEED_REFUSALS.filter(isWhen(when))) {
     const day = utcDay(todayMs - refusal.daysAgo * DAY_MS);
     batch.set(db.doc(`${REFUSALS}/${day}_${refusal.reason}_${refusal.shard}`), {
       day,
@@ -182,9 +193,9 @@ async function seed(todayMs: number): Promise<void> {
   await batch.commit();
 }
 
-/** What the seeds add to the figures. */
-function seeded() {
-  const counted = SEED_CALLS.filter((c) => !c.failed);
+/** What the seeds of `when` add to the figures. */
+function seeded(when: When) {
+  const counted = SEED_CALLS.filter((c) => !c.failed && isWhen(when)(c));
   const sum = (calls: SeedCall[], f: (c: SeedCall) => number) =>
     calls.reduce((a, c) => a + f(c), 0);
   const today = counted.filter((c) => c.daysAgo === 0);
@@ -205,11 +216,16 @@ function seeded() {
     usedSeconds: sum(counted, (c) => c.usedSeconds),
     refundedSeconds:
       sum(counted, (c) => c.unusedSeconds) +
-      FAILED_SLICE_SECONDS * SEED_CALLS.filter((c) => c.failed).length,
+      FAILED_SLICE_SECONDS * SEED_CALLS.filter((c) => c.failed && isWhen(when)(c)).length,
     todayCalls: today.length,
     todayUsedSeconds: sum(today, (c) => c.usedSeconds),
     costUsd: cost,
-    refusals: SEED_REFUSALS.reduce(
+    planUsedSeconds: (plan: string) =>
+      sum(
+        counted.filter((c) => c.plan === plan),
+        (c) => c.usedSeconds,
+      ),
+    refusals: SEED_REFUSALS.filter(isWhen(when)).reduce(
       (a, r) => ({ ...a, [r.reason]: (a[r.reason] ?? 0) + r.count }),
       {} as Record<string, number>,
     ),
@@ -235,6 +251,8 @@ async function text(page: Page, selector: string): Promise<string> {
 
 describe("the operator page", () => {
   it("shows an admin the chart and figures of the seeded records", async () => {
+    const todayMs = Date.parse(utcDay(Date.now()));
+    await seed(todayMs, "past");
     const context = await app.newContext();
     const page = await context.newPage();
     const answers = watchAnswers(page);
@@ -250,16 +268,15 @@ describe("the operator page", () => {
     await expect.poll(() => answers.length).toBe(1);
     const before = answers[0]!;
 
-    const todayMs = Date.parse(utcDay(Date.now()));
-    await seed(todayMs);
+    await seed(todayMs, "today");
     await page.click("#operator-refresh");
     await expect.poll(() => answers.length).toBe(2);
     await page.waitForSelector('#operator-state[data-status="shown"]');
     const after = answers[1]!;
 
-    // The figures have grown by exactly the seeds.
+    // The figures have grown by exactly today's seeds.
     const was = summaryOf(before);
-    const add = seeded();
+    const add = seeded("today");
     expect(await text(page, "#range-days")).toBe("30");
     expect(await text(page, "#range-calls")).toBe(formatCount(was.range.calls + add.calls));
     expect(await text(page, "#range-minutes")).toBe(
@@ -283,6 +300,12 @@ describe("the operator page", () => {
         formatCount((before.refusals[reason] ?? 0) + count),
       );
     }
+    for (const [reason, count] of Object.entries(seeded("past").refusals)) {
+      expect(before.refusals[reason]).toBeGreaterThanOrEqual(count);
+      expect(await text(page, `#refusals tr[data-reason="${reason}"] td:last-child`)).toBe(
+        formatCount(before.refusals[reason] ?? 0),
+      );
+    }
 
     // Today's top users: the seeded ones, named by email where they have one.
     const topUser = (who: string) =>
@@ -292,24 +315,29 @@ describe("the operator page", () => {
     expect(await topUser(ADA.uid)).toEqual([ADA.email, "pro", "2", "15 min"]);
     expect(await topUser(BO.uid)).toEqual([BO.uid, "free", "1", "2 min"]);
 
-    // The chart: the per-day table of a past seeded day (no other file writes there) and the
-    // legend; the canvas drawn in each seeded plan's colour.
-    const threeDaysAgo = utcDay(todayMs - 3 * DAY_MS);
+    // The chart: the per-day table of the past seeded days (no other file writes there) and
+    // the legend; the canvas drawn in each seeded plan's colour.
     const plans = await page.$$eval("#usage-days-head th", (ths) =>
       ths.map((th) => th.textContent ?? ""),
     );
-    const proColumn = plans.indexOf("pro");
-    expect(proColumn).toBeGreaterThan(0);
+    const cell = (daysAgo: number, plan: string) =>
+      text(
+        page,
+        `#usage-days tr[data-day="${utcDay(todayMs - daysAgo * DAY_MS)}"] td:nth-child(${plans.indexOf(plan) + 1})`,
+      );
+    expect(plans.indexOf("pro")).toBeGreaterThan(0);
+    expect(plans.indexOf("free")).toBeGreaterThan(0);
     await page.click("#usage-table summary");
-    expect(
-      await text(page, `#usage-days tr[data-day="${threeDaysAgo}"] td:nth-child(${proColumn + 1})`),
-    ).toBe("20 min");
+    expect([await cell(3, "pro"), await cell(3, "free")]).toEqual(["20 min", "0 min"]);
+    expect([await cell(10, "pro"), await cell(10, "free")]).toEqual(["0 min", "2 min"]);
     const planSeconds = (answer: OperatorUsageResponse, plan: string) =>
       answer.days.reduce((a, d) => a + (d.byPlan[plan]?.usedSeconds ?? 0), 0);
     expect(await text(page, '#usage-legend li[data-plan="pro"] .legend-minutes')).toBe(
-      formatMinutes(planSeconds(before, "pro") + 2100),
+      formatMinutes(planSeconds(before, "pro") + add.planUsedSeconds("pro")),
     );
-    expect(planSeconds(after, "free") - planSeconds(before, "free")).toBe(240);
+    expect(planSeconds(after, "free") - planSeconds(before, "free")).toBe(
+      add.planUsedSeconds("free"),
+    );
     for (const plan of ["pro", "free"]) {
       const drawn = await page.evaluate((name) => {
         const swatch = document.querySelector<HTMLElement>(
