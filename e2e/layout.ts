@@ -125,21 +125,27 @@ export function layoutProblems(page: Page): Promise<string[]> {
 
 /**
  * The page at each of {@link VIEWPORTS}: its {@link layoutProblems}, each prefixed with where it
- * was seen; writes a full-page screenshot `<mode>-<width>-<state>.png` of each.
+ * was seen; writes a full-page screenshot `<mode>-<width>-<state>.png` of each into `dir`
+ * ({@link LAYOUT_ARTIFACTS} unless another suite keeps its own).
  */
 export async function problemsAtEveryWidth(
   page: Page,
   mode: string,
   state: string,
+  dir: string = LAYOUT_ARTIFACTS,
 ): Promise<string[]> {
   const found: string[] = [];
   for (const viewport of VIEWPORTS) {
     await page.setViewportSize(viewport);
+    // Two frames: what follows a resize in script (a ResizeObserver's redraw) has run.
+    await page.evaluate(
+      () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+    );
     for (const problem of await layoutProblems(page)) {
       found.push(`${mode} ${viewport.width} px, ${state}: ${problem}`);
     }
     await page.screenshot({
-      path: join(LAYOUT_ARTIFACTS, `${mode}-${viewport.width}-${state}.png`),
+      path: join(dir, `${mode}-${viewport.width}-${state}.png`),
       fullPage: true,
       animations: "disabled",
     });

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type App, deleteApp, initializeApp } from "firebase-admin/app";
+import { type Auth, getAuth } from "firebase-admin/auth";
 import { type Firestore, getFirestore } from "firebase-admin/firestore";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
@@ -17,11 +18,15 @@ import { launchChromium } from "./browser.js";
 
 export type { CallSnapshot, StandinState };
 
-const hostingPort = (
-  JSON.parse(readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8")) as {
-    emulators: { hosting: { port: number } };
-  }
-).emulators.hosting.port;
+/** An emulator's port in firebase.json. */
+function emulatorPort(name: "hosting" | "auth"): number {
+  const config = JSON.parse(
+    readFileSync(join(import.meta.dirname, "..", "firebase.json"), "utf8"),
+  ) as { emulators: Record<typeof name, { port: number }> };
+  return config.emulators[name].port;
+}
+
+const hostingPort = emulatorPort("hosting");
 
 /** The web app as the Hosting emulator serves it (firebase.json's port), ending in `/`. */
 export const APP_URL = `http://127.0.0.1:${hostingPort}/`;
@@ -344,6 +349,17 @@ let admin: App | undefined;
 export function adminFirestore(): Firestore {
   admin ??= initializeApp({ projectId: PROJECT_ID }, "e2e-admin");
   return getFirestore(admin);
+}
+
+/**
+ * The stack's Auth emulator through the Admin SDK: to set a user's custom claims, as
+ * `npm run plan` does (a page sees them once it refreshes its ID token).
+ */
+export function adminAuth(): Auth {
+  // `firebase emulators:exec` sets it; the default is firebase.json's port, for a file run alone.
+  process.env.FIREBASE_AUTH_EMULATOR_HOST ??= `127.0.0.1:${emulatorPort("auth")}`;
+  admin ??= initializeApp({ projectId: PROJECT_ID }, "e2e-admin");
+  return getAuth(admin);
 }
 
 async function closeAdmin(): Promise<void> {

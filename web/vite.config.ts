@@ -34,6 +34,6 @@ export default defineConfig({
   server: { host: "127.0.0.1", port: 5173, strictPort: true },
   preview: { host: "127.0.0.1", port: 4173, strictPort: true },
   // The manifest (dist/.vite/, which Hosting does not deploy) tells bench:bundle which chunks
-  // load initially.
+  // load initially. This builds the voice page; vite.operator.config.ts builds the operator page.
   build: { target: "es2022", sourcemap: false, manifest: true },
 });

@@ -1,7 +1,8 @@
 /**
  * Prints the size of the web app's JavaScript (raw and gzip) as JSON: in total, the initial
- * JS (the entry chunk and its static imports, which the page loads before it runs) and the
- * lazily loaded chunks. Fails if the initial JS exceeds its budget, or if any file of the
+ * JS of each page (its entry chunk and static imports, which it loads before it runs: the
+ * voice page's, and the operator page's) and the lazily loaded chunks. Fails if either
+ * page's initial JS exceeds its budget, or if any file of the
  * bundle contains an OpenAI key or a value from functions/.secret.local, or any of OpenAI's
  * Agents SDK (a dev dependency of the end-to-end conformance suite only).
  *
@@ -17,6 +18,7 @@ import {
   buildBundle,
   INITIAL_JS_BUDGET_GZIP,
   localSecretValues,
+  OPERATOR_JS_BUDGET_GZIP,
   measureBundle,
   scanForDevOnlyPackages,
   scanForSecrets,
@@ -45,6 +47,8 @@ try {
     budget: {
       initialJsGzipMax: INITIAL_JS_BUDGET_GZIP,
       ok: size.js.initial.gzip <= INITIAL_JS_BUDGET_GZIP,
+      operatorJsGzipMax: OPERATOR_JS_BUDGET_GZIP,
+      operatorOk: size.js.operator.gzip <= OPERATOR_JS_BUDGET_GZIP,
     },
     css: size.css,
     html: size.html,
@@ -52,7 +56,9 @@ try {
     devOnlyPackages: { ok: devOnly.length === 0, findings: devOnly },
   };
   console.log(JSON.stringify(report, null, 2));
-  const overBudget = size.js.initial.gzip > INITIAL_JS_BUDGET_GZIP;
+  const overBudget =
+    size.js.initial.gzip > INITIAL_JS_BUDGET_GZIP ||
+    size.js.operator.gzip > OPERATOR_JS_BUDGET_GZIP;
   if (findings.length > 0 || devOnly.length > 0 || overBudget) process.exitCode = 1;
 } finally {
   if (!values.dist) rmSync(outDir, { recursive: true, force: true });

@@ -13,6 +13,8 @@ import {
   loadJsFiles,
   measureBundle,
   localSecretValues,
+  OPERATOR_JS_BUDGET_GZIP,
+  reachableJsFiles,
   scanForDevOnlyPackages,
   scanForSecrets,
 } from "../scripts/bundle-lib";
@@ -111,6 +113,18 @@ describe("production bundle", () => {
     expect(holding(atLoad.brokered)).toHaveLength(1);
   });
 
+  it("builds the operator page within its budget, and only it can load the chart library", () => {
+    const { js } = measureBundle(outDir);
+    expect(js.operator.files.length).toBeGreaterThan(0);
+    expect(js.operator.gzip).toBeLessThanOrEqual(OPERATOR_JS_BUDGET_GZIP);
+    // uPlot names its plotting area's class in its code; nothing else of the app does.
+    const holding = (files: Iterable<string>) =>
+      [...files].filter((f) => readFileSync(join(outDir, f), "utf8").includes("u-over"));
+    expect(holding(initialJsFiles(outDir, "operator"))).toHaveLength(1);
+    expect(holding(reachableJsFiles(outDir, "voice"))).toEqual([]);
+    expect(listFiles(outDir).some((f) => f.endsWith("operator.html"))).toBe(true);
+  });
+
   it("loads the Functions SDK with the call mode, after the initial JS", () => {
     // Only the Functions SDK sends this header (a Messaging token, when the app has one).
     const holding = (files: Set<string>) =>
@@ -197,6 +211,31 @@ describe("initialJsFiles", () => {
     ]);
     expect(chunkFile(dir, "src/app/secretMode.ts")).toBe("assets/secret.js");
     expect(() => chunkFile(dir, "src/app/gone.ts")).toThrow(/no chunk for src\/app\/gone\.ts/);
+  });
+
+  it("reads each page's own manifest; every chunk a page can reach, dynamic imports too", () => {
+    const dir = withManifest({
+      "index.html": { file: "assets/index.js", isEntry: true, dynamicImports: ["src/live.ts"] },
+      "src/live.ts": { file: "assets/live.js", isDynamicEntry: true, imports: ["_deep.js"] },
+      "_deep.js": { file: "assets/deep.js" },
+    });
+    writeFileSync(
+      join(dir, ".vite", "operator-manifest.json"),
+      JSON.stringify({
+        "operator.html": { file: "assets/operator.js", isEntry: true, imports: ["_chart.js"] },
+        "_chart.js": { file: "assets/chart.js" },
+      }),
+    );
+    expect([...initialJsFiles(dir)]).toEqual(["assets/index.js"]);
+    expect([...initialJsFiles(dir, "operator")].sort()).toEqual([
+      "assets/chart.js",
+      "assets/operator.js",
+    ]);
+    expect([...reachableJsFiles(dir, "voice")].sort()).toEqual([
+      "assets/deep.js",
+      "assets/index.js",
+      "assets/live.js",
+    ]);
   });
 
   it("says how to get a manifest when there is none", () => {

@@ -7,6 +7,7 @@ import { signInAsGuest, signInWithGoogle, signOutUser, type FirebaseServices } f
 import type { AuthView } from "../ui/auth";
 import type { BannerView } from "../ui/banner";
 import { describeAuthError } from "../ui/messages";
+import { isOperator } from "./operatorAccess";
 
 /** Keeps the signed-in user, signs a guest in when nobody is, renders the account corner. */
 export class AuthController {
@@ -34,6 +35,7 @@ export class AuthController {
     onAuthStateChanged(this.#auth, (user) => {
       const changed = this.#user !== null && user?.uid !== this.#user.uid;
       this.#user = user;
+      this.#view.showOperatorLink(false);
       if (!user) {
         this.#view.render({ status: "pending" });
         onChange(false, changed);
@@ -48,8 +50,22 @@ export class AuthController {
           ? { status: "guest" }
           : { status: "google", name: user.displayName ?? user.email ?? "your account" },
       );
+      this.#showOperatorLinkTo(user);
       onChange(true, changed);
     });
+  }
+
+  /**
+   * Shows the operator page's link when `user`'s ID token (as cached: a claim granted since
+   * shows once the token is refreshed, e.g. by the operator page) carries the admin claim.
+   */
+  #showOperatorLinkTo(user: User): void {
+    user
+      .getIdTokenResult()
+      .then((token) => {
+        if (this.#user === user) this.#view.showOperatorLink(isOperator(token.claims));
+      })
+      .catch(() => undefined);
   }
 
   async signInWithGoogle(): Promise<void> {

@@ -1,10 +1,13 @@
 import { httpsCallable, type Functions } from "firebase/functions";
 import {
   END_REALTIME_CALL_FUNCTION,
+  OPERATOR_USAGE_FUNCTION,
   REALTIME_CALL_FUNCTION,
   REALTIME_TOKEN_FUNCTION,
   type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
+  type OperatorUsageRequest,
+  type OperatorUsageResponse,
   type RealtimeCallPrepared,
   type RealtimeCallPrepareRequest,
   type RealtimeCallRequest,
@@ -13,6 +16,7 @@ import {
   type RealtimeTokenResponse,
 } from "voice-contract";
 import type { BrokeredExchangeOptions } from "./brokered";
+import { readOperatorUsage } from "./operatorUsage";
 import type { TokenFetcher } from "./provider";
 
 /** The SDK's own deadline for one call (its default is 70 s). */
@@ -76,4 +80,24 @@ export function callableBrokeredCalls(
     end: async (request) => (await end(request)).data,
     prepare: async () => (await prepare({ prepare: true })).data,
   };
+}
+
+/** The SDK's deadline for `operatorUsage`: it reads a month of records. */
+export const OPERATOR_USAGE_TIMEOUT_MS = 30_000;
+
+/**
+ * The `operatorUsage` callable as a plain function, its answer checked
+ * ({@link readOperatorUsage}). Errors are the SDK's own: map them with `toOperatorError`.
+ * Limited-use App Check tokens work whether or not the function consumes them.
+ */
+export function callableOperatorUsage(
+  functions: Functions,
+  timeoutMs = OPERATOR_USAGE_TIMEOUT_MS,
+): (request: OperatorUsageRequest) => Promise<OperatorUsageResponse> {
+  const callable = httpsCallable<OperatorUsageRequest, unknown>(
+    functions,
+    OPERATOR_USAGE_FUNCTION,
+    { limitedUseAppCheckTokens: true, timeout: timeoutMs },
+  );
+  return async (request) => readOperatorUsage((await callable(request)).data);
 }

@@ -9,7 +9,7 @@ import type { FirebaseApp } from "firebase/app";
 import { connectFunctionsEmulator, getFunctions, type Functions } from "firebase/functions";
 import type { AppConfig } from "../config";
 
-export { callableBrokeredCalls, callableTokenFetcher } from "./callable";
+export { callableBrokeredCalls, callableOperatorUsage, callableTokenFetcher } from "./callable";
 export type { BrokeredCallables } from "./callable";
 
 // Whichever mode loads asks for the instance; each app is connected once, and a later caller

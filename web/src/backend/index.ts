@@ -14,4 +14,6 @@ export type { BrokeredCallOpened } from "./brokered";
 export { tokenDropClass } from "./reconnect";
 export { callableUrl, PageHideEnd } from "./pageHideEnd";
 export { PendingEnds } from "./pendingEnds";
+export { OperatorError, toOperatorError } from "./operatorUsage";
+export type { OperatorErrorKind } from "./operatorUsage";
 export type { EndStorage, PendingEnd } from "./pendingEnds";

@@ -21,11 +21,17 @@ export class AuthView {
     status: byId("auth-status", HTMLElement),
     signInGoogle: byId("sign-in-google", HTMLButtonElement),
     signOut: byId("sign-out", HTMLButtonElement),
+    operator: byId("operator-link", HTMLAnchorElement),
   };
 
   listen(intents: AuthIntents): void {
     this.#els.signInGoogle.addEventListener("click", () => intents.signInWithGoogle());
     this.#els.signOut.addEventListener("click", () => intents.signOut());
+  }
+
+  /** Shows or hides the link to the operator's usage page (operator.html). */
+  showOperatorLink(shown: boolean): void {
+    setHidden(this.#els.operator, !shown);
   }
 
   render(state: AuthViewState): void {
