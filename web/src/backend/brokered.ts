@@ -11,7 +11,6 @@ import {
   refusalMessage,
   RealtimeCallResponseSchema,
   UPSTREAM_TIMEOUT_REASON,
-  type CallChoices,
   type CallLimitReason,
   type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
@@ -28,6 +27,9 @@ import {
 } from "../realtime";
 import { readCallableError, refusalOf } from "./errors";
 
+/** A `realtimeCall` request without its offer: the choices, the API, the prior turns. */
+export type BrokeredCallChoices = Omit<RealtimeCallRequest, "offer">;
+
 /** What the broker said about an open call, besides the answer. */
 export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
 
@@ -41,8 +43,11 @@ export interface BrokeredExchangeOptions {
   call: (request: RealtimeCallRequest, signal: AbortSignal) => Promise<RealtimeCallResponse>;
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
-  /** The session choices sent with every offer. */
-  choices?: CallChoices;
+  /**
+   * The session choices sent with every offer, and the API (`api`) the call must run on: an
+   * answer on another API is refused (the session speaks the named API's events).
+   */
+  choices?: BrokeredCallChoices;
   /** Told when a call opened: its id, deadline (`endsAtMs`), slice and remaining minutes. */
   onOpened?: (opened: BrokeredCallOpened) => void;
 }
@@ -136,6 +141,14 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
         );
       }
       const { answer, ...opened } = checked.value;
+      if (choices.api !== undefined && opened.api !== choices.api) {
+        endQuietly(opened.callId);
+        throw new RealtimeConnectError(
+          "sdp",
+          "invalid-answer",
+          `The voice service opened a ${opened.api} call where ${choices.api} was asked for.`,
+        );
+      }
       try {
         onOpened?.(opened);
       } catch (error) {

@@ -91,6 +91,7 @@ function harness(
   };
   const mode: CallMode = {
     kind: "secret",
+    api: "realtime",
     prefetch: (trigger) => void seen.prefetches.push(trigger),
     connection: () => ({
       getToken: async () => {
@@ -154,6 +155,7 @@ function harness(
       renderSessionId: () => {},
       renderTimings: () => {},
       renderBytes: () => {},
+      renderModel: () => {},
     },
     messages: { setEnabled: (enabled) => void seen.textEnabled.push(enabled) },
   };
