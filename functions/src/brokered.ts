@@ -12,6 +12,8 @@ import type { HangupQueue } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
 import { resolveSettings, type Settings } from "./settings";
 import type { BrokeredUpstream } from "./upstream";
+import type { MediaSessionConfig } from "openai/resources/live/live";
+import type { VoiceApi } from "voice-contract";
 import { resolveVoiceSettings, type VoiceSettings } from "./voiceSettings";
 import type * as FirestoreModule from "firebase-admin/firestore";
 import type * as MinuteStoreModule from "./minuteStore";
@@ -38,6 +40,8 @@ export interface BrokeredDeps {
   apiKey: () => string;
   store: () => MinuteStore;
   upstream: (apiKey: string) => BrokeredUpstream;
+  /** The GPT-Live upstream, for calls whose api is `live` (BROKERED_APIS). */
+  liveUpstream: (apiKey: string) => BrokeredUpstream<MediaSessionConfig>;
   queue: () => HangupQueue;
   now?: () => number;
   log?: Log;
@@ -45,6 +49,15 @@ export interface BrokeredDeps {
 
 /** {@link BrokeredDeps} with the defaults filled in, as the callables' steps take them. */
 export type BrokeredWorld = Required<BrokeredDeps>;
+
+/** The upstream a call on `api` was opened on, to end it there. */
+export function upstreamOf(
+  world: Pick<BrokeredDeps, "upstream" | "liveUpstream">,
+  apiKey: string,
+  api: VoiceApi,
+): BrokeredUpstream<unknown> {
+  return api === "live" ? world.liveUpstream(apiKey) : world.upstream(apiKey);
+}
 
 let store: MinuteStore | undefined;
 

@@ -2,14 +2,14 @@
  * `endRealtimeCall`'s step: the caller's own call is hung up upstream, its record ended, and
  * its unused seconds handed back. Idempotent: a call already over is answered as such.
  */
-import type { BrokeredSettings, BrokeredWorld } from "./brokered";
+import { type BrokeredSettings, type BrokeredWorld, upstreamOf } from "./brokered";
 import { type EndInput, toVoiceMinutes } from "./callRequests";
 import type { EndRealtimeCallResponse } from "voice-contract";
 import { fail } from "./failure";
 import { type Admitted, describe, storeUnavailable } from "./guards";
 import type { CallOutcome } from "./minuteStore";
 import { claimedEndMs } from "./minutes";
-import { hangupProvesEnd } from "./upstream";
+import { hangupProvesEnd, hangUpMeasured, type MeasuredHangup } from "./upstream";
 
 /** Ends the admitted caller's call `input.callId`. */
 export async function endCall(
@@ -28,13 +28,16 @@ export async function endCall(
 
   const alreadyOver = record.status === "ended" || record.status === "failed";
   let confirmed = true;
+  let upstreamSeconds: number | undefined;
   if (!alreadyOver) {
-    let hungUp;
+    let hungUp: MeasuredHangup;
+    // A record of a call opened before Live calls existed names no api: it is a Realtime call.
+    const api = "api" in record && record.api !== undefined ? record.api : "realtime";
     try {
       // Hang up first, so that the refund pays back time that really is unused.
-      hungUp = await world
-        .upstream(apiKey)
-        .hangup(callId, { deadline: now() + settings.timeoutMs });
+      hungUp = await hangUpMeasured(upstreamOf(world, apiKey, api), callId, {
+        deadline: now() + settings.timeoutMs,
+      });
     } catch (error) {
       log.error(`${event}_hangup_failed`, { uid, callId, error: describe(error) });
       fail({ kind: "hangup-failed" });
@@ -42,8 +45,11 @@ export async function endCall(
     // A 404 proves no end (upstream.ts, hangupProvesEnd), but the page closed its side before
     // asking, and an ended call may answer just that: the record ends as the page asked, marked
     // `upstreamOpen` so that the deadline task still hangs the call up at its deadline.
-    confirmed = hangupProvesEnd(hungUp);
-    if (!confirmed) log.warn(`${event}_hangup_unconfirmed`, { uid, callId, upstream: hungUp });
+    confirmed = hangupProvesEnd(hungUp.outcome);
+    if (!confirmed)
+      log.warn(`${event}_hangup_unconfirmed`, { uid, callId, upstream: hungUp.outcome });
+    // Upstream's own count (a Live session's usage) is what it bills: the charge.
+    if (hungUp.usageSeconds !== null) upstreamSeconds = hungUp.usageSeconds;
   }
 
   let outcome: CallOutcome;
@@ -53,6 +59,7 @@ export async function endCall(
       ? { kind: "already", status: record.status === "failed" ? "failed" : "ended" }
       : await store.end({ uid, seq: record.seq }, "user", {
           ...(confirmed ? {} : { upstreamOpen: true as const }),
+          ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
           // Charged to when the page ended it (within a bound), not to when this arrived.
           ...(record.status === "live"
             ? { endedAtMs: claimedEndMs(record.startedAtMs, input.endedAfterSeconds, now()) }

@@ -7,6 +7,7 @@
  * (when it was enqueued) still hangs it up.
  */
 import type { BrokeredSettings, BrokeredWorld } from "./brokered";
+import type { VoiceApi } from "voice-contract";
 import { type CallInput, chooseApi, safetyIdentifier, toVoiceMinutes } from "./callRequests";
 import type { RealtimeCallResponse } from "voice-contract";
 import { fail, upstreamFailure } from "./failure";
@@ -16,6 +17,7 @@ import { enqueueHangup } from "./hangupQueue";
 import type { HeldCall, MinuteStore } from "./minuteStore";
 import { type LiveCall, liveCall, type MayRunOn, type Remaining, sliceLimitedBy } from "./minutes";
 import { bestEffort, logUpstreamFailure } from "./pipeline";
+import { buildLiveSessionConfig, describeLiveSession, liveChoiceProblem } from "./liveSession";
 import { buildSessionConfig, describeChoices, describeSession } from "./session";
 import { type BrokeredUpstream, type CreatedCall, hangupProvesEnd } from "./upstream";
 
@@ -44,19 +46,24 @@ export async function openCall(
     log.info(`${names.event}_api_refused`, { uid, api: input.api });
     fail(chosen.failure);
   }
+  const { api } = chosen;
+  const problem = api === "live" ? liveChoiceProblem(input.choices) : undefined;
+  if (problem !== undefined) fail({ kind: "bad-input", ...problem });
+  const model = api === "live" ? settings.voice.liveModel : settings.server.model;
   const context: Context = { world, ...names, store: world.store() };
   const { held, remaining } = await reserveSlice(opening, context);
   const reservedAt = now();
-  const upstream = world.upstream(opening.apiKey);
-  const created = await createCall(opening, held, upstream, context);
+  const { upstream, created } = await createCall(opening, api, held, context);
   const answeredAt = now();
-  const live = await goLive(opening, held, created.callId, upstream, context);
+  const live = await goLive(opening, held, created.callId, { api, model }, upstream, context);
 
   log.info(`${names.event}_opened`, {
     uid,
     network,
     seq: held.seq,
     callId: created.callId,
+    api,
+    model,
     sliceSeconds: held.reservedSeconds,
     deadlineMs: live.deadlineMs,
     requestId: created.requestId,
@@ -71,11 +78,14 @@ export async function openCall(
   return {
     answer: created.answer,
     callId: created.callId,
-    api: chosen.api,
+    api,
     endsAtMs: live.deadlineMs,
     sliceSeconds: held.reservedSeconds,
-    model: settings.server.model,
-    session: describeSession(input.choices, settings.server),
+    model,
+    session:
+      api === "live"
+        ? describeLiveSession(input.choices)
+        : describeSession(input.choices, settings.server),
     minutes: toVoiceMinutes(remaining),
     limitedBy: sliceLimitedBy(remaining),
     choices: describeChoices(settings.choices),
@@ -106,25 +116,45 @@ async function reserveSlice(
   return { held: reserved.held, remaining: reserved.remaining };
 }
 
-/** Posts the offer upstream; on failure hands the slice back. */
+/**
+ * Posts the offer to `api`'s upstream with the session built for it; on failure hands the
+ * slice back. Returns the upstream too, for a hang-up if the call cannot go live.
+ */
 async function createCall(
   { uid, settings, input, apiKey }: Opening,
+  api: VoiceApi,
   held: HeldCall,
-  upstream: BrokeredUpstream,
   { store, world, event, callable }: Context,
-): Promise<CreatedCall> {
+): Promise<{ upstream: BrokeredUpstream<unknown>; created: CreatedCall }> {
+  const identifier = safetyIdentifier(uid, apiKey);
+  const deadline = world.now() + settings.timeoutMs;
   try {
-    return await upstream.createCall({
+    if (api === "live") {
+      const upstream = world.liveUpstream(apiKey);
+      const session = buildLiveSessionConfig(
+        input.choices,
+        { model: settings.voice.liveModel, instructions: settings.server.instructions },
+        input.priorTurns,
+        identifier,
+      );
+      return {
+        upstream,
+        created: await upstream.createCall({ sdp: input.offer, session, deadline }),
+      };
+    }
+    const upstream = world.upstream(apiKey);
+    const created = await upstream.createCall({
       sdp: input.offer,
       session: buildSessionConfig(input.choices, settings.server),
-      safetyIdentifier: safetyIdentifier(uid, apiKey),
-      deadline: world.now() + settings.timeoutMs,
+      safetyIdentifier: identifier,
+      deadline,
     });
+    return { upstream, created };
   } catch (error) {
     const kind = logUpstreamFailure(
       world.log,
       `${event}_upstream_failed`,
-      { uid, seq: held.seq },
+      { uid, seq: held.seq, api },
       error,
     );
     await refund(store, held, kind, { world, event });
@@ -143,12 +173,19 @@ async function goLive(
   { uid, settings }: Opening,
   held: HeldCall,
   callId: string,
-  upstream: BrokeredUpstream,
+  on: { api: VoiceApi; model: string },
+  upstream: BrokeredUpstream<unknown>,
   { store, world, event }: Context,
 ): Promise<LiveCall> {
   const { log, now } = world;
-  const live = liveCall(held, callId, now());
-  const task = { uid, seq: held.seq, callId, deadlineMs: live.deadlineMs };
+  const live = liveCall(held, callId, now(), on);
+  const task = {
+    uid,
+    seq: held.seq,
+    callId,
+    deadlineMs: live.deadlineMs,
+    ...(on.api === "realtime" ? {} : { api: on.api }),
+  };
   const untilDeadlineMs = Math.max(0, live.deadlineMs - now());
   const [started, enqueued] = await Promise.allSettled([
     new Deadline(untilDeadlineMs, "the call start before the call's deadline").run(
@@ -202,7 +239,7 @@ async function goLive(
  * a 404 proves nothing, upstream.ts); anything else is logged.
  */
 async function hangUpNow(
-  upstream: BrokeredUpstream,
+  upstream: BrokeredUpstream<unknown>,
   callId: string,
   { uid, timeoutMs }: { uid: string; timeoutMs: number },
   { log, now }: BrokeredWorld,

@@ -24,6 +24,7 @@
 import { createHash } from "node:crypto";
 import { type App, getApp, getApps, initializeApp } from "firebase-admin/app";
 import { getFunctions, type TaskOptions } from "firebase-admin/functions";
+import type { VoiceApi } from "voice-contract";
 
 /** What the deadline task carries: enough to find the call's record and end the call. */
 export interface HangupTask {
@@ -34,6 +35,8 @@ export interface HangupTask {
   callId: string;
   /** When the call's slice runs out (unix ms). */
   deadlineMs: number;
+  /** The upstream the call runs on; absent: `realtime` (tasks enqueued before Live calls). */
+  api?: VoiceApi;
 }
 
 /** The part of the Admin SDK's `TaskQueue` used here; tests pass a fake. */

@@ -20,7 +20,9 @@ import type { HangupTask } from "./hangupQueue";
 import type { MinuteStore } from "./minuteStore";
 import { afterDeadlineHangup, decideDeadlineTask, leaveToOpener } from "./minutes";
 import { sleep } from "./firestoreOps";
-import { type BrokeredUpstream, createOpenAiRealtimeUpstream } from "./upstream";
+import { createOpenAiLiveUpstream } from "./liveUpstream";
+import { type BrokeredUpstream, createOpenAiRealtimeUpstream, hangUpMeasured } from "./upstream";
+import { isVoiceApi, type VoiceApi } from "voice-contract";
 
 /** The task function's timeout; it waits at most this minus a margin for an early dispatch. */
 export const TASK_TIMEOUT_SECONDS = 1800;
@@ -29,7 +31,8 @@ const EVENT = "realtime_call_deadline";
 
 export interface TaskDeps {
   store: () => MinuteStore;
-  upstream: () => BrokeredUpstream;
+  /** The upstream a call on `api` runs on. */
+  upstream: (api: VoiceApi) => BrokeredUpstream<unknown>;
   /** Timeout of the hang-up request to upstream. */
   timeoutMs: () => number;
   maxWaitMs?: number;
@@ -41,12 +44,13 @@ export interface TaskDeps {
 /** The task's payload, or null for anything else (logged, not retried: it can never work). */
 export function parseHangupTask(data: unknown): HangupTask | null {
   if (typeof data !== "object" || data === null) return null;
-  const { uid, seq, callId, deadlineMs } = data as Record<string, unknown>;
+  const { uid, seq, callId, deadlineMs, api } = data as Record<string, unknown>;
   if (typeof uid !== "string" || uid === "") return null;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return null;
   if (typeof callId !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(callId)) return null;
   if (typeof deadlineMs !== "number" || !Number.isFinite(deadlineMs)) return null;
-  return { uid, seq, callId, deadlineMs };
+  if (api !== undefined && !isVoiceApi(api)) return null;
+  return { uid, seq, callId, deadlineMs, ...(api !== undefined ? { api } : {}) };
 }
 
 /** Thrown to have Cloud Tasks retry the task. */
@@ -94,13 +98,18 @@ export function createHangupTaskHandler(deps: TaskDeps) {
       throw new RetryTask(`dispatched ${decision.inMs} ms before the deadline`);
     }
 
-    let hungUp;
+    // The record names the call's upstream; the task carries it too, for a record not read.
+    const api = (record?.status === "live" ? record.api : undefined) ?? task.api ?? "realtime";
+    let measured;
     try {
-      hungUp = await deps.upstream().hangup(callId, { deadline: now() + deps.timeoutMs() });
+      measured = await hangUpMeasured(deps.upstream(api), callId, {
+        deadline: now() + deps.timeoutMs(),
+      });
     } catch (error) {
-      log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, error: describe(error) });
+      log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, api, error: describe(error) });
       throw new RetryTask("the hang-up failed");
     }
+    const hungUp = measured.outcome;
     const after = afterDeadlineHangup(hungUp, request.retryCount);
     if (after.action === "retry") {
       log.error(`${EVENT}_hangup_failed`, { uid, seq, callId, upstream: hungUp });
@@ -119,12 +128,15 @@ export function createHangupTaskHandler(deps: TaskDeps) {
       const outcome = await store.end({ uid, seq }, "deadline", {
         endedAtMs,
         fallback: { callId, deadlineMs: task.deadlineMs },
+        ...(measured.usageSeconds !== null ? { upstreamSeconds: measured.usageSeconds } : {}),
       });
       log.info(`${EVENT}_done`, {
         uid,
         seq,
         callId,
         upstream: hungUp,
+        api,
+        usageSeconds: measured.usageSeconds,
         outcome: outcome.kind,
         lateMs: endedAtMs - task.deadlineMs,
       });
@@ -143,7 +155,10 @@ export function createHangupTaskHandler(deps: TaskDeps) {
 
 const handler = createHangupTaskHandler({
   store: minuteStore,
-  upstream: () => createOpenAiRealtimeUpstream({ apiKey: OPENAI_API_KEY.value().trim() }),
+  upstream: (api) =>
+    api === "live"
+      ? createOpenAiLiveUpstream({ apiKey: OPENAI_API_KEY.value().trim() })
+      : createOpenAiRealtimeUpstream({ apiKey: OPENAI_API_KEY.value().trim() }),
   timeoutMs: () => brokeredSettings().timeoutMs,
 });
 

@@ -50,6 +50,7 @@ import {
 } from "./minutes";
 import type { HeldSlot } from "./networkSlots";
 import { DAY_MS } from "./calendar";
+import { isVoiceApi } from "voice-contract";
 import {
   createReservationEngine,
   type Held,
@@ -151,6 +152,8 @@ const STRANDED_PER_SWEEP = 10;
 /** How {@link MinuteStore.end} ends a call. */
 export interface EndOptions extends MayRunOn {
   endedAtMs?: number;
+  /** Upstream's own count of the call's seconds (a Live session's usage): the charge. */
+  upstreamSeconds?: number;
   fallback?: { callId: string; deadlineMs: number };
 }
 
@@ -219,6 +222,7 @@ export function createMinuteStore(db: Firestore, options: MinuteStoreOptions = {
       live,
       record.status === "live" ? endedAtMs : live.startedAtMs + live.reservedSeconds * 1000,
       endedBy,
+      record.status === "live" ? options.upstreamSeconds : undefined,
     );
     if (!transition.changed) return { kind: "already", status: "ended" };
     const ended = {
@@ -349,6 +353,11 @@ export function readRecord(
   const startedAtMs = finiteNumber(data.startedAtMs);
   const deadlineMs = finiteNumber(data.deadlineMs);
   const mayRunOn = data.upstreamOpen === true ? { upstreamOpen: true as const } : {};
+  const upstream = {
+    ...(isVoiceApi(data.api) ? { api: data.api } : {}),
+    ...(typeof data.model === "string" ? { model: data.model } : {}),
+  };
+  const upstreamSeconds = finiteNumber(data.upstreamSeconds);
   switch (data.status) {
     case "failed":
       return {
@@ -362,7 +371,7 @@ export function readRecord(
       if (callId === undefined || startedAtMs === undefined || deadlineMs === undefined)
         return { ...charge, status: "reserved" };
       if (data.status === "live")
-        return { ...charge, status: "live", callId, startedAtMs, deadlineMs };
+        return { ...charge, status: "live", callId, startedAtMs, deadlineMs, ...upstream };
       return {
         ...charge,
         status: "ended",
@@ -373,6 +382,8 @@ export function readRecord(
         endedBy: isEndedBy(data.endedBy) ? data.endedBy : "upstream",
         usedSeconds: wholeNumber(data.usedSeconds) ?? reservedSeconds,
         unusedSeconds: wholeNumber(data.unusedSeconds) ?? 0,
+        ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
+        ...upstream,
         ...mayRunOn,
       };
     default:

@@ -21,7 +21,12 @@
 
 import type { Fields, Refusal, ReservationRule, UserChange } from "./budget";
 import { counterValue, wholeNumber } from "./budget";
-import { END_CLAIM_BOUND_SECONDS, type MinuteLimitReason, type SliceLimit } from "voice-contract";
+import {
+  END_CLAIM_BOUND_SECONDS,
+  type MinuteLimitReason,
+  type SliceLimit,
+  type VoiceApi,
+} from "voice-contract";
 import { nextUtcDayMs, nextUtcMonthMs, secondsUntil, utcDay, utcMonth } from "./calendar";
 import { dayField } from "./policy";
 import type { HangupOutcome } from "./upstream";
@@ -147,6 +152,16 @@ export interface MayRunOn {
 }
 
 /**
+ * Where a call runs, on its record, so that its end and its deadline task hang it up there.
+ * Absent on records written before calls could run on GPT-Live: those are Realtime calls.
+ */
+export interface CallUpstream {
+  api?: VoiceApi;
+  /** The model the call runs. */
+  model?: string;
+}
+
+/**
  * A call's record, created at reservation. Each variant carries what exists in that phase:
  * - `reserved`: the slice is charged; upstream has not answered yet;
  * - `live`: upstream answered; the call has an id and a deadline;
@@ -165,7 +180,8 @@ export type CallRecord =
       callId: string;
       startedAtMs: number;
       deadlineMs: number;
-    } & Charge)
+    } & Charge &
+      CallUpstream)
   | ({ status: "failed"; uid: string; failure: string } & Charge & MayRunOn)
   | ({
       status: "ended";
@@ -178,7 +194,10 @@ export type CallRecord =
       usedSeconds: number;
       /** `reservedSeconds - usedSeconds`: handed back to the periods not yet over. */
       unusedSeconds: number;
+      /** Upstream's own count of the call's seconds, when it gave one: the charge. */
+      upstreamSeconds?: number;
     } & Charge &
+      CallUpstream &
       MayRunOn);
 
 export type Reservation =
@@ -368,8 +387,9 @@ export function liveCall(
   charge: Charge & { uid: string },
   callId: string,
   nowMs: number,
+  upstream: CallUpstream = {},
 ): LiveCall {
-  return startCall(reservedRecord(charge), callId, nowMs);
+  return { ...startCall(reservedRecord(charge), callId, nowMs), ...upstream };
 }
 
 /** The record once upstream answered: the call's id, and its deadline from now. */
@@ -466,14 +486,20 @@ export function failRecord(
  * The call ended at `endedAtMs`: the unused seconds go back. Only a `live` record can end; an
  * ended or failed one is left alone (`changed: false`), so the end-call callable and the
  * deadline task may both run, in either order, and the user is refunded at most once.
+ * `upstreamSeconds`, upstream's own count of the call (a Live session's usage), is the charge
+ * where given: whole seconds started, at most the slice; else the time from start to end.
  */
 export function endRecord(
   record: CallRecord,
   endedAtMs: number,
   endedBy: EndedBy,
+  upstreamSeconds?: number,
 ): RecordTransition<Extract<CallRecord, { status: "ended" }>> {
   if (record.status !== "live") return { changed: false };
-  const used = usedSeconds(record.startedAtMs, endedAtMs, record.reservedSeconds);
+  const used =
+    upstreamSeconds === undefined
+      ? usedSeconds(record.startedAtMs, endedAtMs, record.reservedSeconds)
+      : Math.min(record.reservedSeconds, Math.max(0, Math.ceil(upstreamSeconds)));
   const unused = record.reservedSeconds - used;
   return {
     changed: true,
@@ -485,6 +511,7 @@ export function endRecord(
       endedBy,
       usedSeconds: used,
       unusedSeconds: unused,
+      ...(upstreamSeconds !== undefined ? { upstreamSeconds } : {}),
     },
   };
 }
@@ -505,8 +532,9 @@ export function endCall(
   record: CallRecord,
   endedAtMs: number,
   endedBy: EndedBy,
+  upstreamSeconds?: number,
 ): Transition<Extract<CallRecord, { status: "ended" }>> {
-  return applied(state, record, endRecord(record, endedAtMs, endedBy));
+  return applied(state, record, endRecord(record, endedAtMs, endedBy, upstreamSeconds));
 }
 
 function applied<R extends CallRecord>(

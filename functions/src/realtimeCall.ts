@@ -31,6 +31,7 @@ import { cloudLog, type GuardedRequest } from "./guards";
 import { hangupQueue } from "./hangupQueue";
 import { callablePipeline } from "./pipeline";
 import { cachedPreflight } from "./preflight";
+import { createOpenAiLiveUpstream } from "./liveUpstream";
 import { createOpenAiRealtimeUpstream } from "./upstream";
 
 export type { BrokeredDeps } from "./brokered";
@@ -94,6 +95,7 @@ const deps: BrokeredDeps = {
   store: minuteStore,
   // OPENAI_BASE_URL in the environment points the SDK at the local stand-in.
   upstream: (apiKey) => createOpenAiRealtimeUpstream({ apiKey }),
+  liveUpstream: (apiKey) => createOpenAiLiveUpstream({ apiKey }),
   queue: () => hangupQueue(`locations/${REGION.value()}/functions/${HANGUP_FUNCTION}`),
 };
 

@@ -4,10 +4,9 @@
  *
  * {@link BrokeredUpstream} is the seam. {@link createOpenAiRealtimeUpstream} implements it with
  * OpenAI's Realtime "unified interface" (`POST /v1/realtime/calls`, multipart `sdp` +
- * `session`; `POST /v1/realtime/calls/{id}/hangup`) through the `openai` SDK's client. A second
- * upstream with the same server-posted-SDP shape (OpenAI GPT-Live: `POST /v1/live/sessions`
- * with `transport: { type: "webrtc", sdp }`) implements the same interface beside it, with its
- * own session type.
+ * `session`; `POST /v1/realtime/calls/{id}/hangup`) through the `openai` SDK's client;
+ * `createOpenAiLiveUpstream` (liveUpstream.ts) implements it with GPT-Live
+ * (`POST /v1/live/sessions`, ended over its sideband), with its own session type.
  *
  * Failures are {@link UpstreamError}s with the same kinds as the mint's. Nothing here logs, and
  * no error message carries the key or SDP.
@@ -65,7 +64,7 @@ export function hangupProvesEnd(outcome: HangupOutcome): boolean {
 /** One brokered upstream. `Session` is what that upstream's call creation takes. */
 export interface BrokeredUpstream<Session = RealtimeSessionCreateRequest> {
   /** Which upstream this is, for call records and logs. */
-  readonly name: "openai-realtime";
+  readonly name: "openai-realtime" | "openai-live";
   /** Opens a call. Throws {@link UpstreamError}; then no call exists to hang up, as far as we know. */
   createCall(input: CreateCallInput<Session>): Promise<CreatedCall>;
   /**
@@ -73,6 +72,28 @@ export interface BrokeredUpstream<Session = RealtimeSessionCreateRequest> {
    * `not-found`, which does not prove the call over ({@link hangupProvesEnd}).
    */
   hangup(callId: string, options: { deadline: number }): Promise<HangupOutcome>;
+  /**
+   * {@link hangup}, with the seconds upstream itself counted for the call when it says so (a
+   * Live session's `session.closed` usage). Absent on an upstream that never reports them.
+   */
+  hangupMeasured?(callId: string, options: { deadline: number }): Promise<MeasuredHangup>;
+}
+
+/** A hang-up's outcome and upstream's own count of the call's seconds, when it gave one. */
+export interface MeasuredHangup {
+  outcome: HangupOutcome;
+  /** Upstream's billed seconds of the whole call (fractional), or null when not reported. */
+  usageSeconds: number | null;
+}
+
+/** Hangs `callId` up on `upstream`, with its own count of the call's seconds where it has one. */
+export async function hangUpMeasured(
+  upstream: Pick<BrokeredUpstream<unknown>, "hangup" | "hangupMeasured">,
+  callId: string,
+  options: { deadline: number },
+): Promise<MeasuredHangup> {
+  if (upstream.hangupMeasured !== undefined) return upstream.hangupMeasured(callId, options);
+  return { outcome: await upstream.hangup(callId, options), usageSeconds: null };
 }
 
 export interface OpenAiRealtimeUpstreamOptions {
@@ -88,7 +109,8 @@ export interface OpenAiRealtimeUpstreamOptions {
 
 /** The largest SDP answer accepted back; real answers are 1–6 KiB. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
-const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The ids of calls and Live sessions this server accepts from upstream (and from pages). */
+export const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** {@link BrokeredUpstream} on OpenAI's Realtime API through the `openai` SDK. */
 export function createOpenAiRealtimeUpstream(
@@ -206,7 +228,8 @@ export function callIdFromLocation(location: string | null): string | null {
   return CALL_ID.test(id) ? id : null;
 }
 
-function timedOut(what: string): UpstreamError {
+/** The timeout failure of a request to upstream (`what` names it). */
+export function timedOut(what: string): UpstreamError {
   return new UpstreamError("unavailable", `${what} timed out.`, { timedOut: true });
 }
 
@@ -215,7 +238,7 @@ function timedOut(what: string): UpstreamError {
  * timeouts, and with anything SDP-shaped cut from upstream's text: an error about an offer may
  * quote it.
  */
-function classify(error: unknown, what: string, signal: AbortSignal): UpstreamError {
+export function classify(error: unknown, what: string, signal: AbortSignal): UpstreamError {
   const { APIConnectionTimeoutError, APIError, APIUserAbortError } = loadSdk();
   if (
     error instanceof APIConnectionTimeoutError ||

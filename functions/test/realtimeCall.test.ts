@@ -19,7 +19,14 @@ import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 import { OPENER_GRACE_MS, STRANDED_AFTER_MS } from "../src/minutes";
 import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
-import { ANSWER_SDP, FakeLog, FakeMinuteStore, FakeQueue, FakeUpstream } from "./helpers/brokered";
+import {
+  ANSWER_SDP,
+  FakeLiveUpstream,
+  FakeLog,
+  FakeMinuteStore,
+  FakeQueue,
+  FakeUpstream,
+} from "./helpers/brokered";
 
 const settings: Settings = unitSettings;
 const offer = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
@@ -63,6 +70,7 @@ function setupBrokered(overrides: Partial<BrokeredDeps> = {}) {
   const events: string[] = [];
   const store = new FakeMinuteStore(() => now);
   const upstream = new FakeUpstream(events);
+  const liveUpstream = new FakeLiveUpstream(events);
   const queue = new FakeQueue(events);
   const log = new FakeLog();
   const deps: BrokeredDeps = {
@@ -72,6 +80,10 @@ function setupBrokered(overrides: Partial<BrokeredDeps> = {}) {
     upstream: (key) => {
       expect(key).toBe(API_KEY);
       return upstream;
+    },
+    liveUpstream: (key) => {
+      expect(key).toBe(API_KEY);
+      return liveUpstream;
     },
     queue: () => queue,
     now: () => now,
@@ -95,6 +107,7 @@ function setupBrokered(overrides: Partial<BrokeredDeps> = {}) {
     end: createEndRealtimeCallHandler(deps),
     store,
     upstream,
+    liveUpstream,
     queue,
     log,
     events,

@@ -35,7 +35,9 @@ import type {
   CreateCallInput,
   CreatedCall,
   HangupOutcome,
+  MeasuredHangup,
 } from "../../src/upstream";
+import type { MediaSessionConfig } from "openai/resources/live/live";
 
 type Method = keyof MinuteStore;
 
@@ -139,7 +141,13 @@ export class FakeMinuteStore implements MinuteStore {
       record.status === "live"
         ? (options.endedAtMs ?? this.now())
         : live.startedAtMs + live.reservedSeconds * 1000;
-    const transition = endCall(state, live, endedAtMs, endedBy);
+    const transition = endCall(
+      state,
+      live,
+      endedAtMs,
+      endedBy,
+      record.status === "live" ? options.upstreamSeconds : undefined,
+    );
     if (!transition.changed) return { kind: "already", status: "ended" };
     const ended = {
       ...transition.record,
@@ -183,7 +191,9 @@ export class FakeMinuteStore implements MinuteStore {
 
 /** An upstream that answers from a script and records what it was asked. */
 export class FakeUpstream implements BrokeredUpstream {
-  readonly name = "openai-realtime";
+  readonly name: BrokeredUpstream["name"] = "openai-realtime";
+  /** The prefix of the call ids it makes up. */
+  protected readonly idPrefix: string = "rtc_fake";
   readonly created: CreateCallInput<unknown>[] = [];
   readonly hungUp: string[] = [];
   /** What the next createCall calls do, in order; then a fresh call each time. */
@@ -202,7 +212,9 @@ export class FakeUpstream implements BrokeredUpstream {
     this.events.push("createCall");
     const next = this.createResults.shift();
     if (next instanceof Error) throw next;
-    return next ?? { answer: this.answer, callId: `rtc_fake${++this.count}`, requestId: "req_1" };
+    return (
+      next ?? { answer: this.answer, callId: `${this.idPrefix}${++this.count}`, requestId: "req_1" }
+    );
   }
 
   async hangup(callId: string): Promise<HangupOutcome> {
@@ -211,6 +223,25 @@ export class FakeUpstream implements BrokeredUpstream {
     if (next instanceof Error) throw next;
     this.hungUp.push(callId);
     return next;
+  }
+}
+
+/**
+ * A GPT-Live upstream: as {@link FakeUpstream}, and its hang-up (the sideband close) reports
+ * the session's usage seconds from {@link usageSeconds} (then `null`).
+ */
+export class FakeLiveUpstream extends FakeUpstream implements BrokeredUpstream<MediaSessionConfig> {
+  override readonly name = "openai-live";
+  protected override readonly idPrefix = "live_fake";
+  /** The usage each next confirmed hang-up reports, in order; then none. */
+  readonly usageSeconds: (number | null)[] = [];
+
+  async hangupMeasured(callId: string): Promise<MeasuredHangup> {
+    const outcome = await this.hangup(callId);
+    return {
+      outcome,
+      usageSeconds: outcome === "ended" ? (this.usageSeconds.shift() ?? null) : null,
+    };
   }
 }
 
