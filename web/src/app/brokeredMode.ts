@@ -112,7 +112,12 @@ export class BrokeredMode implements CallMode {
     if (closed?.byUser || closed?.banner) {
       this.#drop = { reason, drop: closed.byUser ? { kind: "user" } : { kind: "ended" } };
     }
-    if (closed?.banner) return closed.banner;
+    if (closed?.banner) {
+      // The deadline explains it; Live's own word for the close is added, as the server gave it.
+      return reason.kind === "live-closed"
+        ? { ...closed.banner, message: `${closed.banner.message} (Live: ${reason.reason})` }
+        : closed.banner;
+    }
     // A Live call's session.closed that no deadline explains: the server's reason, as given.
     if (reason.kind === "live-closed" && !closed?.byUser) return describeLiveClose(reason.reason);
     return null;
