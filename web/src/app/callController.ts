@@ -292,9 +292,9 @@ export class CallController {
   }
 
   /**
-   * One GPT-Live call's session: the same minutes and views, no tools, no push-to-talk (Live's
-   * turn taking is the server's), the conversation so far sent with the request when it
-   * reconnects a dropped call, and the cost from the billed seconds.
+   * One GPT-Live call's session: the same minutes and views, no tools, push-to-talk as Live's
+   * mute and unmute, the conversation so far sent with the request when it reconnects a
+   * dropped call, and the cost from the billed seconds.
    */
   #createLiveSession(
     live: Live,
@@ -304,10 +304,16 @@ export class CallController {
     history: readonly ConversationEntry[],
   ): LiveSession {
     const { mode } = conversation;
+    const talk = this.#choices.bindTalk((button, on) => new live.TalkButton(button, on));
     const connection = mode.connection(
       live,
       request,
-      { resolved: (model) => cost.setModel(model) },
+      {
+        resolved: (model, resolved) => {
+          cost.setModel(model);
+          talk.resolved(resolved);
+        },
+      },
       live.priorTurnsOf(history),
     );
     if (!connection.exchange) throw new Error("A GPT-Live call needs a brokered exchange.");
@@ -318,6 +324,14 @@ export class CallController {
       muteStrategy: "auto",
     });
     conversation.session = session;
+    // Push-to-talk's holds open the microphone and unmute the session with Live's events;
+    // Realtime's buffer events have no Live counterpart (Live's turn taking ends the turn).
+    talk.attach({
+      send: () => true,
+      setPushToTalkOpen: (open) => session.setPushToTalkOpen(open),
+      interrupt: () => false,
+      on: (type, listener) => session.on(type, listener),
+    });
     this.#listen(session, mode, request);
     const { details, audio } = this.#views;
     const current = () => this.#session() === session;

@@ -224,6 +224,21 @@ describe("BrokeredMode", () => {
     expect(t.mode.classify(t.live, reason)).toEqual({ kind: "ended" });
   });
 
+  it("adds Live's reason to the deadline's banner when session.closed ends the call there", async () => {
+    const t = harness({ api: "live" });
+    const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    t.clock.now = NOW + 12_000;
+    const banner = t.mode.closed({
+      kind: "live-closed",
+      reason: "close_requested",
+      usageSeconds: 12,
+    });
+    expect(banner).toMatchObject({ kind: "ended-call-limit" });
+    expect(banner?.message).toMatch(/so the server ended it\..*\(Live: close_requested\)$/);
+  });
+
   it("closes the page's side at once and asks the server to end the call; without a call, the page stops", async () => {
     const t = harness();
     const steps: string[] = [];

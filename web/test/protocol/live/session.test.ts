@@ -113,6 +113,27 @@ describe("LiveSession", () => {
     expect(t.session.mic.muted).toBe(false);
   });
 
+  it("push-to-talk mutes the server between holds with Live's events, and a user's mute wins", async () => {
+    const t = setup();
+    // The push-to-talk session closes its gate before the call goes live: queued, sent first.
+    t.session.setPushToTalkOpen(false);
+    const connecting = t.session.connect();
+    await flush();
+    t.pc().channel.open();
+    await connecting;
+    t.session.setPushToTalkOpen(true);
+    t.session.setPushToTalkOpen(false);
+    t.session.setMuted(true);
+    t.session.setPushToTalkOpen(true);
+    t.session.setMuted(false);
+    expect(t.pc().channel.sentTypes).toEqual([
+      "session.input_audio.mute",
+      "session.input_audio.unmute",
+      "session.input_audio.mute",
+      "session.input_audio.unmute",
+    ]);
+  });
+
   it("sends only what the server's allowlist lets the page send", () => {
     const sent: LiveClientEvent["type"][] = [
       "session.input_audio.mute",

@@ -112,6 +112,9 @@ export class LiveSession {
   #connectStartedAt = 0;
   #linkState: LinkState = { stalled: false };
   #started: LiveSessionHead | null = null;
+  /** Live sessions start unmuted; what the page last told the server. */
+  #serverMuted = false;
+  #pushToTalkOpen = true;
 
   constructor(options: LiveSessionOptions) {
     this.#options = options;
@@ -258,10 +261,8 @@ export class LiveSession {
    */
   setMuted(muted: boolean): void {
     if (this.#phase.name === "closed") return;
-    const was = this.#microphone.state.muted;
     this.#microphone.setMuted(muted);
-    if (was === muted) return;
-    this.#send({ type: muted ? "session.input_audio.mute" : "session.input_audio.unmute" });
+    this.#syncServerMute();
   }
 
   /** Live has no client event that stops the assistant: always false (nothing was sent). */
@@ -274,9 +275,16 @@ export class LiveSession {
     return false;
   }
 
-  /** Push-to-talk needs Realtime's buffer events; Live's turn taking is the server's. */
+  /**
+   * Push-to-talk's microphone gate. Live has no buffer to commit: its own turn taking ends the
+   * turn, so between holds the input is muted with Live's events as well as taken off the
+   * sender, and a hold unmutes it (unless the user muted).
+   */
   setPushToTalkOpen(open: boolean): void {
+    if (this.#phase.name === "closed") return;
+    this.#pushToTalkOpen = open;
     this.#microphone.setPushToTalkOpen(open);
+    this.#syncServerMute();
   }
 
   async getStats(): Promise<AudioBytes> {
@@ -287,6 +295,14 @@ export class LiveSession {
   /** Ends the session (see `RealtimeSession.dispose`). Safe to call again. */
   dispose(): void {
     this.#close({ kind: "client" });
+  }
+
+  /** The server hears the input only while the user is unmuted and any push-to-talk is held. */
+  #syncServerMute(): void {
+    const muted = this.#microphone.state.muted || !this.#pushToTalkOpen;
+    if (muted === this.#serverMuted) return;
+    this.#serverMuted = muted;
+    this.#send({ type: muted ? "session.input_audio.mute" : "session.input_audio.unmute" });
   }
 
   #send(event: LiveClientEvent): void {
