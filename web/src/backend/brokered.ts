@@ -17,6 +17,7 @@ import {
   type RealtimeCallRequest,
   type RealtimeCallResponse,
   type RealtimeMode,
+  type VoiceApi,
   type VoiceMinutes,
 } from "voice-contract";
 import {
@@ -69,13 +70,15 @@ export class BrokeredCallError extends Error {
        * Why a `resource-exhausted` call was refused, or that an `unavailable` one was OpenAI
        * not answering the backend in time.
        */
-      reason?: CallLimitReason | typeof UPSTREAM_TIMEOUT_REASON;
+      reason?: CallLimitReason | typeof UPSTREAM_TIMEOUT_REASON | "api-not-served";
       /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
       retryAfterSeconds?: number;
       /** The rejected request field, for `invalid-argument`. */
       field?: string;
       /** What the backend serves instead, for `mode-not-served`. */
       served?: RealtimeMode[];
+      /** The voice APIs the caller may use instead, for `api-not-served`. */
+      servedApis?: VoiceApi[];
       /** The caller's minutes, when the broker said. */
       minutes?: VoiceMinutes;
     },
@@ -232,6 +235,12 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
       );
     }
     case "failed-precondition":
+      if (failure.reason === "api-not-served") {
+        return fail("not-served", "This backend does not serve calls on this voice API.", {
+          reason: "api-not-served",
+          servedApis: failure.servedApis ?? [],
+        });
+      }
       if (failure.reason === "mode-not-served") {
         return fail("not-served", "This backend does not serve brokered calls.", {
           served: failure.served ?? [],

@@ -51,6 +51,7 @@ export type BannerKind =
   | `refused-${MinuteLimitReason}`
   | "refused-ip-rate"
   | "mode-not-served"
+  | "api-not-served"
   | "live-refused"
   | `live-closed-${LiveCloseReason}`;
 

@@ -284,6 +284,15 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       { served: ["secret"] },
     ],
     [
+      "an API the backend does not serve",
+      new FunctionsError("failed-precondition", "realtime only", {
+        reason: "api-not-served",
+        served: ["realtime"],
+      }),
+      "not-served",
+      { reason: "api-not-served", servedApis: ["realtime"] },
+    ],
+    [
       "another failed precondition",
       new FunctionsError("failed-precondition", "x"),
       "misconfigured",
