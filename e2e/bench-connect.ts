@@ -77,6 +77,13 @@ interface HangUp {
   endsAt: number;
   endedAt: number | null;
   endedReason: string | null;
+  /**
+   * Whether the server ended it: a Realtime call's `endedReason` is `hangup`; a Live
+   * session's `session.closed` was `close_requested` from the sideband (the page then closes
+   * its peer, usually before the stand-in's own 100 ms grace, so its `endedReason` is
+   * `peer_closed`).
+   */
+  byServer: boolean;
   /** `endedAt - endsAt`, ms; null when the call did not end in time. */
   latenessMs: number | null;
 }
@@ -235,19 +242,24 @@ async function awaitHangUp(page: Page, standinUrl: string, idPrefix: string): Pr
   }
   const giveUpAt = endsAt + 15_000;
   type Ended = { id: string; endedAt: number | null; endedReason: string | null };
+  type LiveEnded = Ended & { closeReason: string | null; endedBy: string | null };
   for (;;) {
     const state = (await (await fetch(`${standinUrl}/_standin/state`)).json()) as {
       calls: Ended[];
-      liveSessions: Ended[];
+      liveSessions: LiveEnded[];
     };
-    const call = [...state.calls, ...state.liveSessions].find((c) => c.id === callId);
+    const live = state.liveSessions.find((c) => c.id === callId);
+    const call = live ?? state.calls.find((c) => c.id === callId);
     if (call?.endedAt != null || Date.now() > giveUpAt) {
       const endedAt = call?.endedAt ?? null;
       return {
         callId,
         endsAt,
         endedAt,
-        endedReason: call?.endedReason ?? null,
+        endedReason: live ? `${live.closeReason}/${live.endedBy}` : (call?.endedReason ?? null),
+        byServer: live
+          ? live.closeReason === "close_requested" && live.endedBy === "sideband"
+          : call?.endedReason === "hangup",
         latenessMs: endedAt === null ? null : endedAt - endsAt,
       };
     }
@@ -322,9 +334,8 @@ function summarize(runs: Run[]) {
 }
 
 /**
- * How late the server hung up a brokered variant's calls after their deadline. A Live
- * session ends ~100 ms after its `session.closed` (the stand-in's grace for the page to hear
- * it); both count as the server's hang-up (`endedReason` `hangup`).
+ * How late the server hung up a brokered variant's calls after their deadline (for a Live
+ * session: when its peer closed, just after the sideband's `session.closed`).
  */
 function hangUpsOf(runs: Run[]) {
   const hangUps = runs.map((r) => r.hangUp).filter((h) => h !== null);
@@ -335,7 +346,7 @@ function hangUpsOf(runs: Run[]) {
     p50: median(lateness),
     max: quantile(lateness, 1),
     min: quantile(lateness, 0),
-    allHungUpByServer: hangUps.every((h) => h.endedReason === "hangup"),
+    allHungUpByServer: hangUps.every((h) => h.byServer),
     samples: hangUps.map((h) => ({ ms: h.latenessMs, reason: h.endedReason })),
   };
   const ok =
