@@ -145,6 +145,8 @@ describe("ending a brokered call in Chromium", () => {
     expect(charged).toBeGreaterThanOrEqual(2);
     expect(charged).toBeLessThanOrEqual(talkSeconds(answeredAt, clicked));
     expect(said).toContain("keeps telling it until the call's deadline");
+    // Once the retry got through, the banner no longer says the server was not told.
+    await page.waitForSelector("#banner", { state: "hidden", timeout: 10_000 });
   });
 
   it("an end kept across a reload is sent by the next page, with the claim of the click", async () => {

@@ -6,7 +6,15 @@
  */
 import type { BrowserContext, Page, Route } from "playwright-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, standin, standinUrl, until, useAppBrowser } from "./stack.js";
+import {
+  connect,
+  meterLag,
+  recordStates,
+  standin,
+  standinUrl,
+  until,
+  useAppBrowser,
+} from "./stack.js";
 
 const app = useAppBrowser();
 
@@ -202,6 +210,8 @@ describe("faults, as the user sees them", () => {
     const page = await app.openApp();
     await connect(page);
     const callId = await text(page, "#call-id");
+    const states = await recordStates(page, "full");
+    const lag = await meterLag(page);
     await standin.control(`/_standin/calls/${callId}/vanish`);
     const vanishedAt = Date.now();
     await page.fill("#text-input", "Are you still there?");
@@ -211,15 +221,24 @@ describe("faults, as the user sees them", () => {
 
     await page.waitForSelector('#state[data-link="stalled"]', { state: "attached" });
     const stalledAfter = Date.now() - vanishedAt;
+    const lagAtStall = await lag();
     expect(await text(page, "#state")).toMatch(/interrupted/i);
-    await page.waitForSelector('#state[data-state="reconnecting"][data-reason="unresponsive"]', {
-      state: "attached",
-      timeout: 15_000,
-    });
+    await page
+      .waitForSelector('#state[data-state="reconnecting"]', { state: "attached", timeout: 15_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(`${String(error)}; states ${(await states()).join(" → ")}`);
+      });
     const closedAfter = Date.now() - vanishedAt;
-    // ICE alone took 10.8 s here (disconnected at 5.5 s, then the 5 s grace period).
-    expect(stalledAfter).toBeLessThan(5_000);
-    expect(closedAfter).toBeLessThan(10_000);
+    const lagAtClose = await lag();
+    const seen = `states ${(await states()).join(" → ")}; page timers late by ${lagAtClose} ms`;
+    // The page's own link watch noticed, not ICE or the data channel giving up.
+    expect(await page.getAttribute("#state", "data-reason"), seen).toBe("unresponsive");
+    // Stalled 3 s after the last packet (checked every second), closed 8 s after it. ICE alone
+    // took 10.8 s here (disconnected at 5.5 s, then its grace period). Time the page's timers
+    // ran late (a loaded machine; another checkout's suites beside this one) is not the page's
+    // doing, and is not counted.
+    expect(stalledAfter - lagAtStall, seen).toBeLessThan(5_000);
+    expect(closedAfter - lagAtClose, seen).toBeLessThan(10_000);
     expect(await entry.getAttribute("data-status")).toBe("not-delivered");
 
     await page.waitForSelector('#state[data-state="connected"]', { state: "attached" });

@@ -267,6 +267,28 @@ export async function recordStates(
   return () => page.evaluate(() => (window as unknown as { stateLog: string[] }).stateLog);
 }
 
+/**
+ * Starts measuring how late the page's timers run (a 100 ms interval's lateness, summed): time
+ * a loaded machine took from every timer-driven check on the page alike. The returned function
+ * reads the total so far, in ms.
+ */
+export async function meterLag(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const meter = { lateMs: 0 };
+    let last = performance.now();
+    setInterval(() => {
+      const now = performance.now();
+      meter.lateMs += Math.max(0, now - last - 100);
+      last = now;
+    }, 100);
+    Object.assign(window, { __lag: meter });
+  });
+  return () =>
+    page.evaluate(() =>
+      Math.round((window as unknown as { __lag: { lateMs: number } }).__lag.lateMs),
+    );
+}
+
 /** The brokered callables' answers the page received, in order. */
 export interface BrokeredCallsSeen {
   /** `realtimeCall` results: the calls the server opened. */

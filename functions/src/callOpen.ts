@@ -17,6 +17,7 @@ import { enqueueHangup } from "./hangupQueue";
 import type { HeldCall, MinuteStore } from "./minuteStore";
 import { type LiveCall, liveCall, type MayRunOn, type Remaining, sliceLimitedBy } from "./minutes";
 import { bestEffort, logUpstreamFailure } from "./pipeline";
+import { planRefusal } from "./plans";
 import { buildLiveSessionConfig, describeLiveSession, liveChoiceProblem } from "./liveSession";
 import { buildSessionConfig, describeChoices, describeSession } from "./session";
 import { type BrokeredUpstream, type CreatedCall, hangupProvesEnd } from "./upstream";
@@ -50,6 +51,17 @@ export async function openCall(
   const problem = api === "live" ? liveChoiceProblem(input.choices) : undefined;
   if (problem !== undefined) fail({ kind: "bad-input", ...problem });
   const model = api === "live" ? settings.voice.liveModel : settings.server.model;
+  // The pipeline checked the plan against REALTIME_MODEL; a Live call runs LIVE_MODEL.
+  const refused = api === "live" ? planRefusal(opening.plan.rules, "brokered", model) : undefined;
+  if (refused?.refused === "model") {
+    log.info(`${names.event}_plan_refused`, { uid, plan: opening.plan.name });
+    fail({
+      kind: "plan-refused",
+      callable: names.callable,
+      plan: opening.plan.name,
+      refused: { what: "model", model },
+    });
+  }
   const context: Context = { world, ...names, store: world.store() };
   const { held, remaining } = await reserveSlice(opening, context);
   const reservedAt = now();

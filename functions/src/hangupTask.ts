@@ -99,7 +99,8 @@ export function createHangupTaskHandler(deps: TaskDeps) {
     }
 
     // The record names the call's upstream; the task carries it too, for a record not read.
-    const api = (record?.status === "live" ? record.api : undefined) ?? task.api ?? "realtime";
+    const api =
+      (record !== undefined && "api" in record ? record.api : undefined) ?? task.api ?? "realtime";
     let measured;
     try {
       measured = await hangUpMeasured(deps.upstream(api), callId, {

@@ -11,6 +11,7 @@
  * key. Nothing here logs, and no error message carries the key or SDP.
  */
 import type { LiveCreateResponse, MediaSessionConfig } from "openai/resources/live/live";
+import type * as WsModule from "ws";
 import { loadSdk, UpstreamError } from "./openai";
 import {
   type BrokeredUpstream,
@@ -103,6 +104,12 @@ export function createOpenAiLiveUpstream(
           .create({ session, transport: { type: "webrtc", sdp } }, { timeout: ms, signal })
           .withResponse();
       } catch (error) {
+        // The SDK parses a JSON answer itself, and throws this for one that is not JSON.
+        if (error instanceof SyntaxError)
+          throw new UpstreamError(
+            "malformed",
+            `${what} was answered with a body that is not JSON.`,
+          );
         throw classify(error, what, signal);
       }
       const { data, response, request_id: requestId } = result;
@@ -172,14 +179,15 @@ export function closeLiveSession(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket?.close();
+      held.socket?.close();
       if ("ok" in outcome) resolve(outcome.ok);
       else reject(outcome.error);
     };
     const timer = setTimeout(() => finish({ error: timedOut(WHAT) }), timeoutMs);
-    let socket: SidebandSocket | undefined;
-    socket = connect(url, apiKey, {
-      onOpen: () => socket?.send(JSON.stringify({ type: "session.close" })),
+    // A connector may call back before it returns; the socket is known from then on.
+    const held: { socket?: SidebandSocket } = {};
+    const socket = connect(url, apiKey, {
+      onOpen: () => held.socket?.send(JSON.stringify({ type: "session.close" })),
       onMessage: (text) => {
         const event = parseEvent(text);
         if (event?.type === "session.closed")
@@ -204,6 +212,7 @@ export function closeLiveSession(
               : new UpstreamError("unavailable", `${WHAT} failed: ${reason}.`),
         }),
     });
+    held.socket = socket;
     // A connector that failed synchronously has called finish already.
     if (settled) socket.close();
   });
@@ -253,7 +262,7 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 /** {@link ConnectSideband} over the `ws` package, loaded on first use. */
 export const connectWsSideband: ConnectSideband = (url, apiKey, handlers) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { WebSocket } = require("ws") as typeof import("ws");
+  const { WebSocket } = require("ws") as typeof WsModule;
   const ws = new WebSocket(url, {
     headers: { Authorization: `Bearer ${apiKey}` },
     maxPayload: MAX_FRAME_BYTES,

@@ -190,6 +190,23 @@ export function planMinuteLimits(limits: MinuteLimits, plan: Plan): MinuteLimits
   };
 }
 
+/**
+ * The upstreams a plan's users may open calls on: Live only when its `models` (if any) list
+ * LIVE_MODEL. Never empty: a plan that allows none keeps the backend's list, and the call is
+ * refused for its model when it comes (callOpen.ts), as any call on a model the plan leaves out.
+ */
+export function planApis(
+  voice: Pick<VoiceSettings, "apis" | "liveModel">,
+  plan: Plan,
+): VoiceSettings["apis"] {
+  const models = plan.models;
+  if (models === undefined) return voice.apis;
+  const [first, ...rest] = voice.apis.filter(
+    (api) => api !== "live" || models.includes(voice.liveModel),
+  );
+  return first === undefined ? voice.apis : [first, ...rest];
+}
+
 /** The settings parts a plan changes; each is optional, so any callable's settings fit. */
 export interface PlannedSettings {
   plans?: PlanBook;
@@ -204,7 +221,11 @@ export function applyPlan<S extends PlannedSettings>(settings: S, plan: Plan): S
   const planned: S = { ...settings };
   if (settings.limits !== undefined) planned.limits = planMintLimits(settings.limits, plan);
   if (settings.voice !== undefined)
-    planned.voice = { ...settings.voice, limits: planMinuteLimits(settings.voice.limits, plan) };
+    planned.voice = {
+      ...settings.voice,
+      limits: planMinuteLimits(settings.voice.limits, plan),
+      apis: planApis(settings.voice, plan),
+    };
   return planned;
 }
 

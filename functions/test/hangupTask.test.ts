@@ -5,7 +5,7 @@ import type { CallOutcome, MinuteStore } from "../src/minuteStore";
 import { type CallRecord, type EndedBy, liveCall } from "../src/minutes";
 import { UpstreamError } from "../src/openai";
 import type { BrokeredUpstream, HangupOutcome } from "../src/upstream";
-import { FakeLog, FakeMinuteStore, FakeUpstream } from "./helpers/brokered";
+import { FakeLiveUpstream, FakeLog, FakeMinuteStore, FakeUpstream } from "./helpers/brokered";
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const task = { uid: "u1", seq: 3, callId: "rtc_abc", deadlineMs: T0 + 4_000 };
@@ -300,5 +300,86 @@ describe("the deadline task and the books", () => {
     ]);
     expect(w.log.text()).not.toContain(KEY);
     expect(w.log.entries[1]?.fields).toMatchObject({ outcome: "ended", lateMs: 0 });
+  });
+});
+
+describe("the deadline task of a GPT-Live call", () => {
+  /** A live 4 s Live call of u1 opened at T0, and the task as realtimeCall enqueues it. */
+  async function bookedLive() {
+    let now = T0;
+    const store = new FakeMinuteStore(() => now);
+    const realtime = new FakeUpstream();
+    const live = new FakeLiveUpstream();
+    const reserved = await store.reserve("u1", limits);
+    if (!reserved.ok) throw new Error("not reserved");
+    const record = liveCall(reserved.held, "live_abc", now, { api: "live", model: "gpt-live-1" });
+    await store.start(record);
+    const asked: string[] = [];
+    const handler = createHangupTaskHandler({
+      store: () => store,
+      upstream: (api) => {
+        asked.push(api);
+        return api === "live" ? live : realtime;
+      },
+      timeoutMs: () => 1_000,
+      maxWaitMs: 60_000,
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+      log: new FakeLog(),
+    });
+    const data = {
+      uid: "u1",
+      seq: 1,
+      callId: "live_abc",
+      deadlineMs: record.deadlineMs,
+      api: "live",
+    };
+    return {
+      store,
+      realtime,
+      live,
+      asked,
+      run: () => handler({ data, retryCount: 0 }),
+      advance: (ms: number) => (now += ms),
+    };
+  }
+
+  it("closes the session on the Live upstream and charges the seconds Live reports", async () => {
+    const w = await bookedLive();
+    w.live.usageSeconds.push(3.2);
+    w.advance(4_000);
+    await w.run();
+    expect(w.asked).toEqual(["live"]);
+    expect(w.live.hungUp).toEqual(["live_abc"]);
+    expect(w.realtime.hungUp).toEqual([]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "ended",
+      endedBy: "deadline",
+      api: "live",
+      model: "gpt-live-1",
+      usedSeconds: 4,
+      upstreamSeconds: 3.2,
+    });
+    expect(w.store.charged("u1")).toBe(4);
+  });
+
+  it("hands back what Live did not count, and charges the slice when it reports none", async () => {
+    const w = await bookedLive();
+    w.live.usageSeconds.push(2);
+    w.advance(4_000);
+    await w.run();
+    expect(w.store.charged("u1")).toBe(2);
+
+    const bare = await bookedLive();
+    bare.advance(4_000);
+    await bare.run();
+    expect(bare.store.charged("u1")).toBe(4);
+  });
+
+  it("reads the api from the task when the record does not name one", () => {
+    expect(parseHangupTask({ ...task, api: "live" })).toEqual({ ...task, api: "live" });
+    expect(parseHangupTask({ ...task, api: "sip" })).toBeNull();
   });
 });

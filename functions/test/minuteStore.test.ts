@@ -107,6 +107,34 @@ describe("minute store", REAL_TIME, () => {
     expect(await store.findCall(`other-${randomUUID()}`, "rtc_abc")).toBeUndefined();
   });
 
+  it("keeps a Live call's upstream and model, and charges Live's own count at its end", async () => {
+    const time = clock();
+    const store = createMinuteStore(db, { now: time.now });
+    const uid = `live-${randomUUID()}`;
+    const result = await store.reserve(uid, limits, 30);
+    const live = liveCall(held(result), "live_abc", time.now(), {
+      api: "live",
+      model: "gpt-live-1",
+    });
+    await store.start(live);
+    expect(await store.findCall(uid, "live_abc")).toMatchObject({
+      status: "live",
+      api: "live",
+      model: "gpt-live-1",
+    });
+    time.advance(30_000);
+    const ended = await store.end({ uid, seq: 1 }, "user", { upstreamSeconds: 12.3 });
+    expect(ended).toMatchObject({ kind: "ended", record: { usedSeconds: 13, unusedSeconds: 47 } });
+    expect(await store.getCall(uid, 1)).toMatchObject({
+      status: "ended",
+      api: "live",
+      model: "gpt-live-1",
+      usedSeconds: 13,
+      upstreamSeconds: 12.3,
+    });
+    expect((await user(uid).get()).data()).toMatchObject({ d20261130: 13 });
+  });
+
   it("gives exactly k of 20 concurrent reservations a slice when the budget holds k", async () => {
     const store = createMinuteStore(db, { now: clock().now, timeoutMs: BURST_DEADLINE_MS });
     const uid = `u-${randomUUID()}`;

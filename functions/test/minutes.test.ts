@@ -349,6 +349,21 @@ describe("a call's life: start, end, refund", () => {
     });
   });
 
+  it("charges upstream's own count of a call where it gives one, in whole seconds within the slice", () => {
+    const r = reserve(undefined, LIMITS, NOW);
+    const live = { ...startCall(r.record, "live_1", NOW), api: "live" as const, model: "m" };
+    expect(endCall(r.next, live, NOW + 60_001, "user", 41.2)).toMatchObject({
+      state: { daySeconds: 42 },
+      record: { usedSeconds: 42, unusedSeconds: 198, upstreamSeconds: 41.2, api: "live" },
+    });
+    expect(endCall(r.next, live, NOW + 1_000, "deadline", 9_999)).toMatchObject({
+      record: { usedSeconds: 240, unusedSeconds: 0 },
+    });
+    expect(endCall(r.next, live, NOW + 1_000, "user", 0)).toMatchObject({
+      record: { usedSeconds: 0, unusedSeconds: 240 },
+    });
+  });
+
   it("charges the whole slice when the deadline ends the call, even when it ends late", () => {
     const r = reserve(undefined, LIMITS, NOW);
     const live = startCall(r.record, "rtc_1", NOW);

@@ -5,6 +5,7 @@ import {
   applyPlan,
   DEFAULT_PLAN,
   parsePlans,
+  planApis,
   planMinuteLimits,
   planRefusal,
   resolvePlan,
@@ -182,5 +183,24 @@ describe("applying a plan", () => {
       model: "gpt-realtime-mini",
     });
     expect(planRefusal(book.pro ?? {}, "secret", "gpt-realtime-2")).toBeUndefined();
+  });
+});
+
+describe("planApis", () => {
+  const voice = { apis: ["realtime", "live"] as ["realtime", "live"], liveModel: "gpt-live-1" };
+
+  it("keeps Live only for a plan whose models list LIVE_MODEL", () => {
+    expect(planApis(voice, {})).toEqual(["realtime", "live"]);
+    expect(planApis(voice, { models: ["gpt-realtime-2"] })).toEqual(["realtime"]);
+    expect(planApis(voice, { models: ["gpt-realtime-2", "gpt-live-1"] })).toEqual([
+      "realtime",
+      "live",
+    ]);
+  });
+
+  it("never leaves a plan with no upstream: the call is refused for its model instead", () => {
+    expect(planApis({ ...voice, apis: ["live"] }, { models: ["gpt-realtime-2"] })).toEqual([
+      "live",
+    ]);
   });
 });

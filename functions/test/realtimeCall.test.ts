@@ -18,7 +18,12 @@ import { ConfigError, type Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
 import { resolveVoiceSettings } from "../src/voiceSettings";
 import { OPENER_GRACE_MS, STRANDED_AFTER_MS } from "../src/minutes";
-import type { RealtimeCallPrepared, RealtimeCallResponse } from "voice-contract";
+import { parsePlans } from "../src/plans";
+import {
+  LIVE_ALLOWED_CLIENT_EVENTS,
+  type RealtimeCallPrepared,
+  type RealtimeCallResponse,
+} from "voice-contract";
 import {
   ANSWER_SDP,
   FakeLiveUpstream,
@@ -292,6 +297,143 @@ describe("realtimeCall: the upstream", () => {
     expect(error.details).toEqual({ reason: "api-not-served", served: ["realtime"] });
     expect(w.store.calls).toEqual([]);
     expect(w.upstream.created).toEqual([]);
+  });
+
+  it("opens a Live call on the Live upstream with the server's locked session", async () => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "realtime,live" }) });
+    const priorTurns = [
+      { role: "user", text: "Hi" },
+      { role: "assistant", text: "Hello!" },
+    ];
+    const result = await w.open(
+      request({ offer, api: "live", voice: "cedar", language: "de", priorTurns }),
+    );
+    expect(result).toMatchObject({
+      api: "live",
+      callId: "live_fake1",
+      model: "gpt-live-1",
+      session: { voice: "cedar", language: "de", transcription: true },
+      sliceSeconds: 40,
+    });
+    expect(w.upstream.created).toEqual([]);
+    expect(w.liveUpstream.created).toEqual([
+      {
+        sdp: offer,
+        deadline: NOW + settings.timeoutMs,
+        session: expect.objectContaining({
+          model: "gpt-live-1",
+          instructions: expect.stringContaining('"de"') as unknown,
+          audio: { output: { voice: "cedar" } },
+          client: { data_channel: { allowed_client_events: [...LIVE_ALLOWED_CLIENT_EVENTS] } },
+          safety_identifier: safetyIdentifier("u1", API_KEY),
+          input: [
+            { type: "message", role: "user", content: [{ type: "input_text", text: "Hi" }] },
+            {
+              type: "message",
+              role: "assistant",
+              content: [{ type: "output_text", text: "Hello!" }],
+            },
+          ],
+        }) as unknown,
+      },
+    ]);
+    expect(w.store.recordsOf("u1")[0]).toMatchObject({
+      status: "live",
+      callId: "live_fake1",
+      api: "live",
+      model: "gpt-live-1",
+    });
+    expect(w.queue.tasks[0]?.data).toEqual({
+      uid: "u1",
+      seq: 1,
+      callId: "live_fake1",
+      deadlineMs: NOW + 40_000,
+      api: "live",
+    });
+    // A Realtime call's task stays as it was.
+    await w.open(request({ offer }));
+    expect(w.queue.tasks[1]?.data).not.toHaveProperty("api");
+  });
+
+  it("ends a Live call early over its upstream and charges the seconds Live counted", async () => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "live" }) });
+    const opened = await w.open(request({ offer }));
+    expect(opened.api).toBe("live");
+    w.liveUpstream.usageSeconds.push(7.4);
+    w.advance(12_000);
+    const ended = await w.end(request({ callId: opened.callId, endedAfterSeconds: 11 }));
+    expect(ended).toMatchObject({ outcome: "ended", usedSeconds: 8 });
+    expect(w.liveUpstream.hungUp).toEqual([opened.callId]);
+    expect(w.upstream.hungUp).toEqual([]);
+    expect(w.store.charged("u1")).toBe(8);
+  });
+
+  it("ends a Live call as today when Live reports no usage", async () => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "live" }) });
+    const opened = await w.open(request({ offer }));
+    w.advance(12_000);
+    await w.end(request({ callId: opened.callId, endedAfterSeconds: 11 }));
+    expect(w.store.charged("u1")).toBe(11);
+  });
+
+  it.each([
+    [
+      "a 400 naming the offer",
+      new UpstreamError("rejected", "x", { status: 400, code: "invalid_offer" }),
+      "invalid-argument",
+    ],
+    ["a refused key", new UpstreamError("auth", "x", { status: 401 }), "internal"],
+    [
+      "a rate limit",
+      new UpstreamError("rate", "x", { status: 429, retryAfterSeconds: 3 }),
+      "resource-exhausted",
+    ],
+    ["a 5xx", new UpstreamError("unavailable", "x", { status: 503 }), "unavailable"],
+    ["garbage", new UpstreamError("malformed", "x", { status: 200 }), "unavailable"],
+    ["a hang", new UpstreamError("unavailable", "x", { timedOut: true }), "unavailable"],
+  ])("maps a Live upstream's %s like a Realtime one, and refunds", async (_, error, code) => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "live" }) });
+    w.liveUpstream.createResults.push(error);
+    const refused = await refusal(w.open(request({ offer })));
+    expect(refused.code).toBe(code);
+    if (code === "resource-exhausted")
+      expect(refused.details).toMatchObject({ reason: "upstream-rate" });
+    expect(w.store.charged("u1")).toBe(0);
+    expect(w.queue.tasks).toEqual([]);
+  });
+
+  it("refuses what a Live call cannot do, and prior turns on a Realtime call", async () => {
+    const w = setupBrokered({ settings: () => brokered({ apis: "realtime,live" }) });
+    const text = await refusal(w.open(request({ offer, api: "live", outputModality: "text" })));
+    expect(text.code).toBe("invalid-argument");
+    expect(text.details).toEqual({ field: "outputModality" });
+    const turns = [{ role: "user", text: "hi" }];
+    const realtime = await refusal(w.open(request({ offer, priorTurns: turns })));
+    expect(realtime.details).toEqual({ field: "priorTurns" });
+    expect(w.store.calls).toEqual([]);
+  });
+
+  it("refuses a Live call to a plan whose models leave LIVE_MODEL out, and lists no live for it", async () => {
+    const plans = parsePlans('{"cheap":{"models":["gpt-realtime-2"]}}');
+    const w = setupBrokered({
+      settings: () => ({ ...brokered({ apis: "live" }), plans }),
+    });
+    const cheap = (data: unknown) => ({
+      ...request(data),
+      auth: { uid: "u1", token: { voicePlan: "cheap" } },
+    });
+    const error = await refusal(w.open(cheap({ offer })));
+    expect(error.code).toBe("failed-precondition");
+    expect(error.details).toEqual({ reason: "plan-model-not-allowed", plan: "cheap" });
+    expect(w.store.calls).toEqual([]);
+    const both = setupBrokered({
+      settings: () => ({ ...brokered({ apis: "realtime,live" }), plans }),
+    });
+    expect(await both.prepare(cheap({ prepare: true }))).toMatchObject({ apis: ["realtime"] });
+    expect((await refusal(both.open(cheap({ offer, api: "live" })))).details).toEqual({
+      reason: "api-not-served",
+      served: ["realtime"],
+    });
   });
 
   it("lists the upstreams a caller may open, the default first", async () => {

@@ -52,6 +52,7 @@ function main(): void {
     choices,
     details,
     notice: (content) => banner.show(content),
+    withdrawNotice: (kind) => banner.withdraw(kind),
     // The controller is made below; the mode loads (and calls this) after first paint.
     blockConnect: (block) => calls.blockConnect(block),
   };

@@ -212,7 +212,14 @@ export class FakePeerConnection extends FakeEventTarget implements PeerConnectio
     this.remoteDescription = description;
   }
 
+  /** When set, getStats() never answers (as a wedged stats call). */
+  statsHang = false;
+  /** When set, getStats() rejects. */
+  statsFail = false;
+
   async getStats(): Promise<ReadonlyMap<string, unknown>> {
+    if (this.statsHang) return new Promise<never>(() => undefined);
+    if (this.statsFail) throw new Error("getStats failed");
     return this.stats;
   }
 

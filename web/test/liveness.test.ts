@@ -100,6 +100,29 @@ describe("a server that goes silent", () => {
     expect(t.clock.pendingTimers).toBe(0);
   });
 
+  it("still ends as unresponsive when a stats call never answers", async () => {
+    const t = await connected();
+    await seconds(t, 2, () => 10);
+    t.pc.statsHang = true;
+    const links: boolean[] = [];
+    t.session.on("link", (link) => links.push(link.stalled));
+    await seconds(t, 4);
+    expect(links).toEqual([true]);
+    await seconds(t, 5);
+    expect(t.session.state).toEqual({
+      status: "closed",
+      reason: { kind: "unresponsive", silentMs: 8_000 },
+    });
+    expect(t.clock.pendingTimers).toBe(0);
+  });
+
+  it("ends as unresponsive when every stats call fails", async () => {
+    const t = await connected();
+    t.pc.statsFail = true;
+    await seconds(t, 9);
+    expect(t.session.state).toMatchObject({ status: "closed", reason: { kind: "unresponsive" } });
+  });
+
   it("falls back to candidate-pair bytes where there is no transport", async () => {
     const t = await connected({ silentMs: 4_000 });
     let bytes = 100;

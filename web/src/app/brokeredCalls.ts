@@ -40,7 +40,7 @@ import {
   type BrokeredCallables,
 } from "../backend/functions";
 import type { ConnectBlock } from "../ui/callPanel";
-import type { BannerContent } from "../ui/messages";
+import type { BannerContent, BannerKind } from "../ui/messages";
 import {
   describeBrokeredRefusal,
   describeServerEnd,
@@ -59,6 +59,8 @@ export interface BrokeredCallsOptions {
   elements: MinutesElements;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   onNotice: (banner: BannerContent) => void;
+  /** A notice of `kind` is no longer true (every end the server had not heard got through). */
+  onNoticeResolved: (kind: BannerKind) => void;
   /** Whether the user's minutes leave Connect off, and why (null: a call may start). */
   onBlock: (block: ConnectBlock | null) => void;
   /** The signed-in user's uid, or null. Default: Firebase Auth's current user. */
@@ -173,6 +175,9 @@ export class BrokeredCalls {
       onAnswered: (end, answer) => {
         const result = parseEndResponse(answer);
         if (result) this.#offer(end.uid, result.minutes);
+        if (!this.#pendingEnds.kept.some((kept) => kept.uid === end.uid)) {
+          options.onNoticeResolved("end-call-failed");
+        }
       },
     });
     this.#minutes = new MinutesState({

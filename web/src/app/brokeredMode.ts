@@ -9,7 +9,12 @@ import type { FirebaseServices } from "../firebase";
 import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";
 import type { ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
-import { describeConnectError, describeLiveClose, type BannerContent } from "../ui/messages";
+import {
+  describeConnectError,
+  describeLiveClose,
+  type BannerContent,
+  type BannerKind,
+} from "../ui/messages";
 import { minutesElements } from "../ui/minutes";
 import { BrokeredCalls, type BrokeredCallsOptions } from "./brokeredCalls";
 import type { SessionChoices } from "./choices";
@@ -26,6 +31,8 @@ export interface BrokeredModeOptions {
   details: Pick<DetailsView, "renderModel">;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   notice: (banner: BannerContent) => void;
+  /** A notice of `kind` is no longer true; the banner drops it if it still shows it. */
+  withdrawNotice: (kind: BannerKind) => void;
   /** The user's minutes leave Connect off, and why (null: a call may start). */
   blockConnect: (block: ConnectBlock | null) => void;
   /**
@@ -159,6 +166,7 @@ export class BrokeredMode implements CallMode {
       config: this.#o.config,
       firebase: this.#o.firebase,
       onNotice: this.#o.notice,
+      onNoticeResolved: this.#o.withdrawNotice,
       onBlock: this.#o.blockConnect,
       uid: this.#o.uid,
     }));

@@ -22,7 +22,7 @@ import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
-import type { BannerContent } from "../ui/messages";
+import type { BannerContent, BannerKind } from "../ui/messages";
 import type { SessionChoices } from "./choices";
 import type { LazyModule } from "./lazyModule";
 import type { LiveModule } from "./liveLoader";
@@ -95,6 +95,8 @@ export interface ModeParts {
   details: Pick<DetailsView, "renderModel" | "renderQuota" | "renderTokenStats">;
   /** A notice that arrives later than the event that caused it (an end call that failed). */
   notice: (banner: BannerContent) => void;
+  /** A notice of `kind` is no longer true; the banner drops it if it still shows it. */
+  withdrawNotice: (kind: BannerKind) => void;
   /** Connect is off for this reason (brokered mode's spent minutes); null: a call may start. */
   blockConnect: (block: ConnectBlock | null) => void;
 }

@@ -57,23 +57,40 @@ export class LinkWatch {
     this.#hooks = hooks;
   }
 
-  /** Polls `pc`'s statistics every second until {@link LinkWatch.stop}. */
+  /**
+   * Judges the link every second until {@link LinkWatch.stop}, from `pc`'s statistics: on
+   * each answer, or, when the previous stats call has still not answered, on the tick itself.
+   * A stats call that never answers (seen to wedge while a transport is torn down) thus counts
+   * as nothing heard, and silence is still noticed.
+   */
   start(pc: PeerConnectionLike): void {
     if (this.#timer !== null) return;
     this.#heardAt = this.#clock.now();
-    const poll = () => {
+    let asking = false;
+    const tick = () => {
       this.#timer = this.#clock.setTimeout(() => {
+        if (asking) {
+          this.#judge();
+          if (this.#timer !== null) tick();
+          return;
+        }
+        asking = true;
+        tick();
         pc.getStats().then(
           (report) => {
+            asking = false;
             if (this.#timer === null) return;
-            this.#sample(receivedSignal(report));
-            if (this.#timer !== null) poll();
+            this.#heard(receivedSignal(report));
+            this.#judge();
           },
-          () => this.#timer !== null && poll(),
+          () => {
+            asking = false;
+            if (this.#timer !== null) this.#judge();
+          },
         );
       }, 1000);
     };
-    poll();
+    tick();
   }
 
   stop(): void {
@@ -81,13 +98,17 @@ export class LinkWatch {
     this.#timer = null;
   }
 
-  #sample(received: number | null): void {
-    const now = this.#clock.now();
+  /** A stats sample: the link was heard from if the received count moved. */
+  #heard(received: number | null): void {
     if (received !== null && received !== this.#last) {
       this.#last = received;
-      this.#heardAt = now;
+      this.#heardAt = this.#clock.now();
     }
-    const silentFor = now - this.#heardAt;
+  }
+
+  /** Reports a stall or the loss from how long nothing has been heard. */
+  #judge(): void {
+    const silentFor = this.#clock.now() - this.#heardAt;
     const { stallMs, silentMs } = this.#hooks;
     if (silentFor >= silentMs) {
       this.stop();

@@ -1,6 +1,6 @@
 /** The banner under the top bar: one message at a time, with at most one action. */
 import { byId } from "./dom";
-import type { BannerAction, BannerContent } from "./messages";
+import type { BannerAction, BannerContent, BannerKind } from "./messages";
 
 const ACTION_LABELS: Record<Exclude<BannerAction, null>, string> = {
   retry: "Try again",
@@ -47,6 +47,11 @@ export class BannerView {
     els.action.hidden = content.action === null;
     els.action.textContent = content.action ? ACTION_LABELS[content.action] : "";
     els.banner.hidden = false;
+  }
+
+  /** Hides the banner if it still shows a message of `kind` (what it said is no longer so). */
+  withdraw(kind: BannerKind): void {
+    if (this.#els.banner.dataset.kind === kind) this.hide();
   }
 
   hide(): void {

@@ -92,6 +92,7 @@ function harness(
   const beacons: string[] = [];
   let prepares = 0;
   const notices: BannerContent[] = [];
+  const withdrawn: string[] = [];
   // Wall clock and the page's monotonic clock, moved together by `advance`.
   const clock = { now: NOW, mono: 50_000, uid: "u1" as string | null };
   const advance = (ms: number) => {
@@ -118,6 +119,7 @@ function harness(
     firebase: {} as FirebaseServices,
     elements,
     onNotice: (banner) => notices.push(banner),
+    onNoticeResolved: (kind) => withdrawn.push(kind),
     onBlock: (block) => void blocks.push(block),
     uid: () => clock.uid,
     minutesChannel: hub.channel,
@@ -161,6 +163,7 @@ function harness(
     ends,
     beacons,
     notices,
+    withdrawn,
     clock,
     advance,
     storage,
@@ -323,6 +326,8 @@ describe("BrokeredCalls", () => {
     ]);
     expect(h.elements.left.dataset).toMatchObject({ state: "known", daySeconds: "1795" });
     expect(h.storage.getItem(PENDING_ENDS_ITEM)).toBeNull();
+    // The banner's "could not be told yet" is no longer true.
+    expect(h.withdrawn).toEqual(["end-call-failed"]);
   });
 
   it("sends an end an earlier page kept when the user's page loads", async () => {

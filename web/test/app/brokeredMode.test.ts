@@ -105,6 +105,7 @@ function harness(
     choices: { request: () => options.request ?? {}, show: (offer) => offers.push(offer) },
     details: { renderModel: (model) => models.push(model) },
     notice: (banner) => notices.push(banner),
+    withdrawNotice: () => undefined,
     blockConnect: (block) => void blocks.push(block),
     createCalls: (base) =>
       new TestCalls({

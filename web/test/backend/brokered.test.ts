@@ -504,6 +504,7 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
       firebase: {} as FirebaseServices,
       elements,
       onNotice: () => undefined,
+      onNoticeResolved: () => undefined,
       onBlock: () => undefined,
       uid: () => "u1",
       minutesChannel: new FakeMinutesHub().channel,

@@ -45,4 +45,15 @@ describe("BannerView", () => {
     expect(t.els.banner.hidden).toBe(true);
     expect(t.actions).toEqual([]);
   });
+
+  it("withdraws a message only while it is the one shown", () => {
+    const t = harness();
+    t.view.show({ kind: "end-call-failed", message: "Not told yet.", action: null });
+    t.view.show({ kind: "network", message: "Couldn't reach it.", action: "retry" });
+    t.view.withdraw("end-call-failed");
+    expect(t.els.banner).toMatchObject({ hidden: false, dataset: { kind: "network" } });
+    t.view.show({ kind: "end-call-failed", message: "Not told yet.", action: null });
+    t.view.withdraw("end-call-failed");
+    expect(t.els.banner).toMatchObject({ hidden: true, dataset: { kind: "" } });
+  });
 });
