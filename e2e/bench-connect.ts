@@ -1,5 +1,5 @@
 /**
- * `npm run bench:connect`: click → `session.created` in one Chromium run, for
+ * `npm run bench:connect`: click → `session.created` (GPT-Live: `session.started`) in one Chromium run, for
  *
  * - a: the app with no cached secret (`?prefetch=off`: the callable runs after the click);
  * - b: the app with a prefetched secret (`?prefetch=load`, clicked once the prefetch is done);
@@ -9,7 +9,10 @@
  *   to the stand-in), clicked once the page's prepare request (the user's minutes, shown on
  *   load) has answered, as b is clicked once its prefetch has. Each such call is then left to run to its deadline (12 s calls in the e2e
  *   project), and the stand-in's `endedAt` against the page's `endsAt` gives the hang-up
- *   lateness of the deadline task.
+ *   lateness of the deadline task;
+ * - e: the app on GPT-Live (`?mode=live`: `realtimeCall` opens a Live session on the stand-in),
+ *   clicked as d is; click → `session.started`. It too runs to its deadline, where the
+ *   deadline task closes the session over its sideband.
  *
  * Runs inside `tsx scripts/browser-stack.ts` (web app on the Hosting emulator, Auth and
  * Functions emulators, the OpenAI stand-in at $STANDIN_URL). Every run uses a fresh browser
@@ -21,7 +24,7 @@
  * from the click event itself and splits ICE from DTLS; see `breakdown` in the output.
  *
  * Env: BENCH_RUNS (measured runs per variant, default 12), BENCH_WARMUP (warm-up rounds of all
- * four, default 2), BENCH_SETTLE_MS (idle time before each click, default 300),
+ * five, default 2), BENCH_SETTLE_MS (idle time before each click, default 300),
  * BENCH_MIC_PERMISSION (`granted`, the default: every context has the microphone allowed
  * already, as for a returning user, so the app sends its offer without waiting for the
  * microphone; `prompt`: a first visit, the offer waits for it; the fake-UI flag accepts the
@@ -52,13 +55,20 @@ const STANDIN_KEY = "sk-bench-connect-local";
 /** The function's default model (functions/src/config.ts), so the sessions match. */
 const MODEL = "gpt-realtime-2";
 
-const VARIANTS = ["a", "b", "c", "d"] as const;
+const VARIANTS = ["a", "b", "c", "d", "e"] as const;
 type Variant = (typeof VARIANTS)[number];
 const LABELS: Record<Variant, string> = {
   a: "app, no cached secret (?prefetch=off)",
   b: "app, prefetched secret (?prefetch=load)",
   c: "reference page, secret handed in",
   d: "app, brokered call (?mode=brokered)",
+  e: "app, brokered GPT-Live call (?mode=live)",
+};
+
+/** The brokered variants: each call runs to the server's hang-up at its deadline. */
+const BROKERED: Partial<Record<Variant, { query: string; idPrefix: string }>> = {
+  d: { query: "?mode=brokered", idPrefix: "rtc_" },
+  e: { query: "?mode=live", idPrefix: "live_" },
 };
 
 /** A brokered call's end: deadline (`endsAt`, the server's) → ended on the stand-in. */
@@ -67,6 +77,13 @@ interface HangUp {
   endsAt: number;
   endedAt: number | null;
   endedReason: string | null;
+  /**
+   * Whether the server ended it: a Realtime call's `endedReason` is `hangup`; a Live
+   * session's `session.closed` was `close_requested` from the sideband (the page then closes
+   * its peer, usually before the stand-in's own 100 ms grace, so its `endedReason` is
+   * `peer_closed`).
+   */
+  byServer: boolean;
   /** `endedAt - endsAt`, ms; null when the call did not end in time. */
   latenessMs: number | null;
 }
@@ -164,8 +181,8 @@ async function runOnce(
       const secret = await mintSecret(env.standinUrl);
       const calls = `${env.standinUrl}/v1/realtime/calls`;
       await page.goto(`${env.referenceUrl}?${new URLSearchParams({ secret, calls }).toString()}`);
-    } else if (variant === "d") {
-      await page.goto(`${APP_URL}?mode=brokered`);
+    } else if (BROKERED[variant]) {
+      await page.goto(`${APP_URL}${BROKERED[variant].query}`);
       await page.waitForSelector('#auth-status[data-auth="anonymous"]');
       await page.waitForSelector('#minutes-left[data-state="known"]', { state: "attached" });
     } else {
@@ -207,8 +224,9 @@ async function runOnce(
         ? ((await page.textContent("#token-source"))?.trim() ?? null)
         : null;
     // A brokered call runs to its deadline (closing the page would end it early).
-    const hangUp = variant === "d" ? await awaitHangUp(page, env.standinUrl) : null;
-    if (variant !== "d") await page.click("#disconnect").catch(() => undefined);
+    const brokered = BROKERED[variant];
+    const hangUp = brokered ? await awaitHangUp(page, env.standinUrl, brokered.idPrefix) : null;
+    if (!brokered) await page.click("#disconnect").catch(() => undefined);
     return { variant, page: JSON.parse(timingsText) as PageTimings, probe, tokenSource, hangUp };
   } finally {
     await context.close();
@@ -216,25 +234,32 @@ async function runOnce(
 }
 
 /** Waits for the server to hang up the page's brokered call; reads when the stand-in saw it. */
-async function awaitHangUp(page: Page, standinUrl: string): Promise<HangUp> {
+async function awaitHangUp(page: Page, standinUrl: string, idPrefix: string): Promise<HangUp> {
   const callId = (await page.textContent("#call-id"))?.trim() ?? "";
   const endsAt = Number(await page.getAttribute("#call-clock", "data-ends-at"));
-  if (!callId.startsWith("rtc_") || !Number.isFinite(endsAt) || endsAt <= 0) {
-    throw new Error(`variant d: no call id or deadline on the page (${callId}, ${endsAt})`);
+  if (!callId.startsWith(idPrefix) || !Number.isFinite(endsAt) || endsAt <= 0) {
+    throw new Error(`no ${idPrefix} call id or deadline on the page (${callId}, ${endsAt})`);
   }
   const giveUpAt = endsAt + 15_000;
+  type Ended = { id: string; endedAt: number | null; endedReason: string | null };
+  type LiveEnded = Ended & { closeReason: string | null; endedBy: string | null };
   for (;;) {
     const state = (await (await fetch(`${standinUrl}/_standin/state`)).json()) as {
-      calls: { id: string; endedAt: number | null; endedReason: string | null }[];
+      calls: Ended[];
+      liveSessions: LiveEnded[];
     };
-    const call = state.calls.find((c) => c.id === callId);
+    const live = state.liveSessions.find((c) => c.id === callId);
+    const call = live ?? state.calls.find((c) => c.id === callId);
     if (call?.endedAt != null || Date.now() > giveUpAt) {
       const endedAt = call?.endedAt ?? null;
       return {
         callId,
         endsAt,
         endedAt,
-        endedReason: call?.endedReason ?? null,
+        endedReason: live ? `${live.closeReason}/${live.endedBy}` : (call?.endedReason ?? null),
+        byServer: live
+          ? live.closeReason === "close_requested" && live.endedBy === "sideband"
+          : call?.endedReason === "hangup",
         latenessMs: endedAt === null ? null : endedAt - endsAt,
       };
     }
@@ -308,6 +333,29 @@ function summarize(runs: Run[]) {
   };
 }
 
+/**
+ * How late the server hung up a brokered variant's calls after their deadline (for a Live
+ * session: when its peer closed, just after the sideband's `session.closed`).
+ */
+function hangUpsOf(runs: Run[]) {
+  const hangUps = runs.map((r) => r.hangUp).filter((h) => h !== null);
+  const lateness = hangUps.map((h) => h.latenessMs ?? NaN);
+  const report = {
+    metric: "deadline (realtimeCall's endsAt) → call ended on the stand-in, ms",
+    n: hangUps.length,
+    p50: median(lateness),
+    max: quantile(lateness, 1),
+    min: quantile(lateness, 0),
+    allHungUpByServer: hangUps.every((h) => h.byServer),
+    samples: hangUps.map((h) => ({ ms: h.latenessMs, reason: h.endedReason })),
+  };
+  const ok =
+    hangUps.length >= 10 &&
+    report.allHungUpByServer &&
+    lateness.every((ms) => Number.isFinite(ms) && ms >= 0 && ms <= 2_000);
+  return { lateness: report, ok };
+}
+
 const ratio = (x: number | null, y: number | null) =>
   x === null || y === null || y === 0 ? null : Math.round((x / y) * 1000) / 1000;
 
@@ -329,7 +377,7 @@ async function main(): Promise<number> {
   const { server, url: referenceUrl } = await serveReference();
   const browser = await launchChromium();
   const started = Date.now();
-  const results: Record<Variant, Run[]> = { a: [], b: [], c: [], d: [] };
+  const results: Record<Variant, Run[]> = { a: [], b: [], c: [], d: [], e: [] };
   try {
     const env = {
       standinUrl,
@@ -356,23 +404,12 @@ async function main(): Promise<number> {
       b: { label: LABELS.b, ...summarize(results.b) },
       c: { label: LABELS.c, ...summarize(results.c) },
       d: { label: LABELS.d, ...summarize(results.d) },
+      e: { label: LABELS.e, ...summarize(results.e) },
     };
     const dOverC = ratio(summary.d.p50, summary.c.p50);
-    const hangUps = results.d.map((r) => r.hangUp).filter((h) => h !== null);
-    const lateness = hangUps.map((h) => h.latenessMs ?? NaN);
-    const hangUpLateness = {
-      metric: "deadline (realtimeCall's endsAt) → call ended on the stand-in, ms",
-      n: hangUps.length,
-      p50: median(lateness),
-      max: quantile(lateness, 1),
-      min: quantile(lateness, 0),
-      allHungUpByServer: hangUps.every((h) => h.endedReason === "hangup"),
-      samples: hangUps.map((h) => ({ ms: h.latenessMs, reason: h.endedReason })),
-    };
-    const hangUpsOk =
-      hangUps.length >= 10 &&
-      hangUpLateness.allHungUpByServer &&
-      lateness.every((ms) => Number.isFinite(ms) && ms >= 0 && ms <= 2_000);
+    const eOverC = ratio(summary.e.p50, summary.c.p50);
+    const { lateness: hangUpLateness, ok: hangUpsOk } = hangUpsOf(results.d);
+    const { lateness: liveHangUpLateness, ok: liveHangUpsOk } = hangUpsOf(results.e);
     const bOverC = ratio(summary.b.p50, summary.c.p50);
     const clickBOverC = ratio(
       summary.b.clickEventToSessionCreated.p50,
@@ -389,10 +426,12 @@ async function main(): Promise<number> {
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       variants: summary,
       hangUpLateness,
+      liveHangUpLateness,
       ratios: {
         aOverC: ratio(summary.a.p50, summary.c.p50),
         bOverC,
         dOverC,
+        eOverC,
         clickEvent: {
           aOverC: ratio(
             summary.a.clickEventToSessionCreated.p50,
@@ -405,7 +444,9 @@ async function main(): Promise<number> {
       goals: {
         bOverCAtMost1_05: bOverC !== null && bOverC <= 1.05,
         dOverCAtMost1_10: dOverC !== null && dOverC <= 1.1,
+        eOverCAtMost1_10: eOverC !== null && eOverC <= 1.1,
         hangUpsAtLeast10AllWithin2s: hangUpsOk,
+        liveHangUpsAtLeast10AllWithin2s: liveHangUpsOk,
       },
       notes: {
         breakdownMedian:

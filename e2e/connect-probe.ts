@@ -8,8 +8,8 @@
  * - then, in ms after that click: `micRequested` (the page called getUserMedia),
  *   `iceConnected` (`iceConnectionState` connected), `dtlsConnected` (`connectionState`
  *   connected: ICE and DTLS), `channelOpen` and `sessionCreated` (the first `session.created`
- *   message on the data channel; this listener runs before the page's own, which are added
- *   after `createDataChannel` returns).
+ *   message on the data channel, or GPT-Live's `session.started`; this listener runs before
+ *   the page's own, which are added after `createDataChannel` returns).
  *
  * Results are in `window.__connectProbe`.
  */
@@ -63,9 +63,12 @@ RTCPeerConnection.prototype.createDataChannel = function (
     probe.channelOpen ??= sinceClick();
   });
   const onMessage = (event: MessageEvent<unknown>) => {
-    if (typeof event.data !== "string" || !event.data.includes("session.created")) return;
+    const data = event.data;
+    if (typeof data !== "string") return;
+    if (!data.includes("session.created") && !data.includes("session.started")) return;
     try {
-      if ((JSON.parse(event.data) as { type?: unknown }).type !== "session.created") return;
+      const type = (JSON.parse(data) as { type?: unknown }).type;
+      if (type !== "session.created" && type !== "session.started") return;
     } catch {
       return;
     }

@@ -7,10 +7,10 @@
  * are in `queryOverrides.ts`).
  */
 
-import type { RealtimeMode } from "voice-contract";
+import type { RealtimeMode, VoiceApi } from "voice-contract";
 import { DEFAULT_CALLS_URL } from "./realtime";
 
-export type { RealtimeMode };
+export type { RealtimeMode, VoiceApi };
 
 /** When the app fetches a client secret ahead of Connect. */
 export type TokenPrefetch = "load" | "intent" | "off";
@@ -32,6 +32,11 @@ export interface AppConfig {
    * server hangs up at the deadline). The backend's `REALTIME_MODES` must serve it.
    */
   mode: RealtimeMode;
+  /**
+   * Which OpenAI API a brokered call runs on: `realtime`, or `live` (GPT-Live, which has no
+   * client secrets, so it needs `mode` `brokered`). The backend's `BROKERED_APIS` must serve it.
+   */
+  api: VoiceApi;
 }
 
 /** Raised with every problem at once, each naming its variable. */
@@ -116,6 +121,17 @@ export function parseConfig(env: Env): AppConfig {
     );
   }
 
+  const api = read("VITE_VOICE_API") ?? "realtime";
+  if (api !== "realtime" && api !== "live") {
+    problems.push(
+      `VITE_VOICE_API must be "realtime" or "live" (the backend's BROKERED_APIS must serve it), not "${api}".`,
+    );
+  } else if (api === "live" && mode !== "brokered") {
+    problems.push(
+      'VITE_VOICE_API "live" needs VITE_REALTIME_MODE "brokered": GPT-Live has no client secrets.',
+    );
+  }
+
   const emulators = useEmulators
     ? {
         host: read("VITE_EMULATOR_HOST") ?? "127.0.0.1",
@@ -133,6 +149,7 @@ export function parseConfig(env: Env): AppConfig {
     openaiCallsUrl,
     tokenPrefetch: prefetch as TokenPrefetch,
     mode: mode as RealtimeMode,
+    api: api as VoiceApi,
   };
 }
 

@@ -31,11 +31,11 @@ function main(): void {
   let config = getConfig();
   // `?appCheck=off`, `?prefetch=…`, `?mode=…`, `?connect=load` and the picker presets exist for
   // local tests and bench:connect; a production build ignores them.
-  const { appCheck, tokenPrefetch, connectOnLoad, mode, talk } = queryOverrides(
+  const { appCheck, tokenPrefetch, connectOnLoad, mode, api, talk } = queryOverrides(
     config,
     location.search,
   );
-  config = { ...config, tokenPrefetch, mode };
+  config = { ...config, tokenPrefetch, mode, api };
   const firebase = initFirebase(config, { appCheck });
 
   const banner = new BannerView();
@@ -58,10 +58,14 @@ function main(): void {
   };
   const callMode = new LazyModule(loadFailed, () => loadMode(parts));
   details.showBudgetOf(config.mode);
+  details.renderApi(config.api);
 
   const panel = new CallPanel();
   const audio = new AudioView();
   const messages = new MessageForm();
+  // GPT-Live's page sends only mute and unmute: no Interrupt, no typed text.
+  panel.showControlsOf(config.api);
+  messages.showFor(config.api);
   const calls = new CallController({
     mode: callMode,
     live,
@@ -120,8 +124,9 @@ function main(): void {
 }
 
 /**
- * The call mode the configuration names, the only place that tells the two apart: its code
- * (and only its) is a chunk of its own, loaded after first paint (CallController.start).
+ * The call mode the configuration names, the only place that tells them apart: its code (and
+ * only its) is a chunk of its own, loaded after first paint (CallController.start). A GPT-Live
+ * page is brokered mode with `config.api` `live`.
  */
 async function loadMode(parts: ModeParts): Promise<CallMode> {
   if (parts.config.mode === "brokered") {

@@ -7,6 +7,7 @@ import {
   VAD_EAGERNESS,
   type CallChoices,
   type RealtimeMode,
+  type VoiceApi,
 } from "voice-contract";
 import type { AppConfig, TokenPrefetch } from "./config";
 
@@ -21,8 +22,13 @@ export interface QueryOverrides {
    * a test can see a browser refuse to play audio outside a gesture.
    */
   connectOnLoad: boolean;
-  /** `?mode=secret|brokered` replaces `VITE_REALTIME_MODE` (the local stack serves both). */
+  /**
+   * `?mode=secret|brokered|live` replaces `VITE_REALTIME_MODE` and `VITE_VOICE_API` (the local
+   * stack serves all three): `live` is a brokered call on GPT-Live, the other two run on
+   * Realtime.
+   */
   mode: RealtimeMode;
+  api: VoiceApi;
   /**
    * `?turnDetection=…&eagerness=…&noiseReduction=…` preselect the pickers before the server's
    * choices are known, so the first mint (the load prefetch) already carries them. Absent
@@ -42,6 +48,7 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
     tokenPrefetch: config.tokenPrefetch,
     connectOnLoad: false,
     mode: config.mode,
+    api: config.api,
   };
   if (!config.emulators) return defaults;
   const params = new URLSearchParams(search);
@@ -54,9 +61,18 @@ export function queryOverrides(config: AppConfig, search: string): QueryOverride
         ? prefetch
         : defaults.tokenPrefetch,
     connectOnLoad: params.get("connect") === "load",
-    mode: mode === "secret" || mode === "brokered" ? mode : defaults.mode,
+    ...modeOverride(mode, defaults),
     ...talkOverrides(params),
   };
+}
+
+function modeOverride(
+  mode: string | null,
+  defaults: QueryOverrides,
+): Pick<QueryOverrides, "mode" | "api"> {
+  if (mode === "live") return { mode: "brokered", api: "live" };
+  if (mode === "secret" || mode === "brokered") return { mode, api: "realtime" };
+  return { mode: defaults.mode, api: defaults.api };
 }
 
 function talkOverrides(params: URLSearchParams): Pick<QueryOverrides, "talk"> {

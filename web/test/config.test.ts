@@ -31,7 +31,20 @@ describe("parseConfig", () => {
       openaiCallsUrl: DEFAULT_OPENAI_CALLS_URL,
       tokenPrefetch: "load",
       mode: "secret",
+      api: "realtime",
     });
+  });
+
+  it("reads the voice API, which GPT-Live allows only brokered", () => {
+    const brokered = { ...production, VITE_REALTIME_MODE: "brokered" };
+    expect(parseConfig({ ...brokered, VITE_VOICE_API: "live" }).api).toBe("live");
+    expect(parseConfig(brokered).api).toBe("realtime");
+    expect(() => parseConfig({ ...brokered, VITE_VOICE_API: "both" })).toThrow(
+      /VITE_VOICE_API must be "realtime" or "live".*not "both"/,
+    );
+    expect(() => parseConfig({ ...production, VITE_VOICE_API: "live" })).toThrow(
+      /VITE_VOICE_API "live" needs VITE_REALTIME_MODE "brokered"/,
+    );
   });
 
   it("reads the mode, naming the variable when it is wrong", () => {

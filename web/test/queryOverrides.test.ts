@@ -25,12 +25,14 @@ describe("queryOverrides", () => {
       tokenPrefetch: "load",
       connectOnLoad: false,
       mode: "secret",
+      api: "realtime",
     });
     expect(queryOverrides(config, "?appCheck=off")).toEqual({
       appCheck: false,
       tokenPrefetch: "load",
       connectOnLoad: false,
       mode: "secret",
+      api: "realtime",
     });
     expect(queryOverrides(config, "?connect=load").connectOnLoad).toBe(true);
     for (const mode of ["off", "load", "intent"] as const) {
@@ -38,10 +40,36 @@ describe("queryOverrides", () => {
     }
     expect(
       queryOverrides(parseConfig({ ...emulator, VITE_TOKEN_PREFETCH: "off" }), "?prefetch=load"),
-    ).toEqual({ appCheck: true, tokenPrefetch: "load", connectOnLoad: false, mode: "secret" });
+    ).toEqual({
+      appCheck: true,
+      tokenPrefetch: "load",
+      connectOnLoad: false,
+      mode: "secret",
+      api: "realtime",
+    });
     expect(queryOverrides(config, "?mode=brokered").mode).toBe("brokered");
     const brokered = parseConfig({ ...emulator, VITE_REALTIME_MODE: "brokered" });
     expect(queryOverrides(brokered, "?mode=secret").mode).toBe("secret");
+  });
+
+  it("makes ?mode=live a brokered page on GPT-Live, and the other modes Realtime ones", () => {
+    const config = parseConfig(emulator);
+    expect(queryOverrides(config, "?mode=live")).toMatchObject({ mode: "brokered", api: "live" });
+    const live = parseConfig({
+      ...emulator,
+      VITE_REALTIME_MODE: "brokered",
+      VITE_VOICE_API: "live",
+    });
+    expect(queryOverrides(live, "")).toMatchObject({ mode: "brokered", api: "live" });
+    expect(queryOverrides(live, "?mode=brokered")).toMatchObject({
+      mode: "brokered",
+      api: "realtime",
+    });
+    expect(queryOverrides(live, "?mode=secret")).toMatchObject({ mode: "secret", api: "realtime" });
+    expect(queryOverrides(parseConfig(production), "?mode=live")).toMatchObject({
+      mode: "secret",
+      api: "realtime",
+    });
   });
 
   it("preselects the turn-taking and noise pickers, ignoring values the contract does not know", () => {
@@ -64,6 +92,7 @@ describe("queryOverrides", () => {
       tokenPrefetch: "load",
       connectOnLoad: false,
       mode: "secret",
+      api: "realtime",
     });
   });
 
@@ -75,6 +104,7 @@ describe("queryOverrides", () => {
         tokenPrefetch: "intent",
         connectOnLoad: false,
         mode: "secret",
+        api: "realtime",
       },
     );
   });

@@ -210,3 +210,14 @@ describe("tokenDropClass, from the Functions SDK's own errors", () => {
     expect(tokenDropClass(new Error("odd"))).toEqual({ kind: "transient" });
   });
 });
+
+describe("classifyDrop of a GPT-Live session.closed", () => {
+  it("reconnects only a lost connection; every other reason was meant", () => {
+    const closed = (reason: Extract<CloseReason, { kind: "live-closed" }>["reason"]) =>
+      classifyDrop({ kind: "live-closed", reason, usageSeconds: 1 });
+    expect(closed("connection_lost")).toEqual({ kind: "transient" });
+    for (const reason of ["close_requested", "expired", "content", "remote_hangup"] as const) {
+      expect(closed(reason), reason).toEqual({ kind: "ended" });
+    }
+  });
+});

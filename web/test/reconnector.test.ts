@@ -44,8 +44,10 @@ function rig(
     headers: { Location: `/v1/realtime/calls/rtc_${sessions.length}` },
   });
   const fetch = fakeFetch(() => answer());
+  const histories: (readonly ConversationEntry[])[] = [];
   const reconnector = new Reconnector({
-    createSession: () => {
+    createSession: (history) => {
+      histories.push(history);
       const created = new RealtimeSession({
         getToken: async () => TOKEN,
         callsUrl: CALLS_URL,
@@ -78,6 +80,7 @@ function rig(
     sessions,
     states,
     rendered,
+    histories,
     fetch,
     answerWith(next: () => FakeResponseInit) {
       answer = next;
@@ -271,6 +274,23 @@ describe("Reconnector", () => {
       { role: "user", content: [{ text: "Question 1" }] },
       { role: "assistant", content: [{ text: "Answer 1" }] },
     ]);
+  });
+
+  it("with restore 'request', hands the settled turns to createSession and sends nothing on the channel", async () => {
+    const t = await started({ restore: "request" });
+    exchange(t, 1);
+    t.sessions.at(-1)?.sendText("Lost question");
+    t.pc.setConnectionState("failed");
+    t.clock.advance(500);
+    await openChannel(t);
+    expect(t.histories[0]).toEqual([]);
+    expect(t.histories[1]).toMatchObject([
+      { kind: "user", text: "Question 1", status: "done" },
+      { kind: "assistant", text: "Answer 1" },
+    ]);
+    expect(t.histories[1]).toHaveLength(2);
+    expect(created(t)).toEqual([]);
+    expect(t.reconnector.state).toMatchObject({ status: "connected", calls: 2 });
   });
 
   it("replays the conversation of every earlier call after a second drop, each item once", async () => {

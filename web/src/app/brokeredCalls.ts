@@ -16,7 +16,6 @@ import {
   END_REALTIME_CALL_FUNCTION,
   EndRealtimeCallResponseSchema,
   RealtimeCallPreparedSchema,
-  type CallChoices,
   type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
   type RealtimeCallPrepared,
@@ -31,6 +30,7 @@ import {
   callableUrl,
   PageHideEnd,
   PendingEnds,
+  type BrokeredCallChoices,
   type BrokeredCallOpened,
   type EndStorage,
 } from "../backend";
@@ -216,7 +216,10 @@ export class BrokeredCalls {
    * `onOpened`, told what the server opened: the session as configured, the choices it
    * accepts) follows in the next task, and not at all if the call closed meanwhile.
    */
-  exchange(choices: CallChoices, onOpened?: (opened: BrokeredCallOpened) => void): SdpExchange {
+  exchange(
+    choices: BrokeredCallChoices,
+    onOpened?: (opened: BrokeredCallOpened) => void,
+  ): SdpExchange {
     // Whose minutes the answers are: a user who signed out meanwhile is not shown them.
     const uid = this.#uid();
     return brokeredExchange({

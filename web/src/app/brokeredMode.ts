@@ -3,13 +3,18 @@
  * counts the user's voice minutes; BrokeredCalls keeps the open call. Both load with this
  * mode only (main.ts), so a page in secret mode never fetches them.
  */
-import type { RealtimeTokenRequest } from "voice-contract";
+import type { PriorTurn, RealtimeTokenRequest, VoiceApi } from "voice-contract";
 import type { AppConfig } from "../config";
 import type { FirebaseServices } from "../firebase";
 import type { CloseReason, DropClass, RealtimeConnectError } from "../realtime";
 import type { ConnectBlock } from "../ui/callPanel";
 import type { DetailsView } from "../ui/details";
-import { describeConnectError, type BannerContent, type BannerKind } from "../ui/messages";
+import {
+  describeConnectError,
+  describeLiveClose,
+  type BannerContent,
+  type BannerKind,
+} from "../ui/messages";
 import { minutesElements } from "../ui/minutes";
 import { BrokeredCalls, type BrokeredCallsOptions } from "./brokeredCalls";
 import type { SessionChoices } from "./choices";
@@ -40,6 +45,7 @@ export interface BrokeredModeOptions {
 /** The {@link CallMode} of calls brokered by `realtimeCall`, counted in voice minutes. */
 export class BrokeredMode implements CallMode {
   readonly kind = "brokered";
+  readonly api: VoiceApi;
   readonly #o: BrokeredModeOptions;
   /** Made with the first prepare or call. */
   #calls: BrokeredCalls | null = null;
@@ -48,6 +54,7 @@ export class BrokeredMode implements CallMode {
 
   constructor(options: BrokeredModeOptions) {
     this.#o = options;
+    this.api = options.config.api;
   }
 
   /**
@@ -72,10 +79,24 @@ export class BrokeredMode implements CallMode {
       });
   }
 
-  connection(_live: LiveModule, request: RealtimeTokenRequest, hooks: CallHooks): CallConnection {
-    const exchange = this.#brokered().exchange(request, (opened) => {
+  /**
+   * Every request names its API, and the answer must run on it (the session speaks that API's
+   * events). A reconnected Live call sends the conversation so far as `priorTurns`.
+   */
+  connection(
+    _live: LiveModule,
+    request: RealtimeTokenRequest,
+    hooks: CallHooks,
+    priorTurns?: PriorTurn[],
+  ): CallConnection {
+    const call = {
+      ...request,
+      api: this.api,
+      ...(this.api === "live" && priorTurns && priorTurns.length > 0 ? { priorTurns } : {}),
+    };
+    const exchange = this.#brokered().exchange(call, (opened) => {
       hooks.resolved(opened.model, opened.session);
-      this.#o.details.renderModel(opened.model);
+      this.#o.details.renderModel(opened.model, opened.api);
       this.#o.choices.show({
         choices: opened.choices,
         ...(request.voice ? {} : { defaultVoice: opened.session.voice }),
@@ -98,7 +119,15 @@ export class BrokeredMode implements CallMode {
     if (closed?.byUser || closed?.banner) {
       this.#drop = { reason, drop: closed.byUser ? { kind: "user" } : { kind: "ended" } };
     }
-    return closed?.banner ?? null;
+    if (closed?.banner) {
+      // The deadline explains it; Live's own word for the close is added, as the server gave it.
+      return reason.kind === "live-closed"
+        ? { ...closed.banner, message: `${closed.banner.message} (Live: ${reason.reason})` }
+        : closed.banner;
+    }
+    // A Live call's session.closed that no deadline explains: the server's reason, as given.
+    if (reason.kind === "live-closed" && !closed?.byUser) return describeLiveClose(reason.reason);
+    return null;
   }
 
   classify(live: LiveModule, reason: CloseReason): DropClass {

@@ -8,9 +8,12 @@ import {
   isRecord,
   RealtimeConnectError,
   type LinkState,
+  type ConversationEntry,
+  type LiveSession,
   type MicState,
   type RealtimeSession,
   type ReconnectorState,
+  type VoiceSession,
 } from "../realtime";
 import type { AudioView } from "../ui/audio";
 import type { BannerView } from "../ui/banner";
@@ -40,7 +43,10 @@ export interface CallViews {
   meter: Pick<MicLevelMeter, "prepare" | "attach" | "detach" | "renderLive">;
   transcript: Pick<TranscriptView, "render" | "setInCall">;
   usage: Pick<UsageView, "render" | "costCells">;
-  details: Pick<DetailsView, "renderCallId" | "renderSessionId" | "renderTimings" | "renderBytes">;
+  details: Pick<
+    DetailsView,
+    "renderCallId" | "renderSessionId" | "renderTimings" | "renderBytes" | "renderModel"
+  >;
   messages: Pick<MessageForm, "setEnabled">;
 }
 
@@ -62,7 +68,7 @@ interface OpenConversation {
   phase: "open";
   mode: CallMode;
   reconnector: Reconnector;
-  session: RealtimeSession | null;
+  session: VoiceSession | null;
 }
 
 /** The page's conversation: none yet, or an open one. */
@@ -158,8 +164,11 @@ export class CallController {
     }
     previous?.stop();
     const reconnector: Reconnector = new live.Reconnector({
-      createSession: () => this.#createSession(live, request, cost, conversation),
+      createSession: (history) => this.#createSession(live, request, cost, conversation, history),
       classify: (reason) => mode.classify(live, reason),
+      // A Live call takes the conversation so far when it is opened (priorTurns), and its page
+      // may not add items on the channel.
+      restore: mode.api === "live" ? "request" : "replay",
     });
     const conversation: OpenConversation = { phase: "open", mode, reconnector, session: null };
     this.#conversation = conversation;
@@ -229,7 +238,7 @@ export class CallController {
     this.#preparer?.dispose();
   }
 
-  #session(): RealtimeSession | null {
+  #session(): VoiceSession | null {
     return this.#conversation.phase === "open" ? this.#conversation.session : null;
   }
 
@@ -255,8 +264,12 @@ export class CallController {
     request: RealtimeTokenRequest,
     cost: CostView,
     conversation: OpenConversation,
-  ): RealtimeSession {
+    history: readonly ConversationEntry[],
+  ): VoiceSession {
     cost.startCall(null);
+    if (conversation.mode.api === "live") {
+      return this.#createLiveSession(live, request, cost, conversation, history);
+    }
     const talk = this.#choices.bindTalk((button, on) => new live.TalkButton(button, on));
     const session = new live.RealtimeSession({
       ...conversation.mode.connection(live, request, {
@@ -272,20 +285,76 @@ export class CallController {
     });
     conversation.session = session;
     talk.attach(session);
-    this.#listen(session, live, conversation.mode, request, cost);
+    this.#listen(session, conversation.mode, request);
+    this.#listenRealtime(session, live, cost);
+    this.#renderNewSession(session);
+    return session;
+  }
+
+  /**
+   * One GPT-Live call's session: the same minutes and views, no tools, push-to-talk as Live's
+   * mute and unmute, the conversation so far sent with the request when it reconnects a
+   * dropped call, and the cost from the billed seconds.
+   */
+  #createLiveSession(
+    live: Live,
+    request: RealtimeTokenRequest,
+    cost: CostView,
+    conversation: OpenConversation,
+    history: readonly ConversationEntry[],
+  ): LiveSession {
+    const { mode } = conversation;
+    const talk = this.#choices.bindTalk((button, on) => new live.TalkButton(button, on));
+    const connection = mode.connection(
+      live,
+      request,
+      {
+        resolved: (model, resolved) => {
+          cost.setModel(model);
+          talk.resolved(resolved);
+        },
+      },
+      live.priorTurnsOf(history),
+    );
+    if (!connection.exchange) throw new Error("A GPT-Live call needs a brokered exchange.");
+    const session = new live.LiveSession({
+      exchange: connection.exchange,
+      audioElement: this.#views.audio.sink(),
+      preparedCall: () => this.#preparer?.take() ?? null,
+      muteStrategy: "auto",
+    });
+    conversation.session = session;
+    // Push-to-talk's holds open the microphone and unmute the session with Live's events;
+    // Realtime's buffer events have no Live counterpart (Live's turn taking ends the turn).
+    talk.attach({
+      send: () => true,
+      setPushToTalkOpen: (open) => session.setPushToTalkOpen(open),
+      interrupt: () => false,
+      on: (type, listener) => session.on(type, listener),
+    });
+    this.#listen(session, mode, request);
+    const { details, audio } = this.#views;
+    const current = () => this.#session() === session;
+    session.on("started", (started) => {
+      if (!current()) return;
+      details.renderSessionId({
+        status: "created",
+        id: started.id,
+        audio: audio.paused ? "paused" : "playing",
+      });
+      cost.setModel(started.model);
+      details.renderModel(started.model, "live");
+      whenIdle(() => this.#prepareCall(live));
+    });
+    session.on("usage-seconds", (seconds) => current() && cost.setLiveSeconds(seconds));
+    session.on("info", (info) => current() && console.info(`GPT-Live: ${info.message}`));
     this.#renderNewSession(session);
     return session;
   }
 
   /** Routes one session's events to the views while it is the current call's. */
-  #listen(
-    session: RealtimeSession,
-    live: Live,
-    mode: CallMode,
-    request: RealtimeTokenRequest,
-    cost: CostView,
-  ) {
-    const { panel, meter, usage, details, banner, audio } = this.#views;
+  #listen(session: VoiceSession, mode: CallMode, request: RealtimeTokenRequest): void {
+    const { panel, meter, details, banner } = this.#views;
     const current = () => this.#session() === session;
     session.on("state", (state) => {
       if (state.status !== "closed") return;
@@ -297,7 +366,6 @@ export class CallController {
     });
     session.on("speaking", (speaking) => current() && panel.renderSpeaking(speaking));
     session.on("mic", (mic) => current() && this.#renderMic(mic));
-    session.on("usage", (totals) => current() && usage.render(totals));
     session.on("timings", (timings) => current() && details.renderTimings(timings));
     session.on("link", (link) => current() && this.#renderLink(link));
     session.on("problem", (problem) => {
@@ -307,6 +375,13 @@ export class CallController {
       banner.show(describeProblem(problem));
     });
     session.on("local-stream", (stream) => current() && meter.attach(stream as MediaStream));
+  }
+
+  /** The Realtime session's own events: `session.created` and each response's usage. */
+  #listenRealtime(session: RealtimeSession, live: Live, cost: CostView): void {
+    const { details, audio, usage } = this.#views;
+    const current = () => this.#session() === session;
+    session.on("usage", (totals) => current() && usage.render(totals));
     session.onServerEvent("session.created", (event) => {
       if (!current()) return;
       // The id is not in the SDK's type for this event, but GA servers send it.
@@ -333,7 +408,7 @@ export class CallController {
    * Replaces the previous session's connection panels with this one's. Read from the session
    * rather than blanked by hand, so nothing it already reported can be overwritten.
    */
-  #renderNewSession(session: RealtimeSession): void {
+  #renderNewSession(session: VoiceSession): void {
     const { details } = this.#views;
     this.#renderMic(session.mic);
     details.renderTimings(session.timings);

@@ -4,7 +4,13 @@
  * (brokeredMode.ts). The rest of the app talks to this interface only. Each mode's code is a
  * chunk of its own, loaded after first paint, and only the mode in use is loaded.
  */
-import type { CallChoices, CallSession, SessionChoiceOptions } from "voice-contract";
+import type {
+  CallChoices,
+  CallSession,
+  PriorTurn,
+  SessionChoiceOptions,
+  VoiceApi,
+} from "voice-contract";
 import type {
   CloseReason,
   DropClass,
@@ -44,10 +50,20 @@ export type CallConnection =
 /** The one place that knows which mode the page runs in. */
 export interface CallMode {
   readonly kind: "secret" | "brokered";
+  /** The API its calls run on (GPT-Live only brokered: it has no client secrets). */
+  readonly api: VoiceApi;
   /** Fetches ahead of a click what the `trigger` calls for (a secret, or the user's minutes). */
   prefetch(trigger: PrefetchTrigger): void;
-  /** The connection of one call with the user's `request`. */
-  connection(live: LiveModule, request: CallChoices, hooks: CallHooks): CallConnection;
+  /**
+   * The connection of one call with the user's `request`. `priorTurns`: the conversation a
+   * reconnected Live call continues (a Realtime call replays it on its channel instead).
+   */
+  connection(
+    live: LiveModule,
+    request: CallChoices,
+    hooks: CallHooks,
+    priorTurns?: PriorTurn[],
+  ): CallConnection;
   /** The banner for a failed connect. */
   describeConnectError(error: RealtimeConnectError): BannerContent | null;
   /**

@@ -28,6 +28,7 @@ export interface SecretModeOptions {
 /** The {@link CallMode} of calls opened with an ephemeral secret. */
 export class SecretMode implements CallMode {
   readonly kind = "secret";
+  readonly api = "realtime";
   readonly #o: SecretModeOptions;
 
   constructor(options: SecretModeOptions) {

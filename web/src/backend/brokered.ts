@@ -11,13 +11,13 @@ import {
   refusalMessage,
   RealtimeCallResponseSchema,
   UPSTREAM_TIMEOUT_REASON,
-  type CallChoices,
   type CallLimitReason,
   type EndRealtimeCallRequest,
   type EndRealtimeCallResponse,
   type RealtimeCallRequest,
   type RealtimeCallResponse,
   type RealtimeMode,
+  type VoiceApi,
   type VoiceMinutes,
 } from "voice-contract";
 import {
@@ -27,6 +27,9 @@ import {
   type SdpExchange,
 } from "../realtime";
 import { readCallableError, refusalOf } from "./errors";
+
+/** A `realtimeCall` request without its offer: the choices, the API, the prior turns. */
+export type BrokeredCallChoices = Omit<RealtimeCallRequest, "offer">;
 
 /** What the broker said about an open call, besides the answer. */
 export type BrokeredCallOpened = Omit<RealtimeCallResponse, "answer">;
@@ -41,8 +44,11 @@ export interface BrokeredExchangeOptions {
   call: (request: RealtimeCallRequest, signal: AbortSignal) => Promise<RealtimeCallResponse>;
   /** The `endRealtimeCall` callable; used to hang up a call that nobody will hold. */
   end: (request: EndRealtimeCallRequest) => Promise<EndRealtimeCallResponse | unknown>;
-  /** The session choices sent with every offer. */
-  choices?: CallChoices;
+  /**
+   * The session choices sent with every offer, and the API (`api`) the call must run on: an
+   * answer on another API is refused (the session speaks the named API's events).
+   */
+  choices?: BrokeredCallChoices;
   /** Told when a call opened: its id, deadline (`endsAtMs`), slice and remaining minutes. */
   onOpened?: (opened: BrokeredCallOpened) => void;
 }
@@ -64,13 +70,15 @@ export class BrokeredCallError extends Error {
        * Why a `resource-exhausted` call was refused, or that an `unavailable` one was OpenAI
        * not answering the backend in time.
        */
-      reason?: CallLimitReason | typeof UPSTREAM_TIMEOUT_REASON;
+      reason?: CallLimitReason | typeof UPSTREAM_TIMEOUT_REASON | "api-not-served";
       /** Whole seconds until a retry can succeed, for minute budgets and rate limits. */
       retryAfterSeconds?: number;
       /** The rejected request field, for `invalid-argument`. */
       field?: string;
       /** What the backend serves instead, for `mode-not-served`. */
       served?: RealtimeMode[];
+      /** The voice APIs the caller may use instead, for `api-not-served`. */
+      servedApis?: VoiceApi[];
       /** The caller's minutes, when the broker said. */
       minutes?: VoiceMinutes;
     },
@@ -136,6 +144,14 @@ export function brokeredExchange(options: BrokeredExchangeOptions): SdpExchange 
         );
       }
       const { answer, ...opened } = checked.value;
+      if (choices.api !== undefined && opened.api !== choices.api) {
+        endQuietly(opened.callId);
+        throw new RealtimeConnectError(
+          "sdp",
+          "invalid-answer",
+          `The voice service opened a ${opened.api} call where ${choices.api} was asked for.`,
+        );
+      }
       try {
         onOpened?.(opened);
       } catch (error) {
@@ -219,6 +235,12 @@ export function toBrokeredConnectError(error: unknown): RealtimeConnectError {
       );
     }
     case "failed-precondition":
+      if (failure.reason === "api-not-served") {
+        return fail("not-served", "This backend does not serve calls on this voice API.", {
+          reason: "api-not-served",
+          servedApis: failure.servedApis ?? [],
+        });
+      }
       if (failure.reason === "mode-not-served") {
         return fail("not-served", "This backend does not serve brokered calls.", {
           served: failure.served ?? [],

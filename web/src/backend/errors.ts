@@ -3,12 +3,14 @@ import {
   isRecord,
   LIMIT_REASONS,
   REALTIME_MODES,
+  VOICE_APIS,
   refusalMessage,
   UPSTREAM_TIMEOUT_REASON,
   VoiceMinutesSchema,
   type RealtimeMode,
   type Refusal,
   type RefusalReason,
+  type VoiceApi,
   type VoiceMinutes,
 } from "voice-contract";
 import { TokenError } from "./tokenError";
@@ -36,6 +38,8 @@ export interface CallableFailure {
   field?: string;
   /** What the backend serves instead, for `mode-not-served`. */
   served?: RealtimeMode[];
+  /** The voice APIs the caller may use instead, for `api-not-served`. */
+  servedApis?: VoiceApi[];
   /** The caller's minutes, when a brokered refusal reported them. */
   minutes?: VoiceMinutes;
 }
@@ -61,7 +65,11 @@ export function readCallableError(error: unknown): CallableFailure {
     failure.retryAfterSeconds = Math.ceil(seconds);
   }
   if (typeof details.field === "string") failure.field = details.field;
-  if (Array.isArray(details.served)) {
+  if (Array.isArray(details.served) && details.reason === "api-not-served") {
+    failure.servedApis = details.served.filter((api): api is VoiceApi =>
+      (VOICE_APIS as readonly unknown[]).includes(api),
+    );
+  } else if (Array.isArray(details.served)) {
     failure.served = details.served.filter((mode): mode is RealtimeMode =>
       (REALTIME_MODES as readonly unknown[]).includes(mode),
     );

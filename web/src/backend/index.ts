@@ -10,7 +10,7 @@ export { TokenError } from "./tokenError";
 export type { TokenErrorKind } from "./tokenError";
 export { browserSharedSecrets } from "./shared";
 export { BrokeredCallError, brokeredExchange } from "./brokered";
-export type { BrokeredCallOpened } from "./brokered";
+export type { BrokeredCallChoices, BrokeredCallOpened } from "./brokered";
 export { tokenDropClass } from "./reconnect";
 export { callableUrl, PageHideEnd } from "./pageHideEnd";
 export { PendingEnds } from "./pendingEnds";

@@ -110,6 +110,10 @@ export function closedBeforeOpen(reason: CloseReason): RealtimeConnectError {
   return new RealtimeConnectError(
     "channel",
     "connection",
-    reason.kind === "server-limit" ? reason.message : "The connection to OpenAI was lost.",
+    reason.kind === "server-limit"
+      ? reason.message
+      : reason.kind === "live-closed"
+        ? `The server closed the session (${reason.reason}).`
+        : "The connection to OpenAI was lost.",
   );
 }

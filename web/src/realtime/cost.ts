@@ -10,7 +10,14 @@
  */
 import type { RealtimeResponseUsage } from "openai/resources/realtime/realtime";
 import { isRecord } from "./errors";
-import { pricesFor, REALTIME_PRICES, type TokenPrices } from "./prices";
+import {
+  LIVE_PRICES,
+  livePricesFor,
+  pricesFor,
+  REALTIME_PRICES,
+  type LiveMinutePrices,
+  type TokenPrices,
+} from "./prices";
 
 /** Token counts of one response, split the way prices are. */
 export interface PricedTokens {
@@ -200,3 +207,38 @@ function count(value: unknown): number | null {
 function totalMatches(total: unknown, sum: number): boolean {
   return total === undefined || total === null || total === sum;
 }
+
+/**
+ * Prices a Live session's cumulative billed `seconds` for `model` (`session.usage.updated`
+ * reports totals, so this is the call's whole cost so far, never an increment). Every second
+ * is priced as active: the usage event does not split out standby, and a page's session is
+ * not set up for standby, so this is the figure, not a bound.
+ */
+export function priceLiveSeconds(
+  seconds: number,
+  model: string,
+  table: Readonly<Record<string, Readonly<LiveMinutePrices>>> = LIVE_PRICES,
+): ResponseCost {
+  const prices = livePricesFor(model, table);
+  if (!prices) return { kind: "unknown-model", model };
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    return { kind: "unusable-usage", model, reason: "seconds is not a non-negative number" };
+  }
+  // Nano-dollars per minute are whole (prices are whole tenths of a cent); one rounding.
+  const perMinute = Math.round(prices.activePerMinute * 1e9);
+  return {
+    kind: "priced",
+    model,
+    nanoUsd: Math.round((seconds * perMinute) / 60),
+    tokens: NO_TOKENS,
+  };
+}
+
+const NO_TOKENS: PricedTokens = {
+  textIn: 0,
+  cachedTextIn: 0,
+  audioIn: 0,
+  cachedAudioIn: 0,
+  textOut: 0,
+  audioOut: 0,
+};

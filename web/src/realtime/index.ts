@@ -5,13 +5,17 @@
  * `valibot`. Everything else is reached by its module (tests do).
  */
 export { RealtimeSession } from "./session";
+export { LiveSession } from "./protocol/live/session";
+export type { LiveSessionOptions } from "./protocol/live/session";
+export type { LiveCloseReason, LiveSessionHead } from "./protocol/live/parse";
+export type { VoiceSession } from "./voiceSession";
 export type { RealtimeSessionOptions } from "./session";
 export { CallPreparer } from "./prepare";
 export { DEFAULT_CALLS_URL } from "./exchange";
 export type { SdpExchange, SecretExchangeOptions } from "./exchange";
 export { RealtimeConnectError, isRecord, isSecretRejected } from "./errors";
 export type { ConnectFailure, ConnectStage, ConnectWait } from "./errors";
-export { addCost, costFigure, formatCost, NO_COST, priceResponse } from "./cost";
+export { addCost, costFigure, formatCost, NO_COST, priceLiveSeconds, priceResponse } from "./cost";
 export type { CostFigure, CostTotals } from "./cost";
 export { classifyDrop } from "./reconnect";
 export type { DropClass } from "./reconnect";

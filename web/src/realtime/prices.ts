@@ -53,3 +53,34 @@ export function pricesFor(
 ): Readonly<TokenPrices> | null {
   return Object.hasOwn(table, model) ? (table[model] ?? null) : null;
 }
+
+/**
+ * GPT-Live's per-minute prices, in US dollars, billed per second. Standby applies only to a
+ * WebRTC session set up for it while inference is paused; muted input still bills active.
+ */
+export interface LiveMinutePrices {
+  activePerMinute: number;
+  standbyPerMinute: number;
+}
+
+/** When {@link LIVE_PRICES} was last checked against its source. */
+export const LIVE_PRICES_AS_OF = "2026-11-20";
+
+/** Where {@link LIVE_PRICES} comes from. */
+export const LIVE_PRICES_SOURCE =
+  "OpenAI's voice cost guide (GPT-Live: $0.05 per active minute, $0.02 per standby minute, " +
+  "billed per second), as quoted by a third-party summary dated 2026-11-20";
+
+/** Per-model Live prices. Keys are the exact model names `session.started` reports. */
+export const LIVE_PRICES: Readonly<Record<string, Readonly<LiveMinutePrices>>> = {
+  "gpt-live-1": { activePerMinute: 0.05, standbyPerMinute: 0.02 },
+  "gpt-live-1.1": { activePerMinute: 0.05, standbyPerMinute: 0.02 },
+};
+
+/** The Live prices of `model`, or null when the table does not know it. */
+export function livePricesFor(
+  model: string,
+  table: Readonly<Record<string, Readonly<LiveMinutePrices>>> = LIVE_PRICES,
+): Readonly<LiveMinutePrices> | null {
+  return Object.hasOwn(table, model) ? (table[model] ?? null) : null;
+}

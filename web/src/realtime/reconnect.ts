@@ -65,6 +65,10 @@ export function classifyDrop(
       return { kind: "user" };
     case "server-limit":
       return { kind: "rollover" };
+    case "live-closed":
+      // Only a lost connection is the network's doing; every other close was meant (the
+      // server's hang-up at the deadline, the session's expiry, a content stop).
+      return reason.reason === "connection_lost" ? { kind: "transient" } : { kind: "ended" };
     case "ice-failed":
     case "unresponsive":
     case "channel-closed":

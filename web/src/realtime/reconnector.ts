@@ -17,12 +17,17 @@ import {
 import { DEFAULT_RESTORE_BUDGET, restoreContext, type RestoreBudget } from "./restore";
 import type { RealtimeSession } from "./session";
 import type { Clock, CloseReason, ConversationEntry, TimerHandle } from "./types";
+import type { VoiceSession } from "./voiceSession";
 
-/** What the reconnector needs of a session; {@link RealtimeSession} is one. */
+/**
+ * What the reconnector needs of a session; {@link RealtimeSession} and `LiveSession` are
+ * ones. `send` is needed only to replay (`restore: "replay"`).
+ */
 export type ReconnectableSession = Pick<
-  RealtimeSession,
-  "on" | "send" | "connect" | "dispose" | "conversation" | "callId" | "state"
->;
+  VoiceSession,
+  "on" | "connect" | "dispose" | "conversation" | "callId" | "state"
+> &
+  Partial<Pick<RealtimeSession, "send">>;
 
 /** Options of {@link Reconnector}. */
 export interface ReconnectorOptions {
@@ -30,7 +35,15 @@ export interface ReconnectorOptions {
    * Makes a new, idle session for one call, wired to whatever the caller shows. Called for
    * the first call and for every reconnect; the reconnector connects and disposes it.
    */
-  createSession: () => ReconnectableSession;
+  createSession: (history: readonly ConversationEntry[]) => ReconnectableSession;
+  /**
+   * How a reconnected call gets the conversation so far. `replay` (the default): queued on
+   * its channel as `conversation.item.create` events (a Realtime call). `request`: only
+   * handed to `createSession` as `history`, the settled turns of the earlier calls, for a
+   * session that takes them when it is opened (GPT-Live's prior context; its page may not
+   * add items). The first call's `history` is empty either way.
+   */
+  restore?: "replay" | "request";
   /**
    * What a close reason means for reconnecting. Defaults to {@link classifyDrop} with token
    * failures counted as transient; pass `(reason) => classifyDrop(reason, tokenDropClass)`
@@ -213,10 +226,11 @@ export class Reconnector {
   // ---- calls ---------------------------------------------------------------------------
 
   async #open(first: boolean, tries: number, drop: CloseReason | null): Promise<void> {
-    const session = this.#options.createSession();
+    const settled = first ? [] : this.#settledHistory();
+    const session = this.#options.createSession(settled);
     this.#phase = { name: "opening", session, first, tries, drop };
     const stopConversation = session.on("conversation", () => this.#emitConversation(session));
-    if (!first) this.#queueReplay(session);
+    if (!first && this.#options.restore !== "request") this.#queueReplay(session, settled);
     try {
       await session.connect();
     } catch (error) {
@@ -265,14 +279,24 @@ export class Reconnector {
     return this.#phase.name === "opening" && this.#phase.session === session;
   }
 
+  /** The earlier calls' settled turns, replayed into the new call before anything else it sends. */
+  #queueReplay(session: ReconnectableSession, settled: ConversationEntry[]): void {
+    const plan = restoreContext(settled, this.#options.restoreBudget ?? DEFAULT_RESTORE_BUDGET);
+    const replay = ++this.#replays;
+    plan.events.forEach((event, index) => {
+      // Our own ids: the session then knows the server's echoes for replayed items, not typed
+      // messages of its own (session.ts), and a repeated replay cannot duplicate an item.
+      session.send?.({ ...event, item: { ...event.item, id: `restored_${replay}_${index}` } });
+    });
+  }
+
   /**
-   * The earlier calls' turns, replayed into the new call before anything else it sends. Only
-   * what the user saw settle is replayed: not a typed message the old call never confirmed
-   * (the transcript marks it and the user can send it again), not an answer cut off by the
-   * drop, not a turn still being transcribed.
+   * The earlier calls' turns that a new call continues: only what the user saw settle, not a
+   * typed message the old call never confirmed (the transcript marks it and the user can send
+   * it again), not an answer cut off by the drop, not a turn still being transcribed.
    */
-  #queueReplay(session: ReconnectableSession): void {
-    const settled = this.#history.filter((entry) => {
+  #settledHistory(): ConversationEntry[] {
+    return this.#history.filter((entry) => {
       switch (entry.kind) {
         case "user":
           return entry.status === "done";
@@ -281,13 +305,6 @@ export class Reconnector {
         case "tool":
           return entry.status !== "running";
       }
-    });
-    const plan = restoreContext(settled, this.#options.restoreBudget ?? DEFAULT_RESTORE_BUDGET);
-    const replay = ++this.#replays;
-    plan.events.forEach((event, index) => {
-      // Our own ids: the session then knows the server's echoes for replayed items, not typed
-      // messages of its own (session.ts), and a repeated replay cannot duplicate an item.
-      session.send({ ...event, item: { ...event.item, id: `restored_${replay}_${index}` } });
     });
   }
 

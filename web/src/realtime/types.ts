@@ -3,6 +3,7 @@ import type {
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
+import type { LiveCloseReason } from "./protocol/live/parse";
 
 /*
  * The narrow slices of the WebRTC and media APIs the session uses. The browser's own
@@ -127,7 +128,12 @@ export type CloseReason =
   /** The server (or the network) closed the event channel. */
   | { kind: "channel-closed" }
   /** The server ended the session, e.g. at its maximum duration. */
-  | { kind: "server-limit"; message: string };
+  | { kind: "server-limit"; message: string }
+  /**
+   * A GPT-Live session's `session.closed`: `reason` as the server gave it, and the session's
+   * billed seconds then (cumulative).
+   */
+  | { kind: "live-closed"; reason: LiveCloseReason; usageSeconds: number };
 
 /** Session lifecycle. A session is used once: `idle → connecting → connected → closed`. */
 export type RealtimeSessionState =
@@ -212,4 +218,10 @@ export type SessionProblem =
   /** A message on the channel that is not a Realtime event. */
   | { source: "protocol"; message: string; raw: unknown }
   /** Remote audio could not start (autoplay policy); call `audioElement.play()` on a click. */
-  | { source: "audio"; message: string };
+  | { source: "audio"; message: string }
+  /**
+   * A GPT-Live `error` event. `kind`: `refused`, a client event the session's
+   * `allowed_client_events` does not let the page send; `request`, another client event the
+   * server rejected; `server`, anything else.
+   */
+  | { source: "live"; kind: "refused" | "request" | "server"; code: string; message: string };

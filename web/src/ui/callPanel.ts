@@ -3,6 +3,7 @@
  * and who is speaking.
  */
 import type { MicState, SpeakingState } from "../realtime";
+import type { VoiceApi } from "voice-contract";
 import { byId, setHidden } from "./dom";
 import type { StateView, UiState } from "./reconnectView";
 
@@ -95,6 +96,7 @@ export class CallPanel {
     assistantSpeaking: byId("assistant-speaking", HTMLLIElement),
   };
   #connected = false;
+  #canInterrupt = true;
   #ui: UiState = "idle";
   #mic: MicState = { muted: false, live: false };
 
@@ -108,8 +110,18 @@ export class CallPanel {
       els.connect.addEventListener(type, () => intents.connectIntent());
     }
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && this.#connected) intents.interrupt();
+      if (event.key === "Escape" && this.#connected && this.#canInterrupt) intents.interrupt();
     });
+  }
+
+  /**
+   * The controls of the API the page's calls run on. GPT-Live has no client event that stops
+   * the assistant (a user cuts in by speaking, and the server's turn taking yields), so
+   * Interrupt and its Escape key are not offered on Live calls.
+   */
+  showControlsOf(api: VoiceApi): void {
+    this.#canInterrupt = api === "realtime";
+    this.#els.interrupt.hidden = !this.#canInterrupt;
   }
 
   render(state: CallPanelState): void {

@@ -8,6 +8,7 @@ import {
   costFigure,
   formatCost,
   NO_COST,
+  priceLiveSeconds,
   priceResponse,
   type CostFigure,
   type CostTotals,
@@ -49,7 +50,8 @@ export class CostView {
   readonly #call: HTMLElement;
   readonly #page: HTMLElement;
   #callTotals: CostTotals = NO_COST;
-  #pageTotals: CostTotals = NO_COST;
+  /** The page's total before this call: a Live call's figure replaces itself, never adds up. */
+  #pageBefore: CostTotals = NO_COST;
   #model: string | null = null;
 
   constructor(call: HTMLElement, page: HTMLElement) {
@@ -59,6 +61,7 @@ export class CostView {
 
   /** A new call: its total starts at nothing; the page's carries on. */
   startCall(model: string | null): void {
+    this.#pageBefore = this.#pageTotals;
     this.#callTotals = NO_COST;
     this.#model = model;
     this.#render();
@@ -75,8 +78,28 @@ export class CostView {
       ? priceResponse(usage, this.#model)
       : ({ kind: "unknown-model", model: "" } as const);
     this.#callTotals = addCost(this.#callTotals, cost);
-    this.#pageTotals = addCost(this.#pageTotals, cost);
     this.#render();
+  }
+
+  /**
+   * A Live call's cumulative billed seconds (`session.usage.updated`): the call's figure is
+   * their price, replacing the last one.
+   */
+  setLiveSeconds(seconds: number): void {
+    const cost = this.#model
+      ? priceLiveSeconds(seconds, this.#model)
+      : ({ kind: "unknown-model", model: "" } as const);
+    this.#callTotals = addCost(NO_COST, cost);
+    this.#render();
+  }
+
+  get #pageTotals(): CostTotals {
+    const call = this.#callTotals;
+    return {
+      nanoUsd: this.#pageBefore.nanoUsd + call.nanoUsd,
+      priced: this.#pageBefore.priced + call.priced,
+      unpriced: this.#pageBefore.unpriced + call.unpriced,
+    };
   }
 
   #render(): void {

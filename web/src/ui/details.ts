@@ -2,6 +2,7 @@
  * The rest of the usage panel: the budget row of the mode (sessions left, or voice minutes)
  * and the connection details (model, ids, where the secret came from, bytes, timings).
  */
+import type { VoiceApi } from "voice-contract";
 import type { ConnectTimings } from "../realtime";
 import { byId, formatBytes, formatCount, setHidden } from "./dom";
 
@@ -18,6 +19,7 @@ export class DetailsView {
     quota: byId("quota-remaining", HTMLElement),
     minutesRow: byId("minutes-row", HTMLDivElement),
     model: byId("model", HTMLElement),
+    api: byId("voice-api", HTMLElement),
     callId: byId("call-id", HTMLElement),
     sessionId: byId("session-id", HTMLElement),
     tokenFetches: byId("token-fetches", HTMLElement),
@@ -37,8 +39,17 @@ export class DetailsView {
     this.#els.quota.textContent = `${formatCount(remaining)} of ${formatCount(limit)}`;
   }
 
-  renderModel(model: string): void {
+  /** The model a call runs (or would run), and on which API when it is known. */
+  renderModel(model: string, api?: VoiceApi): void {
     this.#els.model.textContent = model;
+    if (api !== undefined) this.renderApi(api);
+  }
+
+  /** Which OpenAI API the page's calls run on (`#voice-api[data-api]`). */
+  renderApi(api: VoiceApi): void {
+    const el = this.#els.api;
+    el.textContent = api === "live" ? "GPT-Live" : "Realtime";
+    el.dataset.api = api;
   }
 
   renderCallId(callId: string | null): void {

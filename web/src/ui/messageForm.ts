@@ -1,4 +1,5 @@
 /** The message box under the conversation: typed text goes to the running session. */
+import type { VoiceApi } from "voice-contract";
 import { byId } from "./dom";
 
 /** `#text-form`: reports each submitted text; enabled while connected. */
@@ -17,6 +18,15 @@ export class MessageForm {
       if (send(input.value)) input.value = "";
       input.focus();
     });
+  }
+
+  /**
+   * Whether the page's calls take typed text at all: a GPT-Live session delegated to the
+   * client takes none from the page (its allowlist lets the page send only mute and unmute),
+   * so the form is hidden on Live calls.
+   */
+  showFor(api: VoiceApi): void {
+    this.#els.form.hidden = api !== "realtime";
   }
 
   /** Text can be sent only while connected. */

@@ -8,6 +8,7 @@ import {
   isSecretRejected,
   type ConnectFailure,
   type ConnectWait,
+  type LiveCloseReason,
   type RealtimeConnectError,
   type SessionProblem,
 } from "../realtime";
@@ -49,7 +50,10 @@ export type BannerKind =
   | `ended-${MinuteLimitReason}`
   | `refused-${MinuteLimitReason}`
   | "refused-ip-rate"
-  | "mode-not-served";
+  | "mode-not-served"
+  | "api-not-served"
+  | "live-refused"
+  | `live-closed-${LiveCloseReason}`;
 
 /** A banner's content. */
 export interface BannerContent {
@@ -222,7 +226,39 @@ export function describeProblem(problem: SessionProblem): BannerContent | null {
         message: "The assistant's audio could not be played. Press Enable audio to try again.",
         action: "enable-audio",
       };
+    case "live":
+      return {
+        kind: problem.kind === "refused" ? "live-refused" : "openai-error",
+        message:
+          problem.kind === "refused"
+            ? `The voice service refused an event this page is not allowed to send (${problem.code}).`
+            : `OpenAI reported a problem: ${problem.message}`,
+        action: null,
+      };
     case "protocol":
       return null;
   }
+}
+
+const LIVE_CLOSES: Record<LiveCloseReason, string> = {
+  close_requested: "the server hung up",
+  expired: "the session reached its time limit",
+  content: "the content was stopped by OpenAI's safety filter",
+  remote_hangup: "the other side hung up",
+  connection_lost: "the connection was lost",
+};
+
+/**
+ * The banner when a GPT-Live session's `session.closed` ended the call and nothing more
+ * specific (a spent budget at the deadline) explains it: the server's reason, in words and as
+ * given (`#banner[data-kind]` is `live-closed-<reason>`).
+ */
+export function describeLiveClose(reason: LiveCloseReason): BannerContent {
+  return {
+    kind: `live-closed-${reason}`,
+    message: `The call ended: ${LIVE_CLOSES[reason]} (${reason}).${
+      reason === "connection_lost" ? "" : " Press Reconnect to start a new call."
+    }`,
+    action: reason === "connection_lost" ? null : "retry",
+  };
 }

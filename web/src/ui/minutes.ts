@@ -229,7 +229,7 @@ export function describeBrokeredRefusal(
 ): BannerContent | null {
   const cause = error.cause;
   if (!(cause instanceof BrokeredCallError)) return null;
-  const { reason, minutes, retryAfterSeconds, served } = cause.details;
+  const { reason, minutes, retryAfterSeconds, served, servedApis } = cause.details;
   if (error.failure === "out-of-minutes" && isMinuteLimitReason(reason)) {
     const figure = minutes === undefined ? undefined : { minutes, receivedAtMs: nowMs };
     return {
@@ -244,6 +244,16 @@ export function describeBrokeredRefusal(
       message:
         `${error.message} Everyone on your network (an office, a campus) shares one ` +
         "allowance of calls per minute.",
+      action: null,
+    };
+  }
+  if (error.failure === "not-served" && reason === "api-not-served") {
+    const what = servedApis && servedApis.length > 0 ? servedApis.join(" and ") : "no";
+    return {
+      kind: "api-not-served",
+      message:
+        `${error.message} It serves ${what} calls. If you run this app, set VITE_VOICE_API ` +
+        "to an API the backend serves, or add it to the function's BROKERED_APIS.",
       action: null,
     };
   }

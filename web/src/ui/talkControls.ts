@@ -10,7 +10,7 @@ import type {
   TurnDetection,
   VadEagerness,
 } from "voice-contract";
-import type { RealtimeSession } from "../realtime";
+import type { RealtimeSession, VoiceSession } from "../realtime";
 import { byId, setHidden } from "./dom";
 import {
   EAGERNESS_LABELS,
@@ -26,7 +26,8 @@ import {
 } from "./talkChoices";
 
 /** What push-to-talk needs of a session. */
-export type TalkSession = Pick<RealtimeSession, "send" | "setPushToTalkOpen" | "interrupt" | "on">;
+export type TalkSession = Pick<RealtimeSession, "send" | "setPushToTalkOpen" | "interrupt"> &
+  Pick<VoiceSession, "on">;
 
 /** The push-to-talk button of one session (`TalkButton`). */
 export interface TalkButtonLike {

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type {
   EndRealtimeCallResponse,
   RealtimeCallPrepared,
+  RealtimeCallRequest,
   RealtimeTokenRequest,
+  VoiceApi,
 } from "voice-contract";
 import { BrokeredCalls, type BrokeredCallsOptions } from "../../src/app/brokeredCalls";
 import { BrokeredMode } from "../../src/app/brokeredMode";
@@ -37,8 +39,14 @@ const made: BrokeredCalls[] = [];
 
 /** A BrokeredMode whose BrokeredCalls run on hand-written callables. */
 function harness(
-  options: { request?: RealtimeTokenRequest; uid?: string | null; daySeconds?: number } = {},
+  options: {
+    request?: RealtimeTokenRequest;
+    uid?: string | null;
+    daySeconds?: number;
+    api?: VoiceApi;
+  } = {},
 ) {
+  const requests: RealtimeCallRequest[] = [];
   const clock = { now: NOW, uid: options.uid === undefined ? "u1" : options.uid };
   const ending = deferred<EndRealtimeCallResponse>();
   let prepares = 0;
@@ -55,8 +63,15 @@ function harness(
       super({
         ...base,
         calls: {
-          call: async () =>
-            fakeCallResponse({ endsAtMs: NOW + 12_000, sliceSeconds: 12, minutes: MINUTES }),
+          call: async (request) => {
+            requests.push(request);
+            return fakeCallResponse({
+              endsAtMs: NOW + 12_000,
+              sliceSeconds: 12,
+              minutes: MINUTES,
+              api: request.api ?? "realtime",
+            });
+          },
           end: () => ending.promise,
           prepare: async () => {
             prepares++;
@@ -84,7 +99,7 @@ function harness(
   const notices: BannerContent[] = [];
   const blocks: Array<ConnectBlock | null> = [];
   const mode = new BrokeredMode({
-    config: {} as AppConfig,
+    config: { api: options.api ?? "realtime" } as AppConfig,
     firebase: {} as FirebaseServices,
     uid: () => clock.uid,
     choices: { request: () => options.request ?? {}, show: (offer) => offers.push(offer) },
@@ -99,7 +114,18 @@ function harness(
         minutesChannel: new FakeMinutesHub().channel,
       }),
   });
-  return { mode, live, clock, offers, models, notices, blocks, ending, prepares: () => prepares };
+  return {
+    mode,
+    live,
+    clock,
+    offers,
+    models,
+    notices,
+    blocks,
+    ending,
+    requests,
+    prepares: () => prepares,
+  };
 }
 
 afterEach(() => {
@@ -166,6 +192,52 @@ describe("BrokeredMode", () => {
     expect(t.mode.closed(reason)).toMatchObject({ kind: "ended-call-limit" });
     expect(t.mode.classify(t.live, reason)).toEqual({ kind: "ended" });
     expect(t.mode.classify(t.live, { kind: "channel-closed" })).toEqual({ kind: "transient" });
+  });
+
+  it("names its API in every request; a Live page sends a reconnect's prior turns, a Realtime one never", async () => {
+    const turns = [{ role: "user" as const, text: "Hi" }];
+    const open = async (t: ReturnType<typeof harness>, priorTurns?: typeof turns) => {
+      const connection = t.mode.connection(t.live, {}, { resolved: () => {} }, priorTurns);
+      if (connection.exchange === undefined) throw new Error("expected an exchange");
+      await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    };
+    const live = harness({ api: "live" });
+    expect(live.mode.api).toBe("live");
+    await open(live, turns);
+    await open(live, []);
+    expect(live.requests.map(({ api, priorTurns }) => ({ api, priorTurns }))).toEqual([
+      { api: "live", priorTurns: turns },
+      { api: "live", priorTurns: undefined },
+    ]);
+    const realtime = harness();
+    await open(realtime, turns);
+    expect(realtime.requests[0]).toMatchObject({ api: "realtime" });
+    expect(realtime.requests[0]).not.toHaveProperty("priorTurns");
+  });
+
+  it("shows the server's reason when a Live session.closed ends the call before its deadline", async () => {
+    const t = harness({ api: "live" });
+    const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    const reason = { kind: "live-closed", reason: "close_requested", usageSeconds: 3 } as const;
+    expect(t.mode.closed(reason)).toMatchObject({ kind: "live-closed-close_requested" });
+    expect(t.mode.classify(t.live, reason)).toEqual({ kind: "ended" });
+  });
+
+  it("adds Live's reason to the deadline's banner when session.closed ends the call there", async () => {
+    const t = harness({ api: "live" });
+    const connection = t.mode.connection(t.live, {}, { resolved: () => {} });
+    if (connection.exchange === undefined) throw new Error("expected an exchange");
+    await connection.exchange.exchangeOffer(FAKE_OFFER_SDP, new AbortController().signal);
+    t.clock.now = NOW + 12_000;
+    const banner = t.mode.closed({
+      kind: "live-closed",
+      reason: "close_requested",
+      usageSeconds: 12,
+    });
+    expect(banner).toMatchObject({ kind: "ended-call-limit" });
+    expect(banner?.message).toMatch(/so the server ended it\..*\(Live: close_requested\)$/);
   });
 
   it("closes the page's side at once and asks the server to end the call; without a call, the page stops", async () => {

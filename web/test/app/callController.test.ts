@@ -3,10 +3,15 @@ import { CallController, type CallViews } from "../../src/app/callController";
 import { LazyModule } from "../../src/app/lazyModule";
 import { LiveLoader, type LiveModule } from "../../src/app/liveLoader";
 import type { CallMode, PrefetchTrigger } from "../../src/app/mode";
+import { priorTurnsOf } from "../../src/app/priorTurns";
+import type { SdpExchange } from "../../src/realtime/exchange";
+import type { PriorTurn } from "voice-contract";
 import {
+  LiveSession,
   RealtimeSession,
   Reconnector,
   classifyDrop,
+  type LiveSessionOptions,
   type MicState,
   type RealtimeSessionOptions,
 } from "../../src/realtime";
@@ -21,6 +26,7 @@ import {
   FakePeerConnection,
   FakeStream,
   deferred,
+  FAKE_ANSWER_SDP,
   fakeFetch,
   flush,
 } from "../fakes";
@@ -40,12 +46,29 @@ function harness(
     connectOnLoad?: boolean;
     /** What the mode's hang-up resolves with: the server's answer (default at once). */
     hangUpDone?: Promise<void>;
+    /** A brokered mode on GPT-Live: its exchange answers each offer with a Live session. */
+    live?: boolean;
   } = {},
 ) {
   const pcs: FakePeerConnection[] = [];
   const clock = new FakeClock();
   class TestSession extends RealtimeSession {
     constructor(sessionOptions: RealtimeSessionOptions) {
+      super({
+        ...sessionOptions,
+        createPeerConnection: () => {
+          const pc = new FakePeerConnection();
+          pcs.push(pc);
+          return pc;
+        },
+        getUserMedia: async () => new FakeStream(),
+        clock,
+        isAndroid: false,
+      });
+    }
+  }
+  class TestLiveSession extends LiveSession {
+    constructor(sessionOptions: LiveSessionOptions) {
       super({
         ...sessionOptions,
         createPeerConnection: () => {
@@ -68,6 +91,8 @@ function harness(
   }
   const live = {
     RealtimeSession: TestSession,
+    LiveSession: TestLiveSession,
+    priorTurnsOf,
     Reconnector,
     CallPreparer: NoPreparer,
     CostView,
@@ -78,6 +103,8 @@ function harness(
   const seen = {
     modeImports: 0,
     prefetches: [] as PrefetchTrigger[],
+    priorTurns: [] as (PriorTurn[] | undefined)[],
+    models: [] as string[],
     hangUps: 0,
     panels: [] as CallPanelState[],
     banners: [] as Array<BannerContent | "hidden">,
@@ -89,17 +116,28 @@ function harness(
     mics: [] as MicState[],
     inCall: [] as boolean[],
   };
-  const mode: CallMode = {
-    kind: "secret",
-    prefetch: (trigger) => void seen.prefetches.push(trigger),
-    connection: () => ({
-      getToken: async () => {
-        if (options.failToken) throw new Error("no secret today");
-        return "ek_test";
-      },
-      callsUrl: "http://127.0.0.1:8790/v1/realtime/calls",
-      fetch: fakeFetch(),
+  const liveExchange = (): SdpExchange => ({
+    answeredBy: "backend",
+    exchangeOffer: async () => ({
+      answer: FAKE_ANSWER_SDP,
+      callId: `live_${seen.priorTurns.length}`,
     }),
+  });
+  const mode: CallMode = {
+    kind: options.live ? "brokered" : "secret",
+    api: options.live ? "live" : "realtime",
+    prefetch: (trigger) => void seen.prefetches.push(trigger),
+    connection: (_live, _request, _hooks, priorTurns) =>
+      options.live
+        ? (seen.priorTurns.push(priorTurns), { exchange: liveExchange() })
+        : {
+            getToken: async () => {
+              if (options.failToken) throw new Error("no secret today");
+              return "ek_test";
+            },
+            callsUrl: "http://127.0.0.1:8790/v1/realtime/calls",
+            fetch: fakeFetch(),
+          },
     describeConnectError: (error) => ({
       kind: "network",
       message: `failed: ${error.failure}`,
@@ -154,6 +192,7 @@ function harness(
       renderSessionId: () => {},
       renderTimings: () => {},
       renderBytes: () => {},
+      renderModel: (model, api) => void seen.models.push(`${model}:${api ?? ""}`),
     },
     messages: { setEnabled: (enabled) => void seen.textEnabled.push(enabled) },
   };
@@ -333,5 +372,55 @@ describe("CallController", () => {
     t.calls.signedIn(true);
     await flush();
     expect(t.pcs).toHaveLength(1);
+  });
+});
+
+describe("CallController on GPT-Live", () => {
+  const serve = (pc: FakePeerConnection | undefined, event: Record<string, unknown>) =>
+    pc?.channel.receiveRaw(JSON.stringify({ event_id: "evt_test", ...event }));
+
+  it("runs a Live session, takes no typed text, and reopens a lost call with its prior turns", async () => {
+    const t = harness({ live: true });
+    t.calls.start();
+    t.calls.signedIn(true);
+    await t.connect();
+    expect(t.last()).toMatchObject({ view: { ui: "connected" } });
+    expect(t.seen.priorTurns).toEqual([[]]);
+    const first = t.pcs.at(-1);
+    serve(first, {
+      type: "session.started",
+      session: { id: "live_0", model: "gpt-live-1", expires_at: 1, status: "active" },
+    });
+    expect(t.seen.models.at(-1)).toBe("gpt-live-1:live");
+    serve(first, {
+      type: "session.input_transcript.delta",
+      delta: "Hello",
+      start_ms: 0,
+      end_ms: 1,
+    });
+    serve(first, { type: "session.output_transcript.delta", delta: "Hi!", start_ms: 1, end_ms: 1 });
+    expect(t.calls.sendText("typed")).toBe(false);
+    expect(first?.channel.sent).toEqual([]);
+
+    serve(first, {
+      type: "session.closed",
+      reason: "connection_lost",
+      session: { id: "live_0", model: "gpt-live-1", expires_at: 1, status: "active" },
+      usage: { seconds: 3 },
+    });
+    for (let i = 0; i < 50 && t.pcs.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await flush();
+    t.pcs.at(-1)?.channel.open();
+    await flush();
+    expect(t.seen.priorTurns).toEqual([
+      [],
+      [
+        { role: "user", text: "Hello" },
+        { role: "assistant", text: "Hi!" },
+      ],
+    ]);
+    expect(t.last()).toMatchObject({ view: { ui: "connected" } });
+    // Nothing was replayed on the new call's channel: the page may send only mute and unmute.
+    expect(t.pcs.at(-1)?.channel.sent).toEqual([]);
   });
 });

@@ -41,7 +41,10 @@ function result(callId = "rtc_1"): RealtimeCallResponse {
 }
 
 /** A hand-written broker: `call` answers as told; both record their requests. */
-function broker(answer: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>) {
+function broker(
+  answer: (request: RealtimeCallRequest) => Promise<RealtimeCallResponse>,
+  choices: Omit<RealtimeCallRequest, "offer"> = { voice: "cedar", turnDetection: "push_to_talk" },
+) {
   const calls: RealtimeCallRequest[] = [];
   const ends: EndRealtimeCallRequest[] = [];
   const opened: BrokeredCallOpened[] = [];
@@ -56,7 +59,7 @@ function broker(answer: (request: RealtimeCallRequest) => Promise<RealtimeCallRe
       endGate.resolve();
       throw new FunctionsError("unavailable", "end fails; the exchange must not care");
     },
-    choices: { voice: "cedar", turnDetection: "push_to_talk" },
+    choices,
     onOpened: (o) => opened.push(o),
   });
   return { exchange, calls, ends, opened, ended: endGate.promise };
@@ -118,6 +121,29 @@ describe("brokeredExchange", () => {
     gate.reject(new FunctionsError("unavailable", "x"));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(ends).toEqual([]);
+  });
+
+  it("sends the API and prior turns asked for, and ends a call opened on another API", async () => {
+    const priorTurns = [{ role: "user" as const, text: "Hi" }];
+    const live = broker(async () => ({ ...result("sess_ok"), api: "live" }), {
+      api: "live",
+      priorTurns,
+    });
+    await expect(live.exchange.exchangeOffer(OFFER, new AbortController().signal)).resolves.toEqual(
+      { answer: ANSWER, callId: "sess_ok" },
+    );
+    expect(live.calls).toEqual([{ api: "live", priorTurns, offer: OFFER }]);
+
+    const wrong = broker(async () => ({ ...result("rtc_wrong"), api: "realtime" }), {
+      api: "live",
+    });
+    const error = await wrong.exchange
+      .exchangeOffer(OFFER, new AbortController().signal)
+      .catch((e: unknown) => e as RealtimeConnectError);
+    expect(error).toMatchObject({ stage: "sdp", failure: "invalid-answer" });
+    await wrong.ended;
+    expect(wrong.ends).toEqual([{ callId: "rtc_wrong" }]);
+    expect(wrong.opened).toEqual([]);
   });
 
   it("ends a call whose result carries no SDP answer", async () => {
@@ -256,6 +282,15 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
       }),
       "not-served",
       { served: ["secret"] },
+    ],
+    [
+      "an API the backend does not serve",
+      new FunctionsError("failed-precondition", "realtime only", {
+        reason: "api-not-served",
+        served: ["realtime"],
+      }),
+      "not-served",
+      { reason: "api-not-served", servedApis: ["realtime"] },
     ],
     [
       "another failed precondition",

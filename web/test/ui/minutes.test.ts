@@ -269,6 +269,16 @@ describe("describeBrokeredRefusal", () => {
     expect(banner?.message).toContain("VITE_REALTIME_MODE");
   });
 
+  it("says which voice APIs a backend serves when it does not serve the page's", () => {
+    const banner = describeBrokeredRefusal(
+      refusal({ reason: "api-not-served", served: ["realtime"] }, "functions/failed-precondition"),
+      NOW,
+    );
+    expect(banner?.kind).toBe("api-not-served");
+    expect(banner?.message).toContain("It serves realtime calls.");
+    expect(banner?.message).toContain("BROKERED_APIS");
+  });
+
   it("leaves every other failure to the generic messages", () => {
     expect(describeBrokeredRefusal(refusal({}, "functions/unavailable"), NOW)).toBeNull();
     expect(

@@ -145,3 +145,19 @@ describe("describeProblem", () => {
     expect(describeProblem({ source: "protocol", message: "unparsable", raw: "{" })).toBeNull();
   });
 });
+
+describe("describeLiveClose", () => {
+  it("says the server's reason in words and as given, and offers a new call unless the line dropped", async () => {
+    const { describeLiveClose } = await import("../../src/ui/messages");
+    expect(describeLiveClose("close_requested")).toEqual({
+      kind: "live-closed-close_requested",
+      message:
+        "The call ended: the server hung up (close_requested). Press Reconnect to start a new call.",
+      action: "retry",
+    });
+    expect(describeLiveClose("connection_lost")).toMatchObject({
+      kind: "live-closed-connection_lost",
+      action: null,
+    });
+  });
+});

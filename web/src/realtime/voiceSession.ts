@@ -1,0 +1,51 @@
+import type { Listener } from "./emitter";
+import type { AudioBytes } from "./transport/webrtc";
+import type {
+  ConnectTimings,
+  ConversationEntry,
+  LinkState,
+  MediaStreamLike,
+  MicState,
+  RealtimeSessionState,
+  SessionProblem,
+  SpeakingState,
+  UsageTotals,
+} from "./types";
+
+/** The events every voice session has, whichever API it speaks. */
+export interface VoiceSessionEventMap {
+  state: RealtimeSessionState;
+  conversation: readonly ConversationEntry[];
+  speaking: SpeakingState;
+  mic: MicState;
+  timings: ConnectTimings;
+  link: LinkState;
+  problem: SessionProblem;
+  "local-stream": MediaStreamLike;
+  "remote-stream": MediaStreamLike;
+}
+
+/**
+ * What `RealtimeSession` and `LiveSession` have in common: what a page drives without knowing
+ * which API the call runs on. `interrupt()` and `sendText()` return false where the API has
+ * no such client event (Live).
+ */
+export interface VoiceSession {
+  readonly state: RealtimeSessionState;
+  readonly callId: string | null;
+  readonly conversation: readonly ConversationEntry[];
+  readonly mic: MicState;
+  readonly timings: ConnectTimings;
+  /** Token counts over the call's responses (none on a Live call, which bills by the second). */
+  readonly usage: UsageTotals;
+  on<K extends keyof VoiceSessionEventMap>(
+    type: K,
+    listener: Listener<VoiceSessionEventMap[K]>,
+  ): () => void;
+  connect(): Promise<void>;
+  setMuted(muted: boolean): void;
+  interrupt(): boolean;
+  sendText(text: string): boolean;
+  getStats(): Promise<AudioBytes>;
+  dispose(): void;
+}
