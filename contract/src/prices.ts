@@ -1,8 +1,8 @@
 /**
  * OpenAI's voice prices, dated, and what a call's minutes are estimated to cost from them.
- * One source for every package: the page prices each response's tokens (its own table in
- * `web/src/realtime/prices.ts` holds the same token figures; a test checks that), and the
- * operator's usage (`npm run usage`, `operatorUsage`) prices the seconds calls used.
+ * One source for every package: the page prices each response's tokens and each Live second
+ * (`web/src/realtime/prices.ts` re-exports these tables), and the operator's usage
+ * (`npm run usage`, `operatorUsage`) prices the seconds calls used.
  *
  * Prices change: check OpenAI's pricing pages before relying on a figure, then edit the rows
  * and {@link PRICES_AS_OF} together. A model missing here gets no money figure at all (never
@@ -49,10 +49,27 @@ export const REALTIME_TOKEN_PRICES: Readonly<Record<string, Readonly<TokenPrices
   },
 };
 
-/** GPT-Live bills per second of the session: USD per active minute, by model. */
-export const LIVE_MINUTE_PRICES: Readonly<Record<string, number>> = {
-  "gpt-live-1": 0.05,
-  "gpt-live-1.1": 0.05,
+/**
+ * GPT-Live's per-minute prices, in US dollars, billed per second. Standby applies only to a
+ * WebRTC session set up for it while inference is paused; muted input still bills active.
+ */
+export interface LiveMinutePrices {
+  activePerMinute: number;
+  standbyPerMinute: number;
+}
+
+/** When {@link LIVE_PRICES} was last checked against its source. */
+export const LIVE_PRICES_AS_OF = "2026-11-20";
+
+/** Where {@link LIVE_PRICES} comes from. */
+export const LIVE_PRICES_SOURCE =
+  "OpenAI's voice cost guide (GPT-Live: $0.05 per active minute, $0.02 per standby minute, " +
+  "billed per second), as quoted by a third-party summary dated 2026-11-20";
+
+/** Per-model Live prices. Keys are the exact model names `session.started` reports. */
+export const LIVE_PRICES: Readonly<Record<string, Readonly<LiveMinutePrices>>> = {
+  "gpt-live-1": { activePerMinute: 0.05, standbyPerMinute: 0.02 },
+  "gpt-live-1.1": { activePerMinute: 0.05, standbyPerMinute: 0.02 },
 };
 
 /**
@@ -74,8 +91,9 @@ export const REALTIME_SPEAKING_SHARE = { user: 0.5, assistant: 0.5 } as const;
  * Realtime: from the token prices under {@link REALTIME_SPEAKING_SHARE}; Live: its own price.
  */
 export function usdPerCallMinute(api: VoiceApi, model: string): number | null {
+  // Every second counts as active: the usage the server keeps does not split out standby.
   if (api === "live")
-    return Object.hasOwn(LIVE_MINUTE_PRICES, model) ? (LIVE_MINUTE_PRICES[model] ?? null) : null;
+    return Object.hasOwn(LIVE_PRICES, model) ? (LIVE_PRICES[model]?.activePerMinute ?? null) : null;
   const prices = Object.hasOwn(REALTIME_TOKEN_PRICES, model) ? REALTIME_TOKEN_PRICES[model] : null;
   if (prices == null) return null;
   const tokensIn = 60 * REALTIME_SPEAKING_SHARE.user * AUDIO_TOKENS_PER_SECOND.in;

@@ -8,7 +8,10 @@
  */
 
 import type { RealtimeMode, VoiceApi } from "voice-contract";
-import { DEFAULT_CALLS_URL } from "./realtime";
+// Straight from its module: vite.config.ts loads this file in Node, where the realtime index
+// would pull in voice-contract's values (the price tables) as TypeScript sources.
+// eslint-disable-next-line no-restricted-imports -- see above
+import { DEFAULT_CALLS_URL } from "./realtime/exchange";
 
 export type { RealtimeMode, VoiceApi };
 
