@@ -447,10 +447,20 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     if (timedOut.length === 0) expect(charged).toHaveLength(SLICES);
     expect(charged.length).toBeLessThanOrEqual(SLICES);
     expect(charged.length).toBeGreaterThanOrEqual(SLICES - timedOut.length);
+    // Upstream saw the opened calls, and at most one more per call answered unavailable: a call
+    // OpenAI opened whose start write or hang-up task missed the deadline. The server hung each
+    // of those up itself (seen beside another checkout's suites: 15 opened, 16 upstream).
     const id = safetyIdentifier(client.uid, apiKey());
-    expect((await standinState()).calls.filter((c) => c.safetyIdentifier === id)).toHaveLength(
-      opened.length,
+    const upstream = (await standinState()).calls.filter((c) => c.safetyIdentifier === id);
+    const openedIds = new Set(
+      settled.flatMap((s) => (s.status === "fulfilled" ? [s.value.data.callId] : [])),
     );
+    const dropped = upstream.filter((c) => !openedIds.has(c.id));
+    expect(upstream.length - dropped.length).toBe(opened.length);
+    expect(dropped.length).toBeLessThanOrEqual(timedOut.length);
+    for (const call of dropped) {
+      expect((await endedOnStandin(call.id, 10_000)).endedReason).toBe("hangup");
+    }
   });
 
   it(`lets exactly ${CALLS_PER_NETWORK} of 30 users on one address call in a minute, and hands a slot back when OpenAI fails`, async () => {
