@@ -212,15 +212,27 @@ describe("faults, as the user sees them", () => {
     const callId = await text(page, "#call-id");
     const states = await recordStates(page, "full");
     const lag = await meterLag(page);
+    // When the page showed each step, on its own clock: what the test process and Playwright
+    // take to notice (on a loaded machine, a second or more) is not the page's delay.
+    await page.evaluate(() => {
+      const element = document.querySelector<HTMLElement>("#state");
+      if (!element) throw new Error("no #state");
+      const seenAt: { stalled?: number; reconnecting?: number } = {};
+      Object.assign(window, { __seenAt: seenAt });
+      new MutationObserver(() => {
+        if (element.dataset.link === "stalled") seenAt.stalled ??= performance.now();
+        if (element.dataset.state === "reconnecting") seenAt.reconnecting ??= performance.now();
+      }).observe(element, { attributes: true });
+    });
     await standin.control(`/_standin/calls/${callId}/vanish`);
-    const vanishedAt = Date.now();
+    // Taken once the stand-in's sockets are closed: a little after the vanish, never before.
+    const vanishedAt = await page.evaluate(() => performance.now());
     await page.fill("#text-input", "Are you still there?");
     await page.click("#send-text");
     const entry = page.locator('[data-testid="transcript-entry"][data-role="user"]');
     expect(await entry.getAttribute("data-status")).toBe("sending");
 
     await page.waitForSelector('#state[data-link="stalled"]', { state: "attached" });
-    const stalledAfter = Date.now() - vanishedAt;
     const lagAtStall = await lag();
     expect(await text(page, "#state")).toMatch(/interrupted/i);
     await page
@@ -228,9 +240,16 @@ describe("faults, as the user sees them", () => {
       .catch(async (error: unknown) => {
         throw new Error(`${String(error)}; states ${(await states()).join(" → ")}`);
       });
-    const closedAfter = Date.now() - vanishedAt;
     const lagAtClose = await lag();
-    const seen = `states ${(await states()).join(" → ")}; page timers late by ${lagAtClose} ms`;
+    const seenAt = await page.evaluate(
+      () =>
+        (window as unknown as { __seenAt: { stalled?: number; reconnecting?: number } }).__seenAt,
+    );
+    const stalledAfter = Math.round((seenAt.stalled ?? Infinity) - vanishedAt);
+    const closedAfter = Math.round((seenAt.reconnecting ?? Infinity) - vanishedAt);
+    const seen =
+      `states ${(await states()).join(" → ")}; stalled after ${stalledAfter} ms, closed after ` +
+      `${closedAfter} ms; page timers late by ${lagAtClose} ms`;
     // The page's own link watch noticed, not ICE or the data channel giving up.
     expect(await page.getAttribute("#state", "data-reason"), seen).toBe("unresponsive");
     // Stalled 3 s after the last packet (checked every second), closed 8 s after it. ICE alone
