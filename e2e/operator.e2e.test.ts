@@ -14,7 +14,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Timestamp } from "firebase-admin/firestore";
+import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -184,11 +184,13 @@ async function seed(todayMs: number, when: When): Promise<void> {
   });
   for (const refusal of SEED_REFUSALS.filter(isWhen(when))) {
     const day = utcDay(todayMs - refusal.daysAgo * DAY_MS);
-    batch.set(db.doc(`${REFUSALS}/${day}_${refusal.reason}_${refusal.shard}`), {
-      day,
-      reason: refusal.reason,
-      count: refusal.count,
-    });
+    // Added to what is there, as the functions count: another file's refusal of the same
+    // reason today may already be in that shard, and overwriting it would lose it.
+    batch.set(
+      db.doc(`${REFUSALS}/${day}_${refusal.reason}_${refusal.shard}`),
+      { day, reason: refusal.reason, count: FieldValue.increment(refusal.count) },
+      { merge: true },
+    );
   }
   await batch.commit();
 }
