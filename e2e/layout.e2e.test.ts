@@ -1,9 +1,10 @@
 /**
- * The page's layout at 360, 768, 1280 and 1600 px, in both modes, in each state a person sees:
+ * The page's layout at 360, 768, 1280 and 1600 px, in each mode (secret, brokered Realtime,
+ * brokered GPT-Live), in each state a person sees:
  * signed out (no choice labels yet), idle (the server's choice labels loaded), each picker
  * showing its longest label, connecting, connected (brokered: with the countdown and the
  * last-minute warning; secret: push-to-talk, with the talk button, then holding it), a call
- * ended at the server's deadline (brokered: 12 s calls, functions/.env.demo-realtime-e2e) and
+ * ended at the server's deadline (brokered and Live: 12 s calls, functions/.env.demo-realtime-e2e) and
  * a refused call. At each width and state nothing sticks
  * out of its panel, the page does not scroll sideways and the countdown shows whole
  * (e2e/layout.ts); a screenshot of each is written to e2e/artifacts/layout/ (gitignored) as
@@ -17,13 +18,16 @@ import { APP_URL, standin, useAppBrowser } from "./stack.js";
 /** functions/.env.demo-realtime-e2e: MAX_CALL_SECONDS. */
 const SLICE_SECONDS = 12;
 
+/** The page's modes (`?mode=`); `live` is brokered mode speaking GPT-Live. */
+type Mode = "secret" | "brokered" | "live";
+
 const app = useAppBrowser();
 beforeAll(freshArtifacts);
 
 /** Holds the page's call request (the one a Connect sends) until `release` is called. */
 async function holdCallRequest(
   page: Page,
-  mode: "secret" | "brokered",
+  mode: Mode,
 ): Promise<{ held: Promise<void>; release: () => Promise<void> }> {
   let release: () => Promise<void> = () => Promise.resolve();
   const matches = (url: URL) =>
@@ -35,7 +39,7 @@ async function holdCallRequest(
       const request = route.request();
       // The brokered page's prepare requests (on load, on hovering Connect) go through.
       const prepare =
-        mode === "brokered" &&
+        mode !== "secret" &&
         (request.postDataJSON() as { data?: { prepare?: unknown } } | null)?.data?.prepare === true;
       if (request.method() !== "POST" || prepare) {
         await route.continue();
@@ -65,7 +69,7 @@ async function showWarning(page: Page): Promise<() => Promise<void>> {
   return () => tag.evaluate((element) => (element as Element).remove());
 }
 
-async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
+async function checkLayout(mode: Mode): Promise<void> {
   const problems: string[] = [];
   const context = await app.newContext();
   const page = await context.newPage();
@@ -88,6 +92,11 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
       (document.querySelector("#turn-detection option")?.textContent ?? "Default") !== "Default",
   );
   problems.push(...(await problemsAtEveryWidth(page, mode, "idle")));
+  expect(await page.textContent("#transcript-empty")).toBe(
+    mode === "live"
+      ? "Press Connect and say hello."
+      : "Press Connect and say hello, or type below.",
+  );
   // Each picker showing its longest label. No change event: the page reads the pickers at the
   // next Connect (by then restored), and a change would fetch a secret for the new choice.
   const picked = await page.evaluate(() =>
@@ -116,9 +125,17 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
   problems.push(...(await problemsAtEveryWidth(page, mode, "connecting")));
   await hold.release();
 
-  // Connected: in brokered mode with the countdown and the last-minute warning.
+  // Connected: brokered (and Live) with the countdown and the last-minute warning.
   await page.waitForSelector('#state[data-state="connected"]');
-  if (mode === "brokered") {
+  // Live has no client event to stop a response or add typed text, no speech start or stop
+  // events for the speaking lights, and bills seconds, not tokens: none of those is shown.
+  const realtime = mode !== "live";
+  expect(await page.isVisible("#interrupt")).toBe(realtime);
+  expect(await page.isVisible("#text-form")).toBe(realtime);
+  expect(await page.isVisible("#speakers")).toBe(realtime);
+  expect(await page.isVisible("#usage-input-tokens")).toBe(realtime);
+  expect(await page.isVisible("#usage-seconds")).toBe(!realtime);
+  if (mode !== "secret") {
     await page.waitForSelector("#call-clock", { state: "visible" });
     expect(await page.textContent("#call-clock")).toMatch(/^\d+:\d\d left$/);
     const hideWarning = await showWarning(page);
@@ -129,7 +146,7 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
     problems.push(...(await problemsAtEveryWidth(page, mode, "connected")));
   }
 
-  if (mode === "brokered") {
+  if (mode !== "secret") {
     await page.waitForSelector('#banner[data-kind="ended-call-limit"]', {
       state: "visible",
       timeout: SLICE_SECONDS * 1000 + 15_000,
@@ -146,7 +163,12 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
   }
 
   // Refused: upstream answers 503 (more times than the function's SDK retries).
-  await standin.fault({ route: "calls", kind: "status", status: 503, count: 5 });
+  await standin.fault({
+    route: mode === "live" ? "live_sessions" : "calls",
+    kind: "status",
+    status: 503,
+    count: 5,
+  });
   try {
     const endedKind = await page.getAttribute("#banner", "data-kind");
     await page.click("#connect");
@@ -162,6 +184,8 @@ async function checkLayout(mode: "secret" | "brokered"): Promise<void> {
     await standin.clearFaultsAndLimits();
   }
   problems.push(...(await problemsAtEveryWidth(page, mode, "refused")));
+  // The refused call's own count, not the last call's (as its cost shows "–").
+  if (mode === "live") expect(await page.textContent("#usage-seconds")).toBe("0");
 
   await context.close();
   expect(problems).toEqual([]);
@@ -173,4 +197,7 @@ describe("the page's layout at 360, 768, 1280 and 1600 px", () => {
 
   it("brokered mode: the same, and the countdown whole, in every state", () =>
     checkLayout("brokered"));
+
+  it("GPT-Live (brokered): the same, without the controls Live has no event for", () =>
+    checkLayout("live"));
 });

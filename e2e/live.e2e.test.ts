@@ -179,6 +179,9 @@ describe("GPT-Live calls in Chromium", () => {
     const ended = await liveSession(id);
     expect(ended.closeReason).toBe("close_requested");
     expect(ended.endedBy).toBe("sideband");
+    // The usage panel shows OpenAI's count of the call's seconds (session.closed's).
+    expect(ended.usageSeconds).toBeGreaterThan(0);
+    expect(await page.textContent("#usage-seconds")).toBe(String(ended.usageSeconds));
   });
 
   it("a dropped call reopens with the conversation so far as prior turns", async () => {

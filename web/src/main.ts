@@ -63,9 +63,16 @@ function main(): void {
   const panel = new CallPanel();
   const audio = new AudioView();
   const messages = new MessageForm();
-  // GPT-Live's page sends only mute and unmute: no Interrupt, no typed text.
+  // GPT-Live's page sends only mute and unmute: no Interrupt, no typed text; it bills seconds.
   panel.showControlsOf(config.api);
   messages.showFor(config.api);
+  const usage = new UsageView();
+  usage.showFor(config.api);
+  const transcript = new TranscriptView(
+    byId("transcript", HTMLOListElement),
+    byId("transcript-empty", HTMLParagraphElement),
+  );
+  transcript.showHintFor(config.api);
   const calls = new CallController({
     mode: callMode,
     live,
@@ -78,11 +85,8 @@ function main(): void {
       messages,
       details,
       meter: new MicLevelMeter(byId("mic-level", HTMLDivElement)),
-      transcript: new TranscriptView(
-        byId("transcript", HTMLOListElement),
-        byId("transcript-empty", HTMLParagraphElement),
-      ),
-      usage: new UsageView(),
+      transcript,
+      usage,
     },
   });
 

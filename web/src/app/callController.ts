@@ -42,7 +42,7 @@ export interface CallViews {
   audio: Pick<AudioView, "unlock" | "sink" | "paused" | "setBusy">;
   meter: Pick<MicLevelMeter, "prepare" | "attach" | "detach" | "renderLive">;
   transcript: Pick<TranscriptView, "render" | "setInCall">;
-  usage: Pick<UsageView, "render" | "costCells">;
+  usage: Pick<UsageView, "render" | "renderSeconds" | "costCells">;
   details: Pick<
     DetailsView,
     "renderCallId" | "renderSessionId" | "renderTimings" | "renderBytes" | "renderModel"
@@ -268,6 +268,8 @@ export class CallController {
   ): VoiceSession {
     cost.startCall(null);
     if (conversation.mode.api === "live") {
+      // Billed seconds are per call, as the cost is: each call counts from its own zero.
+      this.#views.usage.renderSeconds(0);
       return this.#createLiveSession(live, request, cost, conversation, history);
     }
     const talk = this.#choices.bindTalk((button, on) => new live.TalkButton(button, on));
@@ -333,7 +335,7 @@ export class CallController {
       on: (type, listener) => session.on(type, listener),
     });
     this.#listen(session, mode, request);
-    const { details, audio } = this.#views;
+    const { details, audio, usage } = this.#views;
     const current = () => this.#session() === session;
     session.on("started", (started) => {
       if (!current()) return;
@@ -346,7 +348,11 @@ export class CallController {
       details.renderModel(started.model, "live");
       whenIdle(() => this.#prepareCall(live));
     });
-    session.on("usage-seconds", (seconds) => current() && cost.setLiveSeconds(seconds));
+    session.on("usage-seconds", (seconds) => {
+      if (!current()) return;
+      cost.setLiveSeconds(seconds);
+      usage.renderSeconds(seconds);
+    });
     session.on("info", (info) => current() && console.info(`GPT-Live: ${info.message}`));
     this.#renderNewSession(session);
     return session;

@@ -94,6 +94,7 @@ export class CallPanel {
     interrupt: byId("interrupt", HTMLButtonElement),
     userSpeaking: byId("user-speaking", HTMLLIElement),
     assistantSpeaking: byId("assistant-speaking", HTMLLIElement),
+    speakers: byId("speakers", HTMLUListElement),
   };
   #connected = false;
   #canInterrupt = true;
@@ -117,11 +118,13 @@ export class CallPanel {
   /**
    * The controls of the API the page's calls run on. GPT-Live has no client event that stops
    * the assistant (a user cuts in by speaking, and the server's turn taking yields), so
-   * Interrupt and its Escape key are not offered on Live calls.
+   * Interrupt and its Escape key are not offered on Live calls. Nor are the speaking lights:
+   * Live sends the page transcripts but no event for when speech starts or stops.
    */
   showControlsOf(api: VoiceApi): void {
     this.#canInterrupt = api === "realtime";
     this.#els.interrupt.hidden = !this.#canInterrupt;
+    this.#els.speakers.hidden = api !== "realtime";
   }
 
   render(state: CallPanelState): void {

@@ -1,3 +1,4 @@
+import type { VoiceApi } from "voice-contract";
 import type { ConversationEntry } from "../realtime";
 
 /**
@@ -22,6 +23,14 @@ export class TranscriptView {
   constructor(list: HTMLOListElement, empty: HTMLElement) {
     this.#list = list;
     this.#empty = empty;
+  }
+
+  /** The hint names typing only where the page's calls take typed text (Realtime). */
+  showHintFor(api: VoiceApi): void {
+    this.#empty.textContent =
+      api === "realtime"
+        ? "Press Connect and say hello, or type below."
+        : "Press Connect and say hello.";
   }
 
   /** A call is on its way, running or being reopened: the hint to press Connect goes. */

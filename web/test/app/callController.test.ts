@@ -186,7 +186,7 @@ function harness(
       renderLive: () => {},
     },
     transcript: { render: () => {}, setInCall: (inCall) => void seen.inCall.push(inCall) },
-    usage: { render: () => {}, costCells: { call: cell(), page: cell() } },
+    usage: { render: () => {}, renderSeconds: () => {}, costCells: { call: cell(), page: cell() } },
     details: {
       renderCallId: (callId) => void seen.callIds.push(callId),
       renderSessionId: () => {},
