@@ -12,13 +12,15 @@
  */
 import type { LiveCreateResponse, MediaSessionConfig } from "openai/resources/live/live";
 import type * as WsModule from "ws";
-import { loadSdk, UpstreamError } from "./openai";
+import { openAiClient, UpstreamError } from "./openai";
 import {
   type BrokeredUpstream,
   CALL_ID,
   checkAnswer,
   classify,
   type MeasuredHangup,
+  msLeft,
+  type OpenAiUpstreamOptions,
   timedOut,
 } from "./upstream";
 
@@ -47,17 +49,9 @@ export type ConnectSideband = (
   handlers: SidebandHandlers,
 ) => SidebandSocket;
 
-export interface OpenAiLiveUpstreamOptions {
-  /** The standard key (`sk-…`), read from the secret inside the handler. */
-  apiKey: string;
-  /** OpenAI's base URL including `/v1`. Default: the SDK's, which honours `OPENAI_BASE_URL`. */
-  baseURL?: string | undefined;
-  /** Injected for tests. */
-  fetch?: typeof fetch;
+export interface OpenAiLiveUpstreamOptions extends OpenAiUpstreamOptions {
   /** Injected for tests; default a `ws` socket ({@link connectWsSideband}). */
   connectSideband?: ConnectSideband;
-  /** Wall clock in ms, for the deadlines. Default `Date.now`. */
-  now?: () => number;
 }
 
 /** {@link BrokeredUpstream} on GPT-Live through the `openai` SDK and a `ws` sideband. */
@@ -66,21 +60,8 @@ export function createOpenAiLiveUpstream(
 ): BrokeredUpstream<MediaSessionConfig> {
   const now = options.now ?? Date.now;
   const connect = options.connectSideband ?? connectWsSideband;
-  const { default: OpenAI } = loadSdk();
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-    // The caller owns retries: a retried create could open a second session nobody ends.
-    maxRetries: 0,
-    logLevel: "off",
-  });
-
-  const remaining = (deadline: number, what: string): number => {
-    const ms = Math.floor(deadline - now());
-    if (ms <= 0) throw timedOut(what);
-    return ms;
-  };
+  const client = openAiClient(options);
+  const remaining = (deadline: number, what: string) => msLeft(deadline, now(), what);
 
   const hangupMeasured = async (
     sessionId: string,

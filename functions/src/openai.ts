@@ -1,6 +1,7 @@
 /**
- * The OpenAI adapter: mints a Realtime client secret with the official SDK and turns every
- * failure into an {@link UpstreamError} the handler can map. Nothing here logs.
+ * The OpenAI adapter: the one place the official SDK is loaded and its client made
+ * ({@link openAiClient}, which the brokered upstreams use too); mints a Realtime client secret
+ * and turns every failure into an {@link UpstreamError} the handler can map. Nothing here logs.
  *
  * The SDK is loaded on the first mint, not with this module: a cold instance then spends its
  * start-up on what the request needs first (auth, settings, the reservation).
@@ -21,6 +22,35 @@ let sdk: Sdk | undefined;
 export function loadSdk(): Sdk {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (sdk ??= require("openai") as Sdk);
+}
+
+/** Where and how an adapter reaches OpenAI. */
+export interface OpenAiClientOptions {
+  /** The standard key (`sk-…`), read from the secret inside the handler. */
+  apiKey: string;
+  /** OpenAI's base URL including `/v1`. Default: the SDK's, which honours `OPENAI_BASE_URL`. */
+  baseURL?: string | undefined;
+  /** Injected for tests. */
+  fetch?: typeof fetch | undefined;
+  /** The SDK's per-request timeout (ms), up to the response headers. */
+  timeout?: number | undefined;
+}
+
+/**
+ * An `openai` client that neither retries nor logs by itself: each caller owns its retries (a
+ * retried call creation could open a second call that nobody hangs up; a retried mint hides
+ * the `retryAfterSeconds` the caller shows) and its logs (which must never carry the key).
+ */
+export function openAiClient(options: OpenAiClientOptions): InstanceType<Sdk["default"]> {
+  const { default: OpenAI } = loadSdk();
+  return new OpenAI({
+    apiKey: options.apiKey,
+    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+    maxRetries: 0,
+    logLevel: "off",
+  });
 }
 
 export interface MintRequest {
@@ -72,11 +102,7 @@ export class UpstreamError extends Error {
   }
 }
 
-export interface MinterOptions {
-  /** OpenAI's base URL including `/v1`. Default: the SDK's, which honours `OPENAI_BASE_URL`. */
-  baseURL?: string | undefined;
-  /** Injected for tests. */
-  fetch?: typeof fetch;
+export interface MinterOptions extends Pick<OpenAiClientOptions, "baseURL" | "fetch"> {
   /** Clock for the expiry check (ms). */
   now?: () => number;
 }
@@ -85,15 +111,11 @@ export interface MinterOptions {
 export function createOpenAiMinter(options: MinterOptions = {}): Minter {
   const now = options.now ?? Date.now;
   return async ({ apiKey, ttlSeconds, timeoutMs, session }) => {
-    const { default: OpenAI } = loadSdk();
-    const client = new OpenAI({
+    const client = openAiClient({
       apiKey,
-      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-      ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+      baseURL: options.baseURL,
+      fetch: options.fetch,
       timeout: timeoutMs,
-      // The caller is the retry loop: it sees the error and its retryAfterSeconds.
-      maxRetries: 0,
-      logLevel: "off",
     });
     let result;
     try {

@@ -12,7 +12,13 @@
  * no error message carries the key or SDP.
  */
 import type { RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
-import { loadSdk, toUpstreamError, UpstreamError } from "./openai";
+import {
+  loadSdk,
+  openAiClient,
+  type OpenAiClientOptions,
+  toUpstreamError,
+  UpstreamError,
+} from "./openai";
 import { clip, redactSdp } from "./redact";
 
 /** What opening a brokered call takes. */
@@ -96,13 +102,8 @@ export async function hangUpMeasured(
   return { outcome: await upstream.hangup(callId, options), usageSeconds: null };
 }
 
-export interface OpenAiRealtimeUpstreamOptions {
-  /** The standard key (`sk-…`), read from the secret inside the handler. */
-  apiKey: string;
-  /** OpenAI's base URL including `/v1`. Default: the SDK's, which honours `OPENAI_BASE_URL`. */
-  baseURL?: string | undefined;
-  /** Injected for tests. */
-  fetch?: typeof fetch;
+/** What a brokered upstream adapter is made with. */
+export interface OpenAiUpstreamOptions extends Omit<OpenAiClientOptions, "timeout"> {
   /** Wall clock in ms, for the deadlines. Default `Date.now`. */
   now?: () => number;
 }
@@ -113,26 +114,11 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 export const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** {@link BrokeredUpstream} on OpenAI's Realtime API through the `openai` SDK. */
-export function createOpenAiRealtimeUpstream(
-  options: OpenAiRealtimeUpstreamOptions,
-): BrokeredUpstream {
+export function createOpenAiRealtimeUpstream(options: OpenAiUpstreamOptions): BrokeredUpstream {
   const now = options.now ?? Date.now;
-  const { default: OpenAI, NotFoundError } = loadSdk();
-  const client = new OpenAI({
-    apiKey: options.apiKey,
-    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-    // The caller owns retries: a retried create could open a second call that nobody hangs up.
-    maxRetries: 0,
-    logLevel: "off",
-  });
-
-  /** Milliseconds left before `deadline`, or a timeout error when none are. */
-  const remaining = (deadline: number, what: string): number => {
-    const ms = Math.floor(deadline - now());
-    if (ms <= 0) throw timedOut(what);
-    return ms;
-  };
+  const { NotFoundError } = loadSdk();
+  const client = openAiClient(options);
+  const remaining = (deadline: number, what: string) => msLeft(deadline, now(), what);
 
   return {
     name: "openai-realtime",
@@ -226,6 +212,13 @@ export function callIdFromLocation(location: string | null): string | null {
   if (!match?.[1]) return null;
   const id = decodeURIComponent(match[1]);
   return CALL_ID.test(id) ? id : null;
+}
+
+/** Milliseconds from `now` to `deadline`; throws the timeout of `what` when none are left. */
+export function msLeft(deadline: number, now: number, what: string): number {
+  const ms = Math.floor(deadline - now);
+  if (ms <= 0) throw timedOut(what);
+  return ms;
 }
 
 /** The timeout failure of a request to upstream (`what` names it). */
