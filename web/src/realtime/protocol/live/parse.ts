@@ -4,7 +4,7 @@
  */
 import type { ServerEvent } from "openai/resources/live/live";
 import * as v from "valibot";
-import { isRecord } from "../../errors";
+import { type ChannelParseResult, parseChannelEvent } from "../channelEvent";
 
 type Of<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;
 
@@ -93,37 +93,10 @@ function schemas(): Schemas {
   };
 }
 
-/**
- * One data-channel message: a checked event the protocol acts on, a well-formed event of a
- * type it does not act on (`unknown`: nothing wrong), or not a readable event (`invalid`).
- */
-export type LiveParseResult =
-  | { ok: true; kind: "event"; event: LiveServerEvent }
-  | { ok: true; kind: "unknown"; type: string }
-  | { ok: false; kind: "invalid"; message: string; raw: unknown };
+/** One data-channel message read as GPT-Live's (see {@link ChannelParseResult}). */
+export type LiveParseResult = ChannelParseResult<LiveServerEvent>;
 
 /** Reads one data-channel message into a checked Live server event without throwing. */
 export function parseLiveServerEvent(data: unknown): LiveParseResult {
-  if (typeof data !== "string")
-    return invalid("Expected a text message on the event channel.", data);
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch {
-    return invalid("A message on the event channel is not JSON.", data);
-  }
-  if (!isRecord(json) || typeof json.type !== "string" || json.type === "") {
-    return invalid("A message on the event channel has no event type.", json);
-  }
-  const schema = schemaOf(json.type);
-  if (!schema) return { ok: true, kind: "unknown", type: json.type };
-  const result = v.safeParse(schema, json);
-  if (result.success) return { ok: true, kind: "event", event: result.output };
-  const [issue] = result.issues;
-  const path = v.getDotPath(issue) ?? "the event";
-  return invalid(`A ${json.type} event does not check at ${path}: ${issue.message}`, json);
-}
-
-function invalid(message: string, raw: unknown): LiveParseResult {
-  return { ok: false, kind: "invalid", message, raw };
+  return parseChannelEvent(data, schemaOf);
 }

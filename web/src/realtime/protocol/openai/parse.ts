@@ -1,6 +1,7 @@
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import * as v from "valibot";
 import { isRecord } from "../../errors";
+import { type ChannelParseResult, parseChannelEvent } from "../channelEvent";
 
 type Of<T extends RealtimeServerEvent["type"]> = Extract<RealtimeServerEvent, { type: T }>;
 
@@ -151,43 +152,12 @@ function schemas(): Schemas {
   };
 }
 
-/**
- * The result of reading one data-channel message:
- * - `event`: a server event this protocol acts on, its fields checked;
- * - `unknown`: a well-formed event of a type it does not act on (a newer server's, or one it
- *   ignores): nothing to do, nothing wrong;
- * - `invalid`: not an event, or an event of a known type whose fields do not check.
- */
-export type ParseResult =
-  | { ok: true; kind: "event"; event: OpenAIServerEvent }
-  | { ok: true; kind: "unknown"; type: string }
-  | { ok: false; kind: "invalid"; message: string; raw: unknown };
+/** One data-channel message read as OpenAI Realtime's (see {@link ChannelParseResult}). */
+export type ParseResult = ChannelParseResult<OpenAIServerEvent>;
 
 /** Reads one data-channel message into a checked server event without throwing. */
 export function parseServerEvent(data: unknown): ParseResult {
-  if (typeof data !== "string") {
-    return invalid("Expected a text message on the event channel.", data);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch {
-    return invalid("A message on the event channel is not JSON.", data);
-  }
-  if (!isRecord(json) || typeof json.type !== "string" || json.type === "") {
-    return invalid("A message on the event channel has no event type.", json);
-  }
-  const schema = schemaOf(json.type);
-  if (!schema) return { ok: true, kind: "unknown", type: json.type };
-  const result = v.safeParse(schema, json);
-  if (result.success) return { ok: true, kind: "event", event: result.output };
-  const [issue] = result.issues;
-  const path = v.getDotPath(issue) ?? "the event";
-  return invalid(`A ${json.type} event does not check at ${path}: ${issue.message}`, json);
-}
-
-function invalid(message: string, raw: unknown): ParseResult {
-  return { ok: false, kind: "invalid", message, raw };
+  return parseChannelEvent(data, schemaOf);
 }
 
 /** What the protocol reads from `response.done`, checked field by field. */

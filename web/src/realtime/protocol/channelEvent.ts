@@ -1,0 +1,52 @@
+/**
+ * The boundary every data-channel vocabulary reads its server events through: text, JSON, a
+ * `type`, then that type's schema. Never throws; each vocabulary (OpenAI Realtime's, GPT-Live's)
+ * supplies only its schemas.
+ */
+import * as v from "valibot";
+import { isRecord } from "../errors";
+
+/**
+ * The result of reading one data-channel message:
+ * - `event`: a server event the protocol acts on, its fields checked;
+ * - `unknown`: a well-formed event of a type it does not act on (a newer server's, or one it
+ *   ignores): nothing to do, nothing wrong;
+ * - `invalid`: not an event, or an event of a known type whose fields do not check.
+ */
+export type ChannelParseResult<Event> =
+  | { ok: true; kind: "event"; event: Event }
+  | { ok: true; kind: "unknown"; type: string }
+  | { ok: false; kind: "invalid"; message: string; raw: unknown };
+
+/** Reads one data-channel message with `schemaOf`'s schema for its type, without throwing. */
+export function parseChannelEvent<Event>(
+  data: unknown,
+  schemaOf: (type: string) => v.GenericSchema<unknown, Event> | undefined,
+): ChannelParseResult<Event> {
+  if (typeof data !== "string") {
+    return invalid("Expected a text message on the event channel.", data);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return invalid("A message on the event channel is not JSON.", data);
+  }
+  if (!isRecord(json) || typeof json.type !== "string" || json.type === "") {
+    return invalid("A message on the event channel has no event type.", json);
+  }
+  const schema = schemaOf(json.type);
+  if (!schema) return { ok: true, kind: "unknown", type: json.type };
+  const result = v.safeParse(schema, json);
+  if (result.success) return { ok: true, kind: "event", event: result.output };
+  const [issue] = result.issues;
+  const path = v.getDotPath(issue) ?? "the event";
+  return invalid(`A ${json.type} event does not check at ${path}: ${issue.message}`, json);
+}
+
+function invalid(
+  message: string,
+  raw: unknown,
+): { ok: false; kind: "invalid"; message: string; raw: unknown } {
+  return { ok: false, kind: "invalid", message, raw };
+}
