@@ -1,64 +1,33 @@
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
-import { DEFAULT_DEADLINES, closedBeforeOpen, type ConnectDeadlines } from "./call";
-import { asConnectError, runConnect } from "./connect";
 import { ConversationLog } from "./conversation";
 import { Emitter, type Listener } from "./emitter";
-import { messageOf } from "./errors";
 import { secretExchange, type SdpExchange, type SecretExchangeOptions } from "./exchange";
-import { IceWatch, LinkWatch } from "./liveness";
-import { Microphone, resolveMuteStrategy, type MicrophoneSource } from "./microphone";
+import { MediaCall, type MediaCallEventMap, type MediaCallOptions } from "./mediaCall";
 import { ResponseTracker } from "./playback";
-import type { PreparedCall } from "./prepare";
 import type { OpenAIServerEvent, OpenAIServerEventType } from "./protocol/openai/parse";
 import { OpenAIRealtimeProtocol } from "./protocol/openai/protocol";
-import { RemoteAudio } from "./remoteAudio";
 import { ToolRunner } from "./tools";
-import type { EventTransport } from "./transport/transport";
-import { WebRtcTransport, audioBytes, type AudioBytes } from "./transport/webrtc";
+import type { AudioBytes } from "./transport/webrtc";
 import type {
-  AudioSinkLike,
-  Clock,
-  CloseReason,
   ConnectTimings,
   ConversationEntry,
   LinkState,
   MediaStreamLike,
   MicState,
   MuteStrategy,
-  PeerConnectionLike,
   RealtimeSessionState,
   RealtimeTool,
-  SessionProblem,
   SessionUpdate,
   SpeakingState,
   UsageTotals,
 } from "./types";
 
 /** Options of {@link RealtimeSession} that do not depend on how the offer is exchanged. */
-export interface RealtimeSessionBaseOptions extends MicrophoneSource {
-  /** Plays the assistant. Without one, listen to `remote-stream` and route it yourself. */
-  audioElement?: AudioSinkLike;
-  createPeerConnection?: () => PeerConnectionLike;
-  clock?: Clock;
+export interface RealtimeSessionBaseOptions extends MediaCallOptions {
   /** Tools the model may call; sent with `session.update` as soon as the channel opens. */
   tools?: RealtimeTool[];
-  /**
-   * A peer connection with its offer made before `connect()` (see `CallPreparer`), or null to
-   * build one in `connect()`. Called once per `connect()`; the session owns what it returns.
-   */
-  preparedCall?: () => PreparedCall | null;
   /** Extra session fields sent with that first `session.update`. */
   session?: SessionUpdate;
-  /** Defaults to `auto`. */
-  muteStrategy?: MuteStrategy;
-  /** Decides what `auto` means; defaults to sniffing `navigator.userAgent`. */
-  isAndroid?: boolean;
-  /** How long each step of `connect()` may take; see {@link DEFAULT_DEADLINES}. */
-  deadlines?: Partial<ConnectDeadlines>;
-  /** Nothing received from the server for this long marks the link stalled. Default 3000 ms. */
-  stallMs?: number;
-  /** Nothing received for this long ends the session as `unresponsive`. Default 8000 ms. */
-  silentMs?: number;
 }
 
 /**
@@ -69,52 +38,16 @@ export interface RealtimeSessionBaseOptions extends MicrophoneSource {
 export type RealtimeSessionOptions = RealtimeSessionBaseOptions &
   ({ exchange: SdpExchange } | ({ exchange?: undefined } & SecretExchangeOptions));
 
-/** Events of {@link RealtimeSession}, with their payloads. */
-export interface RealtimeSessionEventMap {
-  state: RealtimeSessionState;
+/** Events of {@link RealtimeSession}, with their payloads (the call's: `mediaCall.ts`). */
+export interface RealtimeSessionEventMap extends MediaCallEventMap<RealtimeClientEvent> {
   /**
    * Every server event the protocol acts on, checked against its schema (the fields it
    * reads, typed as the `openai` package types them). Events of other types are not emitted.
    */
   server: OpenAIServerEvent;
-  /** Every client event, when it is written to the channel. */
-  sent: RealtimeClientEvent;
   conversation: readonly ConversationEntry[];
   speaking: SpeakingState;
-  mic: MicState;
   usage: UsageTotals;
-  timings: ConnectTimings;
-  /** The link went quiet (`stalled`) or came back; see {@link LinkState}. */
-  link: LinkState;
-  problem: SessionProblem;
-  /** The microphone stream, once acquired (for level meters). */
-  "local-stream": MediaStreamLike;
-  /** The assistant's audio stream, once it arrives. */
-  "remote-stream": MediaStreamLike;
-}
-
-/**
- * What exists in each phase of the session's life; nothing outlives its phase. Client events
- * sent before the channel opens wait in the phase's queue.
- */
-type Phase =
-  | { name: "idle"; queue: RealtimeClientEvent[] }
-  /** `connect()` has asked for the microphone and the secret; no peer connection yet. */
-  | { name: "opening"; attempt: Attempt; queue: RealtimeClientEvent[] }
-  | {
-      name: "connecting";
-      attempt: Attempt;
-      transport: EventTransport;
-      queue: RealtimeClientEvent[];
-    }
-  | { name: "connected"; transport: EventTransport }
-  | { name: "closed"; reason: CloseReason };
-
-/** One `connect()`: aborting it rejects every step still running (and clears its timer). */
-interface Attempt {
-  abort: AbortController;
-  /** Settles the promise `connect()` waits on for the event channel. */
-  markOpened: () => void;
 }
 
 /**
@@ -124,13 +57,12 @@ interface Attempt {
  * browser API it uses is injectable, the SDP exchange included. A session is used once;
  * create a new one to reconnect.
  *
- * The session composes the parts: `connect()` runs its steps (`connect.ts`) and adopts the
- * transport (`transport/webrtc.ts`: the peer connection and the event channel); the protocol
+ * The session composes the parts: its call (`mediaCall.ts`) runs the connect steps
+ * (`connect.ts`) and adopts the transport (`transport/webrtc.ts`: the peer connection and the
+ * event channel), with the microphone, the assistant's audio and the liveness watches; the protocol
  * (`protocol/openai/`) checks each server event and routes it to the unit that keeps its
  * state: the conversation log (`conversation.ts`), the tool runner (`tools.ts`), the response
- * and playback tracker behind `interrupt()` (`playback.ts`); the microphone
- * (`microphone.ts`), the assistant's audio (`remoteAudio.ts`) and the ICE and link watches
- * (`liveness.ts`) hang off the transport.
+ * and playback tracker behind `interrupt()` (`playback.ts`).
  *
  * @example
  * ```ts
@@ -143,82 +75,56 @@ interface Attempt {
  */
 export class RealtimeSession {
   readonly #options: RealtimeSessionOptions;
-  readonly #clock: Clock;
-  readonly #exchange: SdpExchange;
-  readonly #deadlines: ConnectDeadlines;
   readonly #events = new Emitter<RealtimeSessionEventMap>();
+  readonly #call: MediaCall<RealtimeClientEvent>;
   readonly #log: ConversationLog;
   readonly #tools: ToolRunner;
   readonly #responses: ResponseTracker;
   readonly #protocol: OpenAIRealtimeProtocol;
-  readonly #microphone: Microphone;
-  readonly #audio: RemoteAudio;
-  readonly #ice: IceWatch;
-  readonly #link: LinkWatch;
 
-  #phase: Phase = { name: "idle", queue: [] };
-  #timings: ConnectTimings = {};
-  /** When `connect()` was called, on the session's clock; timings are relative to it. */
-  #connectStartedAt = 0;
   #speaking: SpeakingState = { user: false, assistant: false };
-  #linkState: LinkState = { stalled: false };
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
-    this.#exchange = options.exchange ?? secretExchange(options);
-    this.#deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
+    const exchange: SdpExchange = options.exchange ?? secretExchange(options);
+    this.#call = new MediaCall(options, {
+      exchange,
+      events: this.#events,
+      receive: (data) => this.#protocol.receive(data),
+      opening: () => this.#protocol.opening(),
+      closing: () => {
+        this.#protocol.close();
+        this.#setSpeaking({ user: false, assistant: false });
+      },
+    });
     // Truncations are bounded by the audio the receiver actually played out (playback.ts).
     this.#responses = new ResponseTracker({
-      clock: this.#clock,
-      stats: () => this.#transport()?.getStats(),
+      clock: this.#call.clock,
+      stats: () => this.#call.transport?.getStats(),
     });
     this.#log = new ConversationLog((entries) => this.#events.emit("conversation", entries));
     this.#tools = new ToolRunner({
       tools: options.tools ?? [],
       log: this.#log,
       send: (event) => this.send(event),
-      isClosed: () => this.#phase.name === "closed",
+      isClosed: () => this.#call.phase === "closed",
     });
     this.#protocol = this.#openAIProtocol();
-    this.#microphone = new Microphone({
-      strategy: resolveMuteStrategy(options.muteStrategy ?? "auto", options.isAndroid),
-      onChange: (mic) => this.#events.emit("mic", mic),
-      onProblem: (message) =>
-        this.#events.emit("problem", { source: "protocol", message, raw: null }),
-    });
-    this.#audio = new RemoteAudio(options.audioElement, {
-      onStream: (stream) => this.#events.emit("remote-stream", stream),
-      onBlocked: (message) => this.#events.emit("problem", { source: "audio", message }),
-    });
-    this.#ice = new IceWatch({
-      onLost: (reason) => this.#lost(reason),
-      onConnected: () => this.#mark("iceConnected"),
-    });
-    this.#link = new LinkWatch(this.#clock, {
-      stallMs: options.stallMs ?? 3_000,
-      silentMs: options.silentMs ?? 8_000,
-      onStalled: (stalled) => {
-        this.#linkState = { stalled };
-        this.#events.emit("link", this.link);
-      },
-      onLost: (reason) => this.#lost(reason),
-    });
   }
 
   /** The current lifecycle state. */
   get state(): RealtimeSessionState {
-    return stateOf(this.#phase);
+    return this.#call.state;
   }
 
   /** The call id from the `Location` of the SDP answer (`rtc_…`), once known. */
   get callId(): string | null {
-    return this.#transport()?.callId ?? null;
+    return this.#call.callId;
   }
 
   /** Whether anything is arriving from the server (see {@link LinkState}). */
   get link(): LinkState {
-    return { ...this.#linkState };
+    return this.#call.link;
   }
 
   /** The conversation so far, oldest first. */
@@ -236,22 +142,22 @@ export class RealtimeSession {
   }
 
   get mic(): MicState {
-    return this.#microphone.state;
+    return this.#call.microphone.state;
   }
 
   /** When each connect step finished, in ms after `connect()` was called. */
   get timings(): ConnectTimings {
-    return { ...this.#timings };
+    return this.#call.timings;
   }
 
   /** The microphone stream in use, once acquired. */
   get localStream(): MediaStreamLike | null {
-    return this.#microphone.stream;
+    return this.#call.localStream;
   }
 
   /** `auto` resolved for this platform. */
   get muteStrategy(): Exclude<MuteStrategy, "auto"> {
-    return this.#microphone.strategy;
+    return this.#call.microphone.strategy;
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -278,43 +184,8 @@ export class RealtimeSession {
    * with a {@link RealtimeConnectError} whose `stage` says which step failed and `failure`
    * what went wrong.
    */
-  async connect(): Promise<void> {
-    const idle = this.#phase;
-    if (idle.name !== "idle") {
-      throw new Error(`connect() needs an idle session; this one is ${this.state.status}.`);
-    }
-    let markOpened!: () => void;
-    const opened = new Promise<void>((resolve) => (markOpened = resolve));
-    this.#connectStartedAt = this.#clock.now();
-    const attempt: Attempt = { abort: new AbortController(), markOpened };
-    const { signal } = attempt.abort;
-    this.#phase = { name: "opening", attempt, queue: idle.queue };
-    this.#emitState();
-    try {
-      const transport = await runConnect({
-        source: this.#options,
-        preparedCall: this.#options.preparedCall,
-        exchange: this.#exchange,
-        microphone: this.#microphone,
-        clock: this.#clock,
-        deadlines: this.#deadlines,
-        signal,
-        opened,
-        mark: (step) => this.#mark(step),
-        openTransport: (prepared) => this.#openTransport(attempt, prepared),
-        onLocalStream: (stream) => this.#events.emit("local-stream", stream),
-      });
-      this.#phase = { name: "connected", transport };
-      this.#link.start(transport.peer);
-      this.#emitState();
-    } catch (error) {
-      const connectError = asConnectError(error, "channel", "connection");
-      // Closing aborts the attempt: not aborted means nothing has closed the session yet.
-      if (!signal.aborted) {
-        this.#close({ kind: "connect-failed", error: connectError });
-      }
-      throw connectError;
-    }
+  connect(): Promise<void> {
+    return this.#call.connect();
   }
 
   /**
@@ -322,15 +193,9 @@ export class RealtimeSession {
    * once it does. Returns false when the session is closed and the event was dropped.
    */
   send(event: RealtimeClientEvent): boolean {
-    const phase = this.#phase;
-    if (phase.name === "closed") return false;
+    if (this.#call.phase === "closed") return false;
     this.#protocol.sending(event);
-    if ("transport" in phase && phase.transport.isOpen) {
-      this.#write(phase.transport, event);
-    } else if ("queue" in phase) {
-      phase.queue.push(event);
-    }
-    return true;
+    return this.#call.send(event);
   }
 
   /**
@@ -339,7 +204,7 @@ export class RealtimeSession {
    */
   sendText(text: string): boolean {
     const trimmed = text.trim();
-    if (trimmed === "" || this.#phase.name === "closed") return false;
+    if (trimmed === "" || this.#call.phase === "closed") return false;
     this.interrupt();
     for (const event of this.#protocol.typed(trimmed)) this.send(event);
     return true;
@@ -356,9 +221,9 @@ export class RealtimeSession {
    */
   registerTool(tool: RealtimeTool): () => void {
     const remove = this.#tools.register(tool);
-    if (this.#phase.name === "connected") this.send(this.#protocol.toolsUpdate());
+    if (this.#call.phase === "connected") this.send(this.#protocol.toolsUpdate());
     return () => {
-      if (remove() && this.#phase.name === "connected") this.send(this.#protocol.toolsUpdate());
+      if (remove() && this.#call.phase === "connected") this.send(this.#protocol.toolsUpdate());
     };
   }
 
@@ -369,13 +234,13 @@ export class RealtimeSession {
    * there was nothing to interrupt.
    */
   interrupt(): boolean {
-    if (this.#phase.name !== "connected") return false;
+    if (this.#call.phase !== "connected") return false;
     return this.#protocol.interrupt((event) => this.send(event));
   }
 
   /** Mutes or unmutes the microphone (the track keeps running; silence is sent). */
   setMuted(muted: boolean): void {
-    this.#microphone.setMuted(muted);
+    this.#call.microphone.setMuted(muted);
   }
 
   /**
@@ -384,13 +249,12 @@ export class RealtimeSession {
    * Sessions without push-to-talk never close it.
    */
   setPushToTalkOpen(open: boolean): void {
-    this.#microphone.setPushToTalkOpen(open);
+    this.#call.microphone.setPushToTalkOpen(open);
   }
 
   /** Bytes of audio received and sent so far, from the peer connection's statistics. */
-  async getStats(): Promise<AudioBytes> {
-    const pending = this.#transport()?.getStats();
-    return audioBytes(pending ? await pending : new Map());
+  getStats(): Promise<AudioBytes> {
+    return this.#call.getStats();
   }
 
   /**
@@ -398,7 +262,7 @@ export class RealtimeSession {
    * (never a stream it was given) and detaches the audio element. Safe to call again.
    */
   dispose(): void {
-    this.#close({ kind: "client" });
+    this.#call.close({ kind: "client" });
   }
 
   // ---- composition ---------------------------------------------------------------------
@@ -408,138 +272,25 @@ export class RealtimeSession {
       log: this.#log,
       tools: this.#tools,
       responses: this.#responses,
-      clock: this.#clock,
+      clock: this.#call.clock,
       session: this.#options.session,
       setSpeaking: (change) => this.#setSpeaking(change),
-      mark: (step) => this.#mark(step),
-      lost: (reason) => this.#lost(reason),
+      mark: (step) => this.#call.mark(step),
+      lost: (reason) => this.#call.lost(reason),
       problem: (problem) => this.#events.emit("problem", problem),
       server: (event) => this.#events.emit("server", event),
       usage: (totals) => this.#events.emit("usage", totals),
     });
   }
 
-  /** Builds the call's transport; the session is `connecting` from now on. */
-  #openTransport(attempt: Attempt, prepared: PreparedCall | null): WebRtcTransport {
-    const createPeerConnection: () => PeerConnectionLike =
-      this.#options.createPeerConnection ?? (() => new RTCPeerConnection());
-    const transport = new WebRtcTransport({
-      prepared,
-      createPeerConnection,
-      onOpen: () => this.#onOpen(),
-      onClose: () => this.#lost({ kind: "channel-closed" }),
-      onMessage: (data) => this.#protocol.receive(data),
-      onRemoteStream: (stream) => this.#audio.play(stream),
-    });
-    this.#ice.watch(transport.peer);
-    const phase = this.#phase;
-    const queue = phase.name === "opening" ? phase.queue : [];
-    this.#phase = { name: "connecting", attempt, transport, queue };
-    return transport;
-  }
-
-  #transport(): EventTransport | null {
-    const phase = this.#phase;
-    return "transport" in phase ? phase.transport : null;
-  }
-
-  // ---- channel -------------------------------------------------------------------------
-
-  #onOpen(): void {
-    const phase = this.#phase;
-    if (phase.name !== "connecting") return;
-    this.#mark("channelOpen");
-    const opening = this.#protocol.opening();
-    if (opening) this.#write(phase.transport, opening);
-    for (const event of phase.queue.splice(0)) this.#write(phase.transport, event);
-    phase.attempt.markOpened();
-  }
-
-  #write(transport: EventTransport, event: RealtimeClientEvent): void {
-    try {
-      transport.send(JSON.stringify(event));
-    } catch (error) {
-      this.#events.emit("problem", {
-        source: "protocol",
-        message: `Could not send ${event.type}: ${messageOf(error)}`,
-        raw: event,
-      });
-      return;
-    }
-    this.#events.emit("sent", event);
-  }
-
-  // ---- lifecycle -----------------------------------------------------------------------
+  // ---- speaking ------------------------------------------------------------------------
 
   #setSpeaking(change: Partial<SpeakingState>): void {
     const next = { ...this.#speaking, ...change };
     if (next.user === this.#speaking.user && next.assistant === this.#speaking.assistant) return;
     this.#speaking = next;
     this.#events.emit("speaking", this.speaking);
-    if (change.assistant !== undefined) this.#microphone.setAssistantSpeaking(next.assistant);
-  }
-
-  #emitState(): void {
-    this.#events.emit("state", this.state);
-  }
-
-  #mark(step: keyof ConnectTimings): void {
-    // session.created usually arrives once connected: timings run from connect() on.
-    if (this.#timings[step] !== undefined || this.#phase.name === "idle") return;
-    this.#timings = {
-      ...this.#timings,
-      [step]: Math.round(this.#clock.now() - this.#connectStartedAt),
-    };
-    this.#events.emit("timings", this.timings);
-  }
-
-  /** A loss only counts while there is a call to lose. */
-  #lost(reason: CloseReason): void {
-    if (this.#phase.name === "connecting" || this.#phase.name === "connected") {
-      this.#close(reason);
-    }
-  }
-
-  #close(reason: CloseReason): void {
-    const phase = this.#phase;
-    if (phase.name === "closed") return;
-    // First, so that everything below (and every listener it calls) sees the session closed.
-    this.#phase = { name: "closed", reason };
-    this.#link.stop();
-    // Rejects every connect step still running, clearing its deadline.
-    if ("attempt" in phase) phase.attempt.abort.abort(closedBeforeOpen(reason));
-    if ("transport" in phase) phase.transport.close();
-    this.#microphone.release();
-    this.#audio.release();
-    this.#protocol.close();
-    this.#setSpeaking({ user: false, assistant: false });
-    this.#microphone.reportOffline();
-    if (this.#linkState.stalled) {
-      this.#linkState = { stalled: false };
-      this.#events.emit("link", this.link);
-    }
-    this.#emitState();
-  }
-}
-
-const systemClock: Clock = {
-  now: () => globalThis.performance.now(),
-  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clearTimeout: (handle) =>
-    globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
-};
-
-function stateOf(phase: Phase): RealtimeSessionState {
-  switch (phase.name) {
-    case "idle":
-      return { status: "idle" };
-    case "opening":
-    case "connecting":
-      return { status: "connecting" };
-    case "connected":
-      return { status: "connected", callId: phase.transport.callId };
-    case "closed":
-      return { status: "closed", reason: phase.reason };
+    if (change.assistant !== undefined) this.#call.microphone.setAssistantSpeaking(next.assistant);
   }
 }
 
