@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_PRIOR_CHARS, MAX_PRIOR_TURNS } from "voice-contract";
 import {
@@ -11,9 +9,9 @@ import {
 } from "../src/callRequests";
 import type { Settings } from "../src/settings";
 import { unitSettings } from "./helpers/settings";
+import { CHROMIUM_OFFER as offer } from "./helpers/upstream";
 
 const settings: Settings = unitSettings;
-const offer = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
 
 describe("parseCallRequest", () => {
   it("splits the offer from the allowlisted choices", () => {

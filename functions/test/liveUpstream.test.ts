@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { MediaSessionConfig } from "openai/resources/live/live";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LIVE_ALLOWED_CLIENT_EVENTS } from "voice-contract";
 import {
   checkLiveAnswer,
@@ -11,19 +9,12 @@ import {
   type SidebandHandlers,
   sidebandUrl,
 } from "../src/liveUpstream";
-import { UpstreamError } from "../src/openai";
 import { hangupProvesEnd } from "../src/upstream";
-import {
-  addFault,
-  resetStandin,
-  type RunningStandin,
-  standinState,
-  startStandin,
-} from "./helpers/standin";
-import { HOOK_MS, REAL_TIME } from "./helpers/timeouts";
+import { addFault, type RunningStandin, standinState, useStandin } from "./helpers/standin";
+import { REAL_TIME } from "./helpers/timeouts";
+import { CHROMIUM_OFFER as OFFER, inSeconds, upstreamFailure as failure } from "./helpers/upstream";
 
 const KEY = "sk-test-live-upstream-key-1234567890";
-const OFFER = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
 const ANSWER = OFFER.replaceAll("a=setup:actpass", "a=setup:active");
 const SESSION: MediaSessionConfig = {
   model: "gpt-live-1",
@@ -32,18 +23,6 @@ const SESSION: MediaSessionConfig = {
   client: { data_channel: { allowed_client_events: [...LIVE_ALLOWED_CLIENT_EVENTS] } },
   safety_identifier: "uid-hash-abc",
 };
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return error;
-    throw error;
-  }
-  throw new Error("expected an UpstreamError");
-}
-
-const inSeconds = (s: number) => Date.now() + s * 1000;
 
 /** A Live session as `GET /_standin/state` lists it (the fields read here). */
 interface StandinLiveSession {
@@ -63,18 +42,8 @@ async function liveSessions(standin: RunningStandin): Promise<StandinLiveSession
 }
 
 describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
-  let standin: RunningStandin;
-  const upstream = () => createOpenAiLiveUpstream({ apiKey: KEY, baseURL: standin.baseUrl });
-
-  beforeAll(async () => {
-    standin = await startStandin({ idleCallSeconds: 5 });
-  }, HOOK_MS);
-  beforeEach(async () => {
-    await resetStandin(standin);
-  }, HOOK_MS);
-  afterAll(async () => {
-    await standin.close();
-  }, HOOK_MS);
+  const running = useStandin({ idleCallSeconds: 5 });
+  const upstream = () => createOpenAiLiveUpstream({ apiKey: KEY, baseURL: running().baseUrl });
 
   it("opens a session with the server's config, then closes it over the sideband with its usage", async () => {
     const created = await upstream().createCall({
@@ -86,7 +55,7 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
     expect(
       checkLiveAnswer({ session: { id: created.callId }, transport: { sdp: created.answer } }),
     ).toBeNull();
-    const [session] = await liveSessions(standin);
+    const [session] = await liveSessions(running());
     expect(session).toMatchObject({
       id: created.callId,
       config: { model: "gpt-live-1", instructions: "Server-built instructions." },
@@ -97,7 +66,7 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
     const closed = await upstream().hangupMeasured?.(created.callId, { deadline: inSeconds(5) });
     expect(closed).toMatchObject({ outcome: "ended", usageSeconds: expect.any(Number) });
     expect(hangupProvesEnd(closed?.outcome ?? "not-found")).toBe(true);
-    const [ended] = await liveSessions(standin);
+    const [ended] = await liveSessions(running());
     expect(ended).toMatchObject({ endedBy: "sideband", closeReason: "close_requested" });
     expect(closed?.usageSeconds).toBe(ended?.usageSeconds);
 
@@ -113,21 +82,21 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
     const create = () =>
       failure(upstream().createCall({ sdp: OFFER, session: SESSION, deadline: inSeconds(5) }));
 
-    await addFault(standin, { route: "live_sessions", kind: "status", status: 401 });
+    await addFault(running(), { route: "live_sessions", kind: "status", status: 401 });
     const auth = await create();
     expect(auth).toMatchObject({ kind: "auth", details: { status: 401 } });
     expect(auth.message).not.toContain(KEY);
 
-    await addFault(standin, { route: "live_sessions", kind: "status", status: 429 });
+    await addFault(running(), { route: "live_sessions", kind: "status", status: 429 });
     expect(await create()).toMatchObject({ kind: "rate", details: { status: 429 } });
 
-    await addFault(standin, { route: "live_sessions", kind: "status", status: 503 });
+    await addFault(running(), { route: "live_sessions", kind: "status", status: 503 });
     expect(await create()).toMatchObject({ kind: "unavailable", details: { status: 503 } });
 
-    await addFault(standin, { route: "live_sessions", kind: "garbage" });
+    await addFault(running(), { route: "live_sessions", kind: "garbage" });
     expect(await create()).toMatchObject({ kind: "malformed" });
 
-    await addFault(standin, {
+    await addFault(running(), {
       route: "live_sessions",
       kind: "status",
       status: 400,
@@ -135,11 +104,11 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
     });
     expect(await create()).toMatchObject({ kind: "rejected", details: { code: "invalid_offer" } });
 
-    const state = (await standinState(standin)) as unknown as {
+    const state = (await standinState(running())) as unknown as {
       requests: { liveSessions: number };
     };
     expect(state.requests.liveSessions).toBe(5);
-    expect(await liveSessions(standin)).toEqual([]);
+    expect(await liveSessions(running())).toEqual([]);
   });
 
   it("passes upstream's refusal of a Realtime model through as rejected, naming the field", async () => {
@@ -157,7 +126,7 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
   });
 
   it("times out at the deadline when upstream hangs", async () => {
-    await addFault(standin, { route: "live_sessions", kind: "hang" });
+    await addFault(running(), { route: "live_sessions", kind: "hang" });
     const started = Date.now();
     const error = await failure(
       upstream().createCall({ sdp: OFFER, session: SESSION, deadline: Date.now() + 400 }),
@@ -172,11 +141,11 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
       session: SESSION,
       deadline: inSeconds(5),
     });
-    const wrongKey = createOpenAiLiveUpstream({ apiKey: "sk-wrong", baseURL: standin.baseUrl });
+    const wrongKey = createOpenAiLiveUpstream({ apiKey: "sk-wrong", baseURL: running().baseUrl });
     const error = await failure(wrongKey.hangup(created.callId, { deadline: inSeconds(5) }));
     expect(error).toMatchObject({ kind: "auth", details: { status: 401 } });
     expect(error.message).not.toContain("sk-wrong");
-    expect((await liveSessions(standin))[0]?.endedBy).toBeNull();
+    expect((await liveSessions(running()))[0]?.endedBy).toBeNull();
   });
 });
 

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  createOpenAiMinter,
-  type MintRequest,
-  redactCredentials,
-  UpstreamError,
-} from "../src/openai";
+import { createOpenAiMinter, type MintRequest, redactCredentials } from "../src/openai";
 import { REAL_TIME } from "./helpers/timeouts";
+import { upstreamFailure as failure } from "./helpers/upstream";
 
 const request: MintRequest = {
   apiKey: "sk-test-1234567890",
@@ -44,16 +40,6 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
     status,
     headers: { "content-type": "application/json", "x-request-id": "req_abc", ...headers },
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return error;
-    throw error;
-  }
-  throw new Error("expected the mint to fail");
 }
 
 describe("createOpenAiMinter", () => {

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { HttpsError } from "firebase-functions/v2/https";
 import { describe, expect, it, vi } from "vitest";
 import type { BrokeredSettings } from "../src/brokered";
@@ -32,9 +30,9 @@ import {
   FakeQueue,
   FakeUpstream,
 } from "./helpers/brokered";
+import { CHROMIUM_OFFER as offer } from "./helpers/upstream";
 
 const settings: Settings = unitSettings;
-const offer = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
 
 // ---- The handlers, with hand-written fakes (test/helpers/brokered.ts) ----
 

@@ -1,24 +1,15 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { UpstreamError } from "../src/openai";
+import { describe, expect, it } from "vitest";
 import {
   callIdFromLocation,
   checkAnswer,
   createOpenAiRealtimeUpstream,
   hangupProvesEnd,
 } from "../src/upstream";
-import {
-  addFault,
-  resetStandin,
-  type RunningStandin,
-  standinState,
-  startStandin,
-} from "./helpers/standin";
-import { HOOK_MS, REAL_TIME } from "./helpers/timeouts";
+import { addFault, standinState, useStandin } from "./helpers/standin";
+import { REAL_TIME } from "./helpers/timeouts";
+import { CHROMIUM_OFFER as OFFER, inSeconds, upstreamFailure as failure } from "./helpers/upstream";
 
 const KEY = "sk-test-upstream-key-1234567890";
-const OFFER = readFileSync(join(__dirname, "fixtures", "chromium-offer.sdp"), "utf8");
 const SESSION = {
   type: "realtime" as const,
   model: "gpt-realtime-2",
@@ -26,31 +17,9 @@ const SESSION = {
   audio: { output: { voice: "cedar" as const } },
 };
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return error;
-    throw error;
-  }
-  throw new Error("expected an UpstreamError");
-}
-
-const inSeconds = (s: number) => Date.now() + s * 1000;
-
 describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
-  let standin: RunningStandin;
-  const upstream = () => createOpenAiRealtimeUpstream({ apiKey: KEY, baseURL: standin.baseUrl });
-
-  beforeAll(async () => {
-    standin = await startStandin({ idleCallSeconds: 5 });
-  }, HOOK_MS);
-  beforeEach(async () => {
-    await resetStandin(standin);
-  }, HOOK_MS);
-  afterAll(async () => {
-    await standin.close();
-  }, HOOK_MS);
+  const running = useStandin({ idleCallSeconds: 5 });
+  const upstream = () => createOpenAiRealtimeUpstream({ apiKey: KEY, baseURL: running().baseUrl });
 
   it("opens a call with the server's session and safety identifier, then hangs it up", async () => {
     const created = await upstream().createCall({
@@ -64,7 +33,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
     expect(checkAnswer(created.answer, "application/sdp")).toBeNull();
     expect(created.answer).toContain("a=setup:active");
 
-    const [call] = (await standinState(standin)).calls;
+    const [call] = (await standinState(running())).calls;
     expect(call).toMatchObject({
       id: created.callId,
       session: { model: "gpt-realtime-2", instructions: "Server-built instructions." },
@@ -76,7 +45,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
     await expect(upstream().hangup(created.callId, { deadline: inSeconds(5) })).resolves.toBe(
       "ended",
     );
-    const [ended] = (await standinState(standin)).calls;
+    const [ended] = (await standinState(running())).calls;
     expect(ended).toMatchObject({ state: "ended", endedReason: "hangup" });
     expect(ended?.endedAt).toBeGreaterThanOrEqual(before);
     // Idempotent: hanging up an ended call again is fine.
@@ -87,7 +56,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
 
   it("sends no safety identifier header when none is given", async () => {
     await upstream().createCall({ sdp: OFFER, session: SESSION, deadline: inSeconds(5) });
-    expect((await standinState(standin)).calls[0]?.safetyIdentifier).toBeNull();
+    expect((await standinState(running())).calls[0]?.safetyIdentifier).toBeNull();
   });
 
   it("reports an unknown call's hang-up as not-found, which proves no end", async () => {
@@ -100,9 +69,9 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
       session: SESSION,
       deadline: inSeconds(5),
     });
-    await addFault(standin, { route: "hangup", kind: "status", status: 404 });
+    await addFault(running(), { route: "hangup", kind: "status", status: 404 });
     expect(await upstream().hangup(created.callId, { deadline: inSeconds(5) })).toBe("not-found");
-    expect((await standinState(standin)).calls[0]?.endedAt).toBeNull();
+    expect((await standinState(running())).calls[0]?.endedAt).toBeNull();
     const confirmed = await upstream().hangup(created.callId, { deadline: inSeconds(5) });
     expect(hangupProvesEnd(confirmed)).toBe(true);
   });
@@ -111,28 +80,28 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
     const create = () =>
       failure(upstream().createCall({ sdp: OFFER, session: SESSION, deadline: inSeconds(5) }));
 
-    await addFault(standin, { route: "calls", kind: "status", status: 401 });
+    await addFault(running(), { route: "calls", kind: "status", status: 401 });
     const auth = await create();
     expect(auth).toMatchObject({ kind: "auth", details: { status: 401 } });
     expect(auth.message).not.toContain(KEY);
 
-    await addFault(standin, { route: "calls", kind: "status", status: 429 });
+    await addFault(running(), { route: "calls", kind: "status", status: 429 });
     expect(await create()).toMatchObject({
       kind: "rate",
       details: { status: 429, retryAfterSeconds: expect.any(Number) },
     });
 
-    await addFault(standin, { route: "calls", kind: "status", status: 503 });
+    await addFault(running(), { route: "calls", kind: "status", status: 503 });
     expect(await create()).toMatchObject({ kind: "unavailable", details: { status: 503 } });
 
-    await addFault(standin, { route: "calls", kind: "garbage" });
+    await addFault(running(), { route: "calls", kind: "garbage" });
     expect(await create()).toMatchObject({ kind: "malformed", details: { status: 200 } });
 
-    await addFault(standin, { route: "calls", kind: "garbage", body: OFFER });
+    await addFault(running(), { route: "calls", kind: "garbage", body: OFFER });
     expect((await create()).message).toMatch(/offer instead of an answer/);
 
-    expect((await standinState(standin)).requests.calls).toBe(5);
-    expect((await standinState(standin)).calls).toEqual([]);
+    expect((await standinState(running())).requests.calls).toBe(5);
+    expect((await standinState(running())).calls).toEqual([]);
   });
 
   it("passes upstream's rejection of a session through as rejected, naming the field", async () => {
@@ -150,7 +119,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
   });
 
   it("times out at the deadline when upstream hangs, and the next request works", async () => {
-    await addFault(standin, { route: "calls", kind: "hang" });
+    await addFault(running(), { route: "calls", kind: "hang" });
     const started = Date.now();
     const error = await failure(
       upstream().createCall({ sdp: OFFER, session: SESSION, deadline: Date.now() + 400 }),
@@ -159,7 +128,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
     expect(Date.now() - started).toBeLessThan(2000);
 
-    await addFault(standin, { route: "hangup", kind: "hang" });
+    await addFault(running(), { route: "hangup", kind: "hang" });
     expect(await failure(upstream().hangup("rtc_x", { deadline: Date.now() + 300 }))).toMatchObject(
       { kind: "unavailable", details: { timedOut: true } },
     );
@@ -170,7 +139,7 @@ describe("createOpenAiRealtimeUpstream against the stand-in", REAL_TIME, () => {
   });
 
   it("classifies a failed hang-up so the caller retries it", async () => {
-    await addFault(standin, { route: "hangup", kind: "status", status: 500 });
+    await addFault(running(), { route: "hangup", kind: "status", status: 500 });
     expect(await failure(upstream().hangup("rtc_x", { deadline: inSeconds(5) }))).toMatchObject({
       kind: "unavailable",
       details: { status: 500 },

@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { HOOK_MS } from "./timeouts";
 
 export interface RunningStandin {
   url: string;
@@ -56,4 +58,27 @@ export async function addFault(standin: RunningStandin, fault: object): Promise<
 
 export async function resetStandin(standin: RunningStandin): Promise<void> {
   await fetch(`${standin.url}/_standin/reset`, { method: "POST" });
+}
+
+/**
+ * A stand-in for the enclosing `describe`: started before its tests, reset before each and
+ * closed after them. The getter returns it once the tests run.
+ */
+export function useStandin(
+  options: { maxCallSeconds?: number; idleCallSeconds?: number } = {},
+): () => RunningStandin {
+  let standin: RunningStandin | undefined;
+  beforeAll(async () => {
+    standin = await startStandin(options);
+  }, HOOK_MS);
+  beforeEach(async () => {
+    if (standin) await resetStandin(standin);
+  }, HOOK_MS);
+  afterAll(async () => {
+    await standin?.close();
+  }, HOOK_MS);
+  return () => {
+    if (!standin) throw new Error("the stand-in is not running (useStandin outside describe?)");
+    return standin;
+  };
 }
