@@ -12,6 +12,7 @@ import {
   type RTCDataChannel,
 } from "werift";
 import { OPUS_SILENCE_FRAME } from "../../src/opus-pacer.js";
+import { EventQueue } from "./event-queue.js";
 
 /**
  * What a werift client needs on loopback: no STUN (and no wait for werift's built-in
@@ -26,19 +27,16 @@ export const CLIENT_CONFIG = {
 /** Large enough to count as speech for the stand-in (it never decodes the audio). */
 export const VOICED = Buffer.alloc(80, 0x5a);
 
-type ServerEventOf<T extends RealtimeServerEvent["type"]> = Extract<
-  RealtimeServerEvent,
-  { type: T }
->;
-
 export class TestClient {
-  readonly events: RealtimeServerEvent[] = [];
+  readonly received = new EventQueue<RealtimeServerEvent>();
+  /** {@link EventQueue.waitFor} on what this client received. */
+  readonly waitFor = this.received.waitFor.bind(this.received);
+  /** {@link EventQueue.typesSince} on what this client received. */
+  readonly typesSince = this.received.typesSince.bind(this.received);
   rtpIn = 0;
   rtpOut = 0;
   callId = "";
   location = "";
-  private cursor = 0;
-  private waiters: (() => void)[] = [];
   private micTimer: NodeJS.Timeout | undefined;
   private seq = 0;
   private ts = 0;
@@ -81,8 +79,7 @@ export class TestClient {
     const channel = pc.createDataChannel("oai-events");
     const client = new TestClient(pc, channel, mic);
     channel.onMessage.subscribe((data) => {
-      client.events.push(JSON.parse(data.toString()) as RealtimeServerEvent);
-      for (const wake of client.waiters.splice(0)) wake();
+      client.received.push(JSON.parse(data.toString()) as RealtimeServerEvent);
     });
     pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe(() => {
@@ -103,51 +100,13 @@ export class TestClient {
     return client;
   }
 
+  /** Every event received, in order. */
+  get events(): readonly RealtimeServerEvent[] {
+    return this.received.events;
+  }
+
   send(event: RealtimeClientEvent | string): void {
     this.channel.send(typeof event === "string" ? event : JSON.stringify(event));
-  }
-
-  /**
-   * Waits for the next event of `type` (after the last one waited for) that satisfies
-   * `where`. Waiting in sequence therefore also asserts the order of events.
-   */
-  async waitFor<T extends RealtimeServerEvent["type"]>(
-    type: T,
-    where: (event: ServerEventOf<T>) => boolean = () => true,
-    timeoutMs = 5000,
-  ): Promise<ServerEventOf<T>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = this.cursor; i < this.events.length; i++) {
-        const event = this.events[i] as RealtimeServerEvent;
-        if (event.type === type && where(event as ServerEventOf<T>)) {
-          this.cursor = i + 1;
-          return event as ServerEventOf<T>;
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(
-          `timed out waiting for ${type}; got: ${
-            this.events
-              .slice(this.cursor)
-              .map((e) => e.type)
-              .join(", ") || "(nothing)"
-          }`,
-        );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Types of all events received after the current wait position (for order assertions). */
-  typesSince(index: number): string[] {
-    return this.events.slice(index).map((e) => e.type);
   }
 
   /** Sends `packets` voiced packets, then silence again; resolves when the voiced part is out. */

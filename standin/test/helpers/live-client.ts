@@ -14,60 +14,22 @@ import {
 } from "werift";
 import { OPUS_SILENCE_FRAME } from "../../src/opus-pacer.js";
 import { CLIENT_CONFIG, VOICED } from "./client.js";
+import { EventQueue } from "./event-queue.js";
 import { checkLiveServerEvent } from "./live-events.js";
 
 export const KEY = "sk-test-standin-key";
 
-type EventOf<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;
-
-/** Collects a stream of Live server events and waits for them in order. */
-export class LiveEvents {
-  readonly events: ServerEvent[] = [];
+/** Collects a stream of Live server events, each checked, and waits for them in order. */
+export class LiveEvents extends EventQueue<ServerEvent> {
   /** Messages that failed the type check (a test asserts this stays empty). */
   readonly malformed: string[] = [];
-  private cursor = 0;
-  private waiters: (() => void)[] = [];
 
-  push(raw: string): void {
+  /** One raw data-channel or sideband message. */
+  receive(raw: string): void {
     try {
-      this.events.push(checkLiveServerEvent(JSON.parse(raw)));
+      this.push(checkLiveServerEvent(JSON.parse(raw)));
     } catch (error) {
       this.malformed.push(`${String(error)}: ${raw}`);
-    }
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-
-  async waitFor<T extends ServerEvent["type"]>(
-    type: T,
-    where: (event: EventOf<T>) => boolean = () => true,
-    timeoutMs = 5000,
-  ): Promise<EventOf<T>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = this.cursor; i < this.events.length; i++) {
-        const event = this.events[i] as ServerEvent;
-        if (event.type === type && where(event as EventOf<T>)) {
-          this.cursor = i + 1;
-          return event as EventOf<T>;
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(
-          `timed out waiting for ${type}; got: ${
-            this.events
-              .slice(this.cursor)
-              .map((e) => e.type)
-              .join(", ") || "(nothing)"
-          }`,
-        );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
     }
   }
 }
@@ -121,7 +83,7 @@ export class LiveTestClient extends LiveEvents {
     pc.addTransceiver(mic, { direction: "sendrecv" });
     const channel = pc.createDataChannel("oai-events");
     const client = new LiveTestClient(pc, channel, mic);
-    channel.onMessage.subscribe((data) => client.push(data.toString()));
+    channel.onMessage.subscribe((data) => client.receive(data.toString()));
     pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => (client.rtpIn += 1)));
     await pc.setLocalDescription(await pc.createOffer());
     let answer: LiveCreateResponse;

@@ -57,7 +57,7 @@ async function attach(id: string, key = KEY) {
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${key}` } });
   sockets.push(socket);
   const events = new LiveEvents();
-  socket.on("message", (data: Buffer) => events.push(data.toString()));
+  socket.on("message", (data: Buffer) => events.receive(data.toString()));
   const closed = new Promise<number>((resolve) => socket.on("close", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
@@ -224,7 +224,7 @@ describe("POST /v1/live/sessions", REAL_TIME, () => {
     clients.push(client);
     const sideband = new SidebandWS(sdk, { session_id: client.sessionId });
     const events = new LiveEvents();
-    sideband.on("event", (event) => events.push(JSON.stringify(event)));
+    sideband.on("event", (event) => events.receive(JSON.stringify(event)));
     // Sent while the socket connects: the SDK queues it.
     sideband.send({ type: "session.close" });
     await events.waitFor("session.closed", (e) => e.reason === "close_requested");
