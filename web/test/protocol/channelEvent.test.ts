@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { parseChannelEvent } from "../../src/realtime/protocol/channelEvent";
+import { parseChannelEvent, receiveChannelEvent } from "../../src/realtime/protocol/channelEvent";
+import type { SessionProblem } from "../../src/realtime/types";
 
 const ping = v.object({ type: v.literal("ping"), n: v.number() });
 const schemaOf = (type: string) => (type === "ping" ? ping : undefined);
@@ -32,5 +33,39 @@ describe("parseChannelEvent", () => {
     expect(message('{"type":""}')).toBe("A message on the event channel has no event type.");
     expect(message("[1]")).toBe("A message on the event channel has no event type.");
     expect(message('{"type":"ping","n":"1"}')).toMatch(/^A ping event does not check at n: /);
+  });
+});
+
+describe("receiveChannelEvent", () => {
+  function receive(data: unknown, handle: (event: { type: string }) => void = () => {}) {
+    const problems: SessionProblem[] = [];
+    const heard: string[] = [];
+    receiveChannelEvent(data, (d) => parseChannelEvent(d, schemaOf), handle, {
+      problem: (problem) => problems.push(problem),
+      server: (event) => heard.push(event.type),
+    });
+    return { problems, heard };
+  }
+
+  it("hands a checked event to the handler, then to the host", () => {
+    const handled: unknown[] = [];
+    expect(receive('{"type":"ping","n":2}', (event) => handled.push(event))).toEqual({
+      problems: [],
+      heard: ["ping"],
+    });
+    expect(handled).toEqual([{ type: "ping", n: 2 }]);
+  });
+
+  it("reports an unreadable message as a problem, and an unknown type as nothing", () => {
+    expect(receive("{").problems).toMatchObject([{ source: "protocol", raw: "{" }]);
+    expect(receive('{"type":"pong"}')).toEqual({ problems: [], heard: [] });
+  });
+
+  it("a handler that throws is a problem, and the event is still heard", () => {
+    const result = receive('{"type":"ping","n":2}', () => {
+      throw new Error("boom");
+    });
+    expect(result.problems).toMatchObject([{ message: "Could not handle ping: boom" }]);
+    expect(result.heard).toEqual(["ping"]);
   });
 });

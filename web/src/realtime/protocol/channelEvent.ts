@@ -4,7 +4,8 @@
  * supplies only its schemas.
  */
 import * as v from "valibot";
-import { isRecord } from "../errors";
+import { isRecord, messageOf } from "../errors";
+import type { SessionProblem } from "../types";
 
 /**
  * The result of reading one data-channel message:
@@ -49,4 +50,41 @@ function invalid(
   raw: unknown,
 ): { ok: false; kind: "invalid"; message: string; raw: unknown } {
   return { ok: false, kind: "invalid", message, raw };
+}
+
+/** Where a protocol's received events go besides its own handler. */
+export interface ChannelEventHost<Event> {
+  problem(problem: SessionProblem): void;
+  /** Every checked event, once handled. */
+  server(event: Event): void;
+}
+
+/**
+ * One received message through a vocabulary: `parse` reads it, `handle` acts on a checked
+ * event, and `host.server` hears it after. An unreadable message is a problem; a type the
+ * vocabulary does not act on (a newer server's, or one nobody here needs) is nothing.
+ */
+export function receiveChannelEvent<Event extends { type: string }>(
+  data: unknown,
+  parse: (data: unknown) => ChannelParseResult<Event>,
+  handle: (event: Event) => void,
+  host: ChannelEventHost<Event>,
+): void {
+  const parsed = parse(data);
+  if (parsed.kind === "invalid") {
+    host.problem({ source: "protocol", message: parsed.message, raw: parsed.raw });
+    return;
+  }
+  if (parsed.kind === "unknown") return;
+  try {
+    handle(parsed.event);
+  } catch (error) {
+    // A unit that throws on a checked event must not take the session down with it.
+    host.problem({
+      source: "protocol",
+      message: `Could not handle ${parsed.event.type}: ${messageOf(error)}`,
+      raw: parsed.event,
+    });
+  }
+  host.server(parsed.event);
 }

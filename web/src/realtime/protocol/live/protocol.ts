@@ -1,7 +1,7 @@
 import type { ClientEvent } from "openai/resources/live/live";
 import type { ConversationLog } from "../../conversation";
-import { messageOf } from "../../errors";
 import type { CloseReason, ConnectTimings, SessionProblem } from "../../types";
+import { receiveChannelEvent } from "../channelEvent";
 import type { SessionProtocol } from "../protocol";
 import { parseLiveServerEvent, type LiveServerEvent, type LiveSessionHead } from "./parse";
 
@@ -69,22 +69,7 @@ export class LiveProtocol implements SessionProtocol<LiveClientEvent> {
   sending(): void {}
 
   receive(data: unknown): void {
-    const parsed = parseLiveServerEvent(data);
-    if (parsed.kind === "invalid") {
-      this.#host.problem({ source: "protocol", message: parsed.message, raw: parsed.raw });
-      return;
-    }
-    if (parsed.kind === "unknown") return;
-    try {
-      this.#handle(parsed.event);
-    } catch (error) {
-      this.#host.problem({
-        source: "protocol",
-        message: `Could not handle ${parsed.event.type}: ${messageOf(error)}`,
-        raw: parsed.event,
-      });
-    }
-    this.#host.server(parsed.event);
+    receiveChannelEvent(data, parseLiveServerEvent, (event) => this.#handle(event), this.#host);
   }
 
   close(): void {

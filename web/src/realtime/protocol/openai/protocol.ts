@@ -1,6 +1,5 @@
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
 import { EMPTY_USAGE, addUsage, type ConversationLog } from "../../conversation";
-import { messageOf } from "../../errors";
 import { serverLimitReason } from "../../liveness";
 import { playedMs, type ResponseTracker } from "../../playback";
 import type { ToolRunner } from "../../tools";
@@ -13,6 +12,7 @@ import type {
   SpeakingState,
   UsageTotals,
 } from "../../types";
+import { receiveChannelEvent } from "../channelEvent";
 import type { SessionProtocol } from "../protocol";
 import {
   parseResponseDone,
@@ -130,24 +130,7 @@ export class OpenAIRealtimeProtocol implements SessionProtocol<RealtimeClientEve
   }
 
   receive(data: unknown): void {
-    const parsed = parseServerEvent(data);
-    if (parsed.kind === "invalid") {
-      this.#host.problem({ source: "protocol", message: parsed.message, raw: parsed.raw });
-      return;
-    }
-    // A type this build does not act on: a newer server's, or one nobody here needs.
-    if (parsed.kind === "unknown") return;
-    try {
-      this.#handle(parsed.event);
-    } catch (error) {
-      // A unit that throws on a checked event must not take the session down with it.
-      this.#host.problem({
-        source: "protocol",
-        message: `Could not handle ${parsed.event.type}: ${messageOf(error)}`,
-        raw: parsed.event,
-      });
-    }
-    this.#host.server(parsed.event);
+    receiveChannelEvent(data, parseServerEvent, (event) => this.#handle(event), this.#host);
   }
 
   close(): void {
