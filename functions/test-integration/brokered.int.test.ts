@@ -422,11 +422,17 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       `20-call burst: ${opened.length} opened, ${budget.length} over budget, ${timedOut.length} store timeouts`,
     );
     expect(budget.length + timedOut.length).toBe(refused.length);
-    expect(budget.length).toBeGreaterThan(0);
-    const details = budget[0]?.details as MinuteLimitDetails;
-    expect(details.reason).toBe("daily-minutes");
-    expect(details.retryAfterSeconds).toBeGreaterThan(0);
-    expect(budget[0]?.message).toContain("today's voice minutes");
+    // Over budget are exactly the calls past the 15 slices; a timed-out reservation may have
+    // let one more through or held its slice meanwhile (beside another checkout's suites: 11
+    // opened, 9 timeouts, so none over budget).
+    if (timedOut.length === 0) expect(budget).toHaveLength(20 - SLICES);
+    expect(budget.length).toBeLessThanOrEqual(20 - SLICES);
+    for (const error of budget) {
+      const details = error.details as MinuteLimitDetails;
+      expect(details.reason).toBe("daily-minutes");
+      expect(details.retryAfterSeconds).toBeGreaterThan(0);
+      expect(error.message).toContain("today's voice minutes");
+    }
 
     if (client.uid === null) throw new Error("no uid");
     const db = getFirestore(admin);
@@ -461,6 +467,20 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     for (const call of dropped) {
       expect((await endedOnStandin(call.id, 10_000)).endedReason).toBe("hangup");
     }
+    // What the burst left of the budget opens, one call at a time; the next is over budget.
+    let more = 0;
+    let over: FunctionsError | undefined;
+    while (over === undefined && more <= SLICES) {
+      over = await calls.open().then(
+        () => void (more += 1),
+        (error: unknown) => error as FunctionsError,
+      );
+    }
+    // At most what the records left (a reservation that timed out may land late, then refunded).
+    expect(more).toBeLessThanOrEqual(SLICES - charged.length);
+    expect(over?.code).toBe("functions/resource-exhausted");
+    expect(over?.details).toMatchObject({ reason: "daily-minutes" });
+    expect(over?.message).toContain("today's voice minutes");
   });
 
   it(`lets exactly ${CALLS_PER_NETWORK} of 30 users on one address call in a minute, and hands a slot back when OpenAI fails`, async () => {

@@ -2,7 +2,8 @@
  * realtimeToken under faults, on the emulators, called through the Firebase JS SDK: OpenAI
  * failing during a shared-address burst, Firestore refusing connections (through the fault
  * proxy `npm run test:integration` puts between the functions and Firestore), limit documents
- * deleted or edited by hand, a uid with `/`, a clock-skewed stored mint, an expired secret.
+ * deleted or edited by hand, a uid with `/`, a clock-skewed stored mint, an expired secret, a
+ * refusal whose count Firestore refuses.
  *
  * After each: successes = secrets returned = audit records left `reserved` (nothing is written
  * after the answer); a refused user is uncharged; the next caller (the same user, the same
@@ -12,10 +13,12 @@ import { randomInt, randomUUID } from "node:crypto";
 import { deleteApp, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
 import { type Firestore, getFirestore } from "firebase-admin/firestore";
+import { getAuth as clientAuth } from "firebase/auth";
 import type { FunctionsError } from "firebase/functions";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RealtimeTokenResponse } from "voice-contract";
 import { docId } from "../src/firestoreOps";
+import { REFUSALS } from "../src/refusalCount";
 import {
   callError,
   clearFaults,
@@ -245,6 +248,36 @@ describe("realtimeToken under faults", () => {
   );
 
   it.runIf(proxied)(
+    "answers a refusal whole and in time while Firestore refuses its count, and counts the next",
+    async () => {
+      // A plan without secrets: refused from the ID token's claim, before any Firestore read,
+      // so the refusal count is the one Firestore write on the way.
+      const client = await newClient();
+      await getAuth(admin).setCustomUserClaims(client.uid ?? "", { voicePlan: "brokeredOnly" });
+      await clientAuth(client.app).currentUser?.getIdToken(true);
+      const before = await refusalCount("plan-mode");
+      await firestoreFault({ mode: "refuse" });
+      const started = Date.now();
+      const error = await callError(client.call());
+      const elapsed = Date.now() - started;
+      expect(error.code).toBe("functions/failed-precondition");
+      expect(error.details).toEqual({ reason: "mode-not-served", served: ["brokered"] });
+      // The count has the Firestore deadline, no more; then the refusal is answered as it was.
+      expect(elapsed).toBeLessThan(FIRESTORE_TIMEOUT_MS + 2_000);
+
+      await firestoreFault({ mode: "pass" });
+      await reconnected();
+      expect((await callError(client.call())).code).toBe("functions/failed-precondition");
+      // The next one is counted. The first may be too: the Firestore client can still deliver
+      // a write the function gave up on (as a refund, above); never more than the two.
+      const after = await refusalCount("plan-mode");
+      expect(after).toBeGreaterThanOrEqual(before + 1);
+      expect(after).toBeLessThanOrEqual(before + 2);
+      expect(await records(client.uid ?? "")).toEqual([]);
+    },
+  );
+
+  it.runIf(proxied)(
     "answers unavailable when Firestore stops answering mid-call, and recovers",
     async () => {
       const client = await newClient();
@@ -384,6 +417,12 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
  * Waits until the functions reach Firestore again: after an outage their client reconnects
  * with its own backoff. Probes with fresh users, so the users under test make no extra calls.
  */
+/** Refusals of `reason` counted so far (refusalCount.ts: one document per day, reason and shard). */
+async function refusalCount(reason: string): Promise<number> {
+  const snap = await db.collection(REFUSALS).where("reason", "==", reason).get();
+  return snap.docs.reduce((sum, d) => sum + (Number(d.get("count")) || 0), 0);
+}
+
 async function reconnected(timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
