@@ -151,7 +151,8 @@ export async function injectFault(
     | { kind: "garbage"; body?: string }
     | { kind: "delay"; ms: number },
   count = 1,
-  route: "client_secrets" | "calls" | "hangup" | "live_sessions" = "client_secrets",
+  route:
+    "client_secrets" | "calls" | "hangup" | "live_sessions" | "live_sideband" = "client_secrets",
 ) {
   const response = await fetch(`${STANDIN_URL}/_standin/faults`, {
     method: "POST",

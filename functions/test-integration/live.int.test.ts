@@ -36,6 +36,8 @@ const direct = process.env.FIRESTORE_DIRECT_HOST;
 if (direct !== undefined) process.env.FIRESTORE_EMULATOR_HOST = direct;
 
 const SLICE_SECONDS = 4;
+/** OPENAI_TIMEOUT_MS of functions/.env.demo-realtime-test. */
+const OPENAI_TIMEOUT_MS = 1_500;
 const DAY_SECONDS = 60;
 /** REALTIME_INSTRUCTIONS of functions/.env: the server's, which no page may change. */
 const INSTRUCTIONS_START = "You are a friendly, concise voice assistant.";
@@ -65,6 +67,18 @@ async function liveSession(id: string): Promise<StandinLiveSession | undefined> 
   const response = await fetch(`${STANDIN_URL}/_standin/state`);
   const state = (await response.json()) as { liveSessions: StandinLiveSession[] };
   return state.liveSessions.find((s) => s.id === id);
+}
+
+/** Waits until every Live session on the stand-in has ended (their deadline tasks are done). */
+async function liveQuiet(withinMs = 30_000): Promise<void> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const response = await fetch(`${STANDIN_URL}/_standin/state`);
+    const state = (await response.json()) as { liveSessions: StandinLiveSession[] };
+    if (state.liveSessions.every((s) => s.endedAt != null)) return;
+    if (Date.now() > until) throw new Error(`Live sessions still open after ${withinMs} ms`);
+    await sleep(100);
+  }
 }
 
 async function endedSession(id: string, withinMs: number): Promise<StandinLiveSession> {
@@ -262,6 +276,32 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("GPT-Live calls on the emula
       unusedSeconds: SLICE_SECONDS - charged,
       upstreamSeconds: seen.usageSeconds,
     });
+  });
+
+  it("early end: a sideband that never answers is unavailable in time, charges nothing yet, and the call still ends with Live's count", async () => {
+    // The stand-in's faults are global: no earlier call's deadline task may take this one.
+    await liveQuiet();
+    const c = await client();
+    const calls = callable(c);
+    expect((await callError(calls.end("live_nobody"))).code).toBe("functions/not-found");
+    const opened = await calls.open();
+    await injectFault({ kind: "hang" }, 1, "live_sideband");
+    const started = Date.now();
+    const error = await callError(calls.end(opened.callId, { endedAfterSeconds: 1 }));
+    expect(error.code).toBe("functions/unavailable");
+    expect(Date.now() - started).toBeLessThan(OPENAI_TIMEOUT_MS + 3_000);
+    expect(await record(c.uid, 1)).toMatchObject({ status: "live" });
+    // The retry closes it over the sideband, or the deadline task has by then (a slow machine):
+    // either way the charge is Live's own count.
+    const retried = await calls.end(opened.callId, { endedAfterSeconds: 1 });
+    expect(["ended", "already-ended"]).toContain(retried.outcome);
+    const seen = await endedSession(opened.callId, (SLICE_SECONDS + 10) * 1000);
+    expect(seen).toMatchObject({ endedBy: "sideband", closeReason: "close_requested" });
+    const charged = Math.min(SLICE_SECONDS, Math.ceil(seen.usageSeconds));
+    // The deadline task writes the record just after the close.
+    await expect
+      .poll(() => record(c.uid, 1), { timeout: 5_000 })
+      .toMatchObject({ status: "ended", usedSeconds: charged, upstreamSeconds: seen.usageSeconds });
   });
 
   it("closes the call over the sideband at the deadline, within 2 s and never early", async () => {

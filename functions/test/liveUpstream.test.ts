@@ -147,6 +147,36 @@ describe("createOpenAiLiveUpstream against the stand-in", REAL_TIME, () => {
     expect(error.message).not.toContain("sk-wrong");
     expect((await liveSessions(running()))[0]?.endedBy).toBeNull();
   });
+
+  it("classifies a sideband upgrade that is refused, answers a page or hangs; the next close ends it", async () => {
+    const created = await upstream().createCall({
+      sdp: OFFER,
+      session: SESSION,
+      deadline: inSeconds(5),
+    });
+    const close = (deadline = inSeconds(5)) =>
+      failure(upstream().hangup(created.callId, { deadline }));
+
+    await addFault(running(), { route: "live_sideband", kind: "status", status: 503 });
+    expect(await close()).toMatchObject({ kind: "unavailable", details: { status: 503 } });
+    await addFault(running(), { route: "live_sideband", kind: "status", status: 429 });
+    expect(await close()).toMatchObject({ kind: "rate", details: { status: 429 } });
+    // A proxy's page instead of the switch to WebSocket.
+    await addFault(running(), { route: "live_sideband", kind: "garbage" });
+    expect(await close()).toMatchObject({ kind: "unavailable", details: { status: 200 } });
+    await addFault(running(), { route: "live_sideband", kind: "hang" });
+    const started = Date.now();
+    expect(await close(Date.now() + 400)).toMatchObject({
+      kind: "unavailable",
+      details: { timedOut: true },
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    expect((await liveSessions(running()))[0]?.endedBy).toBeNull();
+    const closed = await upstream().hangupMeasured?.(created.callId, { deadline: inSeconds(5) });
+    expect(closed).toMatchObject({ outcome: "ended", usageSeconds: expect.any(Number) });
+    expect((await liveSessions(running()))[0]).toMatchObject({ endedBy: "sideband" });
+  });
 });
 
 /** A sideband that plays a script: what it answers when opened and to each command. */

@@ -5,7 +5,14 @@
 import { errors, fail, ok, type Result } from "./api-errors.js";
 import * as v from "./validate.js";
 
-export const FAULT_ROUTES = ["client_secrets", "calls", "hangup", "live_sessions"] as const;
+export const FAULT_ROUTES = [
+  "client_secrets",
+  "calls",
+  "hangup",
+  "live_sessions",
+  /** The sideband's WebSocket upgrade (`/v1/live/sessions/{id}/attach`). */
+  "live_sideband",
+] as const;
 export const FAULT_KINDS = ["status", "hang", "garbage", "delay"] as const;
 /** The longest `delay` a fault may ask for: a minute, longer than any caller's timeout here. */
 export const MAX_DELAY_MS = 60_000;

@@ -5,7 +5,7 @@
  * and the test-only `/_standin/*` endpoints.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { LiveCreateResponse } from "openai/resources/live/live";
@@ -105,6 +105,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const requests = { clientSecrets: 0, calls: 0, liveSessions: 0 };
   /** Requests a `hang` fault holds open; destroyed on close so shutdown never waits on them. */
   const hanging = new Set<ServerResponse>();
+  /** Sideband upgrades held by a `hang` or `delay` fault; close() destroys them. */
+  const heldUpgrades = new Set<Duplex>();
 
   const state = (): StandinState => ({
     secrets: [...secrets.values()].map((s) => ({
@@ -294,20 +296,39 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     }
   };
 
+  /**
+   * Applies a `live_sideband` fault to an upgrade; true when the upgrade has been dealt with.
+   * `status` refuses it with that status, `hang` never answers it, `garbage` answers 200 with
+   * a body instead of switching protocols, `delay` holds it and then lets it through.
+   */
+  const applyUpgradeFault = async (socket: Duplex): Promise<boolean> => {
+    const fault = faults.take("live_sideband");
+    if (!fault) return false;
+    log(`live_sideband: injected ${fault.kind}`);
+    if (fault.kind === "status") {
+      refuseUpgrade(socket, { ...errors.forStatus(fault.status) });
+      return true;
+    }
+    if (fault.kind === "garbage") {
+      socket.end(httpResponse(200, "text/html", fault.body));
+      return true;
+    }
+    heldUpgrades.add(socket);
+    socket.once("close", () => heldUpgrades.delete(socket));
+    if (fault.kind === "hang") return true;
+    await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
+    heldUpgrades.delete(socket);
+    return socket.destroyed;
+  };
+
   /** The sideband: a WebSocket upgrade of `/v1/live/sessions/{id}/attach`, with the project key. */
   const sockets = new WebSocketServer({ noServer: true });
-  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? "/", "http://standin").pathname;
     const attach = ATTACH_PATH.exec(path);
-    const refuse = (error: ApiError) => {
-      const body = JSON.stringify({ error: errorBody(error) });
-      socket.end(
-        `HTTP/1.1 ${error.status} ${error.status === 401 ? "Unauthorized" : "Not Found"}\r\n` +
-          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-          `connection: close\r\n\r\n${body}`,
-      );
-    };
+    const refuse = (error: ApiError) => refuseUpgrade(socket, error);
     if (!attach?.[1]) return refuse(errors.invalidUrl("GET", path));
+    if (await applyUpgradeFault(socket)) return;
     if (!hasStandardKey(req)) return refuse(errors.invalidApiKey());
     const id = decodeURIComponent(attach[1]);
     const session = liveSessions.get(id);
@@ -416,7 +437,9 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     });
   });
 
-  server.on("upgrade", handleUpgrade);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(req, socket, head);
+  });
 
   const endAll = async (reason: "reset" | "standin_closed") => {
     await Promise.all([...liveCalls(), ...runningLive()].map((call) => call.end(reason)));
@@ -441,6 +464,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const res of hanging) res.destroy();
+        for (const socket of heldUpgrades) socket.destroy();
         await endAll("standin_closed");
         for (const ws of sockets.clients) ws.terminate();
         sockets.close();
@@ -522,4 +546,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.status, { error: errorBody(error) });
+}
+
+/** A whole HTTP/1.1 response on a raw socket (an upgrade refused or answered otherwise). */
+function httpResponse(status: number, type: string, body: string): string {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
+    `content-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+    `connection: close\r\n\r\n${body}`
+  );
+}
+
+/** Refuses a WebSocket upgrade with OpenAI's error body for `error`. */
+function refuseUpgrade(socket: Duplex, error: ApiError): void {
+  socket.end(
+    httpResponse(error.status, "application/json", JSON.stringify({ error: errorBody(error) })),
+  );
 }
