@@ -1,7 +1,4 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { deleteApp, initializeApp } from "firebase/app";
-import { FunctionsError, connectFunctionsEmulator, getFunctions } from "firebase/functions";
+import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
 import type {
   EndRealtimeCallRequest,
@@ -31,6 +28,7 @@ import {
 } from "../fakes";
 import { setup } from "../harness";
 import { REAL_TIME } from "../timeouts";
+import { functionsAt, hangs, listen, type Reply } from "./callableServer";
 
 const OFFER =
   "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -379,17 +377,6 @@ describe("toBrokeredConnectError with the SDK's FunctionsError", () => {
 });
 
 describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
-  /** The Firebase SDK's Functions, pointed at a callable server on `port`. */
-  function functionsAt(port: number) {
-    const app = initializeApp(
-      { apiKey: "demo", projectId: "demo-sdk", appId: "1:1:web:1" },
-      `b${port}-${Math.random()}`,
-    );
-    const functions = getFunctions(app, "us-central1");
-    connectFunctionsEmulator(functions, "127.0.0.1", port);
-    return { functions, close: () => deleteApp(app) };
-  }
-
   async function callAt(port: number, timeout?: number): Promise<unknown> {
     const { functions, close } = functionsAt(port);
     const exchange = brokeredExchange({ ...callableBrokeredCalls(functions, timeout) });
@@ -400,44 +387,6 @@ describe("callableBrokeredCalls with the SDK's real errors", REAL_TIME, () => {
     await close();
     return error;
   }
-
-  /** How the server answers one request: never, or with a status and a JSON body. */
-  type Reply = "hang" | { status: number; body?: unknown };
-
-  /**
-   * A server on `port` (a free one by default) answering each request as `reply` says at the
-   * time (by default a bare 500); `requests` records the JSON bodies it received.
-   */
-  async function listen(reply: () => Reply = () => ({ status: 500 }), port = 0) {
-    const requests: unknown[] = [];
-    const server = createServer((req, res) => {
-      res.setHeader("access-control-allow-origin", "*");
-      let text = "";
-      req.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      req.on("end", () => {
-        requests.push(JSON.parse(text || "null"));
-        const answer = reply();
-        if (answer === "hang") return;
-        res.writeHead(answer.status, { "content-type": "application/json" });
-        res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", resolve);
-    });
-    const address = server.address() as AddressInfo;
-    return {
-      port: address.port,
-      requests,
-      close: () => {
-        server.closeAllConnections();
-        server.close();
-      },
-    };
-  }
-
-  const hangs = (): Reply => "hang";
 
   it("reads a refused port as unreachable", async () => {
     const { port, close } = await listen();

@@ -1,7 +1,10 @@
 import { FunctionsError } from "firebase/functions";
 import { describe, expect, it } from "vitest";
 import { ADMIN_CLAIM } from "voice-contract";
+import { callableOperatorUsage } from "../../src/backend/callable";
 import { OperatorError, readOperatorUsage, toOperatorError } from "../../src/backend/operatorUsage";
+import { REAL_TIME } from "../timeouts";
+import { functionsAt, hangs, listen } from "./callableServer";
 
 describe("toOperatorError", () => {
   it("reads each code into a kind, never by the message", () => {
@@ -82,5 +85,41 @@ describe("readOperatorUsage", () => {
       /at days\.0\.day/,
     );
     expect(() => readOperatorUsage({ ...valid, refusals: { x: -1 } })).toThrow(OperatorError);
+  });
+});
+
+describe("callableOperatorUsage with the SDK's real errors", REAL_TIME, () => {
+  async function readAt(port: number, timeoutMs?: number): Promise<OperatorError> {
+    const { functions, close } = functionsAt(port);
+    try {
+      await callableOperatorUsage(functions, timeoutMs)({ days: 7 });
+    } catch (error) {
+      return toOperatorError(error);
+    } finally {
+      await close();
+    }
+    throw new Error("expected operatorUsage to fail");
+  }
+
+  it("reads a function that never answers as the usage server's timeout", async () => {
+    const server = await listen(hangs);
+    const error = await readAt(server.port, 200);
+    server.close();
+    expect(error).toMatchObject({ kind: "timeout", code: "deadline-exceeded" });
+    expect(error.message).toMatch(/did not answer in time/);
+    expect(server.requests).toEqual([{ data: { days: 7 } }]);
+  });
+
+  it("reads a refused port as unreachable", async () => {
+    const server = await listen();
+    server.close();
+    expect(await readAt(server.port)).toMatchObject({ kind: "unreachable" });
+  });
+
+  it("reads an answer that breaks the contract as malformed", async () => {
+    const server = await listen(() => ({ status: 200, body: { result: { days: "thirty" } } }));
+    const error = await readAt(server.port);
+    server.close();
+    expect(error).toMatchObject({ kind: "malformed" });
   });
 });
