@@ -419,7 +419,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const budget = refused.filter((e) => e.code === "functions/resource-exhausted");
     const timedOut = refused.filter((e) => e.code === "functions/unavailable");
     console.log(
-      `20-call burst: ${opened.length} opened, ${budget.length} over budget, ${timedOut.length} store timeouts`,
+      `20-call burst: ${opened.length} opened, ${budget.length} over budget, ${timedOut.length} unavailable`,
     );
     expect(budget.length + timedOut.length).toBe(refused.length);
     // Over budget are exactly the calls past the 15 slices; a timed-out reservation may have
@@ -454,8 +454,10 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect(charged.length).toBeLessThanOrEqual(SLICES);
     expect(charged.length).toBeGreaterThanOrEqual(SLICES - timedOut.length);
     // Upstream saw the opened calls, and at most one more per call answered unavailable: a call
-    // OpenAI opened whose start write or hang-up task missed the deadline. The server hung each
-    // of those up itself (seen beside another checkout's suites: 15 opened, 16 upstream).
+    // OpenAI opened whose start write or hang-up task missed the deadline (seen beside another
+    // checkout's suites: 15 opened, 16 upstream), which the server hangs up itself; or one whose
+    // answer came after OPENAI_TIMEOUT_MS, whose id the server never learned (OpenAI ends such a
+    // call: no browser ever connects to it).
     const id = safetyIdentifier(client.uid, apiKey());
     const upstream = (await standinState()).calls.filter((c) => c.safetyIdentifier === id);
     const openedIds = new Set(
@@ -464,7 +466,8 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const dropped = upstream.filter((c) => !openedIds.has(c.id));
     expect(upstream.length - dropped.length).toBe(opened.length);
     expect(dropped.length).toBeLessThanOrEqual(timedOut.length);
-    for (const call of dropped) {
+    const known = new Set(records.map((r) => r.callId).filter((id) => typeof id === "string"));
+    for (const call of dropped.filter((c) => known.has(c.id))) {
       expect((await endedOnStandin(call.id, 10_000)).endedReason).toBe("hangup");
     }
     // What the burst left of the budget opens, one call at a time; the next is over budget.
@@ -507,18 +510,27 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       .filter((r) => r.status === "rejected")
       .map((r) => (r as PromiseRejectedResult).reason as FunctionsError);
     expect(opened).toBe(CALLS_PER_NETWORK);
-    expect(refused.map((e) => e.code)).toEqual(Array(20).fill("functions/resource-exhausted"));
-    const details = refused[0]?.details as MinuteLimitDetails;
-    expect(details.reason).toBe("ip-rate");
-    expect(details.retryAfterSeconds).toBeGreaterThan(0);
-    expect(details.retryAfterSeconds).toBeLessThanOrEqual(60);
-    expect(refused[0]?.message).toContain("Too many calls from your network");
-    // Refused users are charged nothing and have no call record.
+    // The others are refused for the network's rate. Beside another checkout's suites a few
+    // instead took a slot and lost it to OpenAI's timeout (the stand-in answering 30 offers on
+    // two busy cores, past OPENAI_TIMEOUT_MS): a slot OpenAI fails is handed back (below).
+    const rate = refused.filter((e) => e.code === "functions/resource-exhausted");
+    const slow = refused.filter((e) => e.code === "functions/unavailable");
+    expect(rate.length + slow.length).toBe(20);
+    for (const error of slow) expect(error.details).toEqual({ reason: "upstream-timeout" });
+    expect(rate.length).toBeGreaterThan(0);
+    for (const error of rate) {
+      const details = error.details as MinuteLimitDetails;
+      expect(details.reason).toBe("ip-rate");
+      expect(details.retryAfterSeconds).toBeGreaterThan(0);
+      expect(details.retryAfterSeconds).toBeLessThanOrEqual(60);
+      expect(error.message).toContain("Too many calls from your network");
+    }
+    // Refused users are charged nothing: no call record, or a failed one.
     const db = getFirestore(admin);
     let charged = 0;
     for (const client of clients) {
       const calls = await db.collection(`voiceUsers/${docId(client.uid ?? "")}/calls`).get();
-      charged += calls.size;
+      charged += calls.docs.filter((d) => d.get("status") !== "failed").length;
     }
     expect(charged).toBe(CALLS_PER_NETWORK);
 
