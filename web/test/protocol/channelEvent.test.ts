@@ -1,7 +1,10 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { parseChannelEvent, receiveChannelEvent } from "../../src/realtime/protocol/channelEvent";
-import type { SessionProblem } from "../../src/realtime/types";
+import {
+  type ChannelProblem,
+  parseChannelEvent,
+  receiveChannelEvent,
+} from "../../src/realtime/protocol/channelEvent";
 
 const ping = v.object({ type: v.literal("ping"), n: v.number() });
 const schemaOf = (type: string) => (type === "ping" ? ping : undefined);
@@ -38,7 +41,7 @@ describe("parseChannelEvent", () => {
 
 describe("receiveChannelEvent", () => {
   function receive(data: unknown, handle: (event: { type: string }) => void = () => {}) {
-    const problems: SessionProblem[] = [];
+    const problems: ChannelProblem[] = [];
     const heard: string[] = [];
     receiveChannelEvent(data, (d) => parseChannelEvent(d, schemaOf), handle, {
       problem: (problem) => problems.push(problem),

@@ -5,7 +5,6 @@
  */
 import * as v from "valibot";
 import { isRecord, messageOf } from "../errors";
-import type { SessionProblem } from "../types";
 
 /**
  * The result of reading one data-channel message:
@@ -52,9 +51,16 @@ function invalid(
   return { ok: false, kind: "invalid", message, raw };
 }
 
+/** A message the vocabulary could not read or handle (`SessionProblem`'s `protocol` kind). */
+export interface ChannelProblem {
+  source: "protocol";
+  message: string;
+  raw: unknown;
+}
+
 /** Where a protocol's received events go besides its own handler. */
 export interface ChannelEventHost<Event> {
-  problem(problem: SessionProblem): void;
+  problem(problem: ChannelProblem): void;
   /** Every checked event, once handled. */
   server(event: Event): void;
 }
