@@ -150,12 +150,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       // reads none and would still end its call.
       return gone;
     }
-    if (fault.kind === "status")
-      sendError(res, {
-        ...errors.forStatus(fault.status),
-        ...(fault.code !== undefined ? { code: fault.code } : {}),
-        ...(fault.param !== undefined ? { param: fault.param } : {}),
-      });
+    if (fault.kind === "status") sendError(res, faultError(fault));
     else {
       const type = route === "calls" ? "application/sdp" : "application/json";
       res.writeHead(200, { "content-type": type }).end(fault.body);
@@ -306,7 +301,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     if (!fault) return false;
     log(`live_sideband: injected ${fault.kind}`);
     if (fault.kind === "status") {
-      refuseUpgrade(socket, { ...errors.forStatus(fault.status) });
+      refuseUpgrade(socket, faultError(fault));
       return true;
     }
     if (fault.kind === "garbage") {
@@ -546,6 +541,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.status, { error: errorBody(error) });
+}
+
+/** OpenAI's error for a `status` fault, naming its `code` and `param` when it gives them. */
+function faultError(fault: Extract<Fault, { kind: "status" }>): ApiError {
+  return {
+    ...errors.forStatus(fault.status),
+    ...(fault.code !== undefined ? { code: fault.code } : {}),
+    ...(fault.param !== undefined ? { param: fault.param } : {}),
+  };
 }
 
 /** A whole HTTP/1.1 response on a raw socket (an upgrade refused or answered otherwise). */

@@ -1,28 +1,22 @@
 import type { Listener } from "./emitter";
+import type { MediaCallEventMap } from "./mediaCall";
 import type { AudioBytes } from "./transport/webrtc";
 import type {
   ConnectTimings,
   ConversationEntry,
-  LinkState,
-  MediaStreamLike,
   MicState,
   RealtimeSessionState,
-  SessionProblem,
   SpeakingState,
   UsageTotals,
 } from "./types";
 
-/** The events every voice session has, whichever API it speaks. */
-export interface VoiceSessionEventMap {
-  state: RealtimeSessionState;
+/**
+ * The events every voice session has, whichever API it speaks: its call's (`mediaCall.ts`),
+ * but for the client events each API types its own way, and the conversation.
+ */
+export interface VoiceSessionEventMap extends Omit<MediaCallEventMap<unknown>, "sent"> {
   conversation: readonly ConversationEntry[];
   speaking: SpeakingState;
-  mic: MicState;
-  timings: ConnectTimings;
-  link: LinkState;
-  problem: SessionProblem;
-  "local-stream": MediaStreamLike;
-  "remote-stream": MediaStreamLike;
 }
 
 /**
