@@ -32,12 +32,15 @@ function untilCall(
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Holds the talk control for `ms` with the mouse (pointer events) or Space; wall-clock span. */
+/**
+ * Holds the talk control for `ms` with the mouse (pointer events) or Space. Wall clock: `from`
+ * the press, `to` the release, `released` when the page showed the button up (its handler ran).
+ */
 async function hold(
   page: Page,
   ms: number,
   how: "pointer" | "space",
-): Promise<{ from: number; to: number }> {
+): Promise<{ from: number; to: number; released: number }> {
   let from: number;
   if (how === "pointer") {
     const box = await page.locator("#talk").boundingBox();
@@ -55,7 +58,7 @@ async function hold(
   else await page.keyboard.up("Space");
   const to = Date.now();
   await page.waitForSelector('#talk[aria-pressed="false"]');
-  return { from, to };
+  return { from, to, released: Date.now() };
 }
 
 /**
@@ -88,40 +91,53 @@ describe("push-to-talk", () => {
       await sleep(1500);
       expect((await standin.callOf(page)).rtpPacketsIn).toBe(0);
 
-      const holds: { from: number; to: number }[] = [];
+      const holds: { from: number; to: number; released: number }[] = [];
       for (const [i, how] of hows.entries()) {
         holds.push(await hold(page, 1200, how));
         await untilCall(page, (c) => count(c.eventsSent, "response.done") === i + 1);
         // The gap between holds, while the answer plays.
         await sleep(gapMs);
       }
-      const call = await standin.callOf(page);
-
-      // One burst of RTP per hold, inside it (plus the network's delay), none between.
-      const bursts = call.rtpInBursts;
-      console.info(
-        "push-to-talk RTP bursts (ms after each press):",
-        JSON.stringify(
-          bursts.map((b, i) => ({
-            start: b.startedAt - (holds[i]?.from ?? 0),
-            end: b.endedAt - (holds[i]?.from ?? 0),
-            heldMs: (holds[i]?.to ?? 0) - (holds[i]?.from ?? 0),
-            packets: b.packets,
-            bytes: b.bytes,
-          })),
-        ),
-      );
-      expect(bursts).toHaveLength(holds.length);
-      for (const [i, burst] of bursts.entries()) {
-        const held = holds[i];
-        if (!held) throw new Error("more bursts than holds");
-        expect(burst.startedAt).toBeGreaterThanOrEqual(held.from);
-        expect(burst.endedAt).toBeLessThanOrEqual(held.to + 500);
-        // About one packet per 20 ms of the hold actually reached the stand-in.
-        expect(burst.packets).toBeGreaterThanOrEqual((0.6 * (held.to - held.from)) / PACKET_MS);
+      // Mic audio only while held, judged by how much arrived rather than when: a starved
+      // Chromium or stand-in delivers a hold's packets late and in clumps (seen beside another
+      // checkout: a hold split in two, another arriving seconds after its release), but a page
+      // that sends between holds, or merely disables the track, sends about one packet per
+      // 20 ms of every gap, far past the bound below. Wait for stragglers to land first.
+      const heldMs = holds.reduce((sum, h) => sum + (h.to - h.from), 0);
+      const atLeast = (0.6 * heldMs) / PACKET_MS;
+      // Until the page handled the release, plus the few packets its encoder already held.
+      const upMs = holds.reduce((sum, h) => sum + (h.released - h.from), 0);
+      const atMost = upMs / PACKET_MS + 15 * holds.length;
+      let settled = await standin.callOf(page);
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+        await sleep(1_000);
+        const next = await standin.callOf(page);
+        const still = next.rtpPacketsIn === settled.rtpPacketsIn;
+        settled = next;
+        if (still && next.rtpPacketsIn >= atLeast) break;
       }
-      const inBursts = bursts.reduce((sum, b) => sum + b.packets, 0);
-      expect(call.rtpPacketsIn).toBe(inBursts);
+      const call = settled;
+      console.info(
+        "push-to-talk RTP:",
+        JSON.stringify({
+          packets: call.rtpPacketsIn,
+          atLeast,
+          atMost,
+          bursts: call.rtpInBursts.map((b) => ({
+            start: b.startedAt - (holds[0]?.from ?? 0),
+            end: b.endedAt - (holds[0]?.from ?? 0),
+            packets: b.packets,
+          })),
+          holds: holds.map((h) => [h.from - (holds[0]?.from ?? 0), h.to - (holds[0]?.from ?? 0)]),
+        }),
+      );
+      expect(call.rtpPacketsIn).toBeGreaterThanOrEqual(atLeast);
+      expect(call.rtpPacketsIn).toBeLessThanOrEqual(atMost);
+      // Nothing arrived before the first press (checked above) and each burst began in a hold
+      // or after one: none opens while the button was up before the first press.
+      for (const burst of call.rtpInBursts) {
+        expect(burst.startedAt).toBeGreaterThanOrEqual(holds[0]?.from ?? Infinity);
+      }
 
       const turns = hows.length;
       expect(count(call.eventsReceived, "input_audio_buffer.clear")).toBe(turns);
@@ -332,18 +348,16 @@ describe("turn-taking choices", () => {
     // The page neither committed nor asked: the server's turn detection did both.
     expect(call.eventsReceived).not.toContain("input_audio_buffer.commit");
     expect(call.eventsReceived).not.toContain("response.create");
-    // The microphone streams all along: no gap of a second, as between push-to-talk holds. The
-    // bursts cover most of the call; a starved CPU stalls the sender past the log's 200 ms gap
-    // (0.76 of the call measured beside another checkout's suites on 2 cores).
+    // The microphone streams all along: about one packet per 20 ms from the first to the last
+    // arrival. Counted rather than timed, since a starved CPU delivers packets late and in
+    // clumps; a page that gated the mic as push-to-talk does would send none of it.
     const bursts = call.rtpInBursts;
     const first = bursts[0];
     const last = bursts.at(-1);
     if (!first || !last) throw new Error("no mic audio reached the stand-in");
-    const sent = bursts.reduce((sum, burst) => sum + (burst.endedAt - burst.startedAt), 0);
-    expect(sent / (last.endedAt - first.startedAt)).toBeGreaterThan(0.6);
-    for (const [i, burst] of bursts.slice(1).entries()) {
-      expect(burst.startedAt - (bursts[i]?.endedAt ?? 0)).toBeLessThan(1_000);
-    }
+    const spanMs = last.endedAt - first.startedAt;
+    expect(spanMs).toBeGreaterThan(1_000);
+    expect((call.rtpPacketsIn * PACKET_MS) / spanMs).toBeGreaterThan(0.6);
   });
 
   it("answers spoken turns with server VAD when it is picked", async () => {

@@ -115,6 +115,7 @@ function harness(
     textEnabled: [] as boolean[],
     mics: [] as MicState[],
     inCall: [] as boolean[],
+    seconds: [] as number[],
   };
   const liveExchange = (): SdpExchange => ({
     answeredBy: "backend",
@@ -186,7 +187,11 @@ function harness(
       renderLive: () => {},
     },
     transcript: { render: () => {}, setInCall: (inCall) => void seen.inCall.push(inCall) },
-    usage: { render: () => {}, renderSeconds: () => {}, costCells: { call: cell(), page: cell() } },
+    usage: {
+      render: () => {},
+      renderSeconds: (seconds) => void seen.seconds.push(seconds),
+      costCells: { call: cell(), page: cell() },
+    },
     details: {
       renderCallId: (callId) => void seen.callIds.push(callId),
       renderSessionId: () => {},
@@ -379,7 +384,7 @@ describe("CallController on GPT-Live", () => {
   const serve = (pc: FakePeerConnection | undefined, event: Record<string, unknown>) =>
     pc?.channel.receiveRaw(JSON.stringify({ event_id: "evt_test", ...event }));
 
-  it("runs a Live session, takes no typed text, and reopens a lost call with its prior turns", async () => {
+  it("runs a Live session, takes no typed text, and reopens a lost call with its prior turns and its own seconds", async () => {
     const t = harness({ live: true });
     t.calls.start();
     t.calls.signedIn(true);
@@ -401,6 +406,8 @@ describe("CallController on GPT-Live", () => {
     serve(first, { type: "session.output_transcript.delta", delta: "Hi!", start_ms: 1, end_ms: 1 });
     expect(t.calls.sendText("typed")).toBe(false);
     expect(first?.channel.sent).toEqual([]);
+    serve(first, { type: "session.usage.updated", usage: { seconds: 2 } });
+    expect(t.seen.seconds).toEqual([0, 2]);
 
     serve(first, {
       type: "session.closed",
@@ -422,5 +429,9 @@ describe("CallController on GPT-Live", () => {
     expect(t.last()).toMatchObject({ view: { ui: "connected" } });
     // Nothing was replayed on the new call's channel: the page may send only mute and unmute.
     expect(t.pcs.at(-1)?.channel.sent).toEqual([]);
+    // The reopened call is billed from its own zero, as its cost is.
+    expect(t.seen.seconds).toEqual([0, 2, 3, 0]);
+    serve(t.pcs.at(-1), { type: "session.usage.updated", usage: { seconds: 1 } });
+    expect(t.seen.seconds.at(-1)).toBe(1);
   });
 });
