@@ -259,6 +259,7 @@ export function describeLiveClose(reason: LiveCloseReason): BannerContent {
     message: `The call ended: ${LIVE_CLOSES[reason]} (${reason}).${
       reason === "connection_lost" ? "" : " Press Reconnect to start a new call."
     }`,
-    action: reason === "connection_lost" ? null : "retry",
+    // Reconnect under the banner is the one way to a new call; a lost call reconnects itself.
+    action: null,
   };
 }

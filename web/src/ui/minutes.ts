@@ -203,7 +203,8 @@ export function describeServerEnd(
     return {
       kind: "ended-call-limit",
       message: `${reached} Press Reconnect to start a new call.`,
-      action: "retry",
+      // The Reconnect button under the banner is that action; a second one would be a twin.
+      action: null,
     };
   }
   const { period } = MINUTE_BUDGETS[spent];

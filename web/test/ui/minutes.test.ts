@@ -125,7 +125,7 @@ describe("describeServerEnd", () => {
       message:
         "The call reached its 10 min limit, so the server ended it. Press Reconnect to start a " +
         "new call.",
-      action: "retry",
+      action: null,
     });
   });
 

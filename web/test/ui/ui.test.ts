@@ -147,16 +147,17 @@ describe("describeProblem", () => {
 });
 
 describe("describeLiveClose", () => {
-  it("says the server's reason in words and as given, and offers a new call unless the line dropped", async () => {
+  it("says the server's reason in words and as given, and points at Reconnect unless the line dropped", async () => {
     const { describeLiveClose } = await import("../../src/ui/messages");
     expect(describeLiveClose("close_requested")).toEqual({
       kind: "live-closed-close_requested",
       message:
         "The call ended: the server hung up (close_requested). Press Reconnect to start a new call.",
-      action: "retry",
+      action: null,
     });
     expect(describeLiveClose("connection_lost")).toMatchObject({
       kind: "live-closed-connection_lost",
+      message: "The call ended: the connection was lost (connection_lost).",
       action: null,
     });
   });
