@@ -48,6 +48,8 @@ const SLICES = DAY_SECONDS / SLICE_SECONDS;
 const CALLS_PER_NETWORK = 10;
 /** OPENAI_TIMEOUT_MS of functions/.env.demo-realtime-test: a hang-up's own deadline. */
 const OPENAI_TIMEOUT_MS = 1_500;
+/** What a caller is told when its reservation outlasted FIRESTORE_TIMEOUT_MS (httpsErrors.ts). */
+const STORE_LIMITS_TEXT = "Could not check your usage limits. Try again shortly.";
 
 const admin = initializeApp({ projectId: PROJECT_ID }, "brokered-admin");
 const offers: string[] = [];
@@ -509,15 +511,24 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     const refused = settled
       .filter((r) => r.status === "rejected")
       .map((r) => (r as PromiseRejectedResult).reason as FunctionsError);
-    expect(opened).toBe(CALLS_PER_NETWORK);
-    // The others are refused for the network's rate. Beside another checkout's suites a few
-    // instead took a slot and lost it to OpenAI's timeout (the stand-in answering 30 offers on
-    // two busy cores, past OPENAI_TIMEOUT_MS): a slot OpenAI fails is handed back (below).
+    // The others are refused for the network's rate. Beside another checkout's suites some
+    // instead held a slot and were answered `unavailable`: OpenAI's answer came after
+    // OPENAI_TIMEOUT_MS (the stand-in answering 30 offers on two busy cores), or the
+    // reservation itself, contending with 29 others for the network's document, outlasted
+    // FIRESTORE_TIMEOUT_MS. Either hands its slot back (the second once its commit lands).
     const rate = refused.filter((e) => e.code === "functions/resource-exhausted");
     const slow = refused.filter((e) => e.code === "functions/unavailable");
-    expect(rate.length + slow.length).toBe(20);
-    for (const error of slow) expect(error.details).toEqual({ reason: "upstream-timeout" });
+    expect(rate.length + slow.length).toBe(30 - opened);
+    for (const error of slow) {
+      if (error.details === undefined) expect(error.message).toBe(STORE_LIMITS_TEXT);
+      else expect(error.details).toEqual({ reason: "upstream-timeout" });
+    }
     expect(rate.length).toBeGreaterThan(0);
+    // Never more than the allowance; less only by slots the slow ones held when the rate
+    // refusals were decided.
+    expect(opened).toBeLessThanOrEqual(CALLS_PER_NETWORK);
+    expect(opened + slow.length).toBeGreaterThanOrEqual(CALLS_PER_NETWORK);
+    if (slow.length === 0) expect(opened).toBe(CALLS_PER_NETWORK);
     for (const error of rate) {
       const details = error.details as MinuteLimitDetails;
       expect(details.reason).toBe("ip-rate");
@@ -525,14 +536,6 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
       expect(details.retryAfterSeconds).toBeLessThanOrEqual(60);
       expect(error.message).toContain("Too many calls from your network");
     }
-    // Refused users are charged nothing: no call record, or a failed one.
-    const db = getFirestore(admin);
-    let charged = 0;
-    for (const client of clients) {
-      const calls = await db.collection(`voiceUsers/${docId(client.uid ?? "")}/calls`).get();
-      charged += calls.docs.filter((d) => d.get("status") !== "failed").length;
-    }
-    expect(charged).toBe(CALLS_PER_NETWORK);
 
     // Another address: a call OpenAI fails gives its slot back, so the allowance is still whole.
     const other = `198.51.100.${randomInt(1, 255)}`;
@@ -549,6 +552,19 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     expect((over.details as MinuteLimitDetails).reason).toBe("ip-rate");
     // Everything above happened in one network window, or the counts above would not hold.
     expect(Math.floor(Date.now() / 60_000)).toBe(minute);
+
+    // The burst charged exactly the calls it opened: refused users have no record or a failed
+    // one, a reservation that outlasted its deadline included, once its late commit is settled.
+    const db = getFirestore(admin);
+    const charged = async () => {
+      let count = 0;
+      for (const client of clients) {
+        const calls = await db.collection(`voiceUsers/${docId(client.uid ?? "")}/calls`).get();
+        count += calls.docs.filter((d) => d.get("status") !== "failed").length;
+      }
+      return count;
+    };
+    await until(async () => (await charged()) === opened, 30_000);
     await quiet();
   }, 300_000);
 
