@@ -3,6 +3,7 @@ import type {
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
 import type { RealtimeConnectError } from "./errors";
+import type { ChannelProblem } from "./protocol/channelEvent";
 import type { LiveCloseReason } from "./protocol/live/parse";
 
 /*
@@ -216,7 +217,7 @@ export type SessionProblem =
   /** An `error` event from the server (most are recoverable). */
   | { source: "server"; error: RealtimeError }
   /** A message on the channel that is not a Realtime event. */
-  | { source: "protocol"; message: string; raw: unknown }
+  | ChannelProblem
   /** Remote audio could not start (autoplay policy); call `audioElement.play()` on a click. */
   | { source: "audio"; message: string }
   /**
