@@ -157,6 +157,13 @@ async function liveRecords(): Promise<string[]> {
   return found.flatMap((snapshot) => snapshot.docs.map((d) => d.ref.path));
 }
 
+/** A user's call records (`voiceUsers/{id}/calls`), in seq order. */
+async function callRecords(uid: string | null) {
+  if (uid === null) throw new Error("no uid");
+  const db = getFirestore(admin);
+  return (await db.collection(`voiceUsers/${docId(uid)}/calls`).get()).docs;
+}
+
 async function record(uid: string, seq: number) {
   const db = getFirestore(admin);
   return (await db.doc(`voiceUsers/${docId(uid)}/calls/${seqId(seq)}`).get()).data();
@@ -310,12 +317,10 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
 
     const second = await calls.open();
     expect(second.sliceSeconds).toBe(SLICE_SECONDS);
-    const mine = await getFirestore(admin)
-      .collection(`voiceUsers/${docId(client.uid)}/calls`)
-      .get();
+    const mine = await callRecords(client.uid);
     // Both calls opened (live, or hung up at their deadline on a slow machine); none stray.
-    expect(mine.docs.map((d) => d.id)).toEqual([seqId(1), seqId(2)]);
-    for (const call of mine.docs) expect(["live", "ended"]).toContain(call.get("status"));
+    expect(mine.map((d) => d.id)).toEqual([seqId(1), seqId(2)]);
+    for (const call of mine) expect(["live", "ended"]).toContain(call.get("status"));
     // The hand edit cost the day's count, never access: it restarts at this slice.
     expect((await user.get()).get(`d${today}`)).toBe(SLICE_SECONDS);
   });
@@ -437,10 +442,7 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
     }
 
     if (client.uid === null) throw new Error("no uid");
-    const db = getFirestore(admin);
-    const records = (await db.collection(`voiceUsers/${docId(client.uid)}/calls`).get()).docs.map(
-      (d) => d.data(),
-    );
+    const records = (await callRecords(client.uid)).map((d) => d.data());
     // Every charged slice belongs to a call that was opened, never more than the budget. Without
     // timeouts that is exactly k; a reservation that timed out charged nothing in the end, but
     // may have held its slice while later calls were refused (seen in CI: 14 opened, 4 over
@@ -555,12 +557,11 @@ describe.runIf(PROJECT_ID === "demo-realtime-test")("brokered calls on the emula
 
     // The burst charged exactly the calls it opened: refused users have no record or a failed
     // one, a reservation that outlasted its deadline included, once its late commit is settled.
-    const db = getFirestore(admin);
     const charged = async () => {
       let count = 0;
       for (const client of clients) {
-        const calls = await db.collection(`voiceUsers/${docId(client.uid ?? "")}/calls`).get();
-        count += calls.docs.filter((d) => d.get("status") !== "failed").length;
+        const calls = await callRecords(client.uid);
+        count += calls.filter((d) => d.get("status") !== "failed").length;
       }
       return count;
     };
