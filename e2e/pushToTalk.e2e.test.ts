@@ -33,14 +33,17 @@ const count = (types: string[], type: string) => types.filter((t) => t === type)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Holds the talk control for `ms` with the mouse (pointer events) or Space. Wall clock: `from`
- * the press, `to` the release, `released` when the page showed the button up (its handler ran).
+ * One hold, on the wall clock: `from` the press, `to` the release, `released` when the page
+ * showed the button up (its handler ran).
  */
-async function hold(
-  page: Page,
-  ms: number,
-  how: "pointer" | "space",
-): Promise<{ from: number; to: number; released: number }> {
+interface Hold {
+  from: number;
+  to: number;
+  released: number;
+}
+
+/** Holds the talk control for `ms` with the mouse (pointer events) or Space. */
+async function hold(page: Page, ms: number, how: "pointer" | "space"): Promise<Hold> {
   let from: number;
   if (how === "pointer") {
     const box = await page.locator("#talk").boundingBox();
@@ -91,7 +94,7 @@ describe("push-to-talk", () => {
       await sleep(1500);
       expect((await standin.callOf(page)).rtpPacketsIn).toBe(0);
 
-      const holds: { from: number; to: number; released: number }[] = [];
+      const holds: Hold[] = [];
       for (const [i, how] of hows.entries()) {
         holds.push(await hold(page, 1200, how));
         await untilCall(page, (c) => count(c.eventsSent, "response.done") === i + 1);
